@@ -1,0 +1,31 @@
+/**
+ * dnscdn command line: one sub-command per role, each built by its own module
+ * (`src/<role>/command.ts` exports a function returning a commander Command).
+ * The same deployment can run every role in one tree (`up`) or one role per host.
+ */
+import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
+export function buildProgram(): Command {
+  const program = new Command('dnscdn')
+    .description('caching DNS server with geo-steering, RFC 9111 edge caches and origin push')
+    .version(pkg.version)
+    .showHelpAfterError();
+  for (const make of commands) program.addCommand(make());
+  return program;
+}
+
+// Role commands, in the order `dnscdn --help` lists them.
+const commands: Array<() => Command> = [];
+
+export async function runCli(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) process.exit(err.exitCode);
+    process.stderr.write(`dnscdn: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  }
+}
