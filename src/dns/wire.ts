@@ -1,0 +1,174 @@
+/**
+ * The only module that touches the dns-packet codec: decode and encode between wire bytes and
+ * our typed `Message`, plus TCP length framing (RFC 1035 §4.2.2).
+ */
+import * as dnsPacket from 'dns-packet';
+import type { Answer, OptAnswer, Packet, PacketOpt, Question as PacketQuestion } from 'dns-packet';
+import type { ClientSubnet, Edns, HeaderFlags, Message, Opcode, Question, ResourceRecord } from './types.js';
+
+export const HEADER_LENGTH = 12;
+const OPCODES: readonly Opcode[] = ['QUERY', 'IQUERY', 'STATUS', 'OPCODE_OTHER', 'NOTIFY', 'UPDATE'];
+
+/** What a datagram or frame turned out to be. A packet we cannot read never throws out of here. */
+export type DecodeResult =
+  | { kind: 'message'; message: Message }
+  /** The 12-byte header was readable but the rest was not: answer FORMERR with this id (RFC 1035 §4.1.1). */
+  | { kind: 'malformed'; id: number; opcode: Opcode; rd: boolean; qr: boolean; reason: string }
+  /** Not even a header: drop silently. */
+  | { kind: 'drop'; reason: string };
+
+export function opcodeName(n: number): Opcode {
+  return OPCODES[n] ?? 'OPCODE_OTHER';
+}
+
+function readFlags(word: number): HeaderFlags {
+  return {
+    qr: (word & 0x8000) !== 0,
+    aa: (word & 0x0400) !== 0,
+    tc: (word & 0x0200) !== 0,
+    rd: (word & 0x0100) !== 0,
+    ra: (word & 0x0080) !== 0,
+    ad: (word & 0x0020) !== 0,
+    cd: (word & 0x0010) !== 0,
+  };
+}
+
+function toClientSubnet(opt: PacketOpt): ClientSubnet | undefined {
+  if (opt.code !== 8 || !('ip' in opt) || opt.ip === undefined) return undefined;
+  return {
+    family: opt.family === 2 ? 2 : 1,
+    sourcePrefixLength: opt.sourcePrefixLength ?? 0,
+    scopePrefixLength: opt.scopePrefixLength ?? 0,
+    address: opt.ip,
+  };
+}
+
+function toEdns(opt: OptAnswer): Edns {
+  const edns: Edns = {
+    udpPayloadSize: opt.udpPayloadSize,
+    version: opt.ednsVersion,
+    dnssecOk: opt.flag_do,
+    otherOptions: [],
+  };
+  for (const o of opt.options ?? []) {
+    const subnet = toClientSubnet(o);
+    if (subnet) edns.clientSubnet = subnet;
+    else edns.otherOptions.push({ code: o.code, data: o.data ?? Buffer.alloc(0) });
+  }
+  return edns;
+}
+
+function toQuestion(q: PacketQuestion): Question {
+  return { name: q.name, type: q.type, class: q.class ?? 'IN' };
+}
+
+/** Decodes a whole message. Malformed input yields 'malformed' (header readable) or 'drop'. */
+export function decodeMessage(buf: Buffer): DecodeResult {
+  if (buf.length < HEADER_LENGTH) return { kind: 'drop', reason: 'shorter than a DNS header' };
+  const id = buf.readUInt16BE(0);
+  const word = buf.readUInt16BE(2);
+  let packet: dnsPacket.DecodedPacket;
+  try {
+    packet = dnsPacket.decode(buf);
+  } catch (err) {
+    return {
+      kind: 'malformed',
+      id,
+      opcode: opcodeName((word >> 11) & 0xf),
+      rd: (word & 0x0100) !== 0,
+      qr: (word & 0x8000) !== 0,
+      reason: err instanceof Error ? err.message : String(err),
+    };
+  }
+  const message: Message = {
+    id,
+    opcode: opcodeName((word >> 11) & 0xf),
+    rcode: word & 0xf,
+    flags: readFlags(word),
+    questions: (packet.questions ?? []).map(toQuestion),
+    answers: [],
+    authorities: (packet.authorities ?? []) as ResourceRecord[],
+    additionals: [],
+  };
+  for (const rr of packet.answers ?? []) if (rr.type !== 'OPT') message.answers.push(rr);
+  let optCount = 0;
+  for (const rr of packet.additionals ?? []) {
+    if (rr.type === 'OPT') {
+      optCount++;
+      message.edns = toEdns(rr);
+      message.rcode |= rr.extendedRcode << 4;
+    } else message.additionals.push(rr);
+  }
+  // RFC 6891 §6.1.1: more than one OPT makes the message malformed.
+  if (optCount > 1) {
+    return { kind: 'malformed', id, opcode: message.opcode, rd: message.flags.rd, qr: message.flags.qr, reason: 'more than one OPT record' };
+  }
+  return { kind: 'message', message };
+}
+
+function flagsWord(m: Message): number {
+  const f = m.flags;
+  let w = ((OPCODES.indexOf(m.opcode) & 0xf) << 11) | (m.rcode & 0xf);
+  if (f.aa) w |= 0x0400;
+  if (f.tc) w |= 0x0200;
+  if (f.rd) w |= 0x0100;
+  if (f.ra) w |= 0x0080;
+  if (f.ad) w |= 0x0020;
+  if (f.cd) w |= 0x0010;
+  return w;
+}
+
+function optRecord(edns: Edns, rcode: number): OptAnswer {
+  const options: PacketOpt[] = [];
+  if (edns.clientSubnet) {
+    options.push({
+      code: 8,
+      family: edns.clientSubnet.family,
+      sourcePrefixLength: edns.clientSubnet.sourcePrefixLength,
+      scopePrefixLength: edns.clientSubnet.scopePrefixLength,
+      ip: edns.clientSubnet.address,
+    });
+  }
+  for (const o of edns.otherOptions) options.push({ code: o.code, data: o.data } as PacketOpt);
+  return {
+    type: 'OPT',
+    name: '.',
+    udpPayloadSize: edns.udpPayloadSize,
+    extendedRcode: rcode >> 4,
+    ednsVersion: edns.version,
+    flags: edns.dnssecOk ? dnsPacket.DNSSEC_OK : 0,
+    flag_do: edns.dnssecOk,
+    options,
+  };
+}
+
+function toPacket(m: Message): Packet {
+  const additionals: Answer[] = [...m.additionals];
+  if (m.edns) additionals.push(optRecord(m.edns, m.rcode));
+  return {
+    type: m.flags.qr ? 'response' : 'query',
+    id: m.id,
+    flags: flagsWord(m),
+    questions: m.questions,
+    answers: m.answers,
+    authorities: m.authorities,
+    additionals,
+  };
+}
+
+/** Encodes a message. Throws only on records our own code built wrongly (a bug, caught at the server boundary). */
+export function encodeMessage(m: Message): Buffer {
+  return dnsPacket.encode(toPacket(m));
+}
+
+export function encodedLength(m: Message): number {
+  return dnsPacket.encodingLength(toPacket(m));
+}
+
+/** Prefixes a message with its 2-byte length for TCP (RFC 1035 §4.2.2). */
+export function frameForTcp(message: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(message.length + 2);
+  out.writeUInt16BE(message.length, 0);
+  message.copy(out, 2);
+  return out;
+}
