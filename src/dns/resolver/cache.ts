@@ -1,0 +1,145 @@
+/**
+ * The resolver's RRset cache: positive RRsets, negative answers (RFC 2308) and delegations, in one
+ * lru-cache bounded by entry count. Entries carry an absolute expiry computed from an injected clock,
+ * so TTLs count down in answers and tests move time instead of sleeping.
+ *
+ * Expired entries stay (until the LRU pushes them out or the stale window ends) so that they can be
+ * served stale (RFC 8767) when no authority answers; normal lookups never see them.
+ */
+import { LRUCache } from 'lru-cache';
+import { nameKey } from '../name.js';
+import type { RecordClass, RecordType, ResourceRecord } from '../types.js';
+import { STALE_TTL } from './options.js';
+
+/**
+ * How far a cached RRset is trusted (RFC 2181 §5.4.1): glue < NS from a referral < authoritative answer.
+ * Data of a lower rank never replaces fresh data of a higher one, and only 'answer' data answers clients.
+ */
+export type Rank = 'glue' | 'referral' | 'answer';
+const RANK_ORDER: Record<Rank, number> = { glue: 0, referral: 1, answer: 2 };
+
+export type NegativeKind = 'nxdomain' | 'nodata';
+
+interface PositiveEntry {
+  kind: 'rrset';
+  records: ResourceRecord[];
+  rank: Rank;
+  expiresAt: number;
+}
+
+interface NegativeEntry {
+  kind: NegativeKind;
+  /** The SOA that came with the negative answer, returned in the authority section (RFC 2308 §6). */
+  soa: ResourceRecord | undefined;
+  rank: Rank;
+  expiresAt: number;
+}
+
+type Entry = PositiveEntry | NegativeEntry;
+
+/** What a lookup found. TTLs in the records are what remains (or STALE_TTL when stale). */
+export type CacheLookup =
+  | { kind: 'miss' }
+  | { kind: 'rrset'; records: ResourceRecord[]; rank: Rank; stale: boolean }
+  | { kind: NegativeKind; soa: ResourceRecord | undefined; stale: boolean };
+
+export interface CacheOptions {
+  maxEntries: number;
+  minTtl: number;
+  maxTtl: number;
+  maxNegativeTtl: number;
+  /** Seconds after expiry during which `allowStale` lookups still find an entry. */
+  staleWindow: number;
+  now: () => number;
+}
+
+export interface LookupOptions {
+  allowStale?: boolean;
+  /** Lowest rank that may answer; 'answer' for client answers, 'glue' when looking for server addresses. */
+  minRank?: Rank;
+}
+
+/** Key for one RRset; NXDOMAIN covers every type at a name, so it has a key of its own. */
+function rrsetKey(name: string, type: RecordType | 'NXDOMAIN', cls: RecordClass): string {
+  return `${nameKey(name)}|${type}|${cls}`;
+}
+
+export class ResolverCache {
+  private readonly lru: LRUCache<string, Entry>;
+
+  constructor(private readonly options: CacheOptions) {
+    this.lru = new LRUCache<string, Entry>({ max: options.maxEntries });
+  }
+
+  get size(): number {
+    return this.lru.size;
+  }
+
+  /** min(ttl, maxTtl), at least minTtl. */
+  private clampTtl(ttl: number): number {
+    return Math.max(this.options.minTtl, Math.min(ttl, this.options.maxTtl));
+  }
+
+  /** Stores one RRset (all records share name, type and class). Returns false when a better entry was kept. */
+  putRRset(records: ResourceRecord[], rank: Rank): boolean {
+    const first = records[0];
+    if (first === undefined) return false;
+    // RFC 2181 §5.2: an RRset has one TTL; use the smallest seen.
+    const ttl = this.clampTtl(Math.min(...records.map((r) => r.ttl ?? 0)));
+    if (ttl <= 0) return false; // TTL 0: use once, never cache (RFC 1035 §3.2.1)
+    const key = rrsetKey(first.name, first.type, first.class ?? 'IN');
+    if (!this.mayReplace(key, rank)) return false;
+    this.lru.set(key, { kind: 'rrset', records: records.map((r) => ({ ...r })), rank, expiresAt: this.options.now() + ttl * 1000 });
+    // A positive answer supersedes an NXDOMAIN for the name.
+    if (rank === 'answer') this.lru.delete(rrsetKey(first.name, 'NXDOMAIN', first.class ?? 'IN'));
+    return true;
+  }
+
+  /**
+   * Stores a negative answer. RFC 2308 §5: its TTL is the smaller of the SOA's TTL and its MINIMUM field;
+   * without an SOA the answer is not cached (§5, "SHOULD NOT be cached").
+   */
+  putNegative(kind: NegativeKind, name: string, type: RecordType, cls: RecordClass, soa: ResourceRecord | undefined): boolean {
+    if (soa === undefined || soa.type !== 'SOA') return false;
+    const ttl = Math.min(this.clampTtl(Math.min(soa.ttl ?? 0, soa.data.minimum ?? 0)), this.options.maxNegativeTtl);
+    if (ttl <= 0) return false;
+    const key = rrsetKey(name, kind === 'nxdomain' ? 'NXDOMAIN' : type, cls);
+    if (!this.mayReplace(key, 'answer')) return false;
+    this.lru.set(key, { kind, soa: { ...soa }, rank: 'answer', expiresAt: this.options.now() + ttl * 1000 });
+    return true;
+  }
+
+  lookup(name: string, type: RecordType, cls: RecordClass, opts: LookupOptions = {}): CacheLookup {
+    const nx = this.find(rrsetKey(name, 'NXDOMAIN', cls), opts);
+    if (nx) return nx;
+    return this.find(rrsetKey(name, type, cls), opts) ?? { kind: 'miss' };
+  }
+
+  private find(key: string, opts: LookupOptions): Exclude<CacheLookup, { kind: 'miss' }> | undefined {
+    const entry = this.lru.get(key);
+    if (entry === undefined) return undefined;
+    if (RANK_ORDER[entry.rank] < RANK_ORDER[opts.minRank ?? 'answer']) return undefined;
+    const now = this.options.now();
+    const stale = now >= entry.expiresAt;
+    if (stale) {
+      if (now >= entry.expiresAt + this.options.staleWindow * 1000) {
+        this.lru.delete(key);
+        return undefined;
+      }
+      if (!opts.allowStale) return undefined;
+    }
+    // Remaining TTL, rounded up so that a fresh entry never shows 0.
+    const ttl = stale ? STALE_TTL : Math.ceil((entry.expiresAt - now) / 1000);
+    if (entry.kind === 'rrset') {
+      return { kind: 'rrset', records: entry.records.map((r) => ({ ...r, ttl })), rank: entry.rank, stale };
+    }
+    return { kind: entry.kind, soa: entry.soa && { ...entry.soa, ttl }, stale };
+  }
+
+  /** A new entry may replace an old one unless the old one is fresh and more trusted. */
+  private mayReplace(key: string, rank: Rank): boolean {
+    const old = this.lru.peek(key);
+    if (old === undefined || old.expiresAt <= this.options.now()) return true;
+    return RANK_ORDER[rank] >= RANK_ORDER[old.rank];
+  }
+}

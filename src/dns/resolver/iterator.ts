@@ -1,0 +1,325 @@
+/**
+ * Iterative resolution (RFC 1034 §5.3.3) as a state machine: a union of steps and one loop that moves
+ * between them, in the spirit of Unbound's iterator states and Knot Resolver's layers.
+ *
+ *   cache ──hit──────────────────────────────────────────────▶ done
+ *     │ miss                         ▲ answer / negative / failure
+ *     ▼                              │
+ *   servers (closest known cut) ──▶ ask ──referral──▶ ask (one level down)
+ *     ▲                              │
+ *     └──────── cname (new name) ────┘
+ *
+ * Every loop is capped: steps per query, referrals, CNAME chain length, upstream queries (shared with the
+ * lookups of name-server names, which run the same machine nested), nesting depth and a total deadline.
+ */
+import { isAtOrBelow, nameKey, parentKey } from '../name.js';
+import type { Question, RecordClass, RecordType, ResourceRecord } from '../types.js';
+import type { ResolverCache } from './cache.js';
+import { classifyReply, groupRRsets, type ReplyClass } from './reply.js';
+import type { UpstreamClient } from './upstream.js';
+import type { ForwardZone, ResolvedOptions, ServerAddress } from './options.js';
+
+/** The outcome of one resolution. Failures are values too: SERVFAIL is decided by the caller. */
+export type Resolution =
+  | { kind: 'answer'; records: ResourceRecord[] }
+  | { kind: 'nxdomain' | 'nodata'; records: ResourceRecord[]; soa: ResourceRecord | undefined }
+  | { kind: 'failure'; reason: string };
+
+/** A zone cut and the servers to ask about names below it. */
+interface ZoneServers {
+  zone: string;
+  /** Name servers by name; `addresses` empty means "look the name up first". Forwarders have name ''. */
+  servers: Array<{ name: string; addresses: ServerAddress[] }>;
+  forwarded: boolean;
+}
+
+type Step =
+  | { kind: 'cache' }
+  | { kind: 'servers' }
+  | { kind: 'ask'; at: ZoneServers; referrals: number }
+  | { kind: 'done'; resolution: Resolution };
+
+/** Work shared by one client query and every lookup it nests (RFC 1035 §7.1's "work limits"). */
+export interface Budget {
+  queriesLeft: number;
+  deadline: number;
+  /** (name, type) lookups under way, to break glue-less cycles (a.test NS ns.b.test, b.test NS ns.a.test). */
+  inProgress: Set<string>;
+  queriesSent: number;
+}
+
+/** Steps one resolution may take, whatever happens: a backstop behind the specific caps. */
+const MAX_STEPS = 64;
+
+export class Iterator {
+  constructor(
+    private readonly options: ResolvedOptions,
+    private readonly cache: ResolverCache,
+    private readonly upstream: UpstreamClient,
+  ) {}
+
+  newBudget(): Budget {
+    return {
+      queriesLeft: this.options.maxUpstreamQueries,
+      deadline: this.options.now() + this.options.totalTimeoutMs,
+      inProgress: new Set(),
+      queriesSent: 0,
+    };
+  }
+
+  /** Resolves a question; `depth` counts how deeply this lookup is nested inside name-server lookups. */
+  async resolve(question: Question, budget: Budget, depth = 0): Promise<Resolution> {
+    const progressKey = `${nameKey(question.name)}|${question.type}`;
+    if (budget.inProgress.has(progressKey)) return { kind: 'failure', reason: `lookup cycle at ${question.name}/${question.type}` };
+    budget.inProgress.add(progressKey);
+    try {
+      return await this.run(question, budget, depth);
+    } finally {
+      budget.inProgress.delete(progressKey);
+    }
+  }
+
+  private async run(question: Question, budget: Budget, depth: number): Promise<Resolution> {
+    const { type } = question;
+    const cls = question.class;
+    const chain: ResourceRecord[] = [];
+    let name = question.name;
+    let cnames = 0;
+    const followCname = (records: ResourceRecord[], target: string): Step | undefined => {
+      chain.push(...records);
+      cnames += records.filter((rr) => rr.type === 'CNAME').length;
+      name = target;
+      if (cnames > this.options.maxCnameChain) return { kind: 'done', resolution: { kind: 'failure', reason: 'CNAME chain too long' } };
+      return undefined;
+    };
+
+    let step: Step = { kind: 'cache' };
+    for (let n = 0; n < MAX_STEPS; n++) {
+      if (step.kind === 'done') return step.resolution;
+      if (this.options.now() >= budget.deadline) return { kind: 'failure', reason: 'total timeout' };
+      switch (step.kind) {
+        case 'cache': {
+          const cached = answerFromCache(this.cache, name, type, cls, { allowStale: false }, this.options.maxCnameChain - cnames);
+          if (cached.kind === 'complete') {
+            step = { kind: 'done', resolution: withChain(chain, cached.resolution) };
+          } else {
+            step = followCname(cached.records, cached.name) ?? { kind: 'servers' };
+          }
+          break;
+        }
+        case 'servers':
+          step = { kind: 'ask', at: this.closestServers(name), referrals: 0 };
+          break;
+        case 'ask': {
+          const reply = await this.askZone(step.at, { name, type, class: cls }, budget, depth);
+          switch (reply.kind) {
+            case 'lame':
+              step = { kind: 'done', resolution: { kind: 'failure', reason: `no usable server for ${step.at.zone || '.'}: ${reply.reason}` } };
+              break;
+            case 'answer':
+              this.cacheAnswer(reply.records);
+              step = { kind: 'done', resolution: { kind: 'answer', records: [...chain, ...reply.records] } };
+              break;
+            case 'cname':
+              this.cacheAnswer(reply.records);
+              step = followCname(reply.records, reply.target) ?? { kind: 'cache' };
+              break;
+            case 'nxdomain':
+            case 'nodata':
+              this.cacheAnswer(reply.records);
+              this.cache.putNegative(reply.kind, reply.name, type, cls, reply.soa);
+              step = { kind: 'done', resolution: { kind: reply.kind, records: [...chain, ...reply.records], soa: reply.soa } };
+              break;
+            case 'referral': {
+              if (step.referrals + 1 > this.options.maxReferralDepth) {
+                step = { kind: 'done', resolution: { kind: 'failure', reason: 'too many referrals' } };
+                break;
+              }
+              this.cacheReferral(reply.nameServers, reply.glue);
+              step = { kind: 'ask', at: this.serversFromReferral(reply.zone, reply.nameServers, reply.glue), referrals: step.referrals + 1 };
+              break;
+            }
+          }
+          break;
+        }
+      }
+    }
+    return step.kind === 'done' ? step.resolution : { kind: 'failure', reason: 'step limit' };
+  }
+
+  /**
+   * Asks the servers of one zone in turn until one gives a usable reply (RFC 1034 §5.3.3 step 4: on a
+   * timeout, SERVFAIL, REFUSED, lame or malformed reply, try the next). Servers with known addresses go
+   * first; names without glue are looked up only when those have failed.
+   */
+  private async askZone(at: ZoneServers, question: Question, budget: Budget, depth: number): Promise<ReplyClass> {
+    let last: ReplyClass = { kind: 'lame', reason: 'no servers' };
+    const tried = new Set<string>();
+    const withAddresses = shuffle(at.servers.filter((s) => s.addresses.length > 0));
+    const withoutAddresses = shuffle(at.servers.filter((s) => s.addresses.length === 0));
+    const tryAddresses = async (addresses: ServerAddress[]): Promise<ReplyClass | undefined> => {
+      for (const address of addresses) {
+        const id = `${address.host}:${address.port}`;
+        if (tried.has(id)) continue;
+        tried.add(id);
+        const reply = await this.askOne(address, at, question, budget);
+        if (reply.kind !== 'lame') return reply;
+        last = reply;
+        if (budget.queriesLeft <= 0 || this.options.now() >= budget.deadline) return last;
+      }
+      return undefined;
+    };
+    for (const server of withAddresses) {
+      const reply = await tryAddresses(shuffle(server.addresses));
+      if (reply) return reply;
+    }
+    for (const server of withoutAddresses) {
+      if (depth + 1 > this.options.maxSubResolutionDepth) {
+        last = { kind: 'lame', reason: 'name-server lookups nested too deep' };
+        break;
+      }
+      const addresses = await this.lookupServerAddresses(server.name, budget, depth + 1);
+      const reply = await tryAddresses(addresses);
+      if (reply) return reply;
+      if (budget.queriesLeft <= 0 || this.options.now() >= budget.deadline) break;
+    }
+    return last;
+  }
+
+  private async askOne(address: ServerAddress, at: ZoneServers, question: Question, budget: Budget): Promise<ReplyClass> {
+    if (budget.queriesLeft <= 0) return { kind: 'lame', reason: 'upstream query limit reached' };
+    const left = budget.deadline - this.options.now();
+    if (left <= 0) return { kind: 'lame', reason: 'total timeout' };
+    budget.queriesLeft--;
+    budget.queriesSent++;
+    const outcome = await this.upstream.query({
+      server: address,
+      question,
+      recursionDesired: at.forwarded,
+      timeoutMs: Math.min(this.options.tryTimeoutMs, left),
+    });
+    if (outcome.kind !== 'reply') return { kind: 'lame', reason: `${address.host}: ${outcome.kind}` };
+    return classifyReply(outcome.message, { question, zone: at.zone, forwarded: at.forwarded });
+  }
+
+  /** Addresses of a name server without glue: a nested resolution sharing this query's budget. */
+  private async lookupServerAddresses(nsName: string, budget: Budget, depth: number): Promise<ServerAddress[]> {
+    const resolution = await this.resolve({ name: nsName, type: 'A', class: 'IN' }, budget, depth);
+    if (resolution.kind !== 'answer') return [];
+    return resolution.records.flatMap((rr) => (rr.type === 'A' ? [{ host: rr.data, port: this.options.upstreamPort }] : []));
+  }
+
+  /** The deepest forward zone or cached delegation above `name`, else the root hints. */
+  private closestServers(name: string): ZoneServers {
+    const forward = closestForwardZone(this.options.forwarders, nameKey(name));
+    for (let key: string | undefined = nameKey(name); key !== undefined; key = parentKey(key)) {
+      if (forward !== undefined && key === nameKey(forward.zone)) {
+        return { zone: key, forwarded: true, servers: [{ name: '', addresses: forward.servers }] };
+      }
+      const ns = this.cache.lookup(key, 'NS', 'IN', { minRank: 'referral' });
+      if (ns.kind === 'rrset') return this.serversFromReferral(key, ns.records, []);
+    }
+    const hints = this.options.rootHints;
+    return {
+      zone: '',
+      forwarded: false,
+      servers: hints.nameServers.map((nsName) => ({
+        name: nsName,
+        addresses: ipv4Only(hints.addresses.get(nameKey(nsName)) ?? []).map((host) => ({ host, port: this.options.upstreamPort })),
+      })),
+    };
+  }
+
+  /** Servers for a cut: addresses from the referral's glue, else from the cache (glue or answers). */
+  private serversFromReferral(zone: string, nameServers: ResourceRecord[], glue: ResourceRecord[]): ZoneServers {
+    const servers = nameServers.flatMap((rr) => {
+      if (rr.type !== 'NS') return [];
+      const key = nameKey(rr.data);
+      let hosts = glue.flatMap((g) => (g.type === 'A' && nameKey(g.name) === key ? [g.data] : []));
+      if (hosts.length === 0) {
+        const cached = this.cache.lookup(key, 'A', 'IN', { minRank: 'glue' });
+        if (cached.kind === 'rrset') hosts = cached.records.flatMap((g) => (g.type === 'A' ? [g.data] : []));
+      }
+      return [{ name: rr.data, addresses: hosts.map((host) => ({ host, port: this.options.upstreamPort })) }];
+    });
+    return { zone, servers, forwarded: false };
+  }
+
+  private cacheAnswer(records: ResourceRecord[]): void {
+    for (const rrset of groupRRsets(records)) this.cache.putRRset(rrset, 'answer');
+  }
+
+  /** Delegations are cached so that a sibling name goes straight to the closest known servers. */
+  private cacheReferral(nameServers: ResourceRecord[], glue: ResourceRecord[]): void {
+    this.cache.putRRset(nameServers, 'referral');
+    for (const rrset of groupRRsets(glue)) this.cache.putRRset(rrset, 'glue');
+  }
+}
+
+/** What the cache alone can say about a name: a complete answer, or how far a CNAME chain got. */
+export type CachedAnswer =
+  | { kind: 'complete'; resolution: Resolution; stale: boolean }
+  | { kind: 'partial'; records: ResourceRecord[]; name: string; stale: boolean };
+
+/**
+ * Follows cached CNAMEs from `name` to cached data or a cached negative answer. Used by the iterator
+ * (fresh only) and by serve-stale (RFC 8767), which also accepts expired entries.
+ */
+export function answerFromCache(
+  cache: ResolverCache,
+  name: string,
+  type: RecordType,
+  cls: RecordClass,
+  opts: { allowStale: boolean },
+  maxCnames: number,
+): CachedAnswer {
+  const records: ResourceRecord[] = [];
+  let stale = false;
+  let current = name;
+  for (let hops = 0; hops <= maxCnames; hops++) {
+    const hit = cache.lookup(current, type, cls, { allowStale: opts.allowStale });
+    if (hit.kind !== 'miss') stale ||= hit.stale;
+    if (hit.kind === 'rrset') return { kind: 'complete', stale, resolution: { kind: 'answer', records: [...records, ...hit.records] } };
+    if (hit.kind === 'nxdomain' || hit.kind === 'nodata') {
+      return { kind: 'complete', stale, resolution: { kind: hit.kind, records, soa: hit.soa } };
+    }
+    if (type === 'CNAME') break;
+    const cname = cache.lookup(current, 'CNAME', cls, { allowStale: opts.allowStale });
+    if (cname.kind !== 'rrset') break;
+    const rr = cname.records[0];
+    if (rr === undefined || rr.type !== 'CNAME') break;
+    stale ||= cname.stale;
+    records.push(rr);
+    current = rr.data;
+  }
+  return { kind: 'partial', records, name: current, stale };
+}
+
+function withChain(chain: ResourceRecord[], resolution: Resolution): Resolution {
+  if (chain.length === 0 || resolution.kind === 'failure') return resolution;
+  return { ...resolution, records: [...chain, ...resolution.records] };
+}
+
+function closestForwardZone(forwarders: ForwardZone[], key: string): ForwardZone | undefined {
+  let best: ForwardZone | undefined;
+  for (const f of forwarders) {
+    const zone = nameKey(f.zone);
+    if (isAtOrBelow(key, zone) && (best === undefined || zone.length > nameKey(best.zone).length)) best = f;
+  }
+  return best;
+}
+
+/** Upstream queries go over IPv4 here; AAAA glue is kept in the cache but not dialled. */
+function ipv4Only(hosts: string[]): string[] {
+  return hosts.filter((h) => !h.includes(':'));
+}
+
+/** Fisher–Yates, so load spreads over a zone's servers and a dead one is not always first. */
+function shuffle<T>(items: T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}

@@ -1,0 +1,123 @@
+/**
+ * The recursion handler the DNS server calls for RD=1 queries outside our zones from clients that may
+ * recurse: coalesces identical queries, runs the iterator, falls back to stale data (RFC 8767) and
+ * turns the outcome into a reply with RA set. It never throws for anything an upstream server sends.
+ */
+import type { Registry } from 'prom-client';
+import { logger } from '../../log.js';
+import { nameKey } from '../name.js';
+import { RCODE, type Message, type Question } from '../types.js';
+import { ResolverCache } from './cache.js';
+import { Iterator, answerFromCache, type Resolution } from './iterator.js';
+import { ResolverMetrics } from './metrics.js';
+import { resolveOptions, type ResolvedOptions, type ResolverOptions } from './options.js';
+import { UpstreamClient } from './upstream.js';
+
+const log = logger('resolver');
+
+/** Query types a recursive resolver does not iterate for: zone transfers and ANY (RFC 8482). */
+const NOT_RESOLVED = new Set(['AXFR', 'IXFR', 'ANY']);
+
+export class Resolver {
+  readonly name = 'recursion';
+  readonly metrics: ResolverMetrics;
+  readonly cache: ResolverCache;
+  private readonly options: ResolvedOptions;
+  private readonly iterator: Iterator;
+  /** Resolutions in flight by question key: identical concurrent queries share one (bounded by maxInflight). */
+  private readonly inflight = new Map<string, Promise<{ resolution: Resolution; stale: boolean }>>();
+
+  constructor(options: ResolverOptions, registry: Registry) {
+    this.options = resolveOptions(options);
+    this.metrics = new ResolverMetrics(registry);
+    this.cache = new ResolverCache({
+      maxEntries: this.options.cacheMaxEntries,
+      minTtl: this.options.minTtl,
+      maxTtl: this.options.maxTtl,
+      maxNegativeTtl: this.options.maxNegativeTtl,
+      staleWindow: this.options.staleWindow,
+      now: this.options.now,
+    });
+    const upstream = new UpstreamClient({
+      udpPayloadSize: this.options.udpPayloadSize,
+      randomizeCase: this.options.randomizeCase,
+      onSend: (transport) => this.metrics.inc('upstreamQueries', { transport }),
+      onDiscard: (reason) => this.metrics.inc('discardedReplies', { reason }),
+    });
+    this.iterator = new Iterator(this.options, this.cache, upstream);
+  }
+
+  /** Answers one client query (QDCOUNT = 1 already checked by the server). */
+  async resolve(query: Message): Promise<Message> {
+    const question = query.questions[0];
+    if (question === undefined) return this.reply(query, RCODE.FORMERR);
+    if (NOT_RESOLVED.has(question.type)) return this.reply(query, RCODE.NOTIMP);
+    const { resolution, stale } = await this.resolveShared(question);
+    if (stale) this.metrics.inc('staleAnswers');
+    switch (resolution.kind) {
+      case 'answer':
+        return { ...this.reply(query, RCODE.NOERROR), answers: resolution.records };
+      case 'nxdomain':
+      case 'nodata':
+        return {
+          ...this.reply(query, resolution.kind === 'nxdomain' ? RCODE.NXDOMAIN : RCODE.NOERROR),
+          answers: resolution.records,
+          authorities: resolution.soa ? [resolution.soa] : [],
+        };
+      case 'failure':
+        this.metrics.inc('servfails');
+        return this.reply(query, RCODE.SERVFAIL);
+    }
+  }
+
+  private resolveShared(question: Question): Promise<{ resolution: Resolution; stale: boolean }> {
+    const key = `${nameKey(question.name)}|${question.type}|${question.class}`;
+    const running = this.inflight.get(key);
+    if (running) {
+      this.metrics.inc('coalesced');
+      return running;
+    }
+    if (this.inflight.size >= this.options.maxInflight) {
+      return Promise.resolve({ resolution: { kind: 'failure', reason: 'too many resolutions in flight' }, stale: false });
+    }
+    const work = this.resolveFresh(question).finally(() => this.inflight.delete(key));
+    this.inflight.set(key, work);
+    return work;
+  }
+
+  private async resolveFresh(question: Question): Promise<{ resolution: Resolution; stale: boolean }> {
+    const budget = this.iterator.newBudget();
+    let resolution: Resolution;
+    try {
+      resolution = await this.iterator.resolve(question, budget);
+    } catch (err) {
+      // A bug, not an upstream's fault: log it and answer SERVFAIL rather than crash.
+      log.error('resolution failed', { name: question.name, type: question.type, error: err instanceof Error ? err.message : String(err) });
+      resolution = { kind: 'failure', reason: 'internal error' };
+    }
+    this.metrics.inc(budget.queriesSent === 0 && resolution.kind !== 'failure' ? 'cacheHits' : 'cacheMisses');
+    if (resolution.kind !== 'failure') return { resolution, stale: false };
+    log.debug('resolution failed', { name: question.name, type: question.type, reason: resolution.reason });
+    // RFC 8767 §4: no authority answered, so expired data within the stale window is better than SERVFAIL.
+    if (this.options.staleWindow > 0) {
+      const cached = answerFromCache(this.cache, question.name, question.type, question.class, { allowStale: true }, this.options.maxCnameChain);
+      if (cached.kind === 'complete') return { resolution: cached.resolution, stale: cached.stale };
+    }
+    return { resolution, stale: false };
+  }
+
+  /** A reply skeleton: the question echoed as sent, RD copied, RA set (RFC 1035 §4.1.1). */
+  private reply(query: Message, rcode: number): Message {
+    return {
+      id: query.id,
+      opcode: query.opcode,
+      rcode,
+      flags: { qr: true, aa: false, tc: false, rd: query.flags.rd, ra: true, ad: false, cd: query.flags.cd },
+      questions: query.questions,
+      answers: [],
+      authorities: [],
+      additionals: [],
+      ...(query.edns ? { edns: { udpPayloadSize: this.options.udpPayloadSize, version: 0, dnssecOk: false, otherOptions: [] } } : {}),
+    };
+  }
+}
