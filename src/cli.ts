@@ -5,6 +5,9 @@
  */
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
+import { distributorCommand } from './distribution/command.js';
+import { originCommand, pushCommand, purgeCommand, statusCommand } from './origin/command.js';
+import { dnsCommand } from './dns/command.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -18,7 +21,7 @@ export function buildProgram(): Command {
 }
 
 // Role commands, in the order `dnscdn --help` lists them.
-const commands: Array<() => Command> = [];
+const commands: Array<() => Command> = [dnsCommand, originCommand, distributorCommand, pushCommand, purgeCommand, statusCommand];
 
 export async function runCli(argv: string[]): Promise<void> {
   try {

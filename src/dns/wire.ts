@@ -33,17 +33,50 @@ function readFlags(word: number): HeaderFlags {
   };
 }
 
-function toClientSubnet(opt: PacketOpt): ClientSubnet | undefined {
-  if (opt.code !== 8 || !('ip' in opt) || opt.ip === undefined) return undefined;
-  return {
-    family: opt.family === 2 ? 2 : 1,
-    sourcePrefixLength: opt.sourcePrefixLength ?? 0,
-    scopePrefixLength: opt.scopePrefixLength ?? 0,
-    address: opt.ip,
-  };
+/**
+ * RFC 7871 §6 / §7.1.1: a client subnet option is malformed (FORMERR) when the family is unknown, the
+ * source prefix is longer than the address, the address is not exactly ceil(prefix/8) bytes, or bits
+ * past the prefix are set. Returns the reason when malformed.
+ */
+function toClientSubnet(opt: PacketOpt): ClientSubnet | string {
+  const data = opt.data ?? Buffer.alloc(0);
+  if (data.length < 4) return 'client subnet option shorter than 4 bytes';
+  const family = data.readUInt16BE(0);
+  const source = data[2]!;
+  const scope = data[3]!;
+  if (family !== 1 && family !== 2) return `client subnet family ${family} is not IPv4 (1) or IPv6 (2)`;
+  const bits = family === 1 ? 32 : 128;
+  if (source > bits || scope > bits) return `client subnet prefix longer than ${bits} bits`;
+  const address = data.subarray(4);
+  if (address.length !== Math.ceil(source / 8)) return 'client subnet address length does not match its source prefix';
+  if (source % 8 !== 0 && address.length > 0 && (address[address.length - 1]! & (0xff >> source % 8)) !== 0) {
+    return 'client subnet address has bits set past its source prefix';
+  }
+  const full = Buffer.alloc(bits / 8);
+  address.copy(full);
+  const text = family === 1 ? [...full].join('.') : (full.toString('hex').match(/.{4}/g) ?? []).join(':');
+  return { family, sourcePrefixLength: source, scopePrefixLength: scope, address: family === 1 ? text : compressIPv6(text) };
 }
 
-function toEdns(opt: OptAnswer): Edns {
+/** '2001:0db8:0000:...' -> '2001:db8::' (RFC 5952 form, as net.isIPv6 and dns-packet accept). */
+function compressIPv6(full: string): string {
+  const groups = full.split(':').map((g) => g.replace(/^0+(?=.)/, ''));
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < groups.length; ) {
+    let j = i;
+    while (j < groups.length && groups[j] === '0') j++;
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j === i ? i + 1 : j;
+  }
+  if (best < 0) return groups.join(':');
+  return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
+}
+
+function toEdns(opt: OptAnswer): Edns | string {
   const edns: Edns = {
     udpPayloadSize: opt.udpPayloadSize,
     version: opt.ednsVersion,
@@ -51,9 +84,12 @@ function toEdns(opt: OptAnswer): Edns {
     otherOptions: [],
   };
   for (const o of opt.options ?? []) {
-    const subnet = toClientSubnet(o);
-    if (subnet) edns.clientSubnet = subnet;
-    else edns.otherOptions.push({ code: o.code, data: o.data ?? Buffer.alloc(0) });
+    if (o.code === 8) {
+      const subnet = toClientSubnet(o);
+      if (typeof subnet === 'string') return subnet;
+      if (edns.clientSubnet) return 'more than one client subnet option';
+      edns.clientSubnet = subnet;
+    } else edns.otherOptions.push({ code: o.code, data: o.data ?? Buffer.alloc(0) });
   }
   return edns;
 }
@@ -95,7 +131,9 @@ export function decodeMessage(buf: Buffer): DecodeResult {
   for (const rr of packet.additionals ?? []) {
     if (rr.type === 'OPT') {
       optCount++;
-      message.edns = toEdns(rr);
+      const edns = toEdns(rr);
+      if (typeof edns === 'string') return { kind: 'malformed', id, opcode: message.opcode, rd: message.flags.rd, qr: message.flags.qr, reason: edns };
+      message.edns = edns;
       message.rcode |= rr.extendedRcode << 4;
     } else message.additionals.push(rr);
   }

@@ -1,0 +1,242 @@
+/**
+ * The DNS query pipeline, declared in one place (ARCHITECTURE "The two pipelines"):
+ *
+ *   fast path (encoded answer) ─ hit ─────────────────────────────────────────────┐
+ *     └ miss: decode ─> policy ─> route: authority | recursion | refused ─> encode + truncate ─> reply
+ *
+ * Each step is a function with a typed result; route handlers have a `name` (logs, stats). Only the
+ * server writes to sockets: the pipeline returns bytes, or undefined for "drop".
+ *
+ * EXTENSION POINT (recursion): pass a `RecursionHandler` in `PipelineOptions.recursion`. It is asked
+ * only for queries outside our zones, with RD=1, from clients inside `allowRecursion` (CIDRs), and only
+ * when its own `canHandle` agrees. Without a handler, such names get REFUSED.
+ * EXTENSION POINT (steering): `PipelineOptions.dynamicAnswers` (see authority.ts `DynamicAnswers`).
+ */
+import { BlockList, isIPv6 } from 'node:net';
+import { DnsError } from '../errors.js';
+import { logger } from '../log.js';
+import { Authority, type AuthorityOutcome, type DynamicAnswers } from './authority.js';
+import type { ClientInfo } from './client.js';
+import { EncodedAnswerCache, readPlainQuery, type PlainQuery } from './fastpath.js';
+import { queryPolicy } from './policy.js';
+import { authorityReply, DEFAULT_UDP_PAYLOAD_SIZE, encodeWithin, replyTo, udpLimit } from './response.js';
+import { RoundRobin } from './rotation.js';
+import { RCODE, type Message } from './types.js';
+import { decodeMessage, encodeMessage } from './wire.js';
+import type { ZoneSet } from './zone/store.js';
+
+const log = logger('dns.pipeline');
+
+/**
+ * Contract for the recursive resolver (src/dns/resolver/). `resolve` returns a reply Message for the
+ * query: rcode, flags.ad and the three record sections are used; the pipeline sets the id, question,
+ * QR/RD/RA/CD, opcode and OPT itself. It may throw `DnsError` (its rcode is sent) or anything else
+ * (SERVFAIL, logged). It should time out on its own (the client retries after ~5 s anyway).
+ */
+export interface RecursionHandler {
+  readonly name: string;
+  canHandle(query: Message, client: ClientInfo): boolean;
+  resolve(query: Message, client: ClientInfo): Promise<Message>;
+}
+
+export interface PipelineOptions {
+  zones: () => ZoneSet;
+  dynamicAnswers?: DynamicAnswers;
+  recursion?: RecursionHandler;
+  /** CIDRs of clients allowed to recurse (e.g. ['127.0.0.0/8', '::1/128']). Empty = nobody. */
+  allowRecursion?: readonly string[];
+  /** Our EDNS UDP payload size (default 1232). */
+  udpPayloadSize?: number;
+  /** Bound on the encoded-answer cache (entries). */
+  fastPathEntries?: number;
+}
+
+/** A route handler's result: the reply, and for authority data that every client gets, the outcome to keep encoded. */
+interface Routed {
+  reply: Message;
+  reusable?: AuthorityOutcome;
+}
+
+interface RouteHandler {
+  readonly name: string;
+  canHandle(query: Message, client: ClientInfo): boolean;
+  handle(query: Message, client: ClientInfo): Routed | Promise<Routed>;
+}
+
+export interface PipelineStats {
+  fastPath: number;
+  byHandler: Record<string, number>;
+  formerr: number;
+  dropped: number;
+  truncated: number;
+  errors: number;
+}
+
+const RCODE_BY_NAME: Record<DnsError['rcode'], number> = RCODE;
+
+export class QueryPipeline {
+  readonly stats: PipelineStats = { fastPath: 0, byHandler: {}, formerr: 0, dropped: 0, truncated: 0, errors: 0 };
+  private readonly roundRobin = new RoundRobin();
+  private readonly cache: EncodedAnswerCache;
+  private readonly authority: Authority;
+  private readonly recursionAcl = new BlockList();
+  private readonly udpSize: number;
+  /** The route table, tried in order: the first handler that can handle a query answers it. */
+  private readonly routes: RouteHandler[];
+
+  constructor(private readonly options: PipelineOptions) {
+    this.udpSize = options.udpPayloadSize ?? DEFAULT_UDP_PAYLOAD_SIZE;
+    this.cache = new EncodedAnswerCache(this.roundRobin, options.fastPathEntries);
+    this.authority = new Authority(options.zones, options.dynamicAnswers ? { dynamicAnswers: options.dynamicAnswers } : {});
+    for (const cidr of options.allowRecursion ?? []) {
+      const [net, bits] = cidr.split('/');
+      const type = isIPv6(net!) ? 'ipv6' : 'ipv4';
+      this.recursionAcl.addSubnet(net!, bits === undefined ? (type === 'ipv6' ? 128 : 32) : Number(bits), type);
+    }
+    this.routes = [this.authorityRoute(), ...(options.recursion ? [this.recursionRoute(options.recursion)] : []), this.refusedRoute()];
+    for (const r of this.routes) this.stats.byHandler[r.name] = 0;
+  }
+
+  /** Zones changed: encoded answers may be stale. */
+  zonesChanged(): void {
+    this.cache.clear();
+  }
+
+  /** Bytes in, reply bytes out (undefined: drop). UDP replies are sized to the client, TCP ones up to 65535 bytes. */
+  handle(bytes: Buffer, client: ClientInfo): Buffer | undefined | Promise<Buffer | undefined> {
+    // Step 1: fast path — a plain query we answered before.
+    const plain = readPlainQuery(bytes);
+    if (plain) {
+      const limit = client.transport === 'tcp' ? 0xffff : Math.min(plain.clientUdpSize, this.udpSize);
+      const hit = this.cache.answer(bytes, plain, limit);
+      if (hit) {
+        this.stats.fastPath++;
+        return hit;
+      }
+    }
+    // Step 2: decode. Unreadable after the header: FORMERR; not even a header: drop.
+    const decoded = decodeMessage(bytes);
+    if (decoded.kind === 'drop') {
+      this.stats.dropped++;
+      return undefined;
+    }
+    if (decoded.kind === 'malformed') {
+      if (decoded.qr) {
+        this.stats.dropped++;
+        return undefined;
+      }
+      this.stats.formerr++;
+      return formerrBytes(decoded.id, decoded.opcode, decoded.rd);
+    }
+    const query = decoded.message;
+    if (query.edns?.clientSubnet) client = { ...client, clientSubnet: query.edns.clientSubnet };
+    // Step 3: policy.
+    const verdict = queryPolicy(query);
+    if (verdict.kind === 'drop') {
+      this.stats.dropped++;
+      return undefined;
+    }
+    if (verdict.kind === 'reply') {
+      if (verdict.rcode === RCODE.FORMERR) this.stats.formerr++;
+      return this.finish(query, client, { reply: replyTo(query, verdict.rcode, this.udpSize) }, undefined);
+    }
+    // Step 4: route to the first handler that takes the query.
+    const route = this.routes.find((r) => r.canHandle(query, client))!;
+    this.stats.byHandler[route.name]!++;
+    let routed: Routed | Promise<Routed>;
+    try {
+      routed = route.handle(query, client);
+    } catch (err) {
+      return this.failed(query, client, route.name, err);
+    }
+    if (routed instanceof Promise) {
+      return routed.then(
+        (r) => this.finish(query, client, r, plain),
+        (err: unknown) => this.failed(query, client, route.name, err),
+      );
+    }
+    return this.finish(query, client, routed, plain);
+  }
+
+  /** Step 5: encode, truncate to the client's UDP size, and keep reusable answers encoded for the fast path. */
+  private finish(query: Message, client: ClientInfo, routed: Routed, plain: PlainQuery | undefined): Buffer {
+    const reply = routed.reply;
+    if (this.options.recursion && this.mayRecurse(client)) reply.flags.ra = true;
+    const limit = client.transport === 'tcp' ? 0xffff : udpLimit(query, this.udpSize);
+    const { bytes, truncated } = encodeWithin(reply, limit);
+    if (truncated) this.stats.truncated++;
+    // Only client-independent authority answers are kept (never recursion, dynamic answers or REFUSED).
+    // RA depends on the client when recursion is configured, so then nothing is kept.
+    if (plain && routed.reusable && !this.options.recursion) this.keepEncoded(query, plain, routed.reusable);
+    return bytes;
+  }
+
+  private keepEncoded(query: Message, plain: PlainQuery, outcome: AuthorityOutcome): void {
+    const count = outcome.rotation?.count ?? 1;
+    const variants: Buffer[] = [];
+    for (let offset = 0; offset < count; offset++) variants.push(encodeMessage(authorityReply(query, outcome, this.udpSize, offset)));
+    this.cache.store(plain.key, outcome.rotation ? { variants, rotation: outcome.rotation.rrset } : { variants });
+  }
+
+  /** The one catch at the boundary: DnsError carries its rcode, anything else is a bug -> SERVFAIL. */
+  private failed(query: Message, client: ClientInfo, handler: string, err: unknown): Buffer {
+    this.stats.errors++;
+    let rcode: number = RCODE.SERVFAIL;
+    if (err instanceof DnsError) rcode = RCODE_BY_NAME[err.rcode];
+    else log.error('handler failed', { handler, name: query.questions[0]?.name, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+    return this.finish(query, client, { reply: replyTo(query, rcode, this.udpSize) }, undefined);
+  }
+
+  private mayRecurse(client: ClientInfo): boolean {
+    return this.recursionAcl.check(client.address, isIPv6(client.address) ? 'ipv6' : 'ipv4');
+  }
+
+  private authorityRoute(): RouteHandler {
+    return {
+      name: 'authority',
+      canHandle: (query) => this.authority.covers(query.questions[0]!.name),
+      handle: (query, client) => {
+        const outcome = this.authority.answer(query.questions[0]!, client);
+        const offset = outcome.rotation ? this.roundRobin.next(outcome.rotation.rrset) : 0;
+        const reply = authorityReply(query, outcome, this.udpSize, offset);
+        return outcome.reusable ? { reply, reusable: outcome } : { reply };
+      },
+    };
+  }
+
+  /** Names outside our zones that nobody else takes (RFC 1035 §4.1.1: REFUSED for policy reasons). */
+  private refusedRoute(): RouteHandler {
+    return { name: 'refused', canHandle: () => true, handle: (query) => ({ reply: replyTo(query, RCODE.REFUSED, this.udpSize) }) };
+  }
+
+  private recursionRoute(recursion: RecursionHandler): RouteHandler {
+    return {
+      name: recursion.name,
+      canHandle: (query, client) => query.flags.rd && this.mayRecurse(client) && recursion.canHandle(query, client),
+      handle: async (query, client) => {
+        const resolved = await recursion.resolve(query, client);
+        const reply = replyTo(query, resolved.rcode, this.udpSize);
+        reply.flags.ad = resolved.flags.ad;
+        reply.answers = resolved.answers;
+        reply.authorities = resolved.authorities;
+        reply.additionals = resolved.additionals;
+        return { reply };
+      },
+    };
+  }
+}
+
+
+/** FORMERR for a message whose header we could read but not the rest: header only, no question (RFC 1035 §4.1.1). */
+function formerrBytes(id: number, opcode: Message['opcode'], rd: boolean): Buffer {
+  return encodeMessage({
+    id,
+    opcode,
+    rcode: RCODE.FORMERR,
+    flags: { qr: true, aa: false, tc: false, rd, ra: false, ad: false, cd: false },
+    questions: [],
+    answers: [],
+    authorities: [],
+    additionals: [],
+  });
+}

@@ -1,0 +1,148 @@
+/**
+ * The DNS server: UDP and TCP listeners on the same port for each listen address (IPv4 and IPv6),
+ * wired to one QueryPipeline. The server only moves bytes; every decision is in the pipeline.
+ */
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { createServer, isIPv6, type Server as TcpServer, type Socket } from 'node:net';
+import { logger } from '../log.js';
+import type { HostPort } from '../net/address.js';
+import { formatHostPort } from '../net/address.js';
+import type { DynamicAnswers } from './authority.js';
+import { QueryPipeline, type PipelineStats, type RecursionHandler } from './pipeline.js';
+import { DEFAULT_TCP_LIMITS, serveTcpConnection, type TcpLimits } from './tcp.js';
+import { ZoneCatalog } from './zone/catalog.js';
+
+const log = logger('dns.server');
+
+export interface DnsServerOptions {
+  listen: HostPort[];
+  /** Folder of `<apex>.zone` files. */
+  zonesDir: string;
+  /** Reload zones when files in the folder change (default true). SIGHUP handling is the command's job. */
+  watchZones?: boolean;
+  dynamicAnswers?: DynamicAnswers;
+  recursion?: RecursionHandler;
+  allowRecursion?: readonly string[];
+  udpPayloadSize?: number;
+  /** Cap on open TCP connections per listen address; new ones beyond it are closed at once. */
+  maxTcpConnections?: number;
+  tcp?: Partial<TcpLimits>;
+}
+
+export interface DnsServer {
+  /** The addresses actually bound (port 0 resolved). */
+  readonly addresses: HostPort[];
+  readonly zones: ZoneCatalog;
+  readonly stats: PipelineStats;
+  reload(): void;
+  close(): Promise<void>;
+}
+
+interface Listener {
+  udp: UdpSocket;
+  tcp: TcpServer;
+  /** Open connections, destroyed on close (bounded by maxConnections). */
+  connections: Set<Socket>;
+}
+
+export async function startDnsServer(options: DnsServerOptions): Promise<DnsServer> {
+  const zones = new ZoneCatalog(options.zonesDir);
+  const pipeline = new QueryPipeline({
+    zones: () => zones.zoneSet,
+    ...(options.dynamicAnswers && { dynamicAnswers: options.dynamicAnswers }),
+    ...(options.recursion && { recursion: options.recursion }),
+    ...(options.allowRecursion && { allowRecursion: options.allowRecursion }),
+    ...(options.udpPayloadSize !== undefined && { udpPayloadSize: options.udpPayloadSize }),
+  });
+  zones.onChange(() => pipeline.zonesChanged());
+  zones.reload();
+  if (options.watchZones ?? true) zones.watch();
+
+  const tcpLimits: TcpLimits = { ...DEFAULT_TCP_LIMITS, ...options.tcp };
+  const listeners: Listener[] = [];
+  const addresses: HostPort[] = [];
+  try {
+    for (const address of options.listen) {
+      const l = await listen(address, pipeline, tcpLimits, options.maxTcpConnections ?? 256);
+      listeners.push(l.listener);
+      addresses.push(l.bound);
+      log.info('listening', { address: formatHostPort(l.bound), transports: 'udp+tcp' });
+    }
+  } catch (err) {
+    await Promise.all(listeners.map(closeListener));
+    zones.close();
+    throw err;
+  }
+  return {
+    addresses,
+    zones,
+    stats: pipeline.stats,
+    reload: () => zones.reload(),
+    close: async () => {
+      zones.close();
+      await Promise.all(listeners.map(closeListener));
+    },
+  };
+}
+
+/** Binds UDP first (port 0 picks a free port), then TCP on the same port; retries if TCP's port is taken. */
+async function listen(address: HostPort, pipeline: QueryPipeline, limits: TcpLimits, maxConnections: number): Promise<{ listener: Listener; bound: HostPort }> {
+  for (let attempt = 0; ; attempt++) {
+    const udp = await bindUdp(address, pipeline);
+    const port = udp.address().port;
+    try {
+      const connections = new Set<Socket>();
+      const tcp = await bindTcp({ host: address.host, port }, pipeline, limits, maxConnections, connections);
+      return { listener: { udp, tcp, connections }, bound: { host: address.host, port } };
+    } catch (err) {
+      udp.close();
+      if (address.port !== 0 || attempt >= 5) throw err;
+    }
+  }
+}
+
+function bindUdp(address: HostPort, pipeline: QueryPipeline): Promise<UdpSocket> {
+  const socket = createSocket({ type: isIPv6(address.host) ? 'udp6' : 'udp4', ipv6Only: isIPv6(address.host) });
+  socket.on('message', (msg, rinfo) => {
+    const result = pipeline.handle(msg, { address: rinfo.address, port: rinfo.port, transport: 'udp' });
+    if (result instanceof Promise) {
+      result.then((reply) => reply && socket.send(reply, rinfo.port, rinfo.address), () => undefined);
+    } else if (result) socket.send(result, rinfo.port, rinfo.address);
+  });
+  return new Promise((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(address.port, address.host, () => {
+      socket.off('error', reject);
+      // After bind, errors (e.g. ICMP unreachable surfacing on send) must not crash the process.
+      socket.on('error', (err) => log.warn('udp socket error', { error: err.message }));
+      resolve(socket);
+    });
+  });
+}
+
+function bindTcp(address: HostPort, pipeline: QueryPipeline, limits: TcpLimits, maxConnections: number, connections: Set<Socket>): Promise<TcpServer> {
+  const server = createServer((socket) => {
+    connections.add(socket);
+    socket.once('close', () => connections.delete(socket));
+    const client = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0, transport: 'tcp' as const };
+    serveTcpConnection(socket, limits, (frame) => pipeline.handle(frame, client));
+  });
+  server.maxConnections = maxConnections;
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port: address.port, host: address.host, ipv6Only: isIPv6(address.host) }, () => {
+      server.off('error', reject);
+      server.on('error', (err) => log.warn('tcp server error', { error: err.message }));
+      resolve(server);
+    });
+  });
+}
+
+async function closeListener(l: Listener): Promise<void> {
+  l.udp.close();
+  await new Promise<void>((resolve) => {
+    l.tcp.close(() => resolve());
+    // Open client connections would keep close() waiting for their idle timeout.
+    for (const socket of l.connections) socket.destroy();
+  });
+}
