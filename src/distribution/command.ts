@@ -1,0 +1,38 @@
+import { Command } from 'commander';
+import { parseHostPort } from '../net/address.js';
+import { Distributor } from './distributor.js';
+import { listenDistributor } from './server.js';
+import { parseDownstream, tokenFrom } from './targets.js';
+
+const collect = (v: string, acc: string[]): string[] => [...acc, v];
+
+/** `dnscdn distributor`: a distribution node as its own process (the origin runs one in-process by default). */
+export function distributorCommand(): Command {
+  return new Command('distributor')
+    .description('run a distribution node: durable journal, fan-out to edges, catch-up for edges that were away')
+    .option('--listen <addr>', 'listen address', '127.0.0.1:8100')
+    .option('--data-dir <dir>', 'journal and blobs', '.dnscdn/distributor')
+    .option('--edge <name=url>', 'an edge (or downstream node) to feed; repeatable', collect, [])
+    .option('--upstream <url>', 'replicate this distribution node instead of accepting publishes')
+    .option('--token <token>', 'admin token (default: $DNSCDN_TOKEN)')
+    .option('--compact-after <n>', 'compact the journal after this many operations', '10000')
+    .action(async (o: { listen: string; dataDir: string; edge: string[]; upstream?: string; token?: string; compactAfter: string }) => {
+      const token = tokenFrom(o.token);
+      if (!token) throw new Error('a token is required (--token or DNSCDN_TOKEN)');
+      const d = await Distributor.open({
+        dataDir: o.dataDir,
+        token,
+        downstream: o.edge.map(parseDownstream),
+        upstream: o.upstream,
+        compactAfter: Number(o.compactAfter),
+      });
+      const http = await listenDistributor(d, parseHostPort(o.listen));
+      const stop = async (): Promise<void> => {
+        await http.close();
+        await d.close();
+        process.exit(0);
+      };
+      process.once('SIGINT', () => void stop());
+      process.once('SIGTERM', () => void stop());
+    });
+}

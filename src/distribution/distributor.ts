@@ -1,0 +1,229 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { HttpError } from '../errors.js';
+import { logger } from '../log.js';
+import { bearer, hasValidToken } from './auth.js';
+import { BlobStore } from './blobs.js';
+import { EdgeLink, parseReplicaReport } from './edge-link.js';
+import type { DownstreamTarget, LinkOptions } from './edge-link.js';
+import { Follower } from './follower.js';
+import { decodeInputs, encodeStream, FRAMES_CONTENT_TYPE } from './frames.js';
+import type { StreamItem } from './frames.js';
+import { Journal } from './journal.js';
+import { describeTarget, matchesEverything } from './operations.js';
+import type { Operation, OperationInput } from './operations.js';
+import { handleReplicaRequest, REPLICA_PATH, sendJson } from './replica-endpoint.js';
+import { readBody } from './request-body.js';
+
+export interface DistributorOptions {
+  /** Journal and blobs live here. */
+  dataDir: string;
+  token: string;
+  /** The edges (or downstream distribution nodes) this node feeds. */
+  downstream: DownstreamTarget[];
+  /** Set for a downstream distribution node: it replicates this node's journal instead of accepting publishes. */
+  upstream?: string | undefined;
+  compactAfter?: number;
+  /** Largest accepted publish request (bytes). */
+  maxPublishBytes?: number;
+  /** Bounds of one batch sent to a peer or answered to a catch-up request. */
+  batchOps?: number;
+  batchBytes?: number;
+  link?: Omit<LinkOptions, 'token'>;
+  pollMs?: number;
+}
+
+export interface PeerStatus {
+  name: string;
+  url: string;
+  reachable: boolean;
+  lastSeq: number | null;
+  lagOps: number | null;
+  lagSeconds: number | null;
+  skipped: Array<{ path: string; length: number }>;
+  error?: string;
+}
+
+export interface DistributionStatus {
+  journal: { lastSeq: number; snapshotSeq: number; objects: number };
+  edges: PeerStatus[];
+}
+
+const log = logger('distribution');
+
+/**
+ * A distribution node: owns the durable journal (or, downstream, a replica of its upstream's), stores bodies by
+ * digest, feeds every downstream peer through its own EdgeLink, and answers catch-up requests.
+ * Routes (all need the bearer token): POST /.dnscdn/publish, GET /.dnscdn/journal?since=N,
+ * GET /.dnscdn/status, and on a downstream node POST|GET /.dnscdn/replica.
+ */
+export class Distributor {
+  private readonly links: EdgeLink[];
+  private chain: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly options: DistributorOptions,
+    readonly journal: Journal,
+    readonly blobs: BlobStore,
+    private readonly follower: Follower | undefined,
+  ) {
+    this.links = options.downstream.map((t) => new EdgeLink(t, this, { ...options.link, token: options.token }));
+  }
+
+  static async open(options: DistributorOptions): Promise<Distributor> {
+    await mkdir(options.dataDir, { recursive: true });
+    if (options.upstream) {
+      const follower = await Follower.open({
+        dir: options.dataDir,
+        upstream: options.upstream,
+        token: options.token,
+        sink: { put: () => undefined, purge: () => undefined, clear: () => undefined, accepts: () => true },
+        pollMs: options.pollMs,
+        compactAfter: options.compactAfter,
+      });
+      const d = new Distributor(options, follower.journal, follower.blobs, follower);
+      follower.onApplied = () => d.kickAll();
+      follower.start();
+      return d;
+    }
+    const journal = await Journal.open(join(options.dataDir, 'journal'), { compactAfter: options.compactAfter ?? 10_000 });
+    const blobs = await BlobStore.open(join(options.dataDir, 'blobs'));
+    log.info('journal opened', { lastSeq: journal.lastSeq, objects: journal.liveObjects().length });
+    return new Distributor(options, journal, blobs, undefined);
+  }
+
+  get lastSeq(): number {
+    return this.journal.lastSeq;
+  }
+
+  /**
+   * Journals operations (bodies first, then the records, fsynced) and starts delivering them.
+   * Resolves once durable: that is the acknowledgement a publisher gets.
+   */
+  publish(items: Array<{ op: OperationInput; body?: Buffer | undefined }>, opts: { allowAll?: boolean } = {}): Promise<Operation[]> {
+    if (this.follower) return Promise.reject(new HttpError(403, 'this distribution node replicates its upstream: publish there'));
+    for (const { op } of items) {
+      if (op.kind === 'purge' && matchesEverything(op.target) && !opts.allowAll) {
+        return Promise.reject(new HttpError(400, `purge ${describeTarget(op.target)} matches everything: needs the all flag`));
+      }
+    }
+    const run = this.chain.then(async () => {
+      for (const { op, body } of items) if (op.kind === 'put' && body) await this.blobs.put(op.sha256, body);
+      const ops = await this.journal.append(items.map((i) => i.op));
+      if (this.journal.needsCompaction) {
+        await this.journal.compact();
+        const removed = await this.blobs.retainOnly(new Set(this.journal.liveObjects().map((o) => o.sha256)));
+        log.info('journal compacted', { snapshotSeq: this.journal.snapshotSeq, blobsRemoved: removed });
+      }
+      for (const op of ops) log.info(op.kind === 'put' ? 'put journaled' : 'purge journaled', { seq: op.seq, what: op.kind === 'put' ? op.path : describeTarget(op.target) });
+      return ops;
+    });
+    this.chain = run.catch(() => undefined);
+    void run.then(() => this.kickAll(), () => undefined);
+    return run;
+  }
+
+  /** The next bounded batch after `seq`, bodies included (a link's queue is this read). */
+  async batchAfter(seq: number): Promise<Buffer> {
+    const { reset, ops } = this.journal.since(seq, this.options.batchOps ?? 256);
+    const items: StreamItem[] = [];
+    if (reset) {
+      const entries = [];
+      for (const op of reset.entries) entries.push({ op, body: await this.body(op.sha256) });
+      items.push({ kind: 'reset', seq: reset.seq, time: reset.time, entries });
+    }
+    let bytes = 0;
+    const limit = this.options.batchBytes ?? 8 * 1024 * 1024;
+    for (const op of ops) {
+      if (bytes > 0 && op.kind === 'put' && bytes + op.length > limit) break;
+      if (op.kind === 'put') {
+        bytes += op.length;
+        items.push({ kind: 'op', op, body: await this.body(op.sha256) });
+      } else {
+        items.push({ kind: 'op', op });
+      }
+    }
+    return encodeStream(items);
+  }
+
+  private async body(sha256: string): Promise<Buffer> {
+    const body = await this.blobs.get(sha256);
+    if (body === undefined) throw new Error(`blob ${sha256.slice(0, 12)} missing (compacted away?)`);
+    return body;
+  }
+
+  kickAll(): void {
+    for (const l of this.links) l.kick();
+  }
+
+  /** Asks every peer for its cursor now (not the link's last view), with a short timeout. */
+  async status(): Promise<DistributionStatus> {
+    const last = this.journal.lastSeq;
+    const now = Date.now();
+    const edges = await Promise.all(
+      this.options.downstream.map(async (t): Promise<PeerStatus> => {
+        try {
+          const res = await fetch(new URL(REPLICA_PATH, t.url), { headers: bearer(this.options.token), signal: AbortSignal.timeout(2000) });
+          if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
+          const report = parseReplicaReport((await res.json()) as unknown);
+          const behind = last - report.lastSeq;
+          const firstMissed = behind > 0 ? this.journal.timeOf(report.lastSeq + 1) : undefined;
+          return {
+            name: t.name,
+            url: t.url,
+            reachable: true,
+            lastSeq: report.lastSeq,
+            lagOps: Math.max(0, behind),
+            lagSeconds: behind > 0 ? (firstMissed === undefined ? null : Math.max(0, (now - firstMissed) / 1000)) : 0,
+            skipped: report.skipped ?? [],
+          };
+        } catch (err) {
+          return { name: t.name, url: t.url, reachable: false, lastSeq: null, lagOps: null, lagSeconds: null, skipped: [], error: err instanceof Error ? err.message : String(err) };
+        }
+      }),
+    );
+    return { journal: { lastSeq: last, snapshotSeq: this.journal.snapshotSeq, objects: this.journal.liveObjects().length }, edges };
+  }
+
+  /** Serves this node's routes; returns false for paths that are not its own. */
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+    const url = new URL(req.url ?? '/', 'http://distribution.invalid');
+    const route = url.pathname;
+    if (route === REPLICA_PATH && this.follower) {
+      await handleReplicaRequest(this.follower, this.options.token, req, res, 1024 * 1024 * 1024);
+      return true;
+    }
+    if (route !== '/.dnscdn/publish' && route !== '/.dnscdn/journal' && route !== '/.dnscdn/status') return false;
+    if (!hasValidToken(req, this.options.token)) throw new HttpError(401, 'missing or wrong token');
+    if (route === '/.dnscdn/publish') {
+      if (req.method !== 'POST') throw new HttpError(405, 'use POST');
+      const items = decodeInputs(await readBody(req, this.options.maxPublishBytes ?? 256 * 1024 * 1024));
+      const ops = await this.publish(items, { allowAll: url.searchParams.get('all') === '1' });
+      sendJson(res, 200, { lastSeq: this.journal.lastSeq, ops: ops.map(summary) });
+      return true;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'use GET');
+    if (route === '/.dnscdn/status') {
+      sendJson(res, 200, await this.status());
+      return true;
+    }
+    const since = Number(url.searchParams.get('since') ?? '0');
+    if (!Number.isSafeInteger(since) || since < 0) throw new HttpError(400, 'since must be a non-negative integer');
+    const body = await this.batchAfter(since);
+    res.writeHead(200, { 'content-type': FRAMES_CONTENT_TYPE, 'content-length': body.length, 'x-dnscdn-last-seq': String(this.journal.lastSeq), 'cache-control': 'no-store' });
+    res.end(req.method === 'HEAD' ? undefined : body);
+    return true;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.links.map((l) => l.stop()));
+    await this.chain.catch(() => undefined);
+    if (this.follower) await this.follower.close();
+    else await this.journal.close();
+  }
+}
+
+export function summary(op: Operation): { seq: number; kind: string; what: string } {
+  return { seq: op.seq, kind: op.kind, what: op.kind === 'put' ? op.path : describeTarget(op.target) };
+}

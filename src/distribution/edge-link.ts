@@ -1,0 +1,128 @@
+import { logger } from '../log.js';
+import { bearer } from './auth.js';
+import { FRAMES_CONTENT_TYPE } from './frames.js';
+
+/** Where a distribution node sends operations: an edge (or a downstream distribution node) by base URL. */
+export interface DownstreamTarget {
+  name: string;
+  url: string;
+}
+
+/** What a link reads from: the node's journal, encoded as a bounded batch after a sequence number. */
+export interface BatchSource {
+  readonly lastSeq: number;
+  batchAfter(seq: number): Promise<Buffer>;
+}
+
+export interface LinkOptions {
+  token: string;
+  /** Retry backoff after a failure: doubles from min to max (ms). */
+  backoffMinMs?: number;
+  backoffMaxMs?: number;
+  /** An idle link re-checks the peer this often, so a peer that lost its state is noticed. */
+  idleCheckMs?: number;
+  requestTimeoutMs?: number;
+}
+
+/** The replica endpoint's answer: the last sequence it has applied (its cursor, whatever we sent). */
+export interface ReplicaReport {
+  lastSeq: number;
+  skipped?: Array<{ path: string; length: number }>;
+}
+
+export function parseReplicaReport(v: unknown): ReplicaReport {
+  const r = v as { lastSeq?: unknown; skipped?: unknown };
+  if (typeof v !== 'object' || v === null || typeof r.lastSeq !== 'number') throw new Error('bad replica report');
+  return { lastSeq: r.lastSeq, skipped: Array.isArray(r.skipped) ? (r.skipped as ReplicaReport['skipped']) : [] };
+}
+
+/**
+ * One peer's delivery loop. The per-peer queue is the journal itself: the link keeps only a cursor (the last
+ * sequence the peer acknowledged) and sends the next bounded batch, in order, until the peer is current.
+ * So the queue cannot grow in memory, a slow or dead peer never holds up the others, and a peer that comes back
+ * gets exactly what it missed. Failures back off exponentially.
+ */
+export class EdgeLink {
+  acked: number | undefined;
+  reachable = false;
+  lastError: string | undefined;
+  lastContact = 0;
+  private stopped = false;
+  private wake: (() => void) | undefined;
+  private readonly log = logger('distribution');
+  private readonly loop: Promise<void>;
+
+  constructor(
+    readonly target: DownstreamTarget,
+    private readonly source: BatchSource,
+    private readonly options: LinkOptions,
+  ) {
+    this.loop = this.run();
+  }
+
+  /** New operations were journaled: send them now rather than at the next idle check. */
+  kick(): void {
+    this.wake?.();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    const min = this.options.backoffMinMs ?? 50;
+    const max = this.options.backoffMaxMs ?? 2000;
+    let backoff = min;
+    while (!this.stopped) {
+      try {
+        if (this.acked === undefined || this.acked >= this.source.lastSeq) {
+          if (this.acked !== undefined) await this.idle();
+          if (this.stopped) break;
+          this.acked = (await this.call('GET')).lastSeq;
+          continue;
+        }
+        const batch = await this.source.batchAfter(this.acked);
+        this.acked = (await this.call('POST', batch)).lastSeq;
+        backoff = min;
+      } catch (err) {
+        if (this.stopped) break;
+        const message = err instanceof Error ? err.message : String(err);
+        if (this.reachable || this.lastError !== message) this.log.warn('peer unreachable, will retry', { peer: this.target.name, error: message });
+        this.reachable = false;
+        this.lastError = message;
+        await this.idle(backoff);
+        backoff = Math.min(max, backoff * 2);
+      }
+    }
+  }
+
+  private idle(ms = this.options.idleCheckMs ?? 5000): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+
+  private async call(method: 'GET' | 'POST', body?: Buffer): Promise<ReplicaReport> {
+    const res = await fetch(new URL('/.dnscdn/replica', this.target.url), {
+      method,
+      headers: { ...bearer(this.options.token), ...(body ? { 'content-type': FRAMES_CONTENT_TYPE } : {}) },
+      ...(body ? { body } : {}),
+      signal: AbortSignal.timeout(this.options.requestTimeoutMs ?? 10_000),
+    });
+    const text = await res.text();
+    if (res.status !== 200) throw new Error(`HTTP ${res.status} ${text.slice(0, 200)}`);
+    const report = parseReplicaReport(JSON.parse(text) as unknown);
+    this.reachable = true;
+    this.lastError = undefined;
+    this.lastContact = Date.now();
+    for (const s of report.skipped ?? []) this.log.debug('peer skipped an object larger than its max object size', { peer: this.target.name, path: s.path, length: s.length });
+    return report;
+  }
+}

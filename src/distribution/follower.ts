@@ -1,0 +1,201 @@
+import { join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { logger } from '../log.js';
+import type { Logger } from '../log.js';
+import { bearer } from './auth.js';
+import { BlobStore } from './blobs.js';
+import { decodeStream } from './frames.js';
+import type { StreamItem } from './frames.js';
+import { Journal } from './journal.js';
+import type { Operation, PutOperation } from './operations.js';
+
+/** What a follower does with operations once they are durable locally: an edge applies them to its store. */
+export interface FollowerSink {
+  put(op: PutOperation, body: Buffer): void;
+  purge(op: Extract<Operation, { kind: 'purge' }>): void;
+  /** Forget every replicated object (a reset is followed by the full live state as puts). */
+  clear(): void;
+  /** Whether this sink keeps a body of this size at all (an edge skips objects above its max object size). */
+  accepts(op: PutOperation): boolean;
+}
+
+export interface FollowerOptions {
+  /** Local directory for the replicated journal and its blobs. */
+  dir: string;
+  /** Base URL of the distribution node to catch up from (`GET /.dnscdn/journal?since=`). */
+  upstream?: string | undefined;
+  token: string;
+  sink: FollowerSink;
+  /** Periodic catch-up, in case a pushed batch was missed (ms). */
+  pollMs?: number;
+  compactAfter?: number;
+  log?: Logger;
+}
+
+/**
+ * The receiving side of distribution, shared by edges and downstream distribution nodes: operations arrive
+ * pushed (a batch POSTed by the node above) or pulled (catch-up from the last applied sequence, at start and
+ * periodically). Either way they go through `receive`, which is serialized, applies strictly in sequence order,
+ * skips what it already has (idempotent), stops at a gap (the sender resends from our cursor), and makes them
+ * durable in a local journal before applying, so the remembered sequence always matches what was applied.
+ */
+export class Follower {
+  private chain: Promise<unknown> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  private catchingUp: Promise<void> | undefined;
+  private readonly log: Logger;
+  /** Recent objects this sink refused for size, reported to the sender and in status (bounded). */
+  readonly skipped: Array<{ path: string; length: number }> = [];
+  onApplied: ((ops: Operation[]) => void) | undefined;
+
+  private constructor(
+    private readonly options: FollowerOptions,
+    readonly journal: Journal,
+    readonly blobs: BlobStore,
+  ) {
+    this.log = options.log ?? logger('replica');
+  }
+
+  /** Opens the local journal and replays its live state into the sink (what the node had before it stopped). */
+  static async open(options: FollowerOptions): Promise<Follower> {
+    await mkdir(options.dir, { recursive: true });
+    const journal = await Journal.open(join(options.dir, 'replica.journal'), { compactAfter: options.compactAfter ?? 10_000, ...(options.log ? { log: options.log } : {}) });
+    const blobs = await BlobStore.open(join(options.dir, 'blobs'));
+    const f = new Follower(options, journal, blobs);
+    let restored = 0;
+    for (const op of journal.liveObjects()) {
+      if (!options.sink.accepts(op)) continue;
+      const body = await blobs.get(op.sha256);
+      if (body === undefined) {
+        f.log.warn('replicated body missing or damaged, object dropped', { path: op.path });
+        continue;
+      }
+      options.sink.put(op, body);
+      restored++;
+    }
+    f.log.info('replica restored', { lastSeq: journal.lastSeq, objects: restored });
+    return f;
+  }
+
+  get lastSeq(): number {
+    return this.journal.lastSeq;
+  }
+
+  /** Catch up now, then every `pollMs`. */
+  start(): void {
+    if (!this.options.upstream) return;
+    void this.catchUp().catch(() => undefined);
+    const pollMs = this.options.pollMs ?? 5000;
+    this.timer = setInterval(() => void this.catchUp().catch(() => undefined), pollMs);
+    this.timer.unref();
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.catchingUp?.catch(() => undefined);
+    await this.chain.catch(() => undefined);
+    await this.journal.close();
+  }
+
+  /** Applies a decoded batch; resolves with the last applied sequence (the sender's new cursor). */
+  receive(items: StreamItem[]): Promise<number> {
+    const run = this.chain.then(() => this.applyInOrder(items));
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Asks upstream for everything after our last sequence until there is nothing more. One at a time. */
+  catchUp(): Promise<void> {
+    this.catchingUp ??= this.pullUntilCurrent().finally(() => (this.catchingUp = undefined));
+    return this.catchingUp;
+  }
+
+  private async pullUntilCurrent(): Promise<void> {
+    const upstream = this.options.upstream;
+    if (!upstream) return;
+    for (let rounds = 0; rounds < 10_000; rounds++) {
+      const before = this.lastSeq;
+      const url = new URL('/.dnscdn/journal', upstream);
+      url.searchParams.set('since', String(before));
+      let res: Response;
+      try {
+        res = await fetch(url, { headers: bearer(this.options.token), signal: AbortSignal.timeout(30_000) });
+      } catch (err) {
+        this.log.debug('catch-up: upstream unreachable', { upstream, error: err instanceof Error ? err.message : String(err) });
+        return;
+      }
+      if (res.status !== 200) {
+        this.log.warn('catch-up refused by upstream', { upstream, status: res.status });
+        await res.body?.cancel();
+        return;
+      }
+      const upstreamLast = Number(res.headers.get('x-dnscdn-last-seq') ?? '0');
+      const items = decodeStream(Buffer.from(await res.arrayBuffer()));
+      const after = await this.receive(items);
+      if (after >= upstreamLast || after === before) return;
+    }
+  }
+
+  private async applyInOrder(items: StreamItem[]): Promise<number> {
+    const batch: Array<{ op: Operation; body?: Buffer | undefined }> = [];
+    let expected = this.lastSeq + 1;
+    for (const item of items) {
+      if (item.kind === 'reset') {
+        if (item.seq < expected) continue;
+        await this.flush(batch);
+        batch.length = 0;
+        await this.reset(item.seq, item.time, item.entries);
+        expected = item.seq + 1;
+        continue;
+      }
+      if (item.op.seq < expected) continue; // already applied: idempotent
+      if (item.op.seq > expected) break; // a gap: never apply out of order; the sender resends from our cursor
+      batch.push(item);
+      expected++;
+    }
+    await this.flush(batch);
+    return this.lastSeq;
+  }
+
+  private async flush(batch: Array<{ op: Operation; body?: Buffer | undefined }>): Promise<void> {
+    if (batch.length === 0) return;
+    for (const { op, body } of batch) if (op.kind === 'put' && body && this.options.sink.accepts(op)) await this.blobs.put(op.sha256, body);
+    const ops = await this.journal.appendReplicated(batch.map((b) => b.op));
+    const fresh = new Set(ops.map((o) => o.seq));
+    for (const { op, body } of batch) {
+      if (!fresh.has(op.seq)) continue;
+      if (op.kind === 'purge') this.options.sink.purge(op);
+      else if (body && this.options.sink.accepts(op)) this.options.sink.put(op, body);
+      else this.noteSkipped(op);
+    }
+    if (this.journal.needsCompaction) await this.compact();
+    this.onApplied?.(ops);
+  }
+
+  private async reset(seq: number, time: number, entries: Array<{ op: PutOperation; body: Buffer }>): Promise<void> {
+    this.log.info('replica reset to a snapshot', { seq, objects: entries.length });
+    for (const e of entries) if (this.options.sink.accepts(e.op)) await this.blobs.put(e.op.sha256, e.body);
+    await this.journal.resetTo(
+      seq,
+      time,
+      entries.map((e) => e.op),
+    );
+    this.options.sink.clear();
+    for (const e of entries) {
+      if (this.options.sink.accepts(e.op)) this.options.sink.put(e.op, e.body);
+      else this.noteSkipped(e.op);
+    }
+    await this.blobs.retainOnly(new Set(entries.map((e) => e.op.sha256)));
+  }
+
+  private async compact(): Promise<void> {
+    await this.journal.compact();
+    await this.blobs.retainOnly(new Set(this.journal.liveObjects().map((o) => o.sha256)));
+  }
+
+  private noteSkipped(op: PutOperation): void {
+    this.log.warn('object larger than the max object size: not stored here', { path: op.path, length: op.length });
+    this.skipped.push({ path: op.path, length: op.length });
+    if (this.skipped.length > 100) this.skipped.shift();
+  }
+}

@@ -1,0 +1,30 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HttpError } from '../errors.js';
+import { hasValidToken } from './auth.js';
+import { decodeStream } from './frames.js';
+import type { Follower } from './follower.js';
+import { readBody } from './request-body.js';
+
+export const REPLICA_PATH = '/.dnscdn/replica';
+
+/**
+ * `POST /.dnscdn/replica` (a batch of journal frames pushed by the node above) and `GET /.dnscdn/replica`
+ * (this replica's cursor), both with the bearer token. The answer is always `{lastSeq, skipped}`: the sender's
+ * cursor. A wrong token gets 401 before the body is read, a bad body 400; neither changes anything.
+ */
+export async function handleReplicaRequest(follower: Follower, token: string, req: IncomingMessage, res: ServerResponse, maxBatchBytes: number): Promise<void> {
+  if (!hasValidToken(req, token)) throw new HttpError(401, 'missing or wrong token');
+  if (req.method === 'POST') {
+    const items = decodeStream(await readBody(req, maxBatchBytes));
+    await follower.receive(items);
+  } else if (req.method !== 'GET') {
+    throw new HttpError(405, 'use GET or POST');
+  }
+  sendJson(res, 200, { lastSeq: follower.lastSeq, skipped: follower.skipped.slice(-20) });
+}
+
+export function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  res.end(body);
+}

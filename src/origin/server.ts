@@ -1,0 +1,218 @@
+import { createReadStream } from 'node:fs';
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pipeline } from 'node:stream/promises';
+import { Counter } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { hasValidToken } from '../distribution/auth.js';
+import type { Distributor } from '../distribution/distributor.js';
+import { OperationFormatError, purgeTargetFromPattern } from '../distribution/operations.js';
+import { readJson } from '../distribution/request-body.js';
+import { sendJson } from '../distribution/replica-endpoint.js';
+import { ifRangeAllows, notModified } from '../edge/conditional.js';
+import { planRange } from '../edge/range.js';
+import { HttpError } from '../errors.js';
+import { logger } from '../log.js';
+import { createRegistry, PROMETHEUS_CONTENT_TYPE } from '../metrics.js';
+import type { HostPort } from '../net/address.js';
+import { EtagCache } from './etags.js';
+import type { Publisher } from './publisher.js';
+import { describeFile, putFromContent, PushSourceError } from './representation.js';
+import type { Representation } from './representation.js';
+import { PathPolicy } from './rules.js';
+import type { PathRule } from './rules.js';
+import { realContentRoot, resolveContentPath } from './safe-path.js';
+
+export interface OriginOptions {
+  contentDir: string;
+  listen: HostPort;
+  rules?: PathRule[];
+  defaultCacheControl?: string;
+  /** Token for /.dnscdn/push, /purge, /status (and the in-process distribution node's routes). */
+  token?: string | undefined;
+  publisher?: Publisher | undefined;
+  /** An in-process distribution node whose routes this server also answers. */
+  distributor?: Distributor | undefined;
+}
+
+const log = logger('origin');
+
+/**
+ * The origin: serves a content directory with strong ETags, Last-Modified, Content-Type, per-path Cache-Control
+ * and Surrogate-Key, conditional requests (304) and single byte ranges, streaming the file from disk.
+ * Admin routes under /.dnscdn/ publish (push, purge) through a Publisher and need the bearer token.
+ */
+export class OriginServer {
+  /** Content requests served (GET/HEAD of files, any status): the "origin saw no request" counter in tests. */
+  contentRequests = 0;
+  readonly registry: Registry;
+  readonly etags = new EtagCache();
+  readonly policy: PathPolicy;
+  private readonly requests: Counter<'status'>;
+  private readonly bytesSent: Counter;
+
+  private constructor(
+    private readonly server: Server,
+    readonly root: string,
+    private readonly options: OriginOptions,
+  ) {
+    this.policy = new PathPolicy(options.rules ?? [], options.defaultCacheControl);
+    this.registry = createRegistry({ labels: { role: 'origin' } });
+    this.requests = new Counter({ name: 'dnscdn_origin_requests_total', help: 'Content requests by status', labelNames: ['status'], registers: [this.registry] });
+    this.bytesSent = new Counter({ name: 'dnscdn_origin_body_bytes_total', help: 'Body bytes sent', registers: [this.registry] });
+  }
+
+  static async start(options: OriginOptions): Promise<OriginServer> {
+    const root = await realContentRoot(options.contentDir);
+    const server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 60_000 });
+    const origin = new OriginServer(server, root, options);
+    server.on('request', (req, res) => void origin.dispatch(req, res));
+    server.on('clientError', (_err, socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.listen.port, options.listen.host, () => resolve());
+    });
+    log.info('origin listening', { address: origin.url, content: root });
+    return origin;
+  }
+
+  get address(): AddressInfo {
+    return this.server.address() as AddressInfo;
+  }
+
+  get url(): string {
+    const a = this.address;
+    return `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const target = req.url ?? '/';
+      const pathPart = target.startsWith('/') ? target.split('?', 1)[0]! : '';
+      if (pathPart === '/healthz') return sendText(res, 200, 'ok\n');
+      if (pathPart === '/metrics') {
+        const text = await this.registry.metrics();
+        res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE });
+        return void res.end(text);
+      }
+      if (pathPart.startsWith('/.dnscdn/')) return await this.admin(pathPart, req, res);
+      await this.serveContent(pathPart, req, res);
+    } catch (err) {
+      const status = err instanceof HttpError ? err.status : 500;
+      if (status === 500) log.error('request failed', { url: req.url, error: err instanceof Error ? err.message : String(err) });
+      if (!res.headersSent) sendText(res, status, `${err instanceof Error && status !== 500 ? err.message : 'internal error'}\n`);
+      else res.destroy();
+    }
+  }
+
+  private async serveContent(pathPart: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.contentRequests++;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('allow', 'GET, HEAD');
+      this.count(405);
+      return sendText(res, 405, 'method not allowed\n');
+    }
+    const found = await resolveContentPath(this.root, pathPart);
+    if (!found.ok) {
+      this.count(found.status);
+      return sendText(res, found.status, `${found.reason}\n`);
+    }
+    const rep = await describeFile(found.file, found.urlPath, found.stats, this.etags, this.policy);
+    for (const [k, v] of Object.entries(rep.headers)) res.setHeader(k, v);
+    if (notModified(req.headers, rep.etag, rep.lastModified)) {
+      this.count(304);
+      res.removeHeader('content-type');
+      res.removeHeader('accept-ranges');
+      res.writeHead(304);
+      return void res.end();
+    }
+    const plan = req.method === 'GET' && ifRangeAllows(req.headers, rep.etag, rep.lastModified) ? planRange(req.headers.range, rep.size) : { kind: 'full' as const };
+    if (plan.kind === 'unsatisfiable') {
+      this.count(416);
+      res.setHeader('content-range', `bytes */${rep.size}`);
+      return sendText(res, 416, 'range not satisfiable\n');
+    }
+    const [start, end] = plan.kind === 'partial' ? [plan.start, plan.end] : [0, rep.size - 1];
+    const status = plan.kind === 'partial' ? 206 : 200;
+    if (status === 206) res.setHeader('content-range', `bytes ${start}-${end}/${rep.size}`);
+    res.setHeader('content-length', String(end - start + 1));
+    this.count(status);
+    res.writeHead(status);
+    if (req.method === 'HEAD' || rep.size === 0) return void res.end();
+    await this.stream(rep, start, end, res);
+  }
+
+  /** Streams straight from disk so a large file's first byte does not wait for its last. */
+  private async stream(rep: Representation, start: number, end: number, res: ServerResponse): Promise<void> {
+    const file = createReadStream(rep.file, { start, end });
+    file.on('data', (chunk: string | Buffer) => this.bytesSent.inc(chunk.length));
+    try {
+      await pipeline(file, res);
+    } catch {
+      res.destroy(); // client went away or the file vanished mid-read: nothing else to do
+    }
+  }
+
+  private count(status: number): void {
+    this.requests.inc({ status: String(status) });
+  }
+
+  private async admin(pathPart: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const token = this.options.token;
+    if (this.options.distributor && (await this.options.distributor.handle(req, res))) return;
+    const publisher = this.options.publisher;
+    if (token === undefined || publisher === undefined) throw new HttpError(404, 'push is not enabled on this origin');
+    if (!hasValidToken(req, token)) throw new HttpError(401, 'missing or wrong token');
+    if (pathPart === '/.dnscdn/status' && req.method === 'GET') return sendJson(res, 200, await publisher.status());
+    if (req.method !== 'POST') throw new HttpError(405, 'use POST');
+    const body = (await readJson(req, 1024 * 1024)) as { paths?: unknown; target?: unknown; all?: unknown };
+    if (pathPart === '/.dnscdn/push') {
+      if (!Array.isArray(body.paths) || body.paths.length === 0 || body.paths.length > 10_000 || !body.paths.every((p) => typeof p === 'string')) {
+        throw new HttpError(400, 'expected {"paths": ["/a", ...]}');
+      }
+      return sendJson(res, 200, { ops: await this.push(body.paths as string[]) });
+    }
+    if (pathPart === '/.dnscdn/purge') {
+      if (typeof body.target !== 'string') throw new HttpError(400, 'expected {"target": "/path" | "/prefix*" | "tag:NAME", "all"?: true}');
+      const all = body.all === true;
+      let target;
+      try {
+        target = purgeTargetFromPattern(body.target, all);
+      } catch (err) {
+        throw new HttpError(400, err instanceof Error ? err.message : 'bad purge target');
+      }
+      return sendJson(res, 200, { ops: await publisher.publish([{ op: { kind: 'purge', target } }], { allowAll: all }) });
+    }
+    throw new HttpError(404, 'no such admin route');
+  }
+
+  /** Publishes the current content of these paths (one journal batch). */
+  async push(paths: string[]): Promise<Array<{ seq: number; kind: string; what: string }>> {
+    const publisher = this.options.publisher;
+    if (!publisher) throw new HttpError(404, 'push is not enabled on this origin');
+    const items = [];
+    for (const p of paths) {
+      try {
+        items.push(await putFromContent(this.root, p, this.etags, this.policy));
+      } catch (err) {
+        if (err instanceof PushSourceError) throw new HttpError(err.status, err.message);
+        if (err instanceof OperationFormatError) throw new HttpError(400, err.message);
+        throw err;
+      }
+    }
+    return publisher.publish(items);
+  }
+}
+
+function sendText(res: ServerResponse, status: number, text: string): void {
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(text);
+}
