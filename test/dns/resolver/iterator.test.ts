@@ -1,0 +1,207 @@
+/**
+ * The iterator against scripted servers: the hostile and broken cases our own authoritative server
+ * would never produce (forged, out-of-bailiwick, lame, loops, garbage). The well-behaved hierarchy
+ * built from our authoritative server is in test/e2e/resolver.test.ts.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { RCODE, type Message } from '../../../src/dns/types.js';
+import { nameKey } from '../../../src/dns/name.js';
+import { a, cname, ns, reply, soa, type Script } from './responder.js';
+import { clientQuery, hintsFor, makeResolver, startServers } from './harness.js';
+
+const ROOT = '127.0.0.53';
+const TLD = '127.0.0.54';
+const AUTH1 = '127.0.0.55';
+const AUTH2 = '127.0.0.56';
+
+let cleanup: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  await Promise.all(cleanup.map((c) => c()));
+  cleanup = [];
+});
+
+async function hierarchy(scripts: Record<string, Script>) {
+  const h = await startServers(scripts);
+  cleanup.push(h.close);
+  return h;
+}
+
+const qname = (q: Message): string => nameKey(q.questions[0]!.name);
+
+/** A root that refers everything under test. to the TLD server. */
+const root: Script = (q) => reply(q, { aa: false, authorities: [ns('test', 'ns.test')], additionals: [a('ns.test', TLD)] });
+
+describe('iterator against scripted servers', () => {
+  it('follows referrals and does not cache out-of-bailiwick or unsolicited records', async () => {
+    const h = await hierarchy({
+      [ROOT]: root,
+      [TLD]: (q) =>
+        qname(q).endsWith('example.test')
+          ? reply(q, {
+              aa: false,
+              authorities: [ns('example.test', 'ns.example.test')],
+              // Glue for the delegated server plus an unsolicited record for a name elsewhere.
+              additionals: [a('ns.example.test', AUTH1), a('victim.other.test', '6.6.6.6')],
+            })
+          : reply(q, { rcode: RCODE.NXDOMAIN, authorities: [soa('test')] }),
+      [AUTH1]: (q) =>
+        reply(q, {
+          // The answer plus a record example.test's server may not speak for.
+          answers: [a('www.example.test', '192.0.2.10'), a('victim.other.test', '6.6.6.6')],
+          additionals: [a('victim2.other.test', '6.6.6.7')],
+        }),
+    });
+    const resolver = makeResolver({ rootHints: hintsFor(ROOT), upstreamPort: h.port });
+    const answer = await resolver.resolve(clientQuery('www.example.test'));
+    expect(answer.rcode).toBe(RCODE.NOERROR);
+    expect(answer.flags.ra).toBe(true);
+    expect(answer.answers).toMatchObject([a('www.example.test', '192.0.2.10')]);
+    expect(resolver.cache.lookup('victim.other.test', 'A', 'IN').kind).toBe('miss');
+    expect(resolver.cache.lookup('victim.other.test', 'A', 'IN', { minRank: 'glue' }).kind).toBe('miss');
+    expect(resolver.cache.lookup('victim2.other.test', 'A', 'IN', { minRank: 'glue' }).kind).toBe('miss');
+    // And asking for it goes upstream and gets the truth.
+    const victim = await resolver.resolve(clientQuery('victim.other.test'));
+    expect(victim.rcode).toBe(RCODE.NXDOMAIN);
+  });
+
+  it('ignores a forged reply with the wrong ID during iteration', async () => {
+    const h = await hierarchy({
+      [ROOT]: (q) => [
+        { ...reply(q, { answers: [a('www.example.test', '6.6.6.6')] }), id: (q.id + 1) & 0xffff },
+        reply(q, { answers: [a('www.example.test', '192.0.2.10')] }),
+      ],
+    });
+    const resolver = makeResolver({ rootHints: hintsFor(ROOT), upstreamPort: h.port });
+    const answer = await resolver.resolve(clientQuery('www.example.test'));
+    expect(answer.answers).toMatchObject([{ data: '192.0.2.10' }]);
+    expect(resolver.metrics.snapshot().discardedReplies).toBe(1);
+  });
+
+  it('skips lame, refusing, failing and garbage-sending servers and uses the good one', async () => {
+    const lameServers = ['127.0.0.60', '127.0.0.61', '127.0.0.62', '127.0.0.63', '127.0.0.64'];
+    const h = await hierarchy({
+      [ROOT]: (q) =>
+        reply(q, {
+          aa: false,
+          authorities: [...lameServers, AUTH1].map((_, i) => ns('example.test', `ns${i}.example.test`)),
+          additionals: [...lameServers, AUTH1].map((addr, i) => a(`ns${i}.example.test`, addr)),
+        }),
+      '127.0.0.60': (q) => reply(q, { rcode: RCODE.REFUSED }),
+      '127.0.0.61': (q) => reply(q, { rcode: RCODE.SERVFAIL }),
+      '127.0.0.62': (q) => reply(q, { aa: false, authorities: [ns('test', 'ns.test')] }), // upward referral
+      '127.0.0.63': (q) => reply(q, { aa: false, answers: [a('www.example.test', '6.6.6.6')] }), // answer without AA
+      '127.0.0.64': () => Buffer.from('garbage that is not DNS at all'),
+      [AUTH1]: (q) => reply(q, { answers: [a('www.example.test', '192.0.2.10')] }),
+    });
+    for (let i = 0; i < 4; i++) {
+      const resolver = makeResolver({ rootHints: hintsFor(ROOT), upstreamPort: h.port, tryTimeoutMs: 100 });
+      const answer = await resolver.resolve(clientQuery('www.example.test'));
+      expect(answer.rcode).toBe(RCODE.NOERROR);
+      expect(answer.answers).toMatchObject([{ data: '192.0.2.10' }]);
+    }
+  });
+
+  it('ends a glue-less NS cycle in SERVFAIL within the limits', async () => {
+    const h = await hierarchy({
+      // a.test is served by ns.b.test and b.test by ns.a.test, neither with glue.
+      [ROOT]: (q) => {
+        const zone = qname(q).endsWith('a.test') ? 'a.test' : 'b.test';
+        return reply(q, { aa: false, authorities: [ns(zone, zone === 'a.test' ? 'ns.b.test' : 'ns.a.test')] });
+      },
+    });
+    const resolver = makeResolver({ rootHints: hintsFor(ROOT), upstreamPort: h.port });
+    const started = Date.now();
+    const answer = await resolver.resolve(clientQuery('www.a.test'));
+    expect(answer.rcode).toBe(RCODE.SERVFAIL);
+    expect(Date.now() - started).toBeLessThan(2_000); // the total timeout; the cycle check ends it long before
+    expect(h.servers[ROOT]!.queries.length).toBeLessThanOrEqual(32);
+  });
+
+  it('ends an endless CNAME chain across zones in SERVFAIL', async () => {
+    const h = await hierarchy({
+      [ROOT]: (q) => {
+        const zone = qname(q).endsWith('x.test') ? 'x.test' : 'y.test';
+        return reply(q, { aa: false, authorities: [ns(zone, `ns.${zone}`)], additionals: [a(`ns.${zone}`, zone === 'x.test' ? AUTH1 : AUTH2)] });
+      },
+      // n0.x.test -> n1.y.test -> n2.x.test -> ... for ever.
+      [AUTH1]: (q) => {
+        const n = Number(/^n(\d+)/.exec(qname(q))![1]);
+        return reply(q, { answers: [cname(qname(q), `n${n + 1}.y.test`)] });
+      },
+      [AUTH2]: (q) => {
+        const n = Number(/^n(\d+)/.exec(qname(q))![1]);
+        return reply(q, { answers: [cname(qname(q), `n${n + 1}.x.test`)] });
+      },
+    });
+    const resolver = makeResolver({ rootHints: hintsFor(ROOT), upstreamPort: h.port, maxCnameChain: 8 });
+    const answer = await resolver.resolve(clientQuery('n0.x.test'));
+    expect(answer.rcode).toBe(RCODE.SERVFAIL);
+    const asked = h.servers[AUTH1]!.queries.length + h.servers[AUTH2]!.queries.length;
+    expect(asked).toBe(9); // n0 .. n8; the ninth CNAME exceeds the cap
+  });
+
+  it('ends an endless chain of referrals at the referral depth cap', async () => {
+    // Every answer refers one label deeper, towards a very long name.
+    const deep = Array.from({ length: 30 }, (_, i) => `l${i}`).join('.') + '.test';
+    // One server plays every level: its n-th answer refers to the zone n+1 labels deep, so each referral is valid.
+    let asked = 0;
+    const h = await hierarchy({
+      [ROOT]: (q) => {
+        asked++;
+        const zone = qname(q).split('.').slice(-(asked + 1)).join('.');
+        return reply(q, { aa: false, authorities: [ns(zone, 'ns.test')], additionals: [a('ns.test', ROOT)] });
+      },
+    });
+    const resolver = makeResolver({ rootHints: hintsFor(ROOT), upstreamPort: h.port, maxReferralDepth: 5 });
+    const answer = await resolver.resolve(clientQuery(deep));
+    expect(answer.rcode).toBe(RCODE.SERVFAIL);
+    expect(h.servers[ROOT]!.queries.length).toBe(6);
+  });
+
+  it('retries over TCP when a referral target truncates', async () => {
+    const h = await hierarchy({
+      [ROOT]: (q, transport) => (transport === 'udp' ? reply(q, { tc: true }) : reply(q, { answers: [a('big.test', '192.0.2.77')] })),
+    });
+    const resolver = makeResolver({ rootHints: hintsFor(ROOT), upstreamPort: h.port });
+    const answer = await resolver.resolve(clientQuery('big.test'));
+    expect(answer.answers).toMatchObject([{ data: '192.0.2.77' }]);
+    expect(h.servers[ROOT]!.queries.map((q) => q.transport)).toEqual(['udp', 'tcp']);
+  });
+
+  it('coalesces identical concurrent queries into one resolution', async () => {
+    const h = await hierarchy({ [ROOT]: (q) => reply(q, { answers: [a('www.example.test', '192.0.2.10')] }) });
+    const resolver = makeResolver({ rootHints: hintsFor(ROOT), upstreamPort: h.port });
+    const answers = await Promise.all(Array.from({ length: 8 }, () => resolver.resolve(clientQuery('WWW.example.test'))));
+    expect(answers.every((m) => m.answers.length === 1)).toBe(true);
+    expect(answers.map((m) => m.questions[0]!.name)).toEqual(Array(8).fill('WWW.example.test'));
+    expect(h.servers[ROOT]!.queries.length).toBe(1);
+    expect(resolver.metrics.snapshot().coalesced).toBe(7);
+  });
+
+  it('forwards names under a forward zone with RD=1 and caches the answers', async () => {
+    const h = await hierarchy({
+      [ROOT]: (q) => reply(q, { rcode: RCODE.REFUSED }),
+      [AUTH2]: (q) => ({ ...reply(q, { aa: false, answers: [a(qname(q), '192.0.2.99')] }), flags: { ...reply(q).flags, aa: false, ra: true } }),
+    });
+    const resolver = makeResolver({
+      rootHints: hintsFor(ROOT),
+      upstreamPort: h.port,
+      forwarders: [{ zone: 'corp.test', servers: [{ host: AUTH2, port: h.port }] }],
+    });
+    const first = await resolver.resolve(clientQuery('app.corp.test'));
+    expect(first.answers).toMatchObject([{ data: '192.0.2.99' }]);
+    await resolver.resolve(clientQuery('app.corp.test'));
+    expect(h.servers[AUTH2]!.queries.map((q) => q.message.flags.rd)).toEqual([true]);
+    expect(h.servers[ROOT]!.queries).toHaveLength(0);
+    // Outside the forward zone the resolver iterates from the root as usual.
+    expect((await resolver.resolve(clientQuery('www.example.test'))).rcode).toBe(RCODE.SERVFAIL);
+    expect(h.servers[ROOT]!.queries.length).toBeGreaterThan(0);
+  });
+
+  it('answers SERVFAIL when every server is unreachable, and quickly', async () => {
+    const resolver = makeResolver({ rootHints: hintsFor('127.0.0.99'), upstreamPort: 9, tryTimeoutMs: 300 });
+    const answer = await resolver.resolve(clientQuery('www.example.test'));
+    expect(answer.rcode).toBe(RCODE.SERVFAIL);
+    expect(resolver.metrics.snapshot().servfails).toBe(1);
+  });
+});
