@@ -1,0 +1,143 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { EdgeConfig } from '../../src/config/types.js';
+import { HealthChecker, type HealthChange, type Timers } from '../../src/health/checker.js';
+import type { ProbeResult } from '../../src/health/probe.js';
+import { createRegistry } from '../../src/metrics.js';
+
+function edge(name: string, port: number, health: Partial<EdgeConfig['health']> = {}): EdgeConfig {
+  return {
+    name,
+    addresses: ['127.0.0.1'],
+    port,
+    location: { lat: 0, lon: 0 },
+    weight: 1,
+    health: { path: '/healthz', intervalMs: 1000, timeoutMs: 500, rise: 2, fall: 3, ...health },
+    cache: { maxBytes: 1e6 },
+  };
+}
+
+/** A clock and timer queue that only move when the test says so. */
+class ManualTimers implements Timers {
+  now = 0;
+  private queue: Array<{ at: number; fn: () => void; id: number }> = [];
+  private nextId = 0;
+  setTimeout(fn: () => void, ms: number): unknown {
+    const id = this.nextId++;
+    this.queue.push({ at: this.now + ms, fn, id });
+    return id;
+  }
+  clearTimeout(handle: unknown): void {
+    this.queue = this.queue.filter((t) => t.id !== handle);
+  }
+  async advance(ms: number): Promise<void> {
+    const until = this.now + ms;
+    for (;;) {
+      this.queue.sort((a, b) => a.at - b.at);
+      const t = this.queue[0];
+      if (!t || t.at > until) break;
+      this.queue.shift();
+      this.now = t.at;
+      t.fn();
+      // Let the (already resolved) probe promise and its bookkeeping run.
+      await new Promise((r) => setImmediate(r));
+    }
+    this.now = until;
+  }
+}
+
+describe('health checker', () => {
+  it('takes a failing edge out within interval x fall and brings it back after rise successes', async () => {
+    const timers = new ManualTimers();
+    let healthy = true;
+    const probes: string[] = [];
+    const checker = new HealthChecker([edge('a', 1)], {
+      timers,
+      now: () => timers.now,
+      probe: async (t): Promise<ProbeResult> => {
+        probes.push(`${t.host}:${t.port}${t.path}`);
+        return healthy ? { ok: true, status: 200 } : { ok: false, reason: 'connection refused' };
+      },
+    });
+    const changes: Array<HealthChange & { at: number }> = [];
+    checker.onChange((c) => changes.push({ ...c, at: timers.now }));
+    checker.start();
+    await timers.advance(2500);
+    expect(checker.isUp('a')).toBe(true);
+    expect(probes[0]).toBe('127.0.0.1:1/healthz');
+
+    healthy = false;
+    const failedAt = timers.now;
+    await timers.advance(3000);
+    expect(checker.isUp('a')).toBe(false);
+    expect(changes).toEqual([{ edge: 'a', status: 'down', reason: 'connection refused', at: changes[0]!.at }]);
+    expect(changes[0]!.at - failedAt).toBeLessThanOrEqual(1000 * 3);
+
+    healthy = true;
+    const recoveredAt = timers.now;
+    await timers.advance(1000);
+    expect(checker.isUp('a')).toBe(false); // one success is not `rise`
+    await timers.advance(1000);
+    expect(checker.isUp('a')).toBe(true);
+    expect(changes[1]!.status).toBe('up');
+    expect(changes[1]!.at - recoveredAt).toBeLessThanOrEqual(1000 * 2);
+    checker.stop();
+  });
+
+  it('ignores a flapping edge that never fails `fall` times in a row', async () => {
+    const timers = new ManualTimers();
+    let n = 0;
+    const checker = new HealthChecker([edge('a', 1)], {
+      timers,
+      now: () => timers.now,
+      probe: async (): Promise<ProbeResult> => (n++ % 3 === 2 ? { ok: true, status: 200 } : { ok: false, reason: 'flap' }),
+    });
+    const changes: HealthChange[] = [];
+    checker.onChange((c) => changes.push(c));
+    checker.start();
+    await timers.advance(30_000);
+    expect(n).toBeGreaterThanOrEqual(30);
+    expect(changes).toEqual([]);
+    expect(checker.isUp('a')).toBe(true);
+    checker.stop();
+  });
+
+  describe('against a real HTTP server', () => {
+    let server: Server | undefined;
+    afterEach(() => server?.close());
+
+    function listen(port: number): Promise<Server> {
+      const s = createServer((req, res) => {
+        res.statusCode = req.url === '/healthz' ? 200 : 404;
+        res.end('ok');
+      });
+      return new Promise((resolve) => s.listen(port, '127.0.0.1', () => resolve(s)));
+    }
+
+    it('sees the server go down and come back, and exports the state as a metric', async () => {
+      server = await listen(0);
+      const port = (server.address() as AddressInfo).port;
+      const registry = createRegistry();
+      const checker = new HealthChecker([edge('live', port, { intervalMs: 50, timeoutMs: 40, rise: 2, fall: 2 })], { registry });
+      const next = (status: string): Promise<HealthChange> =>
+        new Promise((resolve) => checker.onChange((c) => c.status === status && resolve(c)));
+      checker.start();
+      await new Promise((r) => setTimeout(r, 120));
+      expect(checker.isUp('live')).toBe(true);
+
+      const down = next('down');
+      server.closeAllConnections();
+      await new Promise<void>((r) => server!.close(() => r()));
+      expect((await down).reason).toMatch(/ECONNREFUSED/);
+      expect(await registry.getSingleMetricAsString('dnscdn_edge_up')).toContain('dnscdn_edge_up{edge="live"} 0');
+
+      const up = next('up');
+      server = await listen(port);
+      await up;
+      expect(checker.isUp('live')).toBe(true);
+      expect(await registry.getSingleMetricAsString('dnscdn_edge_health_changes_total')).toMatch(/status="down"} 1/);
+      checker.stop();
+    });
+  });
+});
