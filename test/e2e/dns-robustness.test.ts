@@ -1,0 +1,140 @@
+/** Bad input never crashes the server: random and mutated packets, hostile TCP clients, broken zone reloads. */
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDnsServer, type DnsServer } from '../../src/dns/server.js';
+import { RCODE } from '../../src/dns/types.js';
+import { encodeMessage } from '../../src/dns/wire.js';
+import { decodeReply, query, udpExchange, udpQuery } from '../dns/query-client.js';
+
+let server: DnsServer;
+let port: number;
+let zonesDir: string;
+
+beforeAll(async () => {
+  zonesDir = mkdtempSync(join(tmpdir(), 'dnscdn-zones-'));
+  cpSync('zones', zonesDir, { recursive: true });
+  server = await startDnsServer({
+    zonesDir,
+    watchZones: true,
+    listen: [{ host: '127.0.0.1', port: 0 }],
+    maxTcpConnections: 4,
+    tcp: { idleTimeoutMs: 300 },
+  });
+  port = server.addresses[0]!.port;
+});
+afterAll(() => server.close());
+
+/** A tiny deterministic PRNG so a failing case can be replayed. */
+function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+async function stillAnswers(): Promise<void> {
+  const reply = await udpQuery(port, query('rr.cdn.test', 'A', { edns: {} }));
+  expect(reply.answers).toHaveLength(3);
+}
+
+describe('fuzzing over UDP', () => {
+  it('answers FORMERR where a header is readable, drops the rest, and keeps answering', async () => {
+    const rand = prng(2024);
+    const valid = [
+      encodeMessage(query('rr.cdn.test', 'A', { edns: {} })),
+      encodeMessage(query('big.cdn.test', 'TXT')),
+      encodeMessage(query('x.wild.cdn.test', 'A', { edns: { clientSubnet: { family: 1, sourcePrefixLength: 24, scopePrefixLength: 0, address: '192.0.2.0' } } })),
+    ];
+    const packets: Buffer[] = [];
+    for (let i = 0; i < 1500; i++) {
+      const kind = i % 3;
+      if (kind === 0) {
+        packets.push(Buffer.from(Array.from({ length: Math.floor(rand() * 80) }, () => Math.floor(rand() * 256))));
+      } else {
+        const base = valid[i % valid.length]!;
+        const p = Buffer.from(kind === 1 ? base.subarray(0, Math.floor(rand() * base.length)) : base);
+        if (kind === 2) for (let m = 0; m < 1 + Math.floor(rand() * 4); m++) p[Math.floor(rand() * p.length)] = Math.floor(rand() * 256);
+        p[2] = p[2]! & 0x7f; // keep QR clear so the packet counts as a query
+        packets.push(p);
+      }
+    }
+    let answered = 0;
+    for (let i = 0; i < packets.length; i += 250) {
+      const batch = packets.slice(i, i + 250);
+      const replies = await Promise.all(batch.map((p) => udpExchange(port, p, '127.0.0.1', 300)));
+      replies.forEach((reply, j) => {
+        const sent = batch[j]!;
+        if (sent.length < 12) expect(reply).toBeUndefined();
+        if (!reply) return;
+        answered++;
+        expect(reply.readUInt16BE(0)).toBe(sent.readUInt16BE(0)); // every reply answers the id it was sent
+        expect(reply[2]! & 0x80).toBe(0x80);
+      });
+    }
+    expect(answered).toBeGreaterThan(packets.length / 2);
+    expect(server.stats.formerr).toBeGreaterThan(100);
+    expect(server.stats.dropped).toBeGreaterThan(10);
+    expect(server.stats.errors).toBe(0);
+    await stillAnswers();
+  });
+
+  it('a garbage body after a good header gets FORMERR with the same id', async () => {
+    const bytes = Buffer.from([0x12, 0x34, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x05, 0x61]);
+    const reply = await udpExchange(port, bytes);
+    expect(reply!.readUInt16BE(0)).toBe(0x1234);
+    expect(reply!.readUInt16BE(2) & 0xf).toBe(RCODE.FORMERR);
+  });
+});
+
+function openTcp(): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = connect(port, '127.0.0.1', () => resolve(s));
+    s.on('error', reject);
+  });
+}
+const closed = (s: Socket): Promise<void> => new Promise((resolve) => (s.destroyed ? resolve() : s.once('close', () => resolve())));
+
+describe('hostile TCP clients', () => {
+  it('closes a connection that announces an oversized query instead of buffering it', async () => {
+    const s = await openTcp();
+    s.write(Buffer.from([0xff, 0xff, 1, 2, 3]));
+    await closed(s);
+    await stillAnswers();
+  });
+
+  it('closes half-open and idle connections after the idle timeout, and caps open connections', async () => {
+    const half = await openTcp();
+    half.write(Buffer.from([0x00, 0x40, 1, 2, 3])); // promises 64 bytes, sends 3, then goes quiet
+    const idle = await Promise.all([openTcp(), openTcp(), openTcp()]);
+    const over = await openTcp(); // the 5th connection is beyond the cap of 4
+    await closed(over);
+    await Promise.all([closed(half), ...idle.map(closed)]);
+    await stillAnswers();
+  });
+});
+
+describe('reload', () => {
+  it('picks up a changed zone file, and keeps the last good version when the new one is broken', async () => {
+    const file = join(zonesDir, 'cdn.test.zone');
+    const original = readFileSync(file, 'utf8');
+    const waitFor = async (check: () => Promise<boolean>): Promise<void> => {
+      for (let i = 0; i < 100 && !(await check()); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(await check()).toBe(true);
+    };
+    writeFileSync(file, original + 'added  IN  A  127.0.0.42\n');
+    await waitFor(async () => (await udpQuery(port, query('added.cdn.test', 'A'))).answers.length === 1);
+
+    writeFileSync(file, original + 'added  IN  A  127.0.0.42\nbroken IN A 1.2.3\n');
+    const r = server.zones.reload(); // the same reload that the folder watch and SIGHUP run
+    expect(r.failed[0]!.errors[0]!.message).toMatch(/cdn\.test\.zone:\d+: A "1\.2\.3" is not an IPv4 address/);
+    expect(r.failed[0]!.kept).toBe(true);
+    const reply = decodeReply((await udpExchange(port, encodeMessage(query('added.cdn.test', 'A'))))!);
+    expect(reply.answers).toHaveLength(1); // still the last good version
+    writeFileSync(file, original);
+    await waitFor(async () => (await udpQuery(port, query('added.cdn.test', 'A'))).rcode === RCODE.NXDOMAIN);
+  });
+});
