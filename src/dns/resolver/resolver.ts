@@ -1,6 +1,6 @@
 /**
- * The recursion handler the DNS server calls for RD=1 queries outside our zones from clients that may
- * recurse: coalesces identical queries, runs the iterator, falls back to stale data (RFC 8767) and
+ * The recursion handler (pipeline.ts `RecursionHandler`) the DNS server calls for RD=1 queries outside
+ * our zones from clients in its recursion ACL: coalesces identical queries, runs the iterator, falls back to stale data (RFC 8767) and
  * turns the outcome into a reply with RA set. It never throws for anything an upstream server sends.
  */
 import type { Registry } from 'prom-client';
@@ -47,7 +47,12 @@ export class Resolver {
     this.iterator = new Iterator(this.options, this.cache, upstream);
   }
 
-  /** Answers one client query (QDCOUNT = 1 already checked by the server). */
+  /** The pipeline has already checked RD=1, the recursion ACL and that the name is outside our zones. */
+  canHandle(): boolean {
+    return true;
+  }
+
+  /** Answers one client query (QDCOUNT = 1 already checked by the server); the pipeline sets id, flags and OPT. */
   async resolve(query: Message): Promise<Message> {
     const question = query.questions[0];
     if (question === undefined) return this.reply(query, RCODE.FORMERR);
