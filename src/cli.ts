@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { distributorCommand } from './distribution/command.js';
 import { originCommand, pushCommand, purgeCommand, statusCommand } from './origin/command.js';
 import { dnsCommand } from './dns/command.js';
+import { edgeCommand } from './edge/command.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -21,7 +22,7 @@ export function buildProgram(): Command {
 }
 
 // Role commands, in the order `dnscdn --help` lists them.
-const commands: Array<() => Command> = [dnsCommand, originCommand, distributorCommand, pushCommand, purgeCommand, statusCommand];
+const commands: Array<() => Command> = [dnsCommand, edgeCommand, originCommand, distributorCommand, pushCommand, purgeCommand, statusCommand];
 
 export async function runCli(argv: string[]): Promise<void> {
   try {

@@ -1,0 +1,126 @@
+/**
+ * Writes a pipeline Delivery to the client: the only code that touches the response socket. Stored objects get
+ * Age (RFC 9111 §5.1), X-Cache, Cache-Status (RFC 9211), and answers to the client's conditionals (304),
+ * Range / If-Range (206 / 416) and HEAD, all cut from the complete stored body without copying it.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { notModified, ifRangeAllows, NOT_MODIFIED_HEADERS } from './conditional.js';
+import type { CachedObject } from './entry.js';
+import { currentAge } from './freshness.js';
+import { flatten, single, toClientHeaders, type HeaderMap } from './headers.js';
+import type { Delivery } from './pipeline.js';
+import { planRange } from './range.js';
+import type { FetchListener } from './shared-fetch.js';
+
+/** The HIT fast path: one writeHead with the precomputed header list and one write of the stored body. */
+export function writeFastHit(res: ServerResponse, entry: CachedObject, now: number): void {
+  entry.hitHead[entry.ageSlot] = String(Math.floor(currentAge(entry.freshness, now)));
+  res.writeHead(entry.status, entry.hitHead);
+  res.end(entry.body);
+}
+
+export function writeDelivery(req: IncomingMessage, res: ServerResponse, d: Delivery, via: string, now: number): void {
+  switch (d.kind) {
+    case 'object':
+      return writeObject(req, res, d.entry, { 'x-cache': d.cache, 'cache-status': d.cacheStatus }, now);
+    case 'stream':
+      return writeStream(req, res, d, via);
+    case 'pass':
+      return writePass(req, res, d.response, via, { 'x-cache': d.cache, 'cache-status': d.cacheStatus });
+    case 'synth':
+      return writeSynth(res, d.status, d.message, d.cacheStatus);
+  }
+}
+
+export function writeSynth(res: ServerResponse, status: number, message: string, cacheStatus?: string): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const headers: HeaderMap = { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(Buffer.byteLength(message)), 'cache-control': 'no-store' };
+  if (cacheStatus) headers['cache-status'] = cacheStatus;
+  res.writeHead(status, headers);
+  res.end(message);
+}
+
+function writeObject(req: IncomingMessage, res: ServerResponse, entry: CachedObject, extra: HeaderMap, now: number): void {
+  const headers: HeaderMap = { ...entry.clientHeaders, age: String(Math.floor(currentAge(entry.freshness, now))), ...extra };
+  const isGetOrHead = req.method === 'GET' || req.method === 'HEAD';
+  if (isGetOrHead && entry.status === 200 && notModified(req.headers, entry.etag, entry.lastModified)) {
+    res.writeHead(304, pick(headers, [...NOT_MODIFIED_HEADERS, 'age', 'x-cache', 'cache-status']));
+    res.end();
+    return;
+  }
+  let body = entry.body;
+  let status = entry.status;
+  if (entry.status === 200) {
+    headers['accept-ranges'] = 'bytes';
+    const range = req.method === 'GET' && ifRangeAllows(req.headers, entry.etag, entry.lastModified) ? planRange(single(req.headers.range), body.length) : { kind: 'full' as const };
+    if (range.kind === 'unsatisfiable') {
+      res.writeHead(416, flatten({ 'content-range': `bytes */${body.length}`, 'content-length': '0', ...pick(headers, ['x-cache', 'cache-status', 'age', 'via']) }));
+      res.end();
+      return;
+    }
+    if (range.kind === 'partial') {
+      status = 206;
+      headers['content-range'] = `bytes ${range.start}-${range.end}/${body.length}`;
+      body = body.subarray(range.start, range.end + 1);
+      headers['content-length'] = String(body.length);
+    }
+  }
+  res.writeHead(status, flatten(headers));
+  if (req.method === 'HEAD') res.end();
+  else res.end(body);
+}
+
+function writeStream(req: IncomingMessage, res: ServerResponse, d: Extract<Delivery, { kind: 'stream' }>, via: string): void {
+  const headers: HeaderMap = { ...toClientHeaders(d.headers, via), 'x-cache': d.cache, 'cache-status': d.cacheStatus };
+  const etag = single(d.headers.etag);
+  if (d.status === 200 && notModified(req.headers, etag, single(d.headers['last-modified']))) {
+    res.writeHead(304, pick(headers, [...NOT_MODIFIED_HEADERS, 'x-cache', 'cache-status']));
+    res.end();
+    return;
+  }
+  res.writeHead(d.status, flatten(headers));
+  if (req.method === 'HEAD' || d.status === 204 || d.status === 304) {
+    res.end();
+    return;
+  }
+  const listener: FetchListener = {
+    chunk: (c) => {
+      res.write(c);
+    },
+    end: () => {
+      res.end();
+    },
+    // The origin failed mid-body: the client must see a broken response, not a short one that looks complete.
+    fail: () => res.destroy(),
+  };
+  // A client that goes away only stops listening; the shared fetch continues for the others and for the store.
+  res.on('close', () => d.fetch.unsubscribe(listener));
+  if (!d.fetch.subscribe(listener)) res.destroy();
+}
+
+function writePass(req: IncomingMessage, res: ServerResponse, origin: IncomingMessage, via: string, extra: HeaderMap): void {
+  const headers: HeaderMap = { ...toClientHeaders(origin.headers, via), ...extra };
+  res.writeHead(origin.statusCode ?? 502, flatten(headers));
+  if (req.method === 'HEAD') {
+    origin.resume();
+    res.end();
+    return;
+  }
+  origin.pipe(res);
+  origin.on('error', () => res.destroy());
+  origin.on('close', () => {
+    if (!origin.complete) res.destroy();
+  });
+  res.on('close', () => {
+    if (!origin.complete) origin.destroy();
+  });
+}
+
+function pick(headers: HeaderMap, names: readonly string[]): HeaderMap {
+  const out: HeaderMap = {};
+  for (const n of names) if (headers[n] !== undefined) out[n] = headers[n];
+  return out;
+}

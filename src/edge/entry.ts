@@ -1,0 +1,102 @@
+/**
+ * A stored response (one variant of one URL) and what is precomputed for it at store time, so that a fresh HIT
+ * costs a map lookup and one socket write: the client header list is flattened once, the body is one Buffer,
+ * and the freshness deadline is a number. Only Age changes per request (one slot in the flat list).
+ */
+import { single, flatten, toClientHeaders, type HeaderMap } from './headers.js';
+import { parseTags, type StoredEntry } from './store.js';
+import type { Freshness } from './freshness.js';
+
+export interface CachedObject extends StoredEntry {
+  readonly host: string;
+  readonly status: number;
+  /** End-to-end response headers as the origin sent them (edge-only controls included: policy reads them). */
+  readonly headers: HeaderMap;
+  /** What a client sees: no hop-by-hop or edge-only headers, our Via, Content-Length of the stored body. */
+  readonly clientHeaders: HeaderMap;
+  readonly body: Buffer;
+  readonly freshness: Freshness;
+  readonly lastModified: string | undefined;
+  /** `[...clientHeaders, 'age', <age>, 'x-cache', 'HIT', 'cache-status', 'dnscdn; hit']`: writeHead's raw form. */
+  readonly hitHead: string[];
+  /** Index of the Age value in hitHead. */
+  readonly ageSlot: number;
+}
+
+export interface NewObject {
+  key: string;
+  primaryKey: string;
+  host: string;
+  path: string;
+  status: number;
+  headers: HeaderMap;
+  body: Buffer;
+  freshness: Freshness;
+  vary: readonly string[];
+  via: string;
+  seq?: number | undefined;
+}
+
+/** Cache-Status (RFC 9211) for a fresh hit; the cache name is the product's. */
+export const CACHE_NAME = 'dnscdn';
+
+export function createCachedObject(o: NewObject): CachedObject {
+  const clientHeaders = toClientHeaders(o.headers, o.via);
+  delete clientHeaders['content-length'];
+  delete clientHeaders.age;
+  clientHeaders['content-length'] = String(o.body.length);
+  const base = flatten(clientHeaders);
+  const hitHead = [...base, 'age', '0', 'x-cache', 'HIT', 'cache-status', `${CACHE_NAME}; hit`];
+  let headerBytes = 0;
+  for (const s of base) headerBytes += s.length + 2;
+  const etag = single(o.headers.etag);
+  return {
+    key: o.key,
+    primaryKey: o.primaryKey,
+    path: o.path,
+    host: o.host,
+    status: o.status,
+    headers: o.headers,
+    clientHeaders,
+    body: o.body,
+    freshness: o.freshness,
+    vary: o.vary,
+    tags: parseTags(single(o.headers['surrogate-key']), single(o.headers['cache-tag'])),
+    etag,
+    lastModified: single(o.headers['last-modified']),
+    seq: o.seq,
+    // Charged size: body, headers, and a fixed allowance for the entry's bookkeeping.
+    size: o.body.length + headerBytes + o.key.length + 256,
+    hitHead,
+    ageSlot: base.length + 1,
+  };
+}
+
+/** Fields a 304 may not change, because they describe the stored body (RFC 9111 §3.2). */
+const BODY_FIELDS = new Set(['content-length', 'content-encoding', 'content-range', 'transfer-encoding']);
+
+/** RFC 9111 §4.3.4: the stored headers, updated with those of a 304 that selected this response. */
+export function mergeNotModified(stored: HeaderMap, notModified: HeaderMap): HeaderMap {
+  const out: HeaderMap = { ...stored };
+  for (const [k, v] of Object.entries(notModified)) {
+    if (v === undefined || BODY_FIELDS.has(k)) continue;
+    out[k] = v;
+  }
+  return out;
+}
+
+/**
+ * Does this 304 select the stored response (§4.3.4)? A strong ETag in the 304 must equal the stored one;
+ * a weak one matches weakly; without validators, the stored response must lack them too, or Last-Modified equal.
+ */
+export function notModifiedSelects(entry: CachedObject, notModified: HeaderMap): boolean {
+  const etag = single(notModified.etag);
+  if (etag !== undefined) return entry.etag !== undefined && opaque(entry.etag) === opaque(etag);
+  const lm = single(notModified['last-modified']);
+  if (lm !== undefined) return entry.lastModified === lm;
+  return true;
+}
+
+function opaque(tag: string): string {
+  return tag.trim().replace(/^W\//, '');
+}

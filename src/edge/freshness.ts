@@ -1,0 +1,186 @@
+/**
+ * Storability and freshness of a response at this edge. http-cache-semantics decides storability (§3) and the
+ * freshness lifetime (§4.2.1: s-maxage, then max-age, then Expires against Date, then the Last-Modified
+ * heuristic for heuristically cacheable statuses). Where the library is lenient, RFC 9111 rules, and the
+ * headers it sees are normalised first (see `policyHeaders`). Its request-time evaluation is NOT used:
+ * version 4.3.0 forces revalidation of fresh must-revalidate responses (issue #54) and lets a client's
+ * max-stale override no-cache/proxy-revalidate (#56, #58). `evaluateRequest` below implements §4.2/§5.2.1.
+ */
+import CachePolicy from 'http-cache-semantics';
+import { deltaSeconds, formatDirectives, parseDirectives, type Directives } from './cache-control.js';
+import { single, type HeaderMap } from './headers.js';
+
+/** What the edge learns about a response when it is stored; all times are on the edge's clock. */
+export interface Freshness {
+  /** Freshness lifetime in seconds (§4.2.1). */
+  lifetimeSec: number;
+  /** Age of the response when it arrived (Age header, §4.2.3), in seconds. */
+  initialAgeSec: number;
+  /** Edge clock (ms) when the response arrived: resident time counts from here. */
+  responseTime: number;
+  /** Absolute deadline (ms) after which the response is stale. */
+  freshUntil: number;
+  /** no-cache: stored but validated before each use (§5.2.2.4). */
+  noCache: boolean;
+  /** must-revalidate, proxy-revalidate or s-maxage (§5.2.2.2, .8, .10): never served stale. */
+  mustRevalidate: boolean;
+  /** RFC 5861 windows after staleness, in seconds. */
+  staleWhileRevalidateSec: number;
+  staleIfErrorSec: number;
+}
+
+export type StoreDecision = { storable: true; freshness: Freshness } | { storable: false; reason: string };
+
+/** A subclass whose clock is ours, so tests move time instead of sleeping (the library reads `this.now()`). */
+function policyClass(now: () => number): typeof CachePolicy {
+  return class EdgePolicy extends CachePolicy {
+    now(): number {
+      return now();
+    }
+  };
+}
+
+/**
+ * The cache-control an edge obeys: CDN-Cache-Control (RFC 9213 §2.1: when present, Cache-Control and Expires are
+ * ignored), else Surrogate-Control (its `max-age=N+M` form counts N), else Cache-Control.
+ */
+export function effectiveControls(headers: HeaderMap): { directives: Directives; targeted: boolean } {
+  const cdn = single(headers['cdn-cache-control']);
+  if (cdn !== undefined && cdn.trim() !== '') return { directives: parseDirectives(cdn), targeted: true };
+  const surrogate = single(headers['surrogate-control']);
+  if (surrogate !== undefined && surrogate.trim() !== '') {
+    const d = parseDirectives(surrogate);
+    const ma = d.get('max-age');
+    if (typeof ma === 'string' && ma.includes('+')) d.set('max-age', ma.slice(0, ma.indexOf('+')));
+    return { directives: d, targeted: true };
+  }
+  const cc = parseDirectives(headers['cache-control']);
+  return { directives: cc, targeted: false };
+}
+
+/**
+ * The response headers handed to http-cache-semantics, normalised so that its answers follow RFC 9111:
+ * lowercased directive names; an invalid max-age/s-maxage becomes 0 (stale, §4.2.1); proxy-revalidate is removed
+ * (the library treats it as "always stale"; §5.2.2.8 means "never serve stale", which we track ourselves);
+ * an invalid Age is ignored and a list keeps its first member (§5.1); targeted controls replace Cache-Control.
+ */
+function policyHeaders(headers: HeaderMap, directives: Directives, targeted: boolean): HeaderMap {
+  const d: Directives = new Map(directives);
+  for (const name of ['max-age', 's-maxage']) {
+    if (d.has(name) && deltaSeconds(d.get(name)) === undefined) d.set(name, '0');
+  }
+  d.delete('proxy-revalidate');
+  const out: HeaderMap = { ...headers };
+  if (d.size > 0) out['cache-control'] = formatDirectives(d);
+  else delete out['cache-control'];
+  if (targeted) delete out.expires;
+  const age = single(headers.age);
+  if (age !== undefined) {
+    const first = deltaSeconds(age.split(',')[0]!.trim());
+    if (first === undefined) delete out.age;
+    else out.age = String(first);
+  }
+  return out;
+}
+
+export interface FillRequest {
+  method: string;
+  url: string;
+  headers: HeaderMap;
+}
+
+/**
+ * Decides whether a response may be stored and, if so, its freshness. Our policy on top of the library's:
+ * Set-Cookie is never stored (the response is passed, as Varnish's builtin.vcl does: one user's cookie must
+ * not reach another), `Vary: *` is never stored (§4.1), partial responses (206) are not stored.
+ */
+export function decideStorage(request: FillRequest, status: number, headers: HeaderMap, now: () => number): StoreDecision {
+  if (headers['set-cookie'] !== undefined) return { storable: false, reason: 'set-cookie' };
+  const vary = single(headers.vary);
+  if (vary !== undefined && vary.split(',').some((v) => v.trim() === '*')) return { storable: false, reason: 'vary-star' };
+  const { directives, targeted } = effectiveControls(headers);
+  const Policy = policyClass(now);
+  const reqHeaders: HeaderMap = { ...request.headers };
+  const reqCc = parseDirectives(request.headers['cache-control']);
+  if (reqCc.size > 0) reqHeaders['cache-control'] = formatDirectives(reqCc);
+  const policy = new Policy({ method: request.method, url: request.url, headers: reqHeaders }, { status, headers: policyHeaders(headers, directives, targeted) });
+  if (!policy.storable()) return { storable: false, reason: 'policy' };
+  const responseTime = now();
+  const initialAgeSec = policy.age();
+  const noCache =
+    directives.has('no-cache') || (!directives.size && /no-cache/i.test(single(headers.pragma) ?? ''));
+  const lifetimeSec = noCache ? 0 : policy.maxAge();
+  return {
+    storable: true,
+    freshness: {
+      lifetimeSec,
+      initialAgeSec,
+      responseTime,
+      freshUntil: responseTime + (lifetimeSec - initialAgeSec) * 1000,
+      noCache,
+      mustRevalidate: directives.has('must-revalidate') || directives.has('proxy-revalidate') || directives.has('s-maxage'),
+      staleWhileRevalidateSec: deltaSeconds(directives.get('stale-while-revalidate')) ?? 0,
+      staleIfErrorSec: deltaSeconds(directives.get('stale-if-error')) ?? 0,
+    },
+  };
+}
+
+/** Current age in seconds (§4.2.3: initial age plus resident time). */
+export function currentAge(f: Freshness, now: number): number {
+  return f.initialAgeSec + Math.max(0, now - f.responseTime) / 1000;
+}
+
+/** The request's cache directives (§5.2.1), names case-insensitive; Pragma: no-cache counts when CC is absent (§5.4). */
+export interface RequestControls {
+  noCache: boolean;
+  noStore: boolean;
+  onlyIfCached: boolean;
+  maxAge?: number;
+  minFresh?: number;
+  /** Accepted staleness in seconds, already bounded by the edge's cap (0 when absent). */
+  maxStale: number;
+}
+
+export function requestControls(headers: HeaderMap, maxStaleCapSec: number): RequestControls {
+  const d = parseDirectives(headers['cache-control']);
+  const pragmaNoCache = d.size === 0 && /no-cache/i.test(single(headers.pragma) ?? '');
+  const ms = d.get('max-stale');
+  // A client may accept stale content for itself, but a shared cache bounds how stale (STYLE: library trap #56/#58).
+  const maxStale = ms === undefined ? 0 : Math.min(ms === true ? Infinity : (deltaSeconds(ms) ?? 0), maxStaleCapSec);
+  const out: RequestControls = { noCache: d.has('no-cache') || pragmaNoCache, noStore: d.has('no-store'), onlyIfCached: d.has('only-if-cached'), maxStale };
+  const maxAge = deltaSeconds(d.get('max-age'));
+  if (d.has('max-age')) out.maxAge = maxAge ?? 0;
+  const minFresh = deltaSeconds(d.get('min-fresh'));
+  if (minFresh !== undefined) out.minFresh = minFresh;
+  return out;
+}
+
+export type Usability =
+  /** Serve as is. */
+  | 'fresh'
+  /** Stale, but the client's (bounded) max-stale accepts it. */
+  | 'stale-accepted'
+  /** Stale within stale-while-revalidate: serve now, revalidate once in the background (RFC 5861 §3). */
+  | 'stale-while-revalidate'
+  /** Must be validated with the origin before use. */
+  | 'revalidate';
+
+/** §4.2 + §5.2.1: may a stored response be used for this request without contacting the origin? */
+export function evaluateRequest(f: Freshness, rc: RequestControls, now: number): Usability {
+  if (f.noCache || rc.noCache) return 'revalidate';
+  const age = currentAge(f, now);
+  if (rc.maxAge !== undefined && age > rc.maxAge) return 'revalidate';
+  if (rc.minFresh !== undefined && f.lifetimeSec - age < rc.minFresh) return 'revalidate';
+  // Fresh responses are used even with must-revalidate: it only forbids serving them stale (§5.2.2.2).
+  if (age < f.lifetimeSec) return 'fresh';
+  if (f.mustRevalidate) return 'revalidate';
+  if (rc.maxStale > 0 && age - f.lifetimeSec <= rc.maxStale) return 'stale-accepted';
+  if (age < f.lifetimeSec + f.staleWhileRevalidateSec) return 'stale-while-revalidate';
+  return 'revalidate';
+}
+
+/** RFC 5861 §4: may this stale response stand in for an origin error now? (Never when must-revalidate.) */
+export function staleIfErrorAllows(f: Freshness, now: number): boolean {
+  if (f.mustRevalidate) return false;
+  return currentAge(f, now) < f.lifetimeSec + f.staleIfErrorSec;
+}

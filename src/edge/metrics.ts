@@ -1,0 +1,36 @@
+/** The edge's Prometheus metrics, registered on the instance's own registry (src/metrics.ts). */
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+export interface EdgeMetrics {
+  requests: Counter<'method'>;
+  /** By X-Cache outcome: HIT, MISS, STALE, REVALIDATED, PASS, SYNTH. */
+  responses: Counter<'cache'>;
+  hits: Counter;
+  misses: Counter;
+  staleServed: Counter;
+  revalidations: Counter<'result'>;
+  coalescedWaiters: Counter;
+  evictions: Counter;
+  originLatency: Histogram;
+}
+
+export function createEdgeMetrics(registry: Registry, store: { readonly bytes: number; readonly objects: number }): EdgeMetrics {
+  new Gauge({ name: 'dnscdn_edge_stored_bytes', help: 'Bytes held by the edge store (body + headers)', registers: [registry], collect() { this.set(store.bytes); } });
+  new Gauge({ name: 'dnscdn_edge_stored_objects', help: 'Objects (variants) held by the edge store', registers: [registry], collect() { this.set(store.objects); } });
+  return {
+    requests: new Counter({ name: 'dnscdn_edge_requests_total', help: 'Client requests received', labelNames: ['method'], registers: [registry] }),
+    responses: new Counter({ name: 'dnscdn_edge_responses_total', help: 'Responses by cache outcome', labelNames: ['cache'], registers: [registry] }),
+    hits: new Counter({ name: 'dnscdn_edge_hits_total', help: 'Requests served from the store without contacting the origin', registers: [registry] }),
+    misses: new Counter({ name: 'dnscdn_edge_misses_total', help: 'Requests with no usable stored response', registers: [registry] }),
+    staleServed: new Counter({ name: 'dnscdn_edge_stale_total', help: 'Stale responses served (stale-while-revalidate, stale-if-error, max-stale)', registers: [registry] }),
+    revalidations: new Counter({ name: 'dnscdn_edge_revalidations_total', help: 'Conditional requests to the origin, by result', labelNames: ['result'], registers: [registry] }),
+    coalescedWaiters: new Counter({ name: 'dnscdn_edge_coalesced_waiters_total', help: 'Requests that joined an in-flight origin fetch instead of starting one', registers: [registry] }),
+    evictions: new Counter({ name: 'dnscdn_edge_evictions_total', help: 'Objects evicted by the byte bound (least recently used first)', registers: [registry] }),
+    originLatency: new Histogram({
+      name: 'dnscdn_edge_origin_latency_seconds',
+      help: 'Time from origin request to response headers',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+  };
+}

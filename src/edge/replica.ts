@@ -1,0 +1,81 @@
+import { Follower } from '../distribution/follower.js';
+import type { FollowerSink } from '../distribution/follower.js';
+import { answerReplica, REPLICA_PATH } from '../distribution/replica-endpoint.js';
+import { HttpError } from '../errors.js';
+import { logger } from '../log.js';
+import type { AdminHandler } from './admin.js';
+import type { EdgeCache } from './cache.js';
+
+/**
+ * The edge side of origin push. Operations from the distribution tier are made durable in a local replica
+ * journal (with their bodies, by digest) and then applied to the cache in sequence order, so after a restart
+ * the edge reloads what was pushed, remembers the last sequence it applied, and asks for everything after it
+ * (at start and every `pollMs`). Pushed objects larger than the cache's max object size are skipped here and
+ * reported back to the distribution node.
+ */
+export interface EdgeReplicaOptions {
+  cache: EdgeCache;
+  /** Local state directory (replica journal + blobs). */
+  dir: string;
+  /** Distribution node to catch up from. */
+  distributor?: string | undefined;
+  token: string;
+  pollMs?: number;
+}
+
+const log = logger('replica');
+
+export function cacheSink(cache: EdgeCache): FollowerSink {
+  return {
+    accepts: (op) => op.length <= cache.maxObjectBytes,
+    put(op, body) {
+      const result = cache.putPushed({ path: op.path, status: op.status, headers: op.headers, body, etag: op.etag, seq: op.seq });
+      if (result !== 'stored') log.warn('pushed object not stored', { path: op.path, seq: op.seq, result });
+    },
+    purge(op) {
+      const t = op.target;
+      if (t.type === 'url') cache.purgeUrl(t.path);
+      else if (t.type === 'prefix') cache.purgePrefix(t.prefix);
+      else cache.purgeTag(t.tag);
+    },
+    clear: () => void cache.purgePrefix('/'),
+  };
+}
+
+export class EdgeReplica {
+  private constructor(readonly follower: Follower) {}
+
+  static async open(o: EdgeReplicaOptions): Promise<EdgeReplica> {
+    const follower = await Follower.open({ dir: o.dir, upstream: o.distributor, token: o.token, sink: cacheSink(o.cache), pollMs: o.pollMs });
+    return new EdgeReplica(follower);
+  }
+
+  get lastSeq(): number {
+    return this.follower.lastSeq;
+  }
+
+  /** `GET|POST /.dnscdn/replica` on the edge's admin routes (which check the bearer token). */
+  register(routes: { addAdminRoute(method: string, path: string, handler: AdminHandler): void }): void {
+    routes.addAdminRoute('GET', REPLICA_PATH, async () => ({ status: 200, body: await answerReplica(this.follower, 'GET', undefined) }));
+    routes.addAdminRoute('POST', REPLICA_PATH, async (req) => {
+      try {
+        return { status: 200, body: await answerReplica(this.follower, 'POST', req.body) };
+      } catch (err) {
+        if (err instanceof HttpError) return { status: err.status, body: err.message };
+        throw err;
+      }
+    });
+  }
+
+  start(): void {
+    this.follower.start();
+  }
+
+  catchUp(): Promise<void> {
+    return this.follower.catchUp();
+  }
+
+  close(): Promise<void> {
+    return this.follower.close();
+  }
+}

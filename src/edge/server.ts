@@ -1,0 +1,264 @@
+/**
+ * The edge's HTTP/1.1 listener (node:http): request limits, health and metrics, admin routes, and the one
+ * catch that turns errors into responses. Everything about caching is in pipeline.ts.
+ *
+ * Limits: headers over `maxHeaderBytes` -> 431, malformed requests -> 400 (node's parser, via clientError),
+ * request targets over 8 KiB -> 414, request bodies over `maxBodyBytes` -> 413.
+ * Reserved paths: `GET /healthz`, `GET /metrics`, everything under `/.dnscdn/`, and the PURGE method.
+ */
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { Transform, type TransformCallback } from 'node:stream';
+import type { Registry } from 'prom-client';
+import { HttpError } from '../errors.js';
+import { logger } from '../log.js';
+import { createRegistry, PROMETHEUS_CONTENT_TYPE } from '../metrics.js';
+import { formatHostPort, parseHostPort, type HostPort } from '../net/address.js';
+import { ADMIN_PREFIX, AdminRoutes, type AdminHandler, type AdminReply, type AdminRequest } from './admin.js';
+import { EdgeCache } from './cache.js';
+import { writeDelivery, writeFastHit, writeSynth } from './deliver.js';
+import type { CachedObject } from './entry.js';
+import { single } from './headers.js';
+import { createEdgeMetrics, type EdgeMetrics } from './metrics.js';
+import { OriginClient } from './origin-client.js';
+import { EdgePipeline, type EdgeRequest } from './pipeline.js';
+import { EdgeStore } from './store.js';
+
+const log = logger('edge');
+
+export interface EdgeOptions {
+  /** `127.0.0.11:8080`, `[::1]:8080`, or a parsed address. Port 0 picks a free port. */
+  listen: string | HostPort;
+  /** `http://127.0.0.1:8000` */
+  origin: string;
+  /** Bytes the store may hold (bodies plus headers). */
+  maxBytes: number;
+  /** Largest object stored; larger responses pass through unstored. Default: min(8 MiB, maxBytes / 8). */
+  maxObjectBytes?: number;
+  /** Bearer token for PURGE and `/.dnscdn/` routes; without one they are refused. */
+  adminToken?: string;
+  /** Time to origin response headers, and the longest silence while reading its body. Default 10 s. */
+  originTimeoutMs?: number;
+  /** Edge name, used in Via and as a metrics label. Default `dnscdn`. */
+  name?: string;
+  /** The cache's clock in ms (tests inject one). */
+  now?: () => number;
+  /** Upper bound on a client's `max-stale` in seconds (shared cache protection). Default 60. */
+  maxStaleSec?: number;
+  /** Request header bytes before 431. Default 16 KiB. */
+  maxHeaderBytes?: number;
+  /** Request body bytes (passed methods) before 413. Default 16 MiB. */
+  maxBodyBytes?: number;
+}
+
+export interface EdgeServer {
+  readonly address: HostPort;
+  /** `http://host:port` of the listener. */
+  readonly url: string;
+  readonly name: string;
+  readonly cache: EdgeCache;
+  readonly registry: Registry;
+  readonly metrics: EdgeMetrics;
+  /** Registers an admin handler under `/.dnscdn/` (bearer token checked before it runs). */
+  addAdminRoute(method: string, path: string, handler: AdminHandler): void;
+  close(): Promise<void>;
+}
+
+const MAX_URL_BYTES = 8192;
+const DEFAULT_MAX_OBJECT_BYTES = 8 * 1024 * 1024;
+
+export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
+  const name = options.name ?? 'dnscdn';
+  const via = `1.1 ${name}`;
+  const now = options.now ?? Date.now;
+  const maxBodyBytes = options.maxBodyBytes ?? 16 * 1024 * 1024;
+  const registry = createRegistry({ labels: { edge: name } });
+  let metrics: EdgeMetrics | undefined;
+  const store = new EdgeStore<CachedObject>({
+    maxBytes: options.maxBytes,
+    maxObjectBytes: options.maxObjectBytes ?? Math.min(DEFAULT_MAX_OBJECT_BYTES, Math.floor(options.maxBytes / 8)),
+    onEvict: () => metrics?.evictions.inc(),
+  });
+  metrics = createEdgeMetrics(registry, store);
+  const m = metrics;
+  const cache = new EdgeCache(store, now, via);
+  const origin = new OriginClient({ origin: options.origin, timeoutMs: options.originTimeoutMs ?? 10_000, onLatency: (s) => m.originLatency.observe(s) });
+  const pipeline = new EdgePipeline({ cache, origin, metrics: m, now, via, maxStaleSec: options.maxStaleSec ?? 60 });
+  const admin = new AdminRoutes(options.adminToken);
+  addBuiltinAdminRoutes(admin, cache);
+
+  const server = http.createServer({ maxHeaderSize: options.maxHeaderBytes ?? 16 * 1024, keepAliveTimeout: 5000 }, (req, res) => {
+    const method = req.method ?? 'GET';
+    const url = req.url ?? '/';
+    const host = req.headers.host ?? '';
+    // The fast path runs first and alone: no counters beyond one increment, no header objects built.
+    const hit = pipeline.fastHit(method, host, url, req.headers);
+    if (hit !== undefined) {
+      m.requests.inc({ method });
+      m.hits.inc();
+      writeFastHit(res, hit, now());
+      return;
+    }
+    m.requests.inc({ method: knownMethod(method) });
+    handle(req, res, method, url, host).catch((err: unknown) => {
+      const status = err instanceof HttpError ? err.status : 502;
+      if (!(err instanceof HttpError)) log.error('request failed', { path: url, error: err instanceof Error ? err.message : String(err) });
+      writeSynth(res, status, `${http.STATUS_CODES[status] ?? 'error'}\n`);
+    });
+  });
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse, method: string, url: string, host: string): Promise<void> {
+    if (url.length > MAX_URL_BYTES) return writeSynth(res, 414, 'request target too long\n');
+    if (!url.startsWith('/')) return writeSynth(res, 400, 'origin-form request target required\n');
+    if (host === '' || /[\s/\\@]/.test(host)) return writeSynth(res, 400, 'bad Host header\n');
+    const pathOnly = url.split('?', 1)[0]!;
+    if (method === 'GET' && pathOnly === '/healthz') return writeSynth(res, 200, 'ok\n');
+    if (method === 'GET' && pathOnly === '/metrics') {
+      const text = await registry.metrics();
+      res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store' });
+      res.end(text);
+      return;
+    }
+    if (method === 'PURGE' || pathOnly.startsWith(ADMIN_PREFIX)) return handleAdmin(req, res, method, url, pathOnly);
+    const declared = Number(single(req.headers['content-length']) ?? 0);
+    if (declared > maxBodyBytes) return writeSynth(res, 413, 'request body too large\n');
+    const edgeReq: EdgeRequest = {
+      method,
+      path: url,
+      host,
+      headers: req.headers,
+      clientAddress: req.socket.remoteAddress ?? '',
+      // Only passed methods send a body on; GET and HEAD bodies (meaningless, RFC 9110 §9.3.1) are drained.
+      body: method === 'GET' || method === 'HEAD' ? req.resume() : req.pipe(new BodyLimit(maxBodyBytes, () => writeSynth(res, 413, 'request body too large\n'))),
+    };
+    const delivery = await pipeline.handle(edgeReq);
+    m.responses.inc({ cache: delivery.kind === 'synth' ? 'SYNTH' : delivery.cache });
+    writeDelivery(req, res, delivery, via, now());
+  }
+
+  async function handleAdmin(req: http.IncomingMessage, res: http.ServerResponse, method: string, url: string, pathOnly: string): Promise<void> {
+    const auth = admin.authorize(req.headers);
+    if (!auth.ok) {
+      req.resume();
+      if (auth.status === 401) res.setHeader('www-authenticate', 'Bearer realm="dnscdn"');
+      return writeSynth(res, auth.status, `${auth.reason}\n`);
+    }
+    if (method === 'PURGE') {
+      req.resume();
+      const purged = cache.purgeUrl(url);
+      log.info('purge', { path: url, purged });
+      return writeReply(res, { status: 200, body: { purged } });
+    }
+    const handler = admin.find(method, pathOnly);
+    if (!handler) {
+      req.resume();
+      return writeSynth(res, admin.hasPath(pathOnly) ? 405 : 404, admin.hasPath(pathOnly) ? 'method not allowed\n' : 'no such admin route\n');
+    }
+    const body = await readBounded(req, store.maxObjectBytes + 1024 * 1024);
+    const request: AdminRequest = { method, path: pathOnly, query: new URL(url, 'http://edge').searchParams, headers: req.headers, body };
+    writeReply(res, await handler(request));
+  }
+
+  // Node's parser rejects malformed requests and oversized headers before our handler; answer them, keep serving.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    if (!socket.writable) return socket.destroy();
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'HPE_URI_TOO_LONG' ? 414 : 400;
+    const text = http.STATUS_CODES[status] ?? 'Bad Request';
+    socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain\r\nContent-Length: ${text.length + 1}\r\nConnection: close\r\n\r\n${text}\n`);
+  });
+
+  const listen = typeof options.listen === 'string' ? parseHostPort(options.listen) : options.listen;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listen.port, listen.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address() as AddressInfo;
+  const address = { host: addr.address, port: addr.port };
+  log.info('edge listening', { name, listen: formatHostPort(address), origin: options.origin });
+  return {
+    address,
+    url: `http://${formatHostPort(address)}`,
+    name,
+    cache,
+    registry,
+    metrics: m,
+    addAdminRoute: (method, path, handler) => admin.add(method, path, handler),
+    close: async () => {
+      origin.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function addBuiltinAdminRoutes(admin: AdminRoutes, cache: EdgeCache): void {
+  // POST /.dnscdn/purge {"path": "/a"} | {"prefix": "/img/"} | {"tag": "product-42"}
+  admin.add('POST', '/.dnscdn/purge', (req) => {
+    let spec: unknown;
+    try {
+      spec = JSON.parse(req.body.toString('utf8'));
+    } catch {
+      return { status: 400, body: { error: 'body must be JSON: {"path"|"prefix"|"tag": string}' } };
+    }
+    if (typeof spec !== 'object' || spec === null) return { status: 400, body: { error: 'expected a JSON object' } };
+    const s = spec as Record<string, unknown>;
+    if (typeof s.path === 'string') return { status: 200, body: { purged: cache.purgeUrl(s.path) } };
+    if (typeof s.prefix === 'string') return { status: 200, body: { purged: cache.purgePrefix(s.prefix) } };
+    if (typeof s.tag === 'string') return { status: 200, body: { purged: cache.purgeTag(s.tag) } };
+    return { status: 400, body: { error: 'expected one of "path", "prefix", "tag"' } };
+  });
+  admin.add('GET', '/.dnscdn/objects', () => ({ status: 200, body: cache.list() }));
+}
+
+function writeReply(res: http.ServerResponse, reply: AdminReply): void {
+  const isRaw = typeof reply.body === 'string' || Buffer.isBuffer(reply.body);
+  const body = reply.body === undefined ? '' : isRaw ? (reply.body as string | Buffer) : `${JSON.stringify(reply.body)}\n`;
+  res.writeHead(reply.status, { 'content-type': isRaw ? 'text/plain; charset=utf-8' : 'application/json', 'cache-control': 'no-store', 'content-length': String(Buffer.byteLength(body)), ...reply.headers });
+  res.end(body);
+}
+
+function readBounded(req: http.IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let n = 0;
+    req.on('data', (c: Buffer) => {
+      n += c.length;
+      if (n > limit) {
+        req.destroy();
+        reject(new HttpError(413, 'admin request body too large'));
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+/** Counts body bytes on their way to the origin; past the limit the client gets 413 and the upload stops. */
+class BodyLimit extends Transform {
+  private seen = 0;
+  constructor(
+    private readonly limit: number,
+    private readonly onExceeded: () => void,
+  ) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.seen += chunk.length;
+    if (this.seen > this.limit) {
+      this.onExceeded();
+      cb(new HttpError(413, 'request body too large'));
+      return;
+    }
+    cb(null, chunk);
+  }
+}
+
+/** Metric label values come from a fixed set, so a client cannot grow the label space. */
+function knownMethod(m: string): string {
+  return ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'PURGE'].includes(m) ? m : 'OTHER';
+}

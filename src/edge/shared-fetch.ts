@@ -1,0 +1,228 @@
+/**
+ * One origin fetch that several clients share: the first miss (or revalidation) for a key starts it; concurrent
+ * requests for the same key join it instead of going to the origin (request coalescing). The body is streamed to
+ * every subscriber as it arrives (the first byte does not wait for the last) and buffered for storage; a client
+ * that joins mid-body gets the buffered chunks replayed first. When the body is complete and the response was
+ * storable, the object is stored; if the origin fails mid-body, subscribers get an error and nothing is stored.
+ * A subscriber that goes away (client disconnect) only unsubscribes: the fetch carries on for the others.
+ */
+import type { IncomingMessage } from 'node:http';
+import { HttpError } from '../errors.js';
+import { createCachedObject, mergeNotModified, notModifiedSelects, type CachedObject } from './entry.js';
+import { decideStorage, type FillRequest, type StoreDecision } from './freshness.js';
+import { single, type HeaderMap } from './headers.js';
+import type { OriginClient } from './origin-client.js';
+import { variantKey, type EdgeStore } from './store.js';
+
+export interface FetchListener {
+  chunk(b: Buffer): void;
+  end(): void;
+  fail(err: Error): void;
+}
+
+export type FetchOutcome =
+  /** Origin answered with a body. `shared`: other clients may receive it (it is storable, or storable but too big). */
+  | { kind: 'response'; status: number; headers: HeaderMap; shared: boolean; storing: boolean; variantKey: string; vary: readonly string[] }
+  /** Revalidation: 304 selected the stored response, which was refreshed. */
+  | { kind: 'not-modified'; entry: CachedObject; status: number }
+  /** Revalidation: a 304 that does not select our response (§4.3.4); callers start over without validators. */
+  | { kind: 'retry' }
+  | { kind: 'error'; error: HttpError };
+
+export interface FetchContext {
+  store: EdgeStore<CachedObject>;
+  origin: OriginClient;
+  now: () => number;
+  via: string;
+  /** Called when an object is stored or refreshed (metrics). */
+  onStored?: (entry: CachedObject) => void;
+}
+
+export interface FetchParams {
+  key: string;
+  primaryKey: string;
+  host: string;
+  path: string;
+  /** The client request that triggered the fill, as the policy sees it. */
+  fill: FillRequest;
+  /** Headers for the origin request (already without the client's conditionals and Range). */
+  originHeaders: HeaderMap;
+  /** The stale entry being revalidated; its validators are added. */
+  revalidating?: CachedObject;
+}
+
+export class SharedFetch {
+  readonly outcome: Promise<FetchOutcome>;
+  /** Resolves with the stored object once the body is complete (undefined if nothing was stored). */
+  readonly completed: Promise<CachedObject | undefined>;
+  /** Whether a new client may still join (false once the buffer for replay is gone or the fetch ended). */
+  joinable = true;
+  private readonly listeners = new Set<FetchListener>();
+  private readonly chunks: Buffer[] = [];
+  private bytes = 0;
+  private ended = false;
+  private failure: Error | undefined;
+  private resolveCompleted!: (e: CachedObject | undefined) => void;
+
+  constructor(
+    private readonly ctx: FetchContext,
+    readonly params: FetchParams,
+    private readonly onSettled: (f: SharedFetch) => void,
+  ) {
+    this.completed = new Promise((r) => (this.resolveCompleted = r));
+    this.outcome = this.run();
+  }
+
+  /**
+   * Receives the body from its first byte (replayed) onward. Returns false when that is no longer possible
+   * (buffer dropped because the object is too large to store): the caller fetches on its own.
+   */
+  subscribe(l: FetchListener): boolean {
+    if (!this.joinable && this.bytes > 0 && this.chunks.length === 0) return false;
+    for (const c of this.chunks) l.chunk(c);
+    if (this.failure) l.fail(this.failure);
+    else if (this.ended) l.end();
+    else this.listeners.add(l);
+    return true;
+  }
+
+  unsubscribe(l: FetchListener): void {
+    this.listeners.delete(l);
+  }
+
+  private async run(): Promise<FetchOutcome> {
+    const { params, ctx } = this;
+    const headers: HeaderMap = { ...params.originHeaders };
+    const stale = params.revalidating;
+    if (stale) {
+      if (stale.etag !== undefined) headers['if-none-match'] = stale.etag;
+      if (stale.lastModified !== undefined) headers['if-modified-since'] = stale.lastModified;
+    }
+    let res: IncomingMessage;
+    try {
+      res = await ctx.origin.request({ method: 'GET', path: params.path, headers });
+    } catch (err) {
+      this.settle(undefined);
+      return { kind: 'error', error: err instanceof HttpError ? err : new HttpError(502, String(err)) };
+    }
+    const status = res.statusCode ?? 502;
+    const resHeaders = res.headers as HeaderMap;
+    if (status === 304 && stale) {
+      res.resume();
+      return this.refresh(stale, resHeaders);
+    }
+    const decision: StoreDecision = decideStorage(params.fill, status, resHeaders, ctx.now);
+    const vary = parseVary(single(resHeaders.vary));
+    const key = variantKey(params.primaryKey, vary, params.fill.headers);
+    const declared = Number(single(resHeaders['content-length']) ?? NaN);
+    const fits = !(declared > ctx.store.maxObjectBytes);
+    const storing = decision.storable && fits;
+    if (!storing) this.joinable = decision.storable; // a too-big but storable response is shared by those already waiting
+    // Flow starts on the next turn of the event loop, after every waiter that awaited `outcome` has subscribed.
+    setImmediate(() => this.pump(res, storing ? decision : undefined, key, vary, status, resHeaders));
+    return { kind: 'response', status, headers: resHeaders, shared: decision.storable, storing, variantKey: key, vary };
+  }
+
+  private pump(res: IncomingMessage, decision: StoreDecision | undefined, key: string, vary: readonly string[], status: number, headers: HeaderMap): void {
+    let buffering = decision !== undefined;
+    if (!buffering) this.joinable = false;
+    res.on('data', (c: Buffer) => {
+      this.bytes += c.length;
+      if (buffering) {
+        this.chunks.push(c);
+        if (this.bytes > this.ctx.store.maxObjectBytes) {
+          // Too large to store after all (no or wrong Content-Length): stop buffering, keep streaming.
+          buffering = false;
+          this.joinable = false;
+          this.chunks.length = 0;
+        }
+      }
+      for (const l of this.listeners) l.chunk(c);
+    });
+    res.on('end', () => {
+      this.ended = true;
+      let stored: CachedObject | undefined;
+      if (buffering && decision?.storable) {
+        const p = this.params;
+        const entry = createCachedObject({
+          key,
+          primaryKey: p.primaryKey,
+          host: p.host,
+          path: p.path,
+          status,
+          headers,
+          body: this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.bytes),
+          freshness: decision.freshness,
+          vary,
+          via: this.ctx.via,
+        });
+        if (this.ctx.store.set(entry) === 'stored') {
+          stored = entry;
+          this.ctx.onStored?.(entry);
+        }
+      }
+      for (const l of this.listeners) l.end();
+      this.listeners.clear();
+      this.settle(stored);
+    });
+    res.on('error', (err) => this.abort(err));
+    res.on('close', () => {
+      if (!this.ended) this.abort(new HttpError(502, 'origin closed the connection mid-body'));
+    });
+  }
+
+  private abort(err: Error): void {
+    if (this.failure || this.ended) return;
+    this.failure = err;
+    this.chunks.length = 0;
+    for (const l of this.listeners) l.fail(err);
+    this.listeners.clear();
+    this.settle(undefined);
+  }
+
+  /** §4.3.4: a 304 freshens the stored response it selects; the body stays. */
+  private refresh(stale: CachedObject, notModified: HeaderMap): FetchOutcome {
+    if (!notModifiedSelects(stale, notModified)) {
+      this.ctx.store.delete(stale.key);
+      this.settle(undefined);
+      return { kind: 'retry' };
+    }
+    const headers = mergeNotModified(stale.headers, notModified);
+    const decision = decideStorage(this.params.fill, stale.status, headers, this.ctx.now);
+    const p = this.params;
+    const fresh = decision.storable
+      ? decision.freshness
+      : { ...stale.freshness, responseTime: this.ctx.now(), initialAgeSec: 0, freshUntil: this.ctx.now() };
+    const entry = createCachedObject({
+      key: stale.key,
+      primaryKey: p.primaryKey,
+      host: stale.host,
+      path: stale.path,
+      status: stale.status,
+      headers,
+      body: stale.body,
+      freshness: fresh,
+      vary: stale.vary,
+      via: this.ctx.via,
+      seq: stale.seq,
+    });
+    if (decision.storable) {
+      this.ctx.store.set(entry);
+      this.ctx.onStored?.(entry);
+    } else this.ctx.store.delete(stale.key);
+    this.ended = true;
+    this.settle(entry);
+    return { kind: 'not-modified', entry, status: 304 };
+  }
+
+  private settle(stored: CachedObject | undefined): void {
+    this.joinable = false;
+    this.onSettled(this);
+    this.resolveCompleted(stored);
+  }
+}
+
+export function parseVary(v: string | undefined): string[] {
+  if (v === undefined) return [];
+  return [...new Set(v.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== ''))].sort();
+}
