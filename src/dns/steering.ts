@@ -48,6 +48,8 @@ export class Steering implements DynamicAnswers {
   readonly name = 'steering';
   private pools = new Map<string, Pool>();
   private edgesByName = new Map<string, EdgeConfig>();
+  /** Edge addresses split by family once per deployment, not per query. */
+  private addressesByFamily = new Map<string, Record<4 | 6, string[]>>();
   private readonly random: () => number;
   private readonly failingOpen = new Set<string>();
   private readonly failOpenAnswers?: Counter;
@@ -69,6 +71,9 @@ export class Steering implements DynamicAnswers {
   /** Takes a reloaded deployment's pools and edges; round-robin positions of unchanged pools are kept. */
   setDeployment(d: Pick<Deployment, 'edges' | 'pools'>): void {
     this.edgesByName = new Map(d.edges.map((e) => [e.name, e]));
+    this.addressesByFamily = new Map(
+      d.edges.map((e) => [e.name, { 4: e.addresses.filter((a) => parseIp(a)?.family === 4), 6: e.addresses.filter((a) => parseIp(a)?.family === 6) }]),
+    );
     const next = new Map<string, Pool>();
     for (const config of d.pools) {
       const edges = config.edges.map((n) => this.edgesByName.get(n)).filter((e): e is EdgeConfig => e !== undefined);
@@ -86,13 +91,12 @@ export class Steering implements DynamicAnswers {
     if (!pool) return undefined;
     const family = type === 'A' ? 4 : 6;
     // Only edges with an address of the asked family can appear; none at all = let the zone answer (NODATA).
-    const candidates = pool.edges.filter((e) => e.addresses.some((a) => parseIp(a)?.family === family));
+    const candidates = pool.edges.filter((e) => this.addressesByFamily.get(e.name)![family].length > 0);
     if (candidates.length === 0) return undefined;
     const steered = this.choose(pool, candidates, client);
     const records: ResourceRecord[] = [];
     for (const edge of steered.edges) {
-      for (const a of edge.addresses) {
-        if (parseIp(a)?.family !== family) continue;
+      for (const a of this.addressesByFamily.get(edge.name)![family]) {
         records.push(type === 'A' ? { name, type: 'A', ttl: pool.config.ttl, class: 'IN', data: a } : { name, type: 'AAAA', ttl: pool.config.ttl, class: 'IN', data: a });
       }
     }
@@ -111,7 +115,8 @@ export class Steering implements DynamicAnswers {
     const failOpen = healthy.length === 0;
     this.noteFailOpen(pool.config.name, failOpen);
     const usable = failOpen ? candidates : healthy;
-    const count = Math.min(pool.config.answers, usable.length);
+    // Fail open names every edge (in the policy's order): the client's own retries then find a live one.
+    const count = failOpen ? usable.length : Math.min(pool.config.answers, usable.length);
     switch (pool.config.policy) {
       case 'round-robin':
         return { edges: this.rotate(pool, usable, count), scopePrefixLength: 0, failOpen };
