@@ -14,13 +14,14 @@ export const REPLICA_PATH = '/.dnscdn/replica';
  */
 export async function handleReplicaRequest(follower: Follower, token: string, req: IncomingMessage, res: ServerResponse, maxBatchBytes: number): Promise<void> {
   if (!hasValidToken(req, token)) throw new HttpError(401, 'missing or wrong token');
-  if (req.method === 'POST') {
-    const items = decodeStream(await readBody(req, maxBatchBytes));
-    await follower.receive(items);
-  } else if (req.method !== 'GET') {
-    throw new HttpError(405, 'use GET or POST');
-  }
-  sendJson(res, 200, { lastSeq: follower.lastSeq, skipped: follower.skipped.slice(-20) });
+  if (req.method !== 'POST' && req.method !== 'GET') throw new HttpError(405, 'use GET or POST');
+  sendJson(res, 200, await answerReplica(follower, req.method, req.method === 'POST' ? await readBody(req, maxBatchBytes) : undefined));
+}
+
+/** The route's work once authorised and read: apply a POSTed batch (400 if malformed), report the cursor. */
+export async function answerReplica(follower: Follower, method: 'GET' | 'POST', body: Buffer | undefined): Promise<{ lastSeq: number; skipped: Array<{ path: string; length: number }> }> {
+  if (method === 'POST') await follower.receive(decodeStream(body ?? Buffer.alloc(0)));
+  return { lastSeq: follower.lastSeq, skipped: follower.skipped.slice(-20) };
 }
 
 export function sendJson(res: ServerResponse, status: number, value: unknown): void {
