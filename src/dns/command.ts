@@ -6,7 +6,10 @@
 import { Command, Option } from 'commander';
 import { logger } from '../log.js';
 import { formatHostPort, parseHostPort, type HostPort } from '../net/address.js';
+import { createRegistry } from '../metrics.js';
+import { addRecursionFlags, recursionFromFlags, type RecursionFlags } from './resolver/flags.js';
 import { startDnsServer } from './server.js';
+import { startSteeredDns } from './steering-service.js';
 
 const log = logger('dns');
 
@@ -15,13 +18,25 @@ function collectListen(value: string, previous: HostPort[] | undefined): HostPor
 }
 
 export function dnsCommand(): Command {
-  return new Command('dns')
+  const command = new Command('dns')
     .description('run the authoritative DNS server (UDP and TCP) for the zone files in a folder')
     .option('--zones <dir>', 'folder of <zone>.zone master files', 'zones/')
     .addOption(new Option('--listen <host:port>', 'address to listen on (UDP and TCP); repeatable').argParser(collectListen))
     .option('--udp-size <bytes>', 'EDNS UDP payload size we advertise and send up to', (v) => Number(v), 1232)
-    .action(async (opts: { zones: string; listen?: HostPort[]; udpSize: number }) => {
+    .option('--config <file>', 'deployment file (dnscdn.yaml): zones, listeners, steering pools and health checks from it');
+  return addRecursionFlags(command)
+    .action(async (opts: { zones: string; listen?: HostPort[]; udpSize: number; config?: string } & RecursionFlags) => {
+      if (opts.config !== undefined) {
+        const steered = await startSteeredDns(opts.config, opts.listen ? { listen: opts.listen } : {});
+        process.stdout.write(`dns listening on ${steered.server.addresses.map(formatHostPort).join(' ')}\n`);
+        process.on('SIGHUP', () => steered.server.reload());
+        const stopSteered = (): void => void steered.close().then(() => process.exit(0));
+        process.once('SIGINT', stopSteered);
+        process.once('SIGTERM', stopSteered);
+        return;
+      }
       const server = await startDnsServer({
+        ...recursionFromFlags(opts, createRegistry()),
         zonesDir: opts.zones,
         listen: opts.listen ?? [{ host: '127.0.0.1', port: 5353 }],
         udpPayloadSize: opts.udpSize,

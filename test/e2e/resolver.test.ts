@@ -41,7 +41,7 @@ afterEach(async () => {
 async function startResolver(overrides: Partial<ResolverOptions> = {}, allowRecursion = ['127.0.0.0/8']): Promise<Running> {
   const clock = { t: 1_700_000_000_000 };
   const resolver = new Resolver(
-    { rootHints: loadRootHints(HINTS_FILE), upstreamPort: hierarchy.port, now: () => clock.t, tryTimeoutMs: 300, totalTimeoutMs: 3_000, ...overrides },
+    { rootHints: loadRootHints(HINTS_FILE), upstreamPort: hierarchy.port, now: () => clock.t, tryTimeoutMs: 1_500, totalTimeoutMs: 6_000, ...overrides },
     createRegistry(),
   );
   const server = await startDnsServer({ zonesDir: 'zones', watchZones: false, listen: [{ host: '127.0.0.1', port: 0 }], recursion: resolver, allowRecursion });
@@ -177,7 +177,7 @@ describe('serve-stale (RFC 8767)', () => {
   it('answers from expired cache entries with TTL 30 when no authority answers, within the window only', async () => {
     const clock = { t: 1_700_000_000_000 };
     const resolver = new Resolver(
-      { rootHints: loadRootHints(HINTS_FILE), upstreamPort: own.port, now: () => clock.t, tryTimeoutMs: 200, totalTimeoutMs: 2_000, staleWindow: 3_600 },
+      { rootHints: loadRootHints(HINTS_FILE), upstreamPort: own.port, now: () => clock.t, tryTimeoutMs: 1_500, totalTimeoutMs: 6_000, staleWindow: 3_600 },
       createRegistry(),
     );
     const server = await startDnsServer({ zonesDir: 'zones', watchZones: false, listen: [{ host: '127.0.0.1', port: 0 }], recursion: resolver, allowRecursion: ['127.0.0.0/8'] });

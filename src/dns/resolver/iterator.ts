@@ -13,6 +13,7 @@
  * lookups of name-server names, which run the same machine nested), nesting depth and a total deadline.
  */
 import { isAtOrBelow, nameKey, parentKey } from '../name.js';
+import { logger } from '../../log.js';
 import type { Question, RecordClass, RecordType, ResourceRecord } from '../types.js';
 import type { ResolverCache } from './cache.js';
 import { classifyReply, groupRRsets, type ReplyClass } from './reply.js';
@@ -47,6 +48,8 @@ export interface Budget {
   inProgress: Set<string>;
   queriesSent: number;
 }
+
+const log = logger('resolver');
 
 /** Steps one resolution may take, whatever happens: a backstop behind the specific caps. */
 const MAX_STEPS = 64;
@@ -150,56 +153,59 @@ export class Iterator {
   /**
    * Asks the servers of one zone in turn until one gives a usable reply (RFC 1034 §5.3.3 step 4: on a
    * timeout, SERVFAIL, REFUSED, lame or malformed reply, try the next). Servers with known addresses go
-   * first; names without glue are looked up only when those have failed.
+   * first; names without glue are looked up only when those have failed. Servers that only timed out
+   * get one more try at the end (RFC 1035 §7.2 retransmission): a busy server is not a lame one.
    */
   private async askZone(at: ZoneServers, question: Question, budget: Budget, depth: number): Promise<ReplyClass> {
     let last: ReplyClass = { kind: 'lame', reason: 'no servers' };
     const tried = new Set<string>();
-    const withAddresses = shuffle(at.servers.filter((s) => s.addresses.length > 0));
-    const withoutAddresses = shuffle(at.servers.filter((s) => s.addresses.length === 0));
-    const tryAddresses = async (addresses: ServerAddress[]): Promise<ReplyClass | undefined> => {
+    const timedOut: ServerAddress[] = [];
+    const exhausted = (): boolean => budget.queriesLeft <= 0 || this.options.now() >= budget.deadline;
+    const tryAddresses = async (addresses: ServerAddress[], retry = false): Promise<ReplyClass | undefined> => {
       for (const address of addresses) {
         const id = `${address.host}:${address.port}`;
-        if (tried.has(id)) continue;
+        if (!retry && tried.has(id)) continue;
         tried.add(id);
-        const reply = await this.askOne(address, at, question, budget);
-        if (reply.kind !== 'lame') return reply;
-        last = reply;
-        if (budget.queriesLeft <= 0 || this.options.now() >= budget.deadline) return last;
+        const attempt = await this.askOne(address, at, question, budget);
+        if (attempt.reply.kind !== 'lame') return attempt.reply;
+        last = attempt.reply;
+        if (attempt.timedOut && !retry) timedOut.push(address);
+        if (exhausted()) return last;
       }
       return undefined;
     };
-    for (const server of withAddresses) {
-      const reply = await tryAddresses(shuffle(server.addresses));
-      if (reply) return reply;
-    }
-    for (const server of withoutAddresses) {
-      if (depth + 1 > this.options.maxSubResolutionDepth) {
-        last = { kind: 'lame', reason: 'name-server lookups nested too deep' };
-        break;
+    for (const server of withAddressesFirst(at.servers)) {
+      let addresses = server.addresses;
+      if (addresses.length === 0) {
+        if (depth + 1 > this.options.maxSubResolutionDepth) {
+          last = { kind: 'lame', reason: 'name-server lookups nested too deep' };
+          continue;
+        }
+        addresses = await this.lookupServerAddresses(server.name, budget, depth + 1);
       }
-      const addresses = await this.lookupServerAddresses(server.name, budget, depth + 1);
-      const reply = await tryAddresses(addresses);
+      const reply = await tryAddresses(shuffle(addresses));
       if (reply) return reply;
-      if (budget.queriesLeft <= 0 || this.options.now() >= budget.deadline) break;
+      if (exhausted()) return last;
     }
-    return last;
+    return (await tryAddresses(timedOut, true)) ?? last;
   }
 
-  private async askOne(address: ServerAddress, at: ZoneServers, question: Question, budget: Budget): Promise<ReplyClass> {
-    if (budget.queriesLeft <= 0) return { kind: 'lame', reason: 'upstream query limit reached' };
+  private async askOne(address: ServerAddress, at: ZoneServers, question: Question, budget: Budget): Promise<{ reply: ReplyClass; timedOut: boolean }> {
+    const lame = (reason: string, timedOut = false) => ({ reply: { kind: 'lame', reason } as const, timedOut });
+    if (budget.queriesLeft <= 0) return lame('upstream query limit reached');
     const left = budget.deadline - this.options.now();
-    if (left <= 0) return { kind: 'lame', reason: 'total timeout' };
+    if (left <= 0) return lame('total timeout');
     budget.queriesLeft--;
     budget.queriesSent++;
+    log.debug('upstream query', { server: `${address.host}:${address.port}`, zone: at.zone || '.', name: question.name, type: question.type });
     const outcome = await this.upstream.query({
       server: address,
       question,
       recursionDesired: at.forwarded,
       timeoutMs: Math.min(this.options.tryTimeoutMs, left),
     });
-    if (outcome.kind !== 'reply') return { kind: 'lame', reason: `${address.host}: ${outcome.kind}` };
-    return classifyReply(outcome.message, { question, zone: at.zone, forwarded: at.forwarded });
+    if (outcome.kind !== 'reply') return lame(`${address.host}: ${outcome.kind}`, outcome.kind === 'timeout');
+    return { reply: classifyReply(outcome.message, { question, zone: at.zone, forwarded: at.forwarded }), timedOut: false };
   }
 
   /** Addresses of a name server without glue: a nested resolution sharing this query's budget. */
@@ -312,6 +318,11 @@ function closestForwardZone(forwarders: ForwardZone[], key: string): ForwardZone
 /** Upstream queries go over IPv4 here; AAAA glue is kept in the cache but not dialled. */
 function ipv4Only(hosts: string[]): string[] {
   return hosts.filter((h) => !h.includes(':'));
+}
+
+/** Servers with known addresses (in random order) before those whose names must be looked up first. */
+function withAddressesFirst<T extends { addresses: unknown[] }>(servers: T[]): T[] {
+  return [...shuffle(servers.filter((s) => s.addresses.length > 0)), ...shuffle(servers.filter((s) => s.addresses.length === 0))];
 }
 
 /** Fisher–Yates, so load spreads over a zone's servers and a dead one is not always first. */

@@ -31,7 +31,9 @@ export function hintsFor(address: string): RootHints {
 }
 
 export function makeResolver(options: Partial<ResolverOptions> & { rootHints: RootHints; upstreamPort: number }): Resolver {
-  return new Resolver({ tryTimeoutMs: 300, totalTimeoutMs: 2_000, ...options }, createRegistry());
+  // Generous per-try timeouts: dead servers in these tests fail fast (ICMP unreachable) and a loaded
+  // CI machine must not turn a slow reply into a failure.
+  return new Resolver({ tryTimeoutMs: 1_000, totalTimeoutMs: 5_000, ...options }, createRegistry());
 }
 
 let nextId = 1;

@@ -94,7 +94,7 @@ describe('iterator against scripted servers', () => {
       [AUTH1]: (q) => reply(q, { answers: [a('www.example.test', '192.0.2.10')] }),
     });
     for (let i = 0; i < 4; i++) {
-      const resolver = makeResolver({ rootHints: hintsFor(ROOT), upstreamPort: h.port, tryTimeoutMs: 100 });
+      const resolver = makeResolver({ rootHints: hintsFor(ROOT), upstreamPort: h.port, tryTimeoutMs: 300 });
       const answer = await resolver.resolve(clientQuery('www.example.test'));
       expect(answer.rcode).toBe(RCODE.NOERROR);
       expect(answer.answers).toMatchObject([{ data: '192.0.2.10' }]);
@@ -110,11 +110,11 @@ describe('iterator against scripted servers', () => {
       },
     });
     const resolver = makeResolver({ rootHints: hintsFor(ROOT), upstreamPort: h.port });
-    const started = Date.now();
     const answer = await resolver.resolve(clientQuery('www.a.test'));
     expect(answer.rcode).toBe(RCODE.SERVFAIL);
-    expect(Date.now() - started).toBeLessThan(2_000); // the total timeout; the cycle check ends it long before
-    expect(h.servers[ROOT]!.queries.length).toBeLessThanOrEqual(32);
+    // www.a.test needs ns.b.test, which needs ns.a.test (its a.test delegation is cached by then), which
+    // needs ns.b.test again: the cycle check stops it after two queries, long before the 32-query cap.
+    expect(h.servers[ROOT]!.queries.map((q) => q.message.questions[0]!.name)).toEqual(['www.a.test', 'ns.b.test']);
   });
 
   it('ends an endless CNAME chain across zones in SERVFAIL', async () => {
@@ -156,6 +156,14 @@ describe('iterator against scripted servers', () => {
     const answer = await resolver.resolve(clientQuery(deep));
     expect(answer.rcode).toBe(RCODE.SERVFAIL);
     expect(h.servers[ROOT]!.queries.length).toBe(6);
+  });
+
+  it('tries a server that timed out once more before giving up', async () => {
+    let seen = 0;
+    const h = await hierarchy({ [ROOT]: (q) => (++seen === 1 ? undefined : reply(q, { answers: [a('slow.test', '192.0.2.5')] })) });
+    const resolver = makeResolver({ rootHints: hintsFor(ROOT), upstreamPort: h.port, tryTimeoutMs: 200 });
+    expect((await resolver.resolve(clientQuery('slow.test'))).answers).toMatchObject([{ data: '192.0.2.5' }]);
+    expect(seen).toBe(2);
   });
 
   it('retries over TCP when a referral target truncates', async () => {

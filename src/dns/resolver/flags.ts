@@ -1,0 +1,65 @@
+/**
+ * The recursion flags of `dnscdn dns`, kept here so that the command only wires them:
+ *   --root-hints FILE            named.root-style hints; recursion is on only when this is given
+ *   --allow-recursion CIDR[,..]  who may recurse (default loopback only, RFC 5358)
+ *   --forward ZONE=ADDR[,ADDR]   Unbound-style forward-zone, repeatable
+ *   --upstream-port PORT         port for servers learned from hints and referrals (53; loopback labs use another)
+ */
+import { Option, type Command } from 'commander';
+import type { Registry } from 'prom-client';
+import { ConfigError } from '../../errors.js';
+import { parseHostPort } from '../../net/address.js';
+import { parseCidr } from '../../net/cidr.js';
+import { loadRootHints } from './hints.js';
+import type { ForwardZone } from './options.js';
+import { Resolver } from './resolver.js';
+
+/** RFC 5358: open resolvers are abused for amplification, so by default only loopback clients may recurse. */
+export const DEFAULT_RECURSION_ACL = ['127.0.0.0/8', '::1/128'];
+
+export interface RecursionFlags {
+  rootHints?: string;
+  allowRecursion: string[];
+  forward?: ForwardZone[];
+  upstreamPort: number;
+}
+
+function parseCidrList(value: string): string[] {
+  const list = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  for (const text of list) {
+    const parsed = parseCidr(text);
+    if (!parsed.ok) throw new ConfigError({ file: '--allow-recursion' }, parsed.reason);
+  }
+  return list;
+}
+
+function collectForward(value: string, previous: ForwardZone[] | undefined): ForwardZone[] {
+  const eq = value.indexOf('=');
+  if (eq <= 0) throw new ConfigError({ file: '--forward' }, `"${value}" is not ZONE=ADDR[,ADDR]`);
+  const servers = value.slice(eq + 1).split(',').map((s) => parseHostPort(s.trim(), 53));
+  return [...(previous ?? []), { zone: value.slice(0, eq), servers }];
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConfigError({ file: '--upstream-port' }, `"${value}" is not a port`);
+  return port;
+}
+
+export function addRecursionFlags(cmd: Command): Command {
+  return cmd
+    .option('--root-hints <file>', 'root hints (named.root form); enables recursion for names outside our zones')
+    .addOption(new Option('--allow-recursion <cidrs>', 'comma-separated CIDRs of clients allowed to recurse').argParser(parseCidrList).default(DEFAULT_RECURSION_ACL))
+    .addOption(new Option('--forward <zone=addrs>', 'forward names under ZONE to these servers (RD=1); repeatable').argParser(collectForward))
+    .addOption(new Option('--upstream-port <port>', 'port of the servers found through hints and referrals').argParser(parsePort).default(53));
+}
+
+/** The server options for recursion: none without root hints (then names outside our zones get REFUSED). */
+export function recursionFromFlags(flags: RecursionFlags, registry: Registry): { recursion?: Resolver; allowRecursion: string[] } {
+  if (flags.rootHints === undefined) return { allowRecursion: flags.allowRecursion };
+  const resolver = new Resolver(
+    { rootHints: loadRootHints(flags.rootHints), upstreamPort: flags.upstreamPort, forwarders: flags.forward ?? [] },
+    registry,
+  );
+  return { recursion: resolver, allowRecursion: flags.allowRecursion };
+}
