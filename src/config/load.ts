@@ -27,7 +27,8 @@ import {
   type DistributionConfig,
   type OriginRule,
 } from './types.js';
-import { parseByteSize, parseDuration } from './units.js';
+import { parseByteSize } from '../edge/byte-size.js';
+import { parseDuration } from './units.js';
 
 /** The geo database shipped as an npm dependency: DB-IP IP to City Lite (CC BY 4.0, https://db-ip.com). */
 export const BUILTIN_GEO_DATABASE = 'dbip-city-lite';
@@ -99,10 +100,11 @@ function cidr(n: ConfigNode): Cidr {
 
 function readDns(n: ConfigNode, baseDir: string): DnsConfig {
   if (!n.present()) throw n.error('is required (listen addresses and zones folder)');
-  const f = n.fields(['listen', 'zones', 'recursion']);
+  const f = n.fields(['listen', 'zones', 'recursion', 'admin']);
   const listen = f.listen.present() ? f.listen.itemsOrOne().map((x) => hostPort(x, 53)) : [{ host: '127.0.0.1', port: 5353 }];
   const dns: DnsConfig = { listen, zones: resolve(baseDir, f.zones.present() ? f.zones.string() : 'zones') };
   if (f.recursion.present()) dns.recursion = readRecursion(f.recursion, baseDir);
+  if (f.admin.present()) dns.admin = hostPort(f.admin);
   return dns;
 }
 
@@ -340,6 +342,7 @@ function checkUniqueListeners(root: ConfigNode, d: Deployment): void {
   };
   for (const e of d.edges) for (const a of e.addresses) claim({ host: a, port: e.port }, `edge ${e.name}`, `edges.${e.name}.addresses`);
   d.dns.listen.forEach((hp) => claim(hp, 'dns', 'dns.listen'));
+  if (d.dns.admin) claim(d.dns.admin, 'dns admin', 'dns.admin');
   if (d.origin) claim(d.origin.listen, 'origin', 'origin.listen');
   if (d.distribution?.listen) claim(d.distribution.listen, 'distribution', 'distribution.listen');
 }

@@ -65,6 +65,8 @@ export interface DnsConfig {
   listen: HostPort[];
   zones: string;
   recursion?: RecursionConfig;
+  /** HTTP listener for GET /metrics and GET /health (edge health as steering sees it). */
+  admin?: HostPort;
 }
 
 export interface GeoConfig {

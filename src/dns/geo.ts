@@ -61,12 +61,17 @@ export function clientNetwork(client: DnsClient): ClientNetwork | undefined {
 type GeoReader = Reader<Response>;
 
 export class GeoLocator {
-  private readonly networks: GeoNetwork[];
+  private networks: GeoNetwork[] = [];
 
   private constructor(
     networks: GeoNetwork[],
     private readonly readers: Map<IpFamily, GeoReader[]>,
   ) {
+    this.setNetworks(networks);
+  }
+
+  /** Replaces the config networks (reload); the databases stay open. */
+  setNetworks(networks: GeoNetwork[]): void {
     // Most specific first, so that a /24 inside a configured /8 wins.
     this.networks = [...networks].sort((a, b) => b.cidr.prefixLength - a.cidr.prefixLength);
   }

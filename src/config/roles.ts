@@ -1,0 +1,69 @@
+/**
+ * From one deployment to each role's own options, so that `dnscdn <role> --config FILE [--name X]`
+ * starts exactly what `dnscdn up` starts, and each role's command keeps its plain flags as well.
+ */
+import { dirname, resolve } from 'node:path';
+import { formatHostPort } from '../net/address.js';
+import type { EdgeOptions } from '../edge/server.js';
+import type { PathRule } from '../origin/rules.js';
+import { ConfigError } from '../errors.js';
+import type { Deployment, EdgeConfig } from './types.js';
+
+export function findEdge(d: Deployment, name: string | undefined): EdgeConfig {
+  const names = d.edges.map((e) => e.name).join(', ');
+  if (name === undefined) throw new ConfigError({ file: d.file }, `--name is required with --config (edges: ${names})`);
+  const edge = d.edges.find((e) => e.name === name);
+  if (!edge) throw new ConfigError({ file: d.file, key: 'edges' }, `no edge named "${name}" (edges: ${names})`);
+  return edge;
+}
+
+export function originUrl(d: Deployment): string {
+  if (!d.origin) throw new ConfigError({ file: d.file, key: 'origin' }, 'the deployment has no origin');
+  return `http://${formatHostPort(d.origin.listen)}`;
+}
+
+/** Where an edge is reached: its first address (an edge process listens on one address). */
+export function edgeUrl(edge: EdgeConfig): string {
+  return `http://${formatHostPort({ host: edge.addresses[0]!, port: edge.port })}`;
+}
+
+export function edgeOptionsFromConfig(d: Deployment, name: string | undefined): EdgeOptions {
+  const edge = findEdge(d, name);
+  const options: EdgeOptions = {
+    listen: { host: edge.addresses[0]!, port: edge.port },
+    origin: originUrl(d),
+    maxBytes: edge.cache.maxBytes,
+    name: edge.name,
+  };
+  if (edge.cache.maxObjectBytes !== undefined) options.maxObjectBytes = edge.cache.maxObjectBytes;
+  if (d.adminTokens[0] !== undefined) options.adminToken = d.adminTokens[0];
+  return options;
+}
+
+/** The origin command's settings: content, listener, rules, token, and the edges its distribution node feeds. */
+export interface OriginSettings {
+  content: string;
+  listen: string;
+  rules: PathRule[];
+  token?: string;
+  /** `name=url` for each edge (the origin command's `--edge` form). */
+  edges: string[];
+  /** Journal folder of the in-process distribution node. */
+  dataDir: string;
+  /** A separate distribution node to publish to, when the deployment has one. */
+  distributor?: string;
+}
+
+export function originSettingsFromConfig(d: Deployment): OriginSettings {
+  if (!d.origin) throw new ConfigError({ file: d.file, key: 'origin' }, 'the deployment has no origin');
+  const s: OriginSettings = {
+    content: d.origin.content,
+    listen: formatHostPort(d.origin.listen),
+    rules: d.origin.rules,
+    edges: d.edges.map((e) => `${e.name}=${edgeUrl(e)}`),
+    dataDir: d.distribution?.journal ?? resolve(dirname(d.file), 'var/journal'),
+  };
+  if (d.adminTokens[0] !== undefined) s.token = d.adminTokens[0];
+  if (d.distribution?.listen) s.distributor = `http://${formatHostPort(d.distribution.listen)}`;
+  return s;
+}
