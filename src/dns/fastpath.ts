@@ -82,19 +82,24 @@ export class EncodedAnswerCache {
 
   /**
    * The reply for `query` if we hold it and it fits `limit` bytes (the UDP limit, or 65535 on TCP);
-   * otherwise undefined and the general path answers (and truncates).
+   * otherwise undefined and the general path answers (and truncates). Entries are encoded with RA=0;
+   * `recursionAvailable` sets it for clients that may recurse (RA is the only client-dependent bit of
+   * an authoritative answer, RFC 1035 §4.1.1), so the cache serves both kinds of client.
    */
-  answer(query: Buffer, plain: PlainQuery, limit: number): Buffer | undefined {
+  answer(query: Buffer, plain: PlainQuery, limit: number, recursionAvailable = false): Buffer | undefined {
     const entry = this.entries.get(plain.key);
     if (!entry) return undefined;
-    const variant = entry.rotation ? entry.variants[this.roundRobin.next(entry.rotation) % entry.variants.length]! : entry.variants[0]!;
+    const variant = entry.rotation ? entry.variants[this.roundRobin.peek(entry.rotation) % entry.variants.length]! : entry.variants[0]!;
+    // Too big: the general path truncates, and advances the rotation itself (each query turns it once).
     if (variant.length > limit) return undefined;
+    if (entry.rotation) this.roundRobin.next(entry.rotation);
     // A fresh buffer per reply: dgram may still be sending the previous one.
     const out = Buffer.allocUnsafe(variant.length);
     variant.copy(out);
     out[0] = query[0]!;
     out[1] = query[1]!;
     query.copy(out, 12, 12, plain.questionEnd);
+    if (recursionAvailable) out[3] = out[3]! | 0x80;
     this.hits++;
     return out;
   }

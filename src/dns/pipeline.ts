@@ -108,7 +108,7 @@ export class QueryPipeline {
     const plain = readPlainQuery(bytes);
     if (plain) {
       const limit = client.transport === 'tcp' ? 0xffff : Math.min(plain.clientUdpSize, this.udpSize);
-      const hit = this.cache.answer(bytes, plain, limit);
+      const hit = this.cache.answer(bytes, plain, limit, this.options.recursion !== undefined && this.mayRecurse(client));
       if (hit) {
         this.stats.fastPath++;
         return hit;
@@ -166,8 +166,8 @@ export class QueryPipeline {
     const { bytes, truncated } = encodeWithin(reply, limit);
     if (truncated) this.stats.truncated++;
     // Only client-independent authority answers are kept (never recursion, dynamic answers or REFUSED).
-    // RA depends on the client when recursion is configured, so then nothing is kept.
-    if (plain && routed.reusable && !this.options.recursion) this.keepEncoded(query, plain, routed.reusable);
+    // They are kept with RA=0; the fast path sets RA per client.
+    if (plain && routed.reusable) this.keepEncoded(query, plain, routed.reusable);
     return bytes;
   }
 

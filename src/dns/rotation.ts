@@ -10,6 +10,11 @@ import type { RRset } from './zone/store.js';
 export class RoundRobin {
   private readonly counters = new WeakMap<RRset, number>();
 
+  /** The offset the next query will get, without advancing (the fast path may still hand the query on). */
+  peek(rrset: RRset): number {
+    return this.counters.get(rrset) ?? 0;
+  }
+
   /** The rotation offset for this query (0 .. size-1), advancing the counter. */
   next(rrset: RRset): number {
     const n = this.counters.get(rrset) ?? 0;
