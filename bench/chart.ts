@@ -116,7 +116,7 @@ function renderPanel(panel: LinePanel, x0: number, y0: number, colours: Map<stri
 
 function legend(entries: ReadonlyArray<{ name: string; colour: string; style: LineStyle }>, y: number, width: number): string {
   const out: string[] = [];
-  const itemW = Math.min(200, Math.max(110, Math.floor(width / Math.max(1, entries.length))));
+  const itemW = Math.min(200, Math.max(130, Math.floor((width - 24) / Math.max(1, entries.length))));
   entries.forEach((e, i) => {
     const x = 12 + i * itemW;
     out.push(`<line x1="${x}" x2="${x + 28}" y1="${y}" y2="${y}" stroke="${e.colour}" stroke-width="3"${DASH[e.style]}/>`);
@@ -153,9 +153,10 @@ export function lineChartSvg(title: string, panels: readonly LinePanel[], column
 
 /** A grouped bar chart: one group per category, one bar per series, value written above each bar. */
 export function barChartSvg(chart: BarChart): string {
-  const groupW = Math.max(90, chart.series.length * 34 + 24);
+  const groupW = Math.max(90, chart.series.length * 48 + 24);
   const plotW = chart.categories.length * groupW;
-  const width = Math.max(MARGIN.left + plotW + MARGIN.right, 480);
+  // Wide enough for the plot, the legend (one 130 px item per series) and the title.
+  const width = Math.max(MARGIN.left + plotW + MARGIN.right, 24 + chart.series.length * 130, Math.ceil(chart.title.length * 9), 480);
   const plotH = 280;
   const top = 70;
   const height = top + plotH + 50;
