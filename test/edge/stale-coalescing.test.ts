@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { fixed, metric, startFixture, type Fixture } from './harness.js';
+import { metric, startFixture, type Fixture } from './harness.js';
 
 let f: Fixture;
 beforeEach(async () => {
