@@ -2,31 +2,50 @@
 import { Command, Option } from 'commander';
 import { logger } from '../log.js';
 import { parseByteSize } from './byte-size.js';
+import { attachReplica } from './replica.js';
 import { startEdge, type EdgeOptions } from './server.js';
+import { loadDeployment } from '../config/load.js';
+import { edgeOptionsFromConfig } from '../config/roles.js';
 
 const log = logger('edge');
 
 interface EdgeFlags {
-  listen: string;
-  origin: string;
+  listen?: string;
+  origin?: string;
+  config?: string;
   maxBytes: string;
   maxObjectBytes?: string;
   adminToken?: string;
   originTimeout: string;
   name?: string;
+  distributor?: string;
+  stateDir?: string;
 }
 
 export function edgeCommand(): Command {
   return new Command('edge')
     .description('run an RFC 9111 caching reverse proxy (edge) in front of an origin')
-    .requiredOption('--listen <host:port>', 'address to listen on, e.g. 127.0.0.11:8080')
-    .requiredOption('--origin <url>', 'origin base URL, e.g. http://127.0.0.1:8000')
+    .option('--listen <host:port>', 'address to listen on, e.g. 127.0.0.11:8080 (required without --config)')
+    .option('--origin <url>', 'origin base URL, e.g. http://127.0.0.1:8000 (required without --config)')
+    .option('--config <file>', 'deployment file: take this edge\'s settings from it (with --name)')
     .option('--max-bytes <size>', 'memory for cached objects (bodies + headers)', '256MB')
     .option('--max-object-bytes <size>', 'largest object stored; larger ones pass through (default: min(8MB, max-bytes/8))')
     .addOption(new Option('--admin-token <token>', 'bearer token for PURGE and /.dnscdn/ admin routes').env('DNSCDN_ADMIN_TOKEN'))
     .option('--origin-timeout <ms>', 'origin response timeout in milliseconds (504 after it)', '10000')
     .option('--name <name>', 'edge name (Via header, metrics label)')
+    .option('--distributor <url>', 'origin push: distribution node to receive pushes from and catch up with (needs the admin token)')
+    .option('--state-dir <dir>', 'origin push: replica journal and pushed bodies (default .dnscdn/edge-NAME)')
     .action(async (flags: EdgeFlags) => {
+      if (flags.config !== undefined) {
+        const fromConfig = edgeOptionsFromConfig(loadDeployment(flags.config), flags.name);
+        const edge = await startEdge(fromConfig);
+        process.stdout.write(`edge ${edge.name} listening on ${edge.url}, origin ${fromConfig.origin}\n`);
+        const stopConfigured = (): void => void edge.close().then(() => process.exit(0));
+        process.once('SIGINT', stopConfigured);
+        process.once('SIGTERM', stopConfigured);
+        return;
+      }
+      if (flags.listen === undefined || flags.origin === undefined) throw new Error('--listen and --origin are required (or --config FILE --name EDGE)');
       const options: EdgeOptions = {
         listen: flags.listen,
         origin: flags.origin,
@@ -38,12 +57,24 @@ export function edgeCommand(): Command {
       if (flags.adminToken !== undefined) options.adminToken = flags.adminToken;
       if (flags.name !== undefined) options.name = flags.name;
       const edge = await startEdge(options);
+      const replica =
+        flags.distributor !== undefined || flags.stateDir !== undefined
+          ? await attachReplica(edge, { distributor: flags.distributor, stateDir: flags.stateDir ?? `.dnscdn/edge-${edge.name}`, token: requireToken(flags.adminToken) })
+          : undefined;
       process.stdout.write(`edge ${edge.name} listening on ${edge.url}, origin ${flags.origin}\n`);
       const stop = (): void => {
         log.info('shutting down');
-        void edge.close().then(() => process.exit(0));
+        void edge
+          .close()
+          .then(() => replica?.close())
+          .then(() => process.exit(0));
       };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
     });
+}
+
+function requireToken(token: string | undefined): string {
+  if (token === undefined || token === '') throw new Error('--distributor/--state-dir need the admin token (--admin-token or DNSCDN_ADMIN_TOKEN)');
+  return token;
 }
