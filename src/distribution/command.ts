@@ -14,11 +14,11 @@ export function distributorCommand(): Command {
     .option('--data-dir <dir>', 'journal and blobs', '.dnscdn/distributor')
     .option('--edge <name=url>', 'an edge (or downstream node) to feed; repeatable', collect, [])
     .option('--upstream <url>', 'replicate this distribution node instead of accepting publishes')
-    .option('--token <token>', 'admin token (default: $DNSCDN_TOKEN)')
+    .option('--token <token>', 'admin token (default: $DNSCDN_ADMIN_TOKEN)')
     .option('--compact-after <n>', 'compact the journal after this many operations', '10000')
     .action(async (o: { listen: string; dataDir: string; edge: string[]; upstream?: string; token?: string; compactAfter: string }) => {
       const token = tokenFrom(o.token);
-      if (!token) throw new Error('a token is required (--token or DNSCDN_TOKEN)');
+      if (!token) throw new Error('a token is required (--token or DNSCDN_ADMIN_TOKEN)');
       const d = await Distributor.open({
         dataDir: o.dataDir,
         token,

@@ -14,8 +14,8 @@ export function parseDownstream(text: string): DownstreamTarget {
   return { name: name ?? parsed.host, url: parsed.origin };
 }
 
-/** The admin token: from the option, else DNSCDN_TOKEN. Never printed. */
+/** The admin token: from the option, else DNSCDN_ADMIN_TOKEN (what the edge and the config use), else DNSCDN_TOKEN. Never printed. */
 export function tokenFrom(option: string | undefined): string | undefined {
-  const t = option ?? process.env.DNSCDN_TOKEN;
+  const t = option ?? process.env.DNSCDN_ADMIN_TOKEN ?? process.env.DNSCDN_TOKEN;
   return t === undefined || t === '' ? undefined : t;
 }

@@ -53,14 +53,17 @@ export class AdminRoutes {
     return false;
   }
 
-  /** RFC 6750: no credentials -> 401 with a challenge; wrong ones (or admin disabled) -> 403. */
+  /**
+   * RFC 6750 §3.1: a missing or wrong token is 401 (`invalid_token`) with a challenge, and changes nothing;
+   * 403 only when admin is disabled (no token configured), since no token could ever succeed.
+   */
   authorize(headers: IncomingHttpHeaders): Authorization {
     const auth = single(headers.authorization);
     if (auth === undefined) return { ok: false, status: 401, reason: 'bearer token required' };
     if (this.tokenDigest === undefined) return { ok: false, status: 403, reason: 'admin endpoints are disabled (no admin token configured)' };
     const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
     // Hashing both sides gives equal lengths, so timingSafeEqual does not leak the token's length.
-    if (!m || !timingSafeEqual(digest(m[1]!), this.tokenDigest)) return { ok: false, status: 403, reason: 'invalid token' };
+    if (!m || !timingSafeEqual(digest(m[1]!), this.tokenDigest)) return { ok: false, status: 401, reason: 'invalid token' };
     return { ok: true };
   }
 }

@@ -5,6 +5,7 @@ import { HttpError } from '../errors.js';
 import { logger } from '../log.js';
 import type { AdminHandler } from './admin.js';
 import type { EdgeCache } from './cache.js';
+import type { EdgeServer } from './server.js';
 
 /**
  * The edge side of origin push. Operations from the distribution tier are made durable in a local replica
@@ -78,4 +79,21 @@ export class EdgeReplica {
   close(): Promise<void> {
     return this.follower.close();
   }
+}
+
+/** What `dnscdn edge` needs to take part in push: where to catch up from, where to keep state, the token. */
+export interface EdgePushSettings {
+  /** Distribution node (or an origin running one in-process); absent = accept pushes only, no catch-up. */
+  distributor?: string | undefined;
+  stateDir: string;
+  token: string;
+  pollMs?: number;
+}
+
+/** Opens the edge's replica (reloading what was pushed before a restart), adds its routes, starts catch-up. */
+export async function attachReplica(edge: EdgeServer, s: EdgePushSettings): Promise<EdgeReplica> {
+  const replica = await EdgeReplica.open({ cache: edge.cache, dir: s.stateDir, distributor: s.distributor, token: s.token, ...(s.pollMs ? { pollMs: s.pollMs } : {}) });
+  replica.register(edge);
+  replica.start();
+  return replica;
 }

@@ -38,7 +38,7 @@ export function originCommand(): Command {
     .description('serve a content directory (strong ETags, ranges, per-path Cache-Control) and publish pushes/purges')
     .option('--content <dir>', 'content directory', 'content/')
     .option('--listen <addr>', 'listen address', '127.0.0.1:8000')
-    .option('--token <token>', 'admin token for push/purge/status (default: $DNSCDN_TOKEN)')
+    .option('--token <token>', 'admin token for push/purge/status (default: $DNSCDN_ADMIN_TOKEN)')
     .option('--edge <name=url>', 'an edge to feed from the in-process distribution node; repeatable', collect, [])
     .option('--distributor <url>', 'publish to this distribution node instead of running one in-process')
     .option('--data-dir <dir>', 'journal and blobs of the in-process distribution node', '.dnscdn/origin')
@@ -91,12 +91,12 @@ interface ClientOptions {
 }
 
 function withClientOptions(c: Command): Command {
-  return c.option('--origin <url>', 'origin (or distribution node) base URL', 'http://127.0.0.1:8000').option('--token <token>', 'admin token (default: $DNSCDN_TOKEN)');
+  return c.option('--origin <url>', 'origin (or distribution node) base URL', 'http://127.0.0.1:8000').option('--token <token>', 'admin token (default: $DNSCDN_ADMIN_TOKEN)');
 }
 
 async function adminCall(o: ClientOptions, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
   const token = tokenFrom(o.token);
-  if (!token) throw new Error('a token is required (--token or DNSCDN_TOKEN)');
+  if (!token) throw new Error('a token is required (--token or DNSCDN_ADMIN_TOKEN)');
   const res = await fetch(new URL(path, o.origin), {
     method,
     headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
