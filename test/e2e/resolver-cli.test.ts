@@ -1,0 +1,54 @@
+/**
+ * The README's way of running the resolver: `dnscdn dns ... --root-hints FILE --upstream-port PORT`
+ * as a child process, resolving through the loopback hierarchy, queried with dig.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HINTS_FILE, startHierarchy, type Hierarchy } from '../dns/resolver/hierarchy.js';
+
+const run = promisify(execFile);
+let hierarchy: Hierarchy;
+let child: ChildProcess | undefined;
+
+beforeAll(async () => {
+  hierarchy = await startHierarchy();
+});
+afterAll(async () => {
+  child?.kill();
+  await hierarchy.close();
+});
+
+/** Starts the CLI and waits for its "dns server started listen=HOST:PORT" line. */
+async function startCli(args: string[]): Promise<number> {
+  child = spawn(process.execPath, ['bin/dnscdn.js', 'dns', '--zones', 'zones/', '--listen', '127.0.0.1:0', ...args], {
+    env: { ...process.env, DNSCDN_LOG: 'info' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let seen = '';
+  for (;;) {
+    const [chunk] = (await once(child.stderr!, 'data')) as [Buffer];
+    seen += chunk.toString();
+    const m = /dns server started listen=127\.0\.0\.1:(\d+)/.exec(seen);
+    if (m) return Number(m[1]);
+  }
+}
+
+describe('dnscdn dns with recursion flags', () => {
+  it('resolves through the root hints with ra set', async () => {
+    const port = await startCli(['--root-hints', HINTS_FILE, '--upstream-port', String(hierarchy.port), '--allow-recursion', '127.0.0.0/8,::1']);
+    const { stdout } = await run('dig', ['@127.0.0.1', '-p', String(port), '+time=3', '+tries=1', 'host.other.test']);
+    expect(stdout).toMatch(/flags: qr rd ra;/);
+    expect(stdout).toMatch(/^host\.other\.test\.\s+300\s+IN\s+A\s+192\.0\.2\.20$/m);
+  });
+
+  it('rejects a bad --allow-recursion value with the reason', async () => {
+    const failed = await run(process.execPath, ['bin/dnscdn.js', 'dns', '--root-hints', HINTS_FILE, '--allow-recursion', '10.0.0.1/8']).then(
+      () => undefined,
+      (err: { code: number; stderr: string }) => err,
+    );
+    expect(failed?.code).not.toBe(0);
+    expect(failed?.stderr).toMatch(/--allow-recursion.*bits set past \/8/);
+  });
+});
