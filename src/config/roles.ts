@@ -67,3 +67,41 @@ export function originSettingsFromConfig(d: Deployment): OriginSettings {
   if (d.distribution?.listen) s.distributor = `http://${formatHostPort(d.distribution.listen)}`;
   return s;
 }
+
+/** Where the distribution tier is reached: the separate distributor if the deployment has one, else the origin (which runs it in-process). */
+export function distributionUrl(d: Deployment): string {
+  return d.distribution?.listen ? `http://${formatHostPort(d.distribution.listen)}` : originUrl(d);
+}
+
+/** `dnscdn distributor --config FILE`: a separate distribution node feeding every edge. */
+export interface DistributorSettings {
+  listen: string;
+  dataDir: string;
+  token?: string;
+  /** `name=url` for each edge (the command's `--edge` form). */
+  edges: string[];
+}
+
+export function distributorSettingsFromConfig(d: Deployment): DistributorSettings {
+  const listen = d.distribution?.listen;
+  if (!d.distribution || !listen) throw new ConfigError({ file: d.file, key: 'distribution.listen' }, 'no separate distribution node (the origin runs it in-process)');
+  const s: DistributorSettings = { listen: formatHostPort(listen), dataDir: d.distribution.journal, edges: d.edges.map((e) => `${e.name}=${edgeUrl(e)}`) };
+  if (d.adminTokens[0] !== undefined) s.token = d.adminTokens[0];
+  return s;
+}
+
+/** An edge's part in origin push: catch up from the distribution tier, keep its replica beside the journal. */
+export interface EdgePushSettings {
+  distributor: string;
+  stateDir: string;
+  token: string;
+}
+
+/** Undefined when the deployment has no origin or no admin token (then the edge is a plain pull cache). */
+export function edgePushSettingsFromConfig(d: Deployment, name: string | undefined): EdgePushSettings | undefined {
+  const edge = findEdge(d, name);
+  const token = d.adminTokens[0];
+  if (!d.origin || token === undefined) return undefined;
+  const journal = d.distribution?.journal ?? resolve(dirname(d.file), 'var/journal');
+  return { distributor: distributionUrl(d), stateDir: resolve(dirname(journal), 'edges', edge.name), token };
+}

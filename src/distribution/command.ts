@@ -1,10 +1,28 @@
 import { Command } from 'commander';
+import { loadDeployment } from '../config/load.js';
+import { distributorSettingsFromConfig } from '../config/roles.js';
 import { parseHostPort } from '../net/address.js';
 import { Distributor } from './distributor.js';
 import { listenDistributor } from './server.js';
 import { parseDownstream, tokenFrom } from './targets.js';
 
 const collect = (v: string, acc: string[]): string[] => [...acc, v];
+
+interface DistributorFlags {
+  listen: string;
+  dataDir: string;
+  edge: string[];
+  upstream?: string;
+  token?: string;
+  compactAfter: string;
+  config?: string;
+}
+
+function withConfig(o: DistributorFlags): DistributorFlags {
+  if (o.config === undefined) return o;
+  const s = distributorSettingsFromConfig(loadDeployment(o.config));
+  return { ...o, listen: s.listen, dataDir: s.dataDir, edge: s.edges, ...(s.token !== undefined ? { token: s.token } : {}) };
+}
 
 /** `dnscdn distributor`: a distribution node as its own process (the origin runs one in-process by default). */
 export function distributorCommand(): Command {
@@ -16,7 +34,9 @@ export function distributorCommand(): Command {
     .option('--upstream <url>', 'replicate this distribution node instead of accepting publishes')
     .option('--token <token>', 'admin token (default: $DNSCDN_ADMIN_TOKEN)')
     .option('--compact-after <n>', 'compact the journal after this many operations', '10000')
-    .action(async (o: { listen: string; dataDir: string; edge: string[]; upstream?: string; token?: string; compactAfter: string }) => {
+    .option('--config <file>', 'deployment file: listener, journal, edges and token from its distribution section')
+    .action(async (flags: DistributorFlags) => {
+      const o = withConfig(flags);
       const token = tokenFrom(o.token);
       if (!token) throw new Error('a token is required (--token or DNSCDN_ADMIN_TOKEN)');
       const d = await Distributor.open({

@@ -5,7 +5,7 @@ import { parseByteSize } from './byte-size.js';
 import { attachReplica } from './replica.js';
 import { startEdge, type EdgeOptions } from './server.js';
 import { loadDeployment } from '../config/load.js';
-import { edgeOptionsFromConfig } from '../config/roles.js';
+import { edgeOptionsFromConfig, edgePushSettingsFromConfig } from '../config/roles.js';
 
 const log = logger('edge');
 
@@ -37,10 +37,17 @@ export function edgeCommand(): Command {
     .option('--state-dir <dir>', 'origin push: replica journal and pushed bodies (default .dnscdn/edge-NAME)')
     .action(async (flags: EdgeFlags) => {
       if (flags.config !== undefined) {
-        const fromConfig = edgeOptionsFromConfig(loadDeployment(flags.config), flags.name);
+        const deployment = loadDeployment(flags.config);
+        const fromConfig = edgeOptionsFromConfig(deployment, flags.name);
         const edge = await startEdge(fromConfig);
+        const push = edgePushSettingsFromConfig(deployment, flags.name);
+        const configuredReplica = push ? await attachReplica(edge, push) : undefined;
         process.stdout.write(`edge ${edge.name} listening on ${edge.url}, origin ${fromConfig.origin}\n`);
-        const stopConfigured = (): void => void edge.close().then(() => process.exit(0));
+        const stopConfigured = (): void =>
+          void edge
+            .close()
+            .then(() => configuredReplica?.close())
+            .then(() => process.exit(0));
         process.once('SIGINT', stopConfigured);
         process.once('SIGTERM', stopConfigured);
         return;

@@ -1,4 +1,6 @@
 import { Command } from 'commander';
+import { loadDeployment } from '../config/load.js';
+import { originSettingsFromConfig } from '../config/roles.js';
 import { Distributor } from '../distribution/distributor.js';
 import type { DistributionStatus } from '../distribution/distributor.js';
 import { parseDownstream, tokenFrom } from '../distribution/targets.js';
@@ -31,6 +33,17 @@ interface OriginCliOptions {
   cacheControl: string[];
   surrogateKey: string[];
   watch?: boolean;
+  config?: string;
+}
+
+/** `--config FILE` replaces the flags it covers with the deployment's origin, rules, edges, journal and token. */
+function withConfig(o: OriginCliOptions): { options: OriginCliOptions; rules: PathRule[] | undefined } {
+  if (o.config === undefined) return { options: o, rules: undefined };
+  const s = originSettingsFromConfig(loadDeployment(o.config));
+  const options: OriginCliOptions = { ...o, content: s.content, listen: s.listen, edge: s.edges, dataDir: s.dataDir, cacheControl: [], surrogateKey: [] };
+  if (s.token !== undefined) options.token = s.token;
+  if (s.distributor !== undefined) options.distributor = s.distributor;
+  return { options, rules: s.rules };
 }
 
 export function originCommand(): Command {
@@ -45,9 +58,11 @@ export function originCommand(): Command {
     .option('--cache-control <pattern=value>', 'Cache-Control for matching paths (first match wins); repeatable', collect, [])
     .option('--surrogate-key <pattern=keys>', 'Surrogate-Key values for matching paths (space separated); repeatable', collect, [])
     .option('--watch', 'push changed files and purge deleted ones automatically')
-    .action(async (o: OriginCliOptions) => {
+    .option('--config <file>', 'deployment file: origin, rules, edges, journal and token from it')
+    .action(async (flags: OriginCliOptions) => {
+      const { options: o, rules: configRules } = withConfig(flags);
       const token = tokenFrom(o.token);
-      const rules: PathRule[] = [
+      const rules: PathRule[] = configRules ?? [
         ...o.cacheControl.map((t) => {
           const r = parseRuleArgument(t);
           return { pattern: r.pattern, cacheControl: r.value };
