@@ -23,9 +23,10 @@ export function dnsCommand(): Command {
     .option('--zones <dir>', 'folder of <zone>.zone master files', 'zones/')
     .addOption(new Option('--listen <host:port>', 'address to listen on (UDP and TCP); repeatable').argParser(collectListen))
     .option('--udp-size <bytes>', 'EDNS UDP payload size we advertise and send up to', (v) => Number(v), 1232)
+    .addOption(new Option('--metrics-listen <host:port>', 'serve GET /metrics and GET /healthz over HTTP here').argParser((v) => parseHostPort(v, 9153)))
     .option('--config <file>', 'deployment file (dnscdn.yaml): zones, listeners, steering pools and health checks from it');
   return addRecursionFlags(command)
-    .action(async (opts: { zones: string; listen?: HostPort[]; udpSize: number; config?: string } & RecursionFlags) => {
+    .action(async (opts: { zones: string; listen?: HostPort[]; udpSize: number; config?: string; metricsListen?: HostPort } & RecursionFlags) => {
       if (opts.config !== undefined) {
         const steered = await startSteeredDns(opts.config, opts.listen ? { listen: opts.listen } : {});
         process.stdout.write(`dns listening on ${steered.server.addresses.map(formatHostPort).join(' ')}\n`);
@@ -35,8 +36,11 @@ export function dnsCommand(): Command {
         process.once('SIGTERM', stopSteered);
         return;
       }
+      const registry = createRegistry({ labels: { role: 'dns' } });
       const server = await startDnsServer({
-        ...recursionFromFlags(opts, createRegistry()),
+        ...recursionFromFlags(opts, registry),
+        registry,
+        ...(opts.metricsListen && { metricsListen: opts.metricsListen }),
         zonesDir: opts.zones,
         listen: opts.listen ?? [{ host: '127.0.0.1', port: 5353 }],
         udpPayloadSize: opts.udpSize,

@@ -63,9 +63,18 @@ interface RouteHandler {
   handle(query: Message, client: ClientInfo): Routed | Promise<Routed>;
 }
 
+/**
+ * Plain counters, incremented on the hot path without label lookups; the metrics module
+ * (src/dns/metrics.ts) reads them when Prometheus scrapes.
+ */
 export interface PipelineStats {
+  /** Queries received (datagrams or TCP frames), by transport. */
+  udpQueries: number;
+  tcpQueries: number;
   fastPath: number;
   byHandler: Record<string, number>;
+  /** Replies sent, indexed by rcode (extended rcodes up to BADVERS included). */
+  rcodes: number[];
   formerr: number;
   dropped: number;
   truncated: number;
@@ -73,9 +82,11 @@ export interface PipelineStats {
 }
 
 const RCODE_BY_NAME: Record<DnsError['rcode'], number> = RCODE;
+/** rcodes 0..23 counted one by one (BADVERS is 16); others are not counted by rcode. */
+const RCODE_SLOTS = 24;
 
 export class QueryPipeline {
-  readonly stats: PipelineStats = { fastPath: 0, byHandler: {}, formerr: 0, dropped: 0, truncated: 0, errors: 0 };
+  readonly stats: PipelineStats = { udpQueries: 0, tcpQueries: 0, fastPath: 0, byHandler: {}, rcodes: new Array<number>(RCODE_SLOTS).fill(0), formerr: 0, dropped: 0, truncated: 0, errors: 0 };
   private readonly roundRobin = new RoundRobin();
   private readonly cache: EncodedAnswerCache;
   private readonly authority: Authority;
@@ -97,6 +108,11 @@ export class QueryPipeline {
     for (const r of this.routes) this.stats.byHandler[r.name] = 0;
   }
 
+  /** Encoded answers currently kept (a gauge for metrics). */
+  get fastPathEntries(): number {
+    return this.cache.size;
+  }
+
   /** Zones changed: encoded answers may be stale. */
   zonesChanged(): void {
     this.cache.clear();
@@ -104,6 +120,8 @@ export class QueryPipeline {
 
   /** Bytes in, reply bytes out (undefined: drop). UDP replies are sized to the client, TCP ones up to 65535 bytes. */
   handle(bytes: Buffer, client: ClientInfo): Buffer | undefined | Promise<Buffer | undefined> {
+    if (client.transport === 'udp') this.stats.udpQueries++;
+    else this.stats.tcpQueries++;
     // Step 1: fast path — a plain query we answered before.
     const plain = readPlainQuery(bytes);
     if (plain) {
@@ -111,6 +129,7 @@ export class QueryPipeline {
       const hit = this.cache.answer(bytes, plain, limit, this.options.recursion !== undefined && this.mayRecurse(client));
       if (hit) {
         this.stats.fastPath++;
+        this.stats.rcodes[hit[3]! & 0xf]!++; // cached answers never carry an extended rcode
         return hit;
       }
     }
@@ -126,6 +145,7 @@ export class QueryPipeline {
         return undefined;
       }
       this.stats.formerr++;
+      this.stats.rcodes[RCODE.FORMERR]!++;
       return formerrBytes(decoded.id, decoded.opcode, decoded.rd);
     }
     const query = decoded.message;
@@ -165,6 +185,7 @@ export class QueryPipeline {
     const limit = client.transport === 'tcp' ? 0xffff : udpLimit(query, this.udpSize);
     const { bytes, truncated } = encodeWithin(reply, limit);
     if (truncated) this.stats.truncated++;
+    if (reply.rcode < RCODE_SLOTS) this.stats.rcodes[reply.rcode]!++;
     // Only client-independent authority answers are kept (never recursion, dynamic answers or REFUSED).
     // They are kept with RA=0; the fast path sets RA per client.
     if (plain && routed.reusable) this.keepEncoded(query, plain, routed.reusable);

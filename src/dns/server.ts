@@ -7,7 +7,11 @@ import { createServer, isIPv6, type Server as TcpServer, type Socket } from 'nod
 import { logger } from '../log.js';
 import type { HostPort } from '../net/address.js';
 import { formatHostPort } from '../net/address.js';
+import type { Registry } from 'prom-client';
+import { createRegistry } from '../metrics.js';
 import type { DynamicAnswers } from './authority.js';
+import { registerDnsMetrics } from './metrics.js';
+import { listenMetrics, type MetricsListener } from './metrics-listener.js';
 import { QueryPipeline, type PipelineStats, type RecursionHandler } from './pipeline.js';
 import { DEFAULT_TCP_LIMITS, serveTcpConnection, type TcpLimits } from './tcp.js';
 import { ZoneCatalog } from './zone/catalog.js';
@@ -27,6 +31,10 @@ export interface DnsServerOptions {
   /** Cap on open TCP connections per listen address; new ones beyond it are closed at once. */
   maxTcpConnections?: number;
   tcp?: Partial<TcpLimits>;
+  /** Registry for the DNS metrics (e.g. shared with steering and the resolver); default: a new one. */
+  registry?: Registry;
+  /** Serve GET /metrics and GET /healthz over HTTP here (port 0: any free port). */
+  metricsListen?: HostPort;
 }
 
 export interface DnsServer {
@@ -34,6 +42,9 @@ export interface DnsServer {
   readonly addresses: HostPort[];
   readonly zones: ZoneCatalog;
   readonly stats: PipelineStats;
+  readonly registry: Registry;
+  /** The bound metrics address, when `metricsListen` was given. */
+  readonly metricsAddress?: HostPort;
   reload(): void;
   close(): Promise<void>;
 }
@@ -43,6 +54,8 @@ interface Listener {
   tcp: TcpServer;
   /** Open connections, destroyed on close (bounded by maxConnections). */
   connections: Set<Socket>;
+  /** Connections closed at once because of the cap. */
+  refused: { count: number };
 }
 
 export async function startDnsServer(options: DnsServerOptions): Promise<DnsServer> {
@@ -61,6 +74,15 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
   const tcpLimits: TcpLimits = { ...DEFAULT_TCP_LIMITS, ...options.tcp };
   const listeners: Listener[] = [];
   const addresses: HostPort[] = [];
+  const registry = options.registry ?? createRegistry({ labels: { role: 'dns' } });
+  registerDnsMetrics(registry, {
+    stats: pipeline.stats,
+    zones,
+    tcpOpen: () => listeners.reduce((n, l) => n + l.connections.size, 0),
+    tcpRefused: () => listeners.reduce((n, l) => n + l.refused.count, 0),
+    fastPathEntries: () => pipeline.fastPathEntries,
+  });
+  let metrics: MetricsListener | undefined;
   try {
     for (const address of options.listen) {
       const l = await listen(address, pipeline, tcpLimits, options.maxTcpConnections ?? 256);
@@ -68,6 +90,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
       addresses.push(l.bound);
       log.info('listening', { address: formatHostPort(l.bound), transports: 'udp+tcp' });
     }
+    if (options.metricsListen) metrics = await listenMetrics(options.metricsListen, registry, () => ({ zones: zones.zoneSet.size }));
   } catch (err) {
     await Promise.all(listeners.map(closeListener));
     zones.close();
@@ -77,10 +100,12 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     addresses,
     zones,
     stats: pipeline.stats,
+    registry,
+    ...(metrics && { metricsAddress: metrics.address }),
     reload: () => zones.reload(),
     close: async () => {
       zones.close();
-      await Promise.all(listeners.map(closeListener));
+      await Promise.all([...listeners.map(closeListener), metrics?.close()]);
     },
   };
 }
@@ -92,8 +117,9 @@ async function listen(address: HostPort, pipeline: QueryPipeline, limits: TcpLim
     const port = udp.address().port;
     try {
       const connections = new Set<Socket>();
-      const tcp = await bindTcp({ host: address.host, port }, pipeline, limits, maxConnections, connections);
-      return { listener: { udp, tcp, connections }, bound: { host: address.host, port } };
+      const refused = { count: 0 };
+      const tcp = await bindTcp({ host: address.host, port }, pipeline, limits, maxConnections, connections, refused);
+      return { listener: { udp, tcp, connections, refused }, bound: { host: address.host, port } };
     } catch (err) {
       udp.close();
       if (address.port !== 0 || attempt >= 5) throw err;
@@ -120,7 +146,7 @@ function bindUdp(address: HostPort, pipeline: QueryPipeline): Promise<UdpSocket>
   });
 }
 
-function bindTcp(address: HostPort, pipeline: QueryPipeline, limits: TcpLimits, maxConnections: number, connections: Set<Socket>): Promise<TcpServer> {
+function bindTcp(address: HostPort, pipeline: QueryPipeline, limits: TcpLimits, maxConnections: number, connections: Set<Socket>, refused: { count: number }): Promise<TcpServer> {
   const server = createServer((socket) => {
     connections.add(socket);
     socket.once('close', () => connections.delete(socket));
@@ -128,6 +154,7 @@ function bindTcp(address: HostPort, pipeline: QueryPipeline, limits: TcpLimits, 
     serveTcpConnection(socket, limits, (frame) => pipeline.handle(frame, client));
   });
   server.maxConnections = maxConnections;
+  server.on('drop', () => refused.count++);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen({ port: address.port, host: address.host, ipv6Only: isIPv6(address.host) }, () => {

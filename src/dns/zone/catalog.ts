@@ -40,6 +40,8 @@ export interface ReloadReport {
 }
 
 export class ZoneCatalog {
+  /** Zone files loaded and rejected over all reloads, per zone file (plain counters for metrics). */
+  readonly loads = { ok: 0, failed: 0 };
   private zones = new Map<string, Zone>();
   private current = new ZoneSet(new Map());
   private watcher: FSWatcher | undefined;
@@ -72,10 +74,12 @@ export class ZoneCatalog {
       if (result.zone) {
         next.set(result.apex, result.zone);
         report.loaded.push(result.apex);
+        this.loads.ok++;
         continue;
       }
       const previous = this.zones.get(result.apex);
       if (previous) next.set(result.apex, previous);
+      this.loads.failed++;
       report.failed.push({ apex: result.apex, kept: previous !== undefined, errors: result.errors });
       for (const e of result.errors) {
         log.error(previous ? 'zone has errors; serving its last good version' : 'zone has errors; not loaded', { zone: result.apex || '.', error: e.message });

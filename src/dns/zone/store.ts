@@ -124,4 +124,8 @@ export class ZoneSet {
   apexes(): string[] {
     return [...this.zones.keys()];
   }
+
+  all(): Iterable<Zone> {
+    return this.zones.values();
+  }
 }

@@ -1,0 +1,59 @@
+/**
+ * The DNS server's optional HTTP listener: GET /metrics (Prometheus text) and GET /healthz.
+ * It serves only those two paths and reads no request body, so a client cannot make it hold anything.
+ */
+import { createServer, type Server } from 'node:http';
+import type { Registry } from 'prom-client';
+import { logger } from '../log.js';
+import { formatHostPort, type HostPort } from '../net/address.js';
+import { PROMETHEUS_CONTENT_TYPE } from '../metrics.js';
+
+const log = logger('dns.metrics');
+
+export interface MetricsListener {
+  readonly address: HostPort;
+  close(): Promise<void>;
+}
+
+/** `health()` is the /healthz body; it answers 200 as long as the process serves DNS. */
+export async function listenMetrics(at: HostPort, registry: Registry, health: () => Record<string, unknown>): Promise<MetricsListener> {
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
+    } else if (path === '/metrics') {
+      registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE }).end(text),
+        (err: unknown) => {
+          log.error('metrics collection failed', { error: String(err) });
+          res.writeHead(500, { 'content-type': 'text/plain' }).end('metrics collection failed\n');
+        },
+      );
+    } else if (path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(`${JSON.stringify({ status: 'ok', ...health() })}\n`);
+    } else {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+    }
+  });
+  server.headersTimeout = 5_000;
+  server.requestTimeout = 10_000;
+  server.maxHeadersCount = 50;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(at.port, at.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const bound = server.address();
+  const address = bound && typeof bound === 'object' ? { host: at.host, port: bound.port } : at;
+  log.info('dns metrics listening', { address: formatHostPort(address) });
+  return {
+    address,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,127 @@
+/**
+ * Prometheus metrics of one DNS server. The hot path only bumps plain numbers (PipelineStats, the
+ * catalog's load counters, the TCP counters); every metric here is filled by a `collect()` callback
+ * when the registry is scraped, so a query never pays for a label lookup.
+ */
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { PipelineStats } from './pipeline.js';
+import type { ZoneCatalog } from './zone/catalog.js';
+
+/** Where the numbers come from; all read at scrape time. */
+export interface DnsMetricSources {
+  stats: PipelineStats;
+  zones: ZoneCatalog;
+  tcpOpen: () => number;
+  tcpRefused: () => number;
+  fastPathEntries: () => number;
+}
+
+/** Names of the rcodes a server sends (RFC 1035 §4.1.1, RFC 2136 §2.2, RFC 6891 §9). */
+const RCODE_NAMES: Record<number, string> = {
+  0: 'NOERROR',
+  1: 'FORMERR',
+  2: 'SERVFAIL',
+  3: 'NXDOMAIN',
+  4: 'NOTIMP',
+  5: 'REFUSED',
+  6: 'YXDOMAIN',
+  7: 'YXRRSET',
+  8: 'NXRRSET',
+  9: 'NOTAUTH',
+  10: 'NOTZONE',
+  16: 'BADVERS',
+};
+
+/** A counter whose value is copied from a plain number at scrape time. */
+function mirroredCounter(registry: Registry, name: string, help: string, read: () => number): void {
+  new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(read());
+    },
+  });
+}
+
+function mirroredGauge(registry: Registry, name: string, help: string, read: () => number): void {
+  new Gauge({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.set(read());
+    },
+  });
+}
+
+export function registerDnsMetrics(registry: Registry, src: DnsMetricSources): void {
+  const { stats, zones } = src;
+  new Counter({
+    name: 'dnscdn_dns_queries_total',
+    help: 'Queries received (UDP datagrams and TCP frames), by transport',
+    labelNames: ['transport'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc({ transport: 'udp' }, stats.udpQueries);
+      this.inc({ transport: 'tcp' }, stats.tcpQueries);
+    },
+  });
+  new Counter({
+    name: 'dnscdn_dns_handled_total',
+    help: 'Queries by the pipeline step that answered them (fastpath = encoded-answer cache)',
+    labelNames: ['handler'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc({ handler: 'fastpath' }, stats.fastPath);
+      for (const [handler, n] of Object.entries(stats.byHandler)) this.inc({ handler }, n);
+    },
+  });
+  new Counter({
+    name: 'dnscdn_dns_responses_total',
+    help: 'Replies sent, by rcode',
+    labelNames: ['rcode'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      stats.rcodes.forEach((n, rcode) => {
+        if (n > 0) this.inc({ rcode: RCODE_NAMES[rcode] ?? String(rcode) }, n);
+      });
+    },
+  });
+  mirroredCounter(registry, 'dnscdn_dns_fastpath_hits_total', 'Queries answered from the encoded-answer cache', () => stats.fastPath);
+  mirroredGauge(registry, 'dnscdn_dns_fastpath_entries', 'Encoded answers kept for the fast path', src.fastPathEntries);
+  mirroredCounter(registry, 'dnscdn_dns_formerr_total', 'Queries answered FORMERR (unreadable or invalid)', () => stats.formerr);
+  mirroredCounter(registry, 'dnscdn_dns_dropped_total', 'Packets dropped unanswered (no header, or a response)', () => stats.dropped);
+  mirroredCounter(registry, 'dnscdn_dns_truncated_total', 'UDP replies truncated to the client size (TC=1)', () => stats.truncated);
+  mirroredCounter(registry, 'dnscdn_dns_handler_errors_total', 'Handlers that failed (DnsError rcode or SERVFAIL sent)', () => stats.errors);
+  mirroredGauge(registry, 'dnscdn_dns_tcp_connections_open', 'Open TCP connections', src.tcpOpen);
+  mirroredCounter(registry, 'dnscdn_dns_tcp_connections_refused_total', 'TCP connections closed at once because of the connection cap', src.tcpRefused);
+  new Counter({
+    name: 'dnscdn_dns_zone_loads_total',
+    help: 'Zone files loaded by (re)loads, by result (failed: the zone had errors; its last good version keeps serving)',
+    labelNames: ['result'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc({ result: 'ok' }, zones.loads.ok);
+      this.inc({ result: 'failed' }, zones.loads.failed);
+    },
+  });
+  new Gauge({
+    name: 'dnscdn_dns_zone_serial',
+    help: 'SOA serial of each zone served',
+    labelNames: ['zone'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const zone of zones.zoneSet.all()) {
+        const soa = zone.soa.records[0];
+        if (soa?.type === 'SOA') this.set({ zone: zone.apex === '' ? '.' : zone.apex }, soa.data.serial ?? 0);
+      }
+    },
+  });
+}
