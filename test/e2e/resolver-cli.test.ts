@@ -37,7 +37,7 @@ async function startCli(args: string[]): Promise<number> {
 
 describe('dnscdn dns with recursion flags', () => {
   it('resolves through the root hints with ra set', async () => {
-    const port = await startCli(['--root-hints', HINTS_FILE, '--upstream-port', String(hierarchy.port), '--allow-recursion', '127.0.0.0/8,::1']);
+    const port = await startCli(['--root-hints', HINTS_FILE, '--upstream-port', String(hierarchy.port), '--allow-recursion', '127.0.0.0/8,::1', '--randomize-case', '--stale-window', '600']);
     const { stdout } = await run('dig', ['@127.0.0.1', '-p', String(port), '+time=3', '+tries=1', 'host.other.test']);
     expect(stdout).toMatch(/flags: qr rd ra;/);
     expect(stdout).toMatch(/^host\.other\.test\.\s+300\s+IN\s+A\s+192\.0\.2\.20$/m);

@@ -4,6 +4,8 @@
  *   --allow-recursion CIDR[,..]  who may recurse (default loopback only, RFC 5358)
  *   --forward ZONE=ADDR[,ADDR]   Unbound-style forward-zone, repeatable
  *   --upstream-port PORT         port for servers learned from hints and referrals (53; loopback labs use another)
+ *   --stale-window SECONDS       how long expired answers may be served when no authority answers (RFC 8767)
+ *   --randomize-case             0x20: random letter case in upstream questions, echoed back exactly
  */
 import { Option, type Command } from 'commander';
 import type { Registry } from 'prom-client';
@@ -22,6 +24,8 @@ export interface RecursionFlags {
   allowRecursion: string[];
   forward?: ForwardZone[];
   upstreamPort: number;
+  staleWindow?: number;
+  randomizeCase?: boolean;
 }
 
 function parseCidrList(value: string): string[] {
@@ -46,19 +50,36 @@ function parsePort(value: string): number {
   return port;
 }
 
+function parseSeconds(value: string): number {
+  const seconds = Number(value);
+  if (!Number.isInteger(seconds) || seconds < 0) throw new ConfigError({ file: '--stale-window' }, `"${value}" is not a whole number of seconds`);
+  return seconds;
+}
+
 export function addRecursionFlags(cmd: Command): Command {
   return cmd
     .option('--root-hints <file>', 'root hints (named.root form); enables recursion for names outside our zones')
     .addOption(new Option('--allow-recursion <cidrs>', 'comma-separated CIDRs of clients allowed to recurse').argParser(parseCidrList).default(DEFAULT_RECURSION_ACL))
     .addOption(new Option('--forward <zone=addrs>', 'forward names under ZONE to these servers (RD=1); repeatable').argParser(collectForward))
-    .addOption(new Option('--upstream-port <port>', 'port of the servers found through hints and referrals').argParser(parsePort).default(53));
+    .addOption(new Option('--upstream-port <port>', 'port of the servers found through hints and referrals').argParser(parsePort).default(53))
+    .addOption(new Option('--stale-window <seconds>', 'serve expired answers this long when no authority answers (0 = never)').argParser(parseSeconds))
+    .option('--randomize-case', 'randomise the letter case of upstream questions (0x20) and require it echoed');
 }
 
 /** The server options for recursion: none without root hints (then names outside our zones get REFUSED). */
 export function recursionFromFlags(flags: RecursionFlags, registry: Registry): { recursion?: Resolver; allowRecursion: string[] } {
-  if (flags.rootHints === undefined) return { allowRecursion: flags.allowRecursion };
+  if (flags.rootHints === undefined) {
+    if (flags.forward) throw new ConfigError({ file: '--forward' }, 'needs --root-hints (recursion is off without them)');
+    return { allowRecursion: flags.allowRecursion };
+  }
   const resolver = new Resolver(
-    { rootHints: loadRootHints(flags.rootHints), upstreamPort: flags.upstreamPort, forwarders: flags.forward ?? [] },
+    {
+      rootHints: loadRootHints(flags.rootHints),
+      upstreamPort: flags.upstreamPort,
+      forwarders: flags.forward ?? [],
+      ...(flags.staleWindow !== undefined && { staleWindow: flags.staleWindow }),
+      randomizeCase: flags.randomizeCase ?? false,
+    },
     registry,
   );
   return { recursion: resolver, allowRecursion: flags.allowRecursion };
