@@ -83,6 +83,25 @@ function policyHeaders(headers: HeaderMap, directives: Directives, targeted: boo
   return out;
 }
 
+/**
+ * Statuses this edge may store (RFC 9111 §3: "the response status code is final and understood by the cache").
+ * http-cache-semantics 4.3.0 understands a fixed list; we add error statuses that are safe to share when the
+ * origin gives them explicit freshness (negative caching protects the origin). Left out on purpose: 206 (we store
+ * whole bodies only), 304 (not a representation), 401/407 (challenges for one client's credentials), 408/426/429
+ * (about one connection or client), 412/416 (about the request's preconditions and ranges, which fills never send).
+ */
+const UNDERSTOOD_STATUSES = new Set([200, 203, 204, 300, 301, 302, 303, 307, 308, 400, 403, 404, 405, 410, 414, 451, 500, 501, 502, 503, 504]);
+/** Statuses the library does not know; it is asked about them as 302, a status it stores on explicit freshness only. */
+const LIBRARY_STATUSES = new Set([200, 203, 204, 300, 301, 302, 303, 307, 308, 404, 405, 410, 414, 501]);
+const STAND_IN_STATUS = 302;
+/** RFC 9110 §15.1: the only statuses that may get a heuristic freshness lifetime (206 is never stored here). */
+const HEURISTIC_STATUSES = new Set([200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501]);
+
+/** §4.2.1: explicit freshness is s-maxage, max-age or Expires (targeted controls were folded into `cache-control`). */
+function hasExplicitFreshness(policy: HeaderMap, directives: Directives): boolean {
+  return directives.has('s-maxage') || directives.has('max-age') || policy.expires !== undefined;
+}
+
 export interface FillRequest {
   method: string;
   url: string;
@@ -103,7 +122,12 @@ export function decideStorage(request: FillRequest, status: number, headers: Hea
   const reqHeaders: HeaderMap = { ...request.headers };
   const reqCc = parseDirectives(request.headers['cache-control']);
   if (reqCc.size > 0) reqHeaders['cache-control'] = formatDirectives(reqCc);
-  const policy = new Policy({ method: request.method, url: request.url, headers: reqHeaders }, { status, headers: policyHeaders(headers, directives, targeted) });
+  if (!UNDERSTOOD_STATUSES.has(status)) return { storable: false, reason: 'status' };
+  const resHeaders = policyHeaders(headers, directives, targeted);
+  // §3 allows any understood status with explicit freshness; only §15.1's statuses may be stored without it.
+  if (!HEURISTIC_STATUSES.has(status) && !hasExplicitFreshness(resHeaders, directives)) return { storable: false, reason: 'no-explicit-freshness' };
+  const policyStatus = LIBRARY_STATUSES.has(status) ? status : STAND_IN_STATUS;
+  const policy = new Policy({ method: request.method, url: request.url, headers: reqHeaders }, { status: policyStatus, headers: resHeaders });
   if (!policy.storable()) return { storable: false, reason: 'policy' };
   const responseTime = now();
   const initialAgeSec = policy.age();

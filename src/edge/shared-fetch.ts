@@ -9,7 +9,7 @@
 import type { IncomingMessage } from 'node:http';
 import { HttpError } from '../errors.js';
 import { createCachedObject, mergeNotModified, notModifiedSelects, type CachedObject } from './entry.js';
-import { decideStorage, type FillRequest, type StoreDecision } from './freshness.js';
+import { decideStorage, staleIfErrorAllows, type FillRequest, type StoreDecision } from './freshness.js';
 import { single, type HeaderMap } from './headers.js';
 import type { OriginClient } from './origin-client.js';
 import { variantKey, type EdgeStore } from './store.js';
@@ -111,7 +111,9 @@ export class SharedFetch {
       res.resume();
       return this.refresh(stale, resHeaders);
     }
-    const decision: StoreDecision = decideStorage(params.fill, status, resHeaders, ctx.now);
+    // RFC 5861 §4: a 5xx that stale-if-error covers is answered with the stale copy, which it must not replace.
+    const staleCovers = stale !== undefined && status >= 500 && staleIfErrorAllows(stale.freshness, ctx.now());
+    const decision: StoreDecision = staleCovers ? { storable: false, reason: 'stale-if-error' } : decideStorage(params.fill, status, resHeaders, ctx.now);
     const vary = parseVary(single(resHeaders.vary));
     const key = variantKey(params.primaryKey, vary, params.fill.headers);
     const declared = Number(single(resHeaders['content-length']) ?? NaN);

@@ -35,7 +35,7 @@ describe('freshness lifetime (§4.2.1)', () => {
   });
 
   it('heuristic freshness only for heuristically cacheable statuses (302 with Last-Modified is not stored)', () => {
-    expect(lifetime({ 'last-modified': new Date(T0 - 1000_000).toUTCString() }, 302)).toBe('policy');
+    expect(lifetime({ 'last-modified': new Date(T0 - 1000_000).toUTCString() }, 302)).toBe('no-explicit-freshness');
     expect(lifetime({ 'cache-control': 'max-age=5' }, 302)).toBe(5);
   });
 
