@@ -1,0 +1,90 @@
+/**
+ * The HTTP servers bench:edge measures: dnscdn edge, the node:http ceiling, and when installed nginx
+ * (proxy_cache) and Varnish, each with a minimal reverse-proxy cache config in a temporary folder,
+ * pointing at the same origin.
+ */
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { findCommand } from './proc.js';
+
+export interface HttpServerSpec {
+  name: string;
+  argv: string[];
+}
+
+export interface EdgeContext {
+  root: string;
+  host: string;
+  tmp: string;
+  originUrl: string;
+  /** host:port of the origin. */
+  origin: { host: string; port: number };
+}
+
+export function dnscdnEdgeSpec(ctx: EdgeContext, port: number): HttpServerSpec {
+  return { name: 'dnscdn', argv: ['node', join(ctx.root, 'bin', 'dnscdn.js'), 'edge', '--listen', `${ctx.host}:${port}`, '--origin', ctx.originUrl, '--max-bytes', '256MB'] };
+}
+
+export function httpCeilingSpec(ctx: EdgeContext, port: number): HttpServerSpec {
+  return { name: 'node ceiling', argv: ['node', join(ctx.root, 'dist-bench', 'bench', 'http-ceiling.js'), '--listen', `${ctx.host}:${port}`] };
+}
+
+/** nginx with one worker and proxy_cache (on the temp folder: the page cache keeps it in memory). */
+export function nginxSpec(ctx: EdgeContext, port: number): HttpServerSpec | undefined {
+  const nginx = findCommand('nginx');
+  if (nginx === undefined) return undefined;
+  const dir = join(ctx.tmp, 'nginx');
+  mkdirSync(join(dir, 'cache'), { recursive: true });
+  mkdirSync(join(dir, 'temp'), { recursive: true });
+  // Started as root, nginx's worker runs as nobody: it must reach and write its cache and temp folders.
+  for (const d of [ctx.tmp, dir]) chmodSync(d, 0o755);
+  for (const d of ['cache', 'temp']) chmodSync(join(dir, d), 0o777);
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(
+    conf,
+    `worker_processes 1;
+daemon off;
+master_process on;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/temp/body;
+  proxy_temp_path ${dir}/temp/proxy;
+  fastcgi_temp_path ${dir}/temp/fastcgi;
+  uwsgi_temp_path ${dir}/temp/uwsgi;
+  scgi_temp_path ${dir}/temp/scgi;
+  keepalive_requests 1000000;
+  proxy_cache_path ${dir}/cache levels=1:2 keys_zone=bench:16m max_size=256m inactive=1h use_temp_path=off;
+  upstream origin { server ${ctx.origin.host}:${ctx.origin.port}; keepalive 16; }
+  server {
+    listen ${ctx.host}:${port};
+    location / {
+      proxy_pass http://origin;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_cache bench;
+      proxy_cache_revalidate on;
+      add_header X-Cache $upstream_cache_status;
+    }
+  }
+}
+`,
+  );
+  return { name: 'nginx', argv: [nginx, '-p', dir, '-c', conf] };
+}
+
+/** Varnish with its builtin VCL (which honours Cache-Control) and a 256 MB malloc store. */
+export function varnishSpec(ctx: EdgeContext, port: number): HttpServerSpec | undefined {
+  const varnishd = findCommand('varnishd');
+  if (varnishd === undefined) return undefined;
+  const dir = join(ctx.tmp, 'varnish');
+  mkdirSync(dir, { recursive: true });
+  const vcl = join(dir, 'default.vcl');
+  writeFileSync(vcl, `vcl 4.1;\nbackend origin { .host = "${ctx.origin.host}"; .port = "${ctx.origin.port}"; }\n`);
+  return {
+    name: 'varnish',
+    argv: [varnishd, '-F', '-j', 'none', '-n', join(dir, 'work'), '-a', `${ctx.host}:${port}`, '-f', vcl, '-s', 'malloc,256m', '-p', 'thread_pools=1'],
+  };
+}

@@ -1,0 +1,228 @@
+/**
+ * bench:edge — cache-HIT throughput (requests/s, MB/s, p50/p99) for 1 KiB and 100 KiB objects, driven
+ * by wrk, for dnscdn edge and in the same run the node:http ceiling (http-ceiling.ts) and, when
+ * installed, nginx (proxy_cache) and Varnish in front of the same origin (`dnscdn origin`); then the
+ * cost of a MISS (every URL new) and of a 304 revalidation (a `no-cache` object) at dnscdn.
+ *
+ * Method: server under test pinned to core 1, wrk (1 thread, 64 connections) and the origin on core 0,
+ * real-time priority when allowed; a warm-up run that also fills the cache, then 3 runs of BENCH_SECONDS
+ * (default 8) and the median. MISS and 304 costs are measured with one connection (latency, not
+ * saturation: the origin shares the load generator's core). Writes bench/results/edge.json and edge.svg.
+ *
+ *   npm run bench:edge            (BENCH_SECONDS=3 for a quick look; BENCH_CPU_PROF=1 profiles dnscdn)
+ */
+import { request } from 'node:http';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { barChartSvg } from './chart.js';
+import { dnscdnEdgeSpec, httpCeilingSpec, nginxSpec, varnishSpec, type EdgeContext, type HttpServerSpec } from './edge-servers.js';
+import { benchObjects, OBJECT_SIZES } from './objects.js';
+import {
+  conditions,
+  cpuSeconds,
+  findCommand,
+  freePort,
+  INSTALL_HINT,
+  installCleanup,
+  LOADGEN_CORE,
+  median,
+  pinned,
+  repinTree,
+  SERVER_CORE,
+  startProcess,
+  tcpAccepts,
+  waitUntil,
+} from './proc.js';
+import { formatTable, repoRoot, resultsDir, writeResults } from './report.js';
+import { uniqueUrlScript, wrk, type WrkResult } from './wrk.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const WARMUP_SECONDS = Math.min(2, SECONDS);
+const RUNS = 3;
+const CONNECTIONS = 64;
+const PROFILE = process.env.BENCH_CPU_PROF === '1';
+const HOST = '127.0.0.1';
+
+export interface EdgeCaseResult {
+  case: string;
+  server: string;
+  rps: number;
+  runsRps: number[];
+  mbPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+  serverCpuPercent: number;
+  loadgenCpuPercent: number;
+}
+
+const round = (x: number, digits = 1): number => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/** GET url, resolving with the status and the X-Cache header (to check that a warmed object is a hit). */
+function probe(url: string): Promise<{ status: number; xCache: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, (res) => {
+      res.resume();
+      res.on('end', () => {
+        const x = res.headers['x-cache'];
+        resolve({ status: res.statusCode ?? 0, xCache: Array.isArray(x) ? x[0] : x });
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function runCase(name: string, server: string, pid: number, url: string, connections: number, script?: string): Promise<EdgeCaseResult> {
+  const runs: WrkResult[] = [];
+  const cpu: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const cpu0 = cpuSeconds(pid);
+    const t0 = process.hrtime.bigint();
+    runs.push(await wrk({ url, seconds: SECONDS, connections, ...(script !== undefined ? { script } : {}) }));
+    cpu.push((100 * (cpuSeconds(pid) - cpu0)) / (Number(process.hrtime.bigint() - t0) / 1e9));
+  }
+  const rps = runs.map((r) => r.rps);
+  const mid = runs.find((r) => r.rps === median(rps)) ?? runs[1]!;
+  const result: EdgeCaseResult = {
+    case: name,
+    server,
+    rps: Math.round(median(rps)),
+    runsRps: rps.map((r) => Math.round(r)),
+    mbPerSecond: round(mid.mbPerSecond),
+    p50Ms: round(mid.p50Ms, 3),
+    p99Ms: round(mid.p99Ms, 3),
+    errors: mid.errors,
+    serverCpuPercent: round(median(cpu)),
+    loadgenCpuPercent: round(median(runs.map((r) => r.loadgenCpuPercent))),
+  };
+  console.log(
+    `  ${name.padEnd(16)} ${server.padEnd(13)} ${String(result.rps).padStart(7)} req/s ${String(result.mbPerSecond).padStart(7)} MB/s  p50 ${result.p50Ms} ms p99 ${result.p99Ms} ms  errors ${result.errors}  cpu server ${result.serverCpuPercent}% wrk ${result.loadgenCpuPercent}%`,
+  );
+  return result;
+}
+
+async function measureServer(spec: HttpServerSpec, port: number, tmp: string): Promise<EdgeCaseResult[]> {
+  const server = startProcess(spec.name, pinned(SERVER_CORE, spec.argv), { env: { ...process.env, DNSCDN_LOG: 'warn' } });
+  const out: EdgeCaseResult[] = [];
+  try {
+    await waitUntil(server, () => tcpAccepts(HOST, port));
+    repinTree(server.pid, SERVER_CORE);
+    const base = `http://${HOST}:${port}`;
+    for (const { path } of OBJECT_SIZES) {
+      await wrk({ url: base + path, seconds: WARMUP_SECONDS, connections: CONNECTIONS });
+      const check = await probe(base + path);
+      if (check.status !== 200) throw new Error(`${spec.name} answered ${check.status} for ${path}`);
+      if (check.xCache !== undefined && !/HIT/i.test(check.xCache)) console.log(`  warning: ${spec.name} ${path} is not a hit after warm-up (X-Cache: ${check.xCache})`);
+      repinTree(server.pid, SERVER_CORE);
+      out.push(await runCase(`HIT ${path.slice(1)}`, spec.name, server.pid, base + path, CONNECTIONS));
+    }
+    if (spec.name === 'dnscdn') {
+      // Costs at dnscdn, one connection: a HIT for reference, a MISS (new URL each time), a 304 revalidation.
+      out.push(await runCase('HIT 1k, 1 conn', spec.name, server.pid, `${base}/1k`, 1));
+      out.push(await runCase('MISS 1k, 1 conn', spec.name, server.pid, base, 1, uniqueUrlScript(join(tmp, 'miss.lua'), '/miss/1k')));
+      await probe(`${base}/rev/1k`);
+      const rev = await probe(`${base}/rev/1k`);
+      if (rev.xCache !== undefined && !/REVALIDATED/i.test(rev.xCache)) console.log(`  warning: /rev/1k gave X-Cache ${rev.xCache}, expected REVALIDATED`);
+      out.push(await runCase('304 reval, 1 conn', spec.name, server.pid, `${base}/rev/1k`, 1));
+    }
+    return out;
+  } finally {
+    await server.stop();
+  }
+}
+
+function edgeArgs(ctx: EdgeContext, port: number): HttpServerSpec {
+  const spec = dnscdnEdgeSpec(ctx, port);
+  if (PROFILE) spec.argv.splice(1, 0, '--cpu-prof', `--cpu-prof-dir=${join(resultsDir(), 'tmp')}`);
+  return spec;
+}
+
+async function main(): Promise<void> {
+  installCleanup();
+  if (findCommand('wrk') === undefined) {
+    console.error(`bench:edge needs wrk, which is not installed. Install it with: ${INSTALL_HINT}`);
+    process.exitCode = 1;
+    return;
+  }
+  const root = repoRoot();
+  const tmp = mkdtempSync('/tmp/dnscdn-bench-edge-');
+  const results: EdgeCaseResult[] = [];
+  const notes: string[] = [];
+  const originPort = await freePort();
+  // The origin: the project's own, serving the benchmark objects; /rev/* is no-cache (revalidated on every
+  // request), /miss/* any query string; everything else cacheable for an hour.
+  const content = join(tmp, 'content');
+  mkdirSync(join(content, 'rev'), { recursive: true });
+  mkdirSync(join(content, 'miss'), { recursive: true });
+  for (const o of benchObjects()) writeFileSync(join(content, o.path), o.body);
+  writeFileSync(join(content, 'rev', '1k'), benchObjects()[0]!.body);
+  writeFileSync(join(content, 'miss', '1k'), benchObjects()[0]!.body);
+  const origin = startProcess(
+    'dnscdn origin',
+    pinned(LOADGEN_CORE, ['node', join(root, 'bin', 'dnscdn.js'), 'origin', '--content', content, '--listen', `${HOST}:${originPort}`, '--data-dir', join(tmp, 'origin-data'), '--cache-control', '/rev/*=no-cache', '--cache-control', '/**=public, max-age=3600']),
+    { env: { ...process.env, DNSCDN_LOG: 'warn', DNSCDN_ADMIN_TOKEN: '' } },
+  );
+  const ctx: EdgeContext = { root, host: HOST, tmp, originUrl: `http://${HOST}:${originPort}`, origin: { host: HOST, port: originPort } };
+  try {
+    await waitUntil(origin, () => tcpAccepts(HOST, originPort));
+    console.log(`bench:edge: ${SECONDS} s x ${RUNS} runs, ${CONNECTIONS} connections, after a ${WARMUP_SECONDS} s warm-up per object`);
+    console.log(`conditions: ${JSON.stringify(conditions())}\n`);
+    const specs: Array<[string, (c: EdgeContext, p: number) => HttpServerSpec | undefined]> = [
+      ['dnscdn', edgeArgs],
+      ['node ceiling', httpCeilingSpec],
+      ['nginx', nginxSpec],
+      ['varnish', varnishSpec],
+    ];
+    for (const [label, make] of specs) {
+      const port = await freePort();
+      const spec = make(ctx, port);
+      if (spec === undefined) {
+        const note = `${label}: not installed, skipped (install with: ${INSTALL_HINT})`;
+        console.log(`  ${note}`);
+        notes.push(note);
+        continue;
+      }
+      results.push(...(await measureServer(spec, port, tmp)));
+    }
+  } finally {
+    await origin.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+
+  const ratios = ratioTable(results);
+  console.log(`\n${formatTable(['case', 'server', 'req/s', 'MB/s', 'p50 ms', 'p99 ms', 'server cpu %', 'wrk cpu %', 'errors'], results.map((r) => [r.case, r.server, r.rps, r.mbPerSecond, r.p50Ms, r.p99Ms, r.serverCpuPercent, r.loadgenCpuPercent, r.errors]))}`);
+  console.log(`\n${formatTable(['ratio', 'value', 'target'], ratios.map((r) => [r.ratio, r.value.toFixed(2), r.target ?? '']))}`);
+  for (const n of notes) console.log(`note: ${n}`);
+
+  const hitCases = OBJECT_SIZES.map((o) => `HIT ${o.path.slice(1)}`);
+  const servers = [...new Set(results.map((r) => r.server))];
+  const svg = barChartSvg({
+    title: 'bench:edge — cache-hit requests/s (server on 1 core, wrk on the other)',
+    yLabel: 'requests per second',
+    categories: hitCases,
+    series: servers.map((name) => ({ name, values: hitCases.map((c) => results.find((r) => r.case === c && r.server === name)?.rps ?? null) })),
+  });
+  const written = await writeResults('edge', { conditions: { ...conditions(), secondsPerRun: SECONDS, runs: RUNS, connections: CONNECTIONS, note: 'preliminary when the machine was shared with other work' }, results, ratios, notes }, svg);
+  console.log(`\nwrote ${written.join(', ')}`);
+}
+
+export function ratioTable(results: readonly EdgeCaseResult[]): Array<{ ratio: string; value: number; target?: string }> {
+  const out: Array<{ ratio: string; value: number; target?: string }> = [];
+  for (const { path } of OBJECT_SIZES) {
+    const c = `HIT ${path.slice(1)}`;
+    const rps = (server: string): number | undefined => results.find((r) => r.case === c && r.server === server)?.rps;
+    const ours = rps('dnscdn');
+    if (ours === undefined) continue;
+    for (const [other, target] of [['node ceiling', '>= 0.9'], ['nginx', undefined], ['varnish', undefined]] as const) {
+      const q = rps(other);
+      if (q !== undefined && q > 0) out.push({ ratio: `${c}: dnscdn / ${other}`, value: ours / q, ...(target !== undefined ? { target } : {}) });
+    }
+    const ceiling = rps('node ceiling');
+    const nginx = rps('nginx');
+    if (ceiling !== undefined && nginx !== undefined && nginx > 0) out.push({ ratio: `${c}: node ceiling / nginx`, value: ceiling / nginx });
+  }
+  return out;
+}
+
+if (process.argv[1]?.endsWith('edge.js')) await main();
