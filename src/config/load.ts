@@ -114,6 +114,7 @@ function readRecursion(n: ConfigNode, baseDir: string): RecursionConfig {
   const r: RecursionConfig = { allow: allowNodes.map(cidr), allowText: allowNodes.map((x) => x.text()), forwarders: [] };
   if (f.rootHints.present()) r.rootHints = resolve(baseDir, f.rootHints.string());
   if (f.forwarders.present()) {
+    if (r.rootHints === undefined) throw f.forwarders.error('forwarders need rootHints (recursion is off without them)');
     for (const [zone, servers] of f.forwarders.entries()) {
       r.forwarders.push({ zone: normaliseName(zone, servers), servers: servers.itemsOrOne().map((s) => hostPort(s, 53)) });
     }

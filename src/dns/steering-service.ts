@@ -88,7 +88,12 @@ function recursionOptions(d: Deployment, registry: Registry): ReturnType<typeof 
   const r = d.dns.recursion;
   if (!r) return {};
   return recursionFromFlags(
-    { ...(r.rootHints !== undefined && { rootHints: r.rootHints }), allowRecursion: r.allowText, forward: r.forwarders, upstreamPort: 53 },
+    {
+      ...(r.rootHints !== undefined && { rootHints: r.rootHints }),
+      ...(r.forwarders.length > 0 && { forward: r.forwarders }),
+      allowRecursion: r.allowText,
+      upstreamPort: 53,
+    },
     registry,
   );
 }

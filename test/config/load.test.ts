@@ -11,6 +11,7 @@ const GOOD = `dns:
   zones: zones/
   recursion:
     allow: [127.0.0.0/8, "::1/128"]
+    rootHints: root.hints
     forwarders:
       example.org.: [192.0.2.53]
 edgeDefaults:

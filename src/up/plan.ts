@@ -1,0 +1,86 @@
+/**
+ * What `dnscdn up` runs for a deployment: one child process per role, each started with that role's
+ * own command, so a single edge can be killed (and failover watched) like a real site going dark.
+ */
+import { formatHostPort, type HostPort } from '../net/address.js';
+import { edgeUrl, originSettingsFromConfig } from '../config/roles.js';
+import type { Deployment } from '../config/types.js';
+
+export interface RoleProcess {
+  /** Unique label: `dns`, `origin`, `distributor`, `edge london`. */
+  label: string;
+  role: 'dns' | 'origin' | 'distributor' | 'edge';
+  /** Arguments after `dnscdn`. */
+  args: string[];
+  /** TCP addresses that accept connections once the role is ready. */
+  ready: HostPort[];
+  /** What listens where, for the table. */
+  listens: string[];
+}
+
+export function planProcesses(d: Deployment): RoleProcess[] {
+  const file = d.file;
+  const out: RoleProcess[] = [];
+  const dnsListens = d.dns.listen.map((hp) => `${formatHostPort(hp)} udp+tcp`);
+  if (d.dns.admin) dnsListens.push(`http://${formatHostPort(d.dns.admin)}/metrics`);
+  out.push({ label: 'dns', role: 'dns', args: ['dns', '--config', file], ready: [d.dns.listen[0]!], listens: dnsListens });
+  if (d.origin) {
+    const o = originSettingsFromConfig(d);
+    if (d.distribution?.listen) {
+      const args = ['distributor', '--listen', formatHostPort(d.distribution.listen), '--data-dir', d.distribution.journal];
+      for (const e of o.edges) args.push('--edge', e);
+      out.push({ label: 'distributor', role: 'distributor', args, ready: [d.distribution.listen], listens: [`http://${formatHostPort(d.distribution.listen)}`] });
+    }
+    // The origin command takes flags (its --config is not there yet); the token goes by environment, never argv.
+    const args = ['origin', '--content', o.content, '--listen', o.listen];
+    if (o.distributor) args.push('--distributor', o.distributor);
+    else {
+      args.push('--data-dir', o.dataDir);
+      for (const e of o.edges) args.push('--edge', e);
+    }
+    for (const r of o.rules) {
+      if (r.cacheControl !== undefined) args.push('--cache-control', `${r.pattern}=${r.cacheControl}`);
+      if (r.surrogateKeys !== undefined) args.push('--surrogate-key', `${r.pattern}=${r.surrogateKeys.join(' ')}`);
+    }
+    out.push({ label: 'origin', role: 'origin', args, ready: [d.origin.listen], listens: [`http://${formatHostPort(d.origin.listen)}`] });
+  }
+  for (const e of d.edges) {
+    out.push({
+      label: `edge ${e.name}`,
+      role: 'edge',
+      args: ['edge', '--config', file, '--name', e.name],
+      ready: [{ host: e.addresses[0]!, port: e.port }],
+      listens: [edgeUrl(e)],
+    });
+  }
+  return out;
+}
+
+/** Distance-free hints for the walkthrough: a London and a Tokyo address (DB-IP places them there). */
+const TRY_SUBNETS: Array<[string, string]> = [
+  ['London', '81.2.69.0/24'],
+  ['Tokyo', '133.242.0.0/24'],
+];
+
+/** The table of what listens where, plus the dig and curl lines to try. */
+export function formatBanner(d: Deployment, rows: Array<{ process: RoleProcess; pid: number | undefined }>): string {
+  const lines: string[] = [];
+  const width = Math.max(...rows.map((r) => r.process.label.length), 7);
+  lines.push(`${'process'.padEnd(width)}  ${'pid'.padEnd(7)}  listens`);
+  for (const { process: p, pid } of rows) lines.push(`${p.label.padEnd(width)}  ${String(pid ?? '-').padEnd(7)}  ${p.listens.join('  ')}`);
+  const dns = d.dns.listen[0]!;
+  const pool = d.pools[0];
+  lines.push('');
+  if (pool) {
+    lines.push('try:');
+    for (const [where, subnet] of TRY_SUBNETS) {
+      lines.push(`  dig @${dns.host} -p ${dns.port} ${pool.name} +subnet=${subnet}     # a client in ${where}`);
+    }
+    const edge = d.edges.find((e) => pool.edges.includes(e.name));
+    if (edge) {
+      lines.push(`  curl -si --resolve ${pool.name}:${edge.port}:${edge.addresses[0]} http://${pool.name}:${edge.port}/ | grep -i x-cache     # twice: MISS, then HIT`);
+    }
+    lines.push(`  kill <pid of the edge that answered>     # within interval x fall the answer moves to the next nearest edge`);
+  }
+  return `${lines.join('\n')}\n`;
+}
