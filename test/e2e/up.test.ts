@@ -1,0 +1,168 @@
+/**
+ * `dnscdn up` end to end: a test deployment (free ports, short health interval) with three edges,
+ * real child processes, real dig and curl. Killing the edge that answers moves the DNS answer to the
+ * next nearest edge within interval x fall; with --restart it comes back.
+ */
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const INTERVAL_MS = 300;
+const FALL = 2;
+const RISE = 2;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      const port = typeof a === 'object' && a ? a.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function dig(port: number, subnet: string): Promise<string> {
+  const { stdout } = await run('dig', ['@127.0.0.1', '-p', String(port), 'www.cdn.test', 'A', `+subnet=${subnet}`, '+time=1', '+tries=1']);
+  return stdout;
+}
+
+function answerOf(digOutput: string): string[] {
+  return [...digOutput.matchAll(/^www\.cdn\.test\.\s+\d+\s+IN\s+A\s+(\S+)$/gm)].map((m) => m[1]!);
+}
+
+async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('dnscdn up', () => {
+  let up: ChildProcess;
+  let output = '';
+  let dnsPort = 0;
+  let edgePort = 0;
+
+  beforeAll(async () => {
+    dnsPort = await freePort();
+    edgePort = await freePort();
+    const originPort = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'dnscdn-up-'));
+    const file = join(dir, 'test.yaml');
+    writeFileSync(
+      file,
+      `dns:
+  listen: [127.0.0.1:${dnsPort}]
+  zones: ${join(ROOT, 'zones')}
+edgeDefaults:
+  port: ${edgePort}
+  health: { interval: ${INTERVAL_MS}ms, timeout: 200ms, rise: ${RISE}, fall: ${FALL} }
+  cache: { maxBytes: 16MB }
+edges:
+  london: { addresses: [127.0.0.21], location: { lat: 51.507, lon: -0.128 } }
+  newyork: { addresses: [127.0.0.22], location: { lat: 40.713, lon: -74.006 } }
+  tokyo: { addresses: [127.0.0.23], location: { lat: 35.690, lon: 139.692 } }
+pools:
+  www.cdn.test: { policy: geo-nearest, edges: [london, newyork, tokyo], ttl: 1 }
+origin:
+  listen: 127.0.0.1:${originPort}
+  content: ${join(ROOT, 'content')}
+  rules:
+    - { match: "*.html", cacheControl: "public, max-age=60" }
+distribution:
+  journal: ${join(dir, 'journal')}
+admin:
+  tokens: [up-e2e-test-token]
+`,
+    );
+    up = spawn(process.execPath, [join(ROOT, 'bin/dnscdn.js'), 'up', '--config', file, '--restart'], {
+      cwd: dir,
+      env: { ...process.env, DNSCDN_LOG: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    up.stdout!.on('data', (b: Buffer) => (output += b.toString()));
+    up.stderr!.on('data', (b: Buffer) => (output += b.toString()));
+    await until('up to be ready', 60_000, async () => (/\[up\] ready[\s\S]*try:/.test(output) ? true : undefined));
+  }, 90_000);
+
+  afterAll(async () => {
+    if (up.exitCode === null) {
+      up.kill('SIGKILL');
+    }
+  });
+
+  const pidOf = (label: string): number => {
+    const m = new RegExp(`^${label}\\s+(\\d+)`, 'm').exec(output);
+    if (!m) throw new Error(`no pid for ${label} in:\n${output}`);
+    return Number(m[1]);
+  };
+
+  it('prints what listens where and the lines to try', () => {
+    expect(output).toMatch(new RegExp(`^dns\\s+\\d+\\s+127\\.0\\.0\\.1:${dnsPort} udp\\+tcp`, 'm'));
+    expect(output).toMatch(new RegExp(`^edge london\\s+\\d+\\s+http://127\\.0\\.0\\.21:${edgePort}`, 'm'));
+    expect(output).toContain(`dig @127.0.0.1 -p ${dnsPort} www.cdn.test +subnet=81.2.69.0/24`);
+  });
+
+  it('answers the nearest edge with the ECS scope, serves through it, moves away when it dies and returns after restart', async () => {
+    const london = await dig(dnsPort, '81.2.69.0/24');
+    expect(answerOf(london)).toEqual(['127.0.0.21']);
+    expect(london).toMatch(/CLIENT-SUBNET: 81\.2\.69\.0\/24\/24/);
+    expect(answerOf(await dig(dnsPort, '133.242.0.0/24'))).toEqual(['127.0.0.23']);
+
+    const curl = async (): Promise<string> =>
+      (await run('curl', ['-si', '--max-time', '5', '--resolve', `www.cdn.test:${edgePort}:127.0.0.21`, `http://www.cdn.test:${edgePort}/`])).stdout;
+    expect(await curl()).toMatch(/x-cache: MISS/i);
+    expect(await curl()).toMatch(/x-cache: HIT/i);
+
+    const londonPid = pidOf('edge london');
+    process.kill(londonPid, 'SIGKILL');
+    const killedAt = Date.now();
+    const moved = await until('the answer to leave london', 20_000, async () => {
+      const a = answerOf(await dig(dnsPort, '81.2.69.0/24'));
+      return a[0] !== '127.0.0.21' ? a : undefined;
+    });
+    const elapsed = Date.now() - killedAt;
+    // Next nearest to London is New York.
+    expect(moved).toEqual(['127.0.0.22']);
+    // interval x fall, plus one interval for probe phase, plus a margin for a loaded 2-core machine.
+    expect(elapsed).toBeLessThan(INTERVAL_MS * (FALL + 1) + 3000);
+    expect(output).toMatch(/\[up\] edge london \(pid \d+\) exited with signal SIGKILL; restarting/);
+
+    await until('london to be restarted', 20_000, async () => (/\[up\] edge london restarted as pid \d+/.test(output) ? true : undefined));
+    await until('the answer to return to london', 30_000, async () => {
+      const a = answerOf(await dig(dnsPort, '81.2.69.0/24'));
+      return a[0] === '127.0.0.21' ? a : undefined;
+    });
+  }, 90_000);
+
+  it('stops every child on SIGTERM', async () => {
+    const pids = [...output.matchAll(/^(?:dns|origin|edge \w+)\s+(\d+)/gm)].map((m) => Number(m[1]));
+    expect(pids.length).toBe(5);
+    const restarted = [...output.matchAll(/restarted as pid (\d+)/g)].map((m) => Number(m[1]));
+    const exited = new Promise<number | null>((resolve) => up.once('exit', (code) => resolve(code)));
+    up.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    for (const pid of [...pids, ...restarted]) expect(alive(pid)).toBe(false);
+  }, 30_000);
+});
