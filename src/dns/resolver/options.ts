@@ -27,6 +27,8 @@ export interface ResolverOptions {
   maxNegativeTtl?: number;
   /** RFC 8767: how long after expiry an entry may still be served when no authority answers (seconds; 0 = off). */
   staleWindow?: number;
+  /** RFC 8767 §5 client response timer (ms): past it, a stale answer is sent while resolution goes on. */
+  staleAnswerTimeoutMs?: number;
   /** Per upstream try and per client query (milliseconds). */
   tryTimeoutMs?: number;
   totalTimeoutMs?: number;
@@ -66,8 +68,9 @@ export function resolveOptions(o: ResolverOptions): ResolvedOptions {
     maxTtl: o.maxTtl ?? 86_400,
     maxNegativeTtl: o.maxNegativeTtl ?? 3_600,
     staleWindow: o.staleWindow ?? 86_400,
+    // RFC 8767 §5 suggests 1.8 s: under the 2 s many stub resolvers wait before retrying.
+    staleAnswerTimeoutMs: o.staleAnswerTimeoutMs ?? 1_800,
     tryTimeoutMs: o.tryTimeoutMs ?? 800,
-    // RFC 8767 §5 suggests a client response timer of about 1.8 s; the total cap is what frees the client.
     totalTimeoutMs: o.totalTimeoutMs ?? 4_000,
     // Unbound's MAX_SENT_COUNT is 32; NS-name lookups count against the same budget.
     maxUpstreamQueries: o.maxUpstreamQueries ?? 32,

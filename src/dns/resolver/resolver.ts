@@ -25,7 +25,7 @@ export class Resolver {
   private readonly options: ResolvedOptions;
   private readonly iterator: Iterator;
   /** Resolutions in flight by question key: identical concurrent queries share one (bounded by maxInflight). */
-  private readonly inflight = new Map<string, Promise<{ resolution: Resolution; stale: boolean }>>();
+  private readonly inflight = new Map<string, Promise<Resolution>>();
 
   constructor(options: ResolverOptions, registry: Registry) {
     this.options = resolveOptions(options);
@@ -77,20 +77,20 @@ export class Resolver {
 
   private resolveShared(question: Question): Promise<{ resolution: Resolution; stale: boolean }> {
     const key = `${nameKey(question.name)}|${question.type}|${question.class}`;
-    const running = this.inflight.get(key);
-    if (running) {
+    let fresh = this.inflight.get(key);
+    if (fresh) {
       this.metrics.inc('coalesced');
-      return running;
+    } else if (this.inflight.size >= this.options.maxInflight) {
+      fresh = Promise.resolve({ kind: 'failure', reason: 'too many resolutions in flight' });
+    } else {
+      fresh = this.iterate(question).finally(() => this.inflight.delete(key));
+      this.inflight.set(key, fresh);
     }
-    if (this.inflight.size >= this.options.maxInflight) {
-      return Promise.resolve({ resolution: { kind: 'failure', reason: 'too many resolutions in flight' }, stale: false });
-    }
-    const work = this.resolveFresh(question).finally(() => this.inflight.delete(key));
-    this.inflight.set(key, work);
-    return work;
+    return this.withStaleFallback(question, fresh);
   }
 
-  private async resolveFresh(question: Question): Promise<{ resolution: Resolution; stale: boolean }> {
+  /** Runs the iterator; never rejects (a thrown bug becomes a failure). */
+  private async iterate(question: Question): Promise<Resolution> {
     const budget = this.iterator.newBudget();
     let resolution: Resolution;
     try {
@@ -101,14 +101,35 @@ export class Resolver {
       resolution = { kind: 'failure', reason: 'internal error' };
     }
     this.metrics.inc(budget.queriesSent === 0 && resolution.kind !== 'failure' ? 'cacheHits' : 'cacheMisses');
-    if (resolution.kind !== 'failure') return { resolution, stale: false };
-    log.debug('resolution failed', { name: question.name, type: question.type, reason: resolution.reason });
-    // RFC 8767 §4: no authority answered, so expired data within the stale window is better than SERVFAIL.
-    if (this.options.staleWindow > 0) {
-      const cached = answerFromCache(this.cache, question.name, question.type, question.class, { allowStale: true }, this.options.maxCnameChain);
-      if (cached.kind === 'complete') return { resolution: cached.resolution, stale: cached.stale };
+    if (resolution.kind === 'failure') log.debug('resolution failed', { name: question.name, type: question.type, reason: resolution.reason });
+    return resolution;
+  }
+
+  /**
+   * RFC 8767 §5: expired data within the stale window is better than SERVFAIL, both when resolution
+   * fails and when it is still running once the client response timer fires (the resolution then goes
+   * on in the background and refreshes the cache when an authority answers).
+   */
+  private async withStaleFallback(question: Question, fresh: Promise<Resolution>): Promise<{ resolution: Resolution; stale: boolean }> {
+    if (this.options.staleWindow <= 0) return { resolution: await fresh, stale: false };
+    let timer: NodeJS.Timeout | undefined;
+    const clientTimer = new Promise<'timer'>((resolve) => {
+      timer = setTimeout(() => resolve('timer'), this.options.staleAnswerTimeoutMs);
+    });
+    const first = await Promise.race([fresh, clientTimer]);
+    clearTimeout(timer);
+    if (first === 'timer') {
+      const stale = this.staleAnswer(question);
+      if (stale) return stale;
     }
-    return { resolution, stale: false };
+    const resolution = first === 'timer' ? await fresh : first;
+    if (resolution.kind !== 'failure') return { resolution, stale: false };
+    return this.staleAnswer(question) ?? { resolution, stale: false };
+  }
+
+  private staleAnswer(question: Question): { resolution: Resolution; stale: boolean } | undefined {
+    const cached = answerFromCache(this.cache, question.name, question.type, question.class, { allowStale: true }, this.options.maxCnameChain);
+    return cached.kind === 'complete' ? { resolution: cached.resolution, stale: cached.stale } : undefined;
   }
 
   /** A reply skeleton: the question echoed as sent, RD copied, RA set (RFC 1035 §4.1.1). */

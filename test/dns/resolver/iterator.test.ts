@@ -166,6 +166,28 @@ describe('iterator against scripted servers', () => {
     expect(seen).toBe(2);
   });
 
+  it('answers stale once the client response timer fires while a silent server is still being waited for', { timeout: 1_500 }, async () => {
+    let answered = 0;
+    const h = await hierarchy({ [ROOT]: (q) => (answered++ === 0 ? reply(q, { answers: [a('www.example.test', '192.0.2.10', 60)] }) : undefined) });
+    const clock = { t: 1_000_000 };
+    const resolver = makeResolver({
+      rootHints: hintsFor(ROOT),
+      upstreamPort: h.port,
+      now: () => clock.t,
+      tryTimeoutMs: 4_000,
+      totalTimeoutMs: 4_000,
+      staleAnswerTimeoutMs: 100,
+    });
+    expect((await resolver.resolve(clientQuery('www.example.test'))).answers).toMatchObject([{ ttl: 60 }]);
+    clock.t += 61_000;
+    // The server now stays silent: without the timer the client would wait 4 s for the try to time out
+    // (longer than this test may take).
+    const stale = await resolver.resolve(clientQuery('www.example.test'));
+    expect(stale.rcode).toBe(RCODE.NOERROR);
+    expect(stale.answers).toMatchObject([{ data: '192.0.2.10', ttl: 30 }]);
+    expect(resolver.metrics.snapshot()).toMatchObject({ staleAnswers: 1, servfails: 0 });
+  });
+
   it('retries over TCP when a referral target truncates', async () => {
     const h = await hierarchy({
       [ROOT]: (q, transport) => (transport === 'udp' ? reply(q, { tc: true }) : reply(q, { answers: [a('big.test', '192.0.2.77')] })),
