@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { notModified, ifRangeAllows, NOT_MODIFIED_HEADERS } from './conditional.js';
 import type { CachedObject } from './entry.js';
-import { currentAge } from './freshness.js';
+import { currentAge, MAX_AGE_SEC } from './freshness.js';
 import { flatten, single, toClientHeaders, type HeaderMap } from './headers.js';
 import type { Delivery } from './pipeline.js';
 import { planRange } from './range.js';
@@ -44,7 +44,7 @@ export function writeSynth(res: ServerResponse, status: number, message: string,
 }
 
 function writeObject(req: IncomingMessage, res: ServerResponse, entry: CachedObject, extra: HeaderMap, now: number): void {
-  const headers: HeaderMap = { ...entry.clientHeaders, age: String(Math.floor(currentAge(entry.freshness, now))), ...extra };
+  const headers: HeaderMap = { ...entry.clientHeaders, age: String(Math.min(Math.floor(currentAge(entry.freshness, now)), MAX_AGE_SEC)), ...extra };
   const isGetOrHead = req.method === 'GET' || req.method === 'HEAD';
   if (isGetOrHead && entry.status === 200 && notModified(req.headers, entry.etag, entry.lastModified)) {
     res.writeHead(304, pick(headers, [...NOT_MODIFIED_HEADERS, 'age', 'x-cache', 'cache-status']));

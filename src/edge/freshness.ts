@@ -113,7 +113,7 @@ export interface FillRequest {
  * Set-Cookie is never stored (the response is passed, as Varnish's builtin.vcl does: one user's cookie must
  * not reach another), `Vary: *` is never stored (§4.1), partial responses (206) are not stored.
  */
-export function decideStorage(request: FillRequest, status: number, headers: HeaderMap, now: () => number): StoreDecision {
+export function decideStorage(request: FillRequest, status: number, headers: HeaderMap, now: () => number, requestTime?: number): StoreDecision {
   if (headers['set-cookie'] !== undefined) return { storable: false, reason: 'set-cookie' };
   const vary = single(headers.vary);
   if (vary !== undefined && vary.split(',').some((v) => v.trim() === '*')) return { storable: false, reason: 'vary-star' };
@@ -125,15 +125,17 @@ export function decideStorage(request: FillRequest, status: number, headers: Hea
   if (!UNDERSTOOD_STATUSES.has(status)) return { storable: false, reason: 'status' };
   const resHeaders = policyHeaders(headers, directives, targeted);
   // §3 allows any understood status with explicit freshness; only §15.1's statuses may be stored without it.
-  if (!HEURISTIC_STATUSES.has(status) && !hasExplicitFreshness(resHeaders, directives)) return { storable: false, reason: 'no-explicit-freshness' };
+  const explicit = hasExplicitFreshness(resHeaders, directives);
+  if (!HEURISTIC_STATUSES.has(status) && !explicit) return { storable: false, reason: 'no-explicit-freshness' };
   const policyStatus = LIBRARY_STATUSES.has(status) ? status : STAND_IN_STATUS;
   const policy = new Policy({ method: request.method, url: request.url, headers: reqHeaders }, { status: policyStatus, headers: resHeaders });
   if (!policy.storable()) return { storable: false, reason: 'policy' };
   const responseTime = now();
-  const initialAgeSec = policy.age();
+  const dateValue = Date.parse(single(headers.date) ?? '');
+  const initialAgeSec = initialAge(Number(single(resHeaders.age) ?? 0), dateValue, requestTime ?? responseTime, responseTime);
   const noCache =
     directives.has('no-cache') || (!directives.size && /no-cache/i.test(single(headers.pragma) ?? ''));
-  const lifetimeSec = noCache ? 0 : policy.maxAge();
+  const lifetimeSec = noCache ? 0 : explicit ? policy.maxAge() : heuristicLifetime(single(headers['last-modified']), dateValue, responseTime);
   return {
     storable: true,
     freshness: {
@@ -148,6 +150,38 @@ export function decideStorage(request: FillRequest, status: number, headers: Hea
     },
   };
 }
+
+/** Ages beyond 2^31 seconds are sent as 2^31 (§1.2.2 / §5.1). */
+export const MAX_AGE_SEC = 2 ** 31;
+
+/**
+ * §4.2.3 corrected_initial_age, in seconds, on the edge's clock:
+ *   apparent_age = max(0, response_time - date_value); corrected_age_value = age_value + response_delay;
+ *   corrected_initial_age = max(apparent_age, corrected_age_value).
+ * The Date is the origin's. One in the future (clock skew) gives apparent_age 0, so it never adds freshness;
+ * one far in the past makes the response old exactly as far as the formula says, capped at 2^31 s. HTTP-dates
+ * have one-second resolution, so apparent_age counts whole seconds (a Date of 12:00:00 received at 12:00:00.9
+ * is not 0.9 s old). An absent or invalid Date counts as the receive time (RFC 9110 §6.6.1).
+ */
+export function initialAge(ageValue: number, dateValue: number, requestTime: number, responseTime: number): number {
+  const apparent = Number.isFinite(dateValue) ? Math.max(0, Math.floor((responseTime - dateValue) / 1000)) : 0;
+  const responseDelay = Math.max(0, responseTime - requestTime) / 1000;
+  return Math.min(Math.max(apparent, ageValue + responseDelay), MAX_AGE_SEC);
+}
+
+/**
+ * §4.2.2: 10 % of the time since Last-Modified, measured at the origin's Date. A Date later than our receive time
+ * is clamped to it, so a skewed origin clock cannot stretch the heuristic; a Last-Modified after Date gives 0.
+ */
+export function heuristicLifetime(lastModified: string | undefined, dateValue: number, responseTime: number): number {
+  const modified = Date.parse(lastModified ?? '');
+  if (!Number.isFinite(modified)) return 0;
+  const date = Number.isFinite(dateValue) ? Math.min(dateValue, responseTime) : responseTime;
+  return Math.max(0, (date - modified) / 1000) * HEURISTIC_FRACTION;
+}
+
+/** The usual heuristic fraction (RFC 9111 §4.2.2 suggests "no more than some fraction", typically 10 %). */
+const HEURISTIC_FRACTION = 0.1;
 
 /** Current age in seconds (§4.2.3: initial age plus resident time). */
 export function currentAge(f: Freshness, now: number): number {

@@ -63,6 +63,7 @@ export class SharedFetch {
   private ended = false;
   private failure: Error | undefined;
   private resolveCompleted!: (e: CachedObject | undefined) => void;
+  private requestTime = 0;
 
   constructor(
     private readonly ctx: FetchContext,
@@ -98,6 +99,8 @@ export class SharedFetch {
       if (stale.etag !== undefined) headers['if-none-match'] = stale.etag;
       if (stale.lastModified !== undefined) headers['if-modified-since'] = stale.lastModified;
     }
+    // §4.2.3 request_time: response_delay (the time the request took) counts towards the response's age.
+    this.requestTime = ctx.now();
     let res: IncomingMessage;
     try {
       res = await ctx.origin.request({ method: 'GET', path: params.path, headers });
@@ -113,7 +116,7 @@ export class SharedFetch {
     }
     // RFC 5861 §4: a 5xx that stale-if-error covers is answered with the stale copy, which it must not replace.
     const staleCovers = stale !== undefined && status >= 500 && staleIfErrorAllows(stale.freshness, ctx.now());
-    const decision: StoreDecision = staleCovers ? { storable: false, reason: 'stale-if-error' } : decideStorage(params.fill, status, resHeaders, ctx.now);
+    const decision: StoreDecision = staleCovers ? { storable: false, reason: 'stale-if-error' } : decideStorage(params.fill, status, resHeaders, ctx.now, this.requestTime);
     const vary = parseVary(single(resHeaders.vary));
     const key = variantKey(params.primaryKey, vary, params.fill.headers);
     const declared = Number(single(resHeaders['content-length']) ?? NaN);
@@ -190,7 +193,7 @@ export class SharedFetch {
       return { kind: 'retry' };
     }
     const headers = mergeNotModified(stale.headers, notModified);
-    const decision = decideStorage(this.params.fill, stale.status, headers, this.ctx.now);
+    const decision = decideStorage(this.params.fill, stale.status, headers, this.ctx.now, this.requestTime);
     const p = this.params;
     const fresh = decision.storable
       ? decision.freshness

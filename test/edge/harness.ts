@@ -24,11 +24,13 @@ export interface TestOrigin {
   close(): Promise<void>;
 }
 
-export async function startOrigin(): Promise<TestOrigin> {
+/** `now`: the origin's clock for its Date header (fixtures share the edge's manual clock, so Age starts at 0). */
+export async function startOrigin(now?: () => number): Promise<TestOrigin> {
   const handlers = new Map<string, OriginHandler>();
   const seen: SeenRequest[] = [];
   const server = http.createServer((req, res) => {
     seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
+    if (now) res.setHeader('date', new Date(now()).toUTCString());
     const h = handlers.get(req.url ?? '');
     if (h) return h(req, res);
     res.writeHead(404, { 'content-type': 'text/plain' });
@@ -104,8 +106,8 @@ export interface Fixture {
 export const TOKEN = 'test-admin-token';
 
 export async function startFixture(options: Partial<EdgeOptions> = {}): Promise<Fixture> {
-  const origin = await startOrigin();
   const clock = manualClock();
+  const origin = await startOrigin(clock.now);
   const edge = await startEdge({ listen: '127.0.0.1:0', origin: origin.url, maxBytes: 1024 * 1024, adminToken: TOKEN, originTimeoutMs: 2000, now: clock.now, ...options });
   return {
     origin,
