@@ -18,6 +18,7 @@ import type { Question, RecordClass, RecordType, ResourceRecord } from '../types
 import type { ResolverCache } from './cache.js';
 import { classifyReply, groupRRsets, type ReplyClass } from './reply.js';
 import type { UpstreamClient } from './upstream.js';
+import type { ServerHealth } from './infra.js';
 import type { ForwardZone, ResolvedOptions, ServerAddress } from './options.js';
 
 /** The outcome of one resolution. Failures are values too: SERVFAIL is decided by the caller. */
@@ -59,6 +60,7 @@ export class Iterator {
     private readonly options: ResolvedOptions,
     private readonly cache: ResolverCache,
     private readonly upstream: UpstreamClient,
+    private readonly health: ServerHealth,
   ) {}
 
   newBudget(): Budget {
@@ -174,7 +176,10 @@ export class Iterator {
       }
       return undefined;
     };
-    for (const server of withAddressesFirst(at.servers)) {
+    const servers = withAddressesFirst(at.servers);
+    // Servers whose every address failed recently go to the back of the line.
+    servers.sort((x, y) => Number(this.allSuspect(x.addresses)) - Number(this.allSuspect(y.addresses)));
+    for (const server of servers) {
       let addresses = server.addresses;
       if (addresses.length === 0) {
         if (depth + 1 > this.options.maxSubResolutionDepth) {
@@ -183,7 +188,7 @@ export class Iterator {
         }
         addresses = await this.lookupServerAddresses(server.name, budget, depth + 1);
       }
-      const reply = await tryAddresses(shuffle(addresses));
+      const reply = await tryAddresses(this.health.order(shuffle(addresses)));
       if (reply) return reply;
       if (exhausted()) return last;
     }
@@ -204,8 +209,14 @@ export class Iterator {
       recursionDesired: at.forwarded,
       timeoutMs: Math.min(this.options.tryTimeoutMs, left),
     });
+    if (outcome.kind === 'timeout' || outcome.kind === 'unreachable') this.health.failed(address);
+    else this.health.answered(address);
     if (outcome.kind !== 'reply') return lame(`${address.host}: ${outcome.kind}`, outcome.kind === 'timeout');
     return { reply: classifyReply(outcome.message, { question, zone: at.zone, forwarded: at.forwarded }), timedOut: false };
+  }
+
+  private allSuspect(addresses: ServerAddress[]): boolean {
+    return addresses.length > 0 && addresses.every((a) => this.health.isSuspect(a));
   }
 
   /** Addresses of a name server without glue: a nested resolution sharing this query's budget. */

@@ -9,6 +9,7 @@ import { nameKey } from '../name.js';
 import { RCODE, type Message, type Question } from '../types.js';
 import { ResolverCache } from './cache.js';
 import { Iterator, answerFromCache, type Resolution } from './iterator.js';
+import { ServerHealth } from './infra.js';
 import { ResolverMetrics } from './metrics.js';
 import { resolveOptions, type ResolvedOptions, type ResolverOptions } from './options.js';
 import { UpstreamClient } from './upstream.js';
@@ -44,7 +45,9 @@ export class Resolver {
       onSend: (transport) => this.metrics.inc('upstreamQueries', { transport }),
       onDiscard: (reason) => this.metrics.inc('discardedReplies', { reason }),
     });
-    this.iterator = new Iterator(this.options, this.cache, upstream);
+    // 60 s: long enough to spare many client queries a timeout, short enough to notice a server is back.
+    const health = new ServerHealth({ maxEntries: 10_000, holdDownMs: 60_000, now: this.options.now });
+    this.iterator = new Iterator(this.options, this.cache, upstream, health);
   }
 
   /** The pipeline has already checked RD=1, the recursion ACL and that the name is outside our zones. */

@@ -101,6 +101,27 @@ describe('iterator against scripted servers', () => {
     }
   });
 
+  it('remembers a server that timed out and asks the others first for a while', async () => {
+    const SILENT = '127.0.0.60';
+    const h = await hierarchy({
+      [ROOT]: (q) =>
+        reply(q, {
+          aa: false,
+          authorities: [ns('example.test', 'ns1.example.test'), ns('example.test', 'ns2.example.test')],
+          additionals: [a('ns1.example.test', SILENT), a('ns2.example.test', AUTH1)],
+        }),
+      [SILENT]: () => undefined,
+      [AUTH1]: (q) => reply(q, { answers: [a(qname(q), '192.0.2.10')] }),
+    });
+    const resolver = makeResolver({ rootHints: hintsFor(ROOT), upstreamPort: h.port, tryTimeoutMs: 300 });
+    for (let i = 0; i < 10; i++) {
+      expect((await resolver.resolve(clientQuery(`h${i}.example.test`))).rcode).toBe(RCODE.NOERROR);
+    }
+    // Random order would ask the silent server about 5 times; after its first timeout it goes last.
+    expect(h.servers[SILENT]!.queries.length).toBeLessThanOrEqual(1);
+    expect(h.servers[AUTH1]!.queries.length).toBe(10);
+  });
+
   it('ends a glue-less NS cycle in SERVFAIL within the limits', async () => {
     const h = await hierarchy({
       // a.test is served by ns.b.test and b.test by ns.a.test, neither with glue.
