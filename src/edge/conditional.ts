@@ -4,7 +4,8 @@
  */
 import { single, type HeaderMap } from './headers.js';
 
-function weakTag(tag: string): string {
+/** The opaque tag for weak comparison (RFC 9110 §8.8.3.2). */
+export function weakTag(tag: string): string {
   return tag.trim().replace(/^W\//, '');
 }
 

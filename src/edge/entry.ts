@@ -3,7 +3,8 @@
  * costs a map lookup and one socket write: the client header list is flattened once, the body is one Buffer,
  * and the freshness deadline is a number. Only Age changes per request (one slot in the flat list).
  */
-import { single, flatten, toClientHeaders, type HeaderMap } from './headers.js';
+import { endToEnd, single, flatten, toClientHeaders, type HeaderMap } from './headers.js';
+import { weakTag } from './conditional.js';
 import { parseTags, type StoredEntry } from './store.js';
 import type { Freshness } from './freshness.js';
 
@@ -72,13 +73,16 @@ export function createCachedObject(o: NewObject): CachedObject {
   };
 }
 
-/** Fields a 304 may not change, because they describe the stored body (RFC 9111 §3.2). */
-const BODY_FIELDS = new Set(['content-length', 'content-encoding', 'content-range', 'transfer-encoding']);
+/**
+ * Fields a 304 may not change (RFC 9111 §3.2): Content-Length, and the fields the stored body depends on
+ * (its coding and range). Hop-by-hop fields (§3.1) are dropped by `endToEnd` before merging.
+ */
+const BODY_FIELDS = new Set(['content-length', 'content-encoding', 'content-range']);
 
 /** RFC 9111 §4.3.4: the stored headers, updated with those of a 304 that selected this response. */
 export function mergeNotModified(stored: HeaderMap, notModified: HeaderMap): HeaderMap {
   const out: HeaderMap = { ...stored };
-  for (const [k, v] of Object.entries(notModified)) {
+  for (const [k, v] of Object.entries(endToEnd(notModified))) {
     if (v === undefined || BODY_FIELDS.has(k)) continue;
     out[k] = v;
   }
@@ -86,17 +90,22 @@ export function mergeNotModified(stored: HeaderMap, notModified: HeaderMap): Hea
 }
 
 /**
- * Does this 304 select the stored response (§4.3.4)? A strong ETag in the 304 must equal the stored one;
- * a weak one matches weakly; without validators, the stored response must lack them too, or Last-Modified equal.
+ * Does this 304 select the stored response (§4.3.4)?
+ * - a strong ETag selects only a stored response with the same strong ETag (strong comparison);
+ * - a weak ETag (no strong one) selects a stored response whose ETag matches weakly;
+ * - Last-Modified alone (a weak validator here) selects a stored response with the same Last-Modified;
+ * - no validator at all selects the stored response only when it is the only one for its URL and has none either.
+ * `storedForUrl`: how many responses (variants) are stored for the primary key.
  */
-export function notModifiedSelects(entry: CachedObject, notModified: HeaderMap): boolean {
-  const etag = single(notModified.etag);
-  if (etag !== undefined) return entry.etag !== undefined && opaque(entry.etag) === opaque(etag);
+export function notModifiedSelects(entry: CachedObject, notModified: HeaderMap, storedForUrl: number): boolean {
+  const etag = single(notModified.etag)?.trim();
+  if (etag !== undefined) {
+    const mine = entry.etag?.trim();
+    if (mine === undefined) return false;
+    if (!etag.startsWith('W/')) return !mine.startsWith('W/') && mine === etag;
+    return weakTag(mine) === weakTag(etag);
+  }
   const lm = single(notModified['last-modified']);
   if (lm !== undefined) return entry.lastModified === lm;
-  return true;
-}
-
-function opaque(tag: string): string {
-  return tag.trim().replace(/^W\//, '');
+  return storedForUrl <= 1 && entry.etag === undefined && entry.lastModified === undefined;
 }

@@ -187,7 +187,8 @@ export class SharedFetch {
 
   /** §4.3.4: a 304 freshens the stored response it selects; the body stays. */
   private refresh(stale: CachedObject, notModified: HeaderMap): FetchOutcome {
-    if (!notModifiedSelects(stale, notModified)) {
+    if (!notModifiedSelects(stale, notModified, this.ctx.store.variantCount(stale.primaryKey))) {
+      // It selects nothing we may update with it (§4.3.4): drop our copy and fetch it whole.
       this.ctx.store.delete(stale.key);
       this.settle(undefined);
       return { kind: 'retry' };

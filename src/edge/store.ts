@@ -117,6 +117,11 @@ export class EdgeStore<E extends StoredEntry = StoredEntry> {
     return this.primaries.get(primaryKey)?.vary;
   }
 
+  /** How many variants are stored for this primary key. */
+  variantCount(primaryKey: string): number {
+    return this.primaries.get(primaryKey)?.keys.size ?? 0;
+  }
+
   admits(size: number): boolean {
     return size <= this.maxObjectBytes;
   }
