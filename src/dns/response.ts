@@ -1,12 +1,12 @@
 /**
  * Building replies: the header and question every reply shares, authority outcomes as messages, and
  * truncation to the client's UDP size (RFC 1035 §4.2.1, RFC 6891 §6.2.5: dns-packet does not size
- * replies, so we measure with encodedLength and set TC ourselves).
+ * replies, so we measure the encoded (compressed) reply and set TC ourselves).
  */
 import type { AuthorityOutcome } from './authority.js';
 import { rotateSlice } from './rotation.js';
 import type { Edns, Message } from './types.js';
-import { encodedLength, encodeMessage } from './wire.js';
+import { encodeMessage } from './wire.js';
 
 /** RFC 1035 §4.2.1: without EDNS a UDP reply holds at most 512 bytes. */
 export const CLASSIC_UDP_SIZE = 512;
@@ -60,7 +60,8 @@ export function authorityReply(query: Message, outcome: AuthorityOutcome, ourUdp
  * client retries over TCP.
  */
 export function encodeWithin(reply: Message, limit: number): { bytes: Buffer; truncated: boolean } {
-  if (encodedLength(reply) <= limit) return { bytes: encodeMessage(reply), truncated: false };
+  const bytes = encodeMessage(reply);
+  if (bytes.length <= limit) return { bytes, truncated: false };
   const cut: Message = { ...reply, flags: { ...reply.flags, tc: true }, answers: [], authorities: [], additionals: [] };
   return { bytes: encodeMessage(cut), truncated: true };
 }

@@ -1,9 +1,11 @@
 /**
  * The only module that touches the dns-packet codec: decode and encode between wire bytes and
- * our typed `Message`, plus TCP length framing (RFC 1035 §4.2.2).
+ * our typed `Message` (encoding compresses names, see compress.ts), plus TCP length framing
+ * (RFC 1035 §4.2.2).
  */
 import * as dnsPacket from 'dns-packet';
 import type { Answer, OptAnswer, Packet, PacketOpt, Question as PacketQuestion } from 'dns-packet';
+import { compressMessage } from './compress.js';
 import type { ClientSubnet, Edns, HeaderFlags, Message, Opcode, Question, ResourceRecord } from './types.js';
 
 export const HEADER_LENGTH = 12;
@@ -194,13 +196,12 @@ function toPacket(m: Message): Packet {
   };
 }
 
-/** Encodes a message. Throws only on records our own code built wrongly (a bug, caught at the server boundary). */
+/**
+ * Encodes a message with names compressed (RFC 1035 §4.1.4; dns-packet itself writes every name in
+ * full). Throws only on records our own code built wrongly (a bug, caught at the server boundary).
+ */
 export function encodeMessage(m: Message): Buffer {
-  return dnsPacket.encode(toPacket(m));
-}
-
-export function encodedLength(m: Message): number {
-  return dnsPacket.encodingLength(toPacket(m));
+  return compressMessage(dnsPacket.encode(toPacket(m)));
 }
 
 /** Prefixes a message with its 2-byte length for TCP (RFC 1035 §4.2.2). */
