@@ -3,7 +3,7 @@
  * own command, so a single edge can be killed (and failover watched) like a real site going dark.
  */
 import { formatHostPort, type HostPort } from '../net/address.js';
-import { edgeUrl, originSettingsFromConfig } from '../config/roles.js';
+import { edgeUrl } from '../config/roles.js';
 import type { Deployment } from '../config/types.js';
 
 export interface RoleProcess {
@@ -25,24 +25,11 @@ export function planProcesses(d: Deployment): RoleProcess[] {
   if (d.dns.admin) dnsListens.push(`http://${formatHostPort(d.dns.admin)}/metrics`);
   out.push({ label: 'dns', role: 'dns', args: ['dns', '--config', file], ready: [d.dns.listen[0]!], listens: dnsListens });
   if (d.origin) {
-    const o = originSettingsFromConfig(d);
     if (d.distribution?.listen) {
-      const args = ['distributor', '--listen', formatHostPort(d.distribution.listen), '--data-dir', d.distribution.journal];
-      for (const e of o.edges) args.push('--edge', e);
-      out.push({ label: 'distributor', role: 'distributor', args, ready: [d.distribution.listen], listens: [`http://${formatHostPort(d.distribution.listen)}`] });
+      const at = d.distribution.listen;
+      out.push({ label: 'distributor', role: 'distributor', args: ['distributor', '--config', file], ready: [at], listens: [`http://${formatHostPort(at)}`] });
     }
-    // The origin command takes flags (its --config is not there yet); the token goes by environment, never argv.
-    const args = ['origin', '--content', o.content, '--listen', o.listen];
-    if (o.distributor) args.push('--distributor', o.distributor);
-    else {
-      args.push('--data-dir', o.dataDir);
-      for (const e of o.edges) args.push('--edge', e);
-    }
-    for (const r of o.rules) {
-      if (r.cacheControl !== undefined) args.push('--cache-control', `${r.pattern}=${r.cacheControl}`);
-      if (r.surrogateKeys !== undefined) args.push('--surrogate-key', `${r.pattern}=${r.surrogateKeys.join(' ')}`);
-    }
-    out.push({ label: 'origin', role: 'origin', args, ready: [d.origin.listen], listens: [`http://${formatHostPort(d.origin.listen)}`] });
+    out.push({ label: 'origin', role: 'origin', args: ['origin', '--config', file], ready: [d.origin.listen], listens: [`http://${formatHostPort(d.origin.listen)}`] });
   }
   for (const e of d.edges) {
     out.push({
