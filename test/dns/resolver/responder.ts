@@ -27,8 +27,21 @@ function toBuffers(reply: ScriptReply): Buffer[] {
   return list.map((r) => (Buffer.isBuffer(r) ? r : encodeMessage(r)));
 }
 
-/** Starts UDP (and TCP on the same port) on `host`, port 0 unless given. */
+/**
+ * Starts UDP (and TCP on the same port) on `host`, port 0 unless given. With port 0 the UDP port the
+ * kernel picked may be taken for TCP: then it tries again with another one.
+ */
 export async function startResponder(script: Script, host = '127.0.0.1', port = 0): Promise<Responder> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await bindResponder(script, host, port);
+    } catch (err) {
+      if (port !== 0 || attempt >= 5) throw err;
+    }
+  }
+}
+
+async function bindResponder(script: Script, host: string, port: number): Promise<Responder> {
   const udp = createSocket('udp4');
   const queries: Responder['queries'] = [];
   udp.on('message', (buf: Buffer, rinfo: RemoteInfo) => {
@@ -58,10 +71,15 @@ export async function startResponder(script: Script, host = '127.0.0.1', port = 
       }
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    tcp.once('error', reject);
-    tcp.listen(boundPort, host, resolve);
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      tcp.once('error', reject);
+      tcp.listen(boundPort, host, resolve);
+    });
+  } catch (err) {
+    udp.close();
+    throw err;
+  }
   return {
     host,
     port: boundPort,
