@@ -32,6 +32,22 @@ export class BlobStore {
     await rename(tmp, final);
   }
 
+  /**
+   * Stores several bodies, a few at a time: their fsyncs overlap (the filesystem commits them together), which
+   * made a 1,000-object catch-up several times faster than one fsync after another. Resolves when all are durable.
+   */
+  async putAll(items: Array<{ sha256: string; body: Buffer }>, parallel = 16): Promise<void> {
+    const unique = [...new Map(items.map((i) => [i.sha256, i.body])).entries()];
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < unique.length) {
+        const [sha256, body] = unique[next++]!;
+        await this.put(sha256, body);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(parallel, unique.length) }, worker));
+  }
+
   /** The body, or undefined when missing or damaged (its digest is checked on every read). */
   async get(sha256: string): Promise<Buffer | undefined> {
     try {

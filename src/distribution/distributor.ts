@@ -109,7 +109,9 @@ export class Distributor {
       }
     }
     const run = this.chain.then(async () => {
-      for (const { op, body } of items) if (op.kind === 'put' && body) await this.blobs.put(op.sha256, body);
+      const bodies: Array<{ sha256: string; body: Buffer }> = [];
+      for (const { op, body } of items) if (op.kind === 'put' && body) bodies.push({ sha256: op.sha256, body });
+      await this.blobs.putAll(bodies);
       const ops = await this.journal.append(items.map((i) => i.op));
       if (this.journal.needsCompaction) {
         await this.journal.compact();

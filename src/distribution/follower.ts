@@ -159,7 +159,9 @@ export class Follower {
 
   private async flush(batch: Array<{ op: Operation; body?: Buffer | undefined }>): Promise<void> {
     if (batch.length === 0) return;
-    for (const { op, body } of batch) if (op.kind === 'put' && body && this.options.sink.accepts(op)) await this.blobs.put(op.sha256, body);
+    const bodies: Array<{ sha256: string; body: Buffer }> = [];
+    for (const { op, body } of batch) if (op.kind === 'put' && body && this.options.sink.accepts(op)) bodies.push({ sha256: op.sha256, body });
+    await this.blobs.putAll(bodies);
     const ops = await this.journal.appendReplicated(batch.map((b) => b.op));
     const fresh = new Set(ops.map((o) => o.seq));
     for (const { op, body } of batch) {
@@ -174,7 +176,7 @@ export class Follower {
 
   private async reset(seq: number, time: number, entries: Array<{ op: PutOperation; body: Buffer }>): Promise<void> {
     this.log.info('replica reset to a snapshot', { seq, objects: entries.length });
-    for (const e of entries) if (this.options.sink.accepts(e.op)) await this.blobs.put(e.op.sha256, e.body);
+    await this.blobs.putAll(entries.filter((e) => this.options.sink.accepts(e.op)).map((e) => ({ sha256: e.op.sha256, body: e.body })));
     await this.journal.resetTo(
       seq,
       time,
