@@ -43,6 +43,14 @@ describe('dnscdn dns with recursion flags', () => {
     expect(stdout).toMatch(/^host\.other\.test\.\s+300\s+IN\s+A\s+192\.0\.2\.20$/m);
   });
 
+  it('forwards with --forward alone; other names get SERVFAIL', async () => {
+    child?.kill();
+    const port = await startCli(['--forward', `example.test=127.0.0.55:${hierarchy.port}`]);
+    const dig = async (name: string): Promise<string> => (await run('dig', ['@127.0.0.1', '-p', String(port), '+time=3', '+tries=1', name])).stdout;
+    expect(await dig('sibling.example.test')).toMatch(/^sibling\.example\.test\.\s+300\s+IN\s+A\s+192\.0\.2\.11$/m);
+    expect(await dig('host.other.test')).toMatch(/status: SERVFAIL/);
+  });
+
   it('rejects a bad --allow-recursion value with the reason', async () => {
     const failed = await run(process.execPath, ['bin/dnscdn.js', 'dns', '--root-hints', HINTS_FILE, '--allow-recursion', '10.0.0.1/8']).then(
       () => undefined,

@@ -1,6 +1,6 @@
 /**
  * The recursion flags of `dnscdn dns`, kept here so that the command only wires them:
- *   --root-hints FILE            named.root-style hints; recursion is on only when this is given
+ *   --root-hints FILE            named.root-style hints; recursion is on when this (or --forward) is given
  *   --allow-recursion CIDR[,..]  who may recurse (default loopback only, RFC 5358)
  *   --forward ZONE=ADDR[,ADDR]   Unbound-style forward-zone, repeatable
  *   --upstream-port PORT         port for servers learned from hints and referrals (53; loopback labs use another)
@@ -66,15 +66,15 @@ export function addRecursionFlags(cmd: Command): Command {
     .option('--randomize-case', 'randomise the letter case of upstream questions (0x20) and require it echoed');
 }
 
-/** The server options for recursion: none without root hints (then names outside our zones get REFUSED). */
+/**
+ * The server options for recursion: on with root hints, or with forwarders alone (names outside the
+ * forward zones then get SERVFAIL); off otherwise, and names outside our zones get REFUSED.
+ */
 export function recursionFromFlags(flags: RecursionFlags, registry: Registry): { recursion?: Resolver; allowRecursion: string[] } {
-  if (flags.rootHints === undefined) {
-    if (flags.forward) throw new ConfigError({ file: '--forward' }, 'needs --root-hints (recursion is off without them)');
-    return { allowRecursion: flags.allowRecursion };
-  }
+  if (flags.rootHints === undefined && flags.forward === undefined) return { allowRecursion: flags.allowRecursion };
   const resolver = new Resolver(
     {
-      rootHints: loadRootHints(flags.rootHints),
+      rootHints: flags.rootHints === undefined ? { nameServers: [], addresses: new Map() } : loadRootHints(flags.rootHints),
       upstreamPort: flags.upstreamPort,
       forwarders: flags.forward ?? [],
       ...(flags.staleWindow !== undefined && { staleWindow: flags.staleWindow }),
