@@ -104,7 +104,11 @@ export class UpstreamClient {
         if (done) return;
         done = true;
         clearTimeout(timer);
-        socket.close();
+        try {
+          socket.close();
+        } catch {
+          // Already closed by a failed bind: nothing to release.
+        }
         resolve(outcome);
       };
       const timer = setTimeout(() => finish({ kind: 'timeout' }), timeoutMs);
