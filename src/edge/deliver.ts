@@ -10,7 +10,7 @@ import { currentAge, MAX_AGE_SEC } from './freshness.js';
 import { flatten, single, toClientHeaders, type HeaderMap } from './headers.js';
 import type { Delivery } from './pipeline.js';
 import { planRange } from './range.js';
-import type { FetchListener } from './shared-fetch.js';
+import type { FetchSink } from './shared-fetch.js';
 
 /** The HIT fast path: one writeHead with the precomputed header list and one write of the stored body. */
 export function writeFastHit(res: ServerResponse, entry: CachedObject, now: number): void {
@@ -86,19 +86,19 @@ function writeStream(req: IncomingMessage, res: ServerResponse, d: Extract<Deliv
     res.end();
     return;
   }
-  const listener: FetchListener = {
-    chunk: (c) => {
-      res.write(c);
-    },
+  const sink: FetchSink = {
+    write: (c) => res.write(c),
     end: () => {
       res.end();
     },
     // The origin failed mid-body: the client must see a broken response, not a short one that looks complete.
     fail: () => res.destroy(),
   };
+  // A slow client is paused by the fetch (res.write returned false) and resumed when its socket drains.
+  res.on('drain', () => d.fetch.resume(sink));
   // A client that goes away only stops listening; the shared fetch continues for the others and for the store.
-  res.on('close', () => d.fetch.unsubscribe(listener));
-  if (!d.fetch.subscribe(listener)) res.destroy();
+  res.on('close', () => d.fetch.unsubscribe(sink));
+  if (!d.fetch.subscribe(sink)) res.destroy();
 }
 
 function writePass(req: IncomingMessage, res: ServerResponse, origin: IncomingMessage, via: string, extra: HeaderMap): void {

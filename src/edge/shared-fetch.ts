@@ -5,6 +5,15 @@
  * that joins mid-body gets the buffered chunks replayed first. When the body is complete and the response was
  * storable, the object is stored; if the origin fails mid-body, subscribers get an error and nothing is stored.
  * A subscriber that goes away (client disconnect) only unsubscribes: the fetch carries on for the others.
+ *
+ * Backpressure. A slow client never makes the fetch buffer for it:
+ * - while the body is being stored, the fetch holds every chunk anyway; a client whose socket is full is paused
+ *   (nothing more is written to it) and resumes from its place in those chunks when its socket drains; once the
+ *   body is complete it gets the rest as one view of the stored body (no copy). Per client: at most the socket's
+ *   high-water mark plus one chunk beyond the shared body.
+ * - when nothing is stored (not storable, or too large), the origin is paused until every slow client drains, as a
+ *   pipe would; the slowest client sets the pace for the others sharing a too-large object. A client slower than
+ *   the origin timeout (silence on the origin socket) loses its response, as on a pass.
  */
 import type { IncomingMessage } from 'node:http';
 import { HttpError } from '../errors.js';
@@ -14,10 +23,19 @@ import { single, type HeaderMap } from './headers.js';
 import type { OriginClient } from './origin-client.js';
 import { variantKey, type EdgeStore } from './store.js';
 
-export interface FetchListener {
-  chunk(b: Buffer): void;
+/** Where a fetch writes the body for one client. */
+export interface FetchSink {
+  /** Takes the chunk; false means the client is slow: call `resume(sink)` when it drains. */
+  write(b: Buffer): boolean;
   end(): void;
   fail(err: Error): void;
+}
+
+/** A subscriber's place in the buffered body. */
+interface Cursor {
+  next: number;
+  sent: number;
+  paused: boolean;
 }
 
 export type FetchOutcome =
@@ -57,9 +75,14 @@ export class SharedFetch {
   readonly completed: Promise<CachedObject | undefined>;
   /** Whether a new client may still join (false once the buffer for replay is gone or the fetch ended). */
   joinable = true;
-  private readonly listeners = new Set<FetchListener>();
-  private readonly chunks: Buffer[] = [];
+  private readonly subscribers = new Map<FetchSink, Cursor>();
+  /** Unbuffered mode: sinks that said they are full; the origin stays paused while any is. */
+  private readonly slow = new Set<FetchSink>();
+  private chunks: Buffer[] = [];
   private bytes = 0;
+  private buffering = false;
+  private body: Buffer | undefined;
+  private response: IncomingMessage | undefined;
   private ended = false;
   private failure: Error | undefined;
   private resolveCompleted!: (e: CachedObject | undefined) => void;
@@ -78,17 +101,58 @@ export class SharedFetch {
    * Receives the body from its first byte (replayed) onward. Returns false when that is no longer possible
    * (buffer dropped because the object is too large to store): the caller fetches on its own.
    */
-  subscribe(l: FetchListener): boolean {
-    if (!this.joinable && this.bytes > 0 && this.chunks.length === 0) return false;
-    for (const c of this.chunks) l.chunk(c);
-    if (this.failure) l.fail(this.failure);
-    else if (this.ended) l.end();
-    else this.listeners.add(l);
+  subscribe(sink: FetchSink): boolean {
+    if (this.failure) {
+      sink.fail(this.failure);
+      return true;
+    }
+    if (this.body !== undefined) {
+      sink.write(this.body);
+      sink.end();
+      return true;
+    }
+    if (!this.buffering && this.bytes > 0) return false;
+    if (this.ended) {
+      sink.end();
+      return true;
+    }
+    const cursor: Cursor = { next: 0, sent: 0, paused: false };
+    this.subscribers.set(sink, cursor);
+    this.feed(sink, cursor);
     return true;
   }
 
-  unsubscribe(l: FetchListener): void {
-    this.listeners.delete(l);
+  unsubscribe(sink: FetchSink): void {
+    this.subscribers.delete(sink);
+    this.release(sink);
+  }
+
+  /** The client's socket drained: send it what it missed (buffered) or let the origin flow again (unbuffered). */
+  resume(sink: FetchSink): void {
+    const cursor = this.subscribers.get(sink);
+    if (cursor === undefined) return;
+    if (this.buffering) {
+      cursor.paused = false;
+      this.feed(sink, cursor);
+    } else this.release(sink);
+  }
+
+  private feed(sink: FetchSink, cursor: Cursor): void {
+    while (!cursor.paused && cursor.next < this.chunks.length) {
+      const c = this.chunks[cursor.next++]!;
+      cursor.sent += c.length;
+      if (!sink.write(c)) cursor.paused = true;
+    }
+  }
+
+  private release(sink: FetchSink): void {
+    if (this.slow.delete(sink) && this.slow.size === 0) this.response?.resume();
+  }
+
+  /** Unbuffered: every client gets the chunk; any that is full pauses the origin. */
+  private broadcast(c: Buffer): void {
+    for (const sink of this.subscribers.keys()) if (!sink.write(c)) this.slow.add(sink);
+    if (this.slow.size > 0) this.response?.pause();
   }
 
   private async run(): Promise<FetchOutcome> {
@@ -129,45 +193,51 @@ export class SharedFetch {
   }
 
   private pump(res: IncomingMessage, decision: StoreDecision | undefined, key: string, vary: readonly string[], status: number, headers: HeaderMap): void {
-    let buffering = decision !== undefined;
-    if (!buffering) this.joinable = false;
+    this.response = res;
+    this.buffering = decision !== undefined;
+    if (!this.buffering) this.joinable = false;
     res.on('data', (c: Buffer) => {
       this.bytes += c.length;
-      if (buffering) {
-        this.chunks.push(c);
-        if (this.bytes > this.ctx.store.maxObjectBytes) {
-          // Too large to store after all (no or wrong Content-Length): stop buffering, keep streaming.
-          buffering = false;
-          this.joinable = false;
-          this.chunks.length = 0;
-        }
+      if (!this.buffering) return this.broadcast(c);
+      this.chunks.push(c);
+      if (this.bytes <= this.ctx.store.maxObjectBytes) {
+        for (const [sink, cursor] of this.subscribers) this.feed(sink, cursor);
+        return;
       }
-      for (const l of this.listeners) l.chunk(c);
+      // Too large to store after all (no or wrong Content-Length): hand each client what it has not had yet
+      // (bounded by the max object size), drop the buffer, and go on unbuffered.
+      this.buffering = false;
+      this.joinable = false;
+      for (const [sink, cursor] of this.subscribers) {
+        let full = cursor.paused;
+        for (let i = cursor.next; i < this.chunks.length; i++) full = !sink.write(this.chunks[i]!) || full;
+        if (full) this.slow.add(sink);
+      }
+      this.chunks = [];
+      if (this.slow.size > 0) res.pause();
     });
     res.on('end', () => {
       this.ended = true;
       let stored: CachedObject | undefined;
-      if (buffering && decision?.storable) {
+      if (this.buffering && decision?.storable) {
         const p = this.params;
-        const entry = createCachedObject({
-          key,
-          primaryKey: p.primaryKey,
-          host: p.host,
-          path: p.path,
-          status,
-          headers,
-          body: this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.bytes),
-          freshness: decision.freshness,
-          vary,
-          via: this.ctx.via,
-        });
+        const body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.bytes);
+        const entry = createCachedObject({ key, primaryKey: p.primaryKey, host: p.host, path: p.path, status, headers, body, freshness: decision.freshness, vary, via: this.ctx.via });
         if (this.ctx.store.set(entry) === 'stored') {
           stored = entry;
           this.ctx.onStored?.(entry);
         }
+        this.body = body;
+        // Paused clients get the rest as a view of the complete body; the chunk list can go.
+        for (const [sink, cursor] of this.subscribers) {
+          if (cursor.sent < body.length) sink.write(body.subarray(cursor.sent));
+        }
+        this.chunks = [];
       }
-      for (const l of this.listeners) l.end();
-      this.listeners.clear();
+      for (const sink of this.subscribers.keys()) sink.end();
+      this.subscribers.clear();
+      this.slow.clear();
+      this.response = undefined;
       this.settle(stored);
     });
     res.on('error', (err) => this.abort(err));
@@ -179,9 +249,11 @@ export class SharedFetch {
   private abort(err: Error): void {
     if (this.failure || this.ended) return;
     this.failure = err;
-    this.chunks.length = 0;
-    for (const l of this.listeners) l.fail(err);
-    this.listeners.clear();
+    this.chunks = [];
+    for (const sink of this.subscribers.keys()) sink.fail(err);
+    this.subscribers.clear();
+    this.slow.clear();
+    this.response = undefined;
     this.settle(undefined);
   }
 
