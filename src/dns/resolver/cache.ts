@@ -10,6 +10,7 @@ import { LRUCache } from 'lru-cache';
 import { nameKey } from '../name.js';
 import type { RecordClass, RecordType, ResourceRecord } from '../types.js';
 import { STALE_TTL } from './options.js';
+import { groupRRsets } from './reply.js';
 
 /**
  * How far a cached RRset is trusted (RFC 2181 §5.4.1): glue < NS from a referral < authoritative answer.
@@ -80,6 +81,27 @@ export class ResolverCache {
     return Math.max(this.options.minTtl, Math.min(ttl, this.options.maxTtl));
   }
 
+  /**
+   * The TTLs a fresh upstream answer goes to the client with: per RRset the smallest TTL, clamped as
+   * putRRset clamps it, so the first answer and the cached ones that follow agree (and count down from it).
+   */
+  clientTtls(records: ResourceRecord[]): ResourceRecord[] {
+    return groupRRsets(records).flatMap((rrset) => {
+      const ttl = this.clampTtl(Math.min(...rrset.map((r) => r.ttl ?? 0)));
+      return rrset.map((r) => ({ ...r, ttl }));
+    });
+  }
+
+  /** The TTL of a negative answer (RFC 2308 §5): min(SOA TTL, SOA MINIMUM), clamped, at most maxNegativeTtl. */
+  negativeTtl(soa: ResourceRecord & { type: 'SOA' }): number {
+    return Math.min(this.clampTtl(Math.min(soa.ttl ?? 0, soa.data.minimum ?? 0)), this.options.maxNegativeTtl);
+  }
+
+  /** The SOA of a fresh negative answer as the client sees it: with the negative TTL the cache uses. */
+  clientSoa(soa: ResourceRecord | undefined): ResourceRecord | undefined {
+    return soa?.type === 'SOA' ? { ...soa, ttl: this.negativeTtl(soa) } : soa;
+  }
+
   /** Stores one RRset (all records share name, type and class). Returns false when a better entry was kept. */
   putRRset(records: ResourceRecord[], rank: Rank): boolean {
     const first = records[0];
@@ -101,7 +123,7 @@ export class ResolverCache {
    */
   putNegative(kind: NegativeKind, name: string, type: RecordType, cls: RecordClass, soa: ResourceRecord | undefined): boolean {
     if (soa === undefined || soa.type !== 'SOA') return false;
-    const ttl = Math.min(this.clampTtl(Math.min(soa.ttl ?? 0, soa.data.minimum ?? 0)), this.options.maxNegativeTtl);
+    const ttl = this.negativeTtl(soa);
     if (ttl <= 0) return false;
     const key = rrsetKey(name, kind === 'nxdomain' ? 'NXDOMAIN' : type, cls);
     if (!this.mayReplace(key, 'answer')) return false;

@@ -123,17 +123,20 @@ export class Iterator {
               break;
             case 'answer':
               this.cacheAnswer(reply.records);
-              step = { kind: 'done', resolution: { kind: 'answer', records: [...chain, ...reply.records] } };
+              step = { kind: 'done', resolution: { kind: 'answer', records: [...chain, ...this.cache.clientTtls(reply.records)] } };
               break;
             case 'cname':
               this.cacheAnswer(reply.records);
-              step = followCname(reply.records, reply.target) ?? { kind: 'cache' };
+              step = followCname(this.cache.clientTtls(reply.records), reply.target) ?? { kind: 'cache' };
               break;
             case 'nxdomain':
             case 'nodata':
               this.cacheAnswer(reply.records);
               this.cache.putNegative(reply.kind, reply.name, type, cls, reply.soa);
-              step = { kind: 'done', resolution: { kind: reply.kind, records: [...chain, ...reply.records], soa: reply.soa } };
+              step = {
+                kind: 'done',
+                resolution: { kind: reply.kind, records: [...chain, ...this.cache.clientTtls(reply.records)], soa: this.cache.clientSoa(reply.soa) },
+              };
               break;
             case 'referral': {
               if (step.referrals + 1 > this.options.maxReferralDepth) {

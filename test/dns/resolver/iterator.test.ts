@@ -255,4 +255,26 @@ describe('iterator against scripted servers', () => {
     expect(answer.rcode).toBe(RCODE.SERVFAIL);
     expect(resolver.metrics.snapshot().servfails).toBe(1);
   });
+  it.each([
+    { ttl: 5, minTtl: 60, maxTtl: 86_400, want: 60 },
+    { ttl: 999_999, minTtl: 0, maxTtl: 3_600, want: 3_600 },
+  ])('gives a fresh upstream answer (TTL $ttl) the clamped TTL the cached copy has: $want', async ({ ttl, minTtl, maxTtl, want }) => {
+    const h = await hierarchy({
+      [ROOT]: (q) =>
+        qname(q) === 'www.example.test'
+          ? reply(q, { answers: [a('www.example.test', '192.0.2.10', ttl), a('www.example.test', '192.0.2.11', ttl + 1)] })
+          : reply(q, { rcode: RCODE.NXDOMAIN, authorities: [soa('test', ttl, ttl)] }),
+    });
+    const clock = { t: 1_000_000 };
+    const resolver = makeResolver({ rootHints: hintsFor(ROOT), upstreamPort: h.port, minTtl, maxTtl, maxNegativeTtl: 86_400, now: () => clock.t });
+    const fresh = await resolver.resolve(clientQuery('www.example.test'));
+    const cached = await resolver.resolve(clientQuery('www.example.test'));
+    expect(fresh.answers.map((r) => r.ttl)).toEqual([want, want]);
+    expect(cached.answers.map((r) => r.ttl)).toEqual([want, want]);
+    const freshNx = await resolver.resolve(clientQuery('nope.test'));
+    const cachedNx = await resolver.resolve(clientQuery('nope.test'));
+    expect(freshNx.authorities).toMatchObject([{ type: 'SOA', ttl: want }]);
+    expect(cachedNx.authorities).toMatchObject([{ type: 'SOA', ttl: want }]);
+    expect(h.servers[ROOT]!.queries).toHaveLength(2); // the second of each came from the cache
+  });
 });
