@@ -23,10 +23,12 @@ export function dnsCommand(): Command {
     .option('--zones <dir>', 'folder of <zone>.zone master files', 'zones/')
     .addOption(new Option('--listen <host:port>', 'address to listen on (UDP and TCP); repeatable').argParser(collectListen))
     .option('--udp-size <bytes>', 'EDNS UDP payload size we advertise and send up to', (v) => Number(v), 1232)
+    .addOption(new Option('--allow-transfer <cidr>', 'clients allowed AXFR/IXFR over TCP; repeatable (default: nobody)').argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]))
+    .addOption(new Option('--notify <host:port>', 'secondary to send NOTIFY when a zone changes; repeatable').argParser(collectListen))
     .addOption(new Option('--metrics-listen <host:port>', 'serve GET /metrics and GET /healthz over HTTP here').argParser((v) => parseHostPort(v, 9153)))
     .option('--config <file>', 'deployment file (dnscdn.yaml): zones, listeners, steering pools and health checks from it');
   return addRecursionFlags(command)
-    .action(async (opts: { zones: string; listen?: HostPort[]; udpSize: number; config?: string; metricsListen?: HostPort } & RecursionFlags) => {
+    .action(async (opts: { zones: string; listen?: HostPort[]; udpSize: number; config?: string; metricsListen?: HostPort; allowTransfer?: string[]; notify?: HostPort[] } & RecursionFlags) => {
       if (opts.config !== undefined) {
         const steered = await startSteeredDns(opts.config, opts.listen ? { listen: opts.listen } : {});
         process.stdout.write(`dns listening on ${steered.server.addresses.map(formatHostPort).join(' ')}\n`);
@@ -41,6 +43,8 @@ export function dnsCommand(): Command {
         ...recursionFromFlags(opts, registry),
         registry,
         ...(opts.metricsListen && { metricsListen: opts.metricsListen }),
+        ...(opts.allowTransfer && { allowTransfer: opts.allowTransfer }),
+        ...(opts.notify && { notify: opts.notify }),
         zonesDir: opts.zones,
         listen: opts.listen ?? [{ host: '127.0.0.1', port: 5353 }],
         udpPayloadSize: opts.udpSize,

@@ -12,15 +12,16 @@
  * when its own `canHandle` agrees. Without a handler, such names get REFUSED.
  * EXTENSION POINT (steering): `PipelineOptions.dynamicAnswers` (see authority.ts `DynamicAnswers`).
  */
-import { BlockList, isIPv6 } from 'node:net';
 import { DnsError } from '../errors.js';
 import { logger } from '../log.js';
+import { AddressAcl } from './acl.js';
 import { Authority, type AuthorityOutcome, type DynamicAnswers } from './authority.js';
 import type { ClientInfo } from './client.js';
 import { EncodedAnswerCache, readPlainQuery, type PlainQuery } from './fastpath.js';
 import { queryPolicy } from './policy.js';
 import { authorityReply, DEFAULT_UDP_PAYLOAD_SIZE, encodeWithin, replyTo, udpLimit } from './response.js';
 import { RoundRobin } from './rotation.js';
+import { asksForTransfer, ZoneTransfer } from './transfer.js';
 import { RCODE, type Message } from './types.js';
 import { decodeMessage, encodeMessage } from './wire.js';
 import type { ZoneSet } from './zone/store.js';
@@ -49,6 +50,8 @@ export interface PipelineOptions {
   udpPayloadSize?: number;
   /** Bound on the encoded-answer cache (entries). */
   fastPathEntries?: number;
+  /** CIDRs of clients allowed to transfer our zones over TCP (AXFR/IXFR). Empty or absent = nobody. */
+  allowTransfer?: readonly string[];
 }
 
 /** A route handler's result: the reply, and for authority data that every client gets, the outcome to keep encoded. */
@@ -90,8 +93,9 @@ export class QueryPipeline {
   private readonly roundRobin = new RoundRobin();
   private readonly cache: EncodedAnswerCache;
   private readonly authority: Authority;
-  private readonly recursionAcl = new BlockList();
+  private readonly recursionAcl: AddressAcl;
   private readonly udpSize: number;
+  private readonly transfer: ZoneTransfer | undefined;
   /** The route table, tried in order: the first handler that can handle a query answers it. */
   private readonly routes: RouteHandler[];
 
@@ -99,10 +103,10 @@ export class QueryPipeline {
     this.udpSize = options.udpPayloadSize ?? DEFAULT_UDP_PAYLOAD_SIZE;
     this.cache = new EncodedAnswerCache(this.roundRobin, options.fastPathEntries);
     this.authority = new Authority(options.zones, options.dynamicAnswers ? { dynamicAnswers: options.dynamicAnswers } : {});
-    for (const cidr of options.allowRecursion ?? []) {
-      const [net, bits] = cidr.split('/');
-      const type = isIPv6(net!) ? 'ipv6' : 'ipv4';
-      this.recursionAcl.addSubnet(net!, bits === undefined ? (type === 'ipv6' ? 128 : 32) : Number(bits), type);
+    this.recursionAcl = new AddressAcl(options.allowRecursion ?? []);
+    if (options.allowTransfer?.length) {
+      this.transfer = new ZoneTransfer(options.zones, options.allowTransfer, this.udpSize);
+      this.stats.byHandler.transfer = 0;
     }
     this.routes = [this.authorityRoute(), ...(options.recursion ? [this.recursionRoute(options.recursion)] : []), this.refusedRoute()];
     for (const r of this.routes) this.stats.byHandler[r.name] = 0;
@@ -116,6 +120,22 @@ export class QueryPipeline {
   /** Zones changed: encoded answers may be stale. */
   zonesChanged(): void {
     this.cache.clear();
+  }
+
+  /**
+   * A TCP frame: as `handle`, except that a zone transfer (when configured) answers with a stream of
+   * messages (RFC 5936 §2.2). Transfers are TCP-only (§4.2); over UDP the policy step refuses them.
+   */
+  handleTcp(bytes: Buffer, client: ClientInfo): Buffer | Buffer[] | undefined | Promise<Buffer | undefined> {
+    if (!this.transfer || !asksForTransfer(bytes)) return this.handle(bytes, client);
+    const decoded = decodeMessage(bytes);
+    // Anything unusual about it (unreadable, not a plain QUERY): the general path answers as for any query.
+    if (decoded.kind !== 'message' || queryPolicy(decoded.message, { transfer: true }).kind !== 'continue') return this.handle(bytes, client);
+    this.stats.tcpQueries++;
+    this.stats.byHandler.transfer!++;
+    const messages = this.transfer.answer(decoded.message, client);
+    this.stats.rcodes[messages[0]![3]! & 0xf]!++;
+    return messages;
   }
 
   /** Bytes in, reply bytes out (undefined: drop). UDP replies are sized to the client, TCP ones up to 65535 bytes. */
@@ -209,7 +229,7 @@ export class QueryPipeline {
   }
 
   private mayRecurse(client: ClientInfo): boolean {
-    return this.recursionAcl.check(client.address, isIPv6(client.address) ? 'ipv6' : 'ipv4');
+    return this.recursionAcl.allows(client.address);
   }
 
   private authorityRoute(): RouteHandler {

@@ -7,7 +7,8 @@ import { RCODE } from './types.js';
 
 export type PolicyVerdict = { kind: 'continue' } | { kind: 'reply'; rcode: number; reason: string } | { kind: 'drop'; reason: string };
 
-export function queryPolicy(query: Message): PolicyVerdict {
+/** `transfer`: the query came over TCP to a server that offers zone transfers (the transfer step checks its ACL). */
+export function queryPolicy(query: Message, options: { transfer?: boolean } = {}): PolicyVerdict {
   // Never answer a response: two servers could otherwise bounce packets between them forever.
   if (query.flags.qr) return { kind: 'drop', reason: 'QR set (a response, not a query)' };
   if (query.opcode !== 'QUERY') return { kind: 'reply', rcode: RCODE.NOTIMP, reason: `opcode ${query.opcode} not implemented` };
@@ -18,7 +19,7 @@ export function queryPolicy(query: Message): PolicyVerdict {
   const q = query.questions[0]!;
   if (q.class !== 'IN') return { kind: 'reply', rcode: RCODE.REFUSED, reason: `class ${q.class}` };
   if (q.type === 'OPT') return { kind: 'reply', rcode: RCODE.FORMERR, reason: 'OPT is not a query type' };
-  // Zone transfers are not offered (yet): refuse rather than pretend.
-  if (q.type === 'AXFR' || q.type === 'IXFR') return { kind: 'reply', rcode: RCODE.REFUSED, reason: 'zone transfer not offered' };
+  // Zone transfers only where offered, and only over TCP (RFC 5936 §4.2): refuse rather than pretend.
+  if ((q.type === 'AXFR' || q.type === 'IXFR') && !options.transfer) return { kind: 'reply', rcode: RCODE.REFUSED, reason: 'zone transfer not offered here' };
   return { kind: 'continue' };
 }

@@ -11,10 +11,12 @@ import type { Registry } from 'prom-client';
 import { createRegistry } from '../metrics.js';
 import type { DynamicAnswers } from './authority.js';
 import { registerDnsMetrics } from './metrics.js';
+import { notifySecondary } from './notify.js';
 import { listenMetrics, type MetricsListener } from './metrics-listener.js';
 import { QueryPipeline, type PipelineStats, type RecursionHandler } from './pipeline.js';
 import { DEFAULT_TCP_LIMITS, serveTcpConnection, type TcpLimits } from './tcp.js';
 import { ZoneCatalog } from './zone/catalog.js';
+import type { ZoneSet } from './zone/store.js';
 
 const log = logger('dns.server');
 
@@ -35,6 +37,10 @@ export interface DnsServerOptions {
   registry?: Registry;
   /** Serve GET /metrics and GET /healthz over HTTP here (port 0: any free port). */
   metricsListen?: HostPort;
+  /** CIDRs allowed to transfer our zones (AXFR/IXFR over TCP); default nobody (REFUSED). */
+  allowTransfer?: readonly string[];
+  /** Secondaries sent a NOTIFY (RFC 1996) when a zone's serial changes, e.g. on reload. */
+  notify?: readonly HostPort[];
 }
 
 export interface DnsServer {
@@ -66,8 +72,10 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     ...(options.recursion && { recursion: options.recursion }),
     ...(options.allowRecursion && { allowRecursion: options.allowRecursion }),
     ...(options.udpPayloadSize !== undefined && { udpPayloadSize: options.udpPayloadSize }),
+    ...(options.allowTransfer && { allowTransfer: options.allowTransfer }),
   });
   zones.onChange(() => pipeline.zonesChanged());
+  if (options.notify?.length) zones.onChange(notifyOnSerialChange(options.notify));
   zones.reload();
   if (options.watchZones ?? true) zones.watch();
 
@@ -151,7 +159,7 @@ function bindTcp(address: HostPort, pipeline: QueryPipeline, limits: TcpLimits, 
     connections.add(socket);
     socket.once('close', () => connections.delete(socket));
     const client = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0, transport: 'tcp' as const };
-    serveTcpConnection(socket, limits, (frame) => pipeline.handle(frame, client));
+    serveTcpConnection(socket, limits, (frame) => pipeline.handleTcp(frame, client));
   });
   server.maxConnections = maxConnections;
   server.on('drop', () => refused.count++);
@@ -172,4 +180,18 @@ async function closeListener(l: Listener): Promise<void> {
     // Open client connections would keep close() waiting for their idle timeout.
     for (const socket of l.connections) socket.destroy();
   });
+}
+
+/** A zones listener that sends NOTIFY to every secondary for each zone whose SOA serial changed (or appeared). */
+function notifyOnSerialChange(secondaries: readonly HostPort[]): (zones: ZoneSet) => void {
+  const notified = new Map<string, number>();
+  return (zones) => {
+    for (const zone of zones.all()) {
+      const soa = zone.soa.records[0]!;
+      const serial = soa.type === 'SOA' ? (soa.data.serial ?? 0) : 0;
+      if (notified.get(zone.apex) === serial) continue;
+      notified.set(zone.apex, serial);
+      for (const target of secondaries) void notifySecondary(target, zone.apex === '' ? '.' : zone.apex, soa);
+    }
+  };
 }

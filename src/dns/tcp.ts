@@ -20,7 +20,8 @@ export interface TcpLimits {
 
 export const DEFAULT_TCP_LIMITS: TcpLimits = { idleTimeoutMs: 10_000, maxQueryBytes: 4096, maxInFlight: 32, maxPendingWriteBytes: 1 << 20 };
 
-export type FrameHandler = (frame: Buffer) => Buffer | undefined | Promise<Buffer | undefined>;
+/** A reply, or several for a zone transfer (RFC 5936 §2.2), or undefined for none. */
+export type FrameHandler = (frame: Buffer) => Buffer | Buffer[] | undefined | Promise<Buffer | undefined>;
 
 /** Serves one connection until it closes. */
 export function serveTcpConnection(socket: Socket, limits: TcpLimits, onFrame: FrameHandler): void {
@@ -30,9 +31,12 @@ export function serveTcpConnection(socket: Socket, limits: TcpLimits, onFrame: F
   socket.setTimeout(limits.idleTimeoutMs, () => socket.destroy());
   socket.on('error', () => socket.destroy());
 
-  const send = (reply: Buffer | undefined): void => {
+  const send = (reply: Buffer | Buffer[] | undefined): void => {
     inFlight--;
-    if (reply && !socket.destroyed) {
+    if (Array.isArray(reply)) {
+      // A zone transfer to an ACL-allowed secondary: the whole stream is queued (bounded by the zone's size).
+      for (const message of reply) if (!socket.destroyed) socket.write(frameForTcp(message));
+    } else if (reply && !socket.destroyed) {
       socket.write(frameForTcp(reply));
       if (socket.writableLength > limits.maxPendingWriteBytes) socket.destroy();
     }
