@@ -237,6 +237,11 @@ export class EdgePipeline {
           if (stored) return deliverObject(stored, 'MISS', `dnscdn; fwd=${fwd}; fwd-status=${outcome.status}; stored${collapsed}`);
           return { name: 'pass', reason: 'range-unstored' };
         }
+        if (req.method === 'HEAD' && outcome.storing && outcome.headers['content-length'] === undefined) {
+          // A chunked body has no length until it ends; HEAD waits for the fill so Content-Length is the real one.
+          const complete = await step.fetch.completed;
+          if (complete) return deliverObject(complete, 'MISS', `dnscdn; fwd=${fwd}; fwd-status=${outcome.status}; stored${collapsed}`);
+        }
         const stored = outcome.storing ? '; stored' : '';
         return deliver({ kind: 'stream', fetch: step.fetch, status: outcome.status, headers: outcome.headers, cache: 'MISS', cacheStatus: `dnscdn; fwd=${fwd}; fwd-status=${outcome.status}${stored}${collapsed}` });
       }
