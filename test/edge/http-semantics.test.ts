@@ -167,3 +167,13 @@ describe('ranges (RFC 9110 §14)', () => {
     expect((await f.get('/r', { range: 'bytes=0-1', 'if-range': 'Mon, 01 Jan 2024 00:00:00 GMT' })).status).toBe(206);
   });
 });
+
+describe('multiple ranges (RFC 9110 §14.2: a server MAY ignore Range)', () => {
+  it('a multi-range request gets the whole stored body as 200, not multipart/byteranges', async () => {
+    f.origin.on('/mr', fixed(200, { 'cache-control': 'max-age=60' }, '0123456789'));
+    await f.get('/mr');
+    const r = await f.get('/mr', { range: 'bytes=0-1,5-6' });
+    expect([r.status, r.body, r.headers['content-range'], r.headers['x-cache']]).toEqual([200, '0123456789', undefined, 'HIT']);
+    expect(f.origin.count('/mr')).toBe(1);
+  });
+});
