@@ -14,10 +14,10 @@
  */
 import { isAtOrBelow, nameKey, parentKey } from '../name.js';
 import { logger } from '../../log.js';
-import type { Question, RecordClass, RecordType, ResourceRecord } from '../types.js';
+import { RCODE, type Message, type Question, type RecordClass, type RecordType, type ResourceRecord } from '../types.js';
 import type { ResolverCache } from './cache.js';
 import { classifyReply, groupRRsets, type ReplyClass } from './reply.js';
-import type { UpstreamClient } from './upstream.js';
+import type { UpstreamClient, UpstreamOutcome } from './upstream.js';
 import type { ServerHealth } from './infra.js';
 import type { ForwardZone, ResolvedOptions, ServerAddress } from './options.js';
 
@@ -203,19 +203,33 @@ export class Iterator {
     if (budget.queriesLeft <= 0) return lame('upstream query limit reached');
     const left = budget.deadline - this.options.now();
     if (left <= 0) return lame('total timeout');
-    budget.queriesLeft--;
-    budget.queriesSent++;
-    log.debug('upstream query', { server: `${address.host}:${address.port}`, zone: at.zone || '.', name: question.name, type: question.type });
-    const outcome = await this.upstream.query({
-      server: address,
-      question,
-      recursionDesired: at.forwarded,
-      timeoutMs: Math.min(this.options.tryTimeoutMs, left),
-    });
+    const edns = this.health.usesEdns(address);
+    let outcome = await this.send(address, at, question, budget, edns, left);
+    // RFC 6891 §7: FORMERR/NOTIMP without an OPT in the reply means the server does not speak EDNS:
+    // ask it once more without OPT, and remember that for later queries.
+    if (edns && outcome.kind === 'reply' && rejectsEdns(outcome.message) && budget.queriesLeft > 0) {
+      const plain = await this.send(address, at, question, budget, false, budget.deadline - this.options.now());
+      if (plain.kind === 'reply' && !rejectsEdns(plain.message)) this.health.rejectsEdns(address);
+      outcome = plain;
+    }
     if (outcome.kind === 'timeout' || outcome.kind === 'unreachable') this.health.failed(address);
     else this.health.answered(address);
     if (outcome.kind !== 'reply') return lame(`${address.host}: ${outcome.kind}`, outcome.kind === 'timeout');
     return { reply: classifyReply(outcome.message, { question, zone: at.zone, forwarded: at.forwarded }), timedOut: false };
+  }
+
+  /** One upstream query, counted against the budget; `left` is what remains of the total time (ms). */
+  private send(address: ServerAddress, at: ZoneServers, question: Question, budget: Budget, edns: boolean, left: number): Promise<UpstreamOutcome> {
+    budget.queriesLeft--;
+    budget.queriesSent++;
+    log.debug('upstream query', { server: `${address.host}:${address.port}`, zone: at.zone || '.', name: question.name, type: question.type, edns });
+    return this.upstream.query({
+      server: address,
+      question,
+      recursionDesired: at.forwarded,
+      edns,
+      timeoutMs: Math.max(1, Math.min(this.options.tryTimeoutMs, left)),
+    });
   }
 
   private allSuspect(addresses: ServerAddress[]): boolean {
@@ -313,6 +327,11 @@ export function answerFromCache(
     current = rr.data;
   }
   return { kind: 'partial', records, name: current, stale };
+}
+
+/** A reply that says the server does not understand EDNS (RFC 6891 §7): FORMERR or NOTIMP and no OPT. */
+function rejectsEdns(reply: Message): boolean {
+  return (reply.rcode === RCODE.FORMERR || reply.rcode === RCODE.NOTIMP) && reply.edns === undefined;
 }
 
 function withChain(chain: ResourceRecord[], resolution: Resolution): Resolution {

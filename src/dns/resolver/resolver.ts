@@ -46,7 +46,8 @@ export class Resolver {
       onDiscard: (reason) => this.metrics.inc('discardedReplies', { reason }),
     });
     // 60 s: long enough to spare many client queries a timeout, short enough to notice a server is back.
-    const health = new ServerHealth({ maxEntries: 10_000, holdDownMs: 60_000, now: this.options.now });
+    // EDNS memory 15 min: Unbound's infra-host-ttl, after which a server's EDNS support is probed again.
+    const health = new ServerHealth({ maxEntries: 10_000, holdDownMs: 60_000, ednsMemoryMs: 900_000, now: this.options.now });
     this.iterator = new Iterator(this.options, this.cache, upstream, health);
   }
 

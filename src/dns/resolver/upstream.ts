@@ -35,6 +35,8 @@ export interface UpstreamRequest {
   /** RD=1 for forwarders, RD=0 when iterating. */
   recursionDesired: boolean;
   timeoutMs: number;
+  /** Send an OPT record (RFC 6891); false for servers known to reject EDNS. Default true. */
+  edns?: boolean;
 }
 
 export interface UpstreamClientOptions {
@@ -58,14 +60,15 @@ export class UpstreamClient {
       name: this.options.randomizeCase ? randomizeCase(req.question.name) : req.question.name,
     };
     const deadline = Date.now() + req.timeoutMs;
-    const udp = await this.queryUdp(req.server, question, req.recursionDesired, req.timeoutMs);
+    const edns = req.edns ?? true;
+    const udp = await this.queryUdp(req.server, question, req.recursionDesired, edns, req.timeoutMs);
     if (udp.kind !== 'reply' || !udp.message.flags.tc) return udp;
     // RFC 7766 §5: a truncated UDP reply is retried over TCP, within what is left of this try.
-    return this.queryTcp(req.server, question, req.recursionDesired, Math.max(1, deadline - Date.now()));
+    return this.queryTcp(req.server, question, req.recursionDesired, edns, Math.max(1, deadline - Date.now()));
   }
 
-  private buildQuery(question: Question, rd: boolean): Message {
-    return {
+  private buildQuery(question: Question, rd: boolean, edns: boolean): Message {
+    const query: Message = {
       id: randomInt(0, 0x10000),
       opcode: 'QUERY',
       rcode: 0,
@@ -74,8 +77,9 @@ export class UpstreamClient {
       answers: [],
       authorities: [],
       additionals: [],
-      edns: { udpPayloadSize: this.options.udpPayloadSize, version: 0, dnssecOk: false, otherOptions: [] },
     };
+    if (edns) query.edns = { udpPayloadSize: this.options.udpPayloadSize, version: 0, dnssecOk: false, otherOptions: [] };
+    return query;
   }
 
   /** The reply to `query`, or why these bytes are not it. */
@@ -94,8 +98,8 @@ export class UpstreamClient {
     return { message: m };
   }
 
-  private queryUdp(server: ServerAddress, question: Question, rd: boolean, timeoutMs: number): Promise<UpstreamOutcome> {
-    const query = this.buildQuery(question, rd);
+  private queryUdp(server: ServerAddress, question: Question, rd: boolean, edns: boolean, timeoutMs: number): Promise<UpstreamOutcome> {
+    const query = this.buildQuery(question, rd, edns);
     const wire = encodeMessage(query);
     const socket: Socket = createSocket(isIP(server.host) === 6 ? 'udp6' : 'udp4');
     return new Promise<UpstreamOutcome>((resolve) => {
@@ -116,8 +120,8 @@ export class UpstreamClient {
       socket.on('message', (msg: Buffer, rinfo: RemoteInfo) => {
         // A connected socket already filters by peer; checking again keeps the rule visible and OS-independent.
         if (rinfo.address !== server.host || rinfo.port !== server.port) return this.discard('wrong-source');
-        // We announced this size; a bigger datagram is not a reply to our query (RFC 6891 §6.2.5).
-        if (msg.length > this.options.udpPayloadSize) return this.discard('oversized');
+        // We announced this size (512 without OPT, RFC 1035 §4.2.1); a bigger datagram is not a reply to our query (RFC 6891 §6.2.5).
+        if (msg.length > (edns ? this.options.udpPayloadSize : 512)) return this.discard('oversized');
         const checked = this.checkReply(query, msg);
         if ('reason' in checked) return this.discard(checked.reason);
         finish({ kind: 'reply', message: checked.message, transport: 'udp' });
@@ -135,8 +139,8 @@ export class UpstreamClient {
     });
   }
 
-  private queryTcp(server: ServerAddress, question: Question, rd: boolean, timeoutMs: number): Promise<UpstreamOutcome> {
-    const query = this.buildQuery(question, rd);
+  private queryTcp(server: ServerAddress, question: Question, rd: boolean, edns: boolean, timeoutMs: number): Promise<UpstreamOutcome> {
+    const query = this.buildQuery(question, rd, edns);
     const wire = frameForTcp(encodeMessage(query));
     return new Promise<UpstreamOutcome>((resolve) => {
       let done = false;

@@ -277,4 +277,22 @@ describe('iterator against scripted servers', () => {
     expect(cachedNx.authorities).toMatchObject([{ type: 'SOA', ttl: want }]);
     expect(h.servers[ROOT]!.queries).toHaveLength(2); // the second of each came from the cache
   });
+  it.each([RCODE.FORMERR, RCODE.NOTIMP])('retries a server that answers rcode %i to EDNS once without OPT and remembers it', async (rcode) => {
+    const h = await hierarchy({
+      // An old server: any OPT record is rejected without an OPT in the reply (RFC 6891 §7).
+      [ROOT]: (q) => (q.edns ? reply(q, { rcode }) : reply(q, { answers: [a(q.questions[0]!.name, '192.0.2.10')] })),
+    });
+    const resolver = makeResolver({ rootHints: hintsFor(ROOT), upstreamPort: h.port });
+    expect((await resolver.resolve(clientQuery('www.example.test'))).answers).toMatchObject([{ data: '192.0.2.10' }]);
+    expect((await resolver.resolve(clientQuery('www2.example.test'))).answers).toMatchObject([{ data: '192.0.2.10' }]);
+    // First query: with OPT, then without; the second goes straight without OPT.
+    expect(h.servers[ROOT]!.queries.map((q) => q.message.edns !== undefined)).toEqual([true, false, false]);
+  });
+
+  it('does not drop EDNS for a FORMERR that carries an OPT record (a real format error)', async () => {
+    const h = await hierarchy({ [ROOT]: (q) => ({ ...reply(q, { rcode: RCODE.FORMERR }), edns: { udpPayloadSize: 1232, version: 0, dnssecOk: false, otherOptions: [] } }) });
+    const resolver = makeResolver({ rootHints: hintsFor(ROOT), upstreamPort: h.port });
+    expect((await resolver.resolve(clientQuery('www.example.test'))).rcode).toBe(RCODE.SERVFAIL);
+    expect(h.servers[ROOT]!.queries.every((q) => q.message.edns !== undefined)).toBe(true);
+  });
 });
