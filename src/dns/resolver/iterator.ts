@@ -238,9 +238,13 @@ export class Iterator {
 
   /** Addresses of a name server without glue: a nested resolution sharing this query's budget. */
   private async lookupServerAddresses(nsName: string, budget: Budget, depth: number): Promise<ServerAddress[]> {
-    const resolution = await this.resolve({ name: nsName, type: 'A', class: 'IN' }, budget, depth);
-    if (resolution.kind !== 'answer') return [];
-    return resolution.records.flatMap((rr) => (rr.type === 'A' ? [{ host: rr.data, port: this.options.upstreamPort }] : []));
+    // IPv4 first; IPv6 only for a server that has no IPv4 address.
+    for (const type of ['A', 'AAAA'] as const) {
+      const resolution = await this.resolve({ name: nsName, type, class: 'IN' }, budget, depth);
+      const hosts = resolution.kind === 'answer' ? addressesOf(resolution.records, type) : [];
+      if (hosts.length > 0) return hosts.map((host) => ({ host, port: this.options.upstreamPort }));
+    }
+    return [];
   }
 
   /** The deepest forward zone or cached delegation above `name`, else the root hints. */
@@ -259,7 +263,7 @@ export class Iterator {
       forwarded: false,
       servers: hints.nameServers.map((nsName) => ({
         name: nsName,
-        addresses: ipv4Only(hints.addresses.get(nameKey(nsName)) ?? []).map((host) => ({ host, port: this.options.upstreamPort })),
+        addresses: preferIpv4(hints.addresses.get(nameKey(nsName)) ?? []).map((host) => ({ host, port: this.options.upstreamPort })),
       })),
     };
   }
@@ -268,15 +272,27 @@ export class Iterator {
   private serversFromReferral(zone: string, nameServers: ResourceRecord[], glue: ResourceRecord[]): ZoneServers {
     const servers = nameServers.flatMap((rr) => {
       if (rr.type !== 'NS') return [];
-      const key = nameKey(rr.data);
-      let hosts = glue.flatMap((g) => (g.type === 'A' && nameKey(g.name) === key ? [g.data] : []));
-      if (hosts.length === 0) {
-        const cached = this.cache.lookup(key, 'A', 'IN', { minRank: 'glue' });
-        if (cached.kind === 'rrset') hosts = cached.records.flatMap((g) => (g.type === 'A' ? [g.data] : []));
-      }
+      const hosts = this.knownAddresses(rr.data, glue);
       return [{ name: rr.data, addresses: hosts.map((host) => ({ host, port: this.options.upstreamPort })) }];
     });
     return { zone, servers, forwarded: false };
+  }
+
+  /**
+   * Addresses of a name server from the referral's glue, else from the cache (glue or answers): IPv4
+   * when there is any, IPv6 otherwise (a v6-only server is still reachable; a dual-stack one is asked
+   * over IPv4, which every host here has).
+   */
+  private knownAddresses(nsName: string, glue: ResourceRecord[]): string[] {
+    for (const type of ['A', 'AAAA'] as const) {
+      const fromGlue = addressesOf(glue, type, nsName);
+      if (fromGlue.length > 0) return fromGlue;
+    }
+    for (const type of ['A', 'AAAA'] as const) {
+      const cached = this.cache.lookup(nsName, type, 'IN', { minRank: 'glue' });
+      if (cached.kind === 'rrset') return addressesOf(cached.records, type);
+    }
+    return [];
   }
 
   private cacheAnswer(records: ResourceRecord[]): void {
@@ -348,9 +364,16 @@ function closestForwardZone(forwarders: ForwardZone[], key: string): ForwardZone
   return best;
 }
 
-/** Upstream queries go over IPv4 here; AAAA glue is kept in the cache but not dialled. */
-function ipv4Only(hosts: string[]): string[] {
-  return hosts.filter((h) => !h.includes(':'));
+/** IPv4 addresses when there are any, else the IPv6 ones (as knownAddresses does for glue). */
+function preferIpv4(hosts: string[]): string[] {
+  const v4 = hosts.filter((h) => !h.includes(':'));
+  return v4.length > 0 ? v4 : hosts;
+}
+
+/** The addresses in the A or AAAA records of `records`, only those owned by `owner` when given (glue). */
+function addressesOf(records: ResourceRecord[], type: 'A' | 'AAAA', owner?: string): string[] {
+  const key = owner === undefined ? undefined : nameKey(owner);
+  return records.flatMap((rr) => (rr.type === type && (key === undefined || nameKey(rr.name) === key) ? [rr.data] : []));
 }
 
 /** Servers with known addresses (in random order) before those whose names must be looked up first. */

@@ -4,7 +4,7 @@
  * built from our authoritative server is in test/e2e/resolver.test.ts.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { RCODE, type Message } from '../../../src/dns/types.js';
+import { RCODE, type Message, type ResourceRecord } from '../../../src/dns/types.js';
 import { nameKey } from '../../../src/dns/name.js';
 import { a, cname, ns, reply, soa, type Script } from './responder.js';
 import { clientQuery, hintsFor, makeResolver, startServers } from './harness.js';
@@ -294,5 +294,21 @@ describe('iterator against scripted servers', () => {
     const resolver = makeResolver({ rootHints: hintsFor(ROOT), upstreamPort: h.port });
     expect((await resolver.resolve(clientQuery('www.example.test'))).rcode).toBe(RCODE.SERVFAIL);
     expect(h.servers[ROOT]!.queries.every((q) => q.message.edns !== undefined)).toBe(true);
+  });
+  it('dials a name server over IPv6 when its only glue is AAAA, and a root hint that is IPv6 only', async () => {
+    const aaaa = (name: string, address: string): ResourceRecord => ({ name, type: 'AAAA', class: 'IN', ttl: 300, data: address });
+    const h = await hierarchy({
+      [ROOT]: (q) => reply(q, { aa: false, authorities: [ns('example.test', 'ns.example.test')], additionals: [aaaa('ns.example.test', '::1')] }),
+      '::1': (q) => reply(q, { answers: [a(q.questions[0]!.name, '192.0.2.10')] }),
+    });
+    const viaGlue = makeResolver({ rootHints: hintsFor(ROOT), upstreamPort: h.port });
+    expect((await viaGlue.resolve(clientQuery('www.example.test'))).answers).toMatchObject([{ data: '192.0.2.10' }]);
+    expect(h.servers['::1']!.queries).toHaveLength(1);
+
+    const v6Hints = { nameServers: ['a.root-servers.test'], addresses: new Map([['a.root-servers.test', ['::1']]]) };
+    const viaHints = makeResolver({ rootHints: v6Hints, upstreamPort: h.port });
+    expect((await viaHints.resolve(clientQuery('other.test'))).answers).toMatchObject([{ data: '192.0.2.10' }]);
+    expect(h.servers['::1']!.queries).toHaveLength(2);
+    expect(h.servers[ROOT]!.queries).toHaveLength(1);
   });
 });

@@ -42,7 +42,7 @@ export async function startResponder(script: Script, host = '127.0.0.1', port = 
 }
 
 async function bindResponder(script: Script, host: string, port: number): Promise<Responder> {
-  const udp = createSocket('udp4');
+  const udp = createSocket(host.includes(':') ? 'udp6' : 'udp4');
   const queries: Responder['queries'] = [];
   udp.on('message', (buf: Buffer, rinfo: RemoteInfo) => {
     const decoded = decodeMessage(buf);
