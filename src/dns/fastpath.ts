@@ -3,7 +3,7 @@
  * for those we keep the reply already encoded and answer by copying it, patching the ID and the
  * question bytes (so the question is echoed as sent, case included). A query takes this path only when
  * it is plain: one question, no answer/authority records, at most an OPT record with version 0 and no
- * options (no ECS, no cookies), QR=0, opcode QUERY. Anything else goes through the general pipeline,
+ * options but a cookie (no ECS), QR=0, opcode QUERY. Anything else goes through the general pipeline,
  * which is also what fills this cache, so both paths give byte-identical answers.
  *
  * Round-robin: an entry holds one encoding per rotation and picks one with the same RoundRobin
@@ -31,6 +31,7 @@ export interface EncodedAnswer {
 }
 
 const OPT_TYPE = 41;
+const COOKIE_OPTION = 10;
 
 /** Reads a query that the fast path can serve, or undefined for anything unusual. Never throws. */
 export function readPlainQuery(buf: Buffer): PlainQuery | undefined {
@@ -58,15 +59,29 @@ export function readPlainQuery(buf: Buffer): PlainQuery | undefined {
   let edns = 'n';
   let clientUdpSize = CLASSIC_UDP_SIZE;
   if (arcount === 1) {
-    // OPT: root name (0), type 41, size, ext-rcode, version, flags, rdlength 0 — and nothing after it.
-    if (len !== questionEnd + 11 || buf[questionEnd] !== 0 || buf.readUInt16BE(questionEnd + 1) !== OPT_TYPE) return undefined;
-    if (buf[questionEnd + 5] !== 0 || buf[questionEnd + 6] !== 0 || buf.readUInt16BE(questionEnd + 9) !== 0) return undefined;
+    // OPT: root name (0), type 41, size, ext-rcode, version, flags, rdlength — and nothing after it.
+    if (len < questionEnd + 11 || buf[questionEnd] !== 0 || buf.readUInt16BE(questionEnd + 1) !== OPT_TYPE) return undefined;
+    if (buf[questionEnd + 5] !== 0 || buf[questionEnd + 6] !== 0) return undefined;
+    const rdlength = buf.readUInt16BE(questionEnd + 9);
+    if (len !== questionEnd + 11 + rdlength) return undefined;
+    if (rdlength !== 0 && !onlyCookie(buf, questionEnd + 11, rdlength)) return undefined;
     clientUdpSize = Math.max(CLASSIC_UDP_SIZE, buf.readUInt16BE(questionEnd + 3));
     edns = (buf[questionEnd + 7]! & 0x80) !== 0 ? 'do' : 'e';
   } else if (len !== questionEnd) return undefined;
   // latin1 keeps one char per byte; ASCII lowercasing matches RFC 4343 comparison.
   const key = `${buf.toString('latin1', 12, nameEnd).toLowerCase()}|${qtype}|${qclass}|${flags & 0x0110}|${edns}`;
   return { key, questionEnd, clientUdpSize };
+}
+
+/**
+ * True when the OPT data is one COOKIE option (RFC 7873 §4: an 8-byte client cookie, plus an optional
+ * 8..32-byte server cookie). We do not implement cookies, so we ignore the option (§5.2) and the reply
+ * is the same as without it: dig and BIND send one with every query, and they keep the fast path.
+ */
+function onlyCookie(buf: Buffer, at: number, rdlength: number): boolean {
+  if (rdlength < 4 || buf.readUInt16BE(at) !== COOKIE_OPTION) return false;
+  const length = buf.readUInt16BE(at + 2);
+  return rdlength === 4 + length && (length === 8 || (length >= 16 && length <= 40));
 }
 
 export class EncodedAnswerCache {

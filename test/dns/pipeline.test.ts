@@ -87,3 +87,23 @@ describe('the fast path with recursion configured', () => {
     expect(resolved).toEqual(['elsewhere.example', 'elsewhere.example']);
   });
 });
+
+describe('the fast path and EDNS cookies (RFC 7873)', () => {
+  it('serves queries with a well-formed cookie option from the encoded answers; anything else takes the general path', async () => {
+    const pipeline = new QueryPipeline({ zones: () => demo.zoneSet });
+    const withOption = (data: Buffer, code = 10): Message => query('cdn.test', 'MX', { edns: { otherOptions: [{ code, data }] } });
+    const plain = await ask(pipeline, query('cdn.test', 'MX', { edns: {} }), udp); // one record: no rotation
+    const cases: Array<[string, Message, number]> = [
+      ['client cookie', withOption(Buffer.alloc(8, 1)), 1],
+      ['client and server cookie', withOption(Buffer.alloc(24, 2)), 1],
+      ['cookie of a bad length', withOption(Buffer.alloc(5, 3)), 0],
+      ['another option', withOption(Buffer.alloc(8, 4), 65001), 0],
+    ];
+    for (const [label, m, hits] of cases) {
+      const before = pipeline.stats.fastPath;
+      const reply = await ask(pipeline, m, udp);
+      expect(pipeline.stats.fastPath - before, label).toBe(hits);
+      expect({ ...reply, id: 0 }, label).toEqual({ ...plain, id: 0 });
+    }
+  });
+});

@@ -140,6 +140,15 @@ describe('dig', () => {
     for (const o of orders) expect(o.split('\n').sort()).toEqual(['127.0.0.11', '127.0.0.12', '127.0.0.13']);
   });
 
+  it("dig's queries, which carry a cookie, are answered from the encoded answers after the first", async () => {
+    const first = await dig('mail.cdn.test', 'A');
+    const before = server.stats.fastPath;
+    const second = await dig('mail.cdn.test', 'A');
+    expect(server.stats.fastPath - before).toBe(1);
+    const answer = (out: string): string => /;; ANSWER SECTION:\n(.*)\n/.exec(out)![1]!;
+    expect(answer(second)).toBe(answer(first));
+  });
+
   it('nope.cdn.test: NXDOMAIN with the SOA in authority', async () => {
     const out = await dig('nope.cdn.test');
     expect(out).toMatch(/status: NXDOMAIN/);
