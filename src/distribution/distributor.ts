@@ -6,13 +6,13 @@ import { logger } from '../log.js';
 import { bearer, hasValidToken } from './auth.js';
 import { BlobStore } from './blobs.js';
 import { EdgeLink, parseReplicaReport } from './edge-link.js';
-import type { DownstreamTarget, LinkOptions } from './edge-link.js';
+import type { BatchRequest, DownstreamTarget, LinkOptions } from './edge-link.js';
 import { Follower } from './follower.js';
 import { decodeInputs, encodeStream, FRAMES_CONTENT_TYPE } from './frames.js';
 import type { StreamItem } from './frames.js';
 import { Journal } from './journal.js';
 import { describeTarget, matchesEverything } from './operations.js';
-import type { Operation, OperationInput } from './operations.js';
+import type { Operation, OperationInput, PutOperation } from './operations.js';
 import { handleReplicaRequest, REPLICA_PATH, sendJson } from './replica-endpoint.js';
 import { readBody } from './request-body.js';
 
@@ -126,25 +126,42 @@ export class Distributor {
     return run;
   }
 
-  /** The next bounded batch after `seq`, bodies included (a link's queue is this read). */
-  async batchAfter(seq: number): Promise<Buffer> {
-    const { reset, ops } = this.journal.since(seq, this.options.batchOps ?? 256);
-    const items: StreamItem[] = [];
-    if (reset) {
-      const entries = [];
-      for (const op of reset.entries) entries.push({ op, body: await this.body(op.sha256) });
-      items.push({ kind: 'reset', seq: reset.seq, time: reset.time, entries });
-    }
+  /**
+   * The next bounded batch after `seq`, bodies included (a link's queue is this read): at most `batchOps`
+   * operations and, past the first, `batchBytes` of bodies, or less if the reader stores smaller objects
+   * (`maxBodyBytes`, whose larger bodies are left out). A reader older than the snapshot gets the page of it
+   * that `page` asks for, bounded the same way.
+   */
+  async batchAfter(seq: number, reader: BatchRequest = {}): Promise<Buffer> {
+    const maxBody = reader.maxBodyBytes ?? Number.MAX_SAFE_INTEGER;
+    const limit = Math.min(this.options.batchBytes ?? 8 * 1024 * 1024, maxBody);
+    const { reset, ops } = this.journal.since(seq, this.options.batchOps ?? 256, reader.page);
     let bytes = 0;
-    const limit = this.options.batchBytes ?? 8 * 1024 * 1024;
-    for (const op of ops) {
-      if (bytes > 0 && op.kind === 'put' && bytes + op.length > limit) break;
-      if (op.kind === 'put') {
-        bytes += op.length;
-        items.push({ kind: 'op', op, body: await this.body(op.sha256) });
-      } else {
-        items.push({ kind: 'op', op });
+    /** The body to send with a put, or undefined to leave it out; false once the batch is full. */
+    const take = async (op: PutOperation): Promise<Buffer | undefined | false> => {
+      if (op.length > maxBody) return undefined;
+      if (bytes > 0 && bytes + op.length > limit) return false;
+      bytes += op.length;
+      return this.body(op.sha256);
+    };
+    if (reset) {
+      const entries: Array<{ op: PutOperation; body?: Buffer | undefined }> = [];
+      for (const op of reset.entries) {
+        const body = await take(op);
+        if (body === false) break;
+        entries.push({ op, body });
       }
+      return encodeStream([{ kind: 'reset', seq: reset.seq, time: reset.time, from: reset.from, total: reset.total, entries }]);
+    }
+    const items: StreamItem[] = [];
+    for (const op of ops) {
+      if (op.kind === 'purge') {
+        items.push({ kind: 'op', op });
+        continue;
+      }
+      const body = await take(op);
+      if (body === false) break;
+      items.push({ kind: 'op', op, body });
     }
     return encodeStream(items);
   }
@@ -193,7 +210,8 @@ export class Distributor {
     const url = new URL(req.url ?? '/', 'http://distribution.invalid');
     const route = url.pathname;
     if (route === REPLICA_PATH && this.follower) {
-      await handleReplicaRequest(this.follower, this.options.token, req, res, 1024 * 1024 * 1024);
+      // A batch from upstream is bounded by its batch size or one object, and no object exceeds a publish.
+      await handleReplicaRequest(this.follower, this.options.token, req, res, (this.options.maxPublishBytes ?? 256 * 1024 * 1024) + 1024 * 1024);
       return true;
     }
     if (route !== '/.dnscdn/publish' && route !== '/.dnscdn/journal' && route !== '/.dnscdn/status') return false;
@@ -210,9 +228,13 @@ export class Distributor {
       sendJson(res, 200, await this.status());
       return true;
     }
-    const since = Number(url.searchParams.get('since') ?? '0');
-    if (!Number.isSafeInteger(since) || since < 0) throw new HttpError(400, 'since must be a non-negative integer');
-    const body = await this.batchAfter(since);
+    const since = naturalParam(url, 'since') ?? 0;
+    const reader: BatchRequest = {};
+    const snapshot = naturalParam(url, 'snapshot');
+    if (snapshot !== undefined) reader.page = { snapshot, from: naturalParam(url, 'from') ?? 0 };
+    const maxBody = naturalParam(url, 'maxBody');
+    if (maxBody !== undefined) reader.maxBodyBytes = maxBody;
+    const body = await this.batchAfter(since, reader);
     res.writeHead(200, { 'content-type': FRAMES_CONTENT_TYPE, 'content-length': body.length, 'x-dnscdn-last-seq': String(this.journal.lastSeq), 'cache-control': 'no-store' });
     res.end(req.method === 'HEAD' ? undefined : body);
     return true;
@@ -224,6 +246,14 @@ export class Distributor {
     if (this.follower) await this.follower.close();
     else await this.journal.close();
   }
+}
+
+function naturalParam(url: URL, name: string): number | undefined {
+  const text = url.searchParams.get(name);
+  if (text === null) return undefined;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n)) throw new HttpError(400, `${name} must be a non-negative integer`);
+  return n;
 }
 
 export function summary(op: Operation): { seq: number; kind: string; what: string } {

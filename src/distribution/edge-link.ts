@@ -1,6 +1,7 @@
 import { logger } from '../log.js';
 import { bearer } from './auth.js';
 import { FRAMES_CONTENT_TYPE } from './frames.js';
+import type { SnapshotPage } from './journal.js';
 
 /** Where a distribution node sends operations: an edge (or a downstream distribution node) by base URL. */
 export interface DownstreamTarget {
@@ -8,10 +9,16 @@ export interface DownstreamTarget {
   url: string;
 }
 
+/** What a reader can take: which snapshot page it is receiving, and the largest body it stores. */
+export interface BatchRequest {
+  page?: SnapshotPage | undefined;
+  maxBodyBytes?: number | undefined;
+}
+
 /** What a link reads from: the node's journal, encoded as a bounded batch after a sequence number. */
 export interface BatchSource {
   readonly lastSeq: number;
-  batchAfter(seq: number): Promise<Buffer>;
+  batchAfter(seq: number, reader?: BatchRequest): Promise<Buffer>;
 }
 
 export interface LinkOptions {
@@ -28,12 +35,29 @@ export interface LinkOptions {
 export interface ReplicaReport {
   lastSeq: number;
   skipped?: Array<{ path: string; length: number }>;
+  /** A snapshot transfer in progress: the snapshot's sequence and how many entries it has received. */
+  staged?: { seq: number; count: number } | undefined;
+  /** Largest body the replica stores (an edge's max object size); absent = any. */
+  maxBodyBytes?: number | undefined;
 }
 
+const isNat = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
 export function parseReplicaReport(v: unknown): ReplicaReport {
-  const r = v as { lastSeq?: unknown; skipped?: unknown };
-  if (typeof v !== 'object' || v === null || typeof r.lastSeq !== 'number') throw new Error('bad replica report');
-  return { lastSeq: r.lastSeq, skipped: Array.isArray(r.skipped) ? (r.skipped as ReplicaReport['skipped']) : [] };
+  const r = v as { lastSeq?: unknown; skipped?: unknown; staged?: { seq?: unknown; count?: unknown }; maxBodyBytes?: unknown };
+  if (typeof v !== 'object' || v === null || !isNat(r.lastSeq)) throw new Error('bad replica report');
+  const report: ReplicaReport = { lastSeq: r.lastSeq, skipped: Array.isArray(r.skipped) ? (r.skipped as ReplicaReport['skipped']) : [] };
+  if (typeof r.staged === 'object' && r.staged !== null && isNat(r.staged.seq) && isNat(r.staged.count)) report.staged = { seq: r.staged.seq, count: r.staged.count };
+  if (isNat(r.maxBodyBytes)) report.maxBodyBytes = r.maxBodyBytes;
+  return report;
+}
+
+/** What to ask a source for on behalf of a reader that sent this report. */
+export function batchRequestFor(report: ReplicaReport | undefined): BatchRequest {
+  return {
+    page: report?.staged ? { snapshot: report.staged.seq, from: report.staged.count } : undefined,
+    maxBodyBytes: report?.maxBodyBytes,
+  };
 }
 
 /**
@@ -44,6 +68,7 @@ export function parseReplicaReport(v: unknown): ReplicaReport {
  */
 export class EdgeLink {
   acked: number | undefined;
+  private report: ReplicaReport | undefined;
   reachable = false;
   lastError: string | undefined;
   lastContact = 0;
@@ -83,8 +108,15 @@ export class EdgeLink {
           this.acked = (await this.call('GET')).lastSeq;
           continue;
         }
-        const batch = await this.source.batchAfter(this.acked);
+        const before = this.report;
+        const batch = await this.source.batchAfter(this.acked, batchRequestFor(before));
         this.acked = (await this.call('POST', batch)).lastSeq;
+        if (before && this.report!.lastSeq === before.lastSeq && this.report!.staged?.count === before.staged?.count) {
+          // The peer took nothing (a gap it will fill by its own catch-up, or a page it could not use): do not spin.
+          await this.idle(backoff);
+          backoff = Math.min(max, backoff * 2);
+          continue;
+        }
         backoff = min;
       } catch (err) {
         if (this.stopped) break;
@@ -119,6 +151,7 @@ export class EdgeLink {
     const text = await res.text();
     if (res.status !== 200) throw new Error(`HTTP ${res.status} ${text.slice(0, 200)}`);
     const report = parseReplicaReport(JSON.parse(text) as unknown);
+    this.report = report;
     this.reachable = true;
     this.lastError = undefined;
     this.lastContact = Date.now();

@@ -5,7 +5,7 @@ import type { Logger } from '../log.js';
 import { bearer } from './auth.js';
 import { BlobStore } from './blobs.js';
 import { decodeStream } from './frames.js';
-import type { StreamItem } from './frames.js';
+import type { Reset, StreamItem } from './frames.js';
 import { Journal } from './journal.js';
 import type { Operation, PutOperation } from './operations.js';
 
@@ -17,6 +17,8 @@ export interface FollowerSink {
   clear(): void;
   /** Whether this sink keeps a body of this size at all (an edge skips objects above its max object size). */
   accepts(op: PutOperation): boolean;
+  /** The largest body it keeps, announced to senders so they leave larger ones out; absent = any. */
+  maxBodyBytes?: number;
 }
 
 export interface FollowerOptions {
@@ -47,6 +49,12 @@ export class Follower {
   /** Recent objects this sink refused for size, reported to the sender and in status (bounded). */
   readonly skipped: Array<{ path: string; length: number }> = [];
   onApplied: ((ops: Operation[]) => void) | undefined;
+  /**
+   * A snapshot arriving page by page (bodies go to the blob store as they come, the operations are held here):
+   * nothing is applied until the last page, so a replica that stops mid-transfer still has its old, consistent
+   * state and cursor, and starts the transfer over.
+   */
+  private staging: { seq: number; time: number; total: number; ops: PutOperation[] } | undefined;
 
   private constructor(
     private readonly options: FollowerOptions,
@@ -79,6 +87,15 @@ export class Follower {
 
   get lastSeq(): number {
     return this.journal.lastSeq;
+  }
+
+  /** The snapshot transfer in progress, for the sender's next page. */
+  get staged(): { seq: number; count: number } | undefined {
+    return this.staging ? { seq: this.staging.seq, count: this.staging.ops.length } : undefined;
+  }
+
+  get maxBodyBytes(): number | undefined {
+    return this.options.sink.maxBodyBytes;
   }
 
   /** Catch up now, then every `pollMs`. */
@@ -115,8 +132,14 @@ export class Follower {
     if (!upstream) return;
     for (let rounds = 0; rounds < 10_000; rounds++) {
       const before = this.lastSeq;
+      const stagedBefore = this.staged;
       const url = new URL('/.dnscdn/journal', upstream);
       url.searchParams.set('since', String(before));
+      if (stagedBefore) {
+        url.searchParams.set('snapshot', String(stagedBefore.seq));
+        url.searchParams.set('from', String(stagedBefore.count));
+      }
+      if (this.maxBodyBytes !== undefined) url.searchParams.set('maxBody', String(this.maxBodyBytes));
       let res: Response;
       try {
         res = await fetch(url, { headers: bearer(this.options.token), signal: AbortSignal.timeout(30_000) });
@@ -132,7 +155,8 @@ export class Follower {
       const upstreamLast = Number(res.headers.get('x-dnscdn-last-seq') ?? '0');
       const items = decodeStream(Buffer.from(await res.arrayBuffer()));
       const after = await this.receive(items);
-      if (after >= upstreamLast || after === before) return;
+      const staging = this.staged !== undefined && this.staged.count !== stagedBefore?.count;
+      if (!staging && (after >= upstreamLast || after === before)) return;
     }
   }
 
@@ -144,7 +168,7 @@ export class Follower {
         if (item.seq < expected) continue;
         await this.flush(batch);
         batch.length = 0;
-        await this.reset(item.seq, item.time, item.entries);
+        if (!(await this.stage(item))) break; // an incomplete snapshot: nothing after it may apply yet
         expected = item.seq + 1;
         continue;
       }
@@ -174,20 +198,31 @@ export class Follower {
     this.onApplied?.(ops);
   }
 
-  private async reset(seq: number, time: number, entries: Array<{ op: PutOperation; body: Buffer }>): Promise<void> {
-    this.log.info('replica reset to a snapshot', { seq, objects: entries.length });
-    await this.blobs.putAll(entries.filter((e) => this.options.sink.accepts(e.op)).map((e) => ({ sha256: e.op.sha256, body: e.body })));
-    await this.journal.resetTo(
-      seq,
-      time,
-      entries.map((e) => e.op),
-    );
+  /** Takes one snapshot page; true once the snapshot is complete and applied. Pages out of order are dropped. */
+  private async stage(page: Reset): Promise<boolean> {
+    if (page.from === 0) this.staging = { seq: page.seq, time: page.time, total: page.total, ops: [] };
+    const s = this.staging;
+    if (!s || s.seq !== page.seq || s.total !== page.total || s.ops.length !== page.from) return false;
+    const bodies: Array<{ sha256: string; body: Buffer }> = [];
+    for (const e of page.entries) if (e.body && this.options.sink.accepts(e.op)) bodies.push({ sha256: e.op.sha256, body: e.body });
+    await this.blobs.putAll(bodies);
+    for (const e of page.entries) s.ops.push(e.op);
+    if (s.ops.length < s.total) return false;
+    this.staging = undefined;
+    await this.reset(s.seq, s.time, s.ops);
+    return true;
+  }
+
+  private async reset(seq: number, time: number, ops: PutOperation[]): Promise<void> {
+    this.log.info('replica reset to a snapshot', { seq, objects: ops.length });
+    await this.journal.resetTo(seq, time, ops);
     this.options.sink.clear();
-    for (const e of entries) {
-      if (this.options.sink.accepts(e.op)) this.options.sink.put(e.op, e.body);
-      else this.noteSkipped(e.op);
+    for (const op of ops) {
+      const body = this.options.sink.accepts(op) ? await this.blobs.get(op.sha256) : undefined;
+      if (body) this.options.sink.put(op, body);
+      else this.noteSkipped(op);
     }
-    await this.blobs.retainOnly(new Set(entries.map((e) => e.op.sha256)));
+    await this.blobs.retainOnly(new Set(ops.map((op) => op.sha256)));
   }
 
   private async compact(): Promise<void> {

@@ -8,8 +8,12 @@ import type { Operation, OperationInput, PutOperation } from './operations.js';
  * a sequence of frames `u32 json-length | JSON | u32 body-length | body` (big-endian). A put's body must have
  * exactly the declared length and SHA-256, or the whole batch is refused (400) before anything is applied.
  *
- * A catch-up stream for a reader older than the journal's snapshot starts with a `reset` frame
- * (`{kind:'reset', seq, count}`) followed by `count` put frames: the whole live state as of `seq`.
+ * A catch-up stream for a reader older than the journal's snapshot is one page of that snapshot: a `reset` frame
+ * (`{kind:'reset', seq, time, from, total, count}`) followed by `count` put frames, entries `from..from+count` of
+ * the `total` live objects as of `seq`. Pages are bounded like any batch, so a large state never travels whole.
+ *
+ * A put whose body the receiver would not store (larger than the max object size it announced) travels with
+ * `omitted: true` and no body: the receiver records the operation, in order, and reports the object skipped.
  */
 export const FRAMES_CONTENT_TYPE = 'application/vnd.dnscdn.ops';
 
@@ -17,7 +21,9 @@ export interface Reset {
   kind: 'reset';
   seq: number;
   time: number;
-  entries: Array<{ op: PutOperation; body: Buffer }>;
+  from: number;
+  total: number;
+  entries: Array<{ op: PutOperation; body?: Buffer | undefined }>;
 }
 
 export type StreamItem = { kind: 'op'; op: Operation; body?: Buffer | undefined } | Reset;
@@ -36,13 +42,17 @@ export function encodeStream(items: StreamItem[]): Buffer {
   const parts: Buffer[] = [];
   for (const item of items) {
     if (item.kind === 'reset') {
-      parts.push(encodeFrame({ kind: 'reset', seq: item.seq, time: item.time, count: item.entries.length }));
-      for (const e of item.entries) parts.push(encodeFrame(e.op, e.body));
+      parts.push(encodeFrame({ kind: 'reset', seq: item.seq, time: item.time, from: item.from, total: item.total, count: item.entries.length }));
+      for (const e of item.entries) parts.push(putFrame(e.op, e.body));
     } else {
-      parts.push(encodeFrame(item.op, item.body));
+      parts.push(putFrame(item.op, item.body));
     }
   }
   return Buffer.concat(parts);
+}
+
+function putFrame(op: Operation, body: Buffer | undefined): Buffer {
+  return op.kind === 'put' && body === undefined ? encodeFrame({ ...op, omitted: true }) : encodeFrame(op, body);
 }
 
 interface RawFrame {
@@ -109,22 +119,25 @@ export function decodeStream(buf: Buffer): StreamItem[] {
   for (const f of rawFrames(buf)) {
     const h = f.header;
     if (typeof h === 'object' && h !== null && (h as { kind?: unknown }).kind === 'reset') {
-      const r = h as { seq?: unknown; time?: unknown; count?: unknown };
-      if (typeof r.seq !== 'number' || typeof r.count !== 'number' || typeof r.time !== 'number') throw new HttpError(400, 'bad reset frame');
-      reset = { kind: 'reset', seq: r.seq, time: r.time, entries: [] };
+      const r = h as { seq?: unknown; time?: unknown; count?: unknown; from?: unknown; total?: unknown };
+      const nat = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+      if (!nat(r.seq) || !nat(r.count) || !nat(r.time) || !nat(r.from) || !nat(r.total) || r.from + r.count > r.total) throw new HttpError(400, 'bad reset frame');
+      reset = { kind: 'reset', seq: r.seq, time: r.time, from: r.from, total: r.total, entries: [] };
       remaining = r.count;
       out.push(reset);
       continue;
     }
     const op = parsed(() => parseOperation(h));
-    if (op.kind === 'put') verifyBody(op, f.body);
+    const omitted = op.kind === 'put' && (h as { omitted?: unknown }).omitted === true && f.body.length === 0;
+    if (op.kind === 'put' && !omitted) verifyBody(op, f.body);
+    const body = op.kind === 'put' && !omitted ? f.body : undefined;
     if (reset && remaining > 0) {
       if (op.kind !== 'put') throw new HttpError(400, 'reset frame followed by a non-put');
-      reset.entries.push({ op, body: f.body });
+      reset.entries.push({ op, body });
       remaining--;
       continue;
     }
-    out.push(op.kind === 'put' ? { kind: 'op', op, body: f.body } : { kind: 'op', op });
+    out.push(body ? { kind: 'op', op, body } : { kind: 'op', op });
   }
   if (remaining > 0) throw new HttpError(400, 'reset frame with missing entries');
   return out;

@@ -30,9 +30,20 @@ interface SnapshotRecord {
 }
 
 export interface CatchUp {
-  /** Present when the reader is older than the last compaction: the full live state, to replace everything. */
-  reset?: { seq: number; time: number; entries: PutOperation[] };
+  /**
+   * Present when the reader is older than the last compaction: one page (`entries` from index `from` of
+   * `total`) of the live state as of the snapshot `seq`, to replace everything once all pages are in.
+   * Pages come from the snapshot, which stays as it is until the next compaction, so they fit together
+   * whatever is journaled meanwhile; the tail after `seq` follows as ordinary operations.
+   */
+  reset?: { seq: number; time: number; from: number; total: number; entries: PutOperation[] };
   ops: Operation[];
+}
+
+/** Which page of a snapshot transfer a reader asks for: it names the snapshot it has been receiving. */
+export interface SnapshotPage {
+  snapshot: number;
+  from: number;
 }
 
 export interface JournalOptions {
@@ -46,6 +57,8 @@ export class Journal {
   private tail: Operation[] = [];
   private readonly state = new Map<string, PutOperation>();
   private base = { seq: 0, time: 0 };
+  /** The live state as of `base.seq` (what the snapshot record holds), served page by page to old readers. */
+  private snapshotEntries: PutOperation[] = [];
   private chain: Promise<unknown> = Promise.resolve();
   readonly compactAfter: number;
   private readonly log: Logger;
@@ -116,9 +129,16 @@ export class Journal {
     });
   }
 
-  /** Operations after `seq`, at most `limit`; a reader older than the snapshot gets the live state first. */
-  since(seq: number, limit: number): CatchUp {
-    if (seq < this.base.seq) return { reset: { seq: this.lastSeq, time: this.lastTime(), entries: this.liveObjects() }, ops: [] };
+  /**
+   * Operations after `seq`, at most `limit`; a reader older than the snapshot gets a page of at most `limit`
+   * snapshot entries instead (from `page.from` if it names the current snapshot, else from the start).
+   */
+  since(seq: number, limit: number, page?: SnapshotPage): CatchUp {
+    if (seq < this.base.seq) {
+      const total = this.snapshotEntries.length;
+      const from = page && page.snapshot === this.base.seq && page.from <= total ? page.from : 0;
+      return { reset: { seq: this.base.seq, time: this.base.time, from, total, entries: this.snapshotEntries.slice(from, from + limit) }, ops: [] };
+    }
     const first = this.tail.findIndex((o) => o.seq > seq);
     return { ops: first < 0 ? [] : this.tail.slice(first, first + limit) };
   }
@@ -182,6 +202,7 @@ export class Journal {
     await syncDirectory(dirname(this.file));
     this.handle = await open(this.file, 'a');
     this.base = { seq, time };
+    this.snapshotEntries = entries;
     this.tail = [];
     this.state.clear();
     for (const e of entries) this.state.set(e.path, e);
@@ -242,6 +263,7 @@ export class Journal {
         const op = parseOperation(e);
         if (op.kind === 'put') this.state.set(op.path, op);
       }
+      this.snapshotEntries = this.liveObjects();
       return;
     }
     const op = parseOperation(v);

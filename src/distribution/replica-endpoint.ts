@@ -3,6 +3,7 @@ import { HttpError } from '../errors.js';
 import { hasValidToken } from './auth.js';
 import { decodeStream } from './frames.js';
 import type { Follower } from './follower.js';
+import type { ReplicaReport } from './edge-link.js';
 import { readBody } from './request-body.js';
 
 export const REPLICA_PATH = '/.dnscdn/replica';
@@ -19,9 +20,11 @@ export async function handleReplicaRequest(follower: Follower, token: string, re
 }
 
 /** The route's work once authorised and read: apply a POSTed batch (400 if malformed), report the cursor. */
-export async function answerReplica(follower: Follower, method: 'GET' | 'POST', body: Buffer | undefined): Promise<{ lastSeq: number; skipped: Array<{ path: string; length: number }> }> {
+export async function answerReplica(follower: Follower, method: 'GET' | 'POST', body: Buffer | undefined): Promise<ReplicaReport> {
   if (method === 'POST') await follower.receive(decodeStream(body ?? Buffer.alloc(0)));
-  return { lastSeq: follower.lastSeq, skipped: follower.skipped.slice(-20) };
+  const report: ReplicaReport = { lastSeq: follower.lastSeq, skipped: follower.skipped.slice(-20), staged: follower.staged };
+  if (follower.maxBodyBytes !== undefined) report.maxBodyBytes = follower.maxBodyBytes;
+  return report;
 }
 
 export function sendJson(res: ServerResponse, status: number, value: unknown): void {

@@ -29,6 +29,7 @@ const log = logger('replica');
 export function cacheSink(cache: EdgeCache): FollowerSink {
   return {
     accepts: (op) => op.length <= cache.maxObjectBytes,
+    maxBodyBytes: cache.maxObjectBytes,
     put(op, body) {
       const result = cache.putPushed({ path: op.path, status: op.status, headers: op.headers, body, etag: op.etag, seq: op.seq });
       if (result !== 'stored') log.warn('pushed object not stored', { path: op.path, seq: op.seq, result });

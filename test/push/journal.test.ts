@@ -44,7 +44,7 @@ describe('journal', () => {
     await g.close();
   });
 
-  it('compacts to a snapshot plus tail; a reader older than the snapshot gets the live state', async () => {
+  it('compacts to a snapshot plus tail; a reader older than the snapshot gets it in pages, then the tail', async () => {
     const file = join(await tempDir('journal'), 'j');
     const j = await Journal.open(file, { compactAfter: 10 });
     for (let i = 0; i < 30; i++) await j.append([put(`/p${i % 3}`, i)]);
@@ -56,12 +56,22 @@ describe('journal', () => {
     expect(j.snapshotSeq).toBe(31);
     await j.append([put('/p9', 99)]);
     const old = j.since(5, 100);
-    expect(old.reset?.entries.map((e) => e.path).sort()).toEqual(['/p0', '/p1', '/p2', '/p9']);
-    expect(j.since(31, 100).ops.map((o) => o.seq)).toEqual([32]);
+    expect(old.reset).toMatchObject({ seq: 31, from: 0, total: 3 });
+    expect(old.reset?.entries.map((e) => e.path).sort()).toEqual(['/p0', '/p1', '/p2']);
+    // Pages of the same snapshot fit together whatever is journaled between them.
+    const first = j.since(5, 2).reset!;
+    await j.append([put('/p0', 100)]);
+    const second = j.since(5, 2, { snapshot: 31, from: 2 }).reset!;
+    expect([first.from, first.entries.length, second.from, second.entries.length]).toEqual([0, 2, 2, 1]);
+    expect([...first.entries, ...second.entries].map((e) => e.path).sort()).toEqual(['/p0', '/p1', '/p2']);
+    // A page of a snapshot that has since been replaced starts the transfer over.
+    expect(j.since(5, 2, { snapshot: 7, from: 2 }).reset?.from).toBe(0);
+    expect(j.since(31, 100).ops.map((o) => o.seq)).toEqual([32, 33]);
     await j.close();
     const again = await Journal.open(file);
-    expect(again.lastSeq).toBe(32);
+    expect(again.lastSeq).toBe(33);
     expect(again.liveObjects()).toHaveLength(4);
+    expect(again.since(0, 100).reset?.total).toBe(3);
     expect((await readFile(file)).subarray(0, 8).toString()).toBe('DNSCDNJ1');
     await again.close();
   });
