@@ -59,8 +59,10 @@ describe('recursive resolver over the loopback hierarchy', () => {
     expect(reply.flags.ra).toBe(true);
     expect(reply.flags.aa).toBe(false);
     expectRRsets(reply.answers, ['host.example.test A 192.0.2.10'], { ignoreTtl: true });
-    // root -> test. -> example.test.
-    expect(r.resolver.metrics.snapshot().upstreamQueries).toBe(3);
+    // Priming (`. NS` at the hints server, RFC 8109), then root -> test. -> example.test.
+    expect(r.resolver.metrics.snapshot().upstreamQueries).toBe(4);
+    expect(r.resolver.cache.lookup('.', 'NS', 'IN')).toMatchObject({ kind: 'rrset', records: [{ data: 'a.root-servers.hint' }] });
+    expect(r.resolver.cache.lookup('a.root-servers.hint', 'A', 'IN', { minRank: 'glue' })).toMatchObject({ records: [{ data: '127.0.0.53' }] });
   });
 
   it('still answers its own zones authoritatively', async () => {

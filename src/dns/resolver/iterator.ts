@@ -33,6 +33,8 @@ interface ZoneServers {
   /** Name servers by name; `addresses` empty means "look the name up first". Forwarders have name ''. */
   servers: Array<{ name: string; addresses: ServerAddress[] }>;
   forwarded: boolean;
+  /** Built from the configured root hints rather than a cached root NS set. */
+  fromHints?: boolean;
 }
 
 type Step =
@@ -52,10 +54,17 @@ export interface Budget {
 
 const log = logger('resolver');
 
+/** After a failed root priming, the hints are used this long before priming is tried again (ms). */
+const PRIME_RETRY_MS = 60_000;
+
 /** Steps one resolution may take, whatever happens: a backstop behind the specific caps. */
 const MAX_STEPS = 64;
 
 export class Iterator {
+  /** The priming under way, shared by every query that needs it. */
+  private priming: Promise<void> | undefined;
+  private primeRetryAt = 0;
+
   constructor(
     private readonly options: ResolvedOptions,
     private readonly cache: ResolverCache,
@@ -112,9 +121,15 @@ export class Iterator {
           }
           break;
         }
-        case 'servers':
-          step = { kind: 'ask', at: this.closestServers(name), referrals: 0 };
+        case 'servers': {
+          let at = this.closestServers(name);
+          if (at.fromHints && this.options.primeRoot) {
+            await this.primeRoot();
+            at = this.closestServers(name);
+          }
+          step = { kind: 'ask', at, referrals: 0 };
           break;
+        }
         case 'ask': {
           const reply = await this.askZone(step.at, { name, type, class: cls }, budget, depth);
           switch (reply.kind) {
@@ -123,6 +138,7 @@ export class Iterator {
               break;
             case 'answer':
               this.cacheAnswer(reply.records);
+              this.cacheGlue(reply.glue ?? []);
               step = { kind: 'done', resolution: { kind: 'answer', records: [...chain, ...this.cache.clientTtls(reply.records)] } };
               break;
             case 'cname':
@@ -247,6 +263,46 @@ export class Iterator {
     return [];
   }
 
+  /**
+   * Root priming (RFC 8109): asks the hints servers for `. NS` and caches the answer and its glue, so
+   * the current root servers are used rather than a possibly outdated hints file. When priming fails
+   * the hints are used as they are, and priming is retried after PRIME_RETRY_MS.
+   */
+  private async primeRoot(): Promise<void> {
+    if (this.options.now() < this.primeRetryAt) return;
+    this.priming ??= this.runPriming().finally(() => {
+      this.priming = undefined;
+    });
+    await this.priming;
+  }
+
+  private async runPriming(): Promise<void> {
+    const reply = await this.askZone(this.hintServers(), { name: '.', type: 'NS', class: 'IN' }, this.newBudget(), 0);
+    const glue = reply.kind === 'answer' ? (reply.glue ?? []) : [];
+    // §3.3: without an address for any root server the answer is of no use; stay with the hints.
+    if (reply.kind === 'answer' && glue.length > 0 && reply.records.every((rr) => rr.type === 'NS' && nameKey(rr.name) === '')) {
+      this.cacheAnswer(reply.records);
+      this.cacheGlue(glue);
+      if (this.cache.lookup('', 'NS', 'IN', { minRank: 'referral' }).kind === 'rrset') return;
+    }
+    const reason = reply.kind === 'lame' ? reply.reason : reply.kind === 'answer' ? 'no root NS set with addresses' : `a ${reply.kind} reply`;
+    log.warn('root priming failed; using the root hints', { reason });
+    this.primeRetryAt = this.options.now() + PRIME_RETRY_MS;
+  }
+
+  private hintServers(): ZoneServers {
+    const hints = this.options.rootHints;
+    return {
+      zone: '',
+      forwarded: false,
+      fromHints: true,
+      servers: hints.nameServers.map((nsName) => ({
+        name: nsName,
+        addresses: preferIpv4(hints.addresses.get(nameKey(nsName)) ?? []).map((host) => ({ host, port: this.options.upstreamPort })),
+      })),
+    };
+  }
+
   /** The deepest forward zone or cached delegation above `name`, else the root hints. */
   private closestServers(name: string): ZoneServers {
     const forward = closestForwardZone(this.options.forwarders, nameKey(name));
@@ -257,15 +313,7 @@ export class Iterator {
       const ns = this.cache.lookup(key, 'NS', 'IN', { minRank: 'referral' });
       if (ns.kind === 'rrset') return this.serversFromReferral(key, ns.records, []);
     }
-    const hints = this.options.rootHints;
-    return {
-      zone: '',
-      forwarded: false,
-      servers: hints.nameServers.map((nsName) => ({
-        name: nsName,
-        addresses: preferIpv4(hints.addresses.get(nameKey(nsName)) ?? []).map((host) => ({ host, port: this.options.upstreamPort })),
-      })),
-    };
+    return this.hintServers();
   }
 
   /** Servers for a cut: addresses from the referral's glue, else from the cache (glue or answers). */
@@ -302,6 +350,10 @@ export class Iterator {
   /** Delegations are cached so that a sibling name goes straight to the closest known servers. */
   private cacheReferral(nameServers: ResourceRecord[], glue: ResourceRecord[]): void {
     this.cache.putRRset(nameServers, 'referral');
+    this.cacheGlue(glue);
+  }
+
+  private cacheGlue(glue: ResourceRecord[]): void {
     for (const rrset of groupRRsets(glue)) this.cache.putRRset(rrset, 'glue');
   }
 }

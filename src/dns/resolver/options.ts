@@ -44,6 +44,8 @@ export interface ResolverOptions {
   udpPayloadSize?: number;
   /** draft-vixie-dnsext-dns0x20: randomise the case of the query name and require the reply to echo it. */
   randomizeCase?: boolean;
+  /** RFC 8109: ask a hints server for the current root NS set (with glue) before using the hints. Default true. */
+  primeRoot?: boolean;
   /** Clock in milliseconds; tests inject one to make TTLs count down without sleeping. */
   now?: () => number;
 }
@@ -80,6 +82,7 @@ export function resolveOptions(o: ResolverOptions): ResolvedOptions {
     maxInflight: o.maxInflight ?? 1_000,
     udpPayloadSize: o.udpPayloadSize ?? 1232,
     randomizeCase: o.randomizeCase ?? false,
+    primeRoot: o.primeRoot ?? true,
     now: o.now ?? Date.now,
   };
 }

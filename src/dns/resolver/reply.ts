@@ -9,7 +9,7 @@ import { RCODE, type Message, type Question, type RecordClass, type ResourceReco
 
 export type ReplyClass =
   /** Data for the question, possibly after in-bailiwick CNAMEs; `records` = the chain then the RRset. */
-  | { kind: 'answer'; records: ResourceRecord[] }
+  | { kind: 'answer'; records: ResourceRecord[]; glue?: ResourceRecord[] }
   /** A CNAME chain that leaves the bailiwick (or stops without data): continue with `target`. */
   | { kind: 'cname'; records: ResourceRecord[]; target: string }
   /** Negative answer for `name` (the question name or the end of `records`' CNAME chain). */
@@ -47,7 +47,11 @@ export function classifyReply(reply: Message, ctx: ClassifyContext): ReplyClass 
     if (seen.has(key)) return { kind: 'cname', records, target: name }; // a loop: the chain cap upstairs ends it
     seen.add(key);
     const rrset = answers.filter((rr) => rr.type === ctx.question.type && nameKey(rr.name) === key);
-    if (rrset.length > 0) return { kind: 'answer', records: [...records, ...rrset] };
+    if (rrset.length > 0) {
+      // An NS answer (e.g. root priming, RFC 8109 §3) comes with the servers' addresses, kept as glue.
+      const glue = ctx.question.type === 'NS' ? glueFor(reply, rrset, inBailiwick) : [];
+      return { kind: 'answer', records: [...records, ...rrset], ...(glue.length > 0 ? { glue } : {}) };
+    }
     const cname = ctx.question.type === 'CNAME' ? undefined : answers.find((rr) => rr.type === 'CNAME' && nameKey(rr.name) === key);
     if (cname === undefined || cname.type !== 'CNAME') break;
     records.push(cname);
@@ -77,12 +81,13 @@ function classifyNonAuthoritative(reply: Message, ctx: ClassifyContext, inBailiw
     return { kind: 'lame', reason: `referral upward or sideways to "${cut}"` };
   }
   const nameServers = ns.filter((rr) => nameKey(rr.name) === cut);
-  const targets = new Set(nameServers.map((rr) => (rr.type === 'NS' ? nameKey(rr.data) : '')));
-  // Glue: addresses of the listed name servers, and only those the referring server is authoritative for.
-  const glue = reply.additionals.filter(
-    (rr) => (rr.type === 'A' || rr.type === 'AAAA') && targets.has(nameKey(rr.name)) && inBailiwick(rr),
-  );
-  return { kind: 'referral', zone: cut, nameServers, glue };
+  return { kind: 'referral', zone: cut, nameServers, glue: glueFor(reply, nameServers, inBailiwick) };
+}
+
+/** Glue: addresses of the listed name servers, and only those the answering server is authoritative for. */
+function glueFor(reply: Message, nameServers: ResourceRecord[], inBailiwick: (rr: ResourceRecord) => boolean): ResourceRecord[] {
+  const targets = new Set(nameServers.flatMap((rr) => (rr.type === 'NS' ? [nameKey(rr.data)] : [])));
+  return reply.additionals.filter((rr) => (rr.type === 'A' || rr.type === 'AAAA') && targets.has(nameKey(rr.name)) && inBailiwick(rr));
 }
 
 /** The SOA of a negative answer, if it is the SOA of a zone that contains `name` and is in bailiwick. */

@@ -33,7 +33,9 @@ export function hintsFor(address: string): RootHints {
 export function makeResolver(options: Partial<ResolverOptions> & { rootHints: RootHints; upstreamPort: number }): Resolver {
   // Generous per-try timeouts: dead servers in these tests fail fast (ICMP unreachable) and a loaded
   // CI machine must not turn a slow reply into a failure.
-  return new Resolver({ tryTimeoutMs: 1_000, totalTimeoutMs: 5_000, ...options }, createRegistry());
+  // No root priming by default: the scripted roots here are not real roots and the tests count their
+  // queries; priming has tests of its own that turn it on.
+  return new Resolver({ tryTimeoutMs: 1_000, totalTimeoutMs: 5_000, primeRoot: false, ...options }, createRegistry());
 }
 
 let nextId = 1;

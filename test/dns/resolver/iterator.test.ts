@@ -311,4 +311,39 @@ describe('iterator against scripted servers', () => {
     expect(h.servers['::1']!.queries).toHaveLength(2);
     expect(h.servers[ROOT]!.queries).toHaveLength(1);
   });
+  it('primes the root (RFC 8109): asks a hints server for . NS once and uses the servers it names', async () => {
+    const isPriming = (q: Message): boolean => qname(q) === '' && q.questions[0]!.type === 'NS';
+    const h = await hierarchy({
+      // The hints name an old root that still answers priming; anything else it answers is wrong.
+      [ROOT]: (q) =>
+        isPriming(q)
+          ? reply(q, { answers: [ns('.', 'b.root-servers.test')], additionals: [a('b.root-servers.test', TLD), a('elsewhere.test', '6.6.6.6')] })
+          : reply(q, { answers: [a(q.questions[0]!.name, '6.6.6.6')] }),
+      [TLD]: (q) => reply(q, { answers: [a(q.questions[0]!.name, '192.0.2.10')] }),
+    });
+    const resolver = makeResolver({ rootHints: hintsFor(ROOT), upstreamPort: h.port, primeRoot: true });
+    const answers = await Promise.all(['www.example.test', 'www2.example.test'].map((n) => resolver.resolve(clientQuery(n))));
+    expect(answers.map((m) => m.answers[0]?.type === 'A' && m.answers[0].data)).toEqual(['192.0.2.10', '192.0.2.10']);
+    expect((await resolver.resolve(clientQuery('www3.example.test'))).answers).toMatchObject([{ data: '192.0.2.10' }]);
+    // One priming query, shared by the concurrent queries and not repeated while the root NS set is cached.
+    expect(h.servers[ROOT]!.queries.map((q) => isPriming(q.message))).toEqual([true]);
+    expect(resolver.cache.lookup('elsewhere.test', 'A', 'IN', { minRank: 'glue' }).kind).toBe('miss');
+  });
+
+  it.each([
+    { case: 'REFUSED', answer: (q: Message) => reply(q, { rcode: RCODE.REFUSED }) },
+    { case: 'no glue', answer: (q: Message) => reply(q, { answers: [ns('.', 'b.root-servers.test')] }) },
+  ])('falls back to the root hints when priming fails ($case) and retries priming only later', async ({ answer }) => {
+    const h = await hierarchy({
+      [ROOT]: (q) => (qname(q) === '' ? answer(q) : reply(q, { answers: [a(q.questions[0]!.name, '192.0.2.10')] })),
+    });
+    const clock = { t: 1_000_000 };
+    const resolver = makeResolver({ rootHints: hintsFor(ROOT), upstreamPort: h.port, primeRoot: true, now: () => clock.t });
+    expect((await resolver.resolve(clientQuery('www.example.test'))).answers).toMatchObject([{ data: '192.0.2.10' }]);
+    expect((await resolver.resolve(clientQuery('www2.example.test'))).answers).toMatchObject([{ data: '192.0.2.10' }]);
+    clock.t += 61_000;
+    await resolver.resolve(clientQuery('www3.example.test'));
+    const asked = h.servers[ROOT]!.queries.map((q) => (qname(q.message) === '' ? 'prime' : 'query'));
+    expect(asked).toEqual(['prime', 'query', 'query', 'prime', 'query']);
+  });
 });
