@@ -123,7 +123,8 @@ export class Iterator {
         }
         case 'servers': {
           let at = this.closestServers(name);
-          if (at.fromHints && this.options.primeRoot) {
+          // No hints at all (forwarding only): nothing to prime from.
+          if (at.fromHints && this.options.primeRoot && at.servers.length > 0) {
             await this.primeRoot();
             at = this.closestServers(name);
           }
