@@ -1,4 +1,5 @@
 import { bearer } from '../distribution/auth.js';
+import { summary } from '../distribution/distributor.js';
 import type { DistributionStatus, Distributor } from '../distribution/distributor.js';
 import { encodeFrame, FRAMES_CONTENT_TYPE } from '../distribution/frames.js';
 import type { OperationInput } from '../distribution/operations.js';
@@ -12,7 +13,7 @@ export interface Publisher {
 
 export function localPublisher(d: Distributor): Publisher {
   return {
-    publish: async (items, opts) => (await d.publish(items, opts)).map((op) => ({ seq: op.seq, kind: op.kind, what: op.kind === 'put' ? op.path : JSON.stringify(op.target) })),
+    publish: async (items, opts) => (await d.publish(items, opts)).map(summary),
     status: () => d.status(),
   };
 }
