@@ -46,6 +46,8 @@ export type CacheLookup =
 
 export interface CacheOptions {
   maxEntries: number;
+  /** Optional bound on the estimated bytes held (see entrySize); 0 = bounded by entry count only. */
+  maxBytes?: number;
   minTtl: number;
   maxTtl: number;
   maxNegativeTtl: number;
@@ -60,6 +62,18 @@ export interface LookupOptions {
   minRank?: Rank;
 }
 
+/**
+ * What an entry costs, in bytes, roughly: its key plus, per record, its owner name, the fixed RR header
+ * (10 bytes, RFC 1035 §3.2.1) and its data as text, plus a flat 64 for the JS objects around them.
+ * An estimate is enough for a memory bound, and it is cheap (one pass over small records).
+ */
+function entrySize(entry: Entry, key: string): number {
+  const records = entry.kind === 'rrset' ? entry.records : entry.soa ? [entry.soa] : [];
+  let bytes = 64 + key.length;
+  for (const rr of records) bytes += 64 + rr.name.length + 10 + (typeof rr.data === 'string' ? rr.data.length : JSON.stringify(rr.data).length);
+  return bytes;
+}
+
 /** Key for one RRset; NXDOMAIN covers every type at a name, so it has a key of its own. */
 function rrsetKey(name: string, type: RecordType | 'NXDOMAIN', cls: RecordClass): string {
   return `${nameKey(name)}|${type}|${cls}`;
@@ -69,11 +83,20 @@ export class ResolverCache {
   private readonly lru: LRUCache<string, Entry>;
 
   constructor(private readonly options: CacheOptions) {
-    this.lru = new LRUCache<string, Entry>({ max: options.maxEntries });
+    const maxBytes = options.maxBytes ?? 0;
+    this.lru = new LRUCache<string, Entry>({
+      max: options.maxEntries,
+      ...(maxBytes > 0 && { maxSize: maxBytes, sizeCalculation: entrySize }),
+    });
   }
 
   get size(): number {
     return this.lru.size;
+  }
+
+  /** Estimated bytes held (0 without a byte bound: lru-cache only sums sizes when it has maxSize). */
+  get bytes(): number {
+    return this.lru.calculatedSize ?? 0;
   }
 
   /** min(ttl, maxTtl), at least minTtl. */

@@ -21,6 +21,8 @@ export interface ResolverOptions {
   forwarders?: ForwardZone[];
   /** Cache bounds and TTL clamps (seconds). */
   cacheMaxEntries?: number;
+  /** Also bound the cache by estimated bytes (0 = entries only). */
+  cacheMaxBytes?: number;
   minTtl?: number;
   maxTtl?: number;
   /** RFC 2308 §5: negative answers are cached for at most this long (seconds). */
@@ -66,6 +68,7 @@ export function resolveOptions(o: ResolverOptions): ResolvedOptions {
     upstreamPort: o.upstreamPort ?? 53,
     forwarders: o.forwarders ?? [],
     cacheMaxEntries: o.cacheMaxEntries ?? 50_000,
+    cacheMaxBytes: o.cacheMaxBytes ?? 0,
     minTtl: o.minTtl ?? 0,
     maxTtl: o.maxTtl ?? 86_400,
     maxNegativeTtl: o.maxNegativeTtl ?? 3_600,

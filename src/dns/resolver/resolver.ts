@@ -33,6 +33,7 @@ export class Resolver {
     this.metrics = new ResolverMetrics(registry);
     this.cache = new ResolverCache({
       maxEntries: this.options.cacheMaxEntries,
+      maxBytes: this.options.cacheMaxBytes,
       minTtl: this.options.minTtl,
       maxTtl: this.options.maxTtl,
       maxNegativeTtl: this.options.maxNegativeTtl,

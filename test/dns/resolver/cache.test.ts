@@ -90,4 +90,18 @@ describe('resolver cache', () => {
     expect(cache.lookup('h49.test', 'A', 'IN').kind).toBe('rrset');
     expect(cache.lookup('h0.test', 'A', 'IN').kind).toBe('miss');
   });
+  it('is bounded by estimated bytes when given maxBytes, whatever the entry bound', () => {
+    const { cache } = makeCache({ maxEntries: 1_000, maxBytes: 4_096 });
+    const big = (i: number) => Array.from({ length: 20 }, (_, j) => a(`h${i}.example.test`, `192.0.2.${j}`));
+    for (let i = 0; i < 50; i++) cache.putRRset(big(i), 'answer');
+    expect(cache.bytes).toBeGreaterThan(0);
+    expect(cache.bytes).toBeLessThanOrEqual(4_096);
+    expect(cache.size).toBeLessThan(50);
+    expect(cache.lookup('h49.example.test', 'A', 'IN')).toMatchObject({ kind: 'rrset', records: big(49).map((r) => ({ data: r.data })) });
+    expect(cache.lookup('h0.example.test', 'A', 'IN').kind).toBe('miss');
+    // Small entries: many more fit in the same bytes.
+    const { cache: small } = makeCache({ maxEntries: 1_000, maxBytes: 4_096 });
+    for (let i = 0; i < 50; i++) small.putRRset([a(`h${i}.test`, '192.0.2.1')], 'answer');
+    expect(small.size).toBeGreaterThan(cache.size);
+  });
 });
