@@ -333,6 +333,7 @@ function readAdmin(n: ConfigNode, baseDir: string, env: Record<string, string | 
 function checkUniqueListeners(root: ConfigNode, d: Deployment): void {
   const owners = new Map<string, string>();
   const claim = (hp: HostPort, who: string, keyPath: string): void => {
+    if (hp.port === 0) return; // port 0 asks the kernel for a free port each time: never a clash
     const ip = parseIp(hp.host);
     const key = formatHostPort({ host: ip ? formatIp(ip) : hp.host.toLowerCase(), port: hp.port });
     const previous = owners.get(key);

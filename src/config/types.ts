@@ -65,7 +65,7 @@ export interface DnsConfig {
   listen: HostPort[];
   zones: string;
   recursion?: RecursionConfig;
-  /** HTTP listener for GET /metrics and GET /health (edge health as steering sees it). */
+  /** HTTP listener for GET /metrics and GET /healthz (edge health as steering sees it). */
   admin?: HostPort;
 }
 

@@ -37,6 +37,8 @@ export interface DnsServerOptions {
   registry?: Registry;
   /** Serve GET /metrics and GET /healthz over HTTP here (port 0: any free port). */
   metricsListen?: HostPort;
+  /** Extra fields for the /healthz body (e.g. edge health as steering sees it). */
+  healthDetails?: () => Record<string, unknown>;
   /** CIDRs allowed to transfer our zones (AXFR/IXFR over TCP); default nobody (REFUSED). */
   allowTransfer?: readonly string[];
   /** Secondaries sent a NOTIFY (RFC 1996) when a zone's serial changes, e.g. on reload. */
@@ -98,7 +100,10 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
       addresses.push(l.bound);
       log.info('listening', { address: formatHostPort(l.bound), transports: 'udp+tcp' });
     }
-    if (options.metricsListen) metrics = await listenMetrics(options.metricsListen, registry, () => ({ zones: zones.zoneSet.size }));
+    if (options.metricsListen) metrics = await listenMetrics(options.metricsListen, registry, () => ({
+        zones: zones.zoneSet.size,
+        ...options.healthDetails?.(),
+      }));
   } catch (err) {
     await Promise.all(listeners.map(closeListener));
     zones.close();

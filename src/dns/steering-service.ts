@@ -1,17 +1,17 @@
 /**
  * The DNS role as a deployment describes it: the authoritative server with steering for the pools,
- * health checks of every edge, optional recursion, and an admin listener (GET /metrics, GET /health).
+ * health checks of every edge, optional recursion, and the admin listener (GET /metrics for DNS, steering,
+ * health and resolver counters; GET /healthz with the edges as steering sees them).
  * A reload (SIGHUP or a change of the file) applies new pools, edges and geo networks; a bad file is
  * refused and the running deployment stays (config/reload.ts).
  */
-import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import { ReloadableDeployment } from '../config/reload.js';
 import type { Deployment } from '../config/types.js';
 import { HealthChecker } from '../health/checker.js';
 import { logger } from '../log.js';
-import { createRegistry, PROMETHEUS_CONTENT_TYPE } from '../metrics.js';
-import { formatHostPort, type HostPort } from '../net/address.js';
+import { createRegistry } from '../metrics.js';
+import type { HostPort } from '../net/address.js';
 import { GeoLocator } from './geo.js';
 import { recursionFromFlags } from './resolver/flags.js';
 import { startDnsServer, type DnsServer } from './server.js';
@@ -48,6 +48,9 @@ export async function startSteeredDns(file: string, options: SteeredDnsOptions =
     listen: options.listen ?? d.dns.listen,
     zonesDir: d.dns.zones,
     dynamicAnswers: steering,
+    registry,
+    ...(d.dns.admin && { metricsListen: d.dns.admin }),
+    healthDetails: () => ({ edges: health.status() }),
     ...recursionOptions(d, registry),
   });
   health.start();
@@ -57,13 +60,7 @@ export async function startSteeredDns(file: string, options: SteeredDnsOptions =
     geo.setNetworks(next.geo.networks);
   });
   const unwatch = (options.watch ?? true) ? source.watch() : () => undefined;
-  let adminServer: Server | undefined;
-  let admin: HostPort | undefined;
-  if (d.dns.admin) {
-    adminServer = await listenAdmin(d.dns.admin, registry, health);
-    const a = adminServer.address();
-    if (a && typeof a === 'object') admin = { host: a.address, port: a.port };
-  }
+  const admin = server.metricsAddress;
   log.info('dns started from deployment', { file, pools: d.pools.map((p) => p.name).join(','), edges: d.edges.length });
   return {
     server,
@@ -78,7 +75,6 @@ export async function startSteeredDns(file: string, options: SteeredDnsOptions =
     close: async () => {
       unwatch();
       health.stop();
-      if (adminServer) await new Promise<void>((r) => adminServer!.close(() => r()));
       await server.close();
     },
   };
@@ -96,28 +92,4 @@ function recursionOptions(d: Deployment, registry: Registry): ReturnType<typeof 
     },
     registry,
   );
-}
-
-function listenAdmin(at: HostPort, registry: Registry, health: HealthChecker): Promise<Server> {
-  const server = createServer((req, res) => {
-    if (req.method === 'GET' && req.url === '/metrics') {
-      void registry.metrics().then((text) => {
-        res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE });
-        res.end(text);
-      });
-    } else if (req.method === 'GET' && req.url === '/health') {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(`${JSON.stringify({ edges: health.status() })}\n`);
-    } else {
-      res.writeHead(404, { 'content-type': 'text/plain' });
-      res.end('not found\n');
-    }
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(at.port, at.host, () => {
-      log.info('dns admin listening', { admin: formatHostPort(at) });
-      resolve(server);
-    });
-  });
 }
