@@ -1,7 +1,8 @@
 /**
- * The zones folder: every `<apex>.zone` file is one zone (`cdn.test.zone` -> cdn.test); other files
- * are only reachable through $INCLUDE. Reloading re-reads every zone; a zone that now has errors keeps
- * serving its last good version (and the errors are logged with file and line), so a bad edit never
+ * The zones folder: every `<apex>.zone` file is one zone (`cdn.test.zone` -> cdn.test, `root.zone` or
+ * `..zone` -> the root; so a TLD named "root" cannot have a file of its own); other files are only
+ * reachable through $INCLUDE. Reloading re-reads every zone; a zone that now has errors keeps serving
+ * its last good version (and the errors are logged with file and line), so a bad edit never
  * takes a zone off the air.
  */
 import { readdirSync, watch, type FSWatcher } from 'node:fs';
@@ -15,6 +16,7 @@ import { validateZone } from './validate.js';
 
 const log = logger('dns.zones');
 const ZONE_SUFFIX = '.zone';
+const ROOT_ZONE_STEM = 'root';
 
 export interface ZoneLoadResult {
   file: string;
@@ -25,7 +27,9 @@ export interface ZoneLoadResult {
 
 /** Parses, validates and builds one zone file. Never throws for bad content. */
 export function loadZoneFile(file: string, zonesDir: string): ZoneLoadResult {
-  const apex = nameKey(basename(file).slice(0, -ZONE_SUFFIX.length));
+  const stem = basename(file).slice(0, -ZONE_SUFFIX.length);
+  // The root zone's own name would make "..zone"; accept the conventional "root.zone" too.
+  const apex = stem === ROOT_ZONE_STEM ? '' : nameKey(stem);
   const parsed = parseMasterFile(file, { origin: apex === '' ? '.' : apex, includeDir: zonesDir });
   const errors = [...parsed.errors];
   if (errors.length === 0) errors.push(...validateZone(apex, file, parsed.records));
