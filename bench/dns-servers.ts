@@ -112,3 +112,85 @@ export function nsdSpec(ctx: ServerContext, port: number): DnsServerSpec | undef
   );
   return { name: 'nsd', argv: [nsd, '-d', '-c', conf], repin: true };
 }
+
+/** dnscdn as a caching resolver: no zones of its own, cdn.test forwarded to an authoritative server. */
+export function dnscdnResolverSpec(ctx: ServerContext, port: number, authority: string): DnsServerSpec {
+  const emptyZones = join(ctx.tmp, 'no-zones');
+  mkdirSync(emptyZones, { recursive: true });
+  const hints = join(ctx.root, 'test', 'fixtures', 'resolver', 'named.root');
+  return {
+    name: 'dnscdn',
+    argv: ['node', join(ctx.root, 'bin', 'dnscdn.js'), 'dns', '--zones', emptyZones, '--listen', `${ctx.host}:${port}`, '--root-hints', hints, '--forward', `${ctx.zone}=${authority}`],
+    repin: false,
+  };
+}
+
+/** Unbound with one thread, iterator only (no DNSSEC validation), cdn.test forwarded like dnscdn's. */
+export function unboundSpec(ctx: ServerContext, port: number, authority: { host: string; port: number }): DnsServerSpec | undefined {
+  const unbound = findCommand('unbound');
+  if (unbound === undefined) return undefined;
+  const dir = join(ctx.tmp, 'unbound');
+  mkdirSync(dir, { recursive: true });
+  const conf = join(dir, 'unbound.conf');
+  writeFileSync(
+    conf,
+    [
+      'server:',
+      `    interface: ${ctx.host}`,
+      `    port: ${port}`,
+      '    num-threads: 1',
+      '    so-reuseport: no',
+      '    do-ip6: no',
+      '    username: ""',
+      '    chroot: ""',
+      `    directory: "${dir}"`,
+      `    pidfile: "${dir}/unbound.pid"`,
+      '    use-syslog: no',
+      '    verbosity: 0',
+      '    access-control: 127.0.0.0/8 allow',
+      '    do-not-query-localhost: no',
+      '    module-config: "iterator"',
+      // RFC 6761 names: Unbound answers test. itself unless told not to.
+      '    local-zone: "test." nodefault',
+      '    msg-cache-size: 64m',
+      '    rrset-cache-size: 64m',
+      'forward-zone:',
+      `    name: "${ctx.zone}"`,
+      `    forward-addr: ${authority.host}@${authority.port}`,
+      '',
+    ].join('\n'),
+  );
+  return { name: 'unbound', argv: [unbound, '-d', '-c', conf], repin: true };
+}
+
+/** A deployment file for the steering case: the demo zone, five edges around the world, www.cdn.test geo-nearest. */
+export function steeringConfig(ctx: ServerContext, dnsPort: number, healthPort: number): string {
+  const file = join(ctx.tmp, 'steering.yaml');
+  writeFileSync(
+    file,
+    `dns:
+  listen: [${ctx.host}:${dnsPort}]
+  zones: ${ctx.zonesDir}
+edgeDefaults:
+  port: ${healthPort}
+  health: { path: /healthz, interval: 1s, timeout: 500ms, rise: 1, fall: 3 }
+edges:
+  london: { addresses: [127.0.0.11], location: { lat: 51.507, lon: -0.128 } }
+  tokyo: { addresses: [127.0.0.12], location: { lat: 35.690, lon: 139.692 } }
+  newyork: { addresses: [127.0.0.13], location: { lat: 40.713, lon: -74.006 } }
+  saopaulo: { addresses: [127.0.0.14], location: { lat: -23.551, lon: -46.633 } }
+  sydney: { addresses: [127.0.0.15], location: { lat: -33.869, lon: 151.209 } }
+pools:
+  www.cdn.test: { policy: geo-nearest, edges: [london, tokyo, newyork, saopaulo, sydney], ttl: 20, answers: 1 }
+geo:
+  databases: [dbip-city-lite]
+`,
+  );
+  return file;
+}
+
+export const STEERING_EDGE_ADDRESSES = ['127.0.0.11', '127.0.0.12', '127.0.0.13', '127.0.0.14', '127.0.0.15'] as const;
+
+export function dnscdnSteeredSpec(ctx: ServerContext, port: number, config: string): DnsServerSpec {
+  return { name: 'dnscdn', argv: ['node', join(ctx.root, 'bin', 'dnscdn.js'), 'dns', '--config', config, '--listen', `${ctx.host}:${port}`], repin: false };
+}

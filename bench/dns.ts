@@ -8,18 +8,39 @@
  * latency percentiles from one more run at a fixed BENCH_LATENCY_QPS (default 10000) offered rate.
  * Writes bench/results/dns.json and dns.svg.
  *
- *   npm run bench:dns            (BENCH_SECONDS=3 for a quick look; BENCH_CPU_PROF=1 profiles dnscdn)
+ * Cases: `mix` (the authoritative mix above), `steering` (www.cdn.test A with a London ECS subnet through
+ * geo-nearest steering with five healthy edges; the ceiling primed from it; Knot answering the static
+ * record), `resolver` (the same mix with RD=1 to dnscdn and Unbound as caching resolvers forwarding
+ * cdn.test to a dnscdn authority: after the warm-up every answer is a cache hit).
+ *
+ *   npm run bench:dns     (BENCH_SECONDS=3 for a quick look; BENCH_CASES=mix,steering,resolver to choose;
+ *                          BENCH_CPU_PROF=1 profiles dnscdn into bench/results/tmp)
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { join } from 'node:path';
+import type { ClientSubnet } from '../src/dns/types.js';
 import { barChartSvg } from './chart.js';
-import { ceilingSpec, dns2Spec, dnscdnSpec, knotSpec, nsdSpec, type DnsServerSpec, type ServerContext } from './dns-servers.js';
+import { ask, dnsAnswers, ecsOptionArgument } from './dns-probe.js';
+import {
+  ceilingSpec,
+  dns2Spec,
+  dnscdnResolverSpec,
+  dnscdnSpec,
+  dnscdnSteeredSpec,
+  knotSpec,
+  nsdSpec,
+  steeringConfig,
+  STEERING_EDGE_ADDRESSES,
+  unboundSpec,
+  type DnsServerSpec,
+  type ServerContext,
+} from './dns-servers.js';
 import { dnsperf, latencySummary } from './dnsperf.js';
 import { dnsperfQueryFile, QUERY_MIX } from './dns-queries.js';
 import {
   conditions,
   cpuSeconds,
-  dnsAnswers,
   findCommand,
   freePort,
   INSTALL_HINT,
@@ -28,17 +49,20 @@ import {
   pinned,
   repinTree,
   SERVER_CORE,
+  sleep,
   startProcess,
   waitUntil,
-  type Server,
 } from './proc.js';
-import { formatTable, repoRoot, resultsDir, writeResults } from './report.js';
+import { formatTable, repoRoot, writeResults } from './report.js';
+import { profiledArgv } from './profile-summary.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const WARMUP_SECONDS = Math.min(3, SECONDS);
 const RUNS = 3;
 const LATENCY_RATE = Number(process.env.BENCH_LATENCY_QPS ?? 10_000);
 const PROFILE = process.env.BENCH_CPU_PROF === '1';
+// The V8 sampler thread shares the server's core: under real-time priority it only runs when the server idles.
+if (PROFILE) process.env.BENCH_REALTIME = '0';
 const HOST = '127.0.0.1';
 
 export interface DnsCaseResult {
@@ -61,10 +85,12 @@ interface Workload {
 
 const round = (x: number, digits = 1): number => Math.round(x * 10 ** digits) / 10 ** digits;
 
-async function measure(workload: Workload, spec: DnsServerSpec, port: number): Promise<DnsCaseResult> {
-  const server = startProcess(spec.name, pinned(SERVER_CORE, spec.argv), { env: { ...process.env, DNSCDN_LOG: 'warn' } });
+async function measure(workload: Workload, spec: DnsServerSpec, port: number, ready?: () => Promise<void>): Promise<DnsCaseResult> {
+  const argv = PROFILE && spec.name === 'dnscdn' ? profiledArgv(spec.argv) : spec.argv;
+  const server = startProcess(spec.name, pinned(SERVER_CORE, argv), { env: { ...process.env, DNSCDN_LOG: 'warn' } });
   try {
     await waitUntil(server, () => dnsAnswers(HOST, port));
+    await ready?.();
     repinTree(server.pid, SERVER_CORE);
     const base = { host: HOST, port, queryFile: workload.queryFile, ...(workload.ednsOption !== undefined ? { ednsOption: workload.ednsOption } : {}) };
     await dnsperf({ ...base, seconds: WARMUP_SECONDS });
@@ -100,11 +126,108 @@ async function measure(workload: Workload, spec: DnsServerSpec, port: number): P
   }
 }
 
-/** dnscdn's command line, with the CPU profiler on when asked (the profile lands in bench/results/tmp). */
-function dnscdnArgs(ctx: ServerContext, port: number): DnsServerSpec {
-  const spec = dnscdnSpec(ctx, port);
-  if (PROFILE) spec.argv.splice(1, 0, '--cpu-prof', `--cpu-prof-dir=${join(resultsDir(), 'tmp')}`);
-  return spec;
+/** The edges' health checks in the steering case: every edge address answers GET /healthz with 200. */
+async function startHealthEndpoints(): Promise<{ port: number; close: () => Promise<void> }> {
+  const port = await freePort(STEERING_EDGE_ADDRESSES[0]);
+  const servers = await Promise.all(
+    STEERING_EDGE_ADDRESSES.map(
+      (address) =>
+        new Promise<HttpServer>((resolve, reject) => {
+          const server = createHttpServer((_req, res) => res.end('ok'));
+          server.once('error', reject);
+          server.listen(port, address, () => resolve(server));
+        }),
+    ),
+  );
+  return { port, close: () => Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r())))).then(() => undefined) };
+}
+
+/** Measures a ceiling whose packets come from a primer (dnscdn answering the same workload, same bytes). */
+async function measureCeiling(ctx: ServerContext, workload: Workload, primerSpec: (port: number) => DnsServerSpec, primerReady?: (port: number) => Promise<void>): Promise<DnsCaseResult> {
+  const primerPort = await freePort();
+  const primer = startProcess('dnscdn primer', pinned(SERVER_CORE, primerSpec(primerPort).argv), { env: { ...process.env, DNSCDN_LOG: 'warn' } });
+  try {
+    await waitUntil(primer, () => dnsAnswers(HOST, primerPort));
+    await primerReady?.(primerPort);
+    const port = await freePort();
+    return await measure(workload, ceilingSpec(ctx, port, primerPort), port);
+  } finally {
+    await primer.stop();
+  }
+}
+
+/** Measures every server that `make` can build (undefined = not installed: noted and skipped). */
+async function measureIfInstalled(workload: Workload, label: string, make: (port: number) => DnsServerSpec | undefined, notes: string[]): Promise<DnsCaseResult | undefined> {
+  const port = await freePort();
+  const spec = make(port);
+  if (spec === undefined) {
+    const note = `${workload.name}: ${label} is not installed, skipped (install with: ${INSTALL_HINT})`;
+    console.log(`  ${note}`);
+    notes.push(note);
+    return undefined;
+  }
+  return measure(workload, spec, port);
+}
+
+async function authoritativeMix(ctx: ServerContext, workload: Workload, results: DnsCaseResult[], notes: string[]): Promise<void> {
+  console.log(`\n${workload.name}:`);
+  const port = await freePort();
+  results.push(await measure(workload, dnscdnSpec(ctx, port), port));
+  results.push(await measureCeiling(ctx, workload, (p) => dnscdnSpec(ctx, p)));
+  const dns2Port = await freePort();
+  results.push(await measure(workload, dns2Spec(ctx, dns2Port), dns2Port));
+  for (const [label, make] of [['knot', knotSpec], ['nsd', nsdSpec]] as const) {
+    const r = await measureIfInstalled(workload, label, (p) => make(ctx, p), notes);
+    if (r) results.push(r);
+  }
+}
+
+/** www.cdn.test A with an ECS option from London: every answer goes through geo-nearest steering. */
+async function steering(ctx: ServerContext, results: DnsCaseResult[], notes: string[]): Promise<void> {
+  const london: ClientSubnet = { family: 1, sourcePrefixLength: 24, scopePrefixLength: 0, address: '81.2.69.0' };
+  const queryFile = join(ctx.tmp, 'steering-queries.txt');
+  writeFileSync(queryFile, 'www.cdn.test A\n');
+  const workload: Workload = { name: 'steering (geo-nearest, ECS)', queryFile, ednsOption: ecsOptionArgument(london) };
+  console.log(`\n${workload.name}:`);
+  const health = await startHealthEndpoints();
+  try {
+    const port = await freePort();
+    const config = steeringConfig(ctx, port, health.port);
+    const spec = dnscdnSteeredSpec(ctx, port, config);
+    // Health checks need a probe interval or two before the edges count as up.
+    const steered = async (p: number): Promise<void> => {
+      for (let i = 0; i < 50; i++) {
+        const a = await ask(HOST, p, 'www.cdn.test', 'A', london);
+        if (a?.data.length === 1 && a.data[0] === '127.0.0.11') return;
+        await sleep(200);
+      }
+      notes.push('steering: dnscdn never answered the London edge for a London ECS subnet; measured anyway');
+    };
+    results.push(await measure(workload, spec, port, () => steered(port)));
+    results.push(await measureCeiling(ctx, workload, (p) => dnscdnSteeredSpec(ctx, p, steeringConfig(ctx, p, health.port)), steered));
+    const knot = await measureIfInstalled(workload, 'knot (static answer, ECS ignored)', (p) => knotSpec(ctx, p), notes);
+    if (knot) results.push(knot);
+  } finally {
+    await health.close();
+  }
+}
+
+/** Cache hits of a resolver: the authoritative mix asked with RD=1 of a resolver forwarding cdn.test. */
+async function resolverCacheHits(ctx: ServerContext, mix: Workload, results: DnsCaseResult[], notes: string[]): Promise<void> {
+  const workload: Workload = { name: 'resolver cache hits', queryFile: mix.queryFile };
+  console.log(`\n${workload.name}:`);
+  // The authority only answers the warm-up's misses; it runs on the load generator's core without priority.
+  const authorityPort = await freePort();
+  const authority = startProcess('authority', ['taskset', '-c', '0', ...dnscdnSpec(ctx, authorityPort).argv], { env: { ...process.env, DNSCDN_LOG: 'warn' } });
+  try {
+    await waitUntil(authority, () => dnsAnswers(HOST, authorityPort));
+    const port = await freePort();
+    results.push(await measure(workload, dnscdnResolverSpec(ctx, port, `${HOST}:${authorityPort}`), port));
+    const unbound = await measureIfInstalled(workload, 'unbound', (p) => unboundSpec(ctx, p, { host: HOST, port: authorityPort }), notes);
+    if (unbound) results.push(unbound);
+  } finally {
+    await authority.stop();
+  }
 }
 
 async function main(): Promise<void> {
@@ -119,44 +242,17 @@ async function main(): Promise<void> {
   const ctx: ServerContext = { root, zonesDir: join(root, 'zones'), zone: 'cdn.test', host: HOST, tmp };
   const results: DnsCaseResult[] = [];
   const notes: string[] = [];
-  let primer: Server | undefined;
+  const only = process.env.BENCH_CASES?.split(',');
   try {
     const queryFile = join(tmp, 'queries.txt');
     writeFileSync(queryFile, dnsperfQueryFile());
     const mix: Workload = { name: 'authoritative mix', queryFile };
     console.log(`bench:dns: ${SECONDS} s x ${RUNS} runs per server after a ${WARMUP_SECONDS} s warm-up; query mix: ${QUERY_MIX.map((c) => `${c.label} ${c.share * 100}%`).join(', ')}`);
-    console.log(`conditions: ${JSON.stringify(conditions())}\n\n${mix.name}:`);
-
-    const dnscdnPort = await freePort();
-    results.push(await measure(mix, dnscdnArgs(ctx, dnscdnPort), dnscdnPort));
-
-    // The ceiling's packets come from a dnscdn primer (same answers, byte for byte).
-    const primerPort = await freePort();
-    primer = startProcess('dnscdn primer', pinned(SERVER_CORE, dnscdnSpec(ctx, primerPort).argv), { env: { ...process.env, DNSCDN_LOG: 'warn' } });
-    await waitUntil(primer, () => dnsAnswers(HOST, primerPort));
-    const ceilingPort = await freePort();
-    results.push(await measure(mix, ceilingSpec(ctx, ceilingPort, primerPort), ceilingPort));
-    await primer.stop();
-    primer = undefined;
-
-    const dns2Port = await freePort();
-    results.push(await measure(mix, dns2Spec(ctx, dns2Port), dns2Port));
-
-    for (const [label, make] of [['knot', knotSpec], ['nsd', nsdSpec]] as const) {
-      const port = await freePort();
-      const spec = make(ctx, port);
-      if (spec === undefined) {
-        const note = `${label}: not installed, skipped (install with: ${INSTALL_HINT})`;
-        console.log(`  ${note}`);
-        notes.push(note);
-        continue;
-      }
-      results.push(await measure(mix, spec, port));
-    }
-    notes.push('steering (geo-nearest with ECS): pending — `dnscdn dns` has no steering configuration option yet');
-    notes.push('resolver cache-hit queries/s vs Unbound: pending — the recursive resolver is not wired into `dnscdn dns` yet');
+    console.log(`conditions: ${JSON.stringify(conditions())}`);
+    if (!only || only.includes('mix')) await authoritativeMix(ctx, mix, results, notes);
+    if (!only || only.includes('steering')) await steering(ctx, results, notes);
+    if (!only || only.includes('resolver')) await resolverCacheHits(ctx, mix, results, notes);
   } finally {
-    await primer?.stop();
     rmSync(tmp, { recursive: true, force: true });
   }
 
@@ -178,21 +274,20 @@ async function main(): Promise<void> {
 }
 
 export function ratioTable(results: readonly DnsCaseResult[]): Array<{ ratio: string; value: number; target?: string }> {
-  const qps = (server: string, c = 'authoritative mix'): number | undefined => results.find((r) => r.server === server && r.case === c)?.qps;
   const out: Array<{ ratio: string; value: number; target?: string }> = [];
-  const ours = qps('dnscdn');
-  if (ours === undefined) return out;
-  const add = (other: string, target?: string): void => {
-    const q = qps(other);
-    if (q !== undefined && q > 0) out.push({ ratio: `dnscdn / ${other}`, value: ours / q, ...(target !== undefined ? { target } : {}) });
-  };
-  add('node ceiling', '>= 0.9');
-  add('dns2', '>= 1.5');
-  add('knot');
-  add('nsd');
-  const ceiling = qps('node ceiling');
-  const knot = qps('knot');
-  if (ceiling !== undefined && knot !== undefined && knot > 0) out.push({ ratio: 'node ceiling / knot', value: ceiling / knot });
+  const targets: Record<string, string> = { 'node ceiling': '>= 0.9', dns2: '>= 1.5' };
+  for (const c of new Set(results.map((r) => r.case))) {
+    const qps = (server: string): number | undefined => results.find((r) => r.server === server && r.case === c)?.qps;
+    const ours = qps('dnscdn');
+    if (ours === undefined) continue;
+    for (const other of ['node ceiling', 'dns2', 'knot', 'nsd', 'unbound']) {
+      const q = qps(other);
+      if (q !== undefined && q > 0) out.push({ ratio: `${c}: dnscdn / ${other}`, value: ours / q, ...(c === 'authoritative mix' && targets[other] ? { target: targets[other] } : {}) });
+    }
+    const ceiling = qps('node ceiling');
+    const knot = qps('knot');
+    if (ceiling !== undefined && knot !== undefined && knot > 0) out.push({ ratio: `${c}: node ceiling / knot`, value: ceiling / knot });
+  }
   return out;
 }
 

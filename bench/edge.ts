@@ -9,7 +9,8 @@
  * (default 8) and the median. MISS and 304 costs are measured with one connection (latency, not
  * saturation: the origin shares the load generator's core). Writes bench/results/edge.json and edge.svg.
  *
- *   npm run bench:edge            (BENCH_SECONDS=3 for a quick look; BENCH_CPU_PROF=1 profiles dnscdn)
+ *   npm run bench:edge     (BENCH_SECONDS=3 for a quick look; BENCH_SERVERS=dnscdn,nginx to choose among
+ *                           dnscdn, node ceiling, nginx, varnish; BENCH_CPU_PROF=1 profiles dnscdn)
  */
 import { request } from 'node:http';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -33,7 +34,8 @@ import {
   tcpAccepts,
   waitUntil,
 } from './proc.js';
-import { formatTable, repoRoot, resultsDir, writeResults } from './report.js';
+import { formatTable, repoRoot, writeResults } from './report.js';
+import { profiledArgv } from './profile-summary.js';
 import { uniqueUrlScript, wrk, type WrkResult } from './wrk.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -41,6 +43,8 @@ const WARMUP_SECONDS = Math.min(2, SECONDS);
 const RUNS = 3;
 const CONNECTIONS = 64;
 const PROFILE = process.env.BENCH_CPU_PROF === '1';
+// The V8 sampler thread shares the server's core: under real-time priority it only runs when the server idles.
+if (PROFILE) process.env.BENCH_REALTIME = '0';
 const HOST = '127.0.0.1';
 
 export interface EdgeCaseResult {
@@ -132,10 +136,8 @@ async function measureServer(spec: HttpServerSpec, port: number, tmp: string): P
   }
 }
 
-function edgeArgs(ctx: EdgeContext, port: number): HttpServerSpec {
-  const spec = dnscdnEdgeSpec(ctx, port);
-  if (PROFILE) spec.argv.splice(1, 0, '--cpu-prof', `--cpu-prof-dir=${join(resultsDir(), 'tmp')}`);
-  return spec;
+function withProfiler(spec: HttpServerSpec): HttpServerSpec {
+  return PROFILE ? { ...spec, argv: profiledArgv(spec.argv) } : spec;
 }
 
 async function main(): Promise<void> {
@@ -169,12 +171,14 @@ async function main(): Promise<void> {
     console.log(`bench:edge: ${SECONDS} s x ${RUNS} runs, ${CONNECTIONS} connections, after a ${WARMUP_SECONDS} s warm-up per object`);
     console.log(`conditions: ${JSON.stringify(conditions())}\n`);
     const specs: Array<[string, (c: EdgeContext, p: number) => HttpServerSpec | undefined]> = [
-      ['dnscdn', edgeArgs],
+      ['dnscdn', (c, p) => withProfiler(dnscdnEdgeSpec(c, p))],
       ['node ceiling', httpCeilingSpec],
       ['nginx', nginxSpec],
       ['varnish', varnishSpec],
     ];
+    const only = process.env.BENCH_SERVERS?.split(',');
     for (const [label, make] of specs) {
+      if (only && !only.includes(label)) continue;
       const port = await freePort();
       const spec = make(ctx, port);
       if (spec === undefined) {

@@ -29,9 +29,9 @@ export function findCommand(name: string): string | undefined {
 }
 
 let realtime: boolean | undefined;
-/** Whether `chrt -r 10` works here (needs CAP_SYS_NICE, e.g. root). */
+/** Whether `chrt -r 10` works here (needs CAP_SYS_NICE, e.g. root); BENCH_REALTIME=0 turns it off. */
 export function realtimeAvailable(): boolean {
-  realtime ??= hasCommand('chrt') && spawnSync('chrt', ['-r', '10', 'true'], { stdio: 'ignore' }).status === 0;
+  realtime ??= process.env.BENCH_REALTIME !== '0' && hasCommand('chrt') && spawnSync('chrt', ['-r', '10', 'true'], { stdio: 'ignore' }).status === 0;
   return realtime;
 }
 
@@ -134,25 +134,6 @@ export async function waitUntil(server: Server, probe: () => Promise<boolean>, t
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`${server.name} did not come up in ${timeoutMs} ms:\n${server.output()}`);
-}
-
-/** True when a UDP DNS query for `name` gets any reply. */
-export function dnsAnswers(host: string, port: number, name = 'cdn.test'): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createSocket('udp4');
-    const labels = name.split('.').filter(Boolean);
-    const qname = Buffer.concat([...labels.map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])), Buffer.from([0])]);
-    const query = Buffer.concat([Buffer.from([0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0]), qname, Buffer.from([0, 6, 0, 1])]);
-    const timer = setTimeout(() => done(false), 300);
-    const done = (ok: boolean): void => {
-      clearTimeout(timer);
-      socket.close();
-      resolve(ok);
-    };
-    socket.once('message', () => done(true));
-    socket.once('error', () => done(false));
-    socket.send(query, port, host);
-  });
 }
 
 /** True when a TCP connection to host:port is accepted. */
