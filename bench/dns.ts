@@ -20,7 +20,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { join } from 'node:path';
 import type { ClientSubnet } from '../src/dns/types.js';
-import { barChartSvg } from './chart.js';
 import { ask, dnsAnswers, ecsOptionArgument } from './dns-probe.js';
 import {
   ceilingSpec,
@@ -53,7 +52,7 @@ import {
   startProcess,
   waitUntil,
 } from './proc.js';
-import { formatTable, repoRoot, writeResults } from './report.js';
+import { publishComparison, repoRoot, type Ratio } from './report.js';
 import { profiledArgv } from './profile-summary.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -256,25 +255,23 @@ async function main(): Promise<void> {
     rmSync(tmp, { recursive: true, force: true });
   }
 
-  const ratios = ratioTable(results);
-  console.log(`\n${formatTable(['case', 'server', 'q/s', 'p50 ms', 'p99 ms', 'server cpu %', 'dnsperf cpu %', 'lost %'], results.map((r) => [r.case, r.server, r.qps, r.latencyMs.p50, r.latencyMs.p99, r.serverCpuPercent, r.loadgenCpuPercent, r.lostPercent]))}`);
-  console.log(`\n${formatTable(['ratio', 'value', 'target'], ratios.map((r) => [r.ratio, r.value.toFixed(2), r.target ?? '']))}`);
-  for (const n of notes) console.log(`note: ${n}`);
-
-  const cases = [...new Set(results.map((r) => r.case))];
-  const servers = [...new Set(results.map((r) => r.server))];
-  const svg = barChartSvg({
+  await publishComparison({
+    name: 'dns',
     title: 'bench:dns — queries/s (server on 1 core, dnsperf on the other)',
     yLabel: 'queries per second',
-    categories: cases,
-    series: servers.map((name) => ({ name, values: cases.map((c) => results.find((r) => r.case === c && r.server === name)?.qps ?? null) })),
+    headers: ['case', 'server', 'q/s', 'p50 ms', 'p99 ms', 'server cpu %', 'dnsperf cpu %', 'lost %'],
+    row: (r) => [r.case, r.server, r.qps, r.latencyMs.p50, r.latencyMs.p99, r.serverCpuPercent, r.loadgenCpuPercent, r.lostPercent],
+    results,
+    ratios: ratioTable(results),
+    notes,
+    categories: [...new Set(results.map((r) => r.case))],
+    value: (r) => r.qps,
+    conditions: { ...conditions(), secondsPerRun: SECONDS, runs: RUNS, latencyOfferedQps: LATENCY_RATE, note: 'preliminary when the machine was shared with other work' },
   });
-  const written = await writeResults('dns', { conditions: { ...conditions(), secondsPerRun: SECONDS, runs: RUNS, latencyOfferedQps: LATENCY_RATE, note: 'preliminary when the machine was shared with other work' }, results, ratios, notes }, svg);
-  console.log(`\nwrote ${written.join(', ')}`);
 }
 
-export function ratioTable(results: readonly DnsCaseResult[]): Array<{ ratio: string; value: number; target?: string }> {
-  const out: Array<{ ratio: string; value: number; target?: string }> = [];
+export function ratioTable(results: readonly DnsCaseResult[]): Ratio[] {
+  const out: Ratio[] = [];
   const targets: Record<string, string> = { 'node ceiling': '>= 0.9', dns2: '>= 1.5' };
   for (const c of new Set(results.map((r) => r.case))) {
     const qps = (server: string): number | undefined => results.find((r) => r.server === server && r.case === c)?.qps;

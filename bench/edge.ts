@@ -15,7 +15,6 @@
 import { request } from 'node:http';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { barChartSvg } from './chart.js';
 import { dnscdnEdgeSpec, httpCeilingSpec, nginxSpec, varnishSpec, type EdgeContext, type HttpServerSpec } from './edge-servers.js';
 import { benchObjects, OBJECT_SIZES } from './objects.js';
 import {
@@ -34,7 +33,7 @@ import {
   tcpAccepts,
   waitUntil,
 } from './proc.js';
-import { formatTable, repoRoot, writeResults } from './report.js';
+import { publishComparison, repoRoot, type Ratio } from './report.js';
 import { profiledArgv } from './profile-summary.js';
 import { uniqueUrlScript, wrk, type WrkResult } from './wrk.js';
 
@@ -194,25 +193,23 @@ async function main(): Promise<void> {
     rmSync(tmp, { recursive: true, force: true });
   }
 
-  const ratios = ratioTable(results);
-  console.log(`\n${formatTable(['case', 'server', 'req/s', 'MB/s', 'p50 ms', 'p99 ms', 'server cpu %', 'wrk cpu %', 'errors'], results.map((r) => [r.case, r.server, r.rps, r.mbPerSecond, r.p50Ms, r.p99Ms, r.serverCpuPercent, r.loadgenCpuPercent, r.errors]))}`);
-  console.log(`\n${formatTable(['ratio', 'value', 'target'], ratios.map((r) => [r.ratio, r.value.toFixed(2), r.target ?? '']))}`);
-  for (const n of notes) console.log(`note: ${n}`);
-
-  const hitCases = OBJECT_SIZES.map((o) => `HIT ${o.path.slice(1)}`);
-  const servers = [...new Set(results.map((r) => r.server))];
-  const svg = barChartSvg({
+  await publishComparison({
+    name: 'edge',
     title: 'bench:edge — cache-hit requests/s (server on 1 core, wrk on the other)',
     yLabel: 'requests per second',
-    categories: hitCases,
-    series: servers.map((name) => ({ name, values: hitCases.map((c) => results.find((r) => r.case === c && r.server === name)?.rps ?? null) })),
+    headers: ['case', 'server', 'req/s', 'MB/s', 'p50 ms', 'p99 ms', 'server cpu %', 'wrk cpu %', 'errors'],
+    row: (r) => [r.case, r.server, r.rps, r.mbPerSecond, r.p50Ms, r.p99Ms, r.serverCpuPercent, r.loadgenCpuPercent, r.errors],
+    results,
+    ratios: ratioTable(results),
+    notes,
+    categories: OBJECT_SIZES.map((o) => `HIT ${o.path.slice(1)}`),
+    value: (r) => r.rps,
+    conditions: { ...conditions(), secondsPerRun: SECONDS, runs: RUNS, connections: CONNECTIONS, note: 'preliminary when the machine was shared with other work' },
   });
-  const written = await writeResults('edge', { conditions: { ...conditions(), secondsPerRun: SECONDS, runs: RUNS, connections: CONNECTIONS, note: 'preliminary when the machine was shared with other work' }, results, ratios, notes }, svg);
-  console.log(`\nwrote ${written.join(', ')}`);
 }
 
-export function ratioTable(results: readonly EdgeCaseResult[]): Array<{ ratio: string; value: number; target?: string }> {
-  const out: Array<{ ratio: string; value: number; target?: string }> = [];
+export function ratioTable(results: readonly EdgeCaseResult[]): Ratio[] {
+  const out: Ratio[] = [];
   for (const { path } of OBJECT_SIZES) {
     const c = `HIT ${path.slice(1)}`;
     const rps = (server: string): number | undefined => results.find((r) => r.case === c && r.server === server)?.rps;

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { barChartSvg } from './chart.js';
 
 /** The repository root: the nearest folder above this file holding package.json (works from bench/ and from the build output). */
 export function repoRoot(): string {
@@ -41,4 +42,48 @@ export function formatTable(headers: readonly string[], rows: ReadonlyArray<Read
     r.map((c, i) => (numeric(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
   const isNumeric = (i: number): boolean => rows.length > 0 && rows.every((r) => typeof r[i] === 'number' || /^[\d.,x%-]+$/.test(String(r[i])));
   return [line(headers, isNumeric), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map((r) => line(r, isNumeric))].join('\n');
+}
+
+/** A same-run ratio, e.g. "dnscdn / knot", with the issue's target where there is one. */
+export interface Ratio {
+  ratio: string;
+  value: number;
+  target?: string;
+}
+
+export interface Comparison<R extends { case: string; server: string }> {
+  name: string;
+  title: string;
+  yLabel: string;
+  headers: readonly string[];
+  row: (r: R) => ReadonlyArray<string | number>;
+  results: readonly R[];
+  ratios: readonly Ratio[];
+  notes: readonly string[];
+  /** The chart's groups (cases) and each result's bar height. */
+  categories: readonly string[];
+  value: (r: R) => number;
+  conditions: Record<string, unknown>;
+}
+
+/** Prints the results and ratio tables and the notes, then writes `<name>.json` and a grouped bar chart. */
+export async function publishComparison<R extends { case: string; server: string }>(c: Comparison<R>): Promise<void> {
+  console.log(`\n${formatTable(c.headers, c.results.map(c.row))}`);
+  console.log(`\n${formatTable(['ratio', 'value', 'target'], c.ratios.map((r) => [r.ratio, r.value.toFixed(2), r.target ?? '']))}`);
+  for (const n of c.notes) console.log(`note: ${n}`);
+  const servers = [...new Set(c.results.map((r) => r.server))];
+  const svg = barChartSvg({
+    title: c.title,
+    yLabel: c.yLabel,
+    categories: c.categories,
+    series: servers.map((name) => ({
+      name,
+      values: c.categories.map((category) => {
+        const r = c.results.find((x) => x.case === category && x.server === name);
+        return r === undefined ? null : c.value(r);
+      }),
+    })),
+  });
+  const written = await writeResults(c.name, { conditions: c.conditions, results: c.results, ratios: c.ratios, notes: c.notes }, svg);
+  console.log(`\nwrote ${written.join(', ')}`);
 }
