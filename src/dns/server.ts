@@ -35,7 +35,7 @@ export interface DnsServerOptions {
   tcp?: Partial<TcpLimits>;
   /** Registry for the DNS metrics (e.g. shared with steering and the resolver); default: a new one. */
   registry?: Registry;
-  /** Serve GET /metrics and GET /healthz over HTTP here (port 0: any free port). */
+  /** Serve GET /metrics and GET /healthz over HTTP here (port 0: a free port chosen by the kernel). */
   metricsListen?: HostPort;
   /** Extra fields for the /healthz body (e.g. edge health as steering sees it). */
   healthDetails?: () => Record<string, unknown>;

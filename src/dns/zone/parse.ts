@@ -60,6 +60,19 @@ interface State {
 
 /** Parses a master file from disk. Never throws for bad content: every problem is in `errors`. */
 export function parseMasterFile(file: string, options: ParseOptions): ParseResult {
+  const { state, result } = freshState(file, options);
+  parseFileInto(state);
+  return result;
+}
+
+/** Parses text that did not come from disk (tests, embedded hints); `file` is used in messages only. */
+export function parseMasterText(text: string, file: string, options: ParseOptions): ParseResult {
+  const { state, result } = freshState(file, options);
+  parseTextInto(text, state);
+  return result;
+}
+
+function freshState(file: string, options: ParseOptions): { state: State; result: ParseResult } {
   const result: ParseResult = { records: [], errors: [] };
   const state: State = {
     file,
@@ -72,25 +85,7 @@ export function parseMasterFile(file: string, options: ParseOptions): ParseResul
     records: result.records,
     errors: result.errors,
   };
-  parseFileInto(state);
-  return result;
-}
-
-/** Parses text that did not come from disk (tests, embedded hints); `file` is used in messages only. */
-export function parseMasterText(text: string, file: string, options: ParseOptions): ParseResult {
-  const result: ParseResult = { records: [], errors: [] };
-  parseTextInto(text, {
-    file,
-    origin: nameKey(options.origin),
-    ttl: options.defaultTtl,
-    lastTtl: undefined,
-    lastOwner: undefined,
-    includeDir: options.includeDir,
-    depth: 0,
-    records: result.records,
-    errors: result.errors,
-  });
-  return result;
+  return { state, result };
 }
 
 function parseFileInto(state: State): void {
