@@ -10,7 +10,6 @@
  * `Delivery` value that the server writes (deliver.ts). Policy decisions are in freshness.ts, storage in store.ts.
  */
 import type { IncomingMessage, IncomingHttpHeaders } from 'node:http';
-import type { Readable } from 'node:stream';
 import { HttpError } from '../errors.js';
 import { logger } from '../log.js';
 import type { EdgeCache } from './cache.js';
@@ -18,7 +17,7 @@ import type { CachedObject } from './entry.js';
 import { evaluateRequest, requestControls, staleIfErrorAllows, type RequestControls } from './freshness.js';
 import { single, toOriginHeaders, type HeaderMap } from './headers.js';
 import type { EdgeMetrics } from './metrics.js';
-import type { OriginClient } from './origin-client.js';
+import type { OriginClient, RequestBody } from './origin-client.js';
 import { SharedFetch, type FetchContext, type FetchOutcome } from './shared-fetch.js';
 import { variantKey } from './store.js';
 
@@ -31,8 +30,8 @@ export interface EdgeRequest {
   host: string;
   headers: IncomingHttpHeaders;
   clientAddress: string;
-  /** The request body (only read for methods that are passed). */
-  body: Readable;
+  /** The body to forward on a pass; undefined for GET and HEAD, whose bodies are read and dropped (server.ts). */
+  body: RequestBody | undefined;
 }
 
 /** X-Cache for people; Cache-Status (RFC 9211) carries the details. */
@@ -254,7 +253,7 @@ export class EdgePipeline {
     const headers = toOriginHeaders(req.headers, { address: req.clientAddress, host: req.host }, this.o.via);
     let response: IncomingMessage;
     try {
-      response = await this.o.origin.request({ method: req.method, path: req.path, headers, ...(safe ? {} : { body: req.body }) });
+      response = await this.o.origin.request({ method: req.method, path: req.path, headers, ...(req.body ? { body: req.body } : {}) });
     } catch (err) {
       const e = err instanceof HttpError ? err : new HttpError(502, String(err));
       return { kind: 'synth', status: e.status, message: `${e.status === 504 ? 'origin timed out' : 'origin unreachable'}: ${e.message}\n`, cacheStatus: 'dnscdn; fwd=request' };

@@ -20,7 +20,7 @@ import { writeDelivery, writeFastHit, writeSynth } from './deliver.js';
 import type { CachedObject } from './entry.js';
 import { single } from './headers.js';
 import { createEdgeMetrics, type EdgeMetrics } from './metrics.js';
-import { OriginClient } from './origin-client.js';
+import { OriginClient, type RequestBody } from './origin-client.js';
 import { EdgePipeline, type EdgeRequest } from './pipeline.js';
 import { EdgeStore } from './store.js';
 
@@ -128,8 +128,7 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
       host,
       headers: req.headers,
       clientAddress: req.socket.remoteAddress ?? '',
-      // Only passed methods send a body on; GET and HEAD bodies (meaningless, RFC 9110 §9.3.1) are drained.
-      body: method === 'GET' || method === 'HEAD' ? req.resume() : req.pipe(new BodyLimit(maxBodyBytes, () => writeSynth(res, 413, 'request body too large\n'))),
+      body: forwardedBody(req, method, maxBodyBytes, () => writeSynth(res, 413, 'request body too large\n')),
     };
     const delivery = await pipeline.handle(edgeReq);
     m.responses.inc({ cache: delivery.kind === 'synth' ? 'SYNTH' : delivery.cache });
@@ -236,6 +235,26 @@ function readBounded(req: http.IncomingMessage, limit: number): Promise<Buffer> 
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
+}
+
+/**
+ * What of the client's body goes to the origin. GET and HEAD: nothing. Their content "has no generally defined
+ * semantics" and "cannot alter the meaning or target of the request" (RFC 9110 §9.3.1-2), and a cache miss is a
+ * fill shared by every client, so the body is read (keeping the client's connection in sync) and dropped, and
+ * so are its framing headers (origin-client.ts), as Varnish does for looked-up requests. We do not answer 400 as
+ * some servers do: the request is well framed, and clients that send such bodies get the page they asked for.
+ * Other methods: the body as framed by the client (RFC 9112 §6.3: neither Content-Length nor Transfer-Encoding
+ * means no body), bounded by `maxBodyBytes`; a client that goes away mid-body fails the upload.
+ */
+function forwardedBody(req: http.IncomingMessage, method: string, limit: number, onTooLarge: () => void): RequestBody | undefined {
+  const declared = single(req.headers['content-length']);
+  if (method === 'GET' || method === 'HEAD' || (declared === undefined && req.headers['transfer-encoding'] === undefined)) {
+    req.resume();
+    return undefined;
+  }
+  const limited = new BodyLimit(limit, onTooLarge);
+  req.once('error', (err) => limited.destroy(err));
+  return { stream: req.pipe(limited), length: declared === undefined ? undefined : Number(declared) };
 }
 
 /** Counts body bytes on their way to the origin; past the limit the client gets 413 and the upload stops. */

@@ -194,6 +194,8 @@ export class SharedFetch {
 
   private pump(res: IncomingMessage, decision: StoreDecision | undefined, key: string, vary: readonly string[], status: number, headers: HeaderMap): void {
     this.response = res;
+    // The parser can fail the body in the same read as the head (bad first chunk): its 'close' is already gone.
+    if (res.destroyed && !res.complete) return this.abort(new HttpError(502, 'origin response body is malformed'));
     this.buffering = decision !== undefined;
     if (!this.buffering) this.joinable = false;
     res.on('data', (c: Buffer) => {
