@@ -2,7 +2,8 @@
  * The edge's HTTP/1.1 listener (node:http): request limits, health and metrics, admin routes, and the one
  * catch that turns errors into responses. Everything about caching is in pipeline.ts.
  *
- * Limits: headers over `maxHeaderBytes` -> 431, malformed requests -> 400 (node's parser, via clientError),
+ * Limits: headers over `maxHeaderBytes` -> 431, malformed requests -> 400 (node's parser, via clientError, and
+ * request-framing.ts for what node lets through: a repeated Host, a Transfer-Encoding other than chunked),
  * request targets over 8 KiB -> 414, request bodies over `maxBodyBytes` -> 413.
  * Reserved paths: `GET /healthz`, `GET /metrics`, everything under `/.dnscdn/`, and the PURGE method.
  */
@@ -22,6 +23,7 @@ import { single } from './headers.js';
 import { createEdgeMetrics, type EdgeMetrics } from './metrics.js';
 import { OriginClient, type RequestBody } from './origin-client.js';
 import { EdgePipeline, type EdgeRequest } from './pipeline.js';
+import { refuseFraming } from './request-framing.js';
 import { EdgeStore } from './store.js';
 
 const log = logger('edge');
@@ -87,11 +89,21 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
   const admin = new AdminRoutes(options.adminToken);
   addBuiltinAdminRoutes(admin, cache);
 
+  /** Connections whose request was refused for its framing: answered once, then closed. */
+  const refusedSockets = new WeakSet<Socket>();
   const server = http.createServer({ maxHeaderSize: options.maxHeaderBytes ?? 16 * 1024, keepAliveTimeout: 5000 }, (req, res) => {
     const method = req.method ?? 'GET';
     const url = req.url ?? '/';
     const host = req.headers.host ?? '';
-    // The fast path runs first and alone: no counters beyond one increment, no header objects built.
+    const refused = refuseFraming(req);
+    if (refused !== undefined) {
+      m.requests.inc({ method: knownMethod(method) });
+      res.shouldKeepAlive = false;
+      refusedSockets.add(req.socket);
+      writeSynth(res, refused.status, refused.message);
+      return;
+    }
+    // Then the fast path, alone: no counters beyond one increment, no header objects built.
     const hit = pipeline.fastHit(method, host, url, req.headers);
     if (hit !== undefined) {
       m.requests.inc({ method });
@@ -160,6 +172,8 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
 
   // Node's parser rejects malformed requests and oversized headers before our handler; answer them, keep serving.
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    // A refused request already has its answer; its unreadable body must not produce a second one.
+    if (refusedSockets.has(socket)) return void socket.end();
     if (!socket.writable) return socket.destroy();
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'HPE_URI_TOO_LONG' ? 414 : 400;
     const text = http.STATUS_CODES[status] ?? 'Bad Request';
