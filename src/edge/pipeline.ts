@@ -7,7 +7,8 @@
  *        \-> pass (unsafe methods, Authorization-less rules, non-shareable responses) -> deliver
  *
  * Each step returns the next; the loop is capped. The pipeline never writes to the socket: it returns a
- * `Delivery` value that the server writes (deliver.ts). Policy decisions are in freshness.ts, storage in store.ts.
+ * `Delivery` value that the server writes (deliver.ts). What is cached and shared is decided in policy.ts,
+ * freshness in freshness.ts, storage in store.ts.
  */
 import type { IncomingMessage, IncomingHttpHeaders } from 'node:http';
 import { HttpError } from '../errors.js';
@@ -18,6 +19,7 @@ import { evaluateRequest, requestControls, staleIfErrorAllows, type RequestContr
 import { single, toOriginHeaders, type HeaderMap } from './headers.js';
 import type { EdgeMetrics } from './metrics.js';
 import type { OriginClient, RequestBody } from './origin-client.js';
+import { looksUp, sharesFill, type CookieRule, type FillRequest } from './policy.js';
 import { SharedFetch, type FetchContext, type FetchOutcome } from './shared-fetch.js';
 import { variantKey } from './store.js';
 
@@ -68,6 +70,8 @@ export interface PipelineOptions {
   via: string;
   /** Upper bound on a client's max-stale, in seconds. */
   maxStaleSec: number;
+  /** Which request cookies make a response private unless it says otherwise (policy.ts). */
+  cookies: CookieRule;
 }
 
 export class EdgePipeline {
@@ -103,7 +107,7 @@ export class EdgePipeline {
     for (let i = 0; i < MAX_STEPS; i++) {
       switch (step.name) {
         case 'recv':
-          step = req.method === 'GET' || req.method === 'HEAD' ? { name: 'hash' } : { name: 'pass', reason: 'method' };
+          step = looksUp(req.method) ? { name: 'hash' } : { name: 'pass', reason: 'method' };
           break;
         case 'hash': {
           const found = this.o.cache.lookup(req.host, req.path, req.headers);
@@ -167,9 +171,9 @@ export class EdgePipeline {
     }
   }
 
-  /** Joins the in-flight fetch for this key, or starts one. Requests with Authorization never share (§3.5). */
+  /** Joins the in-flight fetch for this key, or starts one (unless policy.ts says this request may not share). */
   private startFetch(req: EdgeRequest, key: string, primaryKey: string, stale: CachedObject | undefined): Step {
-    const privateFill = req.headers.authorization !== undefined;
+    const privateFill = !sharesFill(req.headers);
     const current = privateFill ? undefined : this.inFlight.get(key);
     if (current?.joinable) {
       this.o.metrics.coalescedWaiters.inc();
@@ -182,7 +186,7 @@ export class EdgePipeline {
   private newFetch(req: EdgeRequest, key: string, primaryKey: string, stale: CachedObject | undefined, register: boolean): SharedFetch {
     const originHeaders = toOriginHeaders(req.headers, { address: req.clientAddress, host: req.host }, this.o.via);
     for (const h of CLIENT_CONDITIONALS) delete originHeaders[h];
-    const fill = { method: 'GET', url: req.path, headers: { ...req.headers } as HeaderMap };
+    const fill: FillRequest = { method: 'GET', url: req.path, headers: { ...req.headers } as HeaderMap, userCookie: this.o.cookies.identifiesUser(req.headers.cookie) };
     const params = { key, primaryKey, host: req.host, path: req.path, fill, originHeaders, ...(stale ? { revalidating: stale } : {}) };
     const track = register && this.inFlight.size < MAX_IN_FLIGHT;
     const fetch = new SharedFetch(this.fetchContext, params, (f) => {

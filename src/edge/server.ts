@@ -23,6 +23,7 @@ import { single } from './headers.js';
 import { createEdgeMetrics, type EdgeMetrics } from './metrics.js';
 import { OriginClient, type RequestBody } from './origin-client.js';
 import { EdgePipeline, type EdgeRequest } from './pipeline.js';
+import { CookieRule, looksUp } from './policy.js';
 import { refuseFraming } from './request-framing.js';
 import { EdgeStore } from './store.js';
 
@@ -51,6 +52,11 @@ export interface EdgeOptions {
   maxHeaderBytes?: number;
   /** Request body bytes (passed methods) before 413. Default 16 MiB. */
   maxBodyBytes?: number;
+  /**
+   * Cookie names (with `*` wildcards, e.g. `_ga*`) that do not identify a user: a request carrying only these is
+   * treated as cookie-less when deciding whether a heuristically fresh response may be shared (policy.ts).
+   */
+  ignoreCookies?: readonly string[];
 }
 
 export interface EdgeServer {
@@ -85,7 +91,8 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
   const m = metrics;
   const cache = new EdgeCache(store, now, via);
   const origin = new OriginClient({ origin: options.origin, timeoutMs: options.originTimeoutMs ?? 10_000, onLatency: (s) => m.originLatency.observe(s) });
-  const pipeline = new EdgePipeline({ cache, origin, metrics: m, now, via, maxStaleSec: options.maxStaleSec ?? 60 });
+  const cookies = new CookieRule(options.ignoreCookies);
+  const pipeline = new EdgePipeline({ cache, origin, metrics: m, now, via, maxStaleSec: options.maxStaleSec ?? 60, cookies });
   const admin = new AdminRoutes(options.adminToken);
   addBuiltinAdminRoutes(admin, cache);
 
@@ -255,14 +262,16 @@ function readBounded(req: http.IncomingMessage, limit: number): Promise<Buffer> 
  * What of the client's body goes to the origin. GET and HEAD: nothing. Their content "has no generally defined
  * semantics" and "cannot alter the meaning or target of the request" (RFC 9110 §9.3.1-2), and a cache miss is a
  * fill shared by every client, so the body is read (keeping the client's connection in sync) and dropped, and
- * so are its framing headers (origin-client.ts), as Varnish does for looked-up requests. We do not answer 400 as
- * some servers do: the request is well framed, and clients that send such bodies get the page they asked for.
+ * so are its framing headers (origin-client.ts). Varnish does the same for looked-up requests (the miss goes out
+ * as a bodiless GET); nginx re-sends the body it read with its own Content-Length. Both keep the connection in
+ * sync; forwarding would make a shared fill depend on one client's body. We do not answer 400: the request is
+ * well framed, and a client that sends such a body still gets the page it asked for.
  * Other methods: the body as framed by the client (RFC 9112 §6.3: neither Content-Length nor Transfer-Encoding
  * means no body), bounded by `maxBodyBytes`; a client that goes away mid-body fails the upload.
  */
 function forwardedBody(req: http.IncomingMessage, method: string, limit: number, onTooLarge: () => void): RequestBody | undefined {
   const declared = single(req.headers['content-length']);
-  if (method === 'GET' || method === 'HEAD' || (declared === undefined && req.headers['transfer-encoding'] === undefined)) {
+  if (looksUp(method) || (declared === undefined && req.headers['transfer-encoding'] === undefined)) {
     req.resume();
     return undefined;
   }

@@ -18,9 +18,10 @@
 import type { IncomingMessage } from 'node:http';
 import { HttpError } from '../errors.js';
 import { createCachedObject, mergeNotModified, notModifiedSelects, type CachedObject } from './entry.js';
-import { decideStorage, staleIfErrorAllows, type FillRequest, type StoreDecision } from './freshness.js';
+import { decideStorage, staleIfErrorAllows, type StoreDecision } from './freshness.js';
 import { single, type HeaderMap } from './headers.js';
 import type { OriginClient } from './origin-client.js';
+import type { FillRequest } from './policy.js';
 import { variantKey, type EdgeStore } from './store.js';
 
 /** Where a fetch writes the body for one client. */
