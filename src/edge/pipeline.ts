@@ -229,7 +229,9 @@ export class EdgePipeline {
         if (!outcome.shared) {
           // Not storable (private, Set-Cookie, no-store...): only the client that fetched it may see it.
           if (!owner) return { name: 'pass', reason: 'not-shareable' };
-          return deliver({ kind: 'stream', fetch: step.fetch, status: outcome.status, headers: outcome.headers, cache: 'MISS', cacheStatus: `dnscdn; fwd=${fwd}; fwd-status=${outcome.status}` });
+          // RFC 9211 §2.8 detail: why it was not stored (policy.ts and freshness.ts name the reasons).
+          const detail = outcome.notStorable === undefined ? '' : `; detail=${outcome.notStorable}`;
+          return deliver({ kind: 'stream', fetch: step.fetch, status: outcome.status, headers: outcome.headers, cache: 'MISS', cacheStatus: `dnscdn; fwd=${fwd}; fwd-status=${outcome.status}${detail}` });
         }
         if (!owner && variantKey(step.fetch.params.primaryKey, outcome.vary, req.headers) !== outcome.variantKey) {
           return { name: 'pass', reason: 'other-variant' };

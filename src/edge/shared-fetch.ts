@@ -41,7 +41,7 @@ interface Cursor {
 
 export type FetchOutcome =
   /** Origin answered with a body. `shared`: other clients may receive it (it is storable, or storable but too big). */
-  | { kind: 'response'; status: number; headers: HeaderMap; shared: boolean; storing: boolean; variantKey: string; vary: readonly string[] }
+  | { kind: 'response'; status: number; headers: HeaderMap; shared: boolean; storing: boolean; variantKey: string; vary: readonly string[]; notStorable?: string }
   /** Revalidation: 304 selected the stored response, which was refreshed. */
   | { kind: 'not-modified'; entry: CachedObject; status: number }
   /** Revalidation: a 304 that does not select our response (§4.3.4); callers start over without validators. */
@@ -190,7 +190,9 @@ export class SharedFetch {
     if (!storing) this.joinable = decision.storable; // a too-big but storable response is shared by those already waiting
     // Flow starts on the next turn of the event loop, after every waiter that awaited `outcome` has subscribed.
     setImmediate(() => this.pump(res, storing ? decision : undefined, key, vary, status, resHeaders));
-    return { kind: 'response', status, headers: resHeaders, shared: decision.storable, storing, variantKey: key, vary };
+    const outcome: FetchOutcome = { kind: 'response', status, headers: resHeaders, shared: decision.storable, storing, variantKey: key, vary };
+    if (!decision.storable) outcome.notStorable = decision.reason;
+    return outcome;
   }
 
   private pump(res: IncomingMessage, decision: StoreDecision | undefined, key: string, vary: readonly string[], status: number, headers: HeaderMap): void {

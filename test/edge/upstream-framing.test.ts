@@ -147,6 +147,21 @@ describe('responses whose framing is broken', () => {
     expect(origin.connections.length).toBe(2);
   });
 
+  const poison = 'HTTP/1.1 200 OK\r\ncache-control: max-age=60\r\ncontent-length: 6\r\n\r\nPOISON';
+  for (const [when, answer] of [
+    ['in the same packet', { bytes: rawResponse(200, { 'cache-control': 'no-store' }, 'abc') + poison }],
+    ['after the response', { bytes: rawResponse(200, { 'cache-control': 'no-store' }, 'abc'), later: poison }],
+  ] as const) {
+    // Node's client drops such a socket (same packet) or never reads it as a response (later); this pins that.
+    it(`bytes beyond a complete response (${when}) never answer the next request`, async () => {
+      const { edge } = await start((req) => (req.target === '/extra' ? answer : (PAGES[req.target] ?? { bytes: rawResponse(404, {}) })));
+      await request(edge.url, '/extra', { headers: { host: 'site' } });
+      await new Promise((r) => setTimeout(r, 120));
+      const next = await request(edge.url, '/index.html', { headers: { host: 'site' } });
+      expect(next.body).toBe('<html>index</html>');
+    });
+  }
+
   it('Content-Length together with Transfer-Encoding from the origin: 502, nothing stored', async () => {
     const { edge } = await start(() => ({ bytes: 'HTTP/1.1 200 OK\r\ncache-control: max-age=60\r\ncontent-length: 3\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n' }));
     const r = await request(edge.url, '/both', { headers: { host: 'site' } });
