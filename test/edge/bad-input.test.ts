@@ -1,7 +1,6 @@
 import http from 'node:http';
-import net from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { fixed, request, startFixture, type Fixture } from './harness.js';
+import { fixed, request, sendRaw, startFixture, type Fixture } from './harness.js';
 
 let f: Fixture;
 beforeEach(async () => {
@@ -13,13 +12,7 @@ afterEach(async () => {
 
 /** Sends raw bytes and returns whatever the edge answers before closing. */
 function raw(text: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(f.edge.address.port, '127.0.0.1', () => s.write(text));
-    let out = '';
-    s.on('data', (c: Buffer) => (out += c.toString('latin1')));
-    s.on('end', () => resolve(out));
-    s.on('error', reject);
-  });
+  return sendRaw(f.edge.address.port, text);
 }
 
 describe('bad input from clients', () => {

@@ -5,9 +5,8 @@
  * crafted so that what is left starts with `GET /img/dot.png` made the origin answer the PNG, which the edge
  * stored under /index.html and served as a HIT to everyone.
  */
-import net from 'node:net';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { fixed, startFixture, type Fixture } from './harness.js';
+import { fixed, sendRaw, startFixture, type Fixture } from './harness.js';
 
 let f: Fixture;
 beforeEach(async () => {
@@ -20,24 +19,13 @@ afterEach(async () => {
   await f.close();
 });
 
-/** One request on its own raw connection (Connection: close); returns the raw reply. */
-function send(port: number, text: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(port, '127.0.0.1', () => s.write(text));
-    let out = '';
-    s.on('data', (c: Buffer) => (out += c.toString('latin1')));
-    s.on('close', () => resolve(out));
-    s.on('error', reject);
-  });
-}
-
 it('a request planted in a GET body does not poison /index.html', async () => {
   const port = f.edge.address.port;
   // The edge forwards `GET /index.html HTTP/1.1\r\nx-a: <value>...`: the planted request line starts 31 bytes in.
   const skip = 'GET /index.html HTTP/1.1\r\nx-a: '.length;
-  const first = await send(port, `GET /a HTTP/1.1\r\nHost: site\r\nContent-Length: ${skip}\r\nConnection: close\r\n\r\n${'x'.repeat(skip)}`);
+  const first = await sendRaw(port, `GET /a HTTP/1.1\r\nHost: site\r\nContent-Length: ${skip}\r\nConnection: close\r\n\r\n${'x'.repeat(skip)}`);
   expect(first).toMatch(/^HTTP\/1.1 200/);
-  const second = await send(port, 'GET /index.html HTTP/1.1\r\nX-A: GET /img/dot.png HTTP/1.1\r\nHost: site\r\nConnection: close\r\n\r\n');
+  const second = await sendRaw(port, 'GET /index.html HTTP/1.1\r\nX-A: GET /img/dot.png HTTP/1.1\r\nHost: site\r\nConnection: close\r\n\r\n');
   expect(second).toMatch(/^HTTP\/1.1 200/);
   expect(second).toMatch(/<html>home<\/html>$/);
   const hit = await f.get('/index.html', { host: 'site' });

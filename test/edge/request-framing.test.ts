@@ -3,9 +3,8 @@
  * the edge keeps serving. Node's parser rejects some of these itself: the table pins that too, so an upgrade or a
  * parser option that loosens it shows up here.
  */
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixed, startFixture, type Fixture } from './harness.js';
+import { fixed, sendRaw, startFixture, type Fixture } from './harness.js';
 
 let f: Fixture;
 beforeAll(async () => {
@@ -19,13 +18,7 @@ afterAll(async () => {
 
 /** Sends raw bytes (without Connection: close) and returns all the edge sent before it closed. */
 function raw(text: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(f.edge.address.port, '127.0.0.1', () => s.write(text));
-    let out = '';
-    s.on('data', (c: Buffer) => (out += c.toString('latin1')));
-    s.on('close', () => resolve(out));
-    s.on('error', reject);
-  });
+  return sendRaw(f.edge.address.port, text);
 }
 
 const cases: Array<{ name: string; request: string; status: number }> = [
