@@ -271,7 +271,10 @@ export class SharedFetch {
       return { kind: 'retry' };
     }
     const headers = mergeNotModified(stale.headers, notModified);
-    const decision = decideStorage(this.params.fill, stale.status, headers, this.ctx.now, this.requestTime);
+    // The stored body came from a fill the policy let everyone share; a 304 that selects it (same validator)
+    // says the cookie user's representation is that one. So the Cookie rule, which is about storing a body
+    // fetched for one user, does not apply: without this, every logged-in revalidation dropped a shared copy.
+    const decision = decideStorage({ ...this.params.fill, userCookie: false }, stale.status, headers, this.ctx.now, this.requestTime);
     const p = this.params;
     const fresh = decision.storable
       ? decision.freshness

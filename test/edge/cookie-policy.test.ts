@@ -4,8 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { CookieRule } from '../../src/edge/policy.js';
-import type { OriginHandler } from './harness.js';
-import { startFixture, type Fixture } from './harness.js';
+import { fixed, startFixture, type Fixture, type OriginHandler } from './harness.js';
 
 let f: Fixture | undefined;
 afterEach(async () => {
@@ -39,6 +38,20 @@ describe('responses to requests with a Cookie', () => {
     // Without a cookie the same response is stored as before (heuristic freshness is fine for anonymous fills).
     expect((await f.get('/account.css')).headers['x-cache']).toBe('HIT');
     expect(f.origin.count('/account.css')).toBe(2);
+  });
+
+  it('a 304 to a cookie request freshens the shared copy it selects instead of dropping it', async () => {
+    f = await startFixture();
+    f.origin.on('/logo.css', fixed(200, { etag: '"v1"', 'last-modified': LAST_MODIFIED }, 'shared'));
+    await f.get('/logo.css'); // stored from an anonymous fill, heuristically fresh for 3 days
+    f.clock.advance(4 * 86_400);
+    const alice = await f.get('/logo.css', { cookie: 'session=alice' });
+    expect(alice.headers['x-cache']).toBe('REVALIDATED');
+    expect(f.origin.seen[1]!.headers['if-none-match']).toBe('"v1"');
+    const bob = await f.get('/logo.css');
+    expect(bob.headers['x-cache']).toBe('HIT');
+    expect(bob.body).toBe('shared');
+    expect(f.origin.count('/logo.css')).toBe(2);
   });
 
   const explicit: Array<[string, Record<string, string>]> = [
