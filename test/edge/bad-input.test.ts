@@ -34,6 +34,16 @@ describe('bad input from clients', () => {
     expect((await request(f.edge.url, '/upload', { method: 'POST', body: 'b'.repeat(2000) })).status).toBe(413);
     expect(f.origin.count('/upload')).toBe(0);
   });
+
+  it('a chunked upload that grows past the limit gets 413 (the upload to the origin is abandoned)', async () => {
+    f.origin.on('/upload', (req, res) => {
+      req.resume();
+      req.on('end', () => res.end('stored'));
+    });
+    const chunk = 'c'.repeat(600);
+    const reply = await raw(`POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n258\r\n${chunk}\r\n258\r\n${chunk}\r\n0\r\n\r\n`);
+    expect(reply).toMatch(/^HTTP\/1.1 413[^]*request body too large\n$/);
+  });
 });
 
 describe('bad origins', () => {
