@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { notModified, ifRangeAllows, NOT_MODIFIED_HEADERS } from './conditional.js';
-import type { CachedObject } from './entry.js';
+import { CACHE_NAME, type CachedObject } from './entry.js';
 import { currentAge, MAX_AGE_SEC } from './freshness.js';
 import { flatten, single, toClientHeaders, type HeaderMap } from './headers.js';
 import type { Delivery } from './pipeline.js';
@@ -86,7 +86,7 @@ function writeStream(req: IncomingMessage, res: ServerResponse, d: Extract<Deliv
     res.end();
     return;
   }
-  const body = new BodyWriter(res, d.status, headers);
+  const body = new BodyWriter(res, d.status, headers, d.cacheStatus);
   const sink: FetchSink = { write: (c) => body.write(c), end: () => body.end(), fail: (err) => body.fail(err) };
   // A slow client is paused by the fetch (res.write returned false) and resumed when its socket drains.
   res.on('drain', () => d.fetch.resume(sink));
@@ -104,7 +104,7 @@ function writePass(req: IncomingMessage, res: ServerResponse, origin: IncomingMe
     res.end();
     return;
   }
-  const body = new BodyWriter(res, status, headers);
+  const body = new BodyWriter(res, status, headers, single(extra['cache-status']) ?? CACHE_NAME);
   origin.on('data', (c: Buffer) => {
     if (!body.write(c)) origin.pause();
   });
@@ -131,6 +131,8 @@ class BodyWriter {
     private readonly res: ServerResponse,
     private readonly status: number,
     private readonly headers: HeaderMap,
+    /** Cache-Status of the relayed response; a 502 in its place adds why (RFC 9211 detail). */
+    private readonly cacheStatus: string,
   ) {}
 
   write(c: Buffer): boolean {
@@ -145,7 +147,7 @@ class BodyWriter {
 
   fail(err: Error): void {
     if (this.started) this.res.destroy();
-    else writeSynth(this.res, 502, `origin response broken: ${err.message}\n`, 'dnscdn; fwd=miss; detail=origin-body');
+    else writeSynth(this.res, 502, `origin response broken: ${err.message}\n`, `${this.cacheStatus.replace(/; (stored|detail=[^;]*)/g, '')}; detail=origin-body-broken`);
   }
 
   private start(): void {

@@ -123,6 +123,7 @@ describe('responses whose framing is broken', () => {
     );
     const r = await request(edge.url, '/bad', { headers: { host: 'site' } });
     expect(r.status).toBe(502);
+    expect(r.headers['cache-status']).toBe('dnscdn; fwd=miss; fwd-status=200; detail=origin-body-broken');
     expect(edge.cache.store.objects).toBe(0);
     expect((await request(edge.url, '/index.html', { headers: { host: 'site' } })).status).toBe(200);
     expect(origin.connections.length).toBe(2);
