@@ -4,6 +4,8 @@
  *
  *   recv   Only GET and HEAD are looked up; every other method passes to the origin (RFC 9111 §2: a cache
  *          stores GET responses; §4.4: a successful unsafe method invalidates, pipeline.ts).
+ *   hash   The key is Host (lowercased) + path and query (cache.ts primaryKeyOf), one variant per value of the
+ *          request headers the response's Vary names (store.ts variantKey).
  *   fill   A request with Authorization never shares its origin fetch with others (§3.5), and its response is
  *          stored only if it says public, s-maxage or must-revalidate (the library checks §3.5).
  *   store  Never stored, whatever else the response says:
