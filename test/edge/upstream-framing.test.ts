@@ -86,12 +86,15 @@ describe('request framing toward the origin', () => {
     });
   }
 
-  it('a POST body is forwarded with framing that matches the bytes sent (Content-Length or chunked)', async () => {
+  it('a POST body is forwarded with framing that matches the bytes sent (Content-Length or chunked); no body, no framing', async () => {
     const { origin, edge } = await start();
     const body = 'name=value&x=1';
     await exchange(edge, [`POST /upload HTTP/1.1\r\nHost: site\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`]);
     await exchange(edge, [`POST /upload HTTP/1.1\r\nHost: site\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n4\r\nname\r\n${(body.length - 4).toString(16)}\r\n${body.slice(4)}\r\n0\r\n\r\n`]);
-    const [fixedLength, chunked] = origin.requests();
+    await exchange(edge, ['DELETE /upload HTTP/1.1\r\nHost: site\r\nConnection: close\r\n\r\n']);
+    const [fixedLength, chunked, bodiless] = origin.requests();
+    expect(bodiless!.method).toBe('DELETE');
+    expect(framing(bodiless!)).toEqual({ contentLength: [], transferEncoding: [] });
     expect(framing(fixedLength!)).toEqual({ contentLength: [String(body.length)], transferEncoding: [] });
     expect(fixedLength!.body.toString()).toBe(body);
     expect(framing(chunked!).contentLength).toEqual([]);
