@@ -103,6 +103,35 @@ describe('request framing toward the origin', () => {
     for (const k of origin.connections) expect(k.leftover.length).toBe(0);
   });
 
+  it('a client that goes away mid-upload: the origin connection is closed, not pooled with half a body', async () => {
+    const { origin, edge } = await start();
+    await new Promise<void>((resolve) => {
+      const s = net.connect(edge.address.port, '127.0.0.1', () => s.write('POST /upload HTTP/1.1\r\nHost: site\r\nContent-Length: 10\r\n\r\nhalf-'));
+      const poll = setInterval(() => {
+        if (origin.connections[0]?.bytes.includes('half-')) {
+          clearInterval(poll);
+          s.destroy();
+          resolve();
+        }
+      }, 5);
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(origin.connections[0]!.closed).toBe(true);
+    expect((await request(edge.url, '/index.html', { headers: { host: 'site' } })).status).toBe(200);
+    expect(origin.connections.length).toBe(2);
+  });
+
+  it('an upload past the body limit: 413 to the client, the origin connection is closed', async () => {
+    origin = await startRawOrigin({ answer: (req) => PAGES[req.target] ?? { bytes: rawResponse(404, {}) } });
+    edge = await startEdge({ listen: '127.0.0.1:0', origin: origin.url, maxBytes: 1024 * 1024, originTimeoutMs: 800, maxBodyBytes: 100 });
+    const chunk = 'c'.repeat(80);
+    const reply = await exchange(edge, [`POST /upload HTTP/1.1\r\nHost: site\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n50\r\n${chunk}\r\n50\r\n${chunk}\r\n0\r\n\r\n`]);
+    expect(reply).toMatch(/^HTTP\/1.1 413/);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(origin.connections[0]!.closed).toBe(true);
+    expect(origin.requests()).toEqual([]);
+  });
+
   it('an origin that answers before the request body is complete: that connection is not reused', async () => {
     const { origin, edge } = await start(
       (req) => (req.method === 'POST' ? { bytes: rawResponse(413, {}, 'too big') } : (PAGES[req.target] ?? { bytes: rawResponse(404, {}) })),
