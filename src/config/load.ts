@@ -28,6 +28,7 @@ import {
   type OriginRule,
 } from './types.js';
 import { parseByteSize } from '../edge/byte-size.js';
+import { cookiePatternProblem } from '../edge/policy.js';
 import { parseDuration } from './units.js';
 
 /** The geo database shipped as an npm dependency: DB-IP IP to City Lite (CC BY 4.0, https://db-ip.com). */
@@ -161,12 +162,21 @@ interface EdgeDefaults {
 
 function readCache(n: ConfigNode, base: EdgeConfig['cache']): EdgeConfig['cache'] {
   if (!n.present()) return base;
-  const f = n.fields(['maxBytes', 'maxObjectBytes']);
+  const f = n.fields(['maxBytes', 'maxObjectBytes', 'ignoreCookies']);
   const c: EdgeConfig['cache'] = { maxBytes: f.maxBytes.present() ? f.maxBytes.parse(parseByteSize) : base.maxBytes };
   const maxObject = f.maxObjectBytes.present() ? f.maxObjectBytes.parse(parseByteSize) : base.maxObjectBytes;
   if (maxObject !== undefined) c.maxObjectBytes = maxObject;
+  const ignoreCookies = f.ignoreCookies.present() ? f.ignoreCookies.itemsOrOne().map(readCookiePattern) : base.ignoreCookies;
+  if (ignoreCookies !== undefined) c.ignoreCookies = ignoreCookies;
   if (c.maxBytes < 1) throw f.maxBytes.error('must be at least 1 byte');
   return c;
+}
+
+function readCookiePattern(n: ConfigNode): string {
+  const pattern = n.string();
+  const problem = cookiePatternProblem(pattern);
+  if (problem !== undefined) throw n.error(problem);
+  return pattern;
 }
 
 function readEdgeDefaults(n: ConfigNode): EdgeDefaults {

@@ -31,7 +31,8 @@ export interface EdgeConfig {
   /** Relative share for `weighted` pools (default 1). */
   weight: number;
   health: HealthCheckConfig;
-  cache: { maxBytes: number; maxObjectBytes?: number };
+  /** `ignoreCookies`: cookie names (`*` wildcards) that do not make a response private (src/edge/policy.ts). */
+  cache: { maxBytes: number; maxObjectBytes?: number; ignoreCookies?: string[] };
 }
 
 export const POOL_POLICIES = ['round-robin', 'weighted', 'geo-nearest', 'failover'] as const;

@@ -20,6 +20,7 @@ interface EdgeFlags {
   name?: string;
   distributor?: string;
   stateDir?: string;
+  ignoreCookies?: string;
 }
 
 export function edgeCommand(): Command {
@@ -33,6 +34,7 @@ export function edgeCommand(): Command {
     .addOption(new Option('--admin-token <token>', 'bearer token for PURGE and /.dnscdn/ admin routes').env('DNSCDN_ADMIN_TOKEN'))
     .option('--origin-timeout <ms>', 'origin response timeout in milliseconds (504 after it)', '10000')
     .option('--name <name>', 'edge name (Via header, metrics label)')
+    .option('--ignore-cookies <names>', "comma-separated cookie names (* wildcards) that do not make a response private, e.g. '_ga*,_gid'")
     .option('--distributor <url>', 'origin push: distribution node to receive pushes from and catch up with (needs the admin token)')
     .option('--state-dir <dir>', 'origin push: replica journal and pushed bodies (default .dnscdn/edge-NAME)')
     .action(async (flags: EdgeFlags) => {
@@ -63,6 +65,7 @@ export function edgeCommand(): Command {
       if (flags.maxObjectBytes !== undefined) options.maxObjectBytes = parseByteSize(flags.maxObjectBytes);
       if (flags.adminToken !== undefined) options.adminToken = flags.adminToken;
       if (flags.name !== undefined) options.name = flags.name;
+      if (flags.ignoreCookies !== undefined) options.ignoreCookies = flags.ignoreCookies.split(',').map((c) => c.trim());
       const edge = await startEdge(options);
       const replica =
         flags.distributor !== undefined || flags.stateDir !== undefined

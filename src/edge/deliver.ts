@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { notModified, ifRangeAllows, NOT_MODIFIED_HEADERS } from './conditional.js';
-import type { CachedObject } from './entry.js';
+import { CACHE_NAME, type CachedObject } from './entry.js';
 import { currentAge, MAX_AGE_SEC } from './freshness.js';
 import { flatten, single, toClientHeaders, type HeaderMap } from './headers.js';
 import type { Delivery } from './pipeline.js';
@@ -81,19 +81,13 @@ function writeStream(req: IncomingMessage, res: ServerResponse, d: Extract<Deliv
     res.end();
     return;
   }
-  res.writeHead(d.status, flatten(headers));
   if (req.method === 'HEAD' || d.status === 204 || d.status === 304) {
+    res.writeHead(d.status, flatten(headers));
     res.end();
     return;
   }
-  const sink: FetchSink = {
-    write: (c) => res.write(c),
-    end: () => {
-      res.end();
-    },
-    // The origin failed mid-body: the client must see a broken response, not a short one that looks complete.
-    fail: () => res.destroy(),
-  };
+  const body = new BodyWriter(res, d.status, headers, d.cacheStatus);
+  const sink: FetchSink = { write: (c) => body.write(c), end: () => body.end(), fail: (err) => body.fail(err) };
   // A slow client is paused by the fetch (res.write returned false) and resumed when its socket drains.
   res.on('drain', () => d.fetch.resume(sink));
   // A client that goes away only stops listening; the shared fetch continues for the others and for the store.
@@ -103,20 +97,64 @@ function writeStream(req: IncomingMessage, res: ServerResponse, d: Extract<Deliv
 
 function writePass(req: IncomingMessage, res: ServerResponse, origin: IncomingMessage, via: string, extra: HeaderMap): void {
   const headers: HeaderMap = { ...toClientHeaders(origin.headers, via), ...extra };
-  res.writeHead(origin.statusCode ?? 502, flatten(headers));
+  const status = origin.statusCode ?? 502;
   if (req.method === 'HEAD') {
     origin.resume();
+    res.writeHead(status, flatten(headers));
     res.end();
     return;
   }
-  origin.pipe(res);
-  origin.on('error', () => res.destroy());
+  const body = new BodyWriter(res, status, headers, single(extra['cache-status']) ?? CACHE_NAME);
+  origin.on('data', (c: Buffer) => {
+    if (!body.write(c)) origin.pause();
+  });
+  res.on('drain', () => origin.resume());
+  origin.on('end', () => body.end());
+  origin.on('error', (err) => body.fail(err));
   origin.on('close', () => {
-    if (!origin.complete) res.destroy();
+    if (!origin.complete) body.fail(new Error('origin closed the connection mid-body'));
   });
   res.on('close', () => {
     if (!origin.complete) origin.destroy();
   });
+}
+
+/**
+ * A response body relayed from the origin, with the head written together with the first body byte (node would
+ * hold it until then anyway, so nothing is sent later than before). A body that fails before its first byte (bad
+ * chunking, a reset) is then still answered with 502; after that the client sees a broken response (the
+ * connection is cut), never a short one that looks complete.
+ */
+class BodyWriter {
+  private started = false;
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly status: number,
+    private readonly headers: HeaderMap,
+    /** Cache-Status of the relayed response; a 502 in its place adds why (RFC 9211 detail). */
+    private readonly cacheStatus: string,
+  ) {}
+
+  write(c: Buffer): boolean {
+    this.start();
+    return this.res.write(c);
+  }
+
+  end(): void {
+    this.start();
+    this.res.end();
+  }
+
+  fail(err: Error): void {
+    if (this.started) this.res.destroy();
+    else writeSynth(this.res, 502, `origin response broken: ${err.message}\n`, `${this.cacheStatus.replace(/; (stored|detail=[^;]*)/g, '')}; detail=origin-body-broken`);
+  }
+
+  private start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.res.writeHead(this.status, flatten(this.headers));
+  }
 }
 
 function pick(headers: HeaderMap, names: readonly string[]): HeaderMap {

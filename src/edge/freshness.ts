@@ -9,6 +9,7 @@
 import CachePolicy from 'http-cache-semantics';
 import { deltaSeconds, formatDirectives, parseDirectives, type Directives } from './cache-control.js';
 import { single, type HeaderMap } from './headers.js';
+import { storeVeto, type FillRequest } from './policy.js';
 
 /** What the edge learns about a response when it is stored; all times are on the edge's clock. */
 export interface Freshness {
@@ -83,50 +84,29 @@ function policyHeaders(headers: HeaderMap, directives: Directives, targeted: boo
   return out;
 }
 
-/**
- * Statuses this edge may store (RFC 9111 §3: "the response status code is final and understood by the cache").
- * http-cache-semantics 4.3.0 understands a fixed list; we add error statuses that are safe to share when the
- * origin gives them explicit freshness (negative caching protects the origin). Left out on purpose: 206 (we store
- * whole bodies only), 304 (not a representation), 401/407 (challenges for one client's credentials), 408/426/429
- * (about one connection or client), 412/416 (about the request's preconditions and ranges, which fills never send).
- */
-const UNDERSTOOD_STATUSES = new Set([200, 203, 204, 300, 301, 302, 303, 307, 308, 400, 403, 404, 405, 410, 414, 451, 500, 501, 502, 503, 504]);
 /** Statuses the library does not know; it is asked about them as 302, a status it stores on explicit freshness only. */
 const LIBRARY_STATUSES = new Set([200, 203, 204, 300, 301, 302, 303, 307, 308, 404, 405, 410, 414, 501]);
 const STAND_IN_STATUS = 302;
-/** RFC 9110 §15.1: the only statuses that may get a heuristic freshness lifetime (206 is never stored here). */
-const HEURISTIC_STATUSES = new Set([200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501]);
 
 /** §4.2.1: explicit freshness is s-maxage, max-age or Expires (targeted controls were folded into `cache-control`). */
 function hasExplicitFreshness(policy: HeaderMap, directives: Directives): boolean {
   return directives.has('s-maxage') || directives.has('max-age') || policy.expires !== undefined;
 }
 
-export interface FillRequest {
-  method: string;
-  url: string;
-  headers: HeaderMap;
-}
-
 /**
- * Decides whether a response may be stored and, if so, its freshness. Our policy on top of the library's:
- * Set-Cookie is never stored (the response is passed, as Varnish's builtin.vcl does: one user's cookie must
- * not reach another), `Vary: *` is never stored (§4.1), partial responses (206) are not stored.
+ * Decides whether a response may be stored and, if so, its freshness: first the edge's own rules (policy.ts:
+ * Set-Cookie, Vary: *, statuses, the Cookie rule), then the library's §3 checks, then the freshness lifetime.
  */
 export function decideStorage(request: FillRequest, status: number, headers: HeaderMap, now: () => number, requestTime?: number): StoreDecision {
-  if (headers['set-cookie'] !== undefined) return { storable: false, reason: 'set-cookie' };
-  const vary = single(headers.vary);
-  if (vary !== undefined && vary.split(',').some((v) => v.trim() === '*')) return { storable: false, reason: 'vary-star' };
   const { directives, targeted } = effectiveControls(headers);
+  const resHeaders = policyHeaders(headers, directives, targeted);
+  const explicit = hasExplicitFreshness(resHeaders, directives);
+  const veto = storeVeto(request, status, headers, { explicitFreshness: explicit, isPublic: directives.has('public'), targeted });
+  if (veto !== undefined) return { storable: false, reason: veto };
   const Policy = policyClass(now);
   const reqHeaders: HeaderMap = { ...request.headers };
   const reqCc = parseDirectives(request.headers['cache-control']);
   if (reqCc.size > 0) reqHeaders['cache-control'] = formatDirectives(reqCc);
-  if (!UNDERSTOOD_STATUSES.has(status)) return { storable: false, reason: 'status' };
-  const resHeaders = policyHeaders(headers, directives, targeted);
-  // §3 allows any understood status with explicit freshness; only §15.1's statuses may be stored without it.
-  const explicit = hasExplicitFreshness(resHeaders, directives);
-  if (!HEURISTIC_STATUSES.has(status) && !explicit) return { storable: false, reason: 'no-explicit-freshness' };
   const policyStatus = LIBRARY_STATUSES.has(status) ? status : STAND_IN_STATUS;
   const policy = new Policy({ method: request.method, url: request.url, headers: reqHeaders }, { status: policyStatus, headers: resHeaders });
   if (!policy.storable()) return { storable: false, reason: 'policy' };

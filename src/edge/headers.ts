@@ -51,8 +51,8 @@ export interface ClientInfo {
 
 /** Headers for a request to the origin: end-to-end ones plus Via, X-Forwarded-For and Forwarded. */
 export function toOriginHeaders(request: IncomingHttpHeaders, client: ClientInfo, via: string): HeaderMap {
+  // Framing (Content-Length, Transfer-Encoding, Expect) is set by the origin client from the body it sends.
   const out = endToEnd(request);
-  delete out['content-length']; // node sets it from the body we send (or keeps chunked for streamed bodies)
   out.host = client.host;
   const xff = single(out['x-forwarded-for']);
   out['x-forwarded-for'] = xff ? `${xff}, ${client.address}` : client.address;
@@ -63,7 +63,6 @@ export function toOriginHeaders(request: IncomingHttpHeaders, client: ClientInfo
   out.forwarded = fwd ? `${fwd}, ${element}` : element;
   const prior = single(out.via);
   out.via = prior ? `${prior}, ${via}` : via;
-  if (request['content-length'] !== undefined) out['content-length'] = request['content-length'];
   return out;
 }
 

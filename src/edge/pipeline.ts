@@ -7,10 +7,10 @@
  *        \-> pass (unsafe methods, Authorization-less rules, non-shareable responses) -> deliver
  *
  * Each step returns the next; the loop is capped. The pipeline never writes to the socket: it returns a
- * `Delivery` value that the server writes (deliver.ts). Policy decisions are in freshness.ts, storage in store.ts.
+ * `Delivery` value that the server writes (deliver.ts). What is cached and shared is decided in policy.ts,
+ * freshness in freshness.ts, storage in store.ts.
  */
 import type { IncomingMessage, IncomingHttpHeaders } from 'node:http';
-import type { Readable } from 'node:stream';
 import { HttpError } from '../errors.js';
 import { logger } from '../log.js';
 import type { EdgeCache } from './cache.js';
@@ -18,7 +18,8 @@ import type { CachedObject } from './entry.js';
 import { evaluateRequest, requestControls, staleIfErrorAllows, type RequestControls } from './freshness.js';
 import { single, toOriginHeaders, type HeaderMap } from './headers.js';
 import type { EdgeMetrics } from './metrics.js';
-import type { OriginClient } from './origin-client.js';
+import type { OriginClient, RequestBody } from './origin-client.js';
+import { looksUp, sharesFill, type CookieRule, type FillRequest } from './policy.js';
 import { SharedFetch, type FetchContext, type FetchOutcome } from './shared-fetch.js';
 import { variantKey } from './store.js';
 
@@ -31,8 +32,8 @@ export interface EdgeRequest {
   host: string;
   headers: IncomingHttpHeaders;
   clientAddress: string;
-  /** The request body (only read for methods that are passed). */
-  body: Readable;
+  /** The body to forward on a pass; undefined for GET and HEAD, whose bodies are read and dropped (server.ts). */
+  body: RequestBody | undefined;
 }
 
 /** X-Cache for people; Cache-Status (RFC 9211) carries the details. */
@@ -69,6 +70,8 @@ export interface PipelineOptions {
   via: string;
   /** Upper bound on a client's max-stale, in seconds. */
   maxStaleSec: number;
+  /** Which request cookies make a response private unless it says otherwise (policy.ts). */
+  cookies: CookieRule;
 }
 
 export class EdgePipeline {
@@ -104,7 +107,7 @@ export class EdgePipeline {
     for (let i = 0; i < MAX_STEPS; i++) {
       switch (step.name) {
         case 'recv':
-          step = req.method === 'GET' || req.method === 'HEAD' ? { name: 'hash' } : { name: 'pass', reason: 'method' };
+          step = looksUp(req.method) ? { name: 'hash' } : { name: 'pass', reason: 'method' };
           break;
         case 'hash': {
           const found = this.o.cache.lookup(req.host, req.path, req.headers);
@@ -168,9 +171,9 @@ export class EdgePipeline {
     }
   }
 
-  /** Joins the in-flight fetch for this key, or starts one. Requests with Authorization never share (§3.5). */
+  /** Joins the in-flight fetch for this key, or starts one (unless policy.ts says this request may not share). */
   private startFetch(req: EdgeRequest, key: string, primaryKey: string, stale: CachedObject | undefined): Step {
-    const privateFill = req.headers.authorization !== undefined;
+    const privateFill = !sharesFill(req.headers);
     const current = privateFill ? undefined : this.inFlight.get(key);
     if (current?.joinable) {
       this.o.metrics.coalescedWaiters.inc();
@@ -183,7 +186,7 @@ export class EdgePipeline {
   private newFetch(req: EdgeRequest, key: string, primaryKey: string, stale: CachedObject | undefined, register: boolean): SharedFetch {
     const originHeaders = toOriginHeaders(req.headers, { address: req.clientAddress, host: req.host }, this.o.via);
     for (const h of CLIENT_CONDITIONALS) delete originHeaders[h];
-    const fill = { method: 'GET', url: req.path, headers: { ...req.headers } as HeaderMap };
+    const fill: FillRequest = { method: 'GET', url: req.path, headers: { ...req.headers } as HeaderMap, userCookie: this.o.cookies.identifiesUser(req.headers.cookie) };
     const params = { key, primaryKey, host: req.host, path: req.path, fill, originHeaders, ...(stale ? { revalidating: stale } : {}) };
     const track = register && this.inFlight.size < MAX_IN_FLIGHT;
     const fetch = new SharedFetch(this.fetchContext, params, (f) => {
@@ -226,7 +229,9 @@ export class EdgePipeline {
         if (!outcome.shared) {
           // Not storable (private, Set-Cookie, no-store...): only the client that fetched it may see it.
           if (!owner) return { name: 'pass', reason: 'not-shareable' };
-          return deliver({ kind: 'stream', fetch: step.fetch, status: outcome.status, headers: outcome.headers, cache: 'MISS', cacheStatus: `dnscdn; fwd=${fwd}; fwd-status=${outcome.status}` });
+          // RFC 9211 §2.8 detail: why it was not stored (policy.ts and freshness.ts name the reasons).
+          const detail = outcome.notStorable === undefined ? '' : `; detail=${outcome.notStorable}`;
+          return deliver({ kind: 'stream', fetch: step.fetch, status: outcome.status, headers: outcome.headers, cache: 'MISS', cacheStatus: `dnscdn; fwd=${fwd}; fwd-status=${outcome.status}${detail}` });
         }
         if (!owner && variantKey(step.fetch.params.primaryKey, outcome.vary, req.headers) !== outcome.variantKey) {
           return { name: 'pass', reason: 'other-variant' };
@@ -254,7 +259,7 @@ export class EdgePipeline {
     const headers = toOriginHeaders(req.headers, { address: req.clientAddress, host: req.host }, this.o.via);
     let response: IncomingMessage;
     try {
-      response = await this.o.origin.request({ method: req.method, path: req.path, headers, ...(safe ? {} : { body: req.body }) });
+      response = await this.o.origin.request({ method: req.method, path: req.path, headers, ...(req.body ? { body: req.body } : {}) });
     } catch (err) {
       const e = err instanceof HttpError ? err : new HttpError(502, String(err));
       return { kind: 'synth', status: e.status, message: `${e.status === 504 ? 'origin timed out' : 'origin unreachable'}: ${e.message}\n`, cacheStatus: 'dnscdn; fwd=request' };

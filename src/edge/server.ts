@@ -2,7 +2,8 @@
  * The edge's HTTP/1.1 listener (node:http): request limits, health and metrics, admin routes, and the one
  * catch that turns errors into responses. Everything about caching is in pipeline.ts.
  *
- * Limits: headers over `maxHeaderBytes` -> 431, malformed requests -> 400 (node's parser, via clientError),
+ * Limits: headers over `maxHeaderBytes` -> 431, malformed requests -> 400 (node's parser, via clientError, and
+ * request-framing.ts for what node lets through: a repeated Host, a Transfer-Encoding other than chunked),
  * request targets over 8 KiB -> 414, request bodies over `maxBodyBytes` -> 413.
  * Reserved paths: `GET /healthz`, `GET /metrics`, everything under `/.dnscdn/`, and the PURGE method.
  */
@@ -20,8 +21,10 @@ import { writeDelivery, writeFastHit, writeSynth } from './deliver.js';
 import type { CachedObject } from './entry.js';
 import { single } from './headers.js';
 import { createEdgeMetrics, type EdgeMetrics } from './metrics.js';
-import { OriginClient } from './origin-client.js';
+import { OriginClient, type RequestBody } from './origin-client.js';
 import { EdgePipeline, type EdgeRequest } from './pipeline.js';
+import { CookieRule, looksUp } from './policy.js';
+import { refuseFraming } from './request-framing.js';
 import { EdgeStore } from './store.js';
 
 const log = logger('edge');
@@ -49,6 +52,11 @@ export interface EdgeOptions {
   maxHeaderBytes?: number;
   /** Request body bytes (passed methods) before 413. Default 16 MiB. */
   maxBodyBytes?: number;
+  /**
+   * Cookie names (with `*` wildcards, e.g. `_ga*`) that do not identify a user: a request carrying only these is
+   * treated as cookie-less when deciding whether a heuristically fresh response may be shared (policy.ts).
+   */
+  ignoreCookies?: readonly string[];
 }
 
 export interface EdgeServer {
@@ -83,15 +91,26 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
   const m = metrics;
   const cache = new EdgeCache(store, now, via);
   const origin = new OriginClient({ origin: options.origin, timeoutMs: options.originTimeoutMs ?? 10_000, onLatency: (s) => m.originLatency.observe(s) });
-  const pipeline = new EdgePipeline({ cache, origin, metrics: m, now, via, maxStaleSec: options.maxStaleSec ?? 60 });
+  const cookies = new CookieRule(options.ignoreCookies);
+  const pipeline = new EdgePipeline({ cache, origin, metrics: m, now, via, maxStaleSec: options.maxStaleSec ?? 60, cookies });
   const admin = new AdminRoutes(options.adminToken);
   addBuiltinAdminRoutes(admin, cache);
 
+  /** Connections whose request was refused for its framing: answered once, then closed. */
+  const refusedSockets = new WeakSet<Socket>();
   const server = http.createServer({ maxHeaderSize: options.maxHeaderBytes ?? 16 * 1024, keepAliveTimeout: 5000 }, (req, res) => {
     const method = req.method ?? 'GET';
     const url = req.url ?? '/';
     const host = req.headers.host ?? '';
-    // The fast path runs first and alone: no counters beyond one increment, no header objects built.
+    const refused = refuseFraming(req);
+    if (refused !== undefined) {
+      m.requests.inc({ method: knownMethod(method) });
+      res.shouldKeepAlive = false;
+      refusedSockets.add(req.socket);
+      writeSynth(res, refused.status, refused.message);
+      return;
+    }
+    // Then the fast path, alone: no counters beyond one increment, no header objects built.
     const hit = pipeline.fastHit(method, host, url, req.headers);
     if (hit !== undefined) {
       m.requests.inc({ method });
@@ -128,8 +147,7 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
       host,
       headers: req.headers,
       clientAddress: req.socket.remoteAddress ?? '',
-      // Only passed methods send a body on; GET and HEAD bodies (meaningless, RFC 9110 §9.3.1) are drained.
-      body: method === 'GET' || method === 'HEAD' ? req.resume() : req.pipe(new BodyLimit(maxBodyBytes, () => writeSynth(res, 413, 'request body too large\n'))),
+      body: forwardedBody(req, method, maxBodyBytes, () => writeSynth(res, 413, 'request body too large\n')),
     };
     const delivery = await pipeline.handle(edgeReq);
     m.responses.inc({ cache: delivery.kind === 'synth' ? 'SYNTH' : delivery.cache });
@@ -161,6 +179,8 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
 
   // Node's parser rejects malformed requests and oversized headers before our handler; answer them, keep serving.
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    // A refused request already has its answer; its unreadable body must not produce a second one.
+    if (refusedSockets.has(socket)) return void socket.end();
     if (!socket.writable) return socket.destroy();
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'HPE_URI_TOO_LONG' ? 414 : 400;
     const text = http.STATUS_CODES[status] ?? 'Bad Request';
@@ -236,6 +256,28 @@ function readBounded(req: http.IncomingMessage, limit: number): Promise<Buffer> 
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
+}
+
+/**
+ * What of the client's body goes to the origin. GET and HEAD: nothing. Their content "has no generally defined
+ * semantics" and "cannot alter the meaning or target of the request" (RFC 9110 §9.3.1-2), and a cache miss is a
+ * fill shared by every client, so the body is read (keeping the client's connection in sync) and dropped, and
+ * so are its framing headers (origin-client.ts). Varnish does the same for looked-up requests (the miss goes out
+ * as a bodiless GET); nginx re-sends the body it read with its own Content-Length. Both keep the connection in
+ * sync; forwarding would make a shared fill depend on one client's body. We do not answer 400: the request is
+ * well framed, and a client that sends such a body still gets the page it asked for.
+ * Other methods: the body as framed by the client (RFC 9112 §6.3: neither Content-Length nor Transfer-Encoding
+ * means no body), bounded by `maxBodyBytes`; a client that goes away mid-body fails the upload.
+ */
+function forwardedBody(req: http.IncomingMessage, method: string, limit: number, onTooLarge: () => void): RequestBody | undefined {
+  const declared = single(req.headers['content-length']);
+  if (looksUp(method) || (declared === undefined && req.headers['transfer-encoding'] === undefined)) {
+    req.resume();
+    return undefined;
+  }
+  const limited = new BodyLimit(limit, onTooLarge);
+  req.once('error', (err) => limited.destroy(err));
+  return { stream: req.pipe(limited), length: declared === undefined ? undefined : Number(declared) };
 }
 
 /** Counts body bytes on their way to the origin; past the limit the client gets 413 and the upload stops. */

@@ -18,9 +18,10 @@
 import type { IncomingMessage } from 'node:http';
 import { HttpError } from '../errors.js';
 import { createCachedObject, mergeNotModified, notModifiedSelects, type CachedObject } from './entry.js';
-import { decideStorage, staleIfErrorAllows, type FillRequest, type StoreDecision } from './freshness.js';
+import { decideStorage, staleIfErrorAllows, type StoreDecision } from './freshness.js';
 import { single, type HeaderMap } from './headers.js';
 import type { OriginClient } from './origin-client.js';
+import type { FillRequest } from './policy.js';
 import { variantKey, type EdgeStore } from './store.js';
 
 /** Where a fetch writes the body for one client. */
@@ -40,7 +41,7 @@ interface Cursor {
 
 export type FetchOutcome =
   /** Origin answered with a body. `shared`: other clients may receive it (it is storable, or storable but too big). */
-  | { kind: 'response'; status: number; headers: HeaderMap; shared: boolean; storing: boolean; variantKey: string; vary: readonly string[] }
+  | { kind: 'response'; status: number; headers: HeaderMap; shared: boolean; storing: boolean; variantKey: string; vary: readonly string[]; notStorable?: string }
   /** Revalidation: 304 selected the stored response, which was refreshed. */
   | { kind: 'not-modified'; entry: CachedObject; status: number }
   /** Revalidation: a 304 that does not select our response (§4.3.4); callers start over without validators. */
@@ -189,11 +190,15 @@ export class SharedFetch {
     if (!storing) this.joinable = decision.storable; // a too-big but storable response is shared by those already waiting
     // Flow starts on the next turn of the event loop, after every waiter that awaited `outcome` has subscribed.
     setImmediate(() => this.pump(res, storing ? decision : undefined, key, vary, status, resHeaders));
-    return { kind: 'response', status, headers: resHeaders, shared: decision.storable, storing, variantKey: key, vary };
+    const outcome: FetchOutcome = { kind: 'response', status, headers: resHeaders, shared: decision.storable, storing, variantKey: key, vary };
+    if (!decision.storable) outcome.notStorable = decision.reason;
+    return outcome;
   }
 
   private pump(res: IncomingMessage, decision: StoreDecision | undefined, key: string, vary: readonly string[], status: number, headers: HeaderMap): void {
     this.response = res;
+    // The parser can fail the body in the same read as the head (bad first chunk): its 'close' is already gone.
+    if (res.destroyed && !res.complete) return this.abort(new HttpError(502, 'origin response body is malformed'));
     this.buffering = decision !== undefined;
     if (!this.buffering) this.joinable = false;
     res.on('data', (c: Buffer) => {
@@ -266,7 +271,10 @@ export class SharedFetch {
       return { kind: 'retry' };
     }
     const headers = mergeNotModified(stale.headers, notModified);
-    const decision = decideStorage(this.params.fill, stale.status, headers, this.ctx.now, this.requestTime);
+    // The stored body came from a fill the policy let everyone share; a 304 that selects it (same validator)
+    // says the cookie user's representation is that one. So the Cookie rule, which is about storing a body
+    // fetched for one user, does not apply: without this, every logged-in revalidation dropped a shared copy.
+    const decision = decideStorage({ ...this.params.fill, userCookie: false }, stale.status, headers, this.ctx.now, this.requestTime);
     const p = this.params;
     const fresh = decision.storable
       ? decision.freshness

@@ -139,3 +139,23 @@ describe('deployment config', () => {
     expect(d.pools.find((p) => p.name === 'www.cdn.test')?.policy).toBe('geo-nearest');
   });
 });
+
+describe('edge cache.ignoreCookies', () => {
+  const withCookies = GOOD.replace('cache: { maxBytes: 64MB }', 'cache: { maxBytes: 64MB, ignoreCookies: [_ga*, _gid] }');
+
+  it('is read from edgeDefaults and inherited, and reaches the edge options', async () => {
+    const { edgeOptionsFromConfig } = await import('../../src/config/roles.js');
+    const d = parseDeployment(withCookies, '/etc/dnscdn/test.yaml', { env: {} });
+    expect(d.edges[0]!.cache.ignoreCookies).toEqual(['_ga*', '_gid']);
+    expect(edgeOptionsFromConfig(d, 'london').ignoreCookies).toEqual(['_ga*', '_gid']);
+    expect(parseDeployment(GOOD, '/x.yaml', { env: {} }).edges[0]!.cache.ignoreCookies).toBeUndefined();
+  });
+
+  it('refuses a pattern that is not a cookie name, naming the key and line', () => {
+    const err = errorOf(withCookies.replace('[_ga*, _gid]', '[_ga*, "session id"]'));
+    expect(err.position.key).toBe('edgeDefaults.cache.ignoreCookies[1]');
+    expect(err.position.line).toBe(12);
+    expect(err.reason).toMatch(/cookie name/);
+    expect(errorOf(withCookies.replace('[_ga*, _gid]', '["*"]')).reason).toMatch(/besides "\*"/);
+  });
+});

@@ -1,7 +1,6 @@
 import http from 'node:http';
-import net from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { fixed, request, startFixture, type Fixture } from './harness.js';
+import { fixed, request, sendRaw, startFixture, type Fixture } from './harness.js';
 
 let f: Fixture;
 beforeEach(async () => {
@@ -13,13 +12,7 @@ afterEach(async () => {
 
 /** Sends raw bytes and returns whatever the edge answers before closing. */
 function raw(text: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(f.edge.address.port, '127.0.0.1', () => s.write(text));
-    let out = '';
-    s.on('data', (c: Buffer) => (out += c.toString('latin1')));
-    s.on('end', () => resolve(out));
-    s.on('error', reject);
-  });
+  return sendRaw(f.edge.address.port, text);
 }
 
 describe('bad input from clients', () => {
@@ -40,6 +33,16 @@ describe('bad input from clients', () => {
     expect((await f.get('/' + 'u'.repeat(9000))).status).toBe(414);
     expect((await request(f.edge.url, '/upload', { method: 'POST', body: 'b'.repeat(2000) })).status).toBe(413);
     expect(f.origin.count('/upload')).toBe(0);
+  });
+
+  it('a chunked upload that grows past the limit gets 413 (the upload to the origin is abandoned)', async () => {
+    f.origin.on('/upload', (req, res) => {
+      req.resume();
+      req.on('end', () => res.end('stored'));
+    });
+    const chunk = 'c'.repeat(600);
+    const reply = await raw(`POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n258\r\n${chunk}\r\n258\r\n${chunk}\r\n0\r\n\r\n`);
+    expect(reply).toMatch(/^HTTP\/1.1 413[^]*request body too large\n$/);
   });
 });
 

@@ -3,6 +3,7 @@
  * request it gets, a manual clock, and a small HTTP client that returns status, headers and body.
  */
 import http from 'node:http';
+import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { startEdge, type EdgeOptions, type EdgeServer } from '../../src/edge/server.js';
 
@@ -127,4 +128,15 @@ export async function metric(edge: EdgeServer, name: string, labels: Record<stri
   if (!m) throw new Error(`no metric ${name}`);
   const v = m.values.find((s) => Object.entries(labels).every(([k, want]) => String(s.labels[k]) === want));
   return v?.value ?? 0;
+}
+
+/** Sends raw bytes on a new connection to 127.0.0.1:port and returns everything received until it closes. */
+export function sendRaw(port: number, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1', () => s.write(text));
+    let out = '';
+    s.on('data', (c: Buffer) => (out += c.toString('latin1')));
+    s.on('close', () => resolve(out));
+    s.on('error', reject);
+  });
 }
