@@ -14,10 +14,11 @@ export interface TcpAdmissionLimits {
    */
   maxPerNetwork: number;
   /** What one client network is: /24 for IPv4 and /56 for IPv6 by default (see net/client-network.ts). */
-  networkPrefix: NetworkPrefixLengths;
+  ipv4Prefix: number;
+  ipv6Prefix: number;
 }
 
-export const DEFAULT_TCP_ADMISSION: TcpAdmissionLimits = { maxPerNetwork: 16, networkPrefix: { ipv4: 24, ipv6: 56 } };
+export const DEFAULT_TCP_ADMISSION: TcpAdmissionLimits = { maxPerNetwork: 16, ipv4Prefix: 24, ipv6Prefix: 56 };
 
 /** Why a connection was closed at once, before any byte was read. */
 export type TcpRefusalReason = 'listener_cap' | 'network_cap';
@@ -26,7 +27,11 @@ export class TcpAdmission {
   /** Open connections per client network; an entry is deleted when its count drops to zero. */
   private readonly open = new Map<string, number>();
 
-  constructor(private readonly limits: TcpAdmissionLimits) {}
+  private readonly prefixes: NetworkPrefixLengths;
+
+  constructor(private readonly limits: TcpAdmissionLimits) {
+    this.prefixes = { ipv4: limits.ipv4Prefix, ipv6: limits.ipv6Prefix };
+  }
 
   /**
    * Takes a slot for a connection from `address`. Returns the function that gives it back (call it
@@ -34,7 +39,7 @@ export class TcpAdmission {
    * is at its cap (or `address` is not an IP address).
    */
   admit(address: string): (() => void) | undefined {
-    const network = clientNetwork(address, this.limits.networkPrefix);
+    const network = clientNetwork(address, this.prefixes);
     if (network === undefined) return undefined;
     const held = this.open.get(network) ?? 0;
     if (held >= this.limits.maxPerNetwork) return undefined;

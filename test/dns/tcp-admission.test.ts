@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { TcpAdmission } from '../../src/dns/tcp-admission.js';
 
-const limits = { maxPerNetwork: 2, networkPrefix: { ipv4: 24, ipv6: 56 } };
+const limits = { maxPerNetwork: 2, ipv4Prefix: 24, ipv6Prefix: 56 };
 
 describe('TCP admission per client network', () => {
   it('caps a network, not an address, and leaves other networks alone', () => {

@@ -3,14 +3,19 @@
  * holding many connections and trickling bytes, a client that never sends a query, and a client that
  * half-closes (SHUT_WR) right after a query that needs recursion.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRegistry } from '../../src/metrics.js';
 import { loadRootHints } from '../../src/dns/resolver/hints.js';
 import { Resolver } from '../../src/dns/resolver/resolver.js';
 import { startDnsServer, type DnsServer, type DnsServerOptions } from '../../src/dns/server.js';
+import { startSteeredDns } from '../../src/dns/steering-service.js';
 import { RCODE } from '../../src/dns/types.js';
 import { encodeMessage, frameForTcp } from '../../src/dns/wire.js';
 import { decodeReply, query } from '../dns/query-client.js';
@@ -186,5 +191,52 @@ describe('half-close (SHUT_WR) after the last query', () => {
     expect(replies).toHaveLength(1); // the whole query is answered; the cut one can never complete
     expect(serverEnded).toBe(true);
     expect(await sample(server, 'dnscdn_dns_tcp_connections_closed_total', { reason: 'frame_timeout' })).toBe(0);
+  });
+});
+
+describe('limits set from the flags and from the deployment file', () => {
+  /** The network holds its one slot: a second connection from it is reset at once, another network still gets in. */
+  async function expectOnePerNetwork(port: number): Promise<Socket> {
+    const held = await open(port, '127.0.0.2');
+    await closed(await attempt(port, '127.0.0.2'));
+    expect(held.closed).toBe(false);
+    const { stdout } = await run('dig', ['+tcp', '+tries=1', '+time=3', '-b', '127.1.0.3', '@127.0.0.1', '-p', String(port), 'rr.cdn.test', 'A']);
+    expect(stdout).toMatch(/ANSWER: 3,/);
+    return held;
+  }
+
+  it('dnscdn dns --tcp-max-per-network 1 --tcp-idle-timeout 1s', async () => {
+    const child: ChildProcess = spawn(process.execPath, ['bin/dnscdn.js', 'dns', '--zones', 'zones/', '--listen', '127.0.0.1:0', '--tcp-max-per-network', '1', '--tcp-idle-timeout', '1s'], {
+      env: { ...process.env, DNSCDN_LOG: 'info' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    try {
+      let seen = '';
+      let port: number | undefined;
+      while (port === undefined) {
+        const [chunk] = (await once(child.stderr!, 'data')) as [Buffer];
+        seen += chunk.toString();
+        const m = /dns server started listen=127\.0\.0\.1:(\d+)/.exec(seen);
+        if (m) port = Number(m[1]);
+      }
+      const held = await expectOnePerNetwork(port);
+      await closed(held); // idle: 1 s instead of the default 10 s (beyond this test's time limit)
+    } finally {
+      child.kill();
+    }
+  });
+
+  it('dns.tcp in the file, with a flag overriding one key', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dnscdn-tcp-'));
+    const file = join(dir, 'deploy.yaml');
+    writeFileSync(file, ['dns:', '  listen: 127.0.0.1:0', `  zones: ${resolve('zones')}`, '  tcp:', '    maxPerNetwork: 5', '    idleTimeout: 1s', 'edges: {}', ''].join('\n'));
+    const steered = await startSteeredDns(file, { watch: false, tcp: { maxPerNetwork: 1 } });
+    try {
+      const held = await expectOnePerNetwork(steered.server.addresses[0]!.port);
+      await closed(held);
+      expect(await sample(steered.server, 'dnscdn_dns_tcp_connections_closed_total', { reason: 'idle' })).toBeGreaterThanOrEqual(1);
+    } finally {
+      await steered.close();
+    }
   });
 });
