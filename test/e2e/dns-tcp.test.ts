@@ -71,8 +71,9 @@ const closed = (s: Socket): Promise<void> => new Promise((resolve) => (s.closed 
 
 describe('slowloris: one client network cannot take TCP away from everyone else', () => {
   it('caps connections per /24, answers dig +tcp from another network at once, and closes trickling queries at the frame deadline', async () => {
-    // The per-listener cap stays at its default (256), as in the report; only the frame deadline is shortened.
-    const { server, port } = await start({ tcp: { frameTimeoutMs: 1_000 } });
+    // The per-listener cap stays at its default (256), as in the report. The frame deadline is short;
+    // the idle timeout long, so that only the frame deadline can close the slow connections.
+    const { server, port } = await start({ tcp: { frameTimeoutMs: 1_000, idleTimeoutMs: 60_000 } });
     const slow: Socket[] = [];
     for (let i = 0; i < 300; i++) slow.push(await attempt(port, '127.0.0.2'));
     // Each connection announces a 512-byte query, then sends one byte every 200 ms: every byte would
