@@ -70,7 +70,7 @@ function attempt(port: number, localAddress: string): Promise<Socket> {
 const closed = (s: Socket): Promise<void> => new Promise((resolve) => (s.closed ? resolve() : s.once('close', () => resolve())));
 
 describe('slowloris: one client network cannot take TCP away from everyone else', () => {
-  it('caps connections per /24, answers dig +tcp from another network at once, and closes trickling queries at the frame deadline', async () => {
+  it('caps connections per /24, answers dig +tcp and a TC=1 retry from another network at once, and closes trickling queries at the frame deadline', async () => {
     // The per-listener cap stays at its default (256), as in the report. The frame deadline is short;
     // the idle timeout long, so that only the frame deadline can close the slow connections.
     const { server, port } = await start({ tcp: { frameTimeoutMs: 1_000, idleTimeoutMs: 60_000 } });
@@ -89,6 +89,11 @@ describe('slowloris: one client network cannot take TCP away from everyone else'
       expect(stdout).toMatch(/status: NOERROR/);
       expect(stdout).toMatch(/ANSWER: 3,/);
       expect(stdout).toMatch(/\(TCP\)/);
+      // The retry of a truncated UDP answer gets in too (RFC 7766 §5: TCP is how such answers come whole).
+      const retried = await run('dig', ['+tries=1', '+time=3', '-b', '127.1.0.3', '@127.0.0.1', '-p', String(port), 'big.cdn.test', 'TXT']);
+      expect(retried.stdout).toMatch(/Truncated, retrying in TCP mode/);
+      expect(retried.stdout).toMatch(/status: NOERROR/);
+      expect(retried.stdout).toMatch(/\(TCP\)/);
 
       await Promise.all(slow.map(closed));
     } finally {
