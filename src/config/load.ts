@@ -12,9 +12,11 @@ import { formatHostPort, parseHostPort, type HostPort } from '../net/address.js'
 import { formatIp, parseCidr, parseIp, type Cidr } from '../net/cidr.js';
 import { ConfigNode } from './reader.js';
 import {
+  DNS_TCP_RANGES,
   POOL_POLICIES,
   type Deployment,
   type DnsConfig,
+  type DnsTcpConfig,
   type EdgeConfig,
   type GeoConfig,
   type GeoNetwork,
@@ -101,12 +103,30 @@ function cidr(n: ConfigNode): Cidr {
 
 function readDns(n: ConfigNode, baseDir: string): DnsConfig {
   if (!n.present()) throw n.error('is required (listen addresses and zones folder)');
-  const f = n.fields(['listen', 'zones', 'recursion', 'admin']);
+  const f = n.fields(['listen', 'zones', 'recursion', 'tcp', 'admin']);
   const listen = f.listen.present() ? f.listen.itemsOrOne().map((x) => hostPort(x, 53)) : [{ host: '127.0.0.1', port: 5353 }];
   const dns: DnsConfig = { listen, zones: resolve(baseDir, f.zones.present() ? f.zones.string() : 'zones') };
   if (f.recursion.present()) dns.recursion = readRecursion(f.recursion, baseDir);
+  if (f.tcp.present()) dns.tcp = readDnsTcp(f.tcp);
   if (f.admin.present()) dns.admin = hostPort(f.admin);
   return dns;
+}
+
+function readDnsTcp(n: ConfigNode): DnsTcpConfig {
+  const f = n.fields(['idleTimeout', 'frameTimeout', 'maxConnections', 'maxPerNetwork', 'ipv4Prefix', 'ipv6Prefix']);
+  const tcp: DnsTcpConfig = {};
+  if (f.idleTimeout.present()) tcp.idleTimeoutMs = positiveDuration(f.idleTimeout);
+  if (f.frameTimeout.present()) tcp.frameTimeoutMs = positiveDuration(f.frameTimeout);
+  for (const key of ['maxConnections', 'maxPerNetwork', 'ipv4Prefix', 'ipv6Prefix'] as const) {
+    if (f[key].present()) tcp[key] = f[key].integer(DNS_TCP_RANGES[key]);
+  }
+  return tcp;
+}
+
+function positiveDuration(n: ConfigNode): number {
+  const ms = n.parse(parseDuration);
+  if (ms <= 0) throw n.error('must be longer than 0 (e.g. 2s, 500ms)');
+  return ms;
 }
 
 function readRecursion(n: ConfigNode, baseDir: string): RecursionConfig {

@@ -62,10 +62,34 @@ export interface RecursionConfig {
   forwarders: Array<{ zone: string; servers: HostPort[] }>;
 }
 
+/** Limits on DNS over TCP (`dns.tcp`); an absent key keeps the server's default (src/dns/tcp.ts, tcp-admission.ts). */
+export interface DnsTcpConfig {
+  /** Close a connection with no query in progress this long after opening or its last reply. */
+  idleTimeoutMs?: number;
+  /** A query must arrive whole this long after its first byte. */
+  frameTimeoutMs?: number;
+  /** Open connections per listen address. */
+  maxConnections?: number;
+  /** Open connections per client network, over all listen addresses. */
+  maxPerNetwork?: number;
+  /** Prefix lengths that make one client network. */
+  ipv4Prefix?: number;
+  ipv6Prefix?: number;
+}
+
+/** Allowed values of the whole-number TCP limits, shared by the file and the `dnscdn dns` flags. */
+export const DNS_TCP_RANGES = {
+  maxConnections: { min: 1, max: 65_535 },
+  maxPerNetwork: { min: 1, max: 65_535 },
+  ipv4Prefix: { min: 0, max: 32 },
+  ipv6Prefix: { min: 0, max: 128 },
+} as const;
+
 export interface DnsConfig {
   listen: HostPort[];
   zones: string;
   recursion?: RecursionConfig;
+  tcp?: DnsTcpConfig;
   /** HTTP listener for GET /metrics and GET /healthz (edge health as steering sees it). */
   admin?: HostPort;
 }

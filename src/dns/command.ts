@@ -10,6 +10,7 @@ import { createRegistry } from '../metrics.js';
 import { addRecursionFlags, recursionFromFlags, type RecursionFlags } from './resolver/flags.js';
 import { startDnsServer } from './server.js';
 import { startSteeredDns } from './steering-service.js';
+import { addTcpFlags, tcpConfigFromFlags, tcpServerOptions, type TcpFlags } from './tcp-settings.js';
 
 const log = logger('dns');
 
@@ -27,10 +28,11 @@ export function dnsCommand(): Command {
     .addOption(new Option('--notify <host:port>', 'secondary to send NOTIFY when a zone changes; repeatable').argParser(collectListen))
     .addOption(new Option('--metrics-listen <host:port>', 'serve GET /metrics and GET /healthz over HTTP here').argParser((v) => parseHostPort(v, 9153)))
     .option('--config <file>', 'deployment file (dnscdn.yaml): zones, listeners, steering pools and health checks from it');
-  return addRecursionFlags(command)
-    .action(async (opts: { zones: string; listen?: HostPort[]; udpSize: number; config?: string; metricsListen?: HostPort; allowTransfer?: string[]; notify?: HostPort[] } & RecursionFlags) => {
+  return addTcpFlags(addRecursionFlags(command))
+    .action(async (opts: { zones: string; listen?: HostPort[]; udpSize: number; config?: string; metricsListen?: HostPort; allowTransfer?: string[]; notify?: HostPort[] } & RecursionFlags & TcpFlags) => {
+      const tcp = tcpConfigFromFlags(opts);
       if (opts.config !== undefined) {
-        const steered = await startSteeredDns(opts.config, opts.listen ? { listen: opts.listen } : {});
+        const steered = await startSteeredDns(opts.config, { ...(opts.listen && { listen: opts.listen }), tcp });
         process.stdout.write(`dns listening on ${steered.server.addresses.map(formatHostPort).join(' ')}\n`);
         process.on('SIGHUP', () => steered.server.reload());
         const stopSteered = (): void => void steered.close().then(() => process.exit(0));
@@ -45,6 +47,7 @@ export function dnsCommand(): Command {
         ...(opts.metricsListen && { metricsListen: opts.metricsListen }),
         ...(opts.allowTransfer && { allowTransfer: opts.allowTransfer }),
         ...(opts.notify && { notify: opts.notify }),
+        ...tcpServerOptions(tcp),
         zonesDir: opts.zones,
         listen: opts.listen ?? [{ host: '127.0.0.1', port: 5353 }],
         udpPayloadSize: opts.udpSize,

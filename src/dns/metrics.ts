@@ -5,6 +5,8 @@
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { PipelineStats } from './pipeline.js';
+import type { TcpCloseReason } from './tcp.js';
+import type { TcpRefusalReason } from './tcp-admission.js';
 import type { ZoneCatalog } from './zone/catalog.js';
 
 /** Where the numbers come from; all read at scrape time. */
@@ -12,7 +14,9 @@ export interface DnsMetricSources {
   stats: PipelineStats;
   zones: ZoneCatalog;
   tcpOpen: () => number;
-  tcpRefused: () => number;
+  tcpRefused: () => Readonly<Record<TcpRefusalReason, number>>;
+  tcpClosed: () => Readonly<Record<TcpCloseReason, number>>;
+  tcpClientNetworks: () => number;
   fastPathEntries: () => number;
 }
 
@@ -41,6 +45,20 @@ function mirroredCounter(registry: Registry, name: string, help: string, read: (
     collect() {
       this.reset();
       this.inc(read());
+    },
+  });
+}
+
+/** A counter with a `reason` label whose values are copied from a record of plain numbers at scrape time. */
+function mirroredCounterByReason(registry: Registry, name: string, help: string, read: () => Readonly<Record<string, number>>): void {
+  new Counter({
+    name,
+    help,
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [reason, n] of Object.entries(read())) this.inc({ reason }, n);
     },
   });
 }
@@ -99,7 +117,19 @@ export function registerDnsMetrics(registry: Registry, src: DnsMetricSources): v
   mirroredCounter(registry, 'dnscdn_dns_truncated_total', 'UDP replies truncated to the client size (TC=1)', () => stats.truncated);
   mirroredCounter(registry, 'dnscdn_dns_handler_errors_total', 'Handlers that failed (DnsError rcode or SERVFAIL sent)', () => stats.errors);
   mirroredGauge(registry, 'dnscdn_dns_tcp_connections_open', 'Open TCP connections', src.tcpOpen);
-  mirroredCounter(registry, 'dnscdn_dns_tcp_connections_refused_total', 'TCP connections closed at once because of the connection cap', src.tcpRefused);
+  mirroredGauge(registry, 'dnscdn_dns_tcp_client_networks', 'Client networks (/24, /56 by default) holding open TCP connections', src.tcpClientNetworks);
+  mirroredCounterByReason(
+    registry,
+    'dnscdn_dns_tcp_connections_refused_total',
+    'TCP connections reset at once, by reason (listener_cap: the listen address is full; network_cap: the client network is)',
+    src.tcpRefused,
+  );
+  mirroredCounterByReason(
+    registry,
+    'dnscdn_dns_tcp_connections_closed_total',
+    'TCP connections the server closed, by reason (idle, frame_timeout: a query not whole in time, bad_length, write_backlog)',
+    src.tcpClosed,
+  );
   new Counter({
     name: 'dnscdn_dns_zone_loads_total',
     help: 'Zone files loaded by (re)loads, by result (failed: the zone had errors; its last good version keeps serving)',

@@ -14,7 +14,8 @@ import { registerDnsMetrics } from './metrics.js';
 import { notifySecondary } from './notify.js';
 import { listenMetrics, type MetricsListener } from './metrics-listener.js';
 import { QueryPipeline, type PipelineStats, type RecursionHandler } from './pipeline.js';
-import { DEFAULT_TCP_LIMITS, serveTcpConnection, type TcpLimits } from './tcp.js';
+import { DEFAULT_TCP_LIMITS, newTcpCloseCounts, serveTcpConnection, type TcpCloseCounts, type TcpLimits } from './tcp.js';
+import { DEFAULT_TCP_ADMISSION, TcpAdmission, type TcpAdmissionLimits, type TcpRefusalReason } from './tcp-admission.js';
 import { ZoneCatalog } from './zone/catalog.js';
 import type { ZoneSet } from './zone/store.js';
 
@@ -32,6 +33,8 @@ export interface DnsServerOptions {
   udpPayloadSize?: number;
   /** Cap on open TCP connections per listen address; new ones beyond it are closed at once. */
   maxTcpConnections?: number;
+  /** Cap on open TCP connections per client network, over all listen addresses (see tcp-admission.ts). */
+  tcpAdmission?: Partial<TcpAdmissionLimits>;
   tcp?: Partial<TcpLimits>;
   /** Registry for the DNS metrics (e.g. shared with steering and the resolver); default: a new one. */
   registry?: Registry;
@@ -62,8 +65,15 @@ interface Listener {
   tcp: TcpServer;
   /** Open connections, destroyed on close (bounded by maxConnections). */
   connections: Set<Socket>;
-  /** Connections closed at once because of the cap. */
-  refused: { count: number };
+}
+
+/** What every TCP listener of one server shares: limits, the per-network slots, and the counters. */
+interface TcpContext {
+  limits: TcpLimits;
+  maxConnectionsPerListener: number;
+  admission: TcpAdmission;
+  refused: Record<TcpRefusalReason, number>;
+  closed: TcpCloseCounts;
 }
 
 export async function startDnsServer(options: DnsServerOptions): Promise<DnsServer> {
@@ -81,7 +91,13 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
   zones.reload();
   if (options.watchZones ?? true) zones.watch();
 
-  const tcpLimits: TcpLimits = { ...DEFAULT_TCP_LIMITS, ...options.tcp };
+  const tcp: TcpContext = {
+    limits: { ...DEFAULT_TCP_LIMITS, ...options.tcp },
+    maxConnectionsPerListener: options.maxTcpConnections ?? 256,
+    admission: new TcpAdmission({ ...DEFAULT_TCP_ADMISSION, ...options.tcpAdmission }),
+    refused: { listener_cap: 0, network_cap: 0 },
+    closed: newTcpCloseCounts(),
+  };
   const listeners: Listener[] = [];
   const addresses: HostPort[] = [];
   const registry = options.registry ?? createRegistry({ labels: { role: 'dns' } });
@@ -89,13 +105,15 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     stats: pipeline.stats,
     zones,
     tcpOpen: () => listeners.reduce((n, l) => n + l.connections.size, 0),
-    tcpRefused: () => listeners.reduce((n, l) => n + l.refused.count, 0),
+    tcpRefused: () => tcp.refused,
+    tcpClosed: () => tcp.closed,
+    tcpClientNetworks: () => tcp.admission.networks,
     fastPathEntries: () => pipeline.fastPathEntries,
   });
   let metrics: MetricsListener | undefined;
   try {
     for (const address of options.listen) {
-      const l = await listen(address, pipeline, tcpLimits, options.maxTcpConnections ?? 256);
+      const l = await listen(address, pipeline, tcp);
       listeners.push(l.listener);
       addresses.push(l.bound);
       log.info('listening', { address: formatHostPort(l.bound), transports: 'udp+tcp' });
@@ -124,15 +142,14 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
 }
 
 /** Binds UDP first (port 0 picks a free port), then TCP on the same port; retries if TCP's port is taken. */
-async function listen(address: HostPort, pipeline: QueryPipeline, limits: TcpLimits, maxConnections: number): Promise<{ listener: Listener; bound: HostPort }> {
+async function listen(address: HostPort, pipeline: QueryPipeline, context: TcpContext): Promise<{ listener: Listener; bound: HostPort }> {
   for (let attempt = 0; ; attempt++) {
     const udp = await bindUdp(address, pipeline);
     const port = udp.address().port;
     try {
       const connections = new Set<Socket>();
-      const refused = { count: 0 };
-      const tcp = await bindTcp({ host: address.host, port }, pipeline, limits, maxConnections, connections, refused);
-      return { listener: { udp, tcp, connections, refused }, bound: { host: address.host, port } };
+      const tcp = await bindTcp({ host: address.host, port }, pipeline, context, connections);
+      return { listener: { udp, tcp, connections }, bound: { host: address.host, port } };
     } catch (err) {
       udp.close();
       if (address.port !== 0 || attempt >= 5) throw err;
@@ -159,15 +176,34 @@ function bindUdp(address: HostPort, pipeline: QueryPipeline): Promise<UdpSocket>
   });
 }
 
-function bindTcp(address: HostPort, pipeline: QueryPipeline, limits: TcpLimits, maxConnections: number, connections: Set<Socket>, refused: { count: number }): Promise<TcpServer> {
-  const server = createServer((socket) => {
+/**
+ * Accepts up to `maxConnectionsPerListener` connections (Node closes the rest before we see them), then
+ * the client network's cap. A refused connection is reset rather than closed: no TIME_WAIT left on our
+ * side by a client that reconnects in a loop. `allowHalfOpen`: replies still go out after the client's FIN.
+ */
+function bindTcp(address: HostPort, pipeline: QueryPipeline, context: TcpContext, connections: Set<Socket>): Promise<TcpServer> {
+  const server = createServer({ allowHalfOpen: true }, (socket) => {
+    if (socket.remoteAddress === undefined) {
+      socket.destroy(); // reset by the peer before we saw it: nothing to count
+      return;
+    }
+    const release = context.admission.admit(socket.remoteAddress);
+    if (!release) {
+      context.refused.network_cap++;
+      socket.on('error', () => undefined);
+      socket.resetAndDestroy();
+      return;
+    }
     connections.add(socket);
-    socket.once('close', () => connections.delete(socket));
+    socket.once('close', () => {
+      connections.delete(socket);
+      release();
+    });
     const client = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0, transport: 'tcp' as const };
-    serveTcpConnection(socket, limits, (frame) => pipeline.handleTcp(frame, client));
+    serveTcpConnection(socket, context.limits, (frame) => pipeline.handleTcp(frame, client), context.closed);
   });
-  server.maxConnections = maxConnections;
-  server.on('drop', () => refused.count++);
+  server.maxConnections = context.maxConnectionsPerListener;
+  server.on('drop', () => context.refused.listener_cap++);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen({ port: address.port, host: address.host, ipv6Only: isIPv6(address.host) }, () => {

@@ -7,7 +7,7 @@
  */
 import type { Registry } from 'prom-client';
 import { ReloadableDeployment } from '../config/reload.js';
-import type { Deployment } from '../config/types.js';
+import type { Deployment, DnsTcpConfig } from '../config/types.js';
 import { HealthChecker } from '../health/checker.js';
 import { logger } from '../log.js';
 import { createRegistry } from '../metrics.js';
@@ -16,6 +16,7 @@ import { GeoLocator } from './geo.js';
 import { recursionFromFlags } from './resolver/flags.js';
 import { startDnsServer, type DnsServer } from './server.js';
 import { Steering } from './steering.js';
+import { tcpServerOptions } from './tcp-settings.js';
 
 const log = logger('dns');
 
@@ -35,6 +36,8 @@ export interface SteeredDnsOptions {
   listen?: HostPort[];
   /** Watch the file and SIGHUP for reloads (default true). */
   watch?: boolean;
+  /** TCP limits that override the file's `dns.tcp`, key by key (the command's flags). */
+  tcp?: DnsTcpConfig;
 }
 
 export async function startSteeredDns(file: string, options: SteeredDnsOptions = {}): Promise<SteeredDns> {
@@ -52,6 +55,7 @@ export async function startSteeredDns(file: string, options: SteeredDnsOptions =
     ...(d.dns.admin && { metricsListen: d.dns.admin }),
     healthDetails: () => ({ edges: health.status() }),
     ...recursionOptions(d, registry),
+    ...tcpServerOptions({ ...d.dns.tcp, ...options.tcp }),
   });
   health.start();
   source.onChange((next) => {

@@ -75,7 +75,7 @@ describe('GET /metrics and /healthz', () => {
     await new Promise((resolve) => third.once('close', resolve));
     const m = await scrape();
     expect(m.get('dnscdn_dns_tcp_connections_open{role="dns"}')).toBe(2);
-    expect(m.get('dnscdn_dns_tcp_connections_refused_total{role="dns"}')).toBe(1);
+    expect(m.get('dnscdn_dns_tcp_connections_refused_total{reason="listener_cap",role="dns"}')).toBe(1);
     for (const s of open) s.destroy();
   });
 
