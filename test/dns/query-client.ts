@@ -71,3 +71,19 @@ export function tcpQueries(port: number, messages: Message[], host = '127.0.0.1'
     });
   });
 }
+
+/** Sends raw bytes as one framed query on a fresh TCP connection; resolves with the reply's bytes. */
+export function tcpExchange(port: number, bytes: Buffer, host = '127.0.0.1'): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, host, () => socket.write(frameForTcp(bytes)));
+    let buf = Buffer.alloc(0);
+    socket.on('error', reject);
+    socket.on('data', (chunk: Buffer) => {
+      buf = Buffer.concat([buf, chunk]);
+      if (buf.length >= 2 && buf.length >= buf.readUInt16BE(0) + 2) {
+        socket.end();
+        resolve(buf.subarray(2, buf.readUInt16BE(0) + 2));
+      }
+    });
+  });
+}
