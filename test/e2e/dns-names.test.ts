@@ -2,7 +2,7 @@
  * Names are byte strings (RFC 2181 §11), end to end: `dnscdn dns` as a child process queried with dig
  * for a label holding a dot and for a label of bytes that are not UTF-8 (issue 10 item 1: either one
  * used to end the process), the question echoed byte for byte on the general and the fast path, and
- * zone-file names written with \. and \DDD served as the same bytes.
+ * zone-file names written with \. and \DDD served as the same bytes, and resolved through our resolver.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -12,8 +12,12 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDnsServer, type DnsServer } from '../../src/dns/server.js';
-import { RCODE } from '../../src/dns/types.js';
-import { decodeReply, tcpExchange, udpExchange } from '../dns/query-client.js';
+import { createRegistry } from '../../src/metrics.js';
+import { loadRootHints } from '../../src/dns/resolver/hints.js';
+import { Resolver } from '../../src/dns/resolver/resolver.js';
+import { RCODE, type Message } from '../../src/dns/types.js';
+import { decodeReply, query, tcpExchange, udpExchange, udpQuery } from '../dns/query-client.js';
+import { HINTS_FILE } from '../dns/resolver/hierarchy.js';
 
 const run = promisify(execFile);
 
@@ -144,6 +148,32 @@ describe('the question echoed byte for byte (own client, in-process server)', ()
       const reply = decodeReply((await udpExchange(inPort, bytes))!);
       expect(reply.rcode).toBe(RCODE.NOERROR);
       expect(reply.answers[0]!.name).toBe(`\\${b}.wild.cdn.test`); // owned by the name asked (RFC 4592 §3.3.1)
+    }
+  });
+
+  it('resolves such names through a resolver: names in upstream replies stay bytes, in answers and in the cache', async () => {
+    const resolver = new Resolver(
+      { rootHints: loadRootHints(HINTS_FILE), forwarders: [{ zone: 'odd.test', servers: [{ host: '127.0.0.1', port: inPort }] }], tryTimeoutMs: 1_500, totalTimeoutMs: 4_000 },
+      createRegistry(),
+    );
+    const front = await startDnsServer({ zonesDir: 'zones', watchZones: false, listen: [{ host: '127.0.0.1', port: 0 }], recursion: resolver, allowRecursion: ['127.0.0.0/8'] });
+    try {
+      const frontPort = front.addresses[0]!.port;
+      const ask = (name: string): Promise<Message> => udpQuery(frontPort, query(name, 'A', { rd: true, edns: {} }));
+      for (let i = 0; i < 2; i++) {
+        // The second round comes from the resolver's cache.
+        const alias = await ask('alias.odd.test');
+        expect(alias.rcode).toBe(RCODE.NOERROR);
+        expect(alias.answers.map((rr) => [rr.name, rr.type, rr.data])).toEqual([
+          ['alias.odd.test', 'CNAME', 'a\\.b.odd.test'],
+          ['a\\.b.odd.test', 'A', '192.0.2.1'],
+        ]);
+        const raw = await ask('\\200\\201.odd.test');
+        expect(raw.answers.map((rr) => [rr.name, rr.data])).toEqual([['\\200\\201.odd.test', '192.0.2.2']]);
+        expect((await ask('a.b.odd.test')).rcode).toBe(RCODE.NXDOMAIN); // two labels: another name
+      }
+    } finally {
+      await front.close();
     }
   });
 });
