@@ -97,7 +97,7 @@ export function registerDnsMetrics(registry: Registry, src: DnsMetricSources): v
   mirroredCounter(registry, 'dnscdn_dns_formerr_total', 'Queries answered FORMERR (unreadable or invalid)', () => stats.formerr);
   mirroredCounter(registry, 'dnscdn_dns_dropped_total', 'Packets dropped unanswered (no header, or a response)', () => stats.dropped);
   mirroredCounter(registry, 'dnscdn_dns_truncated_total', 'UDP replies truncated to the client size (TC=1)', () => stats.truncated);
-  mirroredCounter(registry, 'dnscdn_dns_handler_errors_total', 'Handlers that failed (DnsError rcode or SERVFAIL sent)', () => stats.errors);
+  mirroredCounter(registry, 'dnscdn_dns_handler_errors_total', 'Queries whose answering threw at any step (the DnsError rcode or SERVFAIL sent)', () => stats.errors);
   new Counter({
     name: 'dnscdn_dns_internal_errors_total',
     help: 'Queries answered SERVFAIL because a pipeline step threw (a bug or data that cannot be sent), by step',

@@ -32,6 +32,7 @@ b           A    192.0.2.3
 \\200\\201    A    192.0.2.2
 nul\\000     A    192.0.2.4
 back\\\\      A    192.0.2.5
+x\\.y        A    192.0.2.6
 alias       CNAME a\\.b
 `;
 
@@ -97,6 +98,9 @@ describe('dig with names that are not text', () => {
     expect(await dig('+short', 'back\\\\.odd.test', 'A')).toBe('192.0.2.5\n');
     // "a.b" as two labels is another name: below b, which has no children.
     expect(await dig('a.b.odd.test', 'A')).toMatch(/status: NXDOMAIN/);
+    // "x\.y" is one label under the apex: no empty non-terminal "y" is made up for it (NXDOMAIN, not NODATA).
+    expect(await dig('+short', 'x\\.y.odd.test', 'A')).toBe('192.0.2.6\n');
+    expect(await dig('y.odd.test', 'A')).toMatch(/status: NXDOMAIN/);
     const alias = await dig('alias.odd.test', 'A');
     expect(alias).toMatch(/^alias\.odd\.test\.\s+300\s+IN\s+CNAME\s+a\\\.b\.odd\.test\.$/m);
     expect(alias).toMatch(/^a\\\.b\.odd\.test\.\s+300\s+IN\s+A\s+192\.0\.2\.1$/m);
