@@ -31,6 +31,8 @@ export interface EncodedAnswer {
 }
 
 const OPT_TYPE = 41;
+/** The characters above ASCII that String#toLowerCase changes when a name is read as latin1. */
+const LATIN1_CAPITALS = /[\u00c0-\u00de]/;
 const COOKIE_OPTION = 10;
 
 /** Reads a query that the fast path can serve, or undefined for anything unusual. Never throws. */
@@ -68,8 +70,12 @@ export function readPlainQuery(buf: Buffer): PlainQuery | undefined {
     clientUdpSize = Math.max(CLASSIC_UDP_SIZE, buf.readUInt16BE(questionEnd + 3));
     edns = (buf[questionEnd + 7]! & 0x80) !== 0 ? 'do' : 'e';
   } else if (len !== questionEnd) return undefined;
-  // latin1 keeps one char per byte; ASCII lowercasing matches RFC 4343 comparison.
-  const key = `${buf.toString('latin1', 12, nameEnd).toLowerCase()}|${qtype}|${qclass}|${flags & 0x0110}|${edns}`;
+  // latin1 keeps one char per byte, and toLowerCase folds A-Z as RFC 4343 asks; but it also folds the
+  // latin1 capitals 0xc0-0xde, which are distinct bytes in a label. Names holding them (not hostnames,
+  // and rare) take the general path rather than share a key with another name.
+  const qname = buf.toString('latin1', 12, nameEnd);
+  if (LATIN1_CAPITALS.test(qname)) return undefined;
+  const key = `${qname.toLowerCase()}|${qtype}|${qclass}|${flags & 0x0110}|${edns}`;
   return { key, questionEnd, clientUdpSize };
 }
 

@@ -115,7 +115,17 @@ export function registerDnsMetrics(registry: Registry, src: DnsMetricSources): v
   mirroredCounter(registry, 'dnscdn_dns_formerr_total', 'Queries answered FORMERR (unreadable or invalid)', () => stats.formerr);
   mirroredCounter(registry, 'dnscdn_dns_dropped_total', 'Packets dropped unanswered (no header, or a response)', () => stats.dropped);
   mirroredCounter(registry, 'dnscdn_dns_truncated_total', 'UDP replies truncated to the client size (TC=1)', () => stats.truncated);
-  mirroredCounter(registry, 'dnscdn_dns_handler_errors_total', 'Handlers that failed (DnsError rcode or SERVFAIL sent)', () => stats.errors);
+  mirroredCounter(registry, 'dnscdn_dns_handler_errors_total', 'Queries whose answering threw at any step (the DnsError rcode or SERVFAIL sent)', () => stats.errors);
+  new Counter({
+    name: 'dnscdn_dns_internal_errors_total',
+    help: 'Queries answered SERVFAIL because a pipeline step threw (a bug or data that cannot be sent), by step',
+    labelNames: ['step'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [step, n] of Object.entries(stats.internalErrors)) this.inc({ step }, n);
+    },
+  });
   mirroredGauge(registry, 'dnscdn_dns_tcp_connections_open', 'Open TCP connections', src.tcpOpen);
   mirroredGauge(registry, 'dnscdn_dns_tcp_client_networks', 'Client networks (/24, /56 by default) holding open TCP connections', src.tcpClientNetworks);
   mirroredCounterByReason(

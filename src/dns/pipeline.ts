@@ -5,7 +5,10 @@
  *     └ miss: decode ─> policy ─> route: authority | recursion | refused ─> encode + truncate ─> reply
  *
  * Each step is a function with a typed result; route handlers have a `name` (logs, stats). Only the
- * server writes to sockets: the pipeline returns bytes, or undefined for "drop".
+ * server writes to sockets: the pipeline returns bytes, or undefined for "drop". Both entry points
+ * (`handle` for UDP datagrams and TCP frames, `handleTcp` for frames that may ask for a transfer) run
+ * inside one boundary that turns any throw or rejection into a reply (see `boundary`): the socket
+ * handlers in server.ts and tcp.ts never see an exception.
  *
  * EXTENSION POINT (recursion): pass a `RecursionHandler` in `PipelineOptions.recursion`. It is asked
  * only for queries outside our zones, with RD=1, from clients inside `allowRecursion` (CIDRs), and only
@@ -23,7 +26,8 @@ import { authorityReply, DEFAULT_UDP_PAYLOAD_SIZE, encodeWithin, replyTo, udpLim
 import { RoundRobin } from './rotation.js';
 import { asksForTransfer, ZoneTransfer } from './transfer.js';
 import { RCODE, type Message } from './types.js';
-import { decodeMessage, encodeMessage } from './wire.js';
+import { decodeMessage, encodeMessage, HEADER_LENGTH } from './wire.js';
+import { ErrorReport } from './error-report.js';
 import type { ZoneSet } from './zone/store.js';
 
 const log = logger('dns.pipeline');
@@ -81,7 +85,18 @@ export interface PipelineStats {
   formerr: number;
   dropped: number;
   truncated: number;
+  /** Queries whose answering threw (DnsError or not); each got the error's rcode or SERVFAIL. */
   errors: number;
+  /** Throws that were not DnsError (bugs, unsendable data), by the step under way: SERVFAIL sent. */
+  internalErrors: Record<string, number>;
+}
+
+/**
+ * The step a query is in, for the boundary: 'fastpath', 'decode', 'policy', 'route' (choosing),
+ * a route handler's name ('authority', 'recursion', 'refused'), 'transfer' or 'encode'.
+ */
+interface Progress {
+  step: string;
 }
 
 const RCODE_BY_NAME: Record<DnsError['rcode'], number> = RCODE;
@@ -89,7 +104,8 @@ const RCODE_BY_NAME: Record<DnsError['rcode'], number> = RCODE;
 const RCODE_SLOTS = 24;
 
 export class QueryPipeline {
-  readonly stats: PipelineStats = { udpQueries: 0, tcpQueries: 0, fastPath: 0, byHandler: {}, rcodes: new Array<number>(RCODE_SLOTS).fill(0), formerr: 0, dropped: 0, truncated: 0, errors: 0 };
+  readonly stats: PipelineStats = { udpQueries: 0, tcpQueries: 0, fastPath: 0, byHandler: {}, rcodes: new Array<number>(RCODE_SLOTS).fill(0), formerr: 0, dropped: 0, truncated: 0, errors: 0, internalErrors: {} };
+  private readonly errorReport = new ErrorReport(log);
   private readonly roundRobin = new RoundRobin();
   private readonly cache: EncodedAnswerCache;
   private readonly authority: Authority;
@@ -122,27 +138,56 @@ export class QueryPipeline {
     this.cache.clear();
   }
 
+  /** Bytes in, reply bytes out (undefined: drop). UDP replies are sized to the client, TCP ones up to 65535 bytes. */
+  handle(bytes: Buffer, client: ClientInfo): Buffer | undefined | Promise<Buffer | undefined> {
+    return this.boundary(bytes, client, false) as Buffer | undefined | Promise<Buffer | undefined>;
+  }
+
   /**
    * A TCP frame: as `handle`, except that a zone transfer (when configured) answers with a stream of
    * messages (RFC 5936 §2.2). Transfers are TCP-only (§4.2); over UDP the policy step refuses them.
    */
   handleTcp(bytes: Buffer, client: ClientInfo): Buffer | Buffer[] | undefined | Promise<Buffer | undefined> {
-    if (!this.transfer || !asksForTransfer(bytes)) return this.handle(bytes, client);
+    return this.boundary(bytes, client, true);
+  }
+
+  /**
+   * The one catch (STYLE "Protocol errors carry their wire result"), around everything both entry
+   * points do, synchronous or not: a DnsError becomes a reply with its rcode; anything else is a bug
+   * or data we cannot send, and becomes SERVFAIL, a count by step and a rate-limited log line. Nothing
+   * thrown here reaches the socket handlers, so no packet can stop the process.
+   */
+  private boundary(bytes: Buffer, client: ClientInfo, tcp: boolean): Buffer | Buffer[] | undefined | Promise<Buffer | undefined> {
+    const at: Progress = { step: 'fastpath' };
+    try {
+      const out = tcp ? this.answerTcp(bytes, client, at) : this.answer(bytes, client, at);
+      if (out instanceof Promise) return out.catch((err: unknown) => this.recover(bytes, client, at.step, err));
+      return out;
+    } catch (err) {
+      return this.recover(bytes, client, at.step, err);
+    }
+  }
+
+  private answerTcp(bytes: Buffer, client: ClientInfo, at: Progress): Buffer | Buffer[] | undefined | Promise<Buffer | undefined> {
+    if (!this.transfer || !asksForTransfer(bytes)) return this.answer(bytes, client, at);
+    at.step = 'decode';
     const decoded = decodeMessage(bytes);
     // Anything unusual about it (unreadable, not a plain QUERY): the general path answers as for any query.
-    if (decoded.kind !== 'message' || queryPolicy(decoded.message, { transfer: true }).kind !== 'continue') return this.handle(bytes, client);
+    if (decoded.kind !== 'message' || queryPolicy(decoded.message, { transfer: true }).kind !== 'continue') return this.answer(bytes, client, at);
     this.stats.tcpQueries++;
     this.stats.byHandler.transfer!++;
+    at.step = 'transfer';
     const messages = this.transfer.answer(decoded.message, client);
     this.stats.rcodes[messages[0]![3]! & 0xf]!++;
     return messages;
   }
 
-  /** Bytes in, reply bytes out (undefined: drop). UDP replies are sized to the client, TCP ones up to 65535 bytes. */
-  handle(bytes: Buffer, client: ClientInfo): Buffer | undefined | Promise<Buffer | undefined> {
+  /** The steps of one query; `at` names the step under way, for the boundary's metric when one throws. */
+  private answer(bytes: Buffer, client: ClientInfo, at: Progress): Buffer | undefined | Promise<Buffer | undefined> {
     if (client.transport === 'udp') this.stats.udpQueries++;
     else this.stats.tcpQueries++;
     // Step 1: fast path — a plain query we answered before.
+    at.step = 'fastpath';
     const plain = readPlainQuery(bytes);
     if (plain) {
       const limit = client.transport === 'tcp' ? 0xffff : Math.min(plain.clientUdpSize, this.udpSize);
@@ -154,6 +199,7 @@ export class QueryPipeline {
       }
     }
     // Step 2: decode. Unreadable after the header: FORMERR; not even a header: drop.
+    at.step = 'decode';
     const decoded = decodeMessage(bytes);
     if (decoded.kind === 'drop') {
       this.stats.dropped++;
@@ -166,11 +212,13 @@ export class QueryPipeline {
       }
       this.stats.formerr++;
       this.stats.rcodes[RCODE.FORMERR]!++;
-      return formerrBytes(decoded.id, decoded.opcode, decoded.rd);
+      at.step = 'encode';
+      return headerOnlyReply(bytes, RCODE.FORMERR);
     }
     const query = decoded.message;
     if (query.edns?.clientSubnet) client = { ...client, clientSubnet: query.edns.clientSubnet };
     // Step 3: policy.
+    at.step = 'policy';
     const verdict = queryPolicy(query);
     if (verdict.kind === 'drop') {
       this.stats.dropped++;
@@ -178,23 +226,22 @@ export class QueryPipeline {
     }
     if (verdict.kind === 'reply') {
       if (verdict.rcode === RCODE.FORMERR) this.stats.formerr++;
+      at.step = 'encode';
       return this.finish(query, client, { reply: replyTo(query, verdict.rcode, this.udpSize) }, undefined);
     }
     // Step 4: route to the first handler that takes the query.
+    at.step = 'route';
     const route = this.routes.find((r) => r.canHandle(query, client))!;
     this.stats.byHandler[route.name]!++;
-    let routed: Routed | Promise<Routed>;
-    try {
-      routed = route.handle(query, client);
-    } catch (err) {
-      return this.failed(query, client, route.name, err);
-    }
+    at.step = route.name;
+    const routed = route.handle(query, client);
     if (routed instanceof Promise) {
-      return routed.then(
-        (r) => this.finish(query, client, r, plain),
-        (err: unknown) => this.failed(query, client, route.name, err),
-      );
+      return routed.then((r) => {
+        at.step = 'encode';
+        return this.finish(query, client, r, plain);
+      });
     }
+    at.step = 'encode';
     return this.finish(query, client, routed, plain);
   }
 
@@ -219,13 +266,36 @@ export class QueryPipeline {
     this.cache.store(plain.key, outcome.rotation ? { variants, rotation: outcome.rotation.rrset } : { variants });
   }
 
-  /** The one catch at the boundary: DnsError carries its rcode, anything else is a bug -> SERVFAIL. */
-  private failed(query: Message, client: ClientInfo, handler: string, err: unknown): Buffer {
+  /**
+   * The boundary's reply after a throw at `step`: DnsError carries its rcode, anything else is SERVFAIL.
+   * The reply echoes the question when the query decodes and the reply encodes; otherwise it is the
+   * bare header (id, opcode, RD, CD). A response, or fewer than 12 bytes, is dropped. Never throws.
+   */
+  private recover(bytes: Buffer, client: ClientInfo, step: string, err: unknown): Buffer | undefined {
     this.stats.errors++;
     let rcode: number = RCODE.SERVFAIL;
-    if (err instanceof DnsError) rcode = RCODE_BY_NAME[err.rcode];
-    else log.error('handler failed', { handler, name: query.questions[0]?.name, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
-    return this.finish(query, client, { reply: replyTo(query, rcode, this.udpSize) }, undefined);
+    let name: string | undefined;
+    try {
+      if (err instanceof DnsError) rcode = RCODE_BY_NAME[err.rcode];
+      else this.stats.internalErrors[step] = (this.stats.internalErrors[step] ?? 0) + 1;
+      const decoded = decodeMessage(bytes);
+      if (decoded.kind === 'message' && !decoded.message.flags.qr) {
+        const query = decoded.message;
+        name = query.questions[0]?.name;
+        try {
+          return this.finish(query, client, { reply: replyTo(query, rcode, this.udpSize) }, undefined);
+        } catch {
+          // The question itself cannot be sent back: the bare header below.
+        }
+      }
+      const reply = headerOnlyReply(bytes, rcode);
+      if (reply) this.stats.rcodes[rcode]!++;
+      return reply;
+    } catch {
+      return undefined; // not even a header could be built: drop
+    } finally {
+      if (!(err instanceof DnsError)) this.errorReport.report(step, err, name);
+    }
   }
 
   private mayRecurse(client: ClientInfo): boolean {
@@ -268,16 +338,17 @@ export class QueryPipeline {
 }
 
 
-/** FORMERR for a message whose header we could read but not the rest: header only, no question (RFC 1035 §4.1.1). */
-function formerrBytes(id: number, opcode: Message['opcode'], rd: boolean): Buffer {
-  return encodeMessage({
-    id,
-    opcode,
-    rcode: RCODE.FORMERR,
-    flags: { qr: true, aa: false, tc: false, rd, ra: false, ad: false, cd: false },
-    questions: [],
-    answers: [],
-    authorities: [],
-    additionals: [],
-  });
+/**
+ * A reply holding only the query's header: the id, opcode, RD and CD kept, QR set, the given rcode, no
+ * sections (RFC 1035 §4.1.1). For queries whose body we cannot read (FORMERR) or cannot echo back.
+ * Built from the bytes alone, so it cannot fail on them; undefined for a response or a short packet.
+ */
+function headerOnlyReply(query: Buffer, rcode: number): Buffer | undefined {
+  if (query.length < HEADER_LENGTH || (query[2]! & 0x80) !== 0) return undefined;
+  const reply = Buffer.alloc(HEADER_LENGTH);
+  query.copy(reply, 0, 0, 2);
+  // QR=1; opcode and RD kept from the query (AA, TC cleared); RA=0, AD=0, CD kept; rcode in the low 4 bits.
+  reply[2] = 0x80 | (query[2]! & 0x79);
+  reply[3] = (query[3]! & 0x10) | (rcode & 0xf);
+  return reply;
 }

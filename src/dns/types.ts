@@ -41,7 +41,8 @@ export interface Edns {
   otherOptions: RawEdnsOption[];
 }
 
-export type Opcode = 'QUERY' | 'IQUERY' | 'STATUS' | 'NOTIFY' | 'UPDATE' | 'OPCODE_OTHER';
+/** Opcodes by name (RFC 1035 §4.1.1, RFC 1996, RFC 2136); any other 4-bit value as `OPCODE_<n>`, kept so replies echo it. */
+export type Opcode = 'QUERY' | 'IQUERY' | 'STATUS' | 'NOTIFY' | 'UPDATE' | `OPCODE_${number}`;
 
 export interface HeaderFlags {
   qr: boolean;

@@ -2,14 +2,57 @@
  * The only module that touches the dns-packet codec: decode and encode between wire bytes and
  * our typed `Message` (encoding compresses names, see compress.ts), plus TCP length framing
  * (RFC 1035 §4.2.2).
+ *
+ * Names: dns-packet reads labels as UTF-8 and joins them with '.', so a label holding a dot or bytes
+ * that are not UTF-8 comes back as a different name (and, re-encoded, as different bytes: the reply
+ * then no longer matches its own length fields). Every record codec in dns-packet reads and writes
+ * names through its one exported `name` object, so we give that object our binary-safe codec
+ * (name-codec.ts) once, here. That keeps dns-packet for the ~40 RDATA layouts, and makes every name
+ * in every section (question, owners, NS/CNAME/SOA/MX/SRV/PTR targets, upstream replies) a byte
+ * string in the escaped presentation form. The alternative, reading and writing every record
+ * ourselves, would mean owning all those layouts for one field type.
  */
 import * as dnsPacket from 'dns-packet';
 import type { Answer, OptAnswer, Packet, PacketOpt, Question as PacketQuestion } from 'dns-packet';
 import { compressMessage } from './compress.js';
+import { nameWireLength, readName, writeName } from './name-codec.js';
 import type { ClientSubnet, Edns, HeaderFlags, Message, Opcode, Question, ResourceRecord } from './types.js';
 
 export const HEADER_LENGTH = 12;
-const OPCODES: readonly Opcode[] = ['QUERY', 'IQUERY', 'STATUS', 'OPCODE_OTHER', 'NOTIFY', 'UPDATE'];
+const OPCODES: readonly Opcode[] = ['QUERY', 'IQUERY', 'STATUS', 'OPCODE_3', 'NOTIFY', 'UPDATE'];
+
+/** The shape of dns-packet's `name` object (not in @types/dns-packet): each call leaves its byte count in `.bytes`. */
+interface PacketNameCodec {
+  encode: ((name: string, buf?: Buffer, offset?: number) => Buffer) & { bytes: number };
+  decode: ((buf: Buffer, offset?: number) => string) & { bytes: number };
+  encodingLength: (name: string) => number;
+}
+
+function installNameCodec(target: PacketNameCodec): void {
+  // dns-packet passes an options argument ({ mail: true } for SOA rname); the escaped form already
+  // keeps a dot inside a label apart from a separator, so there is nothing left for it to do.
+  const encode = Object.assign(
+    (name: string, buf?: Buffer, offset = 0): Buffer => {
+      const out = buf ?? Buffer.alloc(nameWireLength(name));
+      encode.bytes = writeName(name, out, offset);
+      return out;
+    },
+    { bytes: 0 },
+  );
+  const decode = Object.assign(
+    (buf: Buffer, offset = 0): string => {
+      const read = readName(buf, offset);
+      decode.bytes = read.length;
+      return read.name;
+    },
+    { bytes: 0 },
+  );
+  target.encode = encode;
+  target.decode = decode;
+  target.encodingLength = nameWireLength;
+}
+
+installNameCodec((dnsPacket as unknown as { name: PacketNameCodec }).name);
 
 /** What a datagram or frame turned out to be. A packet we cannot read never throws out of here. */
 export type DecodeResult =
@@ -20,7 +63,13 @@ export type DecodeResult =
   | { kind: 'drop'; reason: string };
 
 export function opcodeName(n: number): Opcode {
-  return OPCODES[n] ?? 'OPCODE_OTHER';
+  return OPCODES[n] ?? `OPCODE_${n}`;
+}
+
+/** The 4-bit number of an opcode name: unknown opcodes keep theirs, so a reply echoes it (as Knot and BIND do). */
+function opcodeNumber(opcode: Opcode): number {
+  const known = OPCODES.indexOf(opcode);
+  return known >= 0 ? known : Number(opcode.slice('OPCODE_'.length)) & 0xf;
 }
 
 function readFlags(word: number): HeaderFlags {
@@ -100,23 +149,40 @@ function toQuestion(q: PacketQuestion): Question {
   return { name: q.name, type: q.type, class: q.class ?? 'IN' };
 }
 
+/** RFC 1035 §4.1.2-3: the smallest question is 5 bytes (root name, type, class), the smallest record 11 (no RDATA). */
+const MIN_QUESTION_BYTES = 5;
+const MIN_RECORD_BYTES = 11;
+
+/**
+ * True when the message is long enough for the records its header counts. dns-packet allocates its
+ * section arrays from the counts before reading a byte: a 29-byte query claiming 65535 of each cost
+ * 4-7 ms of CPU (issue 10 item 5 measured 7 ms; QueryPipeline.handle in a loop here, 4.0-4.6 ms).
+ * Refused by this check it costs 0.2-0.5 µs: four reads and an addition before the FORMERR header.
+ */
+function countsFit(buf: Buffer): boolean {
+  const records = buf.readUInt16BE(6) + buf.readUInt16BE(8) + buf.readUInt16BE(10);
+  return buf.readUInt16BE(4) * MIN_QUESTION_BYTES + records * MIN_RECORD_BYTES <= buf.length - HEADER_LENGTH;
+}
+
 /** Decodes a whole message. Malformed input yields 'malformed' (header readable) or 'drop'. */
 export function decodeMessage(buf: Buffer): DecodeResult {
   if (buf.length < HEADER_LENGTH) return { kind: 'drop', reason: 'shorter than a DNS header' };
   const id = buf.readUInt16BE(0);
   const word = buf.readUInt16BE(2);
+  const malformed = (reason: string): DecodeResult => ({
+    kind: 'malformed',
+    id,
+    opcode: opcodeName((word >> 11) & 0xf),
+    rd: (word & 0x0100) !== 0,
+    qr: (word & 0x8000) !== 0,
+    reason,
+  });
+  if (!countsFit(buf)) return malformed('section counts need more bytes than the message holds');
   let packet: dnsPacket.DecodedPacket;
   try {
     packet = dnsPacket.decode(buf);
   } catch (err) {
-    return {
-      kind: 'malformed',
-      id,
-      opcode: opcodeName((word >> 11) & 0xf),
-      rd: (word & 0x0100) !== 0,
-      qr: (word & 0x8000) !== 0,
-      reason: err instanceof Error ? err.message : String(err),
-    };
+    return malformed(err instanceof Error ? err.message : String(err));
   }
   const message: Message = {
     id,
@@ -134,21 +200,19 @@ export function decodeMessage(buf: Buffer): DecodeResult {
     if (rr.type === 'OPT') {
       optCount++;
       const edns = toEdns(rr);
-      if (typeof edns === 'string') return { kind: 'malformed', id, opcode: message.opcode, rd: message.flags.rd, qr: message.flags.qr, reason: edns };
+      if (typeof edns === 'string') return malformed(edns);
       message.edns = edns;
       message.rcode |= rr.extendedRcode << 4;
     } else message.additionals.push(rr);
   }
   // RFC 6891 §6.1.1: more than one OPT makes the message malformed.
-  if (optCount > 1) {
-    return { kind: 'malformed', id, opcode: message.opcode, rd: message.flags.rd, qr: message.flags.qr, reason: 'more than one OPT record' };
-  }
+  if (optCount > 1) return malformed('more than one OPT record');
   return { kind: 'message', message };
 }
 
 function flagsWord(m: Message): number {
   const f = m.flags;
-  let w = ((OPCODES.indexOf(m.opcode) & 0xf) << 11) | (m.rcode & 0xf);
+  let w = (opcodeNumber(m.opcode) << 11) | (m.rcode & 0xf);
   if (f.aa) w |= 0x0400;
   if (f.tc) w |= 0x0200;
   if (f.rd) w |= 0x0100;

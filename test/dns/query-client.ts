@@ -51,17 +51,31 @@ export async function udpQuery(port: number, m: Message, host = '127.0.0.1'): Pr
 }
 
 /** Sends several queries on one TCP connection (pipelined) and collects that many replies. */
-export function tcpQueries(port: number, messages: Message[], host = '127.0.0.1'): Promise<Message[]> {
+export async function tcpQueries(port: number, messages: Message[], host = '127.0.0.1'): Promise<Message[]> {
+  return (await tcpExchangeAll(port, messages.map(encodeMessage), host)).map(decodeReply);
+}
+
+/** Sends raw bytes as one framed query on a fresh TCP connection; resolves with the reply's bytes. */
+export async function tcpExchange(port: number, bytes: Buffer, host = '127.0.0.1'): Promise<Buffer> {
+  return (await tcpExchangeAll(port, [bytes], host))[0]!;
+}
+
+/**
+ * Sends raw messages framed and pipelined on one TCP connection, and resolves with as many reply
+ * messages (in the order they arrive), or with fewer when the server closes the connection first.
+ */
+export function tcpExchangeAll(port: number, messages: Buffer[], host = '127.0.0.1'): Promise<Buffer[]> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, host);
-    const replies: Message[] = [];
+    const replies: Buffer[] = [];
     let buf = Buffer.alloc(0);
     socket.on('error', reject);
-    socket.on('connect', () => socket.write(Buffer.concat(messages.map((m) => frameForTcp(encodeMessage(m))))));
-    socket.on('data', (chunk) => {
+    socket.on('close', () => resolve(replies));
+    socket.on('connect', () => socket.write(Buffer.concat(messages.map(frameForTcp))));
+    socket.on('data', (chunk: Buffer) => {
       buf = Buffer.concat([buf, chunk]);
       while (buf.length >= 2 && buf.length >= buf.readUInt16BE(0) + 2) {
-        replies.push(decodeReply(buf.subarray(2, buf.readUInt16BE(0) + 2)));
+        replies.push(buf.subarray(2, buf.readUInt16BE(0) + 2));
         buf = buf.subarray(buf.readUInt16BE(0) + 2);
       }
       if (replies.length === messages.length) {

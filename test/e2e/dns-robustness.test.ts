@@ -1,14 +1,20 @@
-/** Bad input never crashes the server: random and mutated packets, hostile TCP clients, broken zone reloads. */
+/**
+ * Bad input never crashes the server: random and mutated packets, labels of any bytes and absurd section
+ * counts over UDP and TCP, hostile TCP clients, broken zone reloads.
+ */
+import { execFile } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDnsServer, type DnsServer } from '../../src/dns/server.js';
 import { RCODE } from '../../src/dns/types.js';
 import { encodeMessage } from '../../src/dns/wire.js';
-import { decodeReply, query, udpExchange, udpQuery } from '../dns/query-client.js';
+import { decodeReply, query, tcpExchangeAll, tcpQueries, udpExchange, udpQuery } from '../dns/query-client.js';
 
+const run = promisify(execFile);
 let server: DnsServer;
 let port: number;
 let zonesDir: string;
@@ -89,6 +95,94 @@ describe('fuzzing over UDP', () => {
     const reply = await udpExchange(port, bytes);
     expect(reply!.readUInt16BE(0)).toBe(0x1234);
     expect(reply!.readUInt16BE(2) & 0xf).toBe(RCODE.FORMERR);
+  });
+});
+
+/** Label bytes the old text codec broke on, drawn often so that most names hold several. */
+const AWKWARD_BYTES = [0x2e, 0x5c, 0x00, 0x20, 0x7f, 0x80, 0xc0, 0xc3, 0xe0, 0xff, 0x41];
+
+/** A name under `suffix` (or alone) of random labels: any byte, sometimes a long run that is not UTF-8. */
+function randomName(rand: () => number, suffix: Buffer[]): Buffer[] {
+  const labels: Buffer[] = [];
+  let wire = 1 + suffix.reduce((n, l) => n + l.length + 1, 0);
+  for (let i = 0, count = 1 + Math.floor(rand() * 3); i < count; i++) {
+    const long = rand() < 0.25;
+    const len = long ? 22 + Math.floor(rand() * 42) : 1 + Math.floor(rand() * 10);
+    if (wire + len + 1 > 255) break;
+    labels.push(Buffer.from(Array.from({ length: len }, () => (long ? 0x80 + Math.floor(rand() * 0x80) : rand() < 0.4 ? AWKWARD_BYTES[Math.floor(rand() * AWKWARD_BYTES.length)]! : Math.floor(rand() * 256)))));
+    wire += len + 1;
+  }
+  return [...labels, ...suffix];
+}
+
+const SUFFIXES = [[], ['cdn', 'test'], ['wild', 'cdn', 'test'], ['example', 'com']].map((s) => s.map((l) => Buffer.from(l)));
+const QTYPES = [1, 28, 16, 15, 255, 5];
+
+/** One query: id, flags (RD random), one question, optionally an empty OPT; and the question's bytes. */
+function hostileQuery(rand: () => number, id: number): { bytes: Buffer; question: Buffer; absurdCounts: boolean } {
+  const labels = randomName(rand, SUFFIXES[Math.floor(rand() * SUFFIXES.length)]!);
+  const question = Buffer.concat([...labels.flatMap((l) => [Buffer.from([l.length]), l]), Buffer.from([0, 0, QTYPES[Math.floor(rand() * QTYPES.length)]!, 0, 1])]);
+  const edns = rand() < 0.5;
+  const header = Buffer.from([id >> 8, id & 0xff, rand() < 0.5 ? 1 : 0, 0, 0, 1, 0, 0, 0, 0, 0, edns ? 1 : 0]);
+  const bytes = Buffer.concat([header, question, edns ? Buffer.from([0, 0, 41, 4, 0xd0, 0, 0, 0, 0, 0, 0]) : Buffer.alloc(0)]);
+  // Absurd section counts: far more records than the bytes could hold (issue 10 item 5).
+  const absurdCounts = rand() < 0.2;
+  if (absurdCounts) for (const at of [4, 6, 8, 10]) bytes.writeUInt16BE(rand() < 0.5 ? 0xffff : 0x1000 + Math.floor(rand() * 0xefff), at);
+  return { bytes, question, absurdCounts };
+}
+
+describe('fuzzing names and section counts over UDP and TCP', () => {
+  /** Every reply answers its query: same id, QR set; FORMERR for absurd counts; otherwise the question echoed byte for byte. */
+  function checkReply(sent: { bytes: Buffer; question: Buffer; absurdCounts: boolean }, reply: Buffer | undefined): void {
+    expect(reply, 'every query is answered').toBeDefined();
+    expect(reply!.readUInt16BE(0)).toBe(sent.bytes.readUInt16BE(0));
+    expect(reply![2]! & 0x80).toBe(0x80);
+    const rcode = reply![3]! & 0xf;
+    if (sent.absurdCounts) {
+      expect(rcode).toBe(RCODE.FORMERR);
+      return;
+    }
+    expect([RCODE.NOERROR, RCODE.NXDOMAIN, RCODE.REFUSED]).toContain(rcode);
+    expect(reply!.subarray(12, 12 + sent.question.length).equals(sent.question)).toBe(true);
+  }
+
+  it('answers queries whose labels hold any bytes, and absurd counts with FORMERR, then still answers', async () => {
+    const rand = prng(4343);
+    const packets = Array.from({ length: 900 }, (_, i) => hostileQuery(rand, i));
+    const internalBefore = Object.values(server.stats.internalErrors).reduce((a, b) => a + b, 0);
+    for (let i = 0; i < 600; i += 200) {
+      const batch = packets.slice(i, i + 200);
+      const replies = await Promise.all(batch.map((p) => udpExchange(port, p.bytes, '127.0.0.1', 3000)));
+      batch.forEach((p, j) => checkReply(p, replies[j]));
+    }
+    // TCP: pipelined on one connection per 100 queries (the listener here caps open connections at 4).
+    for (let i = 600; i < packets.length; i += 100) {
+      const batch = packets.slice(i, i + 100);
+      const replies = await tcpExchangeAll(port, batch.map((p) => p.bytes));
+      const byId = new Map(replies.map((r) => [r.readUInt16BE(0), r]));
+      batch.forEach((p) => checkReply(p, byId.get(p.bytes.readUInt16BE(0))));
+    }
+    // The codec handled every name: nothing needed the boundary's SERVFAIL.
+    expect(Object.values(server.stats.internalErrors).reduce((a, b) => a + b, 0)).toBe(internalBefore);
+    await stillAnswers();
+    const [tcp] = await tcpQueries(port, [query('rr.cdn.test', 'A')]);
+    expect(tcp!.answers).toHaveLength(3);
+  });
+
+  it('answers the 29-byte query with all four counts at 65535 with FORMERR over UDP and TCP', async () => {
+    const bytes = Buffer.concat([Buffer.from([0xab, 0xcd, 1, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]), Buffer.from([0, 0, 1, 0, 1]), Buffer.alloc(12)]);
+    expect(bytes.length).toBe(29);
+    for (const reply of [await udpExchange(port, bytes), (await tcpExchangeAll(port, [bytes]))[0]]) {
+      expect(reply!.readUInt16BE(0)).toBe(0xabcd);
+      expect(reply![3]! & 0xf).toBe(RCODE.FORMERR);
+    }
+  });
+
+  it('echoes unknown opcodes (3, 6-15) in NOTIMP replies, as Knot and BIND do (dig +opcode)', async () => {
+    for (const opcode of [3, 6, 7, 15]) {
+      const { stdout } = await run('dig', ['@127.0.0.1', '-p', String(port), '+time=2', '+tries=1', `+opcode=${opcode}`, 'rr.cdn.test']);
+      expect(stdout).toMatch(new RegExp(`opcode: RESERVED${opcode}, status: NOTIMP`));
+    }
   });
 });
 

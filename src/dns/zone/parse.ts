@@ -12,6 +12,7 @@ import { isAbsolute, relative, resolve } from 'node:path';
 import { ConfigError } from '../../errors.js';
 import type { ResourceRecord } from '../types.js';
 import { nameKey } from '../name.js';
+import { escapeLabel, nameWireLength } from '../name-codec.js';
 import { decodeEscapes, lexMasterFile, type Entry, type Token } from './lexer.js';
 
 /** A record and where it was written, so that validation errors can name the line. */
@@ -242,21 +243,27 @@ function parseName(token: Token, origin: string, what: string): string {
       const bytes = decodeEscapes(label);
       if (typeof bytes === 'string') throw new EntryError(`${what} "${raw}": ${bytes}`);
       if (bytes.length > 63) throw new EntryError(`${what} "${raw}" has a label longer than 63 bytes`);
-      for (const b of bytes) {
-        // dns-packet writes names from dotted text, so a label can carry neither a dot nor unprintable bytes.
-        if (b <= 0x20 || b >= 0x7f || b === 0x2e) throw new EntryError(`${what} "${raw}": byte ${b} inside a label is not supported`);
-      }
-      labels.push(bytes.toString('latin1'));
+      // RFC 2181 §11: any byte may be in a label; kept in the one escaped form the wire layer reads and writes.
+      labels.push(escapeLabel(bytes));
       label = '';
       continue;
     }
     label += c;
   }
-  if (!absolute && origin !== '') labels.push(...origin.split('.'));
+  if (!absolute && origin !== '') labels.push(origin);
   const name = labels.join('.');
   // RFC 1035 §3.1: 255 bytes on the wire (length bytes + labels + the root byte).
-  if (name.length + 2 > 255) throw new EntryError(`${what} "${raw}" is longer than 255 bytes`);
+  // (Each label is 1..63 bytes by now, so the length is all that nameWireLength can refuse.)
+  if (name !== '' && !fitsOnWire(name)) throw new EntryError(`${what} "${raw}" is longer than 255 bytes`);
   return name === '' ? '.' : name;
+}
+
+function fitsOnWire(name: string): boolean {
+  try {
+    return nameWireLength(name) <= 255;
+  } catch {
+    return false;
+  }
 }
 
 function parseNumber(token: Token | undefined, what: string, max: number): number {
