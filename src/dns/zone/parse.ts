@@ -12,7 +12,7 @@ import { isAbsolute, relative, resolve } from 'node:path';
 import { ConfigError } from '../../errors.js';
 import type { ResourceRecord } from '../types.js';
 import { nameKey } from '../name.js';
-import { decodeEscapes, lexMasterFile, type Entry, type Token } from './lexer.js';
+import { decodeEscapes, lexEntries, type Entry, type Token } from './lexer.js';
 
 /** A record and where it was written, so that validation errors can name the line. */
 export interface ParsedRecord {
@@ -54,22 +54,39 @@ interface State {
   lastOwner: string | undefined;
   includeDir: string | undefined;
   depth: number;
-  records: ParsedRecord[];
+  emit: (record: ParsedRecord) => void;
   errors: ConfigError[];
 }
 
 /** Parses a master file from disk. Never throws for bad content: every problem is in `errors`. */
 export function parseMasterFile(file: string, options: ParseOptions): ParseResult {
   const { state, result } = freshState(file, options);
-  parseFileInto(state);
+  drain(parseFileSteps(state));
   return result;
 }
 
 /** Parses text that did not come from disk (tests, embedded hints); `file` is used in messages only. */
 export function parseMasterText(text: string, file: string, options: ParseOptions): ParseResult {
   const { state, result } = freshState(file, options);
-  parseTextInto(text, state);
+  drain(parseTextSteps(text, state));
   return result;
+}
+
+/**
+ * Parses a master file from disk, handing each record to `emit` as soon as it is read (large zones are
+ * never held as one array of records). The generator yields once per entry: the caller decides when to
+ * pause (catalog.ts yields to the event loop so that queries keep being answered during a load).
+ * Problems are pushed to `errors`, as in `parseMasterFile`.
+ */
+export function parseMasterFileSteps(file: string, options: ParseOptions, emit: (record: ParsedRecord) => void, errors: ConfigError[]): Generator<void, void, undefined> {
+  const { state } = freshState(file, options);
+  state.emit = emit;
+  state.errors = errors;
+  return parseFileSteps(state);
+}
+
+function drain(steps: Iterator<void>): void {
+  while (!steps.next().done);
 }
 
 function freshState(file: string, options: ParseOptions): { state: State; result: ParseResult } {
@@ -82,13 +99,13 @@ function freshState(file: string, options: ParseOptions): { state: State; result
     lastOwner: undefined,
     includeDir: options.includeDir,
     depth: 0,
-    records: result.records,
+    emit: (record) => result.records.push(record),
     errors: result.errors,
   };
   return { state, result };
 }
 
-function parseFileInto(state: State): void {
+function* parseFileSteps(state: State): Generator<void, void, undefined> {
   let text: string;
   try {
     text = readFileSync(state.file, 'utf8');
@@ -96,28 +113,28 @@ function parseFileInto(state: State): void {
     state.errors.push(new ConfigError({ file: state.file }, `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`));
     return;
   }
-  parseTextInto(text, state);
+  yield* parseTextSteps(text, state);
 }
 
-function parseTextInto(text: string, state: State): void {
-  const lexed = lexMasterFile(text);
-  for (const e of lexed.errors) state.errors.push(new ConfigError({ file: state.file, line: e.line }, e.reason));
-  for (const entry of lexed.entries) {
+function* parseTextSteps(text: string, state: State): Generator<void, void, undefined> {
+  const lexErrors = (e: { line: number; reason: string }): void => void state.errors.push(new ConfigError({ file: state.file, line: e.line }, e.reason));
+  for (const entry of lexEntries(text, lexErrors)) {
+    let include: State | undefined;
     try {
-      parseEntry(entry, state);
+      include = parseEntry(entry, state);
     } catch (err) {
       if (!(err instanceof EntryError)) throw err;
       state.errors.push(new ConfigError({ file: state.file, line: entry.line }, err.message));
     }
+    if (include) yield* parseFileSteps(include);
+    yield;
   }
 }
 
-function parseEntry(entry: Entry, state: State): void {
+/** Parses one entry: a record (emitted), or a directive; `$INCLUDE` returns the state to parse the included file with. */
+function parseEntry(entry: Entry, state: State): State | undefined {
   const first = entry.tokens[0]!;
-  if (!entry.ownerBlank && !first.quoted && first.text.startsWith('$')) {
-    parseDirective(entry, state);
-    return;
-  }
+  if (!entry.ownerBlank && !first.quoted && first.text.startsWith('$')) return parseDirective(entry, state);
   const tokens = entry.tokens;
   let i = 0;
   let owner: string;
@@ -150,10 +167,11 @@ function parseEntry(entry: Entry, state: State): void {
   const record = parseRdata(type as SupportedType, owner, effectiveTtl, tokens.slice(i), state.origin);
   state.lastOwner = owner;
   if (ttl !== undefined) state.lastTtl = ttl;
-  state.records.push({ record, file: state.file, line: entry.line });
+  state.emit({ record, file: state.file, line: entry.line });
+  return undefined;
 }
 
-function parseDirective(entry: Entry, state: State): void {
+function parseDirective(entry: Entry, state: State): State | undefined {
   const [directive, ...args] = entry.tokens;
   const name = directive!.text.toUpperCase();
   if (name === '$ORIGIN') {
@@ -161,22 +179,22 @@ function parseDirective(entry: Entry, state: State): void {
     const origin = args[0]!.text;
     if (!origin.endsWith('.') || origin.endsWith('\\.')) throw new EntryError(`$ORIGIN "${origin}" must be absolute (end with ".")`);
     state.origin = nameKey(parseName(args[0]!, state.origin, '$ORIGIN'));
-    return;
+    return undefined;
   }
   if (name === '$TTL') {
     if (args.length !== 1) throw new EntryError('$TTL takes one value');
     state.ttl = parseTtl(args[0]!.text, '$TTL');
-    return;
+    return undefined;
   }
   if (name === '$INCLUDE') {
     if (args.length < 1 || args.length > 2) throw new EntryError('$INCLUDE takes a file name and an optional origin');
-    includeFile(args[0]!.text, args[1], state);
-    return;
+    return includeState(args[0]!.text, args[1], state);
   }
   throw new EntryError(`unknown directive "${directive!.text}"`);
 }
 
-function includeFile(pathText: string, originToken: Token | undefined, state: State): void {
+/** The state an included file is parsed with, after checking the path stays inside the zones folder. */
+function includeState(pathText: string, originToken: Token | undefined, state: State): State {
   if (state.includeDir === undefined) throw new EntryError('$INCLUDE is not allowed here');
   if (state.depth >= MAX_INCLUDE_DEPTH) throw new EntryError(`$INCLUDE nested more than ${MAX_INCLUDE_DEPTH} deep (a loop?)`);
   if (isAbsolute(pathText)) throw new EntryError(`$INCLUDE path "${pathText}" must be relative to the zones folder`);
@@ -192,14 +210,13 @@ function includeFile(pathText: string, originToken: Token | undefined, state: St
   const rel = relative(realDir, real);
   if (rel.startsWith('..') || isAbsolute(rel)) throw new EntryError(`$INCLUDE path "${pathText}" is outside the zones folder`);
   // RFC 1035 §5.1: the included file may change its origin, but that never leaks back to the parent.
-  const child: State = {
+  return {
     ...state,
     file: target,
     origin: originToken ? nameKey(parseName(originToken, state.origin, '$INCLUDE origin')) : state.origin,
     lastOwner: state.lastOwner,
     depth: state.depth + 1,
   };
-  parseFileInto(child);
 }
 
 /** TTLs: seconds, or BIND's units (1h30m, 2d, 1w). */
