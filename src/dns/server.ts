@@ -15,7 +15,7 @@ import { notifySecondary } from './notify.js';
 import { listenMetrics, type MetricsListener } from './metrics-listener.js';
 import { QueryPipeline, type PipelineStats, type RecursionHandler } from './pipeline.js';
 import { DEFAULT_TCP_LIMITS, serveTcpConnection, type TcpLimits } from './tcp.js';
-import { ZoneCatalog } from './zone/catalog.js';
+import { ZoneCatalog, type ReloadReport } from './zone/catalog.js';
 import type { ZoneSet } from './zone/store.js';
 
 const log = logger('dns.server');
@@ -53,7 +53,8 @@ export interface DnsServer {
   readonly registry: Registry;
   /** The bound metrics address, when `metricsListen` was given. */
   readonly metricsAddress?: HostPort;
-  reload(): void;
+  /** Re-reads the zones folder; resolves once the new zones serve (the old ones answer meanwhile). */
+  reload(): Promise<ReloadReport>;
   close(): Promise<void>;
 }
 
@@ -78,7 +79,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
   });
   zones.onChange(() => pipeline.zonesChanged());
   if (options.notify?.length) zones.onChange(notifyOnSerialChange(options.notify));
-  zones.reload();
+  await zones.reload();
   if (options.watchZones ?? true) zones.watch();
 
   const tcpLimits: TcpLimits = { ...DEFAULT_TCP_LIMITS, ...options.tcp };

@@ -13,6 +13,7 @@ import { ConfigError } from '../../errors.js';
 import type { ResourceRecord } from '../types.js';
 import { nameKey } from '../name.js';
 import { decodeEscapes, lexEntries, type Entry, type Token } from './lexer.js';
+import { runSteps } from './steps.js';
 
 /** A record and where it was written, so that validation errors can name the line. */
 export interface ParsedRecord {
@@ -61,14 +62,14 @@ interface State {
 /** Parses a master file from disk. Never throws for bad content: every problem is in `errors`. */
 export function parseMasterFile(file: string, options: ParseOptions): ParseResult {
   const { state, result } = freshState(file, options);
-  drain(parseFileSteps(state));
+  runSteps(parseFileSteps(state));
   return result;
 }
 
 /** Parses text that did not come from disk (tests, embedded hints); `file` is used in messages only. */
 export function parseMasterText(text: string, file: string, options: ParseOptions): ParseResult {
   const { state, result } = freshState(file, options);
-  drain(parseTextSteps(text, state));
+  runSteps(parseTextSteps(text, state));
   return result;
 }
 
@@ -83,10 +84,6 @@ export function parseMasterFileSteps(file: string, options: ParseOptions, emit: 
   state.emit = emit;
   state.errors = errors;
   return parseFileSteps(state);
-}
-
-function drain(steps: Iterator<void>): void {
-  while (!steps.next().done);
 }
 
 function freshState(file: string, options: ParseOptions): { state: State; result: ParseResult } {

@@ -87,8 +87,13 @@ export function rdataLength(record: ResourceRecord): number {
  */
 export function answerMessageLength(questionLength: number, rdataLengths: readonly number[]): number {
   let n = HEADER_LENGTH + questionLength + QUESTION_FIXED;
-  for (const rdlength of rdataLengths) n += POINTER_LENGTH + RECORD_FIXED + rdlength;
+  for (const rdlength of rdataLengths) n += answerRecordLength(rdlength);
   return n;
+}
+
+/** What one record adds to that answer: its owner as a pointer, fixed fields and RDATA. */
+export function answerRecordLength(rdlength: number): number {
+  return POINTER_LENGTH + RECORD_FIXED + rdlength;
 }
 
 /** RFC 4592 §2.1.1: a wildcard owner has `*` as its first label. */

@@ -86,9 +86,9 @@ ns.sub A 192.0.2.53
 });
 
 describe('every zone shipped in zones/ loads', () => {
-  it('zones/ has no errors', () => {
+  it('zones/ has no errors', async () => {
     const catalog = new ZoneCatalog('zones');
-    const report = catalog.reload();
+    const report = await catalog.reload();
     expect(report.failed).toEqual([]);
     expect(report.loaded).toContain('cdn.test');
     expect(catalog.zoneSet.find('rr.cdn.test')?.apex).toBe('cdn.test');
@@ -96,17 +96,17 @@ describe('every zone shipped in zones/ loads', () => {
 });
 
 describe('reload keeps the last good version of a broken zone', () => {
-  it('serves the old zone and reports the file and line', () => {
+  it('serves the old zone and reports the file and line', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dnscdn-reload-'));
     const file = join(dir, 'example.test.zone');
     writeFileSync(file, HEAD + 'www A 192.0.2.10\n');
     writeFileSync(join(dir, 'other.test.zone'), HEAD.replace('@ NS ns1', '@ NS ns1.example.test.'));
     const catalog = new ZoneCatalog(dir);
-    expect(catalog.reload().loaded).toEqual(['example.test', 'other.test']);
+    expect((await catalog.reload()).loaded).toEqual(['example.test', 'other.test']);
     const good = catalog.zoneSet.find('www.example.test');
 
     writeFileSync(file, HEAD + 'www A 192.0.2.10\nbroken A 999.1.1.1\n');
-    const report = catalog.reload();
+    const report = await catalog.reload();
     expect(report.failed).toHaveLength(1);
     expect(report.failed[0]!.kept).toBe(true);
     expect(report.failed[0]!.errors[0]!.message).toBe(`${file}:6: A "999.1.1.1" is not an IPv4 address`);
@@ -114,7 +114,7 @@ describe('reload keeps the last good version of a broken zone', () => {
     expect(report.loaded).toEqual(['other.test']);
 
     writeFileSync(file, HEAD + 'www A 192.0.2.11\n');
-    catalog.reload();
+    await catalog.reload();
     expect(catalog.zoneSet.find('www.example.test')).not.toBe(good);
     expect(loadZoneFile(file, dir).errors).toEqual([]);
   });
