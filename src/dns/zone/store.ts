@@ -12,7 +12,7 @@
 import { LRUCache } from 'lru-cache';
 import type { RecordType, ResourceRecord } from '../types.js';
 import { parentKey } from '../name.js';
-import { CUT, END, ZoneTableBuilder, type ZoneTable } from './table.js';
+import { CUT, END, nodeName, recordData, ZoneTableBuilder, type ZoneTable } from './table.js';
 /** Records of one owner and type, with one TTL (RFC 2181 §5.2: the first record's TTL wins). */
 export interface RRset {
   name: string;
@@ -121,7 +121,7 @@ export class Zone {
 
   private materialise(id: number): ZoneNode {
     const t = this.table;
-    const name = t.nodeName[id]!;
+    const name = nodeName(t, id);
     const key = t.nodeKey[id]!;
     const rrsets = new Map<RecordType, RRset>();
     for (let set = t.nodeFirstSet[id]!; set !== END; set = t.setNext[set]!) {
@@ -129,7 +129,7 @@ export class Zone {
       const ttl = t.setTtl[set]!;
       const records: ResourceRecord[] = [];
       for (let r = t.setFirstRecord[set]!; r !== END; r = t.recordNext[r]!) {
-        records.push({ name, type, class: 'IN', ttl, data: t.recordData[r] } as ResourceRecord);
+        records.push({ name, type, class: 'IN', ttl, data: recordData(type, t.recordData[r]!) } as ResourceRecord);
       }
       rrsets.set(type, { name, key, type, ttl, records });
     }

@@ -17,6 +17,11 @@ export const END = -1;
 export const CUT = 1;
 
 export type RecordData = ResourceRecord['data'];
+/**
+ * A record's data as stored: A addresses as one 32-bit integer (a small integer in V8, no allocation),
+ * everything else as parsed. The address strings were ~32 bytes each: 32 MB a copy for 1M A records.
+ */
+export type StoredData = RecordData | number;
 const SCAN_LIMIT = 16;
 
 /** A growable Int32Array: columns grow by doubling, like an array, without an object per element. */
@@ -46,9 +51,9 @@ export interface ZoneTable {
   apex: string;
   /** Name key -> node id. Every owner name and every empty non-terminal up to the apex (RFC 4592 §2.2.2). */
   index: Map<string, number>;
-  /** The owner name as first written in the file, by node id (usually the very string of the key). */
-  nodeName: string[];
   nodeKey: string[];
+  /** Owner names written in another case than their key, by node id (name = key for every other node). */
+  renamed: Map<number, string>;
   nodeFirstSet: Int32Array;
   nodeFlags: Uint8Array;
   setType: RecordType[];
@@ -57,7 +62,7 @@ export interface ZoneTable {
   setFirstRecord: Int32Array;
   setNext: Int32Array;
   setCount: Int32Array;
-  recordData: RecordData[];
+  recordData: StoredData[];
   recordNext: Int32Array;
   /** Nodes with an A or AAAA set of more than one record (round-robin, rotation.ts). */
   rotatingNodes: Int32Array;
@@ -77,7 +82,7 @@ export interface Rejected {
  */
 export class ZoneTableBuilder {
   private readonly index = new Map<string, number>();
-  private readonly nodeName: string[] = [];
+  private readonly renamed = new Map<number, string>();
   private readonly nodeKey: string[] = [];
   private readonly nodeFirstSet = new IntColumn();
   private readonly nodeLastSet = new IntColumn();
@@ -91,7 +96,7 @@ export class ZoneTableBuilder {
   /** Bytes of the smallest answer for the set so far (size.ts), and the record that first made it too big. */
   private readonly setAnswerLength = new IntColumn();
   private readonly setOverflow = new IntColumn();
-  private readonly recordData: RecordData[] = [];
+  private readonly recordData: StoredData[] = [];
   private readonly recordNext = new IntColumn();
   private readonly recordLine = new IntColumn();
   private readonly recordFile = new IntColumn();
@@ -118,9 +123,9 @@ export class ZoneTableBuilder {
     let set = this.nodeFirstSet.data[node]!;
     while (set !== END && this.setType[set] !== record.type) set = this.setNext.data[set]!;
     if (set === END) set = this.newSet(node, record, worstQuestionLength(record.name));
-    else if (this.holds(set, record.data)) return;
+    else if (this.holds(set, record.type === 'A' ? ipv4ToInt(record.data) : record.data)) return;
     const id = this.recordData.length;
-    this.recordData.push(record.data);
+    this.recordData.push(record.type === 'A' ? ipv4ToInt(record.data) : record.data);
     this.recordNext.push(END);
     this.recordLine.push(line);
     this.recordFile.push(this.fileId(file));
@@ -162,12 +167,12 @@ export class ZoneTableBuilder {
         this.node(p, p);
         p = parentKey(p);
       }
-      if ((id & 1023) === 0) yield;
+      yield;
     }
     return {
       apex: this.apex,
       index: this.index,
-      nodeName: this.nodeName,
+      renamed: this.renamed,
       nodeKey: this.nodeKey,
       nodeFirstSet: this.nodeFirstSet.done(),
       nodeFlags: this.nodeFlags.slice(0, this.nodeKey.length),
@@ -190,7 +195,8 @@ export class ZoneTableBuilder {
     this.index.set(key, id);
     // toLowerCase returns the same string when nothing changes: most names cost one string, not two.
     this.nodeKey.push(key);
-    this.nodeName.push(name === key ? key : name.endsWith('.') && name.length > 1 ? name.slice(0, -1) : name);
+    const written = name.endsWith('.') && name.length > 1 ? name.slice(0, -1) : name;
+    if (written !== key) this.renamed.set(id, written);
     this.nodeFirstSet.push(END);
     this.nodeLastSet.push(END);
     if (id === this.nodeFlags.length) {
@@ -222,21 +228,19 @@ export class ZoneTableBuilder {
    * RFC 2181 §5: an RRset holds each record once. Small sets are scanned; from SCAN_LIMIT records on, a
    * set of the data's text form answers, so a set of thousands of records stays linear to build.
    */
-  private holds(set: number, data: RecordData): boolean {
-    const text = typeof data === 'string' ? data : JSON.stringify(data);
+  private holds(set: number, data: StoredData): boolean {
+    const text = textOf(data);
     const seen = this.seenData.get(set);
     if (seen) return seen.has(text) || (seen.add(text), false);
     if (this.setCount.data[set]! < SCAN_LIMIT) {
       for (let r = this.setFirstRecord.data[set]!; r !== END; r = this.recordNext.data[r]!) {
-        const other = this.recordData[r]!;
-        if ((typeof other === 'string' ? other : JSON.stringify(other)) === text) return true;
+        if (textOf(this.recordData[r]!) === text) return true;
       }
       return false;
     }
     const all = new Set<string>([text]);
     for (let r = this.setFirstRecord.data[set]!; r !== END; r = this.recordNext.data[r]!) {
-      const other = this.recordData[r]!;
-      all.add(typeof other === 'string' ? other : JSON.stringify(other));
+      all.add(textOf(this.recordData[r]!));
     }
     this.seenData.set(set, all);
     return all.size === this.setCount.data[set]!;
@@ -250,4 +254,26 @@ export class ZoneTableBuilder {
     this.files.push(file);
     return this.files.length - 1;
   }
+}
+
+/** Comparable text of stored data (strings and numbers as they are; RDATA objects as JSON). */
+function textOf(data: StoredData): string {
+  return typeof data === 'string' ? data : typeof data === 'number' ? String(data) : JSON.stringify(data);
+}
+
+/** The owner name of node `id` as written in the zone file. */
+export function nodeName(table: Pick<ZoneTable, 'nodeKey' | 'renamed'>, id: number): string {
+  return table.renamed.get(id) ?? table.nodeKey[id]!;
+}
+
+/** An A record's data as stored (the parser has checked it is a dotted quad). */
+function ipv4ToInt(address: string): number {
+  const [a, b, c, d] = address.split('.');
+  return ((Number(a) << 24) | (Number(b) << 16) | (Number(c) << 8) | Number(d)) | 0;
+}
+
+/** A record's data as the wire layer takes it. */
+export function recordData(type: RecordType, stored: StoredData): RecordData {
+  if (type !== 'A' || typeof stored !== 'number') return stored as RecordData;
+  return `${stored >>> 24}.${(stored >>> 16) & 255}.${(stored >>> 8) & 255}.${stored & 255}`;
 }
