@@ -119,3 +119,46 @@ describe('reload keeps the last good version of a broken zone', () => {
     expect(loadZoneFile(file, dir).errors).toEqual([]);
   });
 });
+
+describe('columnar storage (table.ts) gives back what the file says', () => {
+  const records = (text: string) => parseMasterText(HEAD + text, 'c.zone', { origin: 'example.test' }).records.map((r) => r.record);
+  const zone = Zone.build(
+    'example.test',
+    records(
+      [
+        'Edge A 0.0.0.0',
+        'edge A 255.255.255.255',
+        'edge A 128.0.0.1',
+        'edge A 128.0.0.1', // a duplicate: dropped (RFC 2181 §5)
+        ...Array.from({ length: 40 }, (_, i) => `many TXT "t${i % 20}"`), // 20 distinct, past the scan limit
+        'ent.deep A 192.0.2.7',
+      ].join('\n') + '\n',
+    ),
+  );
+
+  it('keeps A addresses across the integer form, owner spelling, and one copy of each record in file order', () => {
+    const node = zone.node('edge.example.test')!;
+    expect(node.name).toBe('Edge.example.test');
+    expect(node.rrsets.get('A')!.records.map((r) => [r.name, r.data, r.ttl])).toEqual([
+      ['Edge.example.test', '0.0.0.0', 60],
+      ['Edge.example.test', '255.255.255.255', 60],
+      ['Edge.example.test', '128.0.0.1', 60],
+    ]);
+    expect(zone.node('many.example.test')!.rrsets.get('TXT')!.records).toHaveLength(20);
+    expect(zone.names).toBe(6); // apex, ns1, edge, many, ent.deep and the empty non-terminal deep
+  });
+
+  it('hands out the same objects for a name while it is in use, and for ever for a round-robin set', () => {
+    // rotation.ts keys its counters by the RRset object; authority.ts de-duplicates additionals by identity.
+    const big = Zone.build('example.test', records(Array.from({ length: 1500 }, (_, i) => `n${i} A 192.0.2.1`).join('\n') + '\nrr A 192.0.2.1\nrr A 192.0.2.2\n'));
+    const rr = big.node('rr.example.test')!.rrsets.get('A')!;
+    const n0 = big.node('n0.example.test')!;
+    expect(big.lookup('n0.example.test')).toEqual({ kind: 'exact', node: n0 });
+    expect(big.node('n0.example.test')).toBe(n0);
+    // Touch more names than are kept: plain nodes are rebuilt (memory stays bounded), the round-robin set is not.
+    for (let i = 1; i < 1500; i++) big.node(`n${i}.example.test`);
+    expect(big.node('n0.example.test')).not.toBe(n0);
+    expect(big.node('n0.example.test')).toEqual(n0);
+    expect(big.node('rr.example.test')!.rrsets.get('A')).toBe(rr);
+  });
+});
