@@ -5,7 +5,7 @@
  *
  * Method: the zone (an SOA, NS, a `version` TXT and A records up to BENCH_RECORDS, default 1,000,000)
  * is written to a temporary folder. The server starts pinned to core 1; load time is from spawn to
- * the first answer. Then dnsperf (core 0) sends BENCH_QPS (default 5000) A queries/s for random names
+ * the first answer. Then dnsperf (core 0) sends BENCH_QPS (default 20000) A queries/s for random names
  * of the zone; after 2 s the zone file is replaced by a new version (written beside it and renamed in,
  * so the folder watch sees one change; Knot gets SIGHUP), and the reload time is until `version`
  * answers "v2". dnsperf runs on for BENCH_SECONDS (default 12) so that the whole reload is inside its
@@ -25,7 +25,7 @@ import { conditions, findCommand, freePort, INSTALL_HINT, installCleanup, pinned
 import { publishComparison, repoRoot } from './report.js';
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 1_000_000);
-const QPS = Number(process.env.BENCH_QPS ?? 5000);
+const QPS = Number(process.env.BENCH_QPS ?? 20000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 12);
 const RELOAD_AFTER_MS = 2000;
 const ZONE = 'bench.test';
