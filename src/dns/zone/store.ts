@@ -97,10 +97,10 @@ export class Zone {
     return { kind: 'nxdomain' };
   }
 
-  /** All RRsets, for zone transfers, tests and statistics (built one node at a time, not kept). */
+  /** All RRsets, for zone transfers, tests and statistics (built one node at a time, not kept: a transfer must not flush the LRU). */
   *rrsets(): Iterable<RRset> {
     for (let id = 0; id < this.table.nodeKey.length; id++) {
-      if (this.table.nodeFirstSet[id] !== END) yield* this.nodeById(id).rrsets.values();
+      if (this.table.nodeFirstSet[id] !== END) yield* (this.pinned.get(id) ?? this.recent.peek(id) ?? this.materialise(id)).rrsets.values();
     }
   }
 
