@@ -22,6 +22,7 @@ export type RecordData = ResourceRecord['data'];
  * everything else as parsed. The address strings were ~32 bytes each: 32 MB a copy for 1M A records.
  */
 export type StoredData = RecordData | number;
+/** RRsets up to this many records are scanned for a duplicate; larger ones keep a Set (see `holds`). */
 const SCAN_LIMIT = 16;
 
 /** A growable Int32Array: columns grow by doubling, like an array, without an object per element. */
