@@ -162,3 +162,21 @@ describe('columnar storage (table.ts) gives back what the file says', () => {
     expect(big.node('rr.example.test')!.rrsets.get('A')).toBe(rr);
   });
 });
+
+describe('reloads asked for while one runs', () => {
+  it('are queued once behind it, and that queued run reads the files as they are then', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dnscdn-reload-'));
+    const file = join(dir, 'example.test.zone');
+    writeFileSync(file, HEAD + 'www A 192.0.2.10\n');
+    const catalog = new ZoneCatalog(dir);
+    const first = catalog.reload();
+    writeFileSync(file, HEAD + 'www A 192.0.2.99\n');
+    const second = catalog.reload();
+    expect(catalog.reload()).toBe(second);
+    expect(second).not.toBe(first);
+    expect((await first).loaded).toEqual(['example.test']);
+    expect((await second).loaded).toEqual(['example.test']);
+    const www = catalog.zoneSet.find('www.example.test')!.node('www.example.test')!;
+    expect(www.rrsets.get('A')!.records.map((r) => r.data)).toEqual(['192.0.2.99']);
+  });
+});
