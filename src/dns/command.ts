@@ -34,7 +34,7 @@ export function dnsCommand(): Command {
       if (opts.config !== undefined) {
         const steered = await startSteeredDns(opts.config, { ...(opts.listen && { listen: opts.listen }), tcp });
         process.stdout.write(`dns listening on ${steered.server.addresses.map(formatHostPort).join(' ')}\n`);
-        process.on('SIGHUP', () => steered.server.reload());
+        process.on('SIGHUP', () => void steered.server.reload());
         const stopSteered = (): void => void steered.close().then(() => process.exit(0));
         process.once('SIGINT', stopSteered);
         process.once('SIGTERM', stopSteered);
@@ -53,7 +53,7 @@ export function dnsCommand(): Command {
         udpPayloadSize: opts.udpSize,
       });
       log.info('dns server started', { listen: server.addresses.map(formatHostPort).join(','), zones: opts.zones });
-      process.on('SIGHUP', () => server.reload());
+      process.on('SIGHUP', () => void server.reload());
       const stop = (): void => {
         void server.close().then(() => process.exit(0));
       };
