@@ -25,7 +25,7 @@ export async function makeStateDirectory(dir: string): Promise<void> {
   const missing: string[] = [];
   for (let at = target; ; ) {
     const info = await stat(at).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return undefined;
+      if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return undefined; // look further up for the cause
       throw new StatePathError(target, `cannot use ${at}: ${err.code ?? err.message}`);
     });
     if (info) {
