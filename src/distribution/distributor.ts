@@ -64,7 +64,7 @@ export interface DistributionStatus {
 
 /** The status line's error for a peer ahead of the journal. */
 export function aheadMessage(peerSeq: number, journalSeq: number): string {
-  return `peer has applied seq ${peerSeq}, beyond the journal's last seq ${journalSeq}: the journal lost acknowledged operations, and new ones would reuse sequence numbers this peer skips as repeats (see dnscdn journal verify)`;
+  return `peer has applied seq ${peerSeq}, beyond the journal's last seq ${journalSeq}: the journal lost acknowledged operations, and new ones would reuse numbers this peer skips as repeats; stop this node and run dnscdn journal repair --min-seq ${peerSeq}`;
 }
 
 const log = logger('distribution');

@@ -68,7 +68,8 @@ export async function verifyJournal(file: string): Promise<JournalReport> {
   return report;
 }
 
-export function formatReport(r: JournalReport): string {
+/** The report as `verify` prints it; `advice` adds how to recover when it is damaged. */
+export function formatReport(r: JournalReport, advice = true): string {
   const lines = [`${r.file}: ${r.ok ? 'ok' : 'DAMAGED'}`];
   lines.push(`  ${r.operations} operations, last readable seq ${r.lastGoodSeq}${r.snapshotSeq > 0 ? `, snapshot at ${r.snapshotSeq}` : ''}`);
   lines.push(r.issuer ? `  high-water mark: ${r.highWaterProblem ?? r.highWater}` : '  no high-water mark (a replica: its upstream resends anything it lacks)');
@@ -84,7 +85,7 @@ export function formatReport(r: JournalReport): string {
     const m = r.missingAcknowledged;
     lines.push(`  acknowledged ${m.firstSeq === m.lastSeq ? `seq ${m.firstSeq} is` : `seqs ${m.firstSeq}-${m.lastSeq} are`} not in the file`);
   }
-  if (!r.ok) lines.push(`  to recover: stop the process using it, then run dnscdn journal repair --journal ${r.file}`);
+  if (!r.ok && advice) lines.push(`  to recover: stop the process using it, then run dnscdn journal repair --journal ${r.file}`);
   return `${lines.join('\n')}\n`;
 }
 
