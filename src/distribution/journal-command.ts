@@ -58,11 +58,11 @@ export function journalCommand(): Command {
         if (minSeq !== undefined && (!Number.isSafeInteger(minSeq) || minSeq < 0)) throw new Error(`--min-seq must be a non-negative integer, not ${o.minSeq}`);
         const r = await repairJournal(journalFileFrom(o), minSeq === undefined ? {} : { minSeq });
         process.stdout.write(formatReport(r.report, false));
-        if (r.backup === undefined) return void process.stdout.write('nothing to repair\n');
+        if (!r.repaired) return void process.stdout.write('nothing to repair\n');
         const lost = r.lost.map((l) => (l.firstSeq === l.lastSeq ? `${l.firstSeq}` : `${l.firstSeq}-${l.lastSeq}`)).join(', ');
         const next = r.report.issuer ? `the next operation is seq ${r.lastSeq + 1}` : 'the replica catches up the rest from its upstream';
         process.stdout.write(`repaired: ${r.report.file} now ends at seq ${r.lastSeq} (${r.objects} live objects); ${next}\n`);
-        process.stdout.write(`previous file kept as ${r.backup}\n`);
+        if (r.backup !== undefined) process.stdout.write(`previous file kept as ${r.backup}\n`);
         if (lost) process.stdout.write(`lost operations: seq ${lost}: push or purge again what they changed\n`);
       }),
   );

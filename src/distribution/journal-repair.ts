@@ -31,11 +31,21 @@ export interface JournalReport {
   scan: JournalScan;
 }
 
+/** The journal's bytes; a missing or empty file reads as a journal with no records (its mark may say otherwise). */
+async function readJournalBytes(file: string): Promise<Buffer> {
+  const info = await stat(file).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw err;
+  });
+  if (info && !info.isFile()) throw new Error(`${file}: not a regular file`);
+  const buf = info ? await readFile(file) : Buffer.alloc(0);
+  if (buf.length < MAGIC.length && buf.equals(MAGIC.subarray(0, buf.length))) return Buffer.from(MAGIC);
+  if (!buf.subarray(0, MAGIC.length).equals(MAGIC)) throw new Error(`${file}: not a dnscdn journal (bad magic)`);
+  return buf;
+}
+
 export async function verifyJournal(file: string): Promise<JournalReport> {
-  const info = await stat(file);
-  if (!info.isFile()) throw new Error(`${file}: not a regular file`);
-  const buf = await readFile(file);
-  if (buf.length < MAGIC.length || !buf.subarray(0, MAGIC.length).equals(MAGIC)) throw new Error(`${file}: not a dnscdn journal (bad magic)`);
+  const buf = await readJournalBytes(file);
   const markFile = highWaterFileFor(file);
   let highWater: number | undefined;
   let highWaterProblem: string | undefined;
@@ -91,7 +101,9 @@ export function formatReport(r: JournalReport, advice = true): string {
 
 export interface RepairResult {
   report: JournalReport;
-  /** Where the damaged file was moved, or undefined when there was nothing to repair. */
+  /** False when there was nothing to repair. */
+  repaired: boolean;
+  /** Where the damaged file was moved (absent when nothing was repaired, or the journal file itself was gone). */
   backup?: string;
   /** The rebuilt journal's last sequence; the next operation gets the one after it. */
   lastSeq: number;
@@ -117,7 +129,7 @@ export async function repairJournal(file: string, options: { minSeq?: number; no
     .map((d) => ({ firstSeq: d.firstSeq, lastSeq: d.lastSeq }))
     .filter((d) => d.firstSeq <= d.lastSeq);
   const minSeq = options.minSeq ?? 0;
-  if (report.ok && minSeq <= report.lastGoodSeq) return { report, lastSeq: report.lastGoodSeq, objects: -1, lost };
+  if (report.ok && minSeq <= report.lastGoodSeq) return { report, repaired: false, lastSeq: report.lastGoodSeq, objects: -1, lost };
   const { bytes, lastSeq, objects } = report.issuer ? rebuildAsSnapshot(report, minSeq) : keepUntilFirstDamage(report);
   const stamp = (options.now ?? new Date()).toISOString().replace(/[:.]/g, '-');
   const backup = `${file}.damaged-${stamp}`;
@@ -127,10 +139,16 @@ export async function repairJournal(file: string, options: { minSeq?: number; no
     await writeWholeFile(realDisk, `${tmp}.seq`, encodeHighWater(lastSeq));
     await rename(`${tmp}.seq`, highWaterFileFor(file));
   }
-  await rename(file, backup);
+  const previous = await rename(file, backup).then(
+    () => backup,
+    (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined; // the journal itself was lost: nothing to keep
+      throw err;
+    },
+  );
   await rename(tmp, file);
   await syncDirectory(dirname(file));
-  return { report, backup, lastSeq, objects, lost };
+  return { report, ...(previous ? { backup: previous } : {}), repaired: true, lastSeq, objects, lost };
 }
 
 function rebuildAsSnapshot(report: JournalReport, minSeq: number): { bytes: Buffer; lastSeq: number; objects: number } {

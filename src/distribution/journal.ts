@@ -284,10 +284,13 @@ export class Journal {
     }
     const markFile = highWaterFileFor(this.file);
     const mark = this.options.highWater ? await readHighWater(markFile) : undefined;
-    // An empty file, or the magic cut short by a crash while the journal was being created, holds nothing.
-    if (buf.length < MAGIC.length && buf.equals(MAGIC.subarray(0, buf.length)) && (mark ?? 0) === 0) {
-      await writeWholeFile(this.disk, this.file, MAGIC);
-      await syncDirectory(dirname(this.file));
+    // An absent or empty file, or the magic cut short by a crash while the journal was being created, holds
+    // nothing: a new journal, unless the high-water mark says operations were acknowledged (checkScan refuses).
+    if (buf.length < MAGIC.length && buf.equals(MAGIC.subarray(0, buf.length))) {
+      if ((mark ?? 0) === 0) {
+        await writeWholeFile(this.disk, this.file, MAGIC);
+        await syncDirectory(dirname(this.file));
+      }
       buf = Buffer.from(MAGIC);
     }
     if (buf.length < MAGIC.length || !buf.subarray(0, MAGIC.length).equals(MAGIC)) {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFile, readdir, stat, truncate, writeFile } from 'node:fs/promises';
+import { readFile, readdir, stat, truncate, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { encodeHighWater, readHighWater } from '../../src/distribution/high-water.js';
@@ -143,6 +143,17 @@ describe('dnscdn journal verify / repair', () => {
     expect(r.lastSeq).toBe(50);
     const j = await Journal.open(file, { highWater: true, log: quiet });
     expect((await j.append([put('/x', 1)]))[0]!.seq).toBe(51);
+    await j.close();
+  });
+
+  it('a journal file deleted beside its high-water mark refuses to start afresh at seq 1; repair continues above the mark', async () => {
+    const file = await originJournal(12);
+    await unlink(file);
+    await expect(Journal.open(file, { highWater: true, log: quiet })).rejects.toThrow(/end at seq 0 .*seqs 1-12 had been acknowledged/);
+    const r = await repairJournal(file);
+    expect([r.repaired, r.backup, r.lastSeq]).toEqual([true, undefined, 12]);
+    const j = await Journal.open(file, { highWater: true, log: quiet });
+    expect((await j.append([put('/x', 1)]))[0]!.seq).toBe(13);
     await j.close();
   });
 
