@@ -41,7 +41,7 @@ export async function readHighWater(file: string): Promise<number | undefined> {
     throw err;
   }
   if (b.length !== SIZE || !b.subarray(0, 8).equals(MAGIC) || crc32(b.subarray(0, 16)) !== b.readUInt32BE(16)) {
-    throw new HighWaterError(`${file}: damaged high-water mark (${b.length} bytes)`);
+    throw new HighWaterError(`${file}: damaged high-water mark (${b.length} bytes); run dnscdn journal verify, then dnscdn journal repair with this process stopped`);
   }
   return Number(b.readBigUInt64BE(8));
 }

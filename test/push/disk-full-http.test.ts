@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Distributor } from '../../src/distribution/distributor.js';
 import type { DistributionStatus } from '../../src/distribution/distributor.js';
+import { FRAMES_CONTENT_TYPE } from '../../src/distribution/frames.js';
 import { EdgeReplica } from '../../src/edge/replica.js';
 import { startEdge } from '../../src/edge/server.js';
 import type { EdgeServer } from '../../src/edge/server.js';
@@ -67,6 +68,12 @@ describe('a failing disk over the network: nothing unstored is acknowledged, by 
     await eventually(async () => (await status()).edges[0]!.lagOps === 1, 10_000, () => 'edge lag never showed 1');
     expect(replica.lastSeq).toBe(2);
     expect(await cached('/c.html')).toBe(504);
+    // What the edge answers the distribution node: 507 with the reason, and its cursor unchanged.
+    const batch = await distributor.batchAfter(2);
+    const direct = await rawRequest(edge.url, '/.dnscdn/replica', { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': FRAMES_CONTENT_TYPE }, body: batch });
+    expect(direct.status).toBe(507);
+    expect(direct.body.toString()).toMatch(/batch not stored: .*ENOSPC/);
+    expect(replica.lastSeq).toBe(2);
     edgeDisk.heal();
     await eventually(async () => (await status()).edges[0]!.lastSeq === 3, 10_000, () => `edge at ${replica.lastSeq}`);
     expect(await cached('/c.html')).toBe(200);

@@ -157,6 +157,15 @@ describe('dnscdn journal verify / repair', () => {
     await j.close();
   });
 
+  it('a damaged high-water mark refuses to open; verify reports it and repair rewrites it', async () => {
+    const file = await originJournal(8);
+    await writeFile(`${file}.seq`, 'garbage');
+    await expect(Journal.open(file, { highWater: true, log: quiet })).rejects.toThrow(/journal\.seq: damaged high-water mark .*journal repair/);
+    expect((await verifyJournal(file)).ok).toBe(false);
+    expect((await repairJournal(file)).lastSeq).toBe(8);
+    expect(await readHighWater(`${file}.seq`)).toBe(8);
+  });
+
   it('repair with --min-seq continues above a sequence an edge reported (journal restored without its mark)', async () => {
     const file = await originJournal(20);
     const r = await repairJournal(file, { minSeq: 35 });
