@@ -38,6 +38,7 @@ async function readJournalBytes(file: string): Promise<Buffer> {
     throw err;
   });
   if (info && !info.isFile()) throw new Error(`${file}: not a regular file`);
+  if (!info && !(await stat(highWaterFileFor(file)).catch(() => undefined))) throw new Error(`${file}: no journal here (nor its high-water mark)`);
   const buf = info ? await readFile(file) : Buffer.alloc(0);
   if (buf.length < MAGIC.length && buf.equals(MAGIC.subarray(0, buf.length))) return Buffer.from(MAGIC);
   if (!buf.subarray(0, MAGIC.length).equals(MAGIC)) throw new Error(`${file}: not a dnscdn journal (bad magic)`);
