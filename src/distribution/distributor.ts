@@ -127,6 +127,7 @@ export class Distributor {
       }
     }
     const run = this.chain.then(async () => {
+      this.refuseIfPeerAhead();
       const bodies: Array<{ sha256: string; body: Buffer }> = [];
       for (const { op, body } of items) if (op.kind === 'put' && body) bodies.push({ sha256: op.sha256, body });
       let ops: Operation[];
@@ -185,6 +186,18 @@ export class Distributor {
       items.push({ kind: 'op', op, body });
     }
     return encodeStream(items);
+  }
+
+  /**
+   * A peer that has applied sequence numbers beyond the journal's (the journal lost acknowledged operations)
+   * would skip new operations as repeats: publishing is refused, naming the way out, rather than acknowledging
+   * what no such peer will apply. Known from each link's last contact, so a publish in the first moments after
+   * a start, before the links have reached their peers, is not covered; `status` still shows the peer ahead.
+   */
+  private refuseIfPeerAhead(): void {
+    const last = this.journal.lastSeq;
+    const ahead = this.links.find((l) => l.acked !== undefined && l.acked > last);
+    if (ahead) throw new HttpError(503, `not journaled, nothing published: ${ahead.target.name}: ${aheadMessage(ahead.acked!, last)}`);
   }
 
   /** Compaction runs after an acknowledged append: its failure (a full disk) is logged and retried next time, never the append's. */
