@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { distributorCommand } from './distribution/command.js';
+import { journalCommand } from './distribution/journal-command.js';
 import { originCommand, pushCommand, purgeCommand, statusCommand } from './origin/command.js';
 import { dnsCommand } from './dns/command.js';
 import { edgeCommand } from './edge/command.js';
@@ -23,7 +24,7 @@ export function buildProgram(): Command {
 }
 
 // Role commands, in the order `dnscdn --help` lists them.
-const commands: Array<() => Command> = [upCommand, dnsCommand, edgeCommand, originCommand, distributorCommand, pushCommand, purgeCommand, statusCommand];
+const commands: Array<() => Command> = [upCommand, dnsCommand, edgeCommand, originCommand, distributorCommand, pushCommand, purgeCommand, statusCommand, journalCommand];
 
 export async function runCli(argv: string[]): Promise<void> {
   try {

@@ -1,13 +1,14 @@
 import { join } from 'node:path';
-import { mkdir } from 'node:fs/promises';
 import { logger } from '../log.js';
 import type { Logger } from '../log.js';
 import { bearer } from './auth.js';
 import { BlobStore } from './blobs.js';
+import type { DiskWriter } from './durable-file.js';
 import { decodeStream } from './frames.js';
 import type { Reset, StreamItem } from './frames.js';
 import { Journal } from './journal.js';
 import type { Operation, PutOperation } from './operations.js';
+import { makeStateDirectory } from './state-dir.js';
 
 /** What a follower does with operations once they are durable locally: an edge applies them to its store. */
 export interface FollowerSink {
@@ -32,6 +33,8 @@ export interface FollowerOptions {
   pollMs?: number;
   compactAfter?: number;
   log?: Logger;
+  /** Where replica journal and blob writes go (tests inject a disk that fills up or writes short). */
+  disk?: DiskWriter | undefined;
 }
 
 /**
@@ -66,9 +69,13 @@ export class Follower {
 
   /** Opens the local journal and replays its live state into the sink (what the node had before it stopped). */
   static async open(options: FollowerOptions): Promise<Follower> {
-    await mkdir(options.dir, { recursive: true });
-    const journal = await Journal.open(join(options.dir, 'replica.journal'), { compactAfter: options.compactAfter ?? 10_000, ...(options.log ? { log: options.log } : {}) });
-    const blobs = await BlobStore.open(join(options.dir, 'blobs'));
+    await makeStateDirectory(options.dir);
+    const journal = await Journal.open(join(options.dir, 'replica.journal'), {
+      compactAfter: options.compactAfter ?? 10_000,
+      ...(options.log ? { log: options.log } : {}),
+      ...(options.disk ? { disk: options.disk } : {}),
+    });
+    const blobs = await BlobStore.open(join(options.dir, 'blobs'), options.disk);
     const f = new Follower(options, journal, blobs);
     let restored = 0;
     for (const op of journal.liveObjects()) {

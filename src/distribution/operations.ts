@@ -126,6 +126,19 @@ export function purgeMatches(target: PurgeTarget, put: PutOperation): boolean {
   }
 }
 
+/** The live objects after `op`: a put replaces its path, a purge removes what it matches. */
+export function applyToLiveObjects(live: Map<string, PutOperation>, op: Operation): void {
+  if (op.kind === 'put') {
+    live.set(op.path, op);
+    return;
+  }
+  if (op.target.type === 'url') {
+    live.delete(op.target.path);
+    return;
+  }
+  for (const [path, put] of live) if (purgeMatches(op.target, put)) live.delete(path);
+}
+
 /**
  * The command-line spelling of a purge: `/a/b` (one URL), `/a/*` (prefix), `tag:NAME`.
  * A pattern that matches everything (`/*`, `*`, `/`-prefix) must be asked for with `all`, so that a typo

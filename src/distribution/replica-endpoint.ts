@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError } from '../errors.js';
 import { hasValidToken } from './auth.js';
+import { DiskWriteError } from './durable-file.js';
 import { decodeStream } from './frames.js';
 import type { Follower } from './follower.js';
 import type { ReplicaReport } from './edge-link.js';
@@ -21,7 +22,15 @@ export async function handleReplicaRequest(follower: Follower, token: string, re
 
 /** The route's work once authorised and read: apply a POSTed batch (400 if malformed), report the cursor. */
 export async function answerReplica(follower: Follower, method: 'GET' | 'POST', body: Buffer | undefined): Promise<ReplicaReport> {
-  if (method === 'POST') await follower.receive(decodeStream(body ?? Buffer.alloc(0)));
+  if (method === 'POST') {
+    try {
+      await follower.receive(decodeStream(body ?? Buffer.alloc(0)));
+    } catch (err) {
+      // Nothing of the batch was applied past what is durable: the sender gets a 5xx and resends from our cursor.
+      if (err instanceof DiskWriteError) throw new HttpError(err.httpStatus, `batch not stored: ${err.message}`);
+      throw err;
+    }
+  }
   const report: ReplicaReport = { lastSeq: follower.lastSeq, skipped: follower.skipped.slice(-20), staged: follower.staged };
   if (follower.maxBodyBytes !== undefined) report.maxBodyBytes = follower.maxBodyBytes;
   return report;

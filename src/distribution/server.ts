@@ -3,17 +3,21 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HttpError } from '../errors.js';
 import { logger } from '../log.js';
+import { createRegistry, PROMETHEUS_CONTENT_TYPE } from '../metrics.js';
 import type { HostPort } from '../net/address.js';
 import type { Distributor } from './distributor.js';
 
 const log = logger('distribution');
 
-/** The HTTP listener of a stand-alone distribution node (`dnscdn distributor`): its routes plus /healthz. */
+/** The HTTP listener of a stand-alone distribution node (`dnscdn distributor`): its routes plus /healthz and /metrics. */
 export async function listenDistributor(d: Distributor, listen: HostPort): Promise<{ server: Server; url: string; close(): Promise<void> }> {
+  const registry = createRegistry({ labels: { role: 'distributor' } });
+  d.registerMetrics(registry);
   const server = createServer((req, res) => {
     void (async () => {
       try {
         if (req.url === '/healthz') return void res.end('ok\n');
+        if (req.url === '/metrics') return void res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE }).end(await registry.metrics());
         if (!(await d.handle(req, res))) throw new HttpError(404, 'not found');
       } catch (err) {
         const status = err instanceof HttpError ? err.status : 500;

@@ -1,3 +1,4 @@
+import type { DiskWriter } from '../distribution/durable-file.js';
 import { Follower } from '../distribution/follower.js';
 import type { FollowerSink } from '../distribution/follower.js';
 import { answerReplica, REPLICA_PATH } from '../distribution/replica-endpoint.js';
@@ -22,6 +23,8 @@ export interface EdgeReplicaOptions {
   distributor?: string | undefined;
   token: string;
   pollMs?: number;
+  /** Where replica journal and blob writes go (tests inject a disk that fills up or writes short). */
+  disk?: DiskWriter;
 }
 
 const log = logger('replica');
@@ -48,7 +51,7 @@ export class EdgeReplica {
   private constructor(readonly follower: Follower) {}
 
   static async open(o: EdgeReplicaOptions): Promise<EdgeReplica> {
-    const follower = await Follower.open({ dir: o.dir, upstream: o.distributor, token: o.token, sink: cacheSink(o.cache), pollMs: o.pollMs });
+    const follower = await Follower.open({ dir: o.dir, upstream: o.distributor, token: o.token, sink: cacheSink(o.cache), pollMs: o.pollMs, disk: o.disk });
     return new EdgeReplica(follower);
   }
 

@@ -143,8 +143,10 @@ export function purgeCommand(): Command {
 }
 
 export function statusCommand(): Command {
-  return withClientOptions(new Command('status').description('per edge: reachable, last applied sequence, lag')).action(async (o: ClientOptions) => {
-    process.stdout.write(formatStatus((await adminCall(o, 'GET', '/.dnscdn/status')) as DistributionStatus));
+  return withClientOptions(new Command('status').description('per edge: reachable, last applied sequence, lag (exit 1 if an edge is ahead of the journal)')).action(async (o: ClientOptions) => {
+    const s = (await adminCall(o, 'GET', '/.dnscdn/status')) as DistributionStatus;
+    process.stdout.write(formatStatus(s));
+    if (s.edges.some((e) => e.aheadBy !== undefined)) process.exitCode = 1;
   });
 }
 
@@ -152,7 +154,9 @@ export function formatStatus(s: DistributionStatus): string {
   const lines = [`journal: last seq ${s.journal.lastSeq}, snapshot at ${s.journal.snapshotSeq}, ${s.journal.objects} live objects`];
   lines.push(['edge', 'url', 'reachable', 'last-seq', 'lag-ops', 'lag-s'].join('\t'));
   for (const e of s.edges) {
-    lines.push([e.name, e.url, e.reachable ? 'yes' : 'no', e.lastSeq ?? '-', e.lagOps ?? '-', e.lagSeconds === null ? '-' : e.lagSeconds.toFixed(1)].join('\t'));
+    const lag = e.aheadBy !== undefined ? `AHEAD+${e.aheadBy}` : (e.lagOps ?? '-');
+    lines.push([e.name, e.url, e.reachable ? 'yes' : 'no', e.lastSeq ?? '-', lag, e.lagSeconds === null ? '-' : e.lagSeconds.toFixed(1)].join('\t'));
   }
+  for (const e of s.edges) if (e.aheadBy !== undefined) lines.push(`ERROR ${e.name}: ${e.error ?? 'ahead of the journal'}`);
   return `${lines.join('\n')}\n`;
 }

@@ -61,6 +61,7 @@ export class OriginServer {
     this.registry = createRegistry({ labels: { role: 'origin' } });
     this.requests = new Counter({ name: 'dnscdn_origin_requests_total', help: 'Content requests by status', labelNames: ['status'], registers: [this.registry] });
     this.bytesSent = new Counter({ name: 'dnscdn_origin_body_bytes_total', help: 'Body bytes sent', registers: [this.registry] });
+    options.distributor?.registerMetrics(this.registry);
   }
 
   static async start(options: OriginOptions): Promise<OriginServer> {

@@ -146,4 +146,11 @@ describe('push through the distribution tier', () => {
     expect(s.edges).toHaveLength(3);
     for (const e of s.edges) expect(e).toMatchObject({ reachable: true, lastSeq: s.journal.lastSeq, lagOps: 0 });
   });
+
+  it("the distribution node's /metrics gives the journal's last sequence and no edge ahead of it", async () => {
+    await c.converged();
+    const text = (await rawRequest(c.distributorUrl, '/metrics')).body.toString();
+    expect(text).toContain(`dnscdn_distribution_journal_last_seq{role="distributor"} ${c.distributor.lastSeq}`);
+    for (const name of ['edge0', 'edge1', 'edge2']) expect(text).toContain(`dnscdn_distribution_peer_ahead_ops{peer="${name}",role="distributor"} 0`);
+  });
 });

@@ -29,14 +29,21 @@ export async function stopCli(p: Proc, signal: NodeJS.Signals = 'SIGTERM'): Prom
   await p.exited;
 }
 
-/** Runs the CLI to completion: stdout, and the exit code. */
-export function runCli(args: string[]): Promise<{ stdout: string; stderr: string; code: number | null }> {
+/**
+ * Runs the CLI to completion: stdout, and the exit code. With `killAfterMs`, a command that should have exited
+ * by then (a server expected to refuse to start) is killed, and its code is null.
+ */
+export function runCli(args: string[], killAfterMs?: number): Promise<{ stdout: string; stderr: string; code: number | null }> {
   const p = startCli(args);
   let stdout = '';
   let stderr = '';
   p.child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
   p.child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  return p.exited.then(() => ({ stdout, stderr, code: p.child.exitCode }));
+  const timer = killAfterMs === undefined ? undefined : setTimeout(() => p.child.kill('SIGKILL'), killAfterMs);
+  return p.exited.then(() => {
+    clearTimeout(timer);
+    return { stdout, stderr, code: p.child.exitCode };
+  });
 }
 
 /** A TCP port free on `host` now (the kernel's pick). */
