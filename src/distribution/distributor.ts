@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { HttpError } from '../errors.js';
 import { logger } from '../log.js';
-import { bearer, hasValidToken } from './auth.js';
+import { hasValidToken } from './auth.js';
 import { BlobStore } from './blobs.js';
-import { EdgeLink, parseReplicaReport } from './edge-link.js';
+import { callReplica, EdgeLink } from './edge-link.js';
 import type { BatchRequest, DownstreamTarget, LinkOptions } from './edge-link.js';
 import { Follower } from './follower.js';
 import { decodeInputs, encodeStream, FRAMES_CONTENT_TYPE } from './frames.js';
@@ -183,9 +183,7 @@ export class Distributor {
     const edges = await Promise.all(
       this.options.downstream.map(async (t): Promise<PeerStatus> => {
         try {
-          const res = await fetch(new URL(REPLICA_PATH, t.url), { headers: bearer(this.options.token), signal: AbortSignal.timeout(2000) });
-          if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
-          const report = parseReplicaReport((await res.json()) as unknown);
+          const report = await callReplica(t.url, this.options.token, 'GET', undefined, 2000);
           const behind = last - report.lastSeq;
           const firstMissed = behind > 0 ? this.journal.timeOf(report.lastSeq + 1) : undefined;
           return {
