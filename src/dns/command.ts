@@ -10,6 +10,7 @@ import { createRegistry } from '../metrics.js';
 import { addRecursionFlags, recursionFromFlags, type RecursionFlags } from './resolver/flags.js';
 import { startDnsServer } from './server.js';
 import { startSteeredDns } from './steering-service.js';
+import { reportReady } from '../up/child.js';
 
 const log = logger('dns');
 
@@ -32,6 +33,7 @@ export function dnsCommand(): Command {
       if (opts.config !== undefined) {
         const steered = await startSteeredDns(opts.config, opts.listen ? { listen: opts.listen } : {});
         process.stdout.write(`dns listening on ${steered.server.addresses.map(formatHostPort).join(' ')}\n`);
+        reportReady([...steered.server.addresses.map((a) => `${formatHostPort(a)} udp+tcp`), ...(steered.admin ? [`http://${formatHostPort(steered.admin)}`] : [])]);
         process.on('SIGHUP', () => steered.server.reload());
         const stopSteered = (): void => void steered.close().then(() => process.exit(0));
         process.once('SIGINT', stopSteered);

@@ -7,6 +7,7 @@ import { bearer } from '../distribution/auth.js';
 import { parseDownstream, tokenFrom } from '../distribution/targets.js';
 import { request } from '../http/client.js';
 import { parseHostPort } from '../net/address.js';
+import { reportReady } from '../up/child.js';
 import { materialiseLargeFiles } from './demo-content.js';
 import { localPublisher, remotePublisher } from './publisher.js';
 import type { Publisher } from './publisher.js';
@@ -91,6 +92,7 @@ export function originCommand(): Command {
         distributor,
       });
       const watcher = o.watch && publisher ? watchContent(origin, publisher) : undefined;
+      reportReady([origin.url]);
       const stop = async (): Promise<void> => {
         watcher?.close();
         await origin.close();

@@ -2,7 +2,7 @@
  * What `dnscdn up` runs for a deployment: one child process per role, each started with that role's
  * own command, so a single edge can be killed (and failover watched) like a real site going dark.
  */
-import { formatHostPort, type HostPort } from '../net/address.js';
+import { formatHostPort } from '../net/address.js';
 import { edgeUrl } from '../config/roles.js';
 import type { Deployment } from '../config/types.js';
 
@@ -12,8 +12,6 @@ export interface RoleProcess {
   role: 'dns' | 'origin' | 'distributor' | 'edge';
   /** Arguments after `dnscdn`. */
   args: string[];
-  /** TCP addresses that accept connections once the role is ready. */
-  ready: HostPort[];
   /** What listens where, for the table. */
   listens: string[];
 }
@@ -23,20 +21,19 @@ export function planProcesses(d: Deployment): RoleProcess[] {
   const out: RoleProcess[] = [];
   const dnsListens = d.dns.listen.map((hp) => `${formatHostPort(hp)} udp+tcp`);
   if (d.dns.admin) dnsListens.push(`http://${formatHostPort(d.dns.admin)}/metrics`);
-  out.push({ label: 'dns', role: 'dns', args: ['dns', '--config', file], ready: [d.dns.listen[0]!], listens: dnsListens });
+  out.push({ label: 'dns', role: 'dns', args: ['dns', '--config', file], listens: dnsListens });
   if (d.origin) {
     if (d.distribution?.listen) {
       const at = d.distribution.listen;
-      out.push({ label: 'distributor', role: 'distributor', args: ['distributor', '--config', file], ready: [at], listens: [`http://${formatHostPort(at)}`] });
+      out.push({ label: 'distributor', role: 'distributor', args: ['distributor', '--config', file], listens: [`http://${formatHostPort(at)}`] });
     }
-    out.push({ label: 'origin', role: 'origin', args: ['origin', '--config', file], ready: [d.origin.listen], listens: [`http://${formatHostPort(d.origin.listen)}`] });
+    out.push({ label: 'origin', role: 'origin', args: ['origin', '--config', file], listens: [`http://${formatHostPort(d.origin.listen)}`] });
   }
   for (const e of d.edges) {
     out.push({
       label: `edge ${e.name}`,
       role: 'edge',
       args: ['edge', '--config', file, '--name', e.name],
-      ready: [{ host: e.addresses[0]!, port: e.port }],
       listens: [edgeUrl(e)],
     });
   }
