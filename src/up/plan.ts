@@ -12,6 +12,11 @@ export interface RoleProcess {
   role: 'dns' | 'origin' | 'distributor' | 'edge';
   /** Arguments after `dnscdn`. */
   args: string[];
+  /**
+   * Started once every role of the previous wave is ready. Edges are wave 1: they catch up from the
+   * distribution node at start, and one that is not there yet would only cost a failed attempt and a warning.
+   */
+  wave: 0 | 1;
   /** What listens where, for the table. */
   listens: string[];
 }
@@ -21,19 +26,20 @@ export function planProcesses(d: Deployment): RoleProcess[] {
   const out: RoleProcess[] = [];
   const dnsListens = d.dns.listen.map((hp) => `${formatHostPort(hp)} udp+tcp`);
   if (d.dns.admin) dnsListens.push(`http://${formatHostPort(d.dns.admin)}/metrics`);
-  out.push({ label: 'dns', role: 'dns', args: ['dns', '--config', file], listens: dnsListens });
+  out.push({ label: 'dns', role: 'dns', args: ['dns', '--config', file], wave: 0, listens: dnsListens });
   if (d.origin) {
     if (d.distribution?.listen) {
       const at = d.distribution.listen;
-      out.push({ label: 'distributor', role: 'distributor', args: ['distributor', '--config', file], listens: [`http://${formatHostPort(at)}`] });
+      out.push({ label: 'distributor', role: 'distributor', args: ['distributor', '--config', file], wave: 0, listens: [`http://${formatHostPort(at)}`] });
     }
-    out.push({ label: 'origin', role: 'origin', args: ['origin', '--config', file], listens: [`http://${formatHostPort(d.origin.listen)}`] });
+    out.push({ label: 'origin', role: 'origin', args: ['origin', '--config', file], wave: 0, listens: [`http://${formatHostPort(d.origin.listen)}`] });
   }
   for (const e of d.edges) {
     out.push({
       label: `edge ${e.name}`,
       role: 'edge',
       args: ['edge', '--config', file, '--name', e.name],
+      wave: 1,
       listens: [edgeUrl(e)],
     });
   }

@@ -69,8 +69,13 @@ export class Supervisor {
     this.running = specs.map((spec) => ({ spec, startedAt: 0, failures: 0, stderr: [] }));
   }
 
+  /** Starts the first wave; each later wave starts when the one before it is ready. */
   start(): void {
-    for (const r of this.running) this.spawn(r);
+    this.startWave(0);
+  }
+
+  private startWave(wave: number): void {
+    for (const r of this.running) if (r.spec.wave === wave && !r.child) this.spawn(r);
   }
 
   /** Resolves once every child is ready, or at the first start-up failure, or after `timeoutMs`. */
@@ -123,6 +128,14 @@ export class Supervisor {
   }
 
   private checkReady(): void {
+    for (const wave of [0, 1] as const) {
+      const members = this.running.filter((r) => r.spec.wave === wave);
+      if (members.some((r) => !r.child)) {
+        // This wave has not started yet: it does once every earlier role is ready (and never after a stop).
+        if (!this.stopping && this.running.every((r) => r.spec.wave >= wave || r.listening !== undefined)) this.startWave(wave);
+        break;
+      }
+    }
     if (this.settle && this.running.every((r) => r.listening !== undefined)) this.settle({ kind: 'ready' });
   }
 
