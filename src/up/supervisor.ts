@@ -128,7 +128,7 @@ export class Supervisor {
   }
 
   private checkReady(): void {
-    for (const wave of [0, 1] as const) {
+    for (const wave of [...new Set(this.running.map((r) => r.spec.wave))].sort()) {
       const members = this.running.filter((r) => r.spec.wave === wave);
       if (members.some((r) => !r.child)) {
         // This wave has not started yet: it does once every earlier role is ready (and never after a stop).
