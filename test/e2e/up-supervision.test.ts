@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loopbackWithFreePort } from '../http/blocked-ports.js';
+import { alive } from './pids.js';
 
 const execFileAsync = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -53,15 +54,6 @@ function startUp(file: string, extra: string[] = []): Up {
   const u = { child, stdout: () => out, stderr: () => err, exited };
   started.push(u);
   return u;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function until(what: string, timeoutMs: number, probe: () => boolean): Promise<void> {
