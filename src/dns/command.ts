@@ -33,7 +33,7 @@ export function dnsCommand(): Command {
       if (opts.config !== undefined) {
         const steered = await startSteeredDns(opts.config, opts.listen ? { listen: opts.listen } : {});
         process.stdout.write(`dns listening on ${steered.server.addresses.map(formatHostPort).join(' ')}\n`);
-        reportReady([...steered.server.addresses.map((a) => `${formatHostPort(a)} udp+tcp`), ...(steered.admin ? [`http://${formatHostPort(steered.admin)}`] : [])]);
+        reportReady([...steered.server.addresses.map((a) => `${formatHostPort(a)} udp+tcp`), ...(steered.admin ? [`http://${formatHostPort(steered.admin)}/metrics`] : [])]);
         process.on('SIGHUP', () => steered.server.reload());
         const stopSteered = (): void => void steered.close().then(() => process.exit(0));
         process.once('SIGINT', stopSteered);

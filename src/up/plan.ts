@@ -55,11 +55,12 @@ const TRY_SUBNETS: Array<[string, string]> = [
 ];
 
 /** The table of what listens where, plus the dig and curl lines to try. */
-export function formatBanner(d: Deployment, rows: Array<{ process: RoleProcess; pid: number | undefined }>): string {
+/** `listening` is what each child reported it bound (real ports); the plan's own list stands in until then. */
+export function formatBanner(d: Deployment, rows: Array<{ process: RoleProcess; pid: number | undefined; listening?: string[] | undefined }>): string {
   const lines: string[] = [];
   const width = Math.max(...rows.map((r) => r.process.label.length), 7);
   lines.push(`${'process'.padEnd(width)}  ${'pid'.padEnd(7)}  listens`);
-  for (const { process: p, pid } of rows) lines.push(`${p.label.padEnd(width)}  ${String(pid ?? '-').padEnd(7)}  ${p.listens.join('  ')}`);
+  for (const { process: p, pid, listening } of rows) lines.push(`${p.label.padEnd(width)}  ${String(pid ?? '-').padEnd(7)}  ${(listening ?? p.listens).join('  ')}`);
   const dns = d.dns.listen[0]!;
   const pool = d.pools[0];
   lines.push('');

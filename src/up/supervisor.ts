@@ -94,8 +94,9 @@ export class Supervisor {
     });
   }
 
-  pids(): Array<{ process: RoleProcess; pid: number | undefined }> {
-    return this.running.map((r) => ({ process: r.spec, pid: r.child?.exitCode === null ? r.child.pid : undefined }));
+  /** Each role's running pid and what it reported it listens on (undefined until it is ready). */
+  pids(): Array<{ process: RoleProcess; pid: number | undefined; listening: string[] | undefined }> {
+    return this.running.map((r) => ({ process: r.spec, pid: r.child?.exitCode === null ? r.child.pid : undefined, listening: r.listening }));
   }
 
   private spawn(r: Running): void {
