@@ -81,7 +81,7 @@ export class Supervisor {
   /** Resolves once every child is ready, or at the first start-up failure, or after `timeoutMs`. */
   whenReady(timeoutMs: number): Promise<StartOutcome> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => finish({ kind: 'timeout', waitingFor: this.running.filter((r) => !r.listening).map((r) => r.spec.label) }), timeoutMs);
+      const timer = setTimeout(() => finish({ kind: 'timeout', waitingFor: this.running.filter((r) => r.child && !r.listening).map((r) => r.spec.label) }), timeoutMs);
       const finish = (outcome: StartOutcome): void => {
         clearTimeout(timer);
         this.settle = undefined;

@@ -128,10 +128,11 @@ admin:
 const pidsIn = (out: string): number[] => [...out.matchAll(/^(?:dns|origin|distributor|edge \w+)\s+(\d+)\s/gm)].map((m) => Number(m[1]));
 
 describe('dnscdn up supervision', () => {
-  it('says ready only when every listener answers, and its children die with it on kill -9, freeing their ports', { timeout: 60_000 }, async () => {
+  it('says ready only when every listener answers, and its children die with it on kill -9, freeing their ports', { timeout: 120_000 }, async () => {
     const l = await layout();
     const up = startUp(l.file);
-    await until('"[up] ready"', 40_000, () => up.stdout().includes('[up] ready') || up.child.exitCode !== null);
+    // Generous: on this shared 2-core machine a role has been seen to take 15 s to bind under load.
+    await until('"[up] ready"', 90_000, () => up.stdout().includes('[up] ready') || up.child.exitCode !== null);
     expect(up.stdout(), up.stderr()).toContain('[up] ready');
 
     // Right after "ready", without retries: every role answers.
@@ -176,12 +177,13 @@ describe('dnscdn up supervision', () => {
     ['a missing zones folder', (y) => y.replace(/zones: .*/, 'zones: /nonexistent/dnscdn-zones'), 'dns', /ENOENT.*\/nonexistent\/dnscdn-zones/],
     ['an address this host does not have', (y) => y.replace(/addresses: \[[^\]]+\], location: \{ lat: 35/, 'addresses: [192.0.2.1], location: { lat: 35'), 'edge tokyo', /EADDRNOTAVAIL.*192\.0\.2\.1/],
   ];
-  it.each(failures)('fails fast with %s: exit 1, the child and its error named, the other children stopped', { timeout: 60_000 }, async (_what, change, label, error) => {
+  it.each(failures)('fails fast with %s: exit 1, the child and its error named, the other children stopped', { timeout: 90_000 }, async (_what, change, label, error) => {
     const l = await layout(change);
     const up = startUp(l.file);
     const startedAt = Date.now();
     const code = await up.exited;
     expect(code, up.stdout() + up.stderr()).toBe(1);
+    // Well before the 30 s at which `up` would only report a slow child: the exit itself ends the start.
     expect(Date.now() - startedAt).toBeLessThan(30_000);
     expect(up.stdout()).not.toContain('[up] ready');
     const lines = up.stderr().split('\n');
