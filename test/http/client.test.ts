@@ -86,6 +86,28 @@ describe('link client', () => {
     expect(() => res.json()).toThrow(`GET ${base}/status: answered 200 with a body that is not JSON`);
   });
 
+  it('retries a GET, never a POST, whose pooled connection the server dropped', async () => {
+    // The server drops every connection at its second request: what a keep-alive timeout racing a reuse looks like.
+    const served = new WeakMap<object, number>();
+    let answered = 0;
+    const base = await serve('127.0.0.1', 0, (req, res) => {
+      const n = (served.get(req.socket) ?? 0) + 1;
+      served.set(req.socket, n);
+      if (n > 1) return void req.socket.destroy();
+      answered++;
+      res.end('ok');
+    });
+    expect((await request(`${base}/a`)).text()).toBe('ok');
+    // Dropped on the pooled connection, answered on a new one.
+    expect((await request(`${base}/b`)).text()).toBe('ok');
+    expect(answered).toBe(2);
+    // The same happens to a POST, which may have been acted on: it is not sent again (a retry would succeed).
+    const err = await failureOf(request(`${base}/c`, { method: 'POST', body: 'x' }));
+    expect(err.code).toBe('ECONNRESET');
+    expect(err.message).toContain(`POST ${base}/c: `);
+    expect(answered).toBe(2);
+  });
+
   it('reuses one keep-alive connection for consecutive requests', async () => {
     const peers = new Set<number>();
     const base = await serve('127.0.0.1', 0, (req, res) => {
