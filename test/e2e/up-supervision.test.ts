@@ -198,6 +198,17 @@ describe('dnscdn up supervision', () => {
     }
   });
 
+  it('with --restart, retries a role that fails at start with backoff instead of giving up, and still says nothing is ready', { timeout: 60_000 }, async () => {
+    const l = await layout((y) => y.replace(/content: .*/, 'content: /nonexistent/dnscdn-content'));
+    const up = startUp(l.file, ['--restart']);
+    await until('two restarts of the origin', 30_000, () => /exited with code 1; restarting in 1000 ms/.test(up.stdout()));
+    expect(up.stdout()).toMatch(/\[up\] origin \(pid \d+\) exited with code 1; restarting in 500 ms/);
+    expect(up.child.exitCode).toBe(null);
+    expect(up.stdout()).not.toContain('[up] ready');
+    up.child.kill('SIGTERM');
+    expect(await up.exited).toBe(0);
+  });
+
   it('refuses a wildcard address that clashes with another role before starting anything', async () => {
     const l = await layout((y) => y.replace(/^ {2}listen: \[[^\]]+\]$/m, '  listen: [0.0.0.0:18080]'));
     const up = startUp(l.file);
