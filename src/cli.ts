@@ -10,6 +10,7 @@ import { journalCommand } from './distribution/journal-command.js';
 import { originCommand, pushCommand, purgeCommand, statusCommand } from './origin/command.js';
 import { dnsCommand } from './dns/command.js';
 import { edgeCommand } from './edge/command.js';
+import { exitWithSupervisor } from './up/child.js';
 import { upCommand } from './up/command.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
 const commands: Array<() => Command> = [upCommand, dnsCommand, edgeCommand, originCommand, distributorCommand, pushCommand, purgeCommand, statusCommand, journalCommand];
 
 export async function runCli(argv: string[]): Promise<void> {
+  exitWithSupervisor();
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {

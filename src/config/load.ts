@@ -9,6 +9,7 @@ import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError } from '../errors.js';
 import { formatHostPort, parseHostPort, type HostPort } from '../net/address.js';
+import { isWildcard, listenersClash, type Listener, type Transport } from '../net/bind-clash.js';
 import { formatIp, parseCidr, parseIp, type Cidr } from '../net/cidr.js';
 import { ConfigNode } from './reader.js';
 import {
@@ -359,24 +360,35 @@ function readAdmin(n: ConfigNode, baseDir: string, env: Record<string, string | 
   return tokens;
 }
 
-/** Two roles on one address and port cannot both listen: refuse it here rather than as EADDRINUSE later. */
+/**
+ * Two roles whose listeners cannot both be bound (same address and port, or a wildcard address and any
+ * address on the same port and protocol: see net/bind-clash.ts) are refused here, with file, line and key,
+ * rather than as EADDRINUSE from one child of `up` after the others started.
+ */
 function checkUniqueListeners(root: ConfigNode, d: Deployment): void {
-  const owners = new Map<string, string>();
-  const claim = (hp: HostPort, who: string, keyPath: string): void => {
-    if (hp.port === 0) return; // port 0 asks the kernel for a free port each time: never a clash
-    const ip = parseIp(hp.host);
-    const key = formatHostPort({ host: ip ? formatIp(ip) : hp.host.toLowerCase(), port: hp.port });
-    const previous = owners.get(key);
+  const claimed: Array<{ listener: Listener; who: string }> = [];
+  const claim = (hp: HostPort, transports: Transport[], who: string, keyPath: string): void => {
+    const listener: Listener = { host: hp.host, port: hp.port, transports };
+    const previous = claimed.find((c) => listenersClash(c.listener, listener));
     if (previous !== undefined) {
-      throw new ConfigError({ file: d.file, line: lineOf(root, keyPath), key: keyPath }, `duplicate address ${key}: already used by ${previous}`);
+      const at = { file: d.file, line: lineOf(root, keyPath), key: keyPath };
+      const mine = formatHostPort(hp);
+      const theirs = formatHostPort(previous.listener);
+      if (!isWildcard(hp.host) && !isWildcard(previous.listener.host)) throw new ConfigError(at, `duplicate address ${canonical(hp)}: already used by ${previous.who}`);
+      throw new ConfigError(at, `address ${mine} clashes with ${theirs} of ${previous.who}: a wildcard address takes the port on every address`);
     }
-    owners.set(key, who);
+    claimed.push({ listener, who });
   };
-  for (const e of d.edges) for (const a of e.addresses) claim({ host: a, port: e.port }, `edge ${e.name}`, `edges.${e.name}.addresses`);
-  d.dns.listen.forEach((hp) => claim(hp, 'dns', 'dns.listen'));
-  if (d.dns.admin) claim(d.dns.admin, 'dns admin', 'dns.admin');
-  if (d.origin) claim(d.origin.listen, 'origin', 'origin.listen');
-  if (d.distribution?.listen) claim(d.distribution.listen, 'distribution', 'distribution.listen');
+  for (const e of d.edges) for (const a of e.addresses) claim({ host: a, port: e.port }, ['tcp'], `edge ${e.name}`, `edges.${e.name}.addresses`);
+  d.dns.listen.forEach((hp) => claim(hp, ['udp', 'tcp'], 'dns', 'dns.listen'));
+  if (d.dns.admin) claim(d.dns.admin, ['tcp'], 'dns admin', 'dns.admin');
+  if (d.origin) claim(d.origin.listen, ['tcp'], 'origin', 'origin.listen');
+  if (d.distribution?.listen) claim(d.distribution.listen, ['tcp'], 'distribution', 'distribution.listen');
+}
+
+function canonical(hp: HostPort): string {
+  const ip = parseIp(hp.host);
+  return formatHostPort({ host: ip ? formatIp(ip) : hp.host.toLowerCase(), port: hp.port });
 }
 
 /** Line of a dotted key path (names containing dots, such as pool names, are not looked up here). */

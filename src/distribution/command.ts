@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { loadDeployment } from '../config/load.js';
 import { distributorSettingsFromConfig } from '../config/roles.js';
 import { parseHostPort } from '../net/address.js';
+import { reportReady } from '../up/child.js';
 import { Distributor } from './distributor.js';
 import { listenDistributor } from './server.js';
 import { parseDownstream, tokenFrom } from './targets.js';
@@ -47,6 +48,7 @@ export function distributorCommand(): Command {
         compactAfter: Number(o.compactAfter),
       });
       const http = await listenDistributor(d, parseHostPort(o.listen));
+      reportReady([http.url]);
       const stop = async (): Promise<void> => {
         await http.close();
         await d.close();

@@ -4,11 +4,11 @@ import { Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
 import { HttpError } from '../errors.js';
 import { logger } from '../log.js';
-import { bearer, hasValidToken } from './auth.js';
+import { hasValidToken } from './auth.js';
 import { BlobStore } from './blobs.js';
 import { DiskWriteError } from './durable-file.js';
 import type { DiskWriter } from './durable-file.js';
-import { EdgeLink, parseReplicaReport } from './edge-link.js';
+import { callReplica, EdgeLink } from './edge-link.js';
 import type { BatchRequest, DownstreamTarget, LinkOptions } from './edge-link.js';
 import { Follower } from './follower.js';
 import { decodeInputs, encodeStream, FRAMES_CONTENT_TYPE } from './frames.js';
@@ -247,9 +247,7 @@ export class Distributor {
     const edges = await Promise.all(
       this.options.downstream.map(async (t): Promise<PeerStatus> => {
         try {
-          const res = await fetch(new URL(REPLICA_PATH, t.url), { headers: bearer(this.options.token), signal: AbortSignal.timeout(2000) });
-          if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
-          const report = parseReplicaReport((await res.json()) as unknown);
+          const report = await callReplica(t.url, this.options.token, 'GET', undefined, 2000);
           if (report.lastSeq > last) {
             const message = aheadMessage(report.lastSeq, last);
             log.error('peer ahead of the journal', { peer: t.name, peerSeq: report.lastSeq, journalSeq: last });

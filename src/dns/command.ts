@@ -11,6 +11,7 @@ import { addRecursionFlags, recursionFromFlags, type RecursionFlags } from './re
 import { startDnsServer } from './server.js';
 import { startSteeredDns } from './steering-service.js';
 import { addTcpFlags, tcpConfigFromFlags, tcpServerOptions, type TcpFlags } from './tcp-settings.js';
+import { reportReady } from '../up/child.js';
 
 const log = logger('dns');
 
@@ -34,6 +35,7 @@ export function dnsCommand(): Command {
       if (opts.config !== undefined) {
         const steered = await startSteeredDns(opts.config, { ...(opts.listen && { listen: opts.listen }), tcp });
         process.stdout.write(`dns listening on ${steered.server.addresses.map(formatHostPort).join(' ')}\n`);
+        reportReady([...steered.server.addresses.map((a) => `${formatHostPort(a)} udp+tcp`), ...(steered.admin ? [`http://${formatHostPort(steered.admin)}/metrics`] : [])]);
         process.on('SIGHUP', () => void steered.server.reload());
         const stopSteered = (): void => void steered.close().then(() => process.exit(0));
         process.once('SIGINT', stopSteered);

@@ -1,6 +1,7 @@
 /** `dnscdn edge`: one edge cache in front of one origin; flags map one to one onto startEdge's options. */
 import { Command, Option } from 'commander';
 import { logger } from '../log.js';
+import { reportReady } from '../up/child.js';
 import { parseByteSize } from './byte-size.js';
 import { attachReplica } from './replica.js';
 import { startEdge, type EdgeOptions } from './server.js';
@@ -45,6 +46,7 @@ export function edgeCommand(): Command {
         const push = edgePushSettingsFromConfig(deployment, flags.name);
         const configuredReplica = push ? await attachReplica(edge, push) : undefined;
         process.stdout.write(`edge ${edge.name} listening on ${edge.url}, origin ${fromConfig.origin}\n`);
+        reportReady([edge.url]);
         const stopConfigured = (): void =>
           void edge
             .close()

@@ -3,8 +3,11 @@ import { loadDeployment } from '../config/load.js';
 import { originSettingsFromConfig } from '../config/roles.js';
 import { Distributor } from '../distribution/distributor.js';
 import type { DistributionStatus } from '../distribution/distributor.js';
+import { bearer } from '../distribution/auth.js';
 import { parseDownstream, tokenFrom } from '../distribution/targets.js';
+import { request } from '../http/client.js';
 import { parseHostPort } from '../net/address.js';
+import { reportReady } from '../up/child.js';
 import { materialiseLargeFiles } from './demo-content.js';
 import { localPublisher, remotePublisher } from './publisher.js';
 import type { Publisher } from './publisher.js';
@@ -89,6 +92,7 @@ export function originCommand(): Command {
         distributor,
       });
       const watcher = o.watch && publisher ? watchContent(origin, publisher) : undefined;
+      reportReady([origin.url]);
       const stop = async (): Promise<void> => {
         watcher?.close();
         await origin.close();
@@ -112,15 +116,14 @@ function withClientOptions(c: Command): Command {
 async function adminCall(o: ClientOptions, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
   const token = tokenFrom(o.token);
   if (!token) throw new Error('a token is required (--token or DNSCDN_ADMIN_TOKEN)');
-  const res = await fetch(new URL(path, o.origin), {
+  const res = await request(new URL(path, o.origin), {
     method,
-    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    headers: { ...bearer(token), ...(body ? { 'content-type': 'application/json' } : {}) },
     ...(body ? { body: JSON.stringify(body) } : {}),
-    signal: AbortSignal.timeout(60_000),
+    timeoutMs: 60_000,
   });
-  const text = await res.text();
-  if (res.status !== 200) throw new Error(`${path}: HTTP ${res.status}: ${text.trim()}`);
-  return JSON.parse(text) as unknown;
+  if (res.status !== 200) throw new Error(`${path}: HTTP ${res.status}: ${res.text().trim()}`);
+  return res.json();
 }
 
 function printOps(answer: unknown): void {
