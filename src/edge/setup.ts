@@ -1,0 +1,33 @@
+/**
+ * The edge role's options, and how the deployment file fills them. `dnscdn edge --config FILE --name X` and
+ * `dnscdn up` start exactly this; command.ts builds the same object from flags and lets a flag override a key.
+ */
+import { adminToken, edgeReplicaDir, findEdge, distributionUrl, originUrl } from '../config/reach.js';
+import type { Deployment } from '../config/types.js';
+import type { EdgePushSettings } from './replica.js';
+import type { EdgeOptions } from './server.js';
+
+/** Everything one edge process runs: the cache and, when it takes part in origin push, its replica. */
+export interface EdgeRoleOptions {
+  server: EdgeOptions;
+  /** Absent: a plain pull cache (no replica routes, no catch-up). */
+  push?: EdgePushSettings;
+}
+
+export function edgeRoleFromDeployment(d: Deployment, name: string | undefined): EdgeRoleOptions {
+  const edge = findEdge(d, name);
+  const server: EdgeOptions = {
+    listen: { host: edge.addresses[0]!, port: edge.port },
+    origin: originUrl(d),
+    maxBytes: edge.cache.maxBytes,
+    name: edge.name,
+  };
+  if (edge.cache.maxObjectBytes !== undefined) server.maxObjectBytes = edge.cache.maxObjectBytes;
+  if (edge.cache.ignoreCookies !== undefined) server.ignoreCookies = edge.cache.ignoreCookies;
+  const token = adminToken(d);
+  if (token !== undefined) server.adminToken = token;
+  const role: EdgeRoleOptions = { server };
+  const stateDir = edgeReplicaDir(d, edge);
+  if (stateDir !== undefined && token !== undefined) role.push = { distributor: distributionUrl(d), stateDir, token };
+  return role;
+}
