@@ -56,6 +56,7 @@ export async function runDistributor(o: DistributorRoleOptions): Promise<void> {
   if (!o.token) throw new Error('a token is required (--token or DNSCDN_ADMIN_TOKEN)');
   const d = await Distributor.open({ dataDir: o.dataDir, token: o.token, downstream: o.edges, upstream: o.upstream, compactAfter: o.compactAfter });
   const http = await listenDistributor(d, o.listen);
+  process.stdout.write(`distributor listening on ${http.url}\n`);
   reportReady([http.url]);
   const stop = async (): Promise<void> => {
     await http.close();

@@ -97,6 +97,7 @@ export async function runOrigin(o: OriginRoleOptions): Promise<void> {
     distributor,
   });
   const watcher = o.watch && publisher ? watchContent(origin, publisher) : undefined;
+  process.stdout.write(`origin listening on ${origin.url}, content ${o.content}\n`);
   reportReady([origin.url]);
   const stop = async (): Promise<void> => {
     watcher?.close();
