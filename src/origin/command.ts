@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { loadDeployment } from '../config/load.js';
 import { Distributor } from '../distribution/distributor.js';
 import type { DistributionStatus } from '../distribution/distributor.js';
+import { parseDistributionStatus, parseOpSummaries } from '../distribution/answers.js';
 import { bearer } from '../distribution/auth.js';
 import { parseDownstream, tokenFrom } from '../distribution/targets.js';
 import { request } from '../http/client.js';
@@ -149,7 +150,7 @@ async function adminCall(o: ClientOptions, method: 'GET' | 'POST', path: string,
 }
 
 function printOps(answer: unknown): void {
-  for (const op of (answer as { ops: Array<{ seq: number; kind: string; what: string }> }).ops) process.stdout.write(`seq ${op.seq}\t${op.kind}\t${op.what}\n`);
+  for (const op of parseOpSummaries(answer)) process.stdout.write(`seq ${op.seq}\t${op.kind}\t${op.what}\n`);
 }
 
 export function pushCommand(): Command {
@@ -169,7 +170,7 @@ export function purgeCommand(): Command {
 
 export function statusCommand(): Command {
   return withClientOptions(new Command('status').description('per edge: reachable, last applied sequence, lag (exit 1 if an edge is ahead of the journal)')).action(async (o: ClientOptions) => {
-    const s = (await adminCall(o, 'GET', '/.dnscdn/status')) as DistributionStatus;
+    const s = parseDistributionStatus(await adminCall(o, 'GET', '/.dnscdn/status'));
     process.stdout.write(formatStatus(s));
     if (s.edges.some((e) => e.aheadBy !== undefined)) process.exitCode = 1;
   });
