@@ -5,6 +5,7 @@
  * that names the field, not an `undefined` that surfaces later as "cannot read properties".
  */
 import type { DistributionStatus, PeerStatus } from './distributor.js';
+import { isNat, isRecord } from './json-shape.js';
 
 /** One journaled operation as push and purge report it. */
 export interface OpSummary {
@@ -21,8 +22,6 @@ export class AnswerShapeError extends Error {
   }
 }
 
-export const isNat = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-export const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Reads fields of one JSON object, naming the answer and the field in every error. */
 class Fields {

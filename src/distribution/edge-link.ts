@@ -1,6 +1,7 @@
 import { request } from '../http/client.js';
 import { logger } from '../log.js';
-import { isNat, parseSkipped } from './answers.js';
+import { parseSkipped } from './answers.js';
+import { isNat } from './json-shape.js';
 import { bearer } from './auth.js';
 import { FRAMES_CONTENT_TYPE } from './frames.js';
 import { PeerFailureLog } from './peer-failures.js';
