@@ -12,7 +12,8 @@ import { listenDistributor } from '../../src/distribution/server.js';
 import { request } from '../../src/http/client.js';
 import { loopbackWithFreePort } from '../http/blocked-ports.js';
 import { tempDir } from '../origin/helpers.js';
-import { eventually, freeTcpPort, runCli, startCli, stopCli, type Proc } from './processes.js';
+import { freePortOn, privateLoopbacks, refusingUrl } from '../net/loopback.js';
+import { eventually, runCli, startCli, stopCli, type Proc } from './processes.js';
 
 const TOKEN = 'blocked-ports-token';
 const procs: Proc[] = [];
@@ -38,12 +39,12 @@ describe('origin on port 6000, distribution node on port 10080 (real processes)'
     const dir = await tempDir('blocked-ports');
     await mkdir(join(dir, 'content'));
     for (const p of ['a', 'b']) await writeFile(join(dir, 'content', `${p}.html`), `<p>${p}</p>`);
-    const edgeHosts = ['127.0.0.31', '127.0.0.32'];
-    const edgePorts = await Promise.all(edgeHosts.map(freeTcpPort));
+    const [dnsHost, ...edgeHosts] = privateLoopbacks(3) as [string, ...string[]];
+    const edgePorts = await Promise.all(edgeHosts.map(freePortOn));
     const file = join(dir, 'dnscdn.yaml');
     await writeFile(
       file,
-      `dns:\n  listen: [127.0.0.1:${await freeTcpPort('127.0.0.1')}]\n  zones: zones/\nedgeDefaults:\n  cache: { maxBytes: 16MB }\nedges:\n` +
+      `dns:\n  listen: [${dnsHost}:${await freePortOn(dnsHost)}]\n  zones: zones/\nedgeDefaults:\n  cache: { maxBytes: 16MB }\nedges:\n` +
         edgeHosts.map((h, i) => `  e${i + 1}: { addresses: [${h}], port: ${edgePorts[i]}, location: { lat: 0, lon: ${i} } }\n`).join('') +
         `origin:\n  listen: ${host}:6000\n  content: content/\n  rules:\n    - { match: "*.html", cacheControl: "public, max-age=600" }\n` +
         `distribution:\n  listen: ${distHost}:10080\n  journal: state/journal\nadmin:\n  tokens: [${TOKEN}]\n`,
@@ -97,11 +98,12 @@ describe('origin on port 6000, distribution node on port 10080 (real processes)'
 
 describe('the push, purge and status commands against nothing', () => {
   it('name the URL they tried and the cause', async () => {
-    const port = await freeTcpPort('127.0.0.1');
+    const url = new URL(refusingUrl());
+    const at = `${url.hostname}:${url.port}`.replaceAll('.', '\\.');
     for (const args of [['push', '/a.html'], ['purge', '/a.html'], ['status']]) {
-      const r = await runCli([...args, '--origin', `http://127.0.0.1:${port}`, '--token', TOKEN]);
+      const r = await runCli([...args, '--origin', url.origin, '--token', TOKEN]);
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(new RegExp(`^dnscdn: (GET|POST) http://127\\.0\\.0\\.1:${port}/\\.dnscdn/(push|purge|status): connect ECONNREFUSED 127\\.0\\.0\\.1:${port}\n$`));
+      expect(r.stderr).toMatch(new RegExp(`^dnscdn: (GET|POST) http://${at}/\\.dnscdn/(push|purge|status): connect ECONNREFUSED ${at}\n$`));
     }
   });
 });

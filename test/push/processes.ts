@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { freePortOn, privateLoopbacks } from '../net/loopback.js';
 
 /** Real `dnscdn` processes (the built CLI, as a user runs it), stopped by their own pid only. */
 export const CLI = join(process.cwd(), 'bin', 'dnscdn.js');
@@ -46,19 +46,6 @@ export function runCli(args: string[], killAfterMs?: number): Promise<{ stdout: 
   });
 }
 
-/** A TCP port free on `host` now (the kernel's pick). */
-export function freeTcpPort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, host, () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 /** Polls until `probe` is true, failing with `describe()` after `timeoutMs`. */
 export async function eventually(probe: () => Promise<boolean>, timeoutMs: number, describe: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -79,21 +66,25 @@ export interface DeploymentFile {
   distributorUrl?: string;
 }
 
-/** Writes a deployment file for an origin, 3 edges on 127.0.0.11-13 and optionally a separate distributor. */
+/**
+ * Writes a deployment file for an origin, 3 edges and optionally a separate distributor, on loopback addresses of
+ * this deployment's own (test/net/loopback.ts): the roles are separate processes that must know each other's ports.
+ */
 export async function writeDeployment(dir: string, token: string, opts: { separateDistributor?: boolean } = {}): Promise<DeploymentFile> {
-  const hosts = ['127.0.0.11', '127.0.0.12', '127.0.0.13'];
-  const ports = await Promise.all(hosts.map(freeTcpPort));
-  const originPort = await freeTcpPort('127.0.0.1');
-  const distPort = await freeTcpPort('127.0.0.1');
+  // One address per listener: two ports found free one after the other on one address may be the same port.
+  const [dnsHost, originHost, distHost, ...hosts] = privateLoopbacks(6) as [string, string, string, ...string[]];
+  const ports = await Promise.all(hosts.map(freePortOn));
+  const originPort = await freePortOn(originHost);
+  const distPort = await freePortOn(distHost);
   const edges = hosts.map((h, i) => `  e${i + 1}: { addresses: [${h}], port: ${ports[i]}, location: { lat: 0, lon: ${i} } }`).join('\n');
   const file = join(dir, 'dnscdn.yaml');
   await writeFile(
     file,
-    `dns:\n  listen: [127.0.0.1:${await freeTcpPort('127.0.0.1')}]\n  zones: zones/\nedgeDefaults:\n  cache: { maxBytes: 16MB }\nedges:\n${edges}\n` +
-      `origin:\n  listen: 127.0.0.1:${originPort}\n  content: content/\n  rules:\n    - { match: "*.html", cacheControl: "public, max-age=600", surrogateKeys: [html] }\n` +
-      `distribution:\n${opts.separateDistributor ? `  listen: 127.0.0.1:${distPort}\n` : ''}  journal: state/journal\nadmin:\n  tokens: [${token}]\n`,
+    `dns:\n  listen: [${dnsHost}:${await freePortOn(dnsHost)}]\n  zones: zones/\nedgeDefaults:\n  cache: { maxBytes: 16MB }\nedges:\n${edges}\n` +
+      `origin:\n  listen: ${originHost}:${originPort}\n  content: content/\n  rules:\n    - { match: "*.html", cacheControl: "public, max-age=600", surrogateKeys: [html] }\n` +
+      `distribution:\n${opts.separateDistributor ? `  listen: ${distHost}:${distPort}\n` : ''}  journal: state/journal\nadmin:\n  tokens: [${token}]\n`,
   );
-  const d: DeploymentFile = { file, originUrl: `http://127.0.0.1:${originPort}`, edgeUrls: hosts.map((h, i) => `http://${h}:${ports[i]}`) };
-  if (opts.separateDistributor) d.distributorUrl = `http://127.0.0.1:${distPort}`;
+  const d: DeploymentFile = { file, originUrl: `http://${originHost}:${originPort}`, edgeUrls: hosts.map((h, i) => `http://${h}:${ports[i]}`) };
+  if (opts.separateDistributor) d.distributorUrl = `http://${distHost}:${distPort}`;
   return d;
 }
