@@ -47,12 +47,7 @@ export function adminToken(d: Deployment): string | undefined {
   return d.adminTokens[0];
 }
 
-/**
- * An edge takes part in origin push only when there is an origin to push and a token to guard the replica
- * routes; then its replica journal lives beside the distribution journal, under `edges/NAME`. Undefined
- * otherwise (a plain pull cache).
- */
-export function edgeReplicaDir(d: Deployment, edge: EdgeConfig): string | undefined {
-  if (!d.origin || adminToken(d) === undefined) return undefined;
+/** Where an edge keeps its replica of the pushed state: beside the distribution journal, under `edges/NAME`. */
+export function edgeReplicaDir(d: Deployment, edge: EdgeConfig): string {
   return resolve(dirname(journalDir(d)), 'edges', edge.name);
 }

@@ -27,9 +27,9 @@ export function journalFileFrom(o: JournalFlags): string {
   if (o.config === undefined) throw new Error('name the journal: --journal PATH or --config FILE [--edge NAME]');
   const d = loadDeployment(o.config);
   if (o.edge !== undefined) {
-    const replicaDir = edgeReplicaDir(d, findEdge(d, o.edge));
-    if (replicaDir === undefined) throw new Error(`${o.config}: edge ${o.edge} takes no part in push (no origin or no admin token)`);
-    return join(replicaDir, 'replica.journal');
+    const edge = findEdge(d, o.edge);
+    if (!d.origin) throw new Error(`${o.config}: edge ${o.edge} takes no part in push (the deployment has no origin)`);
+    return join(edgeReplicaDir(d, edge), 'replica.journal');
   }
   return join(journalDir(d), 'journal');
 }

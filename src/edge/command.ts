@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import { loadDeployment } from '../config/load.js';
+import { adminToken } from '../config/reach.js';
 import { parseByteSize } from '../config/units.js';
 import { logger } from '../log.js';
 import { reportReady } from '../up/child.js';
@@ -38,7 +39,12 @@ const TOKEN_ENV = 'DNSCDN_ADMIN_TOKEN';
  * `up` passes its environment to every child).
  */
 export function edgeRoleFromFlags(flags: EdgeFlags, env: Record<string, string | undefined> = process.env): EdgeRoleOptions {
-  const role: EdgeRoleOptions = flags.config !== undefined ? edgeRoleFromDeployment(loadDeployment(flags.config), flags.name) : fromFlagsAlone(flags);
+  const envToken = env[TOKEN_ENV] === '' ? undefined : env[TOKEN_ENV];
+  let role: EdgeRoleOptions;
+  if (flags.config !== undefined) {
+    const d = loadDeployment(flags.config);
+    role = edgeRoleFromDeployment(d, flags.name, flags.adminToken ?? adminToken(d) ?? envToken);
+  } else role = fromFlagsAlone(flags);
   const s = role.server;
   if (flags.listen !== undefined) s.listen = flags.listen;
   if (flags.origin !== undefined) s.origin = flags.origin;
@@ -46,10 +52,8 @@ export function edgeRoleFromFlags(flags: EdgeFlags, env: Record<string, string |
   if (flags.maxObjectBytes !== undefined) s.maxObjectBytes = parseByteSize(flags.maxObjectBytes);
   if (flags.originTimeout !== undefined) s.originTimeoutMs = parseOriginTimeout(flags.originTimeout);
   if (flags.ignoreCookies !== undefined) s.ignoreCookies = flags.ignoreCookies.split(',').map((c) => c.trim());
-  const envToken = env[TOKEN_ENV] === '' ? undefined : env[TOKEN_ENV];
   const token = flags.adminToken ?? s.adminToken ?? envToken;
   if (token !== undefined) s.adminToken = token;
-  if (role.push !== undefined && token !== undefined) role.push.token = token;
   if (flags.distributor !== undefined || flags.stateDir !== undefined) {
     if (token === undefined) throw new Error(`--distributor/--state-dir need the admin token (--admin-token or ${TOKEN_ENV})`);
     const push = role.push ?? { stateDir: `.dnscdn/edge-${s.name ?? 'dnscdn'}`, token };

@@ -14,7 +14,11 @@ export interface EdgeRoleOptions {
   push?: EdgePushSettings;
 }
 
-export function edgeRoleFromDeployment(d: Deployment, name: string | undefined): EdgeRoleOptions {
+/**
+ * `token` is the admin token the edge runs with (default: the file's first). The edge takes part in origin push
+ * when the deployment has an origin and there is a token to guard the replica routes; else it is a pull cache.
+ */
+export function edgeRoleFromDeployment(d: Deployment, name: string | undefined, token: string | undefined = adminToken(d)): EdgeRoleOptions {
   const edge = findEdge(d, name);
   const server: EdgeOptions = {
     listen: { host: edge.addresses[0]!, port: edge.port },
@@ -24,10 +28,8 @@ export function edgeRoleFromDeployment(d: Deployment, name: string | undefined):
   };
   if (edge.cache.maxObjectBytes !== undefined) server.maxObjectBytes = edge.cache.maxObjectBytes;
   if (edge.cache.ignoreCookies !== undefined) server.ignoreCookies = edge.cache.ignoreCookies;
-  const token = adminToken(d);
   if (token !== undefined) server.adminToken = token;
   const role: EdgeRoleOptions = { server };
-  const stateDir = edgeReplicaDir(d, edge);
-  if (stateDir !== undefined && token !== undefined) role.push = { distributor: distributionUrl(d), stateDir, token };
+  if (d.origin && token !== undefined) role.push = { distributor: distributionUrl(d), stateDir: edgeReplicaDir(d, edge), token };
   return role;
 }

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { edgeCommand } from '../../src/edge/command.js';
 import type { EdgeRoleOptions } from '../../src/edge/setup.js';
-import { parsedOptions, writeDeployment } from '../config/role-flags.js';
+import { parsedOptions, ROLE_FLAGS_DEPLOYMENT, writeDeployment } from '../config/role-flags.js';
 
 const file = writeDeployment();
 const parse = (args: string[]): Promise<EdgeRoleOptions> => parsedOptions(edgeCommand, args);
@@ -49,6 +49,21 @@ describe('dnscdn edge --config FILE', () => {
     const o = await parse(['--config', file, '--name', 'tokyo']);
     expect(o.server).toMatchObject({ name: 'tokyo', listen: { host: '127.0.0.12', port: 18082 } });
     await expect(parse(['--config', file, '--name', 'paris'])).rejects.toThrow(/no edge named "paris" \(edges: london, tokyo\)/);
+  });
+
+  it('a token from the flag or the environment makes the edge take part in push when the file has none', async () => {
+    const noTokens = writeDeployment(ROLE_FLAGS_DEPLOYMENT.replace(/admin:[\s\S]*$/, ''));
+    const bare = await parse(['--config', noTokens, '--name', 'london']);
+    expect(bare.push).toBeUndefined();
+    expect(bare.server.adminToken).toBeUndefined();
+    const flagged = await parse(['--config', noTokens, '--name', 'london', '--admin-token', 'flag-token-456']);
+    expect(flagged.push).toEqual({ distributor: 'http://127.0.0.1:18100', stateDir: join(dirname(noTokens), 'state/edges/london'), token: 'flag-token-456' });
+    process.env.DNSCDN_ADMIN_TOKEN = 'env-token-789';
+    try {
+      expect((await parse(['--config', noTokens, '--name', 'london'])).push?.token).toBe('env-token-789');
+    } finally {
+      delete process.env.DNSCDN_ADMIN_TOKEN;
+    }
   });
 
   it('the environment token does not override the file (up passes its environment to every child)', async () => {
