@@ -28,6 +28,7 @@ import {
   type OriginRule,
 } from './types.js';
 import { parseByteSize } from '../edge/byte-size.js';
+import { parseCachePolicy } from '../edge/eviction/names.js';
 import { parseDuration } from './units.js';
 
 /** The geo database shipped as an npm dependency: DB-IP IP to City Lite (CC BY 4.0, https://db-ip.com). */
@@ -161,10 +162,12 @@ interface EdgeDefaults {
 
 function readCache(n: ConfigNode, base: EdgeConfig['cache']): EdgeConfig['cache'] {
   if (!n.present()) return base;
-  const f = n.fields(['maxBytes', 'maxObjectBytes']);
+  const f = n.fields(['maxBytes', 'maxObjectBytes', 'policy']);
   const c: EdgeConfig['cache'] = { maxBytes: f.maxBytes.present() ? f.maxBytes.parse(parseByteSize) : base.maxBytes };
   const maxObject = f.maxObjectBytes.present() ? f.maxObjectBytes.parse(parseByteSize) : base.maxObjectBytes;
   if (maxObject !== undefined) c.maxObjectBytes = maxObject;
+  const policy = f.policy.present() ? f.policy.parse(parseCachePolicy) : base.policy;
+  if (policy !== undefined) c.policy = policy;
   if (c.maxBytes < 1) throw f.maxBytes.error('must be at least 1 byte');
   return c;
 }

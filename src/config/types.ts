@@ -4,6 +4,7 @@
  */
 import type { HostPort } from '../net/address.js';
 import type { Cidr } from '../net/cidr.js';
+import type { CachePolicyName } from '../edge/eviction/names.js';
 
 export interface GeoPoint {
   /** Degrees, -90..90. */
@@ -31,7 +32,7 @@ export interface EdgeConfig {
   /** Relative share for `weighted` pools (default 1). */
   weight: number;
   health: HealthCheckConfig;
-  cache: { maxBytes: number; maxObjectBytes?: number };
+  cache: { maxBytes: number; maxObjectBytes?: number; policy?: CachePolicyName };
 }
 
 export const POOL_POLICIES = ['round-robin', 'weighted', 'geo-nearest', 'failover'] as const;
