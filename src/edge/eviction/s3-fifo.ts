@@ -10,7 +10,7 @@
  *   hit less (a 2-bit counter, 0..3), as in CLOCK.
  * - A hit only increments the object's counter: no pointer moves at all, O(1), no allocation.
  * - The ghost queue holds as many keys as main is expected to hold objects (capacity.ts), fixed size.
- * Pushed objects (`always`) go straight to main. Eviction keeps small + main <= maxBytes after every call.
+ * Pushed objects (`always`) go straight to main with the highest count. Eviction keeps small + main <= maxBytes after every call.
  */
 import { ByteQueue, QueueNode } from './byte-queue.js';
 import { expectedEntries } from './capacity.js';
@@ -84,6 +84,9 @@ export class S3FifoPolicy<E extends Sized> implements EvictionPolicy<E> {
     const hash = hashKey(key);
     const toMain = admission === 'always' || this.ghost.contains(hash);
     const node = new FifoNode(key, entry, size, hash, toMain);
+    // The operator asked for a pushed object: it enters main as valued as the most used ones, so main's
+    // lazy promotion takes others first and it survives the eviction its own insertion causes.
+    if (admission === 'always') node.frequency = MAX_FREQUENCY;
     this.nodes.set(key, node);
     (toMain ? this.main : this.small).pushHead(node);
     this.offering = node;

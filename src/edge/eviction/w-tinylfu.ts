@@ -47,6 +47,15 @@ const PROTECTED_SHARE = 0.8;
  * has forgotten (estimate 0); past it the candidate is refused. Bounds the miss path's work.
  */
 const MAX_VICTIMS = 256;
+/**
+ * The sketch counts for 4 x the expected number of objects (maxBytes / mean object size). Size-aware
+ * admission fills the cache with smaller-than-average objects, so it holds several times that count, and
+ * the sample period (10 x width) then spans 40 x the expected entries: popularity over a longer history.
+ * Measured with bench:hit-ratio: on the Zipf traces at 5-10 % it raised the share of the LRU->OPT gap
+ * closed from 55-64 % to 67-74 %; on cache2k it moved it by -7 to +2 points. Cost: about 36 bytes of
+ * fixed tables per expected object (2.3 MiB for 256 MB at 4 KiB).
+ */
+const SKETCH_ENTRIES_FACTOR = 4;
 
 const WINDOW = 0;
 const PROBATION = 1;
@@ -93,7 +102,7 @@ export class WTinyLfuPolicy<E extends Sized> implements EvictionPolicy<E> {
     this.protectedMax = 0;
     this.setWindow(Math.floor(options.maxBytes * WINDOW_SHARE));
     this.climbStep = CLIMB_STEP_SHARE * options.maxBytes;
-    this.sketch = new FrequencySketch(expectedEntries(options.maxBytes, options.expectedObjectBytes));
+    this.sketch = new FrequencySketch(SKETCH_ENTRIES_FACTOR * expectedEntries(options.maxBytes, options.expectedObjectBytes));
     this.onRemove = options.onRemove;
   }
 
