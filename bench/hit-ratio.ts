@@ -10,13 +10,13 @@
  * Writes bench/results/hit-ratio.json (rows {trace, cacheFraction, policy, ohr, bhr}) and .svg.
  *
  * Traces: synthetic Zipf (zipf.ts), the synthetic CDN mix (cdn-mix.ts), every `*.csv` / `*.csv.gz` in
- * ../shared/traces next to the repository (cache2k traces, CC BY 4.0, headissue GmbH), and any trace files
+ * the nearest shared/traces beside the repository or one of its parents (cache2k traces, CC BY 4.0, headissue GmbH), and any trace files
  * given as arguments.
  *
  *   npm run bench:hit-ratio [-- more-traces.csv.gz ...]
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { CACHE_POLICIES, DEFAULT_CACHE_POLICY, type CachePolicyName } from '../src/edge/eviction/names.js';
 import { cdnMixTrace } from './cdn-mix.js';
 import { lineChartSvg, type LinePanel, type LineStyle } from './chart.js';
@@ -78,14 +78,23 @@ export function replayTrace(trace: Trace, fractions: readonly number[] = CACHE_F
   return rows;
 }
 
+/** The nearest `shared/traces` folder beside the repository or beside one of its parents (git worktrees sit deeper). */
+function sharedTraces(): string | undefined {
+  for (let dir = dirname(repoRoot()); ; dir = dirname(dir)) {
+    const candidate = join(dir, 'shared', 'traces');
+    if (existsSync(candidate)) return candidate;
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
 /** The trace files to replay: the shared cache2k traces when present, then the command-line arguments. */
 function traceFiles(args: readonly string[]): string[] {
-  const shared = join(repoRoot(), '..', 'shared', 'traces');
+  const shared = sharedTraces();
   const files: string[] = [];
-  if (existsSync(shared)) {
+  if (shared !== undefined) {
     for (const f of readdirSync(shared).sort()) if (/\.csv(\.gz)?$/.test(f)) files.push(join(shared, f));
   } else {
-    console.log(`skipping the shared real traces: ${shared} not found (synthetic and argument traces only)`);
+    console.log(`skipping the shared real traces: no shared/traces beside ${repoRoot()} or its parents (synthetic and argument traces only)`);
   }
   return [...files, ...args];
 }
