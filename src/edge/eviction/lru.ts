@@ -11,6 +11,8 @@ export class LruPolicy<E extends Sized & object> implements EvictionPolicy<E> {
   readonly maxBytes: number;
   readonly rejections = 0;
   private readonly lru: LRUCache<string, E>;
+  /** Passed to every get: see get(). */
+  private readonly getOptions: LRUCache.GetOptions<string, E, unknown> = {};
   /** lru-cache disposes every entry on clear(); the contract says clear() is silent. */
   private clearing = false;
 
@@ -30,7 +32,10 @@ export class LruPolicy<E extends Sized & object> implements EvictionPolicy<E> {
   }
 
   get(key: string): E | undefined {
-    return this.lru.get(key);
+    // lru-cache 11's get(k, getOptions = {}) builds an options object per call when none is passed (measured:
+    // 34 young-generation collections over 5 M hits under vitest); a shared one keeps the hit allocation-free.
+    // lru-cache writes only `status` on it, which stays undefined unless its diagnostics channel has subscribers.
+    return this.lru.get(key, this.getOptions);
   }
 
   peek(key: string): E | undefined {
