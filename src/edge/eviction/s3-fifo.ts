@@ -12,43 +12,40 @@
  * - The ghost queue holds as many keys as main is expected to hold objects (capacity.ts), fixed size.
  * Pushed objects (`always`) go straight to main with the highest count. Eviction keeps small + main <= maxBytes after every call.
  */
-import { ByteQueue, QueueNode } from './byte-queue.js';
+import { ByteQueue } from './byte-queue.js';
 import { expectedEntries } from './capacity.js';
 import type { Admission, EvictionPolicy, PolicyOptions, RemovalReason, Sized } from './eviction-policy.js';
 import { GhostQueue } from './ghost-queue.js';
 import { hashKey } from './key-hash.js';
+import { PolicyNode, QueuedPolicy } from './queued-policy.js';
 
 /** The paper's small-queue share, "10 % of the cache size". */
 const SMALL_SHARE = 0.1;
 /** 2-bit frequency: the paper caps the counter at 3. */
 const MAX_FREQUENCY = 3;
 
-class FifoNode<E> extends QueueNode {
+class FifoNode<E> extends PolicyNode<E> {
   frequency = 0;
-  constructor(
-    readonly key: string,
-    public entry: E,
-    size: number,
-    readonly hash: number,
-    public inMain: boolean,
-  ) {
-    super(size);
+  constructor(key: string, entry: E, size: number, hash: number, public inMain: boolean) {
+    super(key, entry, size, hash);
   }
 }
 
-export class S3FifoPolicy<E extends Sized> implements EvictionPolicy<E> {
+export class S3FifoPolicy<E extends Sized> extends QueuedPolicy<E, FifoNode<E>> implements EvictionPolicy<E> {
   readonly name = 's3-fifo' as const;
   readonly maxBytes: number;
   readonly smallMax: number;
   rejections = 0;
-  private readonly nodes = new Map<string, FifoNode<E>>();
   private readonly small = new ByteQueue<FifoNode<E>>();
   private readonly main = new ByteQueue<FifoNode<E>>();
+  /** Main (newest first), then small. */
+  protected readonly queues = [this.main, this.small];
   private readonly ghost: GhostQueue;
   private readonly onRemove: (key: string, entry: E, reason: RemovalReason) => void;
   private offering: FifoNode<E> | undefined;
 
   constructor(options: PolicyOptions<E>) {
+    super();
     this.maxBytes = options.maxBytes;
     this.smallMax = Math.max(1, Math.floor(options.maxBytes * SMALL_SHARE));
     const entries = expectedEntries(options.maxBytes, options.expectedObjectBytes);
@@ -61,14 +58,6 @@ export class S3FifoPolicy<E extends Sized> implements EvictionPolicy<E> {
     if (node === undefined) return undefined;
     if (node.frequency < MAX_FREQUENCY) node.frequency++;
     return node.entry;
-  }
-
-  peek(key: string): E | undefined {
-    return this.nodes.get(key)?.entry;
-  }
-
-  has(key: string): boolean {
-    return this.nodes.has(key);
   }
 
   set(key: string, entry: E, admission: Admission): boolean {
@@ -105,25 +94,6 @@ export class S3FifoPolicy<E extends Sized> implements EvictionPolicy<E> {
     this.nodes.delete(key);
     this.onRemove(key, node.entry, 'delete');
     return true;
-  }
-
-  clear(): void {
-    this.nodes.clear();
-    this.small.clear();
-    this.main.clear();
-  }
-
-  /** Main (newest first), then small. */
-  *entries(): IterableIterator<[string, E]> {
-    for (const q of [this.main, this.small]) for (const n of q.values()) yield [n.key, n.entry];
-  }
-
-  get bytes(): number {
-    return this.small.bytes + this.main.bytes;
-  }
-
-  get size(): number {
-    return this.nodes.size;
   }
 
   private evictOverflow(): void {

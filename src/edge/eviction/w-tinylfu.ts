@@ -27,11 +27,12 @@
  * comparison. Work per hit: a map lookup, one sketch increment (4 counters, 3 doorkeeper bits) and a few
  * pointer writes; no allocation.
  */
-import { ByteQueue, QueueNode } from './byte-queue.js';
+import { ByteQueue } from './byte-queue.js';
 import { expectedEntries } from './capacity.js';
 import type { Admission, EvictionPolicy, PolicyOptions, RemovalReason, Sized } from './eviction-policy.js';
 import { FrequencySketch } from './frequency-sketch.js';
 import { hashKey } from './key-hash.js';
+import { PolicyNode, QueuedPolicy } from './queued-policy.js';
 
 /** Caffeine's initial window share, from which the hill climber starts. */
 const WINDOW_SHARE = 0.01;
@@ -63,19 +64,13 @@ const PROBATION = 1;
 const PROTECTED = 2;
 type Region = typeof WINDOW | typeof PROBATION | typeof PROTECTED;
 
-class TinyLfuNode<E> extends QueueNode {
-  constructor(
-    readonly key: string,
-    public entry: E,
-    size: number,
-    readonly hash: number,
-    public region: Region,
-  ) {
-    super(size);
+class TinyLfuNode<E> extends PolicyNode<E> {
+  constructor(key: string, entry: E, size: number, hash: number, public region: Region) {
+    super(key, entry, size, hash);
   }
 }
 
-export class WTinyLfuPolicy<E extends Sized> implements EvictionPolicy<E> {
+export class WTinyLfuPolicy<E extends Sized> extends QueuedPolicy<E, TinyLfuNode<E>> implements EvictionPolicy<E> {
   readonly name = 'w-tinylfu' as const;
   readonly maxBytes: number;
   /** Byte budgets of the regions: windowMax + mainMax = maxBytes; the climber moves the split. */
@@ -84,10 +79,11 @@ export class WTinyLfuPolicy<E extends Sized> implements EvictionPolicy<E> {
   protectedMax: number;
   readonly sketch: FrequencySketch;
   rejections = 0;
-  private readonly nodes = new Map<string, TinyLfuNode<E>>();
   private readonly window = new ByteQueue<TinyLfuNode<E>>();
   private readonly probation = new ByteQueue<TinyLfuNode<E>>();
   private readonly protected = new ByteQueue<TinyLfuNode<E>>();
+  /** Protected (most recent first), then probation, then the window. */
+  protected readonly queues = [this.protected, this.probation, this.window];
   private readonly onRemove: (key: string, entry: E, reason: RemovalReason) => void;
   /** The node a `set` is offering: refused within that call, it is not reported as a removal. */
   private offering: TinyLfuNode<E> | undefined;
@@ -97,6 +93,7 @@ export class WTinyLfuPolicy<E extends Sized> implements EvictionPolicy<E> {
   private climbStep: number;
 
   constructor(options: PolicyOptions<E>) {
+    super();
     this.maxBytes = options.maxBytes;
     this.windowMax = 0;
     this.mainMax = 0;
@@ -114,14 +111,6 @@ export class WTinyLfuPolicy<E extends Sized> implements EvictionPolicy<E> {
     this.touch(node);
     if (++this.sampleHits + this.sampleMisses >= this.sketch.sampleSize) this.climb();
     return node.entry;
-  }
-
-  peek(key: string): E | undefined {
-    return this.nodes.get(key)?.entry;
-  }
-
-  has(key: string): boolean {
-    return this.nodes.has(key);
   }
 
   set(key: string, entry: E, admission: Admission): boolean {
@@ -165,26 +154,6 @@ export class WTinyLfuPolicy<E extends Sized> implements EvictionPolicy<E> {
     if (node === undefined) return false;
     this.drop(node, 'delete');
     return true;
-  }
-
-  clear(): void {
-    this.nodes.clear();
-    this.window.clear();
-    this.probation.clear();
-    this.protected.clear();
-  }
-
-  /** Protected (most recent first), then probation, then the window. */
-  *entries(): IterableIterator<[string, E]> {
-    for (const q of [this.protected, this.probation, this.window]) for (const n of q.values()) yield [n.key, n.entry];
-  }
-
-  get bytes(): number {
-    return this.window.bytes + this.probation.bytes + this.protected.bytes;
-  }
-
-  get size(): number {
-    return this.nodes.size;
   }
 
   /** Bytes per region, for tests of the bound. */
