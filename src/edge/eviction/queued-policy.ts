@@ -21,6 +21,21 @@ export abstract class QueuedPolicy<E extends Sized, N extends PolicyNode<E>> {
   protected readonly nodes = new Map<string, N>();
   /** The policy's queues, in the order `entries()` lists them (most valued first). */
   protected abstract readonly queues: ReadonlyArray<ByteQueue<N>>;
+  /** The node a `set` is offering: refused within that call, it is not reported as a removal (the contract). */
+  protected offering: N | undefined;
+
+  /** Indexes a new node, queues it, and runs `makeRoom` with it marked as offered; returns whether it stayed. */
+  protected insert(node: N, queue: ByteQueue<N>, makeRoom: () => void): boolean {
+    this.nodes.set(node.key, node);
+    queue.pushHead(node);
+    this.offering = node;
+    try {
+      makeRoom();
+    } finally {
+      this.offering = undefined;
+    }
+    return this.nodes.has(node.key);
+  }
 
   peek(key: string): E | undefined {
     return this.nodes.get(key)?.entry;

@@ -42,7 +42,6 @@ export class S3FifoPolicy<E extends Sized> extends QueuedPolicy<E, FifoNode<E>> 
   protected readonly queues = [this.main, this.small];
   private readonly ghost: GhostQueue;
   private readonly onRemove: (key: string, entry: E, reason: RemovalReason) => void;
-  private offering: FifoNode<E> | undefined;
 
   constructor(options: PolicyOptions<E>) {
     super();
@@ -76,15 +75,7 @@ export class S3FifoPolicy<E extends Sized> extends QueuedPolicy<E, FifoNode<E>> 
     // The operator asked for a pushed object: it enters main as valued as the most used ones, so main's
     // lazy promotion takes others first and it survives the eviction its own insertion causes.
     if (admission === 'always') node.frequency = MAX_FREQUENCY;
-    this.nodes.set(key, node);
-    (toMain ? this.main : this.small).pushHead(node);
-    this.offering = node;
-    try {
-      this.evictOverflow();
-    } finally {
-      this.offering = undefined;
-    }
-    return this.nodes.has(key);
+    return this.insert(node, toMain ? this.main : this.small, () => this.evictOverflow());
   }
 
   delete(key: string): boolean {

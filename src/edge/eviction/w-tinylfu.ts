@@ -85,8 +85,6 @@ export class WTinyLfuPolicy<E extends Sized> extends QueuedPolicy<E, TinyLfuNode
   /** Protected (most recent first), then probation, then the window. */
   protected readonly queues = [this.protected, this.probation, this.window];
   private readonly onRemove: (key: string, entry: E, reason: RemovalReason) => void;
-  /** The node a `set` is offering: refused within that call, it is not reported as a removal. */
-  private offering: TinyLfuNode<E> | undefined;
   private sampleHits = 0;
   private sampleMisses = 0;
   private previousHitRatio = 0;
@@ -131,22 +129,10 @@ export class WTinyLfuPolicy<E extends Sized> extends QueuedPolicy<E, TinyLfuNode
     // An object larger than main's current share (the climber grew the window): give main room for it.
     if (size > this.mainMax) this.setWindow(this.maxBytes - size);
     if (admission === 'always') {
-      const node = new TinyLfuNode(key, entry, size, hash, PROTECTED);
-      this.nodes.set(key, node);
-      this.protected.pushHead(node);
-      this.enforceBounds(node);
-      return this.nodes.has(key);
+      const pushed = new TinyLfuNode(key, entry, size, hash, PROTECTED);
+      return this.insert(pushed, this.protected, () => this.enforceBounds(pushed));
     }
-    const node = new TinyLfuNode(key, entry, size, hash, WINDOW);
-    this.nodes.set(key, node);
-    this.window.pushHead(node);
-    this.offering = node;
-    try {
-      this.drainWindow();
-    } finally {
-      this.offering = undefined;
-    }
-    return this.nodes.has(key);
+    return this.insert(new TinyLfuNode(key, entry, size, hash, WINDOW), this.window, () => this.drainWindow());
   }
 
   delete(key: string): boolean {
