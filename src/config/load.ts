@@ -32,6 +32,7 @@ import {
 } from './types.js';
 import { parseByteSize } from '../edge/byte-size.js';
 import { cookiePatternProblem } from '../edge/policy.js';
+import { parseCachePolicy } from '../edge/eviction/names.js';
 import { parseDuration } from './units.js';
 
 /** The geo database shipped as an npm dependency: DB-IP IP to City Lite (CC BY 4.0, https://db-ip.com). */
@@ -183,12 +184,14 @@ interface EdgeDefaults {
 
 function readCache(n: ConfigNode, base: EdgeConfig['cache']): EdgeConfig['cache'] {
   if (!n.present()) return base;
-  const f = n.fields(['maxBytes', 'maxObjectBytes', 'ignoreCookies']);
+  const f = n.fields(['maxBytes', 'maxObjectBytes', 'ignoreCookies', 'policy']);
   const c: EdgeConfig['cache'] = { maxBytes: f.maxBytes.present() ? f.maxBytes.parse(parseByteSize) : base.maxBytes };
   const maxObject = f.maxObjectBytes.present() ? f.maxObjectBytes.parse(parseByteSize) : base.maxObjectBytes;
   if (maxObject !== undefined) c.maxObjectBytes = maxObject;
   const ignoreCookies = f.ignoreCookies.present() ? f.ignoreCookies.itemsOrOne().map(readCookiePattern) : base.ignoreCookies;
   if (ignoreCookies !== undefined) c.ignoreCookies = ignoreCookies;
+  const policy = f.policy.present() ? f.policy.parse(parseCachePolicy) : base.policy;
+  if (policy !== undefined) c.policy = policy;
   if (c.maxBytes < 1) throw f.maxBytes.error('must be at least 1 byte');
   return c;
 }

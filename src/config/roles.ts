@@ -37,6 +37,7 @@ export function edgeOptionsFromConfig(d: Deployment, name: string | undefined): 
   };
   if (edge.cache.maxObjectBytes !== undefined) options.maxObjectBytes = edge.cache.maxObjectBytes;
   if (edge.cache.ignoreCookies !== undefined) options.ignoreCookies = edge.cache.ignoreCookies;
+  if (edge.cache.policy !== undefined) options.cachePolicy = edge.cache.policy;
   if (d.adminTokens[0] !== undefined) options.adminToken = d.adminTokens[0];
   return options;
 }

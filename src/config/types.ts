@@ -4,6 +4,7 @@
  */
 import type { HostPort } from '../net/address.js';
 import type { Cidr } from '../net/cidr.js';
+import type { CachePolicyName } from '../edge/eviction/names.js';
 
 export interface GeoPoint {
   /** Degrees, -90..90. */
@@ -32,7 +33,7 @@ export interface EdgeConfig {
   weight: number;
   health: HealthCheckConfig;
   /** `ignoreCookies`: cookie names (`*` wildcards) that do not make a response private (src/edge/policy.ts). */
-  cache: { maxBytes: number; maxObjectBytes?: number; ignoreCookies?: string[] };
+  cache: { maxBytes: number; maxObjectBytes?: number; ignoreCookies?: string[]; policy?: CachePolicyName };
 }
 
 export const POOL_POLICIES = ['round-robin', 'weighted', 'geo-nearest', 'failover'] as const;

@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { logger } from '../log.js';
 import { reportReady } from '../up/child.js';
 import { parseByteSize } from './byte-size.js';
+import { CACHE_POLICIES, DEFAULT_CACHE_POLICY, parseCachePolicy } from './eviction/names.js';
 import { attachReplica } from './replica.js';
 import { startEdge, type EdgeOptions } from './server.js';
 import { loadDeployment } from '../config/load.js';
@@ -16,6 +17,7 @@ interface EdgeFlags {
   config?: string;
   maxBytes: string;
   maxObjectBytes?: string;
+  cachePolicy: string;
   adminToken?: string;
   originTimeout: string;
   name?: string;
@@ -32,6 +34,7 @@ export function edgeCommand(): Command {
     .option('--config <file>', 'deployment file: take this edge\'s settings from it (with --name)')
     .option('--max-bytes <size>', 'memory for cached objects (bodies + headers)', '256MB')
     .option('--max-object-bytes <size>', 'largest object stored; larger ones pass through (default: min(8MB, max-bytes/8))')
+    .option('--cache-policy <name>', `which objects the store keeps: ${CACHE_POLICIES.join(', ')}`, DEFAULT_CACHE_POLICY)
     .addOption(new Option('--admin-token <token>', 'bearer token for PURGE and /.dnscdn/ admin routes').env('DNSCDN_ADMIN_TOKEN'))
     .option('--origin-timeout <ms>', 'origin response timeout in milliseconds (504 after it)', '10000')
     .option('--name <name>', 'edge name (Via header, metrics label)')
@@ -61,6 +64,7 @@ export function edgeCommand(): Command {
         listen: flags.listen,
         origin: flags.origin,
         maxBytes: parseByteSize(flags.maxBytes),
+        cachePolicy: parseCachePolicy(flags.cachePolicy),
         originTimeoutMs: Number(flags.originTimeout),
       };
       if (!(options.originTimeoutMs! > 0)) throw new Error(`bad --origin-timeout "${flags.originTimeout}"`);

@@ -14,7 +14,17 @@ export interface EdgeMetrics {
   originLatency: Histogram;
 }
 
-export function createEdgeMetrics(registry: Registry, store: { readonly bytes: number; readonly objects: number }): EdgeMetrics {
+/** What the metrics read from the store on each scrape. */
+export interface StoreGauges {
+  readonly bytes: number;
+  readonly objects: number;
+  readonly policyName: string;
+  readonly rejections: number;
+}
+
+export function createEdgeMetrics(registry: Registry, store: StoreGauges): EdgeMetrics {
+  new Gauge({ name: 'dnscdn_edge_cache_policy_info', help: 'The store\'s eviction/admission policy (value 1)', labelNames: ['policy'], registers: [registry], collect() { this.set({ policy: store.policyName }, 1); } });
+  new Counter({ name: 'dnscdn_edge_admission_rejections_total', help: 'Fetched objects the policy did not admit (it kept what it holds)', registers: [registry], collect() { this.reset(); this.inc(store.rejections); } });
   new Gauge({ name: 'dnscdn_edge_stored_bytes', help: 'Bytes held by the edge store (body + headers)', registers: [registry], collect() { this.set(store.bytes); } });
   new Gauge({ name: 'dnscdn_edge_stored_objects', help: 'Objects (variants) held by the edge store', registers: [registry], collect() { this.set(store.objects); } });
   return {
@@ -25,7 +35,7 @@ export function createEdgeMetrics(registry: Registry, store: { readonly bytes: n
     staleServed: new Counter({ name: 'dnscdn_edge_stale_total', help: 'Stale responses served (stale-while-revalidate, stale-if-error, max-stale)', registers: [registry] }),
     revalidations: new Counter({ name: 'dnscdn_edge_revalidations_total', help: 'Conditional requests to the origin, by result', labelNames: ['result'], registers: [registry] }),
     coalescedWaiters: new Counter({ name: 'dnscdn_edge_coalesced_waiters_total', help: 'Requests that joined an in-flight origin fetch instead of starting one', registers: [registry] }),
-    evictions: new Counter({ name: 'dnscdn_edge_evictions_total', help: 'Objects evicted by the byte bound (least recently used first)', registers: [registry] }),
+    evictions: new Counter({ name: 'dnscdn_edge_evictions_total', help: 'Objects evicted by the byte bound (chosen by the cache policy)', registers: [registry] }),
     originLatency: new Histogram({
       name: 'dnscdn_edge_origin_latency_seconds',
       help: 'Time from origin request to response headers',

@@ -26,6 +26,7 @@ import { EdgePipeline, type EdgeRequest } from './pipeline.js';
 import { CookieRule, looksUp } from './policy.js';
 import { refuseFraming } from './request-framing.js';
 import { EdgeStore } from './store.js';
+import type { CachePolicyName } from './eviction/names.js';
 
 const log = logger('edge');
 
@@ -38,6 +39,8 @@ export interface EdgeOptions {
   maxBytes: number;
   /** Largest object stored; larger responses pass through unstored. Default: min(8 MiB, maxBytes / 8). */
   maxObjectBytes?: number;
+  /** Which objects the store keeps (eviction/names.ts). Default: DEFAULT_CACHE_POLICY. */
+  cachePolicy?: CachePolicyName;
   /** Bearer token for PURGE and `/.dnscdn/` routes; without one they are refused. */
   adminToken?: string;
   /** Time to origin response headers, and the longest silence while reading its body. Default 10 s. */
@@ -86,6 +89,7 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
     maxBytes: options.maxBytes,
     maxObjectBytes: options.maxObjectBytes ?? Math.min(DEFAULT_MAX_OBJECT_BYTES, Math.floor(options.maxBytes / 8)),
     onEvict: () => metrics?.evictions.inc(),
+    policy: options.cachePolicy,
   });
   metrics = createEdgeMetrics(registry, store);
   const m = metrics;

@@ -5,7 +5,7 @@ import { fixed, metric, request, startFixture, TOKEN, type Fixture } from './har
 describe('EdgeStore without HTTP (bench interface)', () => {
   it('never holds more than maxBytes and evicts least recently used first', () => {
     const evicted: string[] = [];
-    const store = new EdgeStore({ maxBytes: 1000, maxObjectBytes: 400, onEvict: (e) => evicted.push(e.key) });
+    const store = new EdgeStore({ maxBytes: 1000, maxObjectBytes: 400, policy: 'lru', onEvict: (e) => evicted.push(e.key) });
     for (const k of ['a', 'b', 'c']) expect(replayAccess(store, k, 300)).toBe(false);
     expect(replayAccess(store, 'a', 300)).toBe(true); // a is now most recent; b is the oldest
     replayAccess(store, 'd', 300);
@@ -38,7 +38,10 @@ describe('edge memory bound and purge', () => {
     await f.close();
   });
 
-  it('fills past --max-bytes: total stays bounded, oldest go first, evictions are counted', async () => {
+  it('fills past --max-bytes with the lru policy: total stays bounded, oldest go first, evictions are counted', async () => {
+    // LRU order is what this asserts; test/edge/eviction/ covers the bound and admission of every policy.
+    await f.close();
+    f = await startFixture({ maxBytes: 8000, maxObjectBytes: 3000, cachePolicy: 'lru' });
     for (let i = 0; i < 6; i++) f.origin.on(`/o${i}`, fixed(200, { 'cache-control': 'max-age=60' }, 'x'.repeat(2000)));
     for (let i = 0; i < 6; i++) await f.get(`/o${i}`);
     const stored = f.edge.cache.store;
