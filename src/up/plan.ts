@@ -73,9 +73,13 @@ export function formatBanner(d: Deployment, rows: Array<{ process: RoleProcess; 
     const edge = d.edges.find((e) => pool.edges.includes(e.name));
     if (edge) {
       lines.push(`  curl -si --resolve ${pool.name}:${edge.port}:${edge.addresses[0]} http://${pool.name}:${edge.port}/ | grep -i x-cache     # twice: MISS, then HIT`);
-      if (edge.admin) lines.push(`  curl -s ${edgeAdminUrl(edge)}/metrics | grep hits_total     # metrics and /.dnscdn/ APIs: admin listeners only`);
     }
     lines.push(`  kill <pid of the edge that answered>     # within interval x fall the answer moves to the next nearest edge`);
+  }
+  const adminEdge = d.edges.find((e) => e.admin !== undefined);
+  if (adminEdge) {
+    if (!pool) lines.push('try:');
+    lines.push(`  curl -s ${edgeAdminUrl(adminEdge)}/metrics | grep hits_total     # metrics and /.dnscdn/ APIs: admin listeners only, not :${adminEdge.port}`);
   }
   return `${lines.join('\n')}\n`;
 }

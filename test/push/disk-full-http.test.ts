@@ -33,14 +33,14 @@ describe('a failing disk over the network: nothing unstored is acknowledged, by 
     const distributor = await Distributor.open({
       dataDir: join(base, 'journal'),
       token: TOKEN,
-      downstream: [{ name: 'e1', url: edge.url }],
+      downstream: [{ name: 'e1', url: edge.adminUrl }],
       link: { backoffMinMs: 20, backoffMaxMs: 100, idleCheckMs: 200 },
       disk: originDisk,
     });
     closers.push(() => distributor.close());
     const origin = await OriginServer.start({ contentDir: join(base, 'content'), listen: { host: '127.0.0.1', port: 0 }, token: TOKEN, publisher: localPublisher(distributor), distributor });
     closers.push(() => origin.close());
-    const replica = await EdgeReplica.open({ cache: edge.cache, dir: join(base, 'edge'), distributor: origin.url, token: TOKEN, pollMs: 200, disk: edgeDisk });
+    const replica = await EdgeReplica.open({ cache: edge.cache, dir: join(base, 'edge'), distributor: origin.adminUrl, token: TOKEN, pollMs: 200, disk: edgeDisk });
     replica.register(edge);
     replica.start();
     closers.push(() => replica.close());
