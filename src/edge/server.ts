@@ -16,6 +16,7 @@ import type { Registry } from 'prom-client';
 import { HttpError } from '../errors.js';
 import { logger } from '../log.js';
 import { ADMIN_PREFIX, AdminListener, type AdminHandler } from '../http/admin-listener.js';
+import { BEARER_CHALLENGE } from '../http/bearer.js';
 import { parseJsonObject } from '../http/body.js';
 import { sendJson } from '../http/reply.js';
 import { createRegistry } from '../metrics.js';
@@ -173,7 +174,7 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
     req.resume();
     const verdict = publicPurge.authorize(req.socket.remoteAddress ?? '', req.headers);
     if (!verdict.ok) {
-      if (verdict.status === 401) res.setHeader('www-authenticate', 'Bearer realm="dnscdn"');
+      if (verdict.status === 401) res.setHeader('www-authenticate', BEARER_CHALLENGE['www-authenticate']);
       return writeSynth(res, verdict.status, `${verdict.reason}\n`);
     }
     const purged = cache.purgeUrl(url);
