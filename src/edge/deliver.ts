@@ -4,12 +4,12 @@
  * Range / If-Range (206 / 416) and HEAD, all cut from the complete stored body without copying it.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { notModified, ifRangeAllows, NOT_MODIFIED_HEADERS } from './conditional.js';
+import { notModified, ifRangeAllows, NOT_MODIFIED_HEADERS } from '../http/conditional.js';
 import { CACHE_NAME, type CachedObject } from './entry.js';
 import { currentAge, MAX_AGE_SEC } from './freshness.js';
 import { flatten, single, toClientHeaders, type HeaderMap } from './headers.js';
 import type { Delivery } from './pipeline.js';
-import { planRange } from './range.js';
+import { planRange } from '../http/range.js';
 import type { FetchSink } from './shared-fetch.js';
 
 /** The HIT fast path: one writeHead with the precomputed header list and one write of the stored body. */

@@ -5,7 +5,9 @@
  * Limits: headers over `maxHeaderBytes` -> 431, malformed requests -> 400 (node's parser, via clientError, and
  * request-framing.ts for what node lets through: a repeated Host, a Transfer-Encoding other than chunked),
  * request targets over 8 KiB -> 414, request bodies over `maxBodyBytes` -> 413.
- * Reserved paths: `GET /healthz`, `GET /metrics`, everything under `/.dnscdn/`, and the PURGE method.
+ * Reserved on this public port: `GET /healthz`, and the PURGE method only from `purgeAllow` networks with the
+ * admin token (Varnish's ACL-guarded purge). `/metrics` and the `/.dnscdn/` APIs live on the admin listener
+ * (http/admin-listener.ts); a `/.dnscdn/` path here is 404 and never reaches the origin.
  */
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -13,9 +15,12 @@ import { Transform, type TransformCallback } from 'node:stream';
 import type { Registry } from 'prom-client';
 import { HttpError } from '../errors.js';
 import { logger } from '../log.js';
-import { createRegistry, PROMETHEUS_CONTENT_TYPE } from '../metrics.js';
+import { ADMIN_PREFIX, AdminListener, type AdminHandler } from '../http/admin-listener.js';
+import { BEARER_CHALLENGE } from '../http/bearer.js';
+import { parseJsonObject } from '../http/body.js';
+import { sendJson } from '../http/reply.js';
+import { createRegistry } from '../metrics.js';
 import { formatHostPort, parseHostPort, type HostPort } from '../net/address.js';
-import { ADMIN_PREFIX, AdminRoutes, type AdminHandler, type AdminReply, type AdminRequest } from './admin.js';
 import { EdgeCache } from './cache.js';
 import { writeDelivery, writeFastHit, writeSynth } from './deliver.js';
 import type { CachedObject } from './entry.js';
@@ -24,6 +29,7 @@ import { createEdgeMetrics, type EdgeMetrics } from './metrics.js';
 import { OriginClient, type RequestBody } from './origin-client.js';
 import { EdgePipeline, type EdgeRequest } from './pipeline.js';
 import { CookieRule, looksUp } from './policy.js';
+import { PublicPurge } from './public-purge.js';
 import { refuseFraming } from './request-framing.js';
 import { EdgeStore } from './store.js';
 import type { CachePolicyName } from './eviction/names.js';
@@ -41,8 +47,15 @@ export interface EdgeOptions {
   maxObjectBytes?: number;
   /** Which objects the store keeps (eviction/names.ts). Default: DEFAULT_CACHE_POLICY. */
   cachePolicy?: CachePolicyName;
-  /** Bearer token for PURGE and `/.dnscdn/` routes; without one they are refused. */
+  /** Bearer token for the admin listener's routes and a public PURGE; without one they are refused. */
   adminToken?: string;
+  /** The admin listener (metrics, purge, replica): loopback by default. Default `127.0.0.1:0`. */
+  adminListen?: string | HostPort;
+  /**
+   * Networks (CIDR) whose PURGE requests the public port accepts, with the admin token as well. Default none:
+   * PURGE is then only served by the admin listener.
+   */
+  purgeAllow?: readonly string[];
   /** Time to origin response headers, and the longest silence while reading its body. Default 10 s. */
   originTimeoutMs?: number;
   /** Edge name, used in Via and as a metrics label. Default `dnscdn`. */
@@ -70,7 +83,9 @@ export interface EdgeServer {
   readonly cache: EdgeCache;
   readonly registry: Registry;
   readonly metrics: EdgeMetrics;
-  /** Registers an admin handler under `/.dnscdn/` (bearer token checked before it runs). */
+  /** `http://host:port` of the admin listener (`/metrics`, `/.dnscdn/*`). */
+  readonly adminUrl: string;
+  /** Registers a handler on the admin listener (bearer token checked before it runs). */
   addAdminRoute(method: string, path: string, handler: AdminHandler): void;
   close(): Promise<void>;
 }
@@ -97,8 +112,11 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
   const origin = new OriginClient({ origin: options.origin, timeoutMs: options.originTimeoutMs ?? 10_000, onLatency: (s) => m.originLatency.observe(s) });
   const cookies = new CookieRule(options.ignoreCookies);
   const pipeline = new EdgePipeline({ cache, origin, metrics: m, now, via, maxStaleSec: options.maxStaleSec ?? 60, cookies });
-  const admin = new AdminRoutes(options.adminToken);
+  const adminListen = options.adminListen === undefined ? { host: '127.0.0.1', port: 0 } : typeof options.adminListen === 'string' ? parseHostPort(options.adminListen) : options.adminListen;
+  // Bounded by the largest pushed batch the replica route accepts: one object plus its framing.
+  const admin = await AdminListener.start({ listen: adminListen, token: options.adminToken, registry, role: `edge ${name}`, maxBodyBytes: store.maxObjectBytes + 1024 * 1024 });
   addBuiltinAdminRoutes(admin, cache);
+  const publicPurge = new PublicPurge(options.purgeAllow ?? [], options.adminToken);
 
   /** Connections whose request was refused for its framing: answered once, then closed. */
   const refusedSockets = new WeakSet<Socket>();
@@ -136,13 +154,11 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
     if (host === '' || /[\s/\\@]/.test(host)) return writeSynth(res, 400, 'bad Host header\n');
     const pathOnly = url.split('?', 1)[0]!;
     if (method === 'GET' && pathOnly === '/healthz') return writeSynth(res, 200, 'ok\n');
-    if (method === 'GET' && pathOnly === '/metrics') {
-      const text = await registry.metrics();
-      res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store' });
-      res.end(text);
-      return;
+    if (method === 'PURGE') return handlePublicPurge(req, res, url);
+    if (pathOnly.startsWith(ADMIN_PREFIX)) {
+      req.resume();
+      return writeSynth(res, 404, 'admin endpoints are served on the admin listener\n');
     }
-    if (method === 'PURGE' || pathOnly.startsWith(ADMIN_PREFIX)) return handleAdmin(req, res, method, url, pathOnly);
     const declared = Number(single(req.headers['content-length']) ?? 0);
     if (declared > maxBodyBytes) return writeSynth(res, 413, 'request body too large\n');
     const edgeReq: EdgeRequest = {
@@ -158,27 +174,16 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
     writeDelivery(req, res, delivery, via, now());
   }
 
-  async function handleAdmin(req: http.IncomingMessage, res: http.ServerResponse, method: string, url: string, pathOnly: string): Promise<void> {
-    const auth = admin.authorize(req.headers);
-    if (!auth.ok) {
-      req.resume();
-      if (auth.status === 401) res.setHeader('www-authenticate', 'Bearer realm="dnscdn"');
-      return writeSynth(res, auth.status, `${auth.reason}\n`);
+  function handlePublicPurge(req: http.IncomingMessage, res: http.ServerResponse, url: string): void {
+    req.resume();
+    const verdict = publicPurge.authorize(req.socket.remoteAddress ?? '', req.headers);
+    if (!verdict.ok) {
+      if (verdict.status === 401) res.setHeader('www-authenticate', BEARER_CHALLENGE['www-authenticate']);
+      return writeSynth(res, verdict.status, `${verdict.reason}\n`);
     }
-    if (method === 'PURGE') {
-      req.resume();
-      const purged = cache.purgeUrl(url);
-      log.info('purge', { path: url, purged });
-      return writeReply(res, { status: 200, body: { purged } });
-    }
-    const handler = admin.find(method, pathOnly);
-    if (!handler) {
-      req.resume();
-      return writeSynth(res, admin.hasPath(pathOnly) ? 405 : 404, admin.hasPath(pathOnly) ? 'method not allowed\n' : 'no such admin route\n');
-    }
-    const body = await readBounded(req, store.maxObjectBytes + 1024 * 1024);
-    const request: AdminRequest = { method, path: pathOnly, query: new URL(url, 'http://edge').searchParams, headers: req.headers, body };
-    writeReply(res, await handler(request));
+    const purged = cache.purgeUrl(url);
+    log.info('purge', { path: url, purged, from: req.socket.remoteAddress });
+    sendJson(res, 200, { purged });
   }
 
   // Node's parser rejects malformed requests and oversized headers before our handler; answer them, keep serving.
@@ -192,16 +197,21 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
   });
 
   const listen = typeof options.listen === 'string' ? parseHostPort(options.listen) : options.listen;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(listen.port, listen.host, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(listen.port, listen.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (err) {
+    await admin.close(); // a public port that cannot bind must not leave the admin port held
+    throw err;
+  }
   const addr = server.address() as AddressInfo;
   const address = { host: addr.address, port: addr.port };
-  log.info('edge listening', { name, listen: formatHostPort(address), origin: options.origin });
+  log.info('edge listening', { name, listen: formatHostPort(address), admin: admin.url, origin: options.origin });
   return {
     address,
     url: `http://${formatHostPort(address)}`,
@@ -209,57 +219,32 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
     cache,
     registry,
     metrics: m,
+    adminUrl: admin.url,
     addAdminRoute: (method, path, handler) => admin.add(method, path, handler),
     close: async () => {
       origin.close();
       server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.all([new Promise<void>((resolve) => server.close(() => resolve())), admin.close()]);
     },
   };
 }
 
-function addBuiltinAdminRoutes(admin: AdminRoutes, cache: EdgeCache): void {
+function addBuiltinAdminRoutes(admin: AdminListener, cache: EdgeCache): void {
+  // PURGE /path with the token: the admin listener's form of a URL purge (no allow-list needed on it).
+  admin.add('PURGE', '*', (req) => {
+    const purged = cache.purgeUrl(req.target);
+    log.info('purge', { path: req.target, purged });
+    return { status: 200, body: { purged } };
+  });
   // POST /.dnscdn/purge {"path": "/a"} | {"prefix": "/img/"} | {"tag": "product-42"}
   admin.add('POST', '/.dnscdn/purge', (req) => {
-    let spec: unknown;
-    try {
-      spec = JSON.parse(req.body.toString('utf8'));
-    } catch {
-      return { status: 400, body: { error: 'body must be JSON: {"path"|"prefix"|"tag": string}' } };
-    }
-    if (typeof spec !== 'object' || spec === null) return { status: 400, body: { error: 'expected a JSON object' } };
-    const s = spec as Record<string, unknown>;
+    const s = parseJsonObject(req.body);
     if (typeof s.path === 'string') return { status: 200, body: { purged: cache.purgeUrl(s.path) } };
     if (typeof s.prefix === 'string') return { status: 200, body: { purged: cache.purgePrefix(s.prefix) } };
     if (typeof s.tag === 'string') return { status: 200, body: { purged: cache.purgeTag(s.tag) } };
     return { status: 400, body: { error: 'expected one of "path", "prefix", "tag"' } };
   });
   admin.add('GET', '/.dnscdn/objects', () => ({ status: 200, body: cache.list() }));
-}
-
-function writeReply(res: http.ServerResponse, reply: AdminReply): void {
-  const isRaw = typeof reply.body === 'string' || Buffer.isBuffer(reply.body);
-  const body = reply.body === undefined ? '' : isRaw ? (reply.body as string | Buffer) : `${JSON.stringify(reply.body)}\n`;
-  res.writeHead(reply.status, { 'content-type': isRaw ? 'text/plain; charset=utf-8' : 'application/json', 'cache-control': 'no-store', 'content-length': String(Buffer.byteLength(body)), ...reply.headers });
-  res.end(body);
-}
-
-function readBounded(req: http.IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let n = 0;
-    req.on('data', (c: Buffer) => {
-      n += c.length;
-      if (n > limit) {
-        req.destroy();
-        reject(new HttpError(413, 'admin request body too large'));
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }
 
 /**

@@ -51,10 +51,6 @@ export interface StoreListing {
   size: number;
 }
 
-/** Index entries a client can grow are bounded: tags per object and tag length. */
-const MAX_TAGS_PER_ENTRY = 64;
-const MAX_TAG_LENGTH = 256;
-
 /** Builds a variant key: the primary key plus each varied header's normalised value (§4.1). */
 export function variantKey(primaryKey: string, vary: readonly string[], headers: Record<string, string | string[] | undefined>): string {
   if (vary.length === 0) return primaryKey;
@@ -67,14 +63,6 @@ export function variantKey(primaryKey: string, vary: readonly string[], headers:
     key += `\n${name}:${text.trim().replace(/\s*,\s*/g, ',')}`;
   }
   return key;
-}
-
-/** Splits a Surrogate-Key (space separated) or Cache-Tag (comma separated) value into bounded tags. */
-export function parseTags(surrogateKey: string | undefined, cacheTag: string | undefined): string[] {
-  const tags = new Set<string>();
-  for (const t of (surrogateKey ?? '').split(/\s+/)) if (t) tags.add(t);
-  for (const t of (cacheTag ?? '').split(',')) if (t.trim()) tags.add(t.trim());
-  return [...tags].filter((t) => t.length <= MAX_TAG_LENGTH).slice(0, MAX_TAGS_PER_ENTRY);
 }
 
 /** `not-admitted`: the policy kept what it holds instead (admission); the response is served, not stored. */

@@ -13,7 +13,7 @@ describe('dnscdn edge --cache-policy', () => {
     });
     try {
       const [line] = (await once(edge.stdout!, 'data')) as [Buffer];
-      const base = /listening on (http:\/\/\S+),/.exec(line.toString())![1]!;
+      const base = /admin (http:\/\/\S+),/.exec(line.toString())![1]!;
       const { stdout } = await run('curl', ['-s', `${base}/metrics`]);
       expect(stdout).toContain('dnscdn_edge_cache_policy_info{policy="s3-fifo",edge="e2e-policy"} 1');
     } finally {

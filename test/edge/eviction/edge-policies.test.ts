@@ -30,9 +30,9 @@ describe.each(CACHE_POLICIES)('edge with cache policy %s', (policy) => {
     for (const p of ['/img/a', '/img/b', '/doc']) await f.get(p);
     expect(f.edge.cache.store.objects).toBe(5);
 
-    const purged = await request(f.edge.url, '/p', { method: 'PURGE', headers: { authorization: `Bearer ${TOKEN}` } });
+    const purged = await request(f.edge.adminUrl, '/p', { method: 'PURGE', headers: { authorization: `Bearer ${TOKEN}` } });
     expect(JSON.parse(purged.body)).toEqual({ purged: 2 });
-    const admin = (body: object) => request(f!.edge.url, '/.dnscdn/purge', { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: JSON.stringify(body) });
+    const admin = (body: object) => request(f!.edge.adminUrl, '/.dnscdn/purge', { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: JSON.stringify(body) });
     expect(JSON.parse((await admin({ tag: 'product-1' })).body)).toEqual({ purged: 2 });
     expect(f.edge.cache.list().map((e) => e.path)).toEqual(['/img/b']);
     expect(JSON.parse((await admin({ prefix: '/img/' })).body)).toEqual({ purged: 1 });
@@ -49,7 +49,7 @@ describe.each(CACHE_POLICIES)('edge with cache policy %s', (policy) => {
     const hit = await f.get('/pushed');
     expect([hit.headers['x-cache'], hit.body]).toEqual(['HIT', 'v2']);
     expect(f.origin.count('/pushed')).toBe(0);
-    const { stdout } = await run('curl', ['-s', `${f.edge.url}/metrics`]);
+    const { stdout } = await run('curl', ['-s', `${f.edge.adminUrl}/metrics`]);
     expect(stdout).toContain(`dnscdn_edge_cache_policy_info{policy="${policy}",edge="edge-${policy}"} 1`);
     expect(stdout).toContain(`dnscdn_edge_admission_rejections_total{edge="edge-${policy}"} 0`);
   });
@@ -59,7 +59,7 @@ describe('default policy', () => {
   it(`an edge started without a policy runs ${DEFAULT_CACHE_POLICY}`, async () => {
     f = await startFixture({ name: 'edge-default' });
     expect(f.edge.cache.store.policyName).toBe(DEFAULT_CACHE_POLICY);
-    const { stdout } = await run('curl', ['-s', `${f.edge.url}/metrics`]);
+    const { stdout } = await run('curl', ['-s', `${f.edge.adminUrl}/metrics`]);
     expect(stdout).toContain(`dnscdn_edge_cache_policy_info{policy="${DEFAULT_CACHE_POLICY}",edge="edge-default"} 1`);
   });
 });
