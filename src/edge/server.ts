@@ -1,15 +1,15 @@
 /**
- * The edge's HTTP/1.1 listener (node:http): request limits, health and metrics, admin routes, and the one
- * catch that turns errors into responses. Everything about caching is in pipeline.ts.
+ * The edge's HTTP/1.1 listener (node:http): it adapts each request for the lifecycle (pipeline.ts), writes the
+ * delivery it returns (deliver.ts), serves the admin routes the lifecycle hands back, and holds the one catch
+ * that turns errors into responses. Everything about a request's way through the cache, including the
+ * synthetic 400/413/414 answers and framing refusals, is in pipeline.ts.
  *
- * Limits: headers over `maxHeaderBytes` -> 431, malformed requests -> 400 (node's parser, via clientError, and
- * request-framing.ts for what node lets through: a repeated Host, a Transfer-Encoding other than chunked),
- * request targets over 8 KiB -> 414, request bodies over `maxBodyBytes` -> 413.
- * Reserved paths: `GET /healthz`, `GET /metrics`, everything under `/.dnscdn/`, and the PURGE method.
+ * node's parser answers what it cannot read before a request exists: headers over `maxHeaderBytes` -> 431,
+ * malformed requests -> 400 (clientError below).
+ * Reserved paths: `GET /healthz` (pipeline.ts recv), `GET /metrics`, everything under `/.dnscdn/`, and the PURGE method.
  */
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { Transform, type TransformCallback } from 'node:stream';
 import type { Registry } from 'prom-client';
 import { HttpError } from '../errors.js';
 import { logger } from '../log.js';
@@ -17,15 +17,15 @@ import { createRegistry, PROMETHEUS_CONTENT_TYPE } from '../metrics.js';
 import { formatHostPort, parseHostPort, type HostPort } from '../net/address.js';
 import { ADMIN_PREFIX, AdminRoutes, type AdminHandler, type AdminReply, type AdminRequest } from './admin.js';
 import { EdgeCache } from './cache.js';
-import { writeDelivery, writeFastHit, writeSynth } from './deliver.js';
+import { IncomingEdgeRequest } from './client-request.js';
+import { writeDelivery, writeSynth } from './deliver.js';
 import type { CachedObject } from './entry.js';
-import { single } from './headers.js';
 import { createEdgeMetrics, type EdgeMetrics } from './metrics.js';
-import { OriginClient, type RequestBody } from './origin-client.js';
-import { EdgePipeline, type EdgeRequest } from './pipeline.js';
-import { CookieRule, looksUp } from './policy.js';
-import { refuseFraming } from './request-framing.js';
+import { EdgePipeline, type Delivery, type EdgeRequest, type StepName } from './pipeline.js';
+import { CookieRule } from './policy.js';
 import { EdgeStore } from './store.js';
+import { observedUpstream } from './upstream/observed.js';
+import { SingleOrigin } from './upstream/single-origin.js';
 
 const log = logger('edge');
 
@@ -57,6 +57,8 @@ export interface EdgeOptions {
    * treated as cookie-less when deciding whether a heuristically fresh response may be shared (policy.ts).
    */
   ignoreCookies?: readonly string[];
+  /** Observes the lifecycle steps each request visited (pipeline.ts StepName), like varnishlog; for tests and debugging. */
+  onSteps?: (steps: readonly StepName[], req: EdgeRequest) => void;
 }
 
 export interface EdgeServer {
@@ -72,7 +74,6 @@ export interface EdgeServer {
   close(): Promise<void>;
 }
 
-const MAX_URL_BYTES = 8192;
 const DEFAULT_MAX_OBJECT_BYTES = 8 * 1024 * 1024;
 
 export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
@@ -90,71 +91,62 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
   metrics = createEdgeMetrics(registry, store);
   const m = metrics;
   const cache = new EdgeCache(store, now, via);
-  const origin = new OriginClient({ origin: options.origin, timeoutMs: options.originTimeoutMs ?? 10_000, onLatency: (s) => m.originLatency.observe(s) });
+  const origin = new SingleOrigin({ origin: options.origin, timeoutMs: options.originTimeoutMs ?? 10_000 });
+  const upstream = observedUpstream(origin, (o) => {
+    if (o.kind === 'response') m.originLatency.observe(o.latencySec);
+  });
   const cookies = new CookieRule(options.ignoreCookies);
-  const pipeline = new EdgePipeline({ cache, origin, metrics: m, now, via, maxStaleSec: options.maxStaleSec ?? 60, cookies });
+  const pipeline = new EdgePipeline({
+    cache,
+    upstream,
+    metrics: m,
+    now,
+    via,
+    maxStaleSec: options.maxStaleSec ?? 60,
+    cookies,
+    maxBodyBytes,
+    isAdminRequest: (method, path) => (method === 'GET' && path === '/metrics') || method === 'PURGE' || path.startsWith(ADMIN_PREFIX),
+    onSteps: options.onSteps,
+  });
   const admin = new AdminRoutes(options.adminToken);
   addBuiltinAdminRoutes(admin, cache);
 
   /** Connections whose request was refused for its framing: answered once, then closed. */
   const refusedSockets = new WeakSet<Socket>();
   const server = http.createServer({ maxHeaderSize: options.maxHeaderBytes ?? 16 * 1024, keepAliveTimeout: 5000 }, (req, res) => {
-    const method = req.method ?? 'GET';
-    const url = req.url ?? '/';
-    const host = req.headers.host ?? '';
-    const refused = refuseFraming(req);
-    if (refused !== undefined) {
-      m.requests.inc({ method: knownMethod(method) });
-      res.shouldKeepAlive = false;
-      refusedSockets.add(req.socket);
-      writeSynth(res, refused.status, refused.message);
-      return;
+    m.requests.inc({ method: knownMethod(req.method ?? 'GET') });
+    try {
+      const delivery = pipeline.handle(new IncomingEdgeRequest(req, maxBodyBytes, () => writeSynth(res, 413, 'request body too large\n')));
+      if (delivery instanceof Promise) delivery.then((d) => respond(req, res, d)).catch((err: unknown) => fail(req, res, err));
+      else respond(req, res, delivery);
+    } catch (err) {
+      fail(req, res, err);
     }
-    // Then the fast path, alone: no counters beyond one increment, no header objects built.
-    const hit = pipeline.fastHit(method, host, url, req.headers);
-    if (hit !== undefined) {
-      m.requests.inc({ method });
-      m.hits.inc();
-      writeFastHit(res, hit, now());
-      return;
-    }
-    m.requests.inc({ method: knownMethod(method) });
-    handle(req, res, method, url, host).catch((err: unknown) => {
-      const status = err instanceof HttpError ? err.status : 502;
-      if (!(err instanceof HttpError)) log.error('request failed', { path: url, error: err instanceof Error ? err.message : String(err) });
-      writeSynth(res, status, `${http.STATUS_CODES[status] ?? 'error'}\n`);
-    });
   });
 
-  async function handle(req: http.IncomingMessage, res: http.ServerResponse, method: string, url: string, host: string): Promise<void> {
-    if (url.length > MAX_URL_BYTES) return writeSynth(res, 414, 'request target too long\n');
-    if (!url.startsWith('/')) return writeSynth(res, 400, 'origin-form request target required\n');
-    if (host === '' || /[\s/\\@]/.test(host)) return writeSynth(res, 400, 'bad Host header\n');
+  function respond(req: http.IncomingMessage, res: http.ServerResponse, d: Delivery): void {
+    if (d.kind === 'admin') {
+      handleAdmin(req, res).catch((err: unknown) => fail(req, res, err));
+      return;
+    }
+    if (d.kind === 'synth' && d.close) {
+      res.shouldKeepAlive = false;
+      refusedSockets.add(req.socket);
+    }
+    writeDelivery(req, res, d, via, now());
+  }
+
+  /** `GET /metrics`, PURGE and `/.dnscdn/` routes (the lifecycle's recv hands them here). */
+  async function handleAdmin(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const method = req.method ?? 'GET';
+    const url = req.url ?? '/';
     const pathOnly = url.split('?', 1)[0]!;
-    if (method === 'GET' && pathOnly === '/healthz') return writeSynth(res, 200, 'ok\n');
     if (method === 'GET' && pathOnly === '/metrics') {
       const text = await registry.metrics();
       res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store' });
       res.end(text);
       return;
     }
-    if (method === 'PURGE' || pathOnly.startsWith(ADMIN_PREFIX)) return handleAdmin(req, res, method, url, pathOnly);
-    const declared = Number(single(req.headers['content-length']) ?? 0);
-    if (declared > maxBodyBytes) return writeSynth(res, 413, 'request body too large\n');
-    const edgeReq: EdgeRequest = {
-      method,
-      path: url,
-      host,
-      headers: req.headers,
-      clientAddress: req.socket.remoteAddress ?? '',
-      body: forwardedBody(req, method, maxBodyBytes, () => writeSynth(res, 413, 'request body too large\n')),
-    };
-    const delivery = await pipeline.handle(edgeReq);
-    m.responses.inc({ cache: delivery.kind === 'synth' ? 'SYNTH' : delivery.cache });
-    writeDelivery(req, res, delivery, via, now());
-  }
-
-  async function handleAdmin(req: http.IncomingMessage, res: http.ServerResponse, method: string, url: string, pathOnly: string): Promise<void> {
     const auth = admin.authorize(req.headers);
     if (!auth.ok) {
       req.resume();
@@ -258,46 +250,11 @@ function readBounded(req: http.IncomingMessage, limit: number): Promise<Buffer> 
   });
 }
 
-/**
- * What of the client's body goes to the origin. GET and HEAD: nothing. Their content "has no generally defined
- * semantics" and "cannot alter the meaning or target of the request" (RFC 9110 §9.3.1-2), and a cache miss is a
- * fill shared by every client, so the body is read (keeping the client's connection in sync) and dropped, and
- * so are its framing headers (origin-client.ts). Varnish does the same for looked-up requests (the miss goes out
- * as a bodiless GET); nginx re-sends the body it read with its own Content-Length. Both keep the connection in
- * sync; forwarding would make a shared fill depend on one client's body. We do not answer 400: the request is
- * well framed, and a client that sends such a body still gets the page it asked for.
- * Other methods: the body as framed by the client (RFC 9112 §6.3: neither Content-Length nor Transfer-Encoding
- * means no body), bounded by `maxBodyBytes`; a client that goes away mid-body fails the upload.
- */
-function forwardedBody(req: http.IncomingMessage, method: string, limit: number, onTooLarge: () => void): RequestBody | undefined {
-  const declared = single(req.headers['content-length']);
-  if (looksUp(method) || (declared === undefined && req.headers['transfer-encoding'] === undefined)) {
-    req.resume();
-    return undefined;
-  }
-  const limited = new BodyLimit(limit, onTooLarge);
-  req.once('error', (err) => limited.destroy(err));
-  return { stream: req.pipe(limited), length: declared === undefined ? undefined : Number(declared) };
-}
-
-/** Counts body bytes on their way to the origin; past the limit the client gets 413 and the upload stops. */
-class BodyLimit extends Transform {
-  private seen = 0;
-  constructor(
-    private readonly limit: number,
-    private readonly onExceeded: () => void,
-  ) {
-    super();
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.seen += chunk.length;
-    if (this.seen > this.limit) {
-      this.onExceeded();
-      cb(new HttpError(413, 'request body too large'));
-      return;
-    }
-    cb(null, chunk);
-  }
+/** The one catch: an HttpError becomes its status; anything else is a bug, logged, and answered 502. */
+function fail(req: http.IncomingMessage, res: http.ServerResponse, err: unknown): void {
+  const status = err instanceof HttpError ? err.status : 502;
+  if (!(err instanceof HttpError)) log.error('request failed', { path: req.url, error: err instanceof Error ? err.message : String(err) });
+  writeSynth(res, status, `${http.STATUS_CODES[status] ?? 'error'}\n`);
 }
 
 /** Metric label values come from a fixed set, so a client cannot grow the label space. */

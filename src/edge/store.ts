@@ -62,6 +62,12 @@ export function variantKey(primaryKey: string, vary: readonly string[], headers:
   return key;
 }
 
+/** The Vary names of a response: lowercased, deduplicated and sorted, so variant keys do not depend on their order. */
+export function parseVary(v: string | undefined): string[] {
+  if (v === undefined) return [];
+  return [...new Set(v.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== ''))].sort();
+}
+
 /** Splits a Surrogate-Key (space separated) or Cache-Tag (comma separated) value into bounded tags. */
 export function parseTags(surrogateKey: string | undefined, cacheTag: string | undefined): string[] {
   const tags = new Set<string>();
