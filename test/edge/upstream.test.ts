@@ -134,7 +134,9 @@ describe('the edge reports upstream outcomes', () => {
       http.request(`${f!.edge.url}/p`, { method: 'POST' }, (res) => res.resume().on('end', resolve)).on('error', reject).end('x');
     });
     const latency = await f.edge.registry.getSingleMetric('dnscdn_edge_origin_latency_seconds')?.get();
-    expect(latency?.values.find((v) => v.metricName === 'dnscdn_edge_origin_latency_seconds_count')?.value).toBe(2);
+    // A histogram's samples carry their series name (prom-client's MetricValueWithName).
+    const samples = (latency?.values ?? []) as Array<{ metricName?: string; value: number }>;
+    expect(samples.find((v) => v.metricName === 'dnscdn_edge_origin_latency_seconds_count')?.value).toBe(2);
     expect(await metric(f.edge, 'dnscdn_edge_hits_total')).toBe(1);
   });
 });
