@@ -4,8 +4,8 @@
  * response (`freshen`), origin push (`putPushed`, from replica.ts), invalidation and purges. The pipeline reads
  * with `lookup`; the store itself stays storage only.
  */
-import { createCachedObject, mergeNotModified, notModifiedSelects, type CachedObject } from './entry.js';
-import { decideStorage, type Freshness } from './freshness.js';
+import { createCachedObject, mergeNotModified, notModifiedSelects, type CachedObject, type NewObject } from './entry.js';
+import { decideStorage } from './freshness.js';
 import { single, type HeaderMap } from './headers.js';
 import { cacheKey, type FillRequest } from './policy.js';
 import { parseVary, variantKey, EdgeStore, type InsertResult, type StoreListing } from './store.js';
@@ -29,17 +29,7 @@ export interface PushedObject {
 export type PushResult = InsertResult | 'not-storable';
 
 /** A fetched response whose body is complete, with the storage decision already made (freshness.ts). */
-export interface FetchedObject {
-  key: string;
-  primaryKey: string;
-  host: string;
-  path: string;
-  status: number;
-  headers: HeaderMap;
-  body: Buffer;
-  freshness: Freshness;
-  vary: readonly string[];
-}
+export type FetchedObject = Omit<NewObject, 'via' | 'seq'>;
 
 /** What a 304 did to the stored response being revalidated. */
 export type FreshenResult =
