@@ -357,7 +357,8 @@ export class EdgePipeline {
 /**
  * Can the stored object's precomputed head answer this request as it is? A GET without the headers that change
  * the answer (conditionals, Range) or its Cache-Status (request directives, Authorization), for an object stored
- * without Vary. This is the old fast path's test, kept so a plain hit writes one precomputed head and the body.
+ * without Vary. Then the hit is one precomputed head and the body (the test of the former `fastHit`, so answers are
+ * byte for byte those of before).
  */
 function answersAsStored(req: EdgeRequest, entry: CachedObject): boolean {
   const h = req.headers;
