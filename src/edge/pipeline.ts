@@ -154,7 +154,7 @@ export class EdgePipeline {
   }
 
   private finish(t: Transaction, d: Delivery): Delivery {
-    if (t.served) this.o.metrics.responses.inc({ cache: cacheLabel(d) });
+    if (t.served) this.o.metrics.countResponse(cacheLabel(d));
     if (t.trace) this.o.onSteps?.(t.trace, t.req);
     return d;
   }

@@ -62,7 +62,7 @@ export function sharesFill(headers: HeaderMap): boolean {
 /** Request headers that make the client's request conditional or partial: a shared fill must not carry them. */
 const CLIENT_CONDITIONALS = ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range', 'range'];
 
-/** fill: the origin request headers of a fill, from those of a pass (`toOriginHeaders`) without the client's conditionals. */
+/** fill: the origin request headers of a fill: a pass's (`toOriginHeaders`, a fresh object, edited in place) without the client's conditionals. */
 export function fillHeaders(originHeaders: HeaderMap): HeaderMap {
   for (const h of CLIENT_CONDITIONALS) delete originHeaders[h];
   return originHeaders;
