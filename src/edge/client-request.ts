@@ -3,7 +3,7 @@
  * is costly is done only when a step asks: the client's address when a fetch needs X-Forwarded-For, the body when
  * a pass forwards it.
  */
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { Transform, type TransformCallback } from 'node:stream';
 import { HttpError } from '../errors.js';
 import { single } from './headers.js';
@@ -19,9 +19,10 @@ export class IncomingEdgeRequest implements EdgeRequest {
 
   constructor(
     private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
     private readonly maxBodyBytes: number,
-    /** Answers 413 when a forwarded body outgrows `maxBodyBytes` (the server owns the response). */
-    private readonly onTooLarge: () => void,
+    /** Answers 413 when a forwarded body outgrows `maxBodyBytes` (one function per server, not one per request). */
+    private readonly tooLarge: (res: ServerResponse) => void,
   ) {
     this.method = req.method ?? 'GET';
     this.path = req.url ?? '/';
@@ -38,7 +39,7 @@ export class IncomingEdgeRequest implements EdgeRequest {
   }
 
   forwardBody(): RequestBody | undefined {
-    return forwardedBody(this.req, this.method, this.maxBodyBytes, this.onTooLarge);
+    return forwardedBody(this.req, this.method, this.maxBodyBytes, () => this.tooLarge(this.res));
   }
 
   discardBody(): void {

@@ -116,7 +116,7 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
   const server = http.createServer({ maxHeaderSize: options.maxHeaderBytes ?? 16 * 1024, keepAliveTimeout: 5000 }, (req, res) => {
     m.requests.inc({ method: knownMethod(req.method ?? 'GET') });
     try {
-      const delivery = pipeline.handle(new IncomingEdgeRequest(req, maxBodyBytes, () => writeSynth(res, 413, 'request body too large\n')));
+      const delivery = pipeline.handle(new IncomingEdgeRequest(req, res, maxBodyBytes, bodyTooLarge));
       if (delivery instanceof Promise) delivery.then((d) => respond(req, res, d)).catch((err: unknown) => fail(req, res, err));
       else respond(req, res, delivery);
     } catch (err) {
@@ -257,7 +257,13 @@ function fail(req: http.IncomingMessage, res: http.ServerResponse, err: unknown)
   writeSynth(res, status, `${http.STATUS_CODES[status] ?? 'error'}\n`);
 }
 
+function bodyTooLarge(res: http.ServerResponse): void {
+  writeSynth(res, 413, 'request body too large\n');
+}
+
 /** Metric label values come from a fixed set, so a client cannot grow the label space. */
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'PURGE']);
+
 function knownMethod(m: string): string {
-  return ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'PURGE'].includes(m) ? m : 'OTHER';
+  return KNOWN_METHODS.has(m) ? m : 'OTHER';
 }
