@@ -1,7 +1,8 @@
 /**
  * An Upstream whose every outcome is also handed to an observer (the edge's metrics). Wrapping keeps one home for
  * "what happened upstream": the pipeline, the shared fetch and the pass all go through the same wrapped instance,
- * and a pool or ring put underneath later is observed the same way.
+ * and a pool or ring put underneath later is observed the same way. An observer must not throw: `request` never
+ * rejects (upstream.ts), and the observer runs inside it.
  */
 import { outcomeOf, type Upstream, type UpstreamOutcome, type UpstreamRequest, type UpstreamResult } from './upstream.js';
 
