@@ -1,17 +1,18 @@
 /**
- * The edge's HTTP/1.1 listener (node:http): request limits, health and metrics, admin routes, and the one
- * catch that turns errors into responses. Everything about caching is in pipeline.ts.
+ * The edge's HTTP/1.1 listener (node:http): it adapts each request for the lifecycle (pipeline.ts), writes the
+ * delivery it returns (deliver.ts), serves the admin routes the lifecycle hands back, and holds the one catch
+ * that turns errors into responses. Everything about a request's way through the cache, including the
+ * synthetic 400/413/414 answers and framing refusals, is in pipeline.ts.
  *
- * Limits: headers over `maxHeaderBytes` -> 431, malformed requests -> 400 (node's parser, via clientError, and
- * request-framing.ts for what node lets through: a repeated Host, a Transfer-Encoding other than chunked),
- * request targets over 8 KiB -> 414, request bodies over `maxBodyBytes` -> 413.
- * Reserved on this public port: `GET /healthz`, and the PURGE method only from `purgeAllow` networks with the
- * admin token (Varnish's ACL-guarded purge). `/metrics` and the `/.dnscdn/` APIs live on the admin listener
- * (http/admin-listener.ts); a `/.dnscdn/` path here is 404 and never reaches the origin.
+ * node's parser answers what it cannot read before a request exists: headers over `maxHeaderBytes` -> 431,
+ * malformed requests -> 400 (clientError below).
+ * Reserved on this public port: `GET /healthz` (pipeline.ts recv), and the PURGE method only from `purgeAllow`
+ * networks with the admin token (Varnish's ACL-guarded purge). `/metrics` and the `/.dnscdn/` APIs live on the
+ * admin listener (http/admin-listener.ts); a `/.dnscdn/` path here is 404 and never reaches the origin, and
+ * `/metrics` here is an ordinary content path.
  */
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { Transform, type TransformCallback } from 'node:stream';
 import type { Registry } from 'prom-client';
 import { HttpError } from '../errors.js';
 import { logger } from '../log.js';
@@ -22,17 +23,17 @@ import { sendJson } from '../http/reply.js';
 import { createRegistry } from '../metrics.js';
 import { formatHostPort, parseHostPort, type HostPort } from '../net/address.js';
 import { EdgeCache } from './cache.js';
-import { writeDelivery, writeFastHit, writeSynth } from './deliver.js';
+import { IncomingEdgeRequest } from './client-request.js';
+import { writeDelivery, writeSynth } from './deliver.js';
 import type { CachedObject } from './entry.js';
-import { single } from './headers.js';
 import { createEdgeMetrics, type EdgeMetrics } from './metrics.js';
-import { OriginClient, type RequestBody } from './origin-client.js';
-import { EdgePipeline, type EdgeRequest } from './pipeline.js';
-import { CookieRule, looksUp } from './policy.js';
+import { EdgePipeline, type Delivery, type StepName, type EdgeRequest } from './pipeline.js';
+import { CookieRule } from './policy.js';
 import { PublicPurge } from './public-purge.js';
-import { refuseFraming } from './request-framing.js';
 import { EdgeStore } from './store.js';
 import type { CachePolicyName } from './eviction/names.js';
+import { observedUpstream } from './upstream/observed.js';
+import { SingleOrigin } from './upstream/single-origin.js';
 
 const log = logger('edge');
 
@@ -73,6 +74,8 @@ export interface EdgeOptions {
    * treated as cookie-less when deciding whether a heuristically fresh response may be shared (policy.ts).
    */
   ignoreCookies?: readonly string[];
+  /** Observes the lifecycle steps each request visited (pipeline.ts StepName), like varnishlog; for tests and debugging. */
+  onSteps?: (steps: readonly StepName[], req: EdgeRequest) => void;
 }
 
 export interface EdgeServer {
@@ -90,7 +93,6 @@ export interface EdgeServer {
   close(): Promise<void>;
 }
 
-const MAX_URL_BYTES = 8192;
 const DEFAULT_MAX_OBJECT_BYTES = 8 * 1024 * 1024;
 
 export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
@@ -109,9 +111,24 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
   metrics = createEdgeMetrics(registry, store);
   const m = metrics;
   const cache = new EdgeCache(store, now, via);
-  const origin = new OriginClient({ origin: options.origin, timeoutMs: options.originTimeoutMs ?? 10_000, onLatency: (s) => m.originLatency.observe(s) });
+  const origin = new SingleOrigin({ origin: options.origin, timeoutMs: options.originTimeoutMs ?? 10_000 });
+  const upstream = observedUpstream(origin, (o) => {
+    if (o.kind === 'response') m.originLatency.observe(o.latencySec);
+  });
   const cookies = new CookieRule(options.ignoreCookies);
-  const pipeline = new EdgePipeline({ cache, origin, metrics: m, now, via, maxStaleSec: options.maxStaleSec ?? 60, cookies });
+  const pipeline = new EdgePipeline({
+    cache,
+    upstream,
+    metrics: m,
+    now,
+    via,
+    maxStaleSec: options.maxStaleSec ?? 60,
+    cookies,
+    maxBodyBytes,
+    // Only what the public port must answer itself: a guarded PURGE and the 404 for admin paths.
+    isAdminRequest: (method, path) => method === 'PURGE' || path.startsWith(ADMIN_PREFIX),
+    onSteps: options.onSteps,
+  });
   const adminListen = options.adminListen === undefined ? { host: '127.0.0.1', port: 0 } : typeof options.adminListen === 'string' ? parseHostPort(options.adminListen) : options.adminListen;
   // Bounded by the largest pushed batch the replica route accepts: one object plus its framing.
   const admin = await AdminListener.start({ listen: adminListen, token: options.adminToken, registry, role: `edge ${name}`, maxBodyBytes: store.maxObjectBytes + 1024 * 1024 });
@@ -121,57 +138,37 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
   /** Connections whose request was refused for its framing: answered once, then closed. */
   const refusedSockets = new WeakSet<Socket>();
   const server = http.createServer({ maxHeaderSize: options.maxHeaderBytes ?? 16 * 1024, keepAliveTimeout: 5000 }, (req, res) => {
-    const method = req.method ?? 'GET';
-    const url = req.url ?? '/';
-    const host = req.headers.host ?? '';
-    const refused = refuseFraming(req);
-    if (refused !== undefined) {
-      m.requests.inc({ method: knownMethod(method) });
-      res.shouldKeepAlive = false;
-      refusedSockets.add(req.socket);
-      writeSynth(res, refused.status, refused.message);
-      return;
+    m.requests.inc({ method: knownMethod(req.method ?? 'GET') });
+    try {
+      const delivery = pipeline.handle(new IncomingEdgeRequest(req, res, maxBodyBytes, bodyTooLarge));
+      if (delivery instanceof Promise) delivery.then((d) => respond(req, res, d)).catch((err: unknown) => fail(req, res, err));
+      else respond(req, res, delivery);
+    } catch (err) {
+      fail(req, res, err);
     }
-    // Then the fast path, alone: no counters beyond one increment, no header objects built.
-    const hit = pipeline.fastHit(method, host, url, req.headers);
-    if (hit !== undefined) {
-      m.requests.inc({ method });
-      m.hits.inc();
-      writeFastHit(res, hit, now());
-      return;
-    }
-    m.requests.inc({ method: knownMethod(method) });
-    handle(req, res, method, url, host).catch((err: unknown) => {
-      const status = err instanceof HttpError ? err.status : 502;
-      if (!(err instanceof HttpError)) log.error('request failed', { path: url, error: err instanceof Error ? err.message : String(err) });
-      writeSynth(res, status, `${http.STATUS_CODES[status] ?? 'error'}\n`);
-    });
   });
 
-  async function handle(req: http.IncomingMessage, res: http.ServerResponse, method: string, url: string, host: string): Promise<void> {
-    if (url.length > MAX_URL_BYTES) return writeSynth(res, 414, 'request target too long\n');
-    if (!url.startsWith('/')) return writeSynth(res, 400, 'origin-form request target required\n');
-    if (host === '' || /[\s/\\@]/.test(host)) return writeSynth(res, 400, 'bad Host header\n');
-    const pathOnly = url.split('?', 1)[0]!;
-    if (method === 'GET' && pathOnly === '/healthz') return writeSynth(res, 200, 'ok\n');
-    if (method === 'PURGE') return handlePublicPurge(req, res, url);
-    if (pathOnly.startsWith(ADMIN_PREFIX)) {
-      req.resume();
-      return writeSynth(res, 404, 'admin endpoints are served on the admin listener\n');
+  function respond(req: http.IncomingMessage, res: http.ServerResponse, d: Delivery): void {
+    if (d.kind === 'admin') {
+      handleAdmin(req, res).catch((err: unknown) => fail(req, res, err));
+      return;
     }
-    const declared = Number(single(req.headers['content-length']) ?? 0);
-    if (declared > maxBodyBytes) return writeSynth(res, 413, 'request body too large\n');
-    const edgeReq: EdgeRequest = {
-      method,
-      path: url,
-      host,
-      headers: req.headers,
-      clientAddress: req.socket.remoteAddress ?? '',
-      body: forwardedBody(req, method, maxBodyBytes, () => writeSynth(res, 413, 'request body too large\n')),
-    };
-    const delivery = await pipeline.handle(edgeReq);
-    m.responses.inc({ cache: delivery.kind === 'synth' ? 'SYNTH' : delivery.cache });
-    writeDelivery(req, res, delivery, via, now());
+    if (d.kind === 'synth' && d.close) {
+      res.shouldKeepAlive = false;
+      refusedSockets.add(req.socket);
+    }
+    writeDelivery(req, res, d, via, now());
+  }
+
+  /** `GET /metrics`, PURGE and `/.dnscdn/` routes (the lifecycle's recv hands them here). */
+  async function handleAdmin(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const method = req.method ?? 'GET';
+    const url = req.url ?? '/';
+    const pathOnly = url.split('?', 1)[0]!;
+    if (method === 'PURGE') return handlePublicPurge(req, res, url);
+    req.resume();
+    if (pathOnly.startsWith(ADMIN_PREFIX)) return writeSynth(res, 404, 'admin endpoints are served on the admin listener\n');
+    return writeSynth(res, 404, 'not found\n');
   }
 
   function handlePublicPurge(req: http.IncomingMessage, res: http.ServerResponse, url: string): void {
@@ -247,49 +244,20 @@ function addBuiltinAdminRoutes(admin: AdminListener, cache: EdgeCache): void {
   admin.add('GET', '/.dnscdn/objects', () => ({ status: 200, body: cache.list() }));
 }
 
-/**
- * What of the client's body goes to the origin. GET and HEAD: nothing. Their content "has no generally defined
- * semantics" and "cannot alter the meaning or target of the request" (RFC 9110 §9.3.1-2), and a cache miss is a
- * fill shared by every client, so the body is read (keeping the client's connection in sync) and dropped, and
- * so are its framing headers (origin-client.ts). Varnish does the same for looked-up requests (the miss goes out
- * as a bodiless GET); nginx re-sends the body it read with its own Content-Length. Both keep the connection in
- * sync; forwarding would make a shared fill depend on one client's body. We do not answer 400: the request is
- * well framed, and a client that sends such a body still gets the page it asked for.
- * Other methods: the body as framed by the client (RFC 9112 §6.3: neither Content-Length nor Transfer-Encoding
- * means no body), bounded by `maxBodyBytes`; a client that goes away mid-body fails the upload.
- */
-function forwardedBody(req: http.IncomingMessage, method: string, limit: number, onTooLarge: () => void): RequestBody | undefined {
-  const declared = single(req.headers['content-length']);
-  if (looksUp(method) || (declared === undefined && req.headers['transfer-encoding'] === undefined)) {
-    req.resume();
-    return undefined;
-  }
-  const limited = new BodyLimit(limit, onTooLarge);
-  req.once('error', (err) => limited.destroy(err));
-  return { stream: req.pipe(limited), length: declared === undefined ? undefined : Number(declared) };
+/** The one catch: an HttpError becomes its status; anything else is a bug, logged, and answered 502. */
+function fail(req: http.IncomingMessage, res: http.ServerResponse, err: unknown): void {
+  const status = err instanceof HttpError ? err.status : 502;
+  if (!(err instanceof HttpError)) log.error('request failed', { path: req.url, error: err instanceof Error ? err.message : String(err) });
+  writeSynth(res, status, `${http.STATUS_CODES[status] ?? 'error'}\n`);
 }
 
-/** Counts body bytes on their way to the origin; past the limit the client gets 413 and the upload stops. */
-class BodyLimit extends Transform {
-  private seen = 0;
-  constructor(
-    private readonly limit: number,
-    private readonly onExceeded: () => void,
-  ) {
-    super();
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.seen += chunk.length;
-    if (this.seen > this.limit) {
-      this.onExceeded();
-      cb(new HttpError(413, 'request body too large'));
-      return;
-    }
-    cb(null, chunk);
-  }
+function bodyTooLarge(res: http.ServerResponse): void {
+  writeSynth(res, 413, 'request body too large\n');
 }
 
 /** Metric label values come from a fixed set, so a client cannot grow the label space. */
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'PURGE']);
+
 function knownMethod(m: string): string {
-  return ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'PURGE'].includes(m) ? m : 'OTHER';
+  return KNOWN_METHODS.has(m) ? m : 'OTHER';
 }

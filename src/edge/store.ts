@@ -65,6 +65,12 @@ export function variantKey(primaryKey: string, vary: readonly string[], headers:
   return key;
 }
 
+/** The Vary names of a response: lowercased, deduplicated and sorted, so variant keys do not depend on their order. */
+export function parseVary(v: string | undefined): string[] {
+  if (v === undefined) return [];
+  return [...new Set(v.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== ''))].sort();
+}
+
 /** `not-admitted`: the policy kept what it holds instead (admission); the response is served, not stored. */
 export type InsertResult = 'stored' | 'too-large' | 'older-seq' | 'not-admitted';
 
