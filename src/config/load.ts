@@ -9,8 +9,9 @@ import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError } from '../errors.js';
 import { formatHostPort, parseHostPort, type HostPort } from '../net/address.js';
+import { defaultAdminAddress } from '../net/admin-address.js';
 import { isWildcard, listenersClash, type Listener, type Transport } from '../net/bind-clash.js';
-import { formatIp, parseCidr, parseIp, type Cidr } from '../net/cidr.js';
+import { formatCidr, formatIp, parseCidr, parseIp, type Cidr } from '../net/cidr.js';
 import { ConfigNode } from './reader.js';
 import {
   DNS_TCP_RANGES,
@@ -32,6 +33,7 @@ import {
 } from './types.js';
 import { cookiePatternProblem } from '../http/cookie-pattern.js';
 import { parseByteSize, parseDuration } from './units.js';
+import { parseCachePolicy } from './cache-policies.js';
 
 /** The geo database shipped as an npm dependency: DB-IP IP to City Lite (CC BY 4.0, https://db-ip.com). */
 export const BUILTIN_GEO_DATABASE = 'dbip-city-lite';
@@ -175,6 +177,7 @@ function readHealth(n: ConfigNode, base: HealthCheckConfig): HealthCheckConfig {
 
 interface EdgeDefaults {
   port: number;
+  purgeAllow: string[];
   weight: number;
   health: HealthCheckConfig;
   cache: EdgeConfig['cache'];
@@ -182,12 +185,14 @@ interface EdgeDefaults {
 
 function readCache(n: ConfigNode, base: EdgeConfig['cache']): EdgeConfig['cache'] {
   if (!n.present()) return base;
-  const f = n.fields(['maxBytes', 'maxObjectBytes', 'ignoreCookies']);
+  const f = n.fields(['maxBytes', 'maxObjectBytes', 'ignoreCookies', 'policy']);
   const c: EdgeConfig['cache'] = { maxBytes: f.maxBytes.present() ? f.maxBytes.parse(parseByteSize) : base.maxBytes };
   const maxObject = f.maxObjectBytes.present() ? f.maxObjectBytes.parse(parseByteSize) : base.maxObjectBytes;
   if (maxObject !== undefined) c.maxObjectBytes = maxObject;
   const ignoreCookies = f.ignoreCookies.present() ? f.ignoreCookies.itemsOrOne().map(readCookiePattern) : base.ignoreCookies;
   if (ignoreCookies !== undefined) c.ignoreCookies = ignoreCookies;
+  const policy = f.policy.present() ? f.policy.parse(parseCachePolicy) : base.policy;
+  if (policy !== undefined) c.policy = policy;
   if (c.maxBytes < 1) throw f.maxBytes.error('must be at least 1 byte');
   return c;
 }
@@ -200,11 +205,12 @@ function readCookiePattern(n: ConfigNode): string {
 }
 
 function readEdgeDefaults(n: ConfigNode): EdgeDefaults {
-  const base: EdgeDefaults = { port: DEFAULT_EDGE_PORT, weight: 1, health: DEFAULT_HEALTH, cache: { maxBytes: DEFAULT_EDGE_MAX_BYTES } };
+  const base: EdgeDefaults = { port: DEFAULT_EDGE_PORT, purgeAllow: [], weight: 1, health: DEFAULT_HEALTH, cache: { maxBytes: DEFAULT_EDGE_MAX_BYTES } };
   if (!n.present()) return base;
-  const f = n.fields(['port', 'weight', 'health', 'cache']);
+  const f = n.fields(['port', 'weight', 'health', 'cache', 'purgeAllow']);
   return {
     port: f.port.present() ? f.port.integer({ min: 1, max: 65535 }) : base.port,
+    purgeAllow: f.purgeAllow.present() ? readCidrTexts(f.purgeAllow) : base.purgeAllow,
     weight: f.weight.present() ? f.weight.number({ min: 0 }) : base.weight,
     health: readHealth(f.health, base.health),
     cache: readCache(f.cache, base.cache),
@@ -217,17 +223,20 @@ function readEdges(n: ConfigNode, defaultsNode: ConfigNode): EdgeConfig[] {
   const edges: EdgeConfig[] = [];
   for (const [name, e] of n.entries()) {
     if (!/^[a-zA-Z0-9][a-zA-Z0-9_-]{0,62}$/.test(name)) throw e.error(`edge name "${name}" must be letters, digits, - and _`);
-    const f = e.fields(['addresses', 'port', 'location', 'weight', 'health', 'cache']);
+    const f = e.fields(['addresses', 'port', 'location', 'weight', 'health', 'cache', 'admin', 'purgeAllow']);
     if (!f.addresses.present()) throw f.addresses.error('is required (IPv4/IPv6 addresses the edge listens on)');
     const addresses = f.addresses.itemsOrOne().map((a) => {
       const ip = parseIp(a.text());
       if (!ip) throw a.error(`"${a.text()}" is not an IPv4 or IPv6 address`);
       return formatIp(ip);
     });
+    const port = f.port.present() ? f.port.integer({ min: 1, max: 65535 }) : defaults.port;
     edges.push({
       name,
       addresses,
-      port: f.port.present() ? f.port.integer({ min: 1, max: 65535 }) : defaults.port,
+      port,
+      admin: adminAddress(f.admin, { host: addresses[0]!, port }, e),
+      purgeAllow: f.purgeAllow.present() ? readCidrTexts(f.purgeAllow) : defaults.purgeAllow,
       location: readLocation(f.location),
       weight: f.weight.present() ? f.weight.number({ min: 0 }) : defaults.weight,
       health: readHealth(f.health, defaults.health),
@@ -306,9 +315,11 @@ function readGeo(n: ConfigNode, baseDir: string, edgeNames: Set<string>): GeoCon
 }
 
 function readOrigin(n: ConfigNode, baseDir: string): OriginConfig {
-  const f = n.fields(['listen', 'content', 'rules']);
+  const f = n.fields(['listen', 'content', 'rules', 'admin']);
+  const listen = f.listen.present() ? hostPort(f.listen, 80) : { host: '127.0.0.1', port: 8000 };
   const origin: OriginConfig = {
-    listen: f.listen.present() ? hostPort(f.listen, 80) : { host: '127.0.0.1', port: 8000 },
+    listen,
+    admin: adminAddress(f.admin, listen, n),
     content: resolve(baseDir, f.content.present() ? f.content.string() : 'content'),
     rules: [],
   };
@@ -326,10 +337,25 @@ function readOrigin(n: ConfigNode, baseDir: string): OriginConfig {
 }
 
 function readDistribution(n: ConfigNode, baseDir: string): DistributionConfig {
-  const f = n.fields(['listen', 'journal']);
+  const f = n.fields(['listen', 'journal', 'admin']);
   const d: DistributionConfig = { journal: resolve(baseDir, f.journal.present() ? f.journal.string() : 'var/journal') };
-  if (f.listen.present()) d.listen = hostPort(f.listen);
+  if (f.listen.present()) {
+    d.listen = hostPort(f.listen);
+    d.admin = adminAddress(f.admin, d.listen, n);
+  } else if (f.admin.present()) throw f.admin.error('needs distribution.listen (without it the distribution node runs inside the origin, on its admin listener)');
   return d;
+}
+
+/** A role's admin listener: the key if given, else net/admin-address.ts's default beside `publicListener`. */
+function adminAddress(key: ConfigNode, publicListener: HostPort, owner: ConfigNode): HostPort {
+  if (key.present()) return hostPort(key);
+  const byDefault = defaultAdminAddress(publicListener);
+  if (byDefault === undefined) throw owner.error(`needs an "admin" address: the default (port ${publicListener.port} + 1000) is past 65535`);
+  return byDefault;
+}
+
+function readCidrTexts(n: ConfigNode): string[] {
+  return n.itemsOrOne().map((item) => formatCidr(cidr(item)));
 }
 
 /** `${NAME}` (must be set) and `${NAME:-default}`, so tokens need not be written into the file. */
@@ -379,10 +405,13 @@ function checkUniqueListeners(root: ConfigNode, d: Deployment): void {
     claimed.push({ listener, who });
   };
   for (const e of d.edges) for (const a of e.addresses) claim({ host: a, port: e.port }, ['tcp'], `edge ${e.name}`, `edges.${e.name}.addresses`);
+  for (const e of d.edges) if (e.admin) claim(e.admin, ['tcp'], `edge ${e.name} admin`, `edges.${e.name}`);
   d.dns.listen.forEach((hp) => claim(hp, ['udp', 'tcp'], 'dns', 'dns.listen'));
   if (d.dns.admin) claim(d.dns.admin, ['tcp'], 'dns admin', 'dns.admin');
   if (d.origin) claim(d.origin.listen, ['tcp'], 'origin', 'origin.listen');
+  if (d.origin) claim(d.origin.admin, ['tcp'], 'origin admin', 'origin');
   if (d.distribution?.listen) claim(d.distribution.listen, ['tcp'], 'distribution', 'distribution.listen');
+  if (d.distribution?.admin) claim(d.distribution.admin, ['tcp'], 'distribution admin', 'distribution');
 }
 
 function canonical(hp: HostPort): string {

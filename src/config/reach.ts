@@ -6,7 +6,7 @@
  */
 import { dirname, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
-import { formatHostPort } from '../net/address.js';
+import { formatHostPort, type HostPort } from '../net/address.js';
 import type { Deployment, EdgeConfig, OriginConfig } from './types.js';
 
 /** The edge `--name` picks; the error lists the edges the file has. */
@@ -27,14 +27,35 @@ export function originUrl(d: Deployment): string {
   return `http://${formatHostPort(requireOrigin(d).listen)}`;
 }
 
+/** The origin's admin listener: push, purge, status, and the in-process distribution node. */
+export function originAdminUrl(d: Deployment): string {
+  return `http://${formatHostPort(requireOrigin(d).admin)}`;
+}
+
 /** Where an edge is reached: its first address (an edge process listens on one address). */
 export function edgeUrl(edge: EdgeConfig): string {
   return `http://${formatHostPort({ host: edge.addresses[0]!, port: edge.port })}`;
 }
 
-/** Where the distribution tier is reached: the separate distributor if the deployment has one, else the origin (which runs it in-process). */
+/**
+ * An edge's admin listener (metrics, purge, `/.dnscdn/replica`). load.ts always sets it; an EdgeConfig built
+ * by hand without one gets a loopback address on a port the system picks.
+ */
+export function edgeAdmin(edge: EdgeConfig): HostPort {
+  return edge.admin ?? { host: '127.0.0.1', port: 0 };
+}
+
+/** Where the distribution tier feeds an edge: its admin listener (`/.dnscdn/replica`). */
+export function edgeAdminUrl(edge: EdgeConfig): string {
+  return `http://${formatHostPort(edgeAdmin(edge))}`;
+}
+
+/**
+ * Where the distribution tier's API is reached: the separate distributor's admin listener if the deployment
+ * has one, else the origin's (which runs the node in-process).
+ */
 export function distributionUrl(d: Deployment): string {
-  return d.distribution?.listen ? `http://${formatHostPort(d.distribution.listen)}` : originUrl(d);
+  return d.distribution?.admin ? `http://${formatHostPort(d.distribution.admin)}` : originAdminUrl(d);
 }
 
 /** The journal folder of the deployment's distribution node (in the origin or a separate distributor). */

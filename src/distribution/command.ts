@@ -6,6 +6,7 @@
 import { Command } from 'commander';
 import { loadDeployment } from '../config/load.js';
 import { parseHostPort } from '../net/address.js';
+import { defaultAdminAddressOrThrow } from '../net/admin-address.js';
 import { reportReady } from '../up/child.js';
 import { Distributor } from './distributor.js';
 import { listenDistributor } from './server.js';
@@ -18,6 +19,7 @@ const collect = (v: string, acc: string[]): string[] => [...acc, v];
 export interface DistributorFlags {
   listen?: string;
   dataDir?: string;
+  adminListen?: string;
   edge: string[];
   upstream?: string;
   token?: string;
@@ -37,6 +39,8 @@ export function distributorRoleFromFlags(flags: DistributorFlags): DistributorRo
       ? distributorRoleFromDeployment(loadDeployment(flags.config))
       : { listen: parseHostPort(FLAG_DEFAULTS.listen), dataDir: FLAG_DEFAULTS.dataDir, edges: [], compactAfter: DEFAULT_COMPACT_AFTER };
   if (flags.listen !== undefined) role.listen = parseHostPort(flags.listen);
+  if (flags.adminListen !== undefined) role.adminListen = parseHostPort(flags.adminListen);
+  else if (role.adminListen === undefined) role.adminListen = defaultAdminAddressOrThrow(role.listen);
   if (flags.dataDir !== undefined) role.dataDir = flags.dataDir;
   if (flags.edge.length > 0) role.edges = flags.edge.map(parseDownstream);
   if (flags.upstream !== undefined) role.upstream = flags.upstream;
@@ -55,9 +59,9 @@ function parseCompactAfter(text: string): number {
 export async function runDistributor(o: DistributorRoleOptions): Promise<void> {
   if (!o.token) throw new Error('a token is required (--token or DNSCDN_ADMIN_TOKEN)');
   const d = await Distributor.open({ dataDir: o.dataDir, token: o.token, downstream: o.edges, upstream: o.upstream, compactAfter: o.compactAfter });
-  const http = await listenDistributor(d, o.listen);
-  process.stdout.write(`distributor listening on ${http.url}\n`);
-  reportReady([http.url]);
+  const http = await listenDistributor(d, o.listen, { listen: o.adminListen ?? defaultAdminAddressOrThrow(o.listen), token: o.token });
+  process.stdout.write(`distributor listening on ${http.url}, admin ${http.adminUrl}\n`);
+  reportReady([http.url, `${http.adminUrl}/metrics`]);
   const stop = async (): Promise<void> => {
     await http.close();
     await d.close();
@@ -71,9 +75,10 @@ export async function runDistributor(o: DistributorRoleOptions): Promise<void> {
 export function distributorCommand(run: (role: DistributorRoleOptions) => Promise<void> = runDistributor): Command {
   return new Command('distributor')
     .description('run a distribution node: durable journal, fan-out to edges, catch-up for edges that were away')
-    .option('--listen <addr>', `listen address (default: ${FLAG_DEFAULTS.listen})`)
+    .option('--listen <addr>', `listen address, /healthz only (default: ${FLAG_DEFAULTS.listen})`)
+    .option('--admin-listen <addr>', 'admin listener: /metrics, /.dnscdn/ publish, journal, status, replica (default: loopback, port + 1000)')
     .option('--data-dir <dir>', `journal and blobs (default: ${FLAG_DEFAULTS.dataDir})`)
-    .option('--edge <name=url>', 'an edge (or downstream node) to feed; repeatable', collect, [])
+    .option('--edge <name=url>', 'an edge (or downstream node) to feed, by its admin URL; repeatable', collect, [])
     .option('--upstream <url>', 'replicate this distribution node instead of accepting publishes')
     .option('--token <token>', "admin token (default: the file's, else $DNSCDN_ADMIN_TOKEN)")
     .option('--compact-after <n>', `compact the journal after this many operations (default: ${DEFAULT_COMPACT_AFTER})`)

@@ -4,7 +4,8 @@ import { Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
 import { HttpError } from '../errors.js';
 import { logger } from '../log.js';
-import { hasValidToken } from './auth.js';
+import { readRequestBody } from '../http/body.js';
+import { sendJson } from '../http/reply.js';
 import { BlobStore } from './blobs.js';
 import { DiskWriteError } from './durable-file.js';
 import type { DiskWriter } from './durable-file.js';
@@ -16,8 +17,7 @@ import type { StreamItem } from './frames.js';
 import { Journal } from './journal.js';
 import { describeTarget, matchesEverything } from './operations.js';
 import type { Operation, OperationInput, PutOperation } from './operations.js';
-import { handleReplicaRequest, REPLICA_PATH, sendJson } from './replica-endpoint.js';
-import { readBody } from './request-body.js';
+import { handleReplicaRequest, REPLICA_PATH } from './replica-endpoint.js';
 import { makeStateDirectory } from './state-dir.js';
 
 export interface DistributorOptions {
@@ -272,20 +272,19 @@ export class Distributor {
     return { journal: { lastSeq: last, snapshotSeq: this.journal.snapshotSeq, objects: this.journal.liveObjects().length, highWaterSeq: this.journal.highWaterSeq }, edges };
   }
 
-  /** Serves this node's routes; returns false for paths that are not its own. */
+  /** Serves this node's routes on an admin listener (which checked the token); false for paths not its own. */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
     const url = new URL(req.url ?? '/', 'http://distribution.invalid');
     const route = url.pathname;
     if (route === REPLICA_PATH && this.follower) {
       // A batch from upstream is bounded by its batch size or one object, and no object exceeds a publish.
-      await handleReplicaRequest(this.follower, this.options.token, req, res, (this.options.maxPublishBytes ?? 256 * 1024 * 1024) + 1024 * 1024);
+      await handleReplicaRequest(this.follower, req, res, (this.options.maxPublishBytes ?? 256 * 1024 * 1024) + 1024 * 1024);
       return true;
     }
     if (route !== '/.dnscdn/publish' && route !== '/.dnscdn/journal' && route !== '/.dnscdn/status') return false;
-    if (!hasValidToken(req, this.options.token)) throw new HttpError(401, 'missing or wrong token');
     if (route === '/.dnscdn/publish') {
       if (req.method !== 'POST') throw new HttpError(405, 'use POST');
-      const items = decodeInputs(await readBody(req, this.options.maxPublishBytes ?? 256 * 1024 * 1024));
+      const items = decodeInputs(await readRequestBody(req, this.options.maxPublishBytes ?? 256 * 1024 * 1024));
       const ops = await this.publish(items, { allowAll: url.searchParams.get('all') === '1' });
       sendJson(res, 200, { lastSeq: this.journal.lastSeq, ops: ops.map(summary) });
       return true;

@@ -2,7 +2,7 @@ import { request } from '../http/client.js';
 import { logger } from '../log.js';
 import { parseSkipped } from './answers.js';
 import { isNat } from './json-shape.js';
-import { bearer } from './auth.js';
+import { bearer } from '../http/bearer.js';
 import { FRAMES_CONTENT_TYPE } from './frames.js';
 import { PeerFailureLog } from './peer-failures.js';
 import { REPLICA_PATH } from './replica-endpoint.js';

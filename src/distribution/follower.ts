@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { request, type LinkResponse } from '../http/client.js';
 import { logger } from '../log.js';
 import type { Logger } from '../log.js';
-import { bearer } from './auth.js';
+import { bearer } from '../http/bearer.js';
 import { BlobStore } from './blobs.js';
 import type { DiskWriter } from './durable-file.js';
 import { decodeStream } from './frames.js';

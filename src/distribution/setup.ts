@@ -2,7 +2,7 @@
  * The distributor role's options (`dnscdn distributor`), and how the deployment file fills them. command.ts
  * builds the same object from flags and lets a flag override a key.
  */
-import { adminToken, edgeUrl } from '../config/reach.js';
+import { adminToken, edgeAdminUrl } from '../config/reach.js';
 import type { Deployment } from '../config/types.js';
 import { ConfigError } from '../errors.js';
 import type { HostPort } from '../net/address.js';
@@ -10,9 +10,11 @@ import type { DownstreamTarget } from './edge-link.js';
 
 export interface DistributorRoleOptions {
   listen: HostPort;
+  /** Admin listener (metrics, publish, journal, status, replica). Absent: command.ts puts it beside `listen`. */
+  adminListen?: HostPort;
   /** Journal and blobs. */
   dataDir: string;
-  /** Edges (or downstream nodes) to feed. */
+  /** Edges (or downstream nodes) to feed, at their admin listeners. */
   edges: DownstreamTarget[];
   /** Replicate this node instead of accepting publishes. */
   upstream?: string;
@@ -30,9 +32,10 @@ export function distributorRoleFromDeployment(d: Deployment): DistributorRoleOpt
   const role: DistributorRoleOptions = {
     listen,
     dataDir: d.distribution.journal,
-    edges: d.edges.map((e) => ({ name: e.name, url: edgeUrl(e) })),
+    edges: d.edges.map((e) => ({ name: e.name, url: edgeAdminUrl(e) })),
     compactAfter: DEFAULT_COMPACT_AFTER,
   };
+  if (d.distribution.admin !== undefined) role.adminListen = d.distribution.admin;
   const token = adminToken(d);
   if (token !== undefined) role.token = token;
   return role;

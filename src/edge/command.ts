@@ -5,8 +5,11 @@
 import { Command } from 'commander';
 import { loadDeployment } from '../config/load.js';
 import { adminToken } from '../config/reach.js';
+import { CACHE_POLICIES, DEFAULT_CACHE_POLICY, parseCachePolicy } from '../config/cache-policies.js';
 import { parseByteSize } from '../config/units.js';
 import { logger } from '../log.js';
+import { parseHostPort } from '../net/address.js';
+import { defaultAdminAddressOrThrow } from '../net/admin-address.js';
 import { reportReady } from '../up/child.js';
 import { attachReplica } from './replica.js';
 import { startEdge } from './server.js';
@@ -21,12 +24,15 @@ export interface EdgeFlags {
   config?: string;
   maxBytes?: string;
   maxObjectBytes?: string;
+  cachePolicy?: string;
   adminToken?: string;
   originTimeout?: string;
   name?: string;
   distributor?: string;
   stateDir?: string;
   ignoreCookies?: string;
+  adminListen?: string;
+  purgeAllow?: string;
 }
 
 const DEFAULT_MAX_BYTES = '256MB';
@@ -52,6 +58,10 @@ export function edgeRoleFromFlags(flags: EdgeFlags, env: Record<string, string |
   if (flags.maxObjectBytes !== undefined) s.maxObjectBytes = parseByteSize(flags.maxObjectBytes);
   if (flags.originTimeout !== undefined) s.originTimeoutMs = parseOriginTimeout(flags.originTimeout);
   if (flags.ignoreCookies !== undefined) s.ignoreCookies = flags.ignoreCookies.split(',').map((c) => c.trim());
+  if (flags.cachePolicy !== undefined) s.cachePolicy = parseCachePolicy(flags.cachePolicy);
+  if (flags.adminListen !== undefined) s.adminListen = parseHostPort(flags.adminListen);
+  else if (s.adminListen === undefined) s.adminListen = defaultAdminAddressOrThrow(typeof s.listen === 'string' ? parseHostPort(s.listen) : s.listen);
+  if (flags.purgeAllow !== undefined) s.purgeAllow = flags.purgeAllow.split(',').map((c) => c.trim()).filter(Boolean);
   const token = flags.adminToken ?? s.adminToken ?? envToken;
   if (token !== undefined) s.adminToken = token;
   if (flags.distributor !== undefined || flags.stateDir !== undefined) {
@@ -83,8 +93,8 @@ function parseOriginTimeout(text: string): number {
 export async function runEdge(role: EdgeRoleOptions): Promise<void> {
   const edge = await startEdge(role.server);
   const replica = role.push ? await attachReplica(edge, role.push) : undefined;
-  process.stdout.write(`edge ${edge.name} listening on ${edge.url}, origin ${role.server.origin}\n`);
-  reportReady([edge.url]);
+  process.stdout.write(`edge ${edge.name} listening on ${edge.url}, admin ${edge.adminUrl}, origin ${role.server.origin}\n`);
+  reportReady([edge.url, `${edge.adminUrl}/metrics`]);
   const stop = (): void => {
     log.info('shutting down');
     void edge
@@ -105,7 +115,10 @@ export function edgeCommand(run: (role: EdgeRoleOptions) => Promise<void> = runE
     .option('--config <file>', "deployment file: take this edge's settings from it (with --name); other flags override them")
     .option('--max-bytes <size>', `memory for cached objects (bodies + headers) (default: ${DEFAULT_MAX_BYTES})`)
     .option('--max-object-bytes <size>', 'largest object stored; larger ones pass through (default: min(8MB, max-bytes/8))')
-    .option('--admin-token <token>', `bearer token for PURGE and /.dnscdn/ admin routes (default: the file's, else $${TOKEN_ENV})`)
+    .option('--cache-policy <name>', `which objects the store keeps: ${CACHE_POLICIES.join(', ')} (default: ${DEFAULT_CACHE_POLICY})`)
+    .option('--admin-token <token>', `bearer token for the admin listener's /.dnscdn/ routes and PURGE (default: the file's, else $${TOKEN_ENV})`)
+    .option('--admin-listen <host:port>', 'admin listener: /metrics, /.dnscdn/ purge, objects, replica (default: loopback, port + 1000)')
+    .option('--purge-allow <cidrs>', 'comma-separated networks whose PURGE the public port accepts (with the token); default none')
     .option('--origin-timeout <ms>', `origin response timeout in milliseconds (504 after it) (default: ${DEFAULT_ORIGIN_TIMEOUT_MS})`)
     .option('--name <name>', 'edge name (Via header, metrics label); with --config, which edge of the file')
     .option('--ignore-cookies <names>', "comma-separated cookie names (* wildcards) that do not make a response private, e.g. '_ga*,_gid'")

@@ -4,7 +4,7 @@ import type { FollowerSink } from '../distribution/follower.js';
 import { answerReplica, REPLICA_PATH } from '../distribution/replica-endpoint.js';
 import { HttpError } from '../errors.js';
 import { logger } from '../log.js';
-import type { AdminHandler } from './admin.js';
+import type { AdminHandler } from '../http/admin-listener.js';
 import type { EdgeCache } from './cache.js';
 import type { EdgeServer } from './server.js';
 
@@ -59,7 +59,7 @@ export class EdgeReplica {
     return this.follower.lastSeq;
   }
 
-  /** `GET|POST /.dnscdn/replica` on the edge's admin routes (which check the bearer token). */
+  /** `GET|POST /.dnscdn/replica` on the edge's admin listener (which checks the bearer token). */
   register(routes: { addAdminRoute(method: string, path: string, handler: AdminHandler): void }): void {
     routes.addAdminRoute('GET', REPLICA_PATH, async () => ({ status: 200, body: await answerReplica(this.follower, 'GET', undefined) }));
     routes.addAdminRoute('POST', REPLICA_PATH, async (req) => {

@@ -2,7 +2,7 @@
  * The edge role's options, and how the deployment file fills them. `dnscdn edge --config FILE --name X` and
  * `dnscdn up` start exactly this; command.ts builds the same object from flags and lets a flag override a key.
  */
-import { adminToken, edgeReplicaDir, findEdge, distributionUrl, originUrl } from '../config/reach.js';
+import { adminToken, edgeAdmin, edgeReplicaDir, findEdge, distributionUrl, originUrl } from '../config/reach.js';
 import type { Deployment } from '../config/types.js';
 import type { EdgePushSettings } from './replica.js';
 import type { EdgeOptions } from './server.js';
@@ -25,9 +25,12 @@ export function edgeRoleFromDeployment(d: Deployment, name: string | undefined, 
     origin: originUrl(d),
     maxBytes: edge.cache.maxBytes,
     name: edge.name,
+    adminListen: edgeAdmin(edge),
   };
+  if (edge.purgeAllow !== undefined && edge.purgeAllow.length > 0) server.purgeAllow = edge.purgeAllow;
   if (edge.cache.maxObjectBytes !== undefined) server.maxObjectBytes = edge.cache.maxObjectBytes;
   if (edge.cache.ignoreCookies !== undefined) server.ignoreCookies = edge.cache.ignoreCookies;
+  if (edge.cache.policy !== undefined) server.cachePolicy = edge.cache.policy;
   if (token !== undefined) server.adminToken = token;
   const role: EdgeRoleOptions = { server };
   if (d.origin && token !== undefined) role.push = { distributor: distributionUrl(d), stateDir: edgeReplicaDir(d, edge), token };

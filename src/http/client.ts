@@ -16,6 +16,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import { BodyCutShortError, BodyTooLargeError, readBounded } from './body.js';
 
 export interface LinkRequest {
   method?: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'HEAD';
@@ -113,24 +114,19 @@ function exchange(target: URL, method: string, init: LinkRequest, label: string)
         req.destroy();
         return fail(new LinkError(label, 'too-large', `response body of ${declared} bytes is over the ${maxBodyBytes}-byte limit`));
       }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > maxBodyBytes) {
-          req.destroy();
-          return fail(new LinkError(label, 'too-large', `response body over the ${maxBodyBytes}-byte limit`));
-        }
-        chunks.push(chunk);
-      });
-      res.on('error', (err: NodeJS.ErrnoException) => fail(new LinkError(label, err.code ?? 'error', `response cut short: ${err.message}`)));
-      res.on('aborted', () => fail(new LinkError(label, 'ECONNRESET', 'response cut short')));
-      res.on('end', () => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(deadline);
-        resolve(linkResponse(label, res.statusCode ?? 0, res.headers, Buffer.concat(chunks, size)));
-      });
+      readBounded(res, maxBodyBytes).then(
+        (received) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(deadline);
+          resolve(linkResponse(label, res.statusCode ?? 0, res.headers, received));
+        },
+        (err: unknown) => {
+          if (err instanceof BodyTooLargeError) return fail(new LinkError(label, 'too-large', `response body over the ${maxBodyBytes}-byte limit`));
+          const code = err instanceof BodyCutShortError ? err.code : 'error';
+          fail(new LinkError(label, code, `response cut short: ${err instanceof Error ? err.message : String(err)}`));
+        },
+      );
     });
     req.end(body);
   });

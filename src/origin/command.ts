@@ -3,10 +3,11 @@ import { loadDeployment } from '../config/load.js';
 import { Distributor } from '../distribution/distributor.js';
 import type { DistributionStatus } from '../distribution/distributor.js';
 import { parseDistributionStatus, parseOpSummaries } from '../distribution/answers.js';
-import { bearer } from '../distribution/auth.js';
+import { bearer } from '../http/bearer.js';
 import { parseDownstream, tokenFrom } from '../distribution/targets.js';
 import { request } from '../http/client.js';
 import { parseHostPort } from '../net/address.js';
+import { defaultAdminAddressOrThrow } from '../net/admin-address.js';
 import { reportReady } from '../up/child.js';
 import { materialiseLargeFiles } from './demo-content.js';
 import { localPublisher, remotePublisher } from './publisher.js';
@@ -31,6 +32,7 @@ export const DEMO_RULES: PathRule[] = [
 export interface OriginFlags {
   content?: string;
   listen?: string;
+  adminListen?: string;
   token?: string;
   edge: string[];
   distributor?: string;
@@ -55,6 +57,8 @@ export function originRoleFromFlags(flags: OriginFlags): OriginRoleOptions {
       : { content: FLAG_DEFAULTS.content, listen: parseHostPort(FLAG_DEFAULTS.listen), rules: [], edges: [], dataDir: FLAG_DEFAULTS.dataDir, watch: false };
   if (flags.content !== undefined) role.content = flags.content;
   if (flags.listen !== undefined) role.listen = parseHostPort(flags.listen);
+  if (flags.adminListen !== undefined) role.adminListen = parseHostPort(flags.adminListen);
+  else if (role.adminListen === undefined) role.adminListen = defaultAdminAddressOrThrow(role.listen);
   if (flags.edge.length > 0) role.edges = flags.edge.map(parseDownstream);
   if (flags.distributor !== undefined) role.distributor = flags.distributor;
   if (flags.dataDir !== undefined) role.dataDir = flags.dataDir;
@@ -92,14 +96,15 @@ export async function runOrigin(o: OriginRoleOptions): Promise<void> {
   const origin = await OriginServer.start({
     contentDir: o.content,
     listen: o.listen,
+    adminListen: o.adminListen,
     rules: o.rules.length > 0 ? o.rules : DEMO_RULES,
     token: o.token,
     publisher,
     distributor,
   });
   const watcher = o.watch && publisher ? watchContent(origin, publisher) : undefined;
-  process.stdout.write(`origin listening on ${origin.url}, content ${o.content}\n`);
-  reportReady([origin.url]);
+  process.stdout.write(`origin listening on ${origin.url}, admin ${origin.adminUrl}, content ${o.content}\n`);
+  reportReady([origin.url, `${origin.adminUrl}/metrics`]);
   const stop = async (): Promise<void> => {
     watcher?.close();
     await origin.close();
@@ -115,9 +120,10 @@ export function originCommand(run: (role: OriginRoleOptions) => Promise<void> = 
   return new Command('origin')
     .description('serve a content directory (strong ETags, ranges, per-path Cache-Control) and publish pushes/purges')
     .option('--content <dir>', `content directory (default: ${FLAG_DEFAULTS.content})`)
-    .option('--listen <addr>', `listen address (default: ${FLAG_DEFAULTS.listen})`)
+    .option('--listen <addr>', `listen address, content and /healthz (default: ${FLAG_DEFAULTS.listen})`)
+    .option('--admin-listen <addr>', 'admin listener: /metrics, /.dnscdn/ push, purge, status, journal (default: loopback, port + 1000)')
     .option('--token <token>', "admin token for push/purge/status (default: the file's, else $DNSCDN_ADMIN_TOKEN)")
-    .option('--edge <name=url>', 'an edge to feed from the in-process distribution node; repeatable', collect, [])
+    .option('--edge <name=url>', "an edge to feed from the in-process distribution node (the edge's admin URL); repeatable", collect, [])
     .option('--distributor <url>', 'publish to this distribution node instead of running one in-process')
     .option('--data-dir <dir>', `journal and blobs of the in-process distribution node (default: ${FLAG_DEFAULTS.dataDir})`)
     .option('--cache-control <pattern=value>', 'Cache-Control for matching paths (first match wins); repeatable', collect, [])
@@ -133,7 +139,7 @@ interface ClientOptions {
 }
 
 function withClientOptions(c: Command): Command {
-  return c.option('--origin <url>', 'origin (or distribution node) base URL', 'http://127.0.0.1:8000').option('--token <token>', 'admin token (default: $DNSCDN_ADMIN_TOKEN)');
+  return c.option('--origin <url>', "the origin's admin listener (or a distribution node's)", 'http://127.0.0.1:9000').option('--token <token>', 'admin token (default: $DNSCDN_ADMIN_TOKEN)');
 }
 
 async function adminCall(o: ClientOptions, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {

@@ -1,5 +1,5 @@
 import { AnswerShapeError, parseDistributionStatus, parseOpSummaries, type OpSummary } from '../distribution/answers.js';
-import { bearer } from '../distribution/auth.js';
+import { bearer } from '../http/bearer.js';
 import { summary } from '../distribution/distributor.js';
 import type { DistributionStatus, Distributor } from '../distribution/distributor.js';
 import { encodeFrame, FRAMES_CONTENT_TYPE } from '../distribution/frames.js';

@@ -3,7 +3,7 @@
  * own command, so a single edge can be killed (and failover watched) like a real site going dark.
  */
 import { formatHostPort } from '../net/address.js';
-import { edgeUrl } from '../config/reach.js';
+import { edgeAdminUrl, edgeUrl } from '../config/reach.js';
 import type { Deployment } from '../config/types.js';
 
 export interface RoleProcess {
@@ -32,9 +32,10 @@ export function planProcesses(d: Deployment): RoleProcess[] {
   if (d.origin) {
     if (d.distribution?.listen) {
       const at = d.distribution.listen;
-      out.push({ label: 'distributor', role: 'distributor', args: ['distributor', '--config', file], wave: 0, listens: [`http://${formatHostPort(at)}`] });
+      const admin = d.distribution.admin ? [`http://${formatHostPort(d.distribution.admin)}/metrics`] : [];
+      out.push({ label: 'distributor', role: 'distributor', args: ['distributor', '--config', file], wave: 0, listens: [`http://${formatHostPort(at)}`, ...admin] });
     }
-    out.push({ label: 'origin', role: 'origin', args: ['origin', '--config', file], wave: 0, listens: [`http://${formatHostPort(d.origin.listen)}`] });
+    out.push({ label: 'origin', role: 'origin', args: ['origin', '--config', file], wave: 0, listens: [`http://${formatHostPort(d.origin.listen)}`, `http://${formatHostPort(d.origin.admin)}/metrics`] });
   }
   for (const e of d.edges) {
     out.push({
@@ -42,7 +43,7 @@ export function planProcesses(d: Deployment): RoleProcess[] {
       role: 'edge',
       args: ['edge', '--config', file, '--name', e.name],
       wave: 1,
-      listens: [edgeUrl(e)],
+      listens: e.admin ? [edgeUrl(e), `${edgeAdminUrl(e)}/metrics`] : [edgeUrl(e)],
     });
   }
   return out;
@@ -74,6 +75,11 @@ export function formatBanner(d: Deployment, rows: Array<{ process: RoleProcess; 
       lines.push(`  curl -si --resolve ${pool.name}:${edge.port}:${edge.addresses[0]} http://${pool.name}:${edge.port}/ | grep -i x-cache     # twice: MISS, then HIT`);
     }
     lines.push(`  kill <pid of the edge that answered>     # within interval x fall the answer moves to the next nearest edge`);
+  }
+  const adminEdge = d.edges.find((e) => e.admin !== undefined);
+  if (adminEdge) {
+    if (!pool) lines.push('try:');
+    lines.push(`  curl -s ${edgeAdminUrl(adminEdge)}/metrics | grep hits_total     # metrics and /.dnscdn/ APIs: admin listeners only, not :${adminEdge.port}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -11,17 +11,20 @@ export const ROLE_FLAGS_DEPLOYMENT = `dns:
   listen: [127.0.0.1:15353]
   zones: zones/
 edgeDefaults:
-  cache: { maxBytes: 64MB, maxObjectBytes: 2MB, ignoreCookies: [_ga*] }
+  cache: { maxBytes: 64MB, maxObjectBytes: 2MB, ignoreCookies: [_ga*], policy: s3-fifo }
+  purgeAllow: [10.0.0.0/8]
 edges:
-  london: { addresses: [127.0.0.11], port: 18081, location: { lat: 51.5, lon: -0.1 } }
+  london: { addresses: [127.0.0.11], port: 18081, admin: 127.0.0.21:18181, location: { lat: 51.5, lon: -0.1 } }
   tokyo: { addresses: [127.0.0.12], port: 18082, location: { lat: 35.7, lon: 139.7 } }
 origin:
   listen: 127.0.0.1:18000
+  admin: 127.0.0.1:18001
   content: site/
   rules:
     - { match: "*.html", cacheControl: "public, max-age=60" }
 distribution:
   listen: 127.0.0.1:18100
+  admin: 127.0.0.1:18101
   journal: state/journal
 admin:
   tokens: [file-token-123]

@@ -19,14 +19,16 @@ writeFileSync(
   listen: [127.0.0.1:15353]
   zones: zones/
 edges:
-  london: { addresses: [192.0.2.11], port: 8080, location: { lat: 51.5, lon: -0.1 }, cache: { maxBytes: 64MB, maxObjectBytes: 8MB } }
+  london: { addresses: [192.0.2.11], port: 8080, admin: 192.0.2.11:9080, location: { lat: 51.5, lon: -0.1 }, cache: { maxBytes: 64MB, maxObjectBytes: 8MB } }
 origin:
   listen: 192.0.2.1:8000
+  admin: 192.0.2.1:9000
   content: nowhere/
   rules:
     - { match: "*.txt", cacheControl: "public, max-age=60" }
 distribution:
   listen: 192.0.2.1:8100
+  admin: 192.0.2.1:9100
   journal: state/journal
 admin:
   tokens: [file-token-123]
@@ -38,17 +40,22 @@ afterAll(async () => {
   await Promise.all(running.map((p) => stopCli(p)));
 });
 
-/** Starts the role and returns the URL it printed as its listener. */
-async function start(args: string[]): Promise<string> {
+/** Starts the role and returns the URLs it printed as its public and admin listeners. */
+async function startRole(args: string[]): Promise<{ url: string; admin: string }> {
   const p = startCli(args);
   running.push(p);
-  let url: string | undefined;
+  let m: RegExpExecArray | null = null;
   const exited = (): boolean => p.child.exitCode !== null;
   const why = (): string => `no listener line from dnscdn ${args.join(' ')}: ${p.output()}`;
-  await eventually(async () => (url = /listening on (http:\/\/[^\s,]+)/.exec(p.output())?.[1]) !== undefined || exited(), 15_000, why);
-  if (url === undefined) throw new Error(why());
-  return url;
+  await eventually(async () => (m = /listening on (http:\/\/[^\s,]+), admin (http:\/\/[^\s,]+)/.exec(p.output())) !== null || exited(), 15_000, why);
+  if (m === null) throw new Error(why());
+  const [, url, admin] = m as RegExpExecArray;
+  return { url: url!, admin: admin! };
 }
+
+/** Every role here gets `--admin-listen` too: the file's admin addresses are TEST-NET-1 as well. */
+const ADMIN = ['--admin-listen', '127.0.0.1:0'];
+const start = async (args: string[]): Promise<string> => (await startRole([...args, ...ADMIN])).url;
 
 describe('a flag next to --config overrides the file', () => {
   let origin: TestOrigin;
@@ -80,9 +87,10 @@ describe('a flag next to --config overrides the file', () => {
     expect(res.headers.get('cache-control')).toBe('public, max-age=7');
   });
 
-  it('dnscdn distributor: --listen, --data-dir and --token', async () => {
-    const url = await start(['distributor', '--config', file, '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'distributor'), '--token', 'flag-token-456']);
-    const status = (token: string): Promise<number> => fetch(`${url}/.dnscdn/status`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status);
+  it('dnscdn distributor: --listen, --admin-listen, --data-dir and --token', async () => {
+    const { admin } = await startRole(['distributor', '--config', file, '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'distributor'), '--token', 'flag-token-456', ...ADMIN]);
+    expect(admin).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const status = (token: string): Promise<number> => fetch(`${admin}/.dnscdn/status`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status);
     expect(await status('flag-token-456')).toBe(200);
     expect(await status('file-token-123')).toBe(401);
   });

@@ -50,11 +50,12 @@ describe('dnscdn up', () => {
   let output = '';
   let dnsPort = 0;
   let edgePort = 0;
+  let originPort = 0;
 
   beforeAll(async () => {
     dnsPort = await freePortOn(DNS_HOST);
     edgePort = await freePortOn(LONDON);
-    const originPort = await freePortOn(ORIGIN_HOST);
+    originPort = await freePortOn(ORIGIN_HOST);
     const dir = mkdtempSync(join(tmpdir(), 'dnscdn-up-'));
     const file = join(dir, 'test.yaml');
     writeFileSync(
@@ -142,6 +143,22 @@ admin:
       return a[0] === LONDON ? a : undefined;
     });
   }, 90_000);
+
+  it('serves /metrics and the push API on admin listeners only: the public /metrics is not the metrics page', async () => {
+    const londonAdmin = `http://${LONDON}:${edgePort + 1000}`;
+    expect(output).toMatch(new RegExp(`^edge london\\s+\\d+\\s+http://${escaped(LONDON)}:${edgePort}\\s+${escaped(londonAdmin)}/metrics`, 'm'));
+    expect(output).toContain(`curl -s ${londonAdmin}/metrics`);
+    const publicMetrics = await run('curl', ['-s', '-w', '\\n%{http_code}', `http://${LONDON}:${edgePort}/metrics`]);
+    expect(publicMetrics.stdout).not.toContain('dnscdn_edge_requests_total');
+    expect(publicMetrics.stdout.endsWith('\n404')).toBe(true);
+    const adminMetrics = await run('curl', ['-s', `${londonAdmin}/metrics`]);
+    expect(adminMetrics.stdout).toContain('dnscdn_edge_requests_total');
+    // The CLI pushes to the origin's admin listener; the edges receive it on theirs.
+    const pushed = await run(process.execPath, [join(ROOT, 'bin/dnscdn.js'), 'push', '--origin', `http://${ORIGIN_HOST}:${originPort + 1000}`, '--token', 'up-e2e-test-token', '/index.html']);
+    expect(pushed.stdout).toMatch(/^seq \d+\tput\t\/index\.html\n$/);
+    const publicPush = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-X', 'POST', '-H', 'Authorization: Bearer up-e2e-test-token', '-d', '{"paths":["/index.html"]}', `http://${ORIGIN_HOST}:${originPort}/.dnscdn/push`]);
+    expect(publicPush.stdout).toBe('405'); // the public port serves content only (GET, HEAD)
+  }, 30_000);
 
   it('stops every child on SIGTERM', async () => {
     const pids = [...output.matchAll(/^(?:dns|origin|edge \w+)\s+(\d+)/gm)].map((m) => Number(m[1]));

@@ -40,14 +40,20 @@ describe('origin on port 6000, distribution node on port 10080 (real processes)'
     await mkdir(join(dir, 'content'));
     for (const p of ['a', 'b']) await writeFile(join(dir, 'content', `${p}.html`), `<p>${p}</p>`);
     const [dnsHost, ...edgeHosts] = privateLoopbacks(3) as [string, ...string[]];
+    const edgeAdminHosts = privateLoopbacks(2);
     const edgePorts = await Promise.all(edgeHosts.map(freePortOn));
+    const edgeAdminPorts = await Promise.all(edgeAdminHosts.map(freePortOn));
+    // The links (CLI -> origin, origin -> distributor, distributor -> edges, edges -> distributor) go to
+    // admin listeners, so those are the ones on the ports fetch refuses.
+    const originPublicPort = await freePortOn(host);
+    const distPublicPort = await freePortOn(distHost);
     const file = join(dir, 'dnscdn.yaml');
     await writeFile(
       file,
       `dns:\n  listen: [${dnsHost}:${await freePortOn(dnsHost)}]\n  zones: zones/\nedgeDefaults:\n  cache: { maxBytes: 16MB }\nedges:\n` +
-        edgeHosts.map((h, i) => `  e${i + 1}: { addresses: [${h}], port: ${edgePorts[i]}, location: { lat: 0, lon: ${i} } }\n`).join('') +
-        `origin:\n  listen: ${host}:6000\n  content: content/\n  rules:\n    - { match: "*.html", cacheControl: "public, max-age=600" }\n` +
-        `distribution:\n  listen: ${distHost}:10080\n  journal: state/journal\nadmin:\n  tokens: [${TOKEN}]\n`,
+        edgeHosts.map((h, i) => `  e${i + 1}: { addresses: [${h}], port: ${edgePorts[i]}, admin: ${edgeAdminHosts[i]}:${edgeAdminPorts[i]}, location: { lat: 0, lon: ${i} } }\n`).join('') +
+        `origin:\n  listen: ${host}:${originPublicPort}\n  admin: ${host}:6000\n  content: content/\n  rules:\n    - { match: "*.html", cacheControl: "public, max-age=600" }\n` +
+        `distribution:\n  listen: ${distHost}:${distPublicPort}\n  admin: ${distHost}:10080\n  journal: state/journal\nadmin:\n  tokens: [${TOKEN}]\n`,
     );
     const originUrl = `http://${host}:6000`;
     const distributorUrl = `http://${distHost}:10080`;
@@ -115,10 +121,10 @@ describe('catch-up from a distribution node on port 6666', () => {
     const host = await loopbackWithFreePort(6666);
     const dir = await tempDir('blocked-catch-up');
     const d = await Distributor.open({ dataDir: join(dir, 'dist'), token: TOKEN, downstream: [] });
-    const http = await listenDistributor(d, { host, port: 6666 });
+    const http = await listenDistributor(d, { host, port: 0 }, { listen: { host, port: 6666 }, token: TOKEN });
     try {
       await d.publish([{ op: { kind: 'purge', target: { type: 'url', path: '/x' } } }, { op: { kind: 'purge', target: { type: 'tag', tag: 'y' } } }]);
-      const follower = await Follower.open({ dir: join(dir, 'replica'), upstream: http.url, token: TOKEN, sink: nullSink });
+      const follower = await Follower.open({ dir: join(dir, 'replica'), upstream: http.adminUrl, token: TOKEN, sink: nullSink });
       await follower.catchUp();
       expect(follower.lastSeq).toBe(2);
       await follower.close();

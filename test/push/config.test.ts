@@ -11,7 +11,7 @@ const SEPARATE = `dns:
   zones: zones/
 edges:
   a: { addresses: [127.0.0.11], port: 18081, location: { lat: 0, lon: 0 } }
-  b: { addresses: [127.0.0.12], port: 18082, location: { lat: 0, lon: 0 } }
+  b: { addresses: [127.0.0.12], port: 18082, admin: 127.0.0.2:9999, location: { lat: 0, lon: 0 } }
 origin:
   listen: 127.0.0.1:18000
   content: site/
@@ -25,35 +25,60 @@ admin:
 `;
 
 describe('push roles from the deployment file', () => {
-  it('the shipped dnscdn.yaml: the origin runs the distribution node and every edge catches up from it', () => {
+  it('the shipped dnscdn.yaml: the origin runs the distribution node and every edge catches up from its admin listener', () => {
     const d = loadDeployment('dnscdn.yaml', { env: { DNSCDN_ADMIN_TOKEN: 'from-env' } });
     const o = originRoleFromDeployment(d);
-    expect(o).toMatchObject({ listen: { host: '127.0.0.1', port: 8000 }, token: 'from-env', dataDir: join(process.cwd(), 'var/journal') });
+    expect(o).toMatchObject({ listen: { host: '127.0.0.1', port: 8000 }, adminListen: { host: '127.0.0.1', port: 9000 }, token: 'from-env', dataDir: join(process.cwd(), 'var/journal') });
     expect(o.distributor).toBeUndefined();
-    expect(o.edges).toContainEqual({ name: 'london', url: 'http://127.0.0.11:8080' });
+    // The distribution node feeds each edge on its admin listener, never on the public :8080.
+    expect(o.edges).toContainEqual({ name: 'london', url: 'http://127.0.0.11:9080' });
     expect(o.rules.find((r) => r.pattern === '/img/**')).toMatchObject({ surrogateKeys: ['images'] });
-    expect(edgeRoleFromDeployment(d, 'tokyo').push).toEqual({ distributor: 'http://127.0.0.1:8000', stateDir: join(process.cwd(), 'var/edges/tokyo'), token: 'from-env' });
+    expect(edgeRoleFromDeployment(d, 'tokyo').push).toEqual({ distributor: 'http://127.0.0.1:9000', stateDir: join(process.cwd(), 'var/edges/tokyo'), token: 'from-env' });
     expect(() => distributorRoleFromDeployment(d)).toThrow(ConfigError);
   });
 
-  it('a separate distribution node: the origin publishes to it, it feeds the edges, the edges catch up from it', () => {
+  it('a separate distribution node: the origin publishes to it, it feeds the edges, the edges catch up from it, all on admin listeners', () => {
     const d = parseDeployment(SEPARATE, '/srv/cdn/dnscdn.yaml', { env: { TOKEN: 's3cret-token' } });
-    expect(originRoleFromDeployment(d)).toMatchObject({ content: '/srv/cdn/site', distributor: 'http://127.0.0.1:18100', token: 's3cret-token' });
+    expect(originRoleFromDeployment(d)).toMatchObject({ content: '/srv/cdn/site', adminListen: { host: '127.0.0.1', port: 19000 }, distributor: 'http://127.0.0.1:19100', token: 's3cret-token' });
     expect(distributorRoleFromDeployment(d)).toEqual({
       listen: { host: '127.0.0.1', port: 18100 },
+      adminListen: { host: '127.0.0.1', port: 19100 },
       dataDir: '/srv/cdn/state/journal',
       token: 's3cret-token',
       edges: [
-        { name: 'a', url: 'http://127.0.0.11:18081' },
-        { name: 'b', url: 'http://127.0.0.12:18082' },
+        { name: 'a', url: 'http://127.0.0.11:19081' },
+        { name: 'b', url: 'http://127.0.0.2:9999' },
       ],
       compactAfter: 10_000,
     });
-    expect(edgeRoleFromDeployment(d, 'b').push).toEqual({ distributor: 'http://127.0.0.1:18100', stateDir: '/srv/cdn/state/edges/b', token: 's3cret-token' });
+    expect(edgeRoleFromDeployment(d, 'b').push).toEqual({ distributor: 'http://127.0.0.1:19100', stateDir: '/srv/cdn/state/edges/b', token: 's3cret-token' });
+  });
+
+  it('admin listeners default to loopback, public port + 1000; a public address moves it to 127.0.0.1', () => {
+    const d = parseDeployment(SEPARATE.replace('127.0.0.11]', '192.0.2.11]').replace('listen: 127.0.0.1:18000', 'listen: 0.0.0.0:18000'), '/x.yaml', { env: { TOKEN: 's3cret-token' } });
+    expect(d.edges[0]!.admin).toEqual({ host: '127.0.0.1', port: 19081 });
+    expect(d.origin!.admin).toEqual({ host: '127.0.0.1', port: 19000 });
+    expect(d.distribution!.admin).toEqual({ host: '127.0.0.1', port: 19100 });
+  });
+
+  it('refuses an admin address that clashes with another listener, naming the key and line', () => {
+    let err: unknown;
+    try {
+      parseDeployment(SEPARATE.replace('admin: 127.0.0.2:9999', 'admin: 127.0.0.1:18000'), '/x.yaml', { env: { TOKEN: 's3cret-token' } });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(String(err)).toMatch(/x\.yaml:\d+.*127\.0\.0\.1:18000/);
+  });
+
+  it('refuses distribution.admin without distribution.listen, and a purgeAllow that is not a network', () => {
+    expect(() => parseDeployment(SEPARATE.replace('  listen: 127.0.0.1:18100\n', '  admin: 127.0.0.1:18101\n'), '/x.yaml', { env: { TOKEN: 's3cret-token' } })).toThrow(/distribution\.admin.*needs distribution\.listen/);
+    expect(() => parseDeployment(SEPARATE.replace('edges:\n', 'edgeDefaults:\n  purgeAllow: [10.0.0.0/33]\nedges:\n'), '/x.yaml', { env: { TOKEN: 's3cret-token' } })).toThrow(/edgeDefaults\.purgeAllow.*bad CIDR/);
   });
 
   it('without an admin token an edge is a plain pull cache', () => {
-    const d = parseDeployment(SEPARATE.replace(/admin:[\s\S]*$/, ''), '/srv/cdn/dnscdn.yaml');
+    const d = parseDeployment(SEPARATE.replace(/\nadmin:[\s\S]*$/, '\n'), '/srv/cdn/dnscdn.yaml');
     expect(edgeRoleFromDeployment(d, 'a').push).toBeUndefined();
     expect(() => edgeRoleFromDeployment(d, 'nope')).toThrow(/no edge named "nope"/);
   });

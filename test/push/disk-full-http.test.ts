@@ -33,23 +33,23 @@ describe('a failing disk over the network: nothing unstored is acknowledged, by 
     const distributor = await Distributor.open({
       dataDir: join(base, 'journal'),
       token: TOKEN,
-      downstream: [{ name: 'e1', url: edge.url }],
+      downstream: [{ name: 'e1', url: edge.adminUrl }],
       link: { backoffMinMs: 20, backoffMaxMs: 100, idleCheckMs: 200 },
       disk: originDisk,
     });
     closers.push(() => distributor.close());
     const origin = await OriginServer.start({ contentDir: join(base, 'content'), listen: { host: '127.0.0.1', port: 0 }, token: TOKEN, publisher: localPublisher(distributor), distributor });
     closers.push(() => origin.close());
-    const replica = await EdgeReplica.open({ cache: edge.cache, dir: join(base, 'edge'), distributor: origin.url, token: TOKEN, pollMs: 200, disk: edgeDisk });
+    const replica = await EdgeReplica.open({ cache: edge.cache, dir: join(base, 'edge'), distributor: origin.adminUrl, token: TOKEN, pollMs: 200, disk: edgeDisk });
     replica.register(edge);
     replica.start();
     closers.push(() => replica.close());
 
     const push = async (path: string): Promise<{ status: number; text: string }> => {
-      const r = await rawRequest(origin.url, '/.dnscdn/push', { method: 'POST', headers: auth, body: JSON.stringify({ paths: [path] }) });
+      const r = await rawRequest(origin.adminUrl, '/.dnscdn/push', { method: 'POST', headers: auth, body: JSON.stringify({ paths: [path] }) });
       return { status: r.status, text: r.body.toString() };
     };
-    const status = async (): Promise<DistributionStatus> => JSON.parse((await rawRequest(origin.url, '/.dnscdn/status', { headers: auth })).body.toString()) as DistributionStatus;
+    const status = async (): Promise<DistributionStatus> => JSON.parse((await rawRequest(origin.adminUrl, '/.dnscdn/status', { headers: auth })).body.toString()) as DistributionStatus;
     const cached = async (path: string): Promise<number> => (await rawRequest(edge.url, path, { headers: { 'cache-control': 'only-if-cached' } })).status;
 
     expect((await push('/a.html')).text).toContain('"seq":1');
@@ -70,7 +70,7 @@ describe('a failing disk over the network: nothing unstored is acknowledged, by 
     expect(await cached('/c.html')).toBe(504);
     // What the edge answers the distribution node: 507 with the reason, and its cursor unchanged.
     const batch = await distributor.batchAfter(2);
-    const direct = await rawRequest(edge.url, '/.dnscdn/replica', { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': FRAMES_CONTENT_TYPE }, body: batch });
+    const direct = await rawRequest(edge.adminUrl, '/.dnscdn/replica', { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': FRAMES_CONTENT_TYPE }, body: batch });
     expect(direct.status).toBe(507);
     expect(direct.body.toString()).toMatch(/batch not stored: .*ENOSPC/);
     expect(replica.lastSeq).toBe(2);

@@ -52,12 +52,12 @@ describe('the journal and an edge replica on a full tmpfs (issue 10 item 4, real
     const acknowledged: number[] = [];
     const refused: number[] = [];
     const admin = async (route: string, body: object): Promise<void> => {
-      const r = await fetch(dep.originUrl + route, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const r = await fetch(dep.originAdminUrl + route, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
       const text = await r.text();
       if (r.status === 200) for (const op of (JSON.parse(text) as { ops: Array<{ seq: number }> }).ops) acknowledged.push(op.seq);
       else refused.push(r.status);
     };
-    const status = async (): Promise<string> => (await runCli(['status', '--origin', dep.originUrl, '--token', TOKEN])).stdout;
+    const status = async (): Promise<string> => (await runCli(['status', '--origin', dep.originAdminUrl, '--token', TOKEN])).stdout;
     const edgeSeq = (text: string): number => Number(/^e1\t\S+\tyes\t(\d+)/m.exec(text)?.[1] ?? -1);
 
     for (let i = 0; i < 5; i++) await admin('/.dnscdn/push', { paths: [`/page${i}.html`] });

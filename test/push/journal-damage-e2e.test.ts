@@ -39,7 +39,7 @@ async function pushMany(dep: DeploymentFile, batches: number): Promise<number> {
   let last = 0;
   for (let b = 0; b < batches; b++) {
     const paths = Array.from({ length: FILES }, (_, i) => `/f${i}.html`);
-    const r = await fetch(`${dep.originUrl}/.dnscdn/push`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ paths }) });
+    const r = await fetch(`${dep.originAdminUrl}/.dnscdn/push`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ paths }) });
     const text = await r.text();
     expect(r.status, text).toBe(200);
     last = (JSON.parse(text) as { ops: Array<{ seq: number }> }).ops.at(-1)!.seq;
@@ -47,7 +47,7 @@ async function pushMany(dep: DeploymentFile, batches: number): Promise<number> {
   return last;
 }
 
-const status = (dep: DeploymentFile): Promise<{ stdout: string; code: number | null }> => runCli(['status', '--origin', dep.originUrl, '--token', TOKEN]);
+const status = (dep: DeploymentFile): Promise<{ stdout: string; code: number | null }> => runCli(['status', '--origin', dep.originAdminUrl, '--token', TOKEN]);
 const edgeSeqs = (text: string): number[] => [...text.matchAll(/^e\d\t\S+\tyes\t(\d+)/gm)].map((m) => Number(m[1]));
 
 async function allEdgesAt(dep: DeploymentFile, seq: number): Promise<void> {
@@ -122,7 +122,7 @@ describe('a damaged origin journal, with real processes (issue 10 item 3)', () =
     let metrics = '';
     await eventually(
       async () => {
-        metrics = await (await fetch(`${dep.originUrl}/metrics`)).text();
+        metrics = await (await fetch(`${dep.originAdminUrl}/metrics`)).text();
         return /dnscdn_distribution_peer_ahead_ops\{peer="e3",role="origin"\} 1029/.test(metrics);
       },
       20_000,
@@ -133,7 +133,7 @@ describe('a damaged origin journal, with real processes (issue 10 item 3)', () =
     expect(ahead.stdout).toMatch(/^e1\t\S+\tyes\t1029\tAHEAD\+1029\t-$/m);
     expect(ahead.stdout).toContain("ERROR e1: peer has applied seq 1029, beyond the journal's last seq 0");
     // A push now would get seq 1, which every edge skips as a repeat: it is refused instead of acknowledged.
-    const refusedPush = await fetch(`${dep.originUrl}/.dnscdn/push`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ paths: ['/f1.html'] }) });
+    const refusedPush = await fetch(`${dep.originAdminUrl}/.dnscdn/push`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ paths: ['/f1.html'] }) });
     expect(refusedPush.status).toBe(503);
     expect(await refusedPush.text()).toMatch(/not journaled.*journal repair --min-seq 1029/);
 

@@ -62,7 +62,11 @@ export async function healthy(url: string): Promise<boolean> {
 export interface DeploymentFile {
   file: string;
   originUrl: string;
+  /** The origin's admin listener: push, purge, status, metrics, and the in-process distribution node. */
+  originAdminUrl: string;
   edgeUrls: string[];
+  edgeAdminUrls: string[];
+  /** The separate distributor's admin listener (its API). */
   distributorUrl?: string;
 }
 
@@ -72,19 +76,30 @@ export interface DeploymentFile {
  */
 export async function writeDeployment(dir: string, token: string, opts: { separateDistributor?: boolean } = {}): Promise<DeploymentFile> {
   // One address per listener: two ports found free one after the other on one address may be the same port.
-  const [dnsHost, originHost, distHost, ...hosts] = privateLoopbacks(6) as [string, string, string, ...string[]];
-  const ports = await Promise.all(hosts.map(freePortOn));
+  const [dnsHost, originHost, originAdminHost, distHost, distAdminHost, ...hosts] = privateLoopbacks(11) as [string, string, string, string, string, ...string[]];
+  const edgeHosts = hosts.slice(0, 3);
+  const edgeAdminHosts = hosts.slice(3);
+  const ports = await Promise.all(edgeHosts.map(freePortOn));
+  const adminPorts = await Promise.all(edgeAdminHosts.map(freePortOn));
   const originPort = await freePortOn(originHost);
+  const originAdminPort = await freePortOn(originAdminHost);
   const distPort = await freePortOn(distHost);
-  const edges = hosts.map((h, i) => `  e${i + 1}: { addresses: [${h}], port: ${ports[i]}, location: { lat: 0, lon: ${i} } }`).join('\n');
+  const distAdminPort = await freePortOn(distAdminHost);
+  const edges = edgeHosts.map((h, i) => `  e${i + 1}: { addresses: [${h}], port: ${ports[i]}, admin: ${edgeAdminHosts[i]}:${adminPorts[i]}, location: { lat: 0, lon: ${i} } }`).join('\n');
   const file = join(dir, 'dnscdn.yaml');
   await writeFile(
     file,
     `dns:\n  listen: [${dnsHost}:${await freePortOn(dnsHost)}]\n  zones: zones/\nedgeDefaults:\n  cache: { maxBytes: 16MB }\nedges:\n${edges}\n` +
-      `origin:\n  listen: ${originHost}:${originPort}\n  content: content/\n  rules:\n    - { match: "*.html", cacheControl: "public, max-age=600", surrogateKeys: [html] }\n` +
-      `distribution:\n${opts.separateDistributor ? `  listen: ${distHost}:${distPort}\n` : ''}  journal: state/journal\nadmin:\n  tokens: [${token}]\n`,
+      `origin:\n  listen: ${originHost}:${originPort}\n  admin: ${originAdminHost}:${originAdminPort}\n  content: content/\n  rules:\n    - { match: "*.html", cacheControl: "public, max-age=600", surrogateKeys: [html] }\n` +
+      `distribution:\n${opts.separateDistributor ? `  listen: ${distHost}:${distPort}\n  admin: ${distAdminHost}:${distAdminPort}\n` : ''}  journal: state/journal\nadmin:\n  tokens: [${token}]\n`,
   );
-  const d: DeploymentFile = { file, originUrl: `http://${originHost}:${originPort}`, edgeUrls: hosts.map((h, i) => `http://${h}:${ports[i]}`) };
-  if (opts.separateDistributor) d.distributorUrl = `http://${distHost}:${distPort}`;
+  const d: DeploymentFile = {
+    file,
+    originUrl: `http://${originHost}:${originPort}`,
+    originAdminUrl: `http://${originAdminHost}:${originAdminPort}`,
+    edgeUrls: edgeHosts.map((h, i) => `http://${h}:${ports[i]}`),
+    edgeAdminUrls: edgeAdminHosts.map((h, i) => `http://${h}:${adminPorts[i]}`),
+  };
+  if (opts.separateDistributor) d.distributorUrl = `http://${distAdminHost}:${distAdminPort}`;
   return d;
 }

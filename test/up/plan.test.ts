@@ -36,9 +36,14 @@ describe('up plan', () => {
     expect(banner.split('\n').slice(0, 5)).toEqual([
       'process      pid      listens',
       'dns          11       127.0.0.1:5353 udp+tcp',
-      'distributor  12       http://127.0.0.1:8100',
+      'distributor  12       http://127.0.0.1:8100  http://127.0.0.1:9100/metrics',
       'origin       13       http://127.0.0.1:41234',
-      'edge london  -        http://127.0.0.11:8080',
+      'edge london  -        http://127.0.0.11:8080  http://127.0.0.11:9080/metrics',
     ]);
+  });
+
+  it('tells where metrics and the admin APIs live: on an admin listener, not on the public port', () => {
+    const banner = formatBanner(d, planProcesses(d).map((p) => ({ process: p, pid: 1 })));
+    expect(banner).toContain('curl -s http://127.0.0.11:9080/metrics');
   });
 });
