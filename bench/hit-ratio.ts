@@ -17,7 +17,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { CACHE_POLICIES, DEFAULT_CACHE_POLICY, type CachePolicyName } from '../src/edge/eviction/names.js';
+import { CACHE_POLICIES, DEFAULT_CACHE_POLICY, type CachePolicyName } from '../src/config/cache-policies.js';
 import { cdnMixTrace } from './cdn-mix.js';
 import { lineChartSvg, type LinePanel, type LineStyle } from './chart.js';
 import { belady, hitRatios, intervalBound } from './opt.js';

@@ -5,7 +5,7 @@
  * are sized for the trace's mean object size, as an operator sizes them with `expectedObjectBytes`.
  */
 import { EdgeStore, replayAccess } from '../src/edge/store.js';
-import type { CachePolicyName } from '../src/edge/eviction/names.js';
+import type { CachePolicyName } from '../src/config/cache-policies.js';
 import type { HitCounts } from './opt.js';
 import { traceTotals, type Trace } from './trace.js';
 

@@ -31,10 +31,9 @@ import {
   type DistributionConfig,
   type OriginRule,
 } from './types.js';
-import { parseByteSize } from '../edge/byte-size.js';
-import { cookiePatternProblem } from '../edge/policy.js';
-import { parseCachePolicy } from '../edge/eviction/names.js';
-import { parseDuration } from './units.js';
+import { cookiePatternProblem } from '../http/cookie-pattern.js';
+import { parseByteSize, parseDuration } from './units.js';
+import { parseCachePolicy } from './cache-policies.js';
 
 /** The geo database shipped as an npm dependency: DB-IP IP to City Lite (CC BY 4.0, https://db-ip.com). */
 export const BUILTIN_GEO_DATABASE = 'dbip-city-lite';

@@ -4,7 +4,7 @@
  */
 import type { HostPort } from '../net/address.js';
 import type { Cidr } from '../net/cidr.js';
-import type { CachePolicyName } from '../edge/eviction/names.js';
+import type { CachePolicyName } from './cache-policies.js';
 
 export interface GeoPoint {
   /** Degrees, -90..90. */

@@ -1,67 +1,87 @@
+/**
+ * `dnscdn distributor`: a distribution node as its own process (the origin runs one in-process by default).
+ * The flags build the same DistributorRoleOptions as the deployment file (setup.ts); with `--config`, every
+ * flag given on the command line overrides its key.
+ */
 import { Command } from 'commander';
 import { loadDeployment } from '../config/load.js';
-import { distributorSettingsFromConfig } from '../config/roles.js';
 import { parseHostPort } from '../net/address.js';
-import { defaultAdminAddress } from '../net/admin-address.js';
+import { defaultAdminAddressOrThrow } from '../net/admin-address.js';
 import { reportReady } from '../up/child.js';
 import { Distributor } from './distributor.js';
 import { listenDistributor } from './server.js';
+import { DEFAULT_COMPACT_AFTER, distributorRoleFromDeployment, type DistributorRoleOptions } from './setup.js';
 import { parseDownstream, tokenFrom } from './targets.js';
 
 const collect = (v: string, acc: string[]): string[] => [...acc, v];
 
-interface DistributorFlags {
-  listen: string;
+/** Flags as typed; the single-value ones have no commander default, so "absent" means "not given". */
+export interface DistributorFlags {
+  listen?: string;
+  dataDir?: string;
   adminListen?: string;
-  dataDir: string;
   edge: string[];
   upstream?: string;
   token?: string;
-  compactAfter: string;
+  compactAfter?: string;
   config?: string;
 }
 
-function withConfig(o: DistributorFlags): DistributorFlags {
-  if (o.config === undefined) return o;
-  const s = distributorSettingsFromConfig(loadDeployment(o.config));
-  return { ...o, listen: s.listen, adminListen: o.adminListen ?? s.adminListen, dataDir: s.dataDir, edge: s.edges, ...(s.token !== undefined ? { token: s.token } : {}) };
+const FLAG_DEFAULTS = { listen: '127.0.0.1:8100', dataDir: '.dnscdn/distributor' } as const;
+
+/**
+ * The role options from flags, on top of the deployment's distribution node when `--config` is given (`--edge`
+ * replaces the file's edge list). The token comes from `--token`, else the file, else $DNSCDN_ADMIN_TOKEN / $DNSCDN_TOKEN.
+ */
+export function distributorRoleFromFlags(flags: DistributorFlags): DistributorRoleOptions {
+  const role: DistributorRoleOptions =
+    flags.config !== undefined
+      ? distributorRoleFromDeployment(loadDeployment(flags.config))
+      : { listen: parseHostPort(FLAG_DEFAULTS.listen), dataDir: FLAG_DEFAULTS.dataDir, edges: [], compactAfter: DEFAULT_COMPACT_AFTER };
+  if (flags.listen !== undefined) role.listen = parseHostPort(flags.listen);
+  if (flags.adminListen !== undefined) role.adminListen = parseHostPort(flags.adminListen);
+  else if (role.adminListen === undefined) role.adminListen = defaultAdminAddressOrThrow(role.listen);
+  if (flags.dataDir !== undefined) role.dataDir = flags.dataDir;
+  if (flags.edge.length > 0) role.edges = flags.edge.map(parseDownstream);
+  if (flags.upstream !== undefined) role.upstream = flags.upstream;
+  if (flags.compactAfter !== undefined) role.compactAfter = parseCompactAfter(flags.compactAfter);
+  const token = flags.token ?? role.token ?? tokenFrom(undefined);
+  if (token !== undefined) role.token = token;
+  return role;
 }
 
-/** `dnscdn distributor`: a distribution node as its own process (the origin runs one in-process by default). */
-export function distributorCommand(): Command {
+function parseCompactAfter(text: string): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`bad --compact-after "${text}": a whole number of operations above 0`);
+  return n;
+}
+
+export async function runDistributor(o: DistributorRoleOptions): Promise<void> {
+  if (!o.token) throw new Error('a token is required (--token or DNSCDN_ADMIN_TOKEN)');
+  const d = await Distributor.open({ dataDir: o.dataDir, token: o.token, downstream: o.edges, upstream: o.upstream, compactAfter: o.compactAfter });
+  const http = await listenDistributor(d, o.listen, { listen: o.adminListen ?? defaultAdminAddressOrThrow(o.listen), token: o.token });
+  process.stdout.write(`distributor listening on ${http.url}, admin ${http.adminUrl}\n`);
+  reportReady([http.url, `${http.adminUrl}/metrics`]);
+  const stop = async (): Promise<void> => {
+    await http.close();
+    await d.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+}
+
+/** `run` is what the parsed options are handed to (tests pass one that records them). */
+export function distributorCommand(run: (role: DistributorRoleOptions) => Promise<void> = runDistributor): Command {
   return new Command('distributor')
     .description('run a distribution node: durable journal, fan-out to edges, catch-up for edges that were away')
-    .option('--listen <addr>', 'listen address (/healthz only)', '127.0.0.1:8100')
+    .option('--listen <addr>', `listen address, /healthz only (default: ${FLAG_DEFAULTS.listen})`)
     .option('--admin-listen <addr>', 'admin listener: /metrics, /.dnscdn/ publish, journal, status, replica (default: loopback, port + 1000)')
-    .option('--data-dir <dir>', 'journal and blobs', '.dnscdn/distributor')
-    .option('--edge <name=url>', "an edge (or downstream node) to feed, by its admin URL; repeatable", collect, [])
+    .option('--data-dir <dir>', `journal and blobs (default: ${FLAG_DEFAULTS.dataDir})`)
+    .option('--edge <name=url>', 'an edge (or downstream node) to feed, by its admin URL; repeatable', collect, [])
     .option('--upstream <url>', 'replicate this distribution node instead of accepting publishes')
-    .option('--token <token>', 'admin token (default: $DNSCDN_ADMIN_TOKEN)')
-    .option('--compact-after <n>', 'compact the journal after this many operations', '10000')
-    .option('--config <file>', 'deployment file: listener, journal, edges and token from its distribution section')
-    .action(async (flags: DistributorFlags) => {
-      const o = withConfig(flags);
-      const token = tokenFrom(o.token);
-      if (!token) throw new Error('a token is required (--token or DNSCDN_ADMIN_TOKEN)');
-      const d = await Distributor.open({
-        dataDir: o.dataDir,
-        token,
-        downstream: o.edge.map(parseDownstream),
-        upstream: o.upstream,
-        compactAfter: Number(o.compactAfter),
-      });
-      const listen = parseHostPort(o.listen);
-      const adminListen = o.adminListen !== undefined ? parseHostPort(o.adminListen) : defaultAdminAddress(listen);
-      if (adminListen === undefined) throw new Error(`--admin-listen is required: the default (port ${listen.port} + 1000) is past 65535`);
-      const http = await listenDistributor(d, listen, { listen: adminListen, token });
-      process.stdout.write(`distributor listening on ${http.url}, admin ${http.adminUrl}\n`);
-      reportReady([http.url, `${http.adminUrl}/metrics`]);
-      const stop = async (): Promise<void> => {
-        await http.close();
-        await d.close();
-        process.exit(0);
-      };
-      process.once('SIGINT', () => void stop());
-      process.once('SIGTERM', () => void stop());
-    });
+    .option('--token <token>', "admin token (default: the file's, else $DNSCDN_ADMIN_TOKEN)")
+    .option('--compact-after <n>', `compact the journal after this many operations (default: ${DEFAULT_COMPACT_AFTER})`)
+    .option('--config <file>', 'deployment file: listener, journal, edges and token from its distribution section; other flags override them')
+    .action(async (flags: DistributorFlags) => run(distributorRoleFromFlags(flags)));
 }

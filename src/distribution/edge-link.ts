@@ -1,5 +1,7 @@
 import { request } from '../http/client.js';
 import { logger } from '../log.js';
+import { parseSkipped } from './answers.js';
+import { isNat } from './json-shape.js';
 import { bearer } from '../http/bearer.js';
 import { FRAMES_CONTENT_TYPE } from './frames.js';
 import { PeerFailureLog } from './peer-failures.js';
@@ -44,12 +46,11 @@ export interface ReplicaReport {
   maxBodyBytes?: number | undefined;
 }
 
-const isNat = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-
 export function parseReplicaReport(v: unknown): ReplicaReport {
-  const r = v as { lastSeq?: unknown; skipped?: unknown; staged?: { seq?: unknown; count?: unknown }; maxBodyBytes?: unknown };
+  const r = v as { lastSeq?: unknown; staged?: { seq?: unknown; count?: unknown }; maxBodyBytes?: unknown };
   if (typeof v !== 'object' || v === null || !isNat(r.lastSeq)) throw new Error('bad replica report');
-  const report: ReplicaReport = { lastSeq: r.lastSeq, skipped: Array.isArray(r.skipped) ? (r.skipped as ReplicaReport['skipped']) : [] };
+  // `skipped` reaches logs and the status table: each entry must be a path and a length, not whatever the peer sent.
+  const report: ReplicaReport = { lastSeq: r.lastSeq, skipped: parseSkipped(v) };
   if (typeof r.staged === 'object' && r.staged !== null && isNat(r.staged.seq) && isNat(r.staged.count)) report.staged = { seq: r.staged.seq, count: r.staged.count };
   if (isNat(r.maxBodyBytes)) report.maxBodyBytes = r.maxBodyBytes;
   return report;
@@ -72,9 +73,6 @@ export function batchRequestFor(report: ReplicaReport | undefined): BatchRequest
 export class EdgeLink {
   acked: number | undefined;
   private report: ReplicaReport | undefined;
-  reachable = false;
-  lastError: string | undefined;
-  lastContact = 0;
   private stopped = false;
   private wake: (() => void) | undefined;
   private readonly log = logger('distribution');
@@ -128,8 +126,6 @@ export class EdgeLink {
         if (this.stopped) break;
         const message = err instanceof Error ? err.message : String(err);
         this.failures.failed(this.target.name, message);
-        this.reachable = false;
-        this.lastError = message;
         await this.idle(backoff);
         backoff = Math.min(max, backoff * 2);
       }
@@ -150,10 +146,7 @@ export class EdgeLink {
   private async call(method: 'GET' | 'POST', body?: Buffer): Promise<ReplicaReport> {
     const report = await callReplica(this.target.url, this.options.token, method, body, this.options.requestTimeoutMs ?? 10_000);
     this.report = report;
-    this.reachable = true;
-    this.lastError = undefined;
     this.failures.succeeded(this.target.name);
-    this.lastContact = Date.now();
     for (const s of report.skipped ?? []) this.log.debug('peer skipped an object larger than its max object size', { peer: this.target.name, path: s.path, length: s.length });
     return report;
   }

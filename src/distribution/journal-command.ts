@@ -1,8 +1,8 @@
 import { Command } from 'commander';
 import { statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { loadDeployment } from '../config/load.js';
-import { edgePushSettingsFromConfig } from '../config/roles.js';
+import { edgeReplicaDir, findEdge, journalDir } from '../config/reach.js';
 import { formatReport, repairJournal, verifyJournal } from './journal-repair.js';
 
 interface JournalFlags {
@@ -27,11 +27,11 @@ export function journalFileFrom(o: JournalFlags): string {
   if (o.config === undefined) throw new Error('name the journal: --journal PATH or --config FILE [--edge NAME]');
   const d = loadDeployment(o.config);
   if (o.edge !== undefined) {
-    const s = edgePushSettingsFromConfig(d, o.edge);
-    if (!s) throw new Error(`${o.config}: edge ${o.edge} takes no part in push (no origin or no admin token)`);
-    return join(s.stateDir, 'replica.journal');
+    const edge = findEdge(d, o.edge);
+    if (!d.origin) throw new Error(`${o.config}: edge ${o.edge} takes no part in push (the deployment has no origin)`);
+    return join(edgeReplicaDir(d, edge), 'replica.journal');
   }
-  return join(d.distribution?.journal ?? resolve(dirname(d.file), 'var/journal'), 'journal');
+  return join(journalDir(d), 'journal');
 }
 
 const withJournalOptions = (c: Command): Command =>

@@ -1,4 +1,5 @@
 import { crc32 } from 'node:zlib';
+import { isNat } from './json-shape.js';
 import { parseOperation } from './operations.js';
 import type { Operation, PutOperation } from './operations.js';
 
@@ -51,13 +52,19 @@ export function decodeRecordAt(buf: Buffer, at: number): Decoded {
 function parseRecord(v: unknown): JournalRecord {
   const r = v as { kind?: unknown; seq?: unknown; time?: unknown; entries?: unknown };
   if (typeof v === 'object' && v !== null && r.kind === 'snapshot') {
-    if (!Number.isSafeInteger(r.seq) || !Number.isSafeInteger(r.time) || !Array.isArray(r.entries)) throw new Error('bad snapshot');
+    // Sequence numbers and times are whole numbers >= 0 like an operation's; a negative seq would make the
+    // journal continue from below 0 and reissue numbers readers already applied.
+    if (!isNat(r.seq)) throw new Error('bad snapshot: seq must be a whole number >= 0');
+    if (!isNat(r.time)) throw new Error('bad snapshot: time must be a whole number >= 0');
+    if (!Array.isArray(r.entries)) throw new Error('bad snapshot: entries must be a list');
     const entries: PutOperation[] = [];
     for (const e of r.entries as unknown[]) {
       const op = parseOperation(e);
+      // The snapshot is the live state as of its seq: an entry written after it cannot be in it.
+      if (op.seq > r.seq) throw new Error(`bad snapshot: entry seq ${op.seq} is after the snapshot's seq ${r.seq}`);
       if (op.kind === 'put') entries.push(op);
     }
-    return { kind: 'snapshot', seq: r.seq as number, time: r.time as number, entries };
+    return { kind: 'snapshot', seq: r.seq, time: r.time, entries };
   }
   return parseOperation(v);
 }

@@ -33,6 +33,7 @@
  *   decides what a URL returns, and `/account/x.css` may return `/account`. The edge never looks at the
  *   extension; only the response's own headers can make a cookie request's response shared.
  */
+import { cookiePatternProblem } from '../http/cookie-pattern.js';
 import { single, type HeaderMap } from './headers.js';
 
 /** The request a fill answers, as the storage policy sees it. */
@@ -129,13 +130,6 @@ export class CookieRule {
     }
     return false;
   }
-}
-
-/** Why a cookie-name pattern is unusable (an RFC 9110 §5.6.2 token with `*` wildcards), or undefined. */
-export function cookiePatternProblem(pattern: string): string | undefined {
-  if (pattern === '' || pattern.split('').every((c) => c === '*')) return 'must name something besides "*" (to ignore every cookie, drop this setting and let origins send Cache-Control)';
-  if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(pattern)) return 'must be a cookie name (token characters) with optional * wildcards';
-  return undefined;
 }
 
 function escapeRegExp(s: string): string {

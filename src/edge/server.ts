@@ -31,7 +31,7 @@ import { EdgePipeline, type Delivery, type StepName, type EdgeRequest } from './
 import { CookieRule } from './policy.js';
 import { PublicPurge } from './public-purge.js';
 import { EdgeStore } from './store.js';
-import type { CachePolicyName } from './eviction/names.js';
+import type { CachePolicyName } from '../config/cache-policies.js';
 import { observedUpstream } from './upstream/observed.js';
 import { SingleOrigin } from './upstream/single-origin.js';
 
@@ -46,7 +46,7 @@ export interface EdgeOptions {
   maxBytes: number;
   /** Largest object stored; larger responses pass through unstored. Default: min(8 MiB, maxBytes / 8). */
   maxObjectBytes?: number;
-  /** Which objects the store keeps (eviction/names.ts). Default: DEFAULT_CACHE_POLICY. */
+  /** Which objects the store keeps (config/cache-policies.ts). Default: DEFAULT_CACHE_POLICY. */
   cachePolicy?: CachePolicyName;
   /** Bearer token for the admin listener's routes and a public PURGE; without one they are refused. */
   adminToken?: string;

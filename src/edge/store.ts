@@ -10,7 +10,7 @@
  */
 import { createEvictionPolicy } from './eviction/create-policy.js';
 import type { EvictionPolicy } from './eviction/eviction-policy.js';
-import { DEFAULT_CACHE_POLICY, type CachePolicyName } from './eviction/names.js';
+import { DEFAULT_CACHE_POLICY, type CachePolicyName } from '../config/cache-policies.js';
 
 /** What the store needs to know about an entry; the edge's entries (CachedObject) extend it. */
 export interface StoredEntry {
@@ -37,7 +37,7 @@ export interface EdgeStoreOptions {
   maxObjectBytes?: number;
   /** Called for each entry that the byte bound pushed out (not for purges or replacements). */
   onEvict?: (entry: StoredEntry) => void;
-  /** Which entries to keep (eviction/names.ts). Default: DEFAULT_CACHE_POLICY. */
+  /** Which entries to keep (config/cache-policies.ts). Default: DEFAULT_CACHE_POLICY. */
   policy?: CachePolicyName;
   /** Mean charged size of an object, to size the policy's fixed tables (eviction/capacity.ts). */
   expectedObjectBytes?: number;

@@ -14,3 +14,10 @@ export function defaultAdminAddress(publicListener: HostPort): HostPort | undefi
   const loopback = ip !== undefined && (ip.family === 4 ? ip.bytes[0] === 127 : formatIp(ip) === '::1');
   return { host: loopback ? publicListener.host : '127.0.0.1', port };
 }
+
+/** defaultAdminAddress for a command without `--config`: past 65535 the operator must name one with `--admin-listen`. */
+export function defaultAdminAddressOrThrow(publicListener: HostPort): HostPort {
+  const byDefault = defaultAdminAddress(publicListener);
+  if (byDefault === undefined) throw new Error(`--admin-listen is required: the default (port ${publicListener.port} + 1000) is past 65535`);
+  return byDefault;
+}

@@ -1,13 +1,13 @@
 import { Command } from 'commander';
 import { loadDeployment } from '../config/load.js';
-import { originSettingsFromConfig } from '../config/roles.js';
 import { Distributor } from '../distribution/distributor.js';
 import type { DistributionStatus } from '../distribution/distributor.js';
+import { parseDistributionStatus, parseOpSummaries } from '../distribution/answers.js';
 import { bearer } from '../http/bearer.js';
 import { parseDownstream, tokenFrom } from '../distribution/targets.js';
 import { request } from '../http/client.js';
 import { parseHostPort } from '../net/address.js';
-import { defaultAdminAddress } from '../net/admin-address.js';
+import { defaultAdminAddressOrThrow } from '../net/admin-address.js';
 import { reportReady } from '../up/child.js';
 import { materialiseLargeFiles } from './demo-content.js';
 import { localPublisher, remotePublisher } from './publisher.js';
@@ -15,6 +15,7 @@ import type { Publisher } from './publisher.js';
 import { parseRuleArgument } from './rules.js';
 import type { PathRule } from './rules.js';
 import { OriginServer } from './server.js';
+import { originRoleFromDeployment, type OriginRoleOptions } from './setup.js';
 import { watchContent } from './watch.js';
 
 const collect = (v: string, acc: string[]): string[] => [...acc, v];
@@ -27,89 +28,109 @@ export const DEMO_RULES: PathRule[] = [
   { pattern: '/video/**', cacheControl: 'public, max-age=3600', surrogateKeys: ['video'] },
 ];
 
-interface OriginCliOptions {
-  content: string;
-  listen: string;
+/** Flags as typed; the single-value ones have no commander default, so "absent" means "not given". */
+export interface OriginFlags {
+  content?: string;
+  listen?: string;
   adminListen?: string;
   token?: string;
   edge: string[];
   distributor?: string;
-  dataDir: string;
+  dataDir?: string;
   cacheControl: string[];
   surrogateKey: string[];
   watch?: boolean;
   config?: string;
 }
 
-/** `--config FILE` replaces the flags it covers with the deployment's origin, rules, edges, journal and token. */
-function withConfig(o: OriginCliOptions): { options: OriginCliOptions; rules: PathRule[] | undefined } {
-  if (o.config === undefined) return { options: o, rules: undefined };
-  const s = originSettingsFromConfig(loadDeployment(o.config));
-  const options: OriginCliOptions = { ...o, content: s.content, listen: s.listen, adminListen: o.adminListen ?? s.adminListen, edge: s.edges, dataDir: s.dataDir, cacheControl: [], surrogateKey: [] };
-  if (s.token !== undefined) options.token = s.token;
-  if (s.distributor !== undefined) options.distributor = s.distributor;
-  return { options, rules: s.rules };
+const FLAG_DEFAULTS = { content: 'content/', listen: '127.0.0.1:8000', dataDir: '.dnscdn/origin' } as const;
+
+/**
+ * The role options from flags, on top of the deployment's origin when `--config` is given: each flag given
+ * overrides its key (`--edge` replaces the file's edge list; `--cache-control`/`--surrogate-key` replace its
+ * rules). The token comes from `--token`, else the file, else $DNSCDN_ADMIN_TOKEN / $DNSCDN_TOKEN.
+ */
+export function originRoleFromFlags(flags: OriginFlags): OriginRoleOptions {
+  const role: OriginRoleOptions =
+    flags.config !== undefined
+      ? originRoleFromDeployment(loadDeployment(flags.config))
+      : { content: FLAG_DEFAULTS.content, listen: parseHostPort(FLAG_DEFAULTS.listen), rules: [], edges: [], dataDir: FLAG_DEFAULTS.dataDir, watch: false };
+  if (flags.content !== undefined) role.content = flags.content;
+  if (flags.listen !== undefined) role.listen = parseHostPort(flags.listen);
+  if (flags.adminListen !== undefined) role.adminListen = parseHostPort(flags.adminListen);
+  else if (role.adminListen === undefined) role.adminListen = defaultAdminAddressOrThrow(role.listen);
+  if (flags.edge.length > 0) role.edges = flags.edge.map(parseDownstream);
+  if (flags.distributor !== undefined) role.distributor = flags.distributor;
+  if (flags.dataDir !== undefined) role.dataDir = flags.dataDir;
+  const flagRules = rulesFromFlags(flags);
+  if (flagRules.length > 0) role.rules = flagRules;
+  if (flags.watch === true) role.watch = true;
+  const token = flags.token ?? role.token ?? tokenFrom(undefined);
+  if (token !== undefined) role.token = token;
+  return role;
 }
 
-export function originCommand(): Command {
+function rulesFromFlags(flags: OriginFlags): PathRule[] {
+  return [
+    ...flags.cacheControl.map((t) => {
+      const r = parseRuleArgument(t);
+      return { pattern: r.pattern, cacheControl: r.value };
+    }),
+    ...flags.surrogateKey.map((t) => {
+      const r = parseRuleArgument(t);
+      return { pattern: r.pattern, surrogateKeys: r.value.split(/\s+/).filter(Boolean) };
+    }),
+  ];
+}
+
+/** Serves the content; with a token, publishes through a separate distributor or a node in this process. */
+export async function runOrigin(o: OriginRoleOptions): Promise<void> {
+  await materialiseLargeFiles(o.content);
+  let distributor: Distributor | undefined;
+  let publisher: Publisher | undefined;
+  if (o.token && o.distributor) publisher = remotePublisher(o.distributor, o.token);
+  else if (o.token) {
+    distributor = await Distributor.open({ dataDir: o.dataDir, token: o.token, downstream: o.edges });
+    publisher = localPublisher(distributor);
+  }
+  const origin = await OriginServer.start({
+    contentDir: o.content,
+    listen: o.listen,
+    adminListen: o.adminListen,
+    rules: o.rules.length > 0 ? o.rules : DEMO_RULES,
+    token: o.token,
+    publisher,
+    distributor,
+  });
+  const watcher = o.watch && publisher ? watchContent(origin, publisher) : undefined;
+  process.stdout.write(`origin listening on ${origin.url}, admin ${origin.adminUrl}, content ${o.content}\n`);
+  reportReady([origin.url, `${origin.adminUrl}/metrics`]);
+  const stop = async (): Promise<void> => {
+    watcher?.close();
+    await origin.close();
+    await distributor?.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+}
+
+/** `run` is what the parsed options are handed to (tests pass one that records them). */
+export function originCommand(run: (role: OriginRoleOptions) => Promise<void> = runOrigin): Command {
   return new Command('origin')
     .description('serve a content directory (strong ETags, ranges, per-path Cache-Control) and publish pushes/purges')
-    .option('--content <dir>', 'content directory', 'content/')
-    .option('--listen <addr>', 'listen address (content and /healthz)', '127.0.0.1:8000')
+    .option('--content <dir>', `content directory (default: ${FLAG_DEFAULTS.content})`)
+    .option('--listen <addr>', `listen address, content and /healthz (default: ${FLAG_DEFAULTS.listen})`)
     .option('--admin-listen <addr>', 'admin listener: /metrics, /.dnscdn/ push, purge, status, journal (default: loopback, port + 1000)')
-    .option('--token <token>', 'admin token for push/purge/status (default: $DNSCDN_ADMIN_TOKEN)')
+    .option('--token <token>', "admin token for push/purge/status (default: the file's, else $DNSCDN_ADMIN_TOKEN)")
     .option('--edge <name=url>', "an edge to feed from the in-process distribution node (the edge's admin URL); repeatable", collect, [])
     .option('--distributor <url>', 'publish to this distribution node instead of running one in-process')
-    .option('--data-dir <dir>', 'journal and blobs of the in-process distribution node', '.dnscdn/origin')
+    .option('--data-dir <dir>', `journal and blobs of the in-process distribution node (default: ${FLAG_DEFAULTS.dataDir})`)
     .option('--cache-control <pattern=value>', 'Cache-Control for matching paths (first match wins); repeatable', collect, [])
     .option('--surrogate-key <pattern=keys>', 'Surrogate-Key values for matching paths (space separated); repeatable', collect, [])
     .option('--watch', 'push changed files and purge deleted ones automatically')
-    .option('--config <file>', 'deployment file: origin, rules, edges, journal and token from it')
-    .action(async (flags: OriginCliOptions) => {
-      const { options: o, rules: configRules } = withConfig(flags);
-      const token = tokenFrom(o.token);
-      const rules: PathRule[] = configRules ?? [
-        ...o.cacheControl.map((t) => {
-          const r = parseRuleArgument(t);
-          return { pattern: r.pattern, cacheControl: r.value };
-        }),
-        ...o.surrogateKey.map((t) => {
-          const r = parseRuleArgument(t);
-          return { pattern: r.pattern, surrogateKeys: r.value.split(/\s+/).filter(Boolean) };
-        }),
-      ];
-      await materialiseLargeFiles(o.content);
-      let distributor: Distributor | undefined;
-      let publisher: Publisher | undefined;
-      if (token && o.distributor) publisher = remotePublisher(o.distributor, token);
-      else if (token) {
-        distributor = await Distributor.open({ dataDir: o.dataDir, token, downstream: o.edge.map(parseDownstream) });
-        publisher = localPublisher(distributor);
-      }
-      const listen = parseHostPort(o.listen);
-      const adminListen = o.adminListen !== undefined ? parseHostPort(o.adminListen) : defaultAdminAddress(listen);
-      if (adminListen === undefined) throw new Error(`--admin-listen is required: the default (port ${listen.port} + 1000) is past 65535`);
-      const origin = await OriginServer.start({
-        contentDir: o.content,
-        listen,
-        adminListen,
-        rules: rules.length > 0 ? rules : DEMO_RULES,
-        token,
-        publisher,
-        distributor,
-      });
-      const watcher = o.watch && publisher ? watchContent(origin, publisher) : undefined;
-      process.stdout.write(`origin listening on ${origin.url}, admin ${origin.adminUrl}\n`);
-      reportReady([origin.url, `${origin.adminUrl}/metrics`]);
-      const stop = async (): Promise<void> => {
-        watcher?.close();
-        await origin.close();
-        await distributor?.close();
-        process.exit(0);
-      };
-      process.once('SIGINT', () => void stop());
-      process.once('SIGTERM', () => void stop());
-    });
+    .option('--config <file>', 'deployment file: origin, rules, edges, journal and token from it; other flags override them')
+    .action(async (flags: OriginFlags) => run(originRoleFromFlags(flags)));
 }
 
 interface ClientOptions {
@@ -135,7 +156,7 @@ async function adminCall(o: ClientOptions, method: 'GET' | 'POST', path: string,
 }
 
 function printOps(answer: unknown): void {
-  for (const op of (answer as { ops: Array<{ seq: number; kind: string; what: string }> }).ops) process.stdout.write(`seq ${op.seq}\t${op.kind}\t${op.what}\n`);
+  for (const op of parseOpSummaries(answer)) process.stdout.write(`seq ${op.seq}\t${op.kind}\t${op.what}\n`);
 }
 
 export function pushCommand(): Command {
@@ -155,7 +176,7 @@ export function purgeCommand(): Command {
 
 export function statusCommand(): Command {
   return withClientOptions(new Command('status').description('per edge: reachable, last applied sequence, lag (exit 1 if an edge is ahead of the journal)')).action(async (o: ClientOptions) => {
-    const s = (await adminCall(o, 'GET', '/.dnscdn/status')) as DistributionStatus;
+    const s = parseDistributionStatus(await adminCall(o, 'GET', '/.dnscdn/status'));
     process.stdout.write(formatStatus(s));
     if (s.edges.some((e) => e.aheadBy !== undefined)) process.exitCode = 1;
   });

@@ -1,3 +1,4 @@
+import { AnswerShapeError, parseDistributionStatus, parseOpSummaries, type OpSummary } from '../distribution/answers.js';
 import { bearer } from '../http/bearer.js';
 import { summary } from '../distribution/distributor.js';
 import type { DistributionStatus, Distributor } from '../distribution/distributor.js';
@@ -8,7 +9,7 @@ import { LinkError, request, type LinkResponse } from '../http/client.js';
 
 /** Where the origin sends what it publishes: a distribution node in this process, or one over HTTP. */
 export interface Publisher {
-  publish(items: Array<{ op: OperationInput; body?: Buffer | undefined }>, opts?: { allowAll?: boolean }): Promise<Array<{ seq: number; kind: string; what: string }>>;
+  publish(items: Array<{ op: OperationInput; body?: Buffer | undefined }>, opts?: { allowAll?: boolean }): Promise<OpSummary[]>;
   status(): Promise<DistributionStatus>;
 }
 
@@ -34,14 +35,21 @@ export function remotePublisher(baseUrl: string, token: string): Publisher {
     if (res.status !== 200) throw new HttpError(res.status === 401 ? 502 : res.status, `distribution node answered ${res.status}: ${res.text().slice(0, 200)}`);
     return res.json();
   }
+  /** A node that answers 200 with the wrong shape is a bad gateway to the admin who asked, like one that is down. */
+  function read<T>(parse: (v: unknown) => T, answer: unknown): T {
+    try {
+      return parse(answer);
+    } catch (err) {
+      if (err instanceof AnswerShapeError) throw new HttpError(502, `distribution node at ${baseUrl}: ${err.message}`);
+      throw err;
+    }
+  }
   return {
     async publish(items, opts) {
       const body = Buffer.concat(items.map((i) => encodeFrame(i.op, i.body)));
-      const answer = (await call(`/.dnscdn/publish${opts?.allowAll ? '?all=1' : ''}`, { method: 'POST', body, headers: { 'content-type': FRAMES_CONTENT_TYPE } })) as {
-        ops: Array<{ seq: number; kind: string; what: string }>;
-      };
-      return answer.ops;
+      const answer = await call(`/.dnscdn/publish${opts?.allowAll ? '?all=1' : ''}`, { method: 'POST', body, headers: { 'content-type': FRAMES_CONTENT_TYPE } });
+      return read(parseOpSummaries, answer);
     },
-    status: async () => (await call('/.dnscdn/status', { method: 'GET' })) as DistributionStatus,
+    status: async () => read(parseDistributionStatus, await call('/.dnscdn/status', { method: 'GET' })),
   };
 }

@@ -3,7 +3,7 @@
  * own command, so a single edge can be killed (and failover watched) like a real site going dark.
  */
 import { formatHostPort } from '../net/address.js';
-import { edgeAdminUrl, edgeUrl } from '../config/roles.js';
+import { edgeAdminUrl, edgeUrl } from '../config/reach.js';
 import type { Deployment } from '../config/types.js';
 
 export interface RoleProcess {

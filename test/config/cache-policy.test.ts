@@ -1,7 +1,7 @@
 /** `cache.policy` in the deployment file: read per edge and from edgeDefaults, and a bad name is refused with its key. */
 import { describe, expect, it } from 'vitest';
 import { parseDeployment } from '../../src/config/load.js';
-import { edgeOptionsFromConfig } from '../../src/config/roles.js';
+import { edgeRoleFromDeployment } from '../../src/edge/setup.js';
 import { ConfigError } from '../../src/errors.js';
 
 const deployment = (defaults: string, london: string): string => `dns:
@@ -25,10 +25,10 @@ describe('cache.policy', () => {
   it('is taken from the edge, else from edgeDefaults, else left to the edge default', () => {
     const d = parseDeployment(deployment(', policy: s3-fifo', '    cache: { maxBytes: 32MB, policy: lru }\n'), '/etc/dnscdn/p.yaml', { env: {} });
     expect(d.edges.map((e) => e.cache.policy)).toEqual(['lru', 's3-fifo']);
-    expect(edgeOptionsFromConfig(d, 'london').cachePolicy).toBe('lru');
+    expect(edgeRoleFromDeployment(d, 'london').server.cachePolicy).toBe('lru');
     const plain = parseDeployment(deployment('', ''), '/etc/dnscdn/p.yaml', { env: {} });
     expect(plain.edges[0]!.cache.policy).toBeUndefined();
-    expect(edgeOptionsFromConfig(plain, 'london').cachePolicy).toBeUndefined();
+    expect(edgeRoleFromDeployment(plain, 'london').server.cachePolicy).toBeUndefined();
   });
 
   it('an unknown policy names the file, line, key and the valid names', () => {

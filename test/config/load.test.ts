@@ -158,10 +158,10 @@ describe('edge cache.ignoreCookies', () => {
   const withCookies = GOOD.replace('cache: { maxBytes: 64MB }', 'cache: { maxBytes: 64MB, ignoreCookies: [_ga*, _gid] }');
 
   it('is read from edgeDefaults and inherited, and reaches the edge options', async () => {
-    const { edgeOptionsFromConfig } = await import('../../src/config/roles.js');
+    const { edgeRoleFromDeployment } = await import('../../src/edge/setup.js');
     const d = parseDeployment(withCookies, '/etc/dnscdn/test.yaml', { env: {} });
     expect(d.edges[0]!.cache.ignoreCookies).toEqual(['_ga*', '_gid']);
-    expect(edgeOptionsFromConfig(d, 'london').ignoreCookies).toEqual(['_ga*', '_gid']);
+    expect(edgeRoleFromDeployment(d, 'london').server.ignoreCookies).toEqual(['_ga*', '_gid']);
     expect(parseDeployment(GOOD, '/x.yaml', { env: {} }).edges[0]!.cache.ignoreCookies).toBeUndefined();
   });
 

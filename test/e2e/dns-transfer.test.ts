@@ -5,7 +5,6 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -13,9 +12,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDnsServer, type DnsServer } from '../../src/dns/server.js';
 import { RCODE, type Message } from '../../src/dns/types.js';
 import { query, tcpQueries, udpQuery } from '../dns/query-client.js';
+import { freePortOn, privateLoopback } from '../net/loopback.js';
 
 const run = promisify(execFile);
-const KNOT_HOST = '127.0.0.77';
+/** Knot's port is written into its config before it starts, so it is found free on an address of this test's own (test/net/loopback.ts). */
+const KNOT_HOST = privateLoopback();
 const dir = mkdtempSync(join(tmpdir(), 'dnscdn-transfer-'));
 const zonesDir = join(dir, 'zones');
 const knotDir = join(dir, 'knot');
@@ -24,20 +25,9 @@ let port: number;
 let knotPort: number;
 let knot: ChildProcess | undefined;
 
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, host, () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
 beforeAll(async () => {
   cpSync('zones', zonesDir, { recursive: true });
-  knotPort = await freePort(KNOT_HOST);
+  knotPort = await freePortOn(KNOT_HOST);
   server = await startDnsServer({
     zonesDir,
     watchZones: false,

@@ -5,12 +5,12 @@
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePortOn, privateLoopbacks } from '../net/loopback.js';
 import { alive } from './pids.js';
 
 const run = promisify(execFile);
@@ -19,20 +19,15 @@ const INTERVAL_MS = 300;
 const FALL = 2;
 const RISE = 2;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
+/**
+ * Every listener on a loopback address of this test's own (test/net/loopback.ts): `up` starts roles that must
+ * know each other's ports before they listen, so the ports are found free first and bound later by the children.
+ */
+const [DNS_HOST, ORIGIN_HOST, LONDON, NEWYORK, TOKYO] = privateLoopbacks(5) as [string, string, string, string, string];
+const escaped = (host: string): string => host.replaceAll('.', '\\.');
 
 async function dig(port: number, subnet: string): Promise<string> {
-  const { stdout } = await run('dig', ['@127.0.0.1', '-p', String(port), 'www.cdn.test', 'A', `+subnet=${subnet}`, '+time=1', '+tries=1']);
+  const { stdout } = await run('dig', [`@${DNS_HOST}`, '-p', String(port), 'www.cdn.test', 'A', `+subnet=${subnet}`, '+time=1', '+tries=1']);
   return stdout;
 }
 
@@ -58,28 +53,28 @@ describe('dnscdn up', () => {
   let originPort = 0;
 
   beforeAll(async () => {
-    dnsPort = await freePort();
-    edgePort = await freePort();
-    originPort = await freePort();
+    dnsPort = await freePortOn(DNS_HOST);
+    edgePort = await freePortOn(LONDON);
+    originPort = await freePortOn(ORIGIN_HOST);
     const dir = mkdtempSync(join(tmpdir(), 'dnscdn-up-'));
     const file = join(dir, 'test.yaml');
     writeFileSync(
       file,
       `dns:
-  listen: [127.0.0.1:${dnsPort}]
+  listen: [${DNS_HOST}:${dnsPort}]
   zones: ${join(ROOT, 'zones')}
 edgeDefaults:
   port: ${edgePort}
   health: { interval: ${INTERVAL_MS}ms, timeout: 200ms, rise: ${RISE}, fall: ${FALL} }
   cache: { maxBytes: 16MB }
 edges:
-  london: { addresses: [127.0.0.21], location: { lat: 51.507, lon: -0.128 } }
-  newyork: { addresses: [127.0.0.22], location: { lat: 40.713, lon: -74.006 } }
-  tokyo: { addresses: [127.0.0.23], location: { lat: 35.690, lon: 139.692 } }
+  london: { addresses: [${LONDON}], location: { lat: 51.507, lon: -0.128 } }
+  newyork: { addresses: [${NEWYORK}], location: { lat: 40.713, lon: -74.006 } }
+  tokyo: { addresses: [${TOKYO}], location: { lat: 35.690, lon: 139.692 } }
 pools:
   www.cdn.test: { policy: geo-nearest, edges: [london, newyork, tokyo], ttl: 1 }
 origin:
-  listen: 127.0.0.1:${originPort}
+  listen: ${ORIGIN_HOST}:${originPort}
   content: ${join(ROOT, 'content')}
   rules:
     - { match: "*.html", cacheControl: "public, max-age=60" }
@@ -112,19 +107,19 @@ admin:
   };
 
   it('prints what listens where and the lines to try', () => {
-    expect(output).toMatch(new RegExp(`^dns\\s+\\d+\\s+127\\.0\\.0\\.1:${dnsPort} udp\\+tcp`, 'm'));
-    expect(output).toMatch(new RegExp(`^edge london\\s+\\d+\\s+http://127\\.0\\.0\\.21:${edgePort}`, 'm'));
-    expect(output).toContain(`dig @127.0.0.1 -p ${dnsPort} www.cdn.test +subnet=81.2.69.0/24`);
+    expect(output).toMatch(new RegExp(`^dns\\s+\\d+\\s+${escaped(DNS_HOST)}:${dnsPort} udp\\+tcp`, 'm'));
+    expect(output).toMatch(new RegExp(`^edge london\\s+\\d+\\s+http://${escaped(LONDON)}:${edgePort}`, 'm'));
+    expect(output).toContain(`dig @${DNS_HOST} -p ${dnsPort} www.cdn.test +subnet=81.2.69.0/24`);
   });
 
   it('answers the nearest edge with the ECS scope, serves through it, moves away when it dies and returns after restart', async () => {
     const london = await dig(dnsPort, '81.2.69.0/24');
-    expect(answerOf(london)).toEqual(['127.0.0.21']);
+    expect(answerOf(london)).toEqual([LONDON]);
     expect(london).toMatch(/CLIENT-SUBNET: 81\.2\.69\.0\/24\/24/);
-    expect(answerOf(await dig(dnsPort, '133.242.0.0/24'))).toEqual(['127.0.0.23']);
+    expect(answerOf(await dig(dnsPort, '133.242.0.0/24'))).toEqual([TOKYO]);
 
     const curl = async (): Promise<string> =>
-      (await run('curl', ['-si', '--max-time', '5', '--resolve', `www.cdn.test:${edgePort}:127.0.0.21`, `http://www.cdn.test:${edgePort}/`])).stdout;
+      (await run('curl', ['-si', '--max-time', '5', '--resolve', `www.cdn.test:${edgePort}:${LONDON}`, `http://www.cdn.test:${edgePort}/`])).stdout;
     expect(await curl()).toMatch(/x-cache: MISS/i);
     expect(await curl()).toMatch(/x-cache: HIT/i);
 
@@ -133,11 +128,11 @@ admin:
     const killedAt = Date.now();
     const moved = await until('the answer to leave london', 20_000, async () => {
       const a = answerOf(await dig(dnsPort, '81.2.69.0/24'));
-      return a[0] !== '127.0.0.21' ? a : undefined;
+      return a[0] !== LONDON ? a : undefined;
     });
     const elapsed = Date.now() - killedAt;
     // Next nearest to London is New York.
-    expect(moved).toEqual(['127.0.0.22']);
+    expect(moved).toEqual([NEWYORK]);
     // interval x fall, plus one interval for probe phase, plus a margin for a loaded 2-core machine.
     expect(elapsed).toBeLessThan(INTERVAL_MS * (FALL + 1) + 3000);
     expect(output).toMatch(/\[up\] edge london \(pid \d+\) exited with signal SIGKILL; restarting/);
@@ -145,23 +140,23 @@ admin:
     await until('london to be restarted', 20_000, async () => (/\[up\] edge london restarted as pid \d+/.test(output) ? true : undefined));
     await until('the answer to return to london', 30_000, async () => {
       const a = answerOf(await dig(dnsPort, '81.2.69.0/24'));
-      return a[0] === '127.0.0.21' ? a : undefined;
+      return a[0] === LONDON ? a : undefined;
     });
   }, 90_000);
 
   it('serves /metrics and the push API on admin listeners only: the public /metrics is not the metrics page', async () => {
-    const londonAdmin = `http://127.0.0.21:${edgePort + 1000}`;
-    expect(output).toMatch(new RegExp(`^edge london\\s+\\d+\\s+http://127\\.0\\.0\\.21:${edgePort}\\s+${londonAdmin.replace(/\./g, '\\.')}/metrics`, 'm'));
+    const londonAdmin = `http://${LONDON}:${edgePort + 1000}`;
+    expect(output).toMatch(new RegExp(`^edge london\\s+\\d+\\s+http://${escaped(LONDON)}:${edgePort}\\s+${escaped(londonAdmin)}/metrics`, 'm'));
     expect(output).toContain(`curl -s ${londonAdmin}/metrics`);
-    const publicMetrics = await run('curl', ['-s', '-w', '\\n%{http_code}', `http://127.0.0.21:${edgePort}/metrics`]);
+    const publicMetrics = await run('curl', ['-s', '-w', '\\n%{http_code}', `http://${LONDON}:${edgePort}/metrics`]);
     expect(publicMetrics.stdout).not.toContain('dnscdn_edge_requests_total');
     expect(publicMetrics.stdout.endsWith('\n404')).toBe(true);
     const adminMetrics = await run('curl', ['-s', `${londonAdmin}/metrics`]);
     expect(adminMetrics.stdout).toContain('dnscdn_edge_requests_total');
     // The CLI pushes to the origin's admin listener; the edges receive it on theirs.
-    const pushed = await run(process.execPath, [join(ROOT, 'bin/dnscdn.js'), 'push', '--origin', `http://127.0.0.1:${originPort + 1000}`, '--token', 'up-e2e-test-token', '/index.html']);
+    const pushed = await run(process.execPath, [join(ROOT, 'bin/dnscdn.js'), 'push', '--origin', `http://${ORIGIN_HOST}:${originPort + 1000}`, '--token', 'up-e2e-test-token', '/index.html']);
     expect(pushed.stdout).toMatch(/^seq \d+\tput\t\/index\.html\n$/);
-    const publicPush = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-X', 'POST', '-H', 'Authorization: Bearer up-e2e-test-token', '-d', '{"paths":["/index.html"]}', `http://127.0.0.1:${originPort}/.dnscdn/push`]);
+    const publicPush = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-X', 'POST', '-H', 'Authorization: Bearer up-e2e-test-token', '-d', '{"paths":["/index.html"]}', `http://${ORIGIN_HOST}:${originPort}/.dnscdn/push`]);
     expect(publicPush.stdout).toBe('405'); // the public port serves content only (GET, HEAD)
   }, 30_000);
 

@@ -105,38 +105,62 @@ describe('health checker', () => {
 
   describe('against a real HTTP server', () => {
     let server: Server | undefined;
-    afterEach(() => server?.close());
+    afterEach(() => {
+      server?.closeAllConnections();
+      server?.close();
+    });
 
-    function listen(port: number): Promise<Server> {
+    /** Answers /healthz with 200 or 503 as `answer` says, on one listener for the whole test (port 0, never re-bound). */
+    function listen(answer: () => number): Promise<Server> {
       const s = createServer((req, res) => {
-        res.statusCode = req.url === '/healthz' ? 200 : 404;
+        res.statusCode = req.url === '/healthz' ? answer() : 404;
         res.end('ok');
       });
-      return new Promise((resolve) => s.listen(port, '127.0.0.1', () => resolve(s)));
+      return new Promise((resolve) => s.listen(0, '127.0.0.1', () => resolve(s)));
+    }
+
+    /** Resolves once `check` holds (polled every 10 ms; the test's timeout bounds the wait). */
+    async function until(check: () => boolean): Promise<void> {
+      while (!check()) await new Promise((r) => setTimeout(r, 10));
     }
 
     it('sees the server go down and come back, and exports the state as a metric', async () => {
-      server = await listen(0);
+      let status = 200;
+      server = await listen(() => status);
       const port = (server.address() as AddressInfo).port;
       const registry = createRegistry();
       const checker = new HealthChecker([edge('live', port, { intervalMs: 50, timeoutMs: 40, rise: 2, fall: 2 })], { registry });
-      const next = (status: string): Promise<HealthChange> =>
-        new Promise((resolve) => checker.onChange((c) => c.status === status && resolve(c)));
+      const next = (want: string): Promise<HealthChange> => new Promise((resolve) => checker.onChange((c) => c.status === want && resolve(c)));
+      expect(checker.status()).toEqual([{ edge: 'live', status: 'up', lastReason: 'not probed yet' }]);
       checker.start();
-      await new Promise((r) => setTimeout(r, 120));
+      // Up at start is the default (state.ts); what shows the probe works is its result arriving.
+      await until(() => checker.status()[0]!.lastReason === 'status 200');
       expect(checker.isUp('live')).toBe(true);
 
       const down = next('down');
-      server.closeAllConnections();
-      await new Promise<void>((r) => server!.close(() => r()));
-      expect((await down).reason).toMatch(/ECONNREFUSED/);
+      status = 503;
+      expect((await down).reason).toBe('status 503');
+      expect(checker.isUp('live')).toBe(false);
       expect(await registry.getSingleMetricAsString('dnscdn_edge_up')).toContain('dnscdn_edge_up{edge="live"} 0');
 
       const up = next('up');
-      server = await listen(port);
+      status = 200;
       await up;
       expect(checker.isUp('live')).toBe(true);
+      expect(await registry.getSingleMetricAsString('dnscdn_edge_up')).toContain('dnscdn_edge_up{edge="live"} 1');
       expect(await registry.getSingleMetricAsString('dnscdn_edge_health_changes_total')).toMatch(/status="down"} 1/);
+      checker.stop();
+    });
+
+    it('counts a refused connection as a failed probe and names the cause', async () => {
+      // Port 1 on loopback (tcpmux): nothing here listens there, and no test binds it.
+      const checker = new HealthChecker([edge('gone', 1, { intervalMs: 50, timeoutMs: 40, rise: 1, fall: 1 })]);
+      const down = new Promise<HealthChange>((resolve) => checker.onChange(resolve));
+      checker.start();
+      const change = await down;
+      expect(change).toMatchObject({ edge: 'gone', status: 'down' });
+      expect(change.reason).toMatch(/ECONNREFUSED/);
+      expect(checker.isUp('gone')).toBe(false);
       checker.stop();
     });
   });

@@ -2,7 +2,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LinkError, request } from '../../src/http/client.js';
-import { freeTcpPort } from '../push/processes.js';
+import { refusingUrl } from '../net/loopback.js';
 import { loopbackWithFreePort } from './blocked-ports.js';
 
 const servers: Server[] = [];
@@ -50,10 +50,10 @@ describe('link client', () => {
   });
 
   it('names the URL and the cause when nothing listens', async () => {
-    const port = await freeTcpPort('127.0.0.1');
-    const err = await failureOf(request(`http://127.0.0.1:${port}/.dnscdn/status`));
+    const nothing = refusingUrl();
+    const err = await failureOf(request(`${nothing}/.dnscdn/status`));
     expect(err.code).toBe('ECONNREFUSED');
-    expect(err.message).toContain(`GET http://127.0.0.1:${port}/.dnscdn/status: `);
+    expect(err.message).toContain(`GET ${nothing}/.dnscdn/status: `);
     expect(err.message).toContain('ECONNREFUSED');
   });
 

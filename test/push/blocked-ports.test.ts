@@ -12,7 +12,8 @@ import { listenDistributor } from '../../src/distribution/server.js';
 import { request } from '../../src/http/client.js';
 import { loopbackWithFreePort } from '../http/blocked-ports.js';
 import { tempDir } from '../origin/helpers.js';
-import { eventually, freeTcpPort, runCli, startCli, stopCli, type Proc } from './processes.js';
+import { freePortOn, privateLoopbacks, refusingUrl } from '../net/loopback.js';
+import { eventually, runCli, startCli, stopCli, type Proc } from './processes.js';
 
 const TOKEN = 'blocked-ports-token';
 const procs: Proc[] = [];
@@ -38,18 +39,19 @@ describe('origin on port 6000, distribution node on port 10080 (real processes)'
     const dir = await tempDir('blocked-ports');
     await mkdir(join(dir, 'content'));
     for (const p of ['a', 'b']) await writeFile(join(dir, 'content', `${p}.html`), `<p>${p}</p>`);
-    const edgeHosts = ['127.0.0.31', '127.0.0.32'];
-    const edgePorts = await Promise.all(edgeHosts.map(freeTcpPort));
-    const edgeAdminPorts = await Promise.all(edgeHosts.map(freeTcpPort));
+    const [dnsHost, ...edgeHosts] = privateLoopbacks(3) as [string, ...string[]];
+    const edgeAdminHosts = privateLoopbacks(2);
+    const edgePorts = await Promise.all(edgeHosts.map(freePortOn));
+    const edgeAdminPorts = await Promise.all(edgeAdminHosts.map(freePortOn));
     // The links (CLI -> origin, origin -> distributor, distributor -> edges, edges -> distributor) go to
     // admin listeners, so those are the ones on the ports fetch refuses.
-    const originPublicPort = await freeTcpPort(host);
-    const distPublicPort = await freeTcpPort(distHost);
+    const originPublicPort = await freePortOn(host);
+    const distPublicPort = await freePortOn(distHost);
     const file = join(dir, 'dnscdn.yaml');
     await writeFile(
       file,
-      `dns:\n  listen: [127.0.0.1:${await freeTcpPort('127.0.0.1')}]\n  zones: zones/\nedgeDefaults:\n  cache: { maxBytes: 16MB }\nedges:\n` +
-        edgeHosts.map((h, i) => `  e${i + 1}: { addresses: [${h}], port: ${edgePorts[i]}, admin: ${h}:${edgeAdminPorts[i]}, location: { lat: 0, lon: ${i} } }\n`).join('') +
+      `dns:\n  listen: [${dnsHost}:${await freePortOn(dnsHost)}]\n  zones: zones/\nedgeDefaults:\n  cache: { maxBytes: 16MB }\nedges:\n` +
+        edgeHosts.map((h, i) => `  e${i + 1}: { addresses: [${h}], port: ${edgePorts[i]}, admin: ${edgeAdminHosts[i]}:${edgeAdminPorts[i]}, location: { lat: 0, lon: ${i} } }\n`).join('') +
         `origin:\n  listen: ${host}:${originPublicPort}\n  admin: ${host}:6000\n  content: content/\n  rules:\n    - { match: "*.html", cacheControl: "public, max-age=600" }\n` +
         `distribution:\n  listen: ${distHost}:${distPublicPort}\n  admin: ${distHost}:10080\n  journal: state/journal\nadmin:\n  tokens: [${TOKEN}]\n`,
     );
@@ -102,11 +104,12 @@ describe('origin on port 6000, distribution node on port 10080 (real processes)'
 
 describe('the push, purge and status commands against nothing', () => {
   it('name the URL they tried and the cause', async () => {
-    const port = await freeTcpPort('127.0.0.1');
+    const url = new URL(refusingUrl());
+    const at = `${url.hostname}:${url.port}`.replaceAll('.', '\\.');
     for (const args of [['push', '/a.html'], ['purge', '/a.html'], ['status']]) {
-      const r = await runCli([...args, '--origin', `http://127.0.0.1:${port}`, '--token', TOKEN]);
+      const r = await runCli([...args, '--origin', url.origin, '--token', TOKEN]);
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(new RegExp(`^dnscdn: (GET|POST) http://127\\.0\\.0\\.1:${port}/\\.dnscdn/(push|purge|status): connect ECONNREFUSED 127\\.0\\.0\\.1:${port}\n$`));
+      expect(r.stderr).toMatch(new RegExp(`^dnscdn: (GET|POST) http://${at}/\\.dnscdn/(push|purge|status): connect ECONNREFUSED ${at}\n$`));
     }
   });
 });

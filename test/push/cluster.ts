@@ -8,6 +8,7 @@ import type { EdgeServer } from '../../src/edge/server.js';
 import { localPublisher } from '../../src/origin/publisher.js';
 import type { Publisher } from '../../src/origin/publisher.js';
 import { OriginServer } from '../../src/origin/server.js';
+import { privateLoopbacks } from '../net/loopback.js';
 import { tempDir } from '../origin/helpers.js';
 
 export const TOKEN = 'test-token-s3cr3t';
@@ -22,7 +23,7 @@ export interface Site {
   dir: string;
 }
 
-/** An origin, a stand-alone distribution node, and three edges on 127.0.0.11-13, all real sockets. */
+/** An origin, a stand-alone distribution node, and three edges on loopback addresses of their own, all real sockets. */
 export class Cluster {
   origin!: OriginServer;
   distributor!: Distributor;
@@ -54,7 +55,9 @@ export class Cluster {
       token: TOKEN,
       publisher: lazy,
     });
-    for (let i = 0; i < 3; i++) c.sites.push(await c.startSite(`127.0.0.1${i + 1}`, 0, 0, join(c.base, `edge${i}`)));
+    // restartSite binds an edge's port again after closing it: each edge has a loopback address of its own
+    // (test/net/loopback.ts), so no other test can have taken that port in between.
+    for (const [i, host] of privateLoopbacks(3).entries()) c.sites.push(await c.startSite(host, 0, 0, join(c.base, `edge${i}`)));
     c.distributor = await Distributor.open({
       dataDir: join(c.base, 'dist'),
       token: TOKEN,

@@ -1,7 +1,9 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadDeployment, parseDeployment } from '../../src/config/load.js';
-import { distributorSettingsFromConfig, edgePushSettingsFromConfig, originSettingsFromConfig } from '../../src/config/roles.js';
+import { distributorRoleFromDeployment } from '../../src/distribution/setup.js';
+import { edgeRoleFromDeployment } from '../../src/edge/setup.js';
+import { originRoleFromDeployment } from '../../src/origin/setup.js';
 import { ConfigError } from '../../src/errors.js';
 
 const SEPARATE = `dns:
@@ -25,27 +27,31 @@ admin:
 describe('push roles from the deployment file', () => {
   it('the shipped dnscdn.yaml: the origin runs the distribution node and every edge catches up from its admin listener', () => {
     const d = loadDeployment('dnscdn.yaml', { env: { DNSCDN_ADMIN_TOKEN: 'from-env' } });
-    const o = originSettingsFromConfig(d);
-    expect(o).toMatchObject({ listen: '127.0.0.1:8000', adminListen: '127.0.0.1:9000', token: 'from-env', dataDir: join(process.cwd(), 'var/journal') });
+    const o = originRoleFromDeployment(d);
+    expect(o).toMatchObject({ listen: { host: '127.0.0.1', port: 8000 }, adminListen: { host: '127.0.0.1', port: 9000 }, token: 'from-env', dataDir: join(process.cwd(), 'var/journal') });
     expect(o.distributor).toBeUndefined();
     // The distribution node feeds each edge on its admin listener, never on the public :8080.
-    expect(o.edges).toContain('london=http://127.0.0.11:9080');
+    expect(o.edges).toContainEqual({ name: 'london', url: 'http://127.0.0.11:9080' });
     expect(o.rules.find((r) => r.pattern === '/img/**')).toMatchObject({ surrogateKeys: ['images'] });
-    expect(edgePushSettingsFromConfig(d, 'tokyo')).toEqual({ distributor: 'http://127.0.0.1:9000', stateDir: join(process.cwd(), 'var/edges/tokyo'), token: 'from-env' });
-    expect(() => distributorSettingsFromConfig(d)).toThrow(ConfigError);
+    expect(edgeRoleFromDeployment(d, 'tokyo').push).toEqual({ distributor: 'http://127.0.0.1:9000', stateDir: join(process.cwd(), 'var/edges/tokyo'), token: 'from-env' });
+    expect(() => distributorRoleFromDeployment(d)).toThrow(ConfigError);
   });
 
   it('a separate distribution node: the origin publishes to it, it feeds the edges, the edges catch up from it, all on admin listeners', () => {
     const d = parseDeployment(SEPARATE, '/srv/cdn/dnscdn.yaml', { env: { TOKEN: 's3cret-token' } });
-    expect(originSettingsFromConfig(d)).toMatchObject({ content: '/srv/cdn/site', adminListen: '127.0.0.1:19000', distributor: 'http://127.0.0.1:19100', token: 's3cret-token' });
-    expect(distributorSettingsFromConfig(d)).toEqual({
-      listen: '127.0.0.1:18100',
-      adminListen: '127.0.0.1:19100',
+    expect(originRoleFromDeployment(d)).toMatchObject({ content: '/srv/cdn/site', adminListen: { host: '127.0.0.1', port: 19000 }, distributor: 'http://127.0.0.1:19100', token: 's3cret-token' });
+    expect(distributorRoleFromDeployment(d)).toEqual({
+      listen: { host: '127.0.0.1', port: 18100 },
+      adminListen: { host: '127.0.0.1', port: 19100 },
       dataDir: '/srv/cdn/state/journal',
       token: 's3cret-token',
-      edges: ['a=http://127.0.0.11:19081', 'b=http://127.0.0.2:9999'],
+      edges: [
+        { name: 'a', url: 'http://127.0.0.11:19081' },
+        { name: 'b', url: 'http://127.0.0.2:9999' },
+      ],
+      compactAfter: 10_000,
     });
-    expect(edgePushSettingsFromConfig(d, 'b')).toEqual({ distributor: 'http://127.0.0.1:19100', stateDir: '/srv/cdn/state/edges/b', token: 's3cret-token' });
+    expect(edgeRoleFromDeployment(d, 'b').push).toEqual({ distributor: 'http://127.0.0.1:19100', stateDir: '/srv/cdn/state/edges/b', token: 's3cret-token' });
   });
 
   it('admin listeners default to loopback, public port + 1000; a public address moves it to 127.0.0.1', () => {
@@ -73,7 +79,7 @@ describe('push roles from the deployment file', () => {
 
   it('without an admin token an edge is a plain pull cache', () => {
     const d = parseDeployment(SEPARATE.replace(/\nadmin:[\s\S]*$/, '\n'), '/srv/cdn/dnscdn.yaml');
-    expect(edgePushSettingsFromConfig(d, 'a')).toBeUndefined();
-    expect(() => edgePushSettingsFromConfig(d, 'nope')).toThrow(/no edge named "nope"/);
+    expect(edgeRoleFromDeployment(d, 'a').push).toBeUndefined();
+    expect(() => edgeRoleFromDeployment(d, 'nope')).toThrow(/no edge named "nope"/);
   });
 });

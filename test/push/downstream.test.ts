@@ -9,7 +9,7 @@ import type { EdgeServer } from '../../src/edge/server.js';
 import { localPublisher } from '../../src/origin/publisher.js';
 import { OriginServer } from '../../src/origin/server.js';
 import { rawRequest, tempDir } from '../origin/helpers.js';
-import { freeTcpPort } from './processes.js';
+import { freePortOn, privateLoopback } from '../net/loopback.js';
 
 const TOKEN = 'downstream-token';
 const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
@@ -26,13 +26,15 @@ let base: string;
 let origin: OriginServer;
 let a: Node;
 let b: Node;
+/** B stops and starts again on the same address, which A was given before B first listened: its own loopback address. */
+const bHost = privateLoopback();
 let bPort: number;
 let edge: EdgeServer;
 let replica: EdgeReplica;
 
-async function node(dir: string, port: number, downstream: Array<{ name: string; url: string }>, upstream?: string): Promise<Node> {
+async function node(dir: string, host: string, port: number, downstream: Array<{ name: string; url: string }>, upstream?: string): Promise<Node> {
   const d = await Distributor.open({ dataDir: join(base, dir), token: TOKEN, downstream, upstream, link: fastLink, pollMs: 300 });
-  const http = await listenDistributor(d, { host: '127.0.0.1', port: 0 }, { listen: { host: '127.0.0.1', port }, token: TOKEN });
+  const http = await listenDistributor(d, { host: '127.0.0.1', port: 0 }, { listen: { host, port }, token: TOKEN });
   return {
     d,
     url: http.adminUrl,
@@ -44,7 +46,7 @@ async function node(dir: string, port: number, downstream: Array<{ name: string;
 }
 
 async function startB(): Promise<void> {
-  b = await node('b', bPort, [{ name: 'edge', url: edge.adminUrl }], a.url);
+  b = await node('b', bHost, bPort, [{ name: 'edge', url: edge.adminUrl }], a.url);
 }
 
 async function push(paths: string[]): Promise<void> {
@@ -66,8 +68,8 @@ beforeAll(async () => {
   for (let i = 0; i < 4; i++) await writeFile(join(base, 'content', `p${i}.html`), `<p>${i}</p>`);
   edge = await startEdge({ listen: { host: '127.0.0.11', port: 0 }, origin: 'http://127.0.0.1:9', maxBytes: 8 * 1024 * 1024, adminToken: TOKEN });
   // B's address must be known before A starts feeding it.
-  bPort = await freeTcpPort('127.0.0.1');
-  a = await node('a', 0, [{ name: 'dist-b', url: `http://127.0.0.1:${bPort}` }]);
+  bPort = await freePortOn(bHost);
+  a = await node('a', '127.0.0.1', 0, [{ name: 'dist-b', url: `http://${bHost}:${bPort}` }]);
   await startB();
   replica = await EdgeReplica.open({ cache: edge.cache, dir: join(base, 'edge'), distributor: b.url, token: TOKEN, pollMs: 300 });
   replica.register(edge);

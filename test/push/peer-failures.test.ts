@@ -8,7 +8,7 @@ import { Follower, type FollowerSink } from '../../src/distribution/follower.js'
 import { PeerFailureLog } from '../../src/distribution/peer-failures.js';
 import type { Logger, LogFields } from '../../src/log.js';
 import { tempDir } from '../origin/helpers.js';
-import { freeTcpPort } from './processes.js';
+import { refusingUrl } from '../net/loopback.js';
 
 interface Line {
   level: 'debug' | 'info' | 'warn' | 'error';
@@ -56,8 +56,7 @@ describe('PeerFailureLog', () => {
 
 describe('catch-up from an unreachable upstream', () => {
   it('is logged at warn with the URL and the cause, once for many retries', async () => {
-    const port = await freeTcpPort('127.0.0.1');
-    const upstream = `http://127.0.0.1:${port}`;
+    const upstream = refusingUrl();
     const { log, lines } = recordingLogger();
     let skew = 0;
     const now = (): number => Date.now() + skew;

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { freePortOn, privateLoopbacks } from '../net/loopback.js';
 
 /** Real `dnscdn` processes (the built CLI, as a user runs it), stopped by their own pid only. */
 export const CLI = join(process.cwd(), 'bin', 'dnscdn.js');
@@ -46,19 +46,6 @@ export function runCli(args: string[], killAfterMs?: number): Promise<{ stdout: 
   });
 }
 
-/** A TCP port free on `host` now (the kernel's pick). */
-export function freeTcpPort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, host, () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 /** Polls until `probe` is true, failing with `describe()` after `timeoutMs`. */
 export async function eventually(probe: () => Promise<boolean>, timeoutMs: number, describe: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -83,30 +70,36 @@ export interface DeploymentFile {
   distributorUrl?: string;
 }
 
-/** Writes a deployment file for an origin, 3 edges on 127.0.0.11-13 and optionally a separate distributor. */
+/**
+ * Writes a deployment file for an origin, 3 edges and optionally a separate distributor, on loopback addresses of
+ * this deployment's own (test/net/loopback.ts): the roles are separate processes that must know each other's ports.
+ */
 export async function writeDeployment(dir: string, token: string, opts: { separateDistributor?: boolean } = {}): Promise<DeploymentFile> {
-  const hosts = ['127.0.0.11', '127.0.0.12', '127.0.0.13'];
-  const ports = await Promise.all(hosts.map(freeTcpPort));
-  const originPort = await freeTcpPort('127.0.0.1');
-  const adminPorts = await Promise.all(hosts.map(freeTcpPort));
-  const originAdminPort = await freeTcpPort('127.0.0.1');
-  const distPort = await freeTcpPort('127.0.0.1');
-  const distAdminPort = await freeTcpPort('127.0.0.1');
-  const edges = hosts.map((h, i) => `  e${i + 1}: { addresses: [${h}], port: ${ports[i]}, admin: ${h}:${adminPorts[i]}, location: { lat: 0, lon: ${i} } }`).join('\n');
+  // One address per listener: two ports found free one after the other on one address may be the same port.
+  const [dnsHost, originHost, originAdminHost, distHost, distAdminHost, ...hosts] = privateLoopbacks(11) as [string, string, string, string, string, ...string[]];
+  const edgeHosts = hosts.slice(0, 3);
+  const edgeAdminHosts = hosts.slice(3);
+  const ports = await Promise.all(edgeHosts.map(freePortOn));
+  const adminPorts = await Promise.all(edgeAdminHosts.map(freePortOn));
+  const originPort = await freePortOn(originHost);
+  const originAdminPort = await freePortOn(originAdminHost);
+  const distPort = await freePortOn(distHost);
+  const distAdminPort = await freePortOn(distAdminHost);
+  const edges = edgeHosts.map((h, i) => `  e${i + 1}: { addresses: [${h}], port: ${ports[i]}, admin: ${edgeAdminHosts[i]}:${adminPorts[i]}, location: { lat: 0, lon: ${i} } }`).join('\n');
   const file = join(dir, 'dnscdn.yaml');
   await writeFile(
     file,
-    `dns:\n  listen: [127.0.0.1:${await freeTcpPort('127.0.0.1')}]\n  zones: zones/\nedgeDefaults:\n  cache: { maxBytes: 16MB }\nedges:\n${edges}\n` +
-      `origin:\n  listen: 127.0.0.1:${originPort}\n  admin: 127.0.0.1:${originAdminPort}\n  content: content/\n  rules:\n    - { match: "*.html", cacheControl: "public, max-age=600", surrogateKeys: [html] }\n` +
-      `distribution:\n${opts.separateDistributor ? `  listen: 127.0.0.1:${distPort}\n  admin: 127.0.0.1:${distAdminPort}\n` : ''}  journal: state/journal\nadmin:\n  tokens: [${token}]\n`,
+    `dns:\n  listen: [${dnsHost}:${await freePortOn(dnsHost)}]\n  zones: zones/\nedgeDefaults:\n  cache: { maxBytes: 16MB }\nedges:\n${edges}\n` +
+      `origin:\n  listen: ${originHost}:${originPort}\n  admin: ${originAdminHost}:${originAdminPort}\n  content: content/\n  rules:\n    - { match: "*.html", cacheControl: "public, max-age=600", surrogateKeys: [html] }\n` +
+      `distribution:\n${opts.separateDistributor ? `  listen: ${distHost}:${distPort}\n  admin: ${distAdminHost}:${distAdminPort}\n` : ''}  journal: state/journal\nadmin:\n  tokens: [${token}]\n`,
   );
   const d: DeploymentFile = {
     file,
-    originUrl: `http://127.0.0.1:${originPort}`,
-    originAdminUrl: `http://127.0.0.1:${originAdminPort}`,
-    edgeUrls: hosts.map((h, i) => `http://${h}:${ports[i]}`),
-    edgeAdminUrls: hosts.map((h, i) => `http://${h}:${adminPorts[i]}`),
+    originUrl: `http://${originHost}:${originPort}`,
+    originAdminUrl: `http://${originAdminHost}:${originAdminPort}`,
+    edgeUrls: edgeHosts.map((h, i) => `http://${h}:${ports[i]}`),
+    edgeAdminUrls: edgeAdminHosts.map((h, i) => `http://${h}:${adminPorts[i]}`),
   };
-  if (opts.separateDistributor) d.distributorUrl = `http://127.0.0.1:${distAdminPort}`;
+  if (opts.separateDistributor) d.distributorUrl = `http://${distAdminHost}:${distAdminPort}`;
   return d;
 }

@@ -1,7 +1,7 @@
 /** One place that turns a policy name into a policy instance. */
 import type { EvictionPolicy, PolicyOptions, Sized } from './eviction-policy.js';
 import { LruPolicy } from './lru.js';
-import type { CachePolicyName } from './names.js';
+import type { CachePolicyName } from '../../config/cache-policies.js';
 import { S3FifoPolicy } from './s3-fifo.js';
 import { WTinyLfuPolicy } from './w-tinylfu.js';
 

@@ -12,7 +12,7 @@
  *   refused within the `set` that offered it, nor for in-place replacement, nor on `clear` (the store resets its indexes itself).
  * - Every table a policy allocates has a fixed size derived from `maxBytes` (capacity.ts).
  */
-import type { CachePolicyName } from './names.js';
+import type { CachePolicyName } from '../../config/cache-policies.js';
 
 export type RemovalReason = 'evict' | 'delete';
 

@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CACHE_POLICIES, DEFAULT_CACHE_POLICY } from '../../../src/edge/eviction/names.js';
+import { CACHE_POLICIES, DEFAULT_CACHE_POLICY } from '../../../src/config/cache-policies.js';
 import { fixed, request, startFixture, TOKEN, type Fixture } from '../harness.js';
 
 const run = promisify(execFile);

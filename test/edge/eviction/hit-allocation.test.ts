@@ -5,7 +5,7 @@
  */
 import { PerformanceObserver, performance, type PerformanceEntry } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
-import { CACHE_POLICIES } from '../../../src/edge/eviction/names.js';
+import { CACHE_POLICIES } from '../../../src/config/cache-policies.js';
 import { EdgeStore } from '../../../src/edge/store.js';
 
 async function collectionsDuring(work: () => void): Promise<number> {

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../../bench/random.js';
-import { CACHE_POLICIES, type CachePolicyName } from '../../../src/edge/eviction/names.js';
+import { CACHE_POLICIES, type CachePolicyName } from '../../../src/config/cache-policies.js';
 import { EdgeStore, replayAccess, type StoredEntry } from '../../../src/edge/store.js';
 
 function entry(key: string, size: number, extra: Partial<StoredEntry> = {}): StoredEntry {

@@ -1,11 +1,11 @@
 /**
  * The eviction/admission policies an edge store can run (`cache.policy` in the deployment file,
- * `--cache-policy` on the command line). A leaf module with no imports, so that config validation and the
- * edge share one list without config importing the store.
+ * `--cache-policy` on the command line). A leaf module with no imports, kept in config (which imports no role)
+ * so that config validation and the edge share one list.
  *
  * - `lru`: lru-cache bounded by bytes, every fetched object admitted (the store before issue 16).
- * - `w-tinylfu`: window LRU + size-aware TinyLFU admission into a segmented LRU (w-tinylfu.ts).
- * - `s3-fifo`: small, main and ghost FIFO queues counted in bytes (s3-fifo.ts).
+ * - `w-tinylfu`: window LRU + size-aware TinyLFU admission into a segmented LRU (edge/eviction/w-tinylfu.ts).
+ * - `s3-fifo`: small, main and ghost FIFO queues counted in bytes (edge/eviction/s3-fifo.ts).
  */
 export const CACHE_POLICIES = ['lru', 'w-tinylfu', 's3-fifo'] as const;
 export type CachePolicyName = (typeof CACHE_POLICIES)[number];
