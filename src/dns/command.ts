@@ -81,7 +81,8 @@ export function dnsCommand(): Command {
     const overrides = dnsOverridesFromFlags(opts);
     if (opts.config !== undefined) {
       const steered = await startSteeredDns(opts.config, { overrides });
-      process.stdout.write(`dns listening on ${steered.server.addresses.map(formatHostPort).join(' ')}\n`);
+      const metrics = steered.server.metricsAddress ? `, metrics http://${formatHostPort(steered.server.metricsAddress)}/metrics` : '';
+      process.stdout.write(`dns listening on ${steered.server.addresses.map(formatHostPort).join(' ')}${metrics}\n`);
       process.on('SIGHUP', () => steered.server.reload());
       const stopSteered = (): void => void steered.close().then(() => process.exit(0));
       process.once('SIGINT', stopSteered);
