@@ -12,6 +12,7 @@ import { formatHostPort, parseHostPort, type HostPort } from '../net/address.js'
 import { parseCidr } from '../net/cidr.js';
 import { createRegistry } from '../metrics.js';
 import { DNS_UDP_SIZE_RANGE } from '../config/types.js';
+import { integerFlag } from './flag-values.js';
 import { addRecursionFlags, recursionOverridesFromFlags, type RecursionFlags } from './resolver/flags.js';
 import { startDnsServer } from './server.js';
 import { DNS_ROLE_DEFAULTS, dnsServerOptions, withOverrides, type DnsOverrides } from './setup.js';
@@ -41,20 +42,13 @@ function collectCidr(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
 
-function parseUdpSize(value: string): number {
-  const n = Number(value);
-  const { min, max } = DNS_UDP_SIZE_RANGE;
-  if (!/^\d+$/.test(value) || n < min || n > max) throw new ConfigError({ file: '--udp-size' }, `"${value}" is not a whole number from ${min} to ${max}`);
-  return n;
-}
-
 /** Every flag of `dnscdn dns`; none has a commander default, so "given" and "not given" stay apart. */
 export function addDnsFlags(cmd: Command): Command {
   cmd
     .option('--config <file>', 'deployment file (dnscdn.yaml): the dns section, steering pools and health checks; flags given too override its keys')
     .option('--zones <dir>', 'folder of <zone>.zone master files (default zones/)')
     .addOption(new Option('--listen <host:port>', 'address to listen on (UDP and TCP); repeatable (default 127.0.0.1:5353)').argParser(collectHostPort(53)))
-    .addOption(new Option('--udp-size <bytes>', 'EDNS UDP payload size we advertise and send up to (default 1232)').argParser(parseUdpSize))
+    .addOption(new Option('--udp-size <bytes>', 'EDNS UDP payload size we advertise and send up to (default 1232)').argParser(integerFlag('--udp-size', DNS_UDP_SIZE_RANGE)))
     .addOption(new Option('--allow-transfer <cidr>', 'clients allowed AXFR/IXFR over TCP; repeatable (default: nobody)').argParser(collectCidr))
     .addOption(new Option('--notify <host:port>', 'secondary to send NOTIFY when a zone changes; repeatable').argParser(collectHostPort(53)))
     .addOption(new Option('--metrics-listen <host:port>', 'serve GET /metrics and GET /healthz over HTTP here').argParser((v) => parseHostPort(v, 9153)));

@@ -13,7 +13,7 @@ import type { Registry } from 'prom-client';
 import { ConfigError } from '../../errors.js';
 import { parseHostPort } from '../../net/address.js';
 import { parseCidr } from '../../net/cidr.js';
-import { parseDuration } from '../../config/units.js';
+import { durationFlag, integerFlag } from '../flag-values.js';
 import { loadRootHints } from './hints.js';
 import type { ForwardZone } from './options.js';
 import { Resolver } from './resolver.js';
@@ -61,28 +61,16 @@ function collectForward(value: string, previous: ForwardZone[] | undefined): For
   return [...(previous ?? []), { zone: value.slice(0, eq), servers }];
 }
 
-function parsePort(value: string): number {
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConfigError({ file: '--upstream-port' }, `"${value}" is not a port`);
-  return port;
-}
-
-/** The file's duration form (`1h`, `600` = seconds), counted in whole seconds as the resolver does. */
-function parseStaleWindow(value: string): number {
-  try {
-    return Math.floor(parseDuration(value) / 1000);
-  } catch (err) {
-    throw new ConfigError({ file: '--stale-window' }, err instanceof Error ? err.message : String(err));
-  }
-}
+/** The file's duration form (`1h`, `600` = seconds); the resolver counts whole seconds. */
+const staleWindowMs = durationFlag('--stale-window', 0);
 
 export function addRecursionFlags(cmd: Command): Command {
   return cmd
     .option('--root-hints <file>', 'root hints (named.root form); enables recursion for names outside our zones')
     .addOption(new Option('--allow-recursion <cidrs>', `comma-separated CIDRs of clients allowed to recurse (default ${DEFAULT_RECURSION_ACL.join(',')})`).argParser(parseCidrList))
     .addOption(new Option('--forward <zone=addrs>', 'forward names under ZONE to these servers (RD=1); repeatable').argParser(collectForward))
-    .addOption(new Option('--upstream-port <port>', 'port of the servers found through hints and referrals (default 53)').argParser(parsePort))
-    .addOption(new Option('--stale-window <duration>', 'serve expired answers this long when no authority answers (e.g. 1h, 600 = seconds; 0 = never; default 1 day)').argParser(parseStaleWindow))
+    .addOption(new Option('--upstream-port <port>', 'port of the servers found through hints and referrals (default 53)').argParser(integerFlag('--upstream-port', { min: 1, max: 65535 })))
+    .addOption(new Option('--stale-window <duration>', 'serve expired answers this long when no authority answers (e.g. 1h, 600 = seconds; 0 = never; default 1 day)').argParser((v) => Math.floor(staleWindowMs(v) / 1000)))
     .option('--randomize-case', 'randomise the letter case of upstream questions (0x20) and require it echoed');
 }
 
