@@ -145,15 +145,19 @@ function positiveDuration(n: ConfigNode): number {
 
 function readRecursion(n: ConfigNode, baseDir: string): RecursionConfig {
   const f = n.fields(['allow', 'rootHints', 'forwarders', 'upstreamPort', 'staleWindow', 'randomizeCase']);
-  const allowNodes = f.allow.present() ? f.allow.items() : [];
-  const r: RecursionConfig = { allow: allowNodes.map(cidr), allowText: allowNodes.map((x) => x.text()), forwarders: [] };
+  const r: RecursionConfig = { forwarders: [] };
+  if (f.allow.present()) {
+    const allowNodes = f.allow.items();
+    r.allow = allowNodes.map(cidr);
+    r.allowText = allowNodes.map((x) => x.text());
+  }
   if (f.rootHints.present()) r.rootHints = resolve(baseDir, f.rootHints.string());
   if (f.upstreamPort.present()) r.upstreamPort = f.upstreamPort.integer({ min: 1, max: 65535 });
   // A duration like the file's others (a bare number is seconds); the resolver counts whole seconds.
   if (f.staleWindow.present()) r.staleWindow = Math.floor(f.staleWindow.parse(parseDuration) / 1000);
   if (f.randomizeCase.present()) r.randomizeCase = f.randomizeCase.boolean();
   if (f.forwarders.present()) {
-    if (r.rootHints === undefined) throw f.forwarders.error('forwarders need rootHints (recursion is off without them)');
+    // Without rootHints this is a forwarding-only server, as `--forward` alone makes one.
     for (const [zone, servers] of f.forwarders.entries()) {
       r.forwarders.push({ zone: normaliseName(zone, servers), servers: servers.itemsOrOne().map((s) => hostPort(s, 53)) });
     }

@@ -54,9 +54,9 @@ export interface PoolConfig {
 export type GeoNetwork = { cidr: Cidr; text: string } & ({ location: GeoPoint; edge?: undefined } | { edge: string; location?: undefined });
 
 export interface RecursionConfig {
-  /** Clients allowed to recurse (RFC 5358: open resolvers are abused). */
-  allow: Cidr[];
-  allowText: string[];
+  /** Clients allowed to recurse (RFC 5358: open resolvers are abused); absent = the role's default (loopback). */
+  allow?: Cidr[];
+  allowText?: string[];
   rootHints?: string;
   /** zone -> upstream servers asked with RD=1. */
   forwarders: Array<{ zone: string; servers: HostPort[] }>;

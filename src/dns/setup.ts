@@ -67,7 +67,7 @@ export function dnsOptionsFromDeployment(d: Deployment): DnsRoleOptions {
     recursion: !r
       ? DEFAULT_RECURSION
       : {
-          allow: r.allowText,
+          allow: r.allowText ?? DEFAULT_RECURSION.allow,
           forwarders: r.forwarders,
           upstreamPort: r.upstreamPort ?? DEFAULT_RECURSION.upstreamPort,
           randomizeCase: r.randomizeCase ?? DEFAULT_RECURSION.randomizeCase,

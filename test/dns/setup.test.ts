@@ -77,6 +77,14 @@ describe('the dns section of the deployment file', () => {
     expect(DNS_ROLE_DEFAULTS.recursion.allow).toEqual(DEFAULT_RECURSION_ACL);
   });
 
+  it('forwarders without rootHints make a forwarding-only resolver, as --forward alone does', () => {
+    const options = fromFile('dns:\n  recursion:\n    forwarders: { corp.test: [127.0.0.53] }\nedges: {}\n');
+    expect(options.recursion.forwarders).toEqual([{ zone: 'corp.test', servers: [{ host: '127.0.0.53', port: 53 }] }]);
+    expect(dnsServerOptions(options, createRegistry()).recursion).toBeDefined();
+    const flags = withOverrides(DNS_ROLE_DEFAULTS, dnsOverridesFromFlags(parseFlags(['--forward', 'corp.test=127.0.0.53'])));
+    expect(flags.recursion).toEqual(options.recursion);
+  });
+
   it.each([
     [['udpSize: 100'], /test\.yaml:2 \(dns\.udpSize\): 100 is below the minimum 512/],
     [['transfer:', '  allow: [10.0.0.1/8]'], /test\.yaml:3 \(dns\.transfer\.allow\[0\]\): bad CIDR/],
