@@ -11,7 +11,7 @@ import { ZoneCatalog } from '../../src/dns/zone/catalog.js';
 import { decodeReply, query } from './query-client.js';
 
 const demo = new ZoneCatalog('zones');
-demo.reload();
+await demo.reload(); // async on main since the zone rework; awaiting a plain value is harmless here
 
 const udp: ClientInfo = { address: '127.0.0.1', port: 1, transport: 'udp' };
 const tcp: ClientInfo = { address: '127.0.0.1', port: 1, transport: 'tcp' };
