@@ -22,7 +22,7 @@ export interface EdgeContext {
 }
 
 export function dnscdnEdgeSpec(ctx: EdgeContext, port: number): HttpServerSpec {
-  return { name: 'dnscdn', argv: ['node', join(ctx.root, 'bin', 'dnscdn.js'), 'edge', '--listen', `${ctx.host}:${port}`, '--origin', ctx.originUrl, '--max-bytes', '256MB'] };
+  return { name: 'dnscdn', argv: ['node', join(ctx.root, 'bin', 'dnscdn.js'), 'edge', '--listen', `${ctx.host}:${port}`, '--admin-listen', `${ctx.host}:0`, '--origin', ctx.originUrl, '--max-bytes', '256MB'] };
 }
 
 export function httpCeilingSpec(ctx: EdgeContext, port: number): HttpServerSpec {

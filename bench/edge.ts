@@ -161,7 +161,7 @@ async function main(): Promise<void> {
   writeFileSync(join(content, 'miss', '1k'), benchObjects()[0]!.body);
   const origin = startProcess(
     'dnscdn origin',
-    pinned(LOADGEN_CORE, ['node', join(root, 'bin', 'dnscdn.js'), 'origin', '--content', content, '--listen', `${HOST}:${originPort}`, '--data-dir', join(tmp, 'origin-data'), '--cache-control', '/rev/*=no-cache', '--cache-control', '/**=public, max-age=3600']),
+    pinned(LOADGEN_CORE, ['node', join(root, 'bin', 'dnscdn.js'), 'origin', '--content', content, '--listen', `${HOST}:${originPort}`, '--admin-listen', `${HOST}:0`, '--data-dir', join(tmp, 'origin-data'), '--cache-control', '/rev/*=no-cache', '--cache-control', '/**=public, max-age=3600']),
     { env: { ...process.env, DNSCDN_LOG: 'warn', DNSCDN_ADMIN_TOKEN: '' } },
   );
   const ctx: EdgeContext = { root, host: HOST, tmp, originUrl: `http://${HOST}:${originPort}`, origin: { host: HOST, port: originPort } };

@@ -59,6 +59,8 @@ interface Cluster {
   dir: string;
   config: string;
   originUrl: string;
+  /** The origin's admin listener: push, status, metrics. */
+  originAdminUrl: string;
   edgeUrls: string[];
   distributor: Server;
   origin: Server;
@@ -84,20 +86,24 @@ async function startCluster(): Promise<Cluster> {
   const dir = mkdtempSync(join(tmpdir(), 'dnscdn-bench-push-'));
   mkdirSync(join(dir, 'content', 'p'), { recursive: true });
   const originPort = await freePort();
+  const originAdminPort = await freePort();
   const distPort = await freePort();
+  const distAdminPort = await freePort();
   const edgePorts = await Promise.all(EDGE_HOSTS.map((h) => freePort(h)));
-  const edges = EDGE_HOSTS.map((h, i) => `  e${i + 1}: { addresses: [${h}], port: ${edgePorts[i]}, location: { lat: 0, lon: ${i * 10} } }`).join('\n');
+  const edgeAdminPorts = await Promise.all(EDGE_HOSTS.map((h) => freePort(h)));
+  const edges = EDGE_HOSTS.map((h, i) => `  e${i + 1}: { addresses: [${h}], port: ${edgePorts[i]}, admin: ${h}:${edgeAdminPorts[i]}, location: { lat: 0, lon: ${i * 10} } }`).join('\n');
   const config = join(dir, 'dnscdn.yaml');
   writeFileSync(
     config,
     `dns:\n  listen: [127.0.0.1:${await freePort()}]\n  zones: zones/\nedgeDefaults:\n  cache: { maxBytes: 64MB }\nedges:\n${edges}\n` +
-      `origin:\n  listen: 127.0.0.1:${originPort}\n  content: content/\n  rules:\n    - { match: "/p/**", cacheControl: "public, max-age=3600", surrogateKeys: [bench] }\n` +
-      `distribution:\n  listen: 127.0.0.1:${distPort}\n  journal: state/journal\nadmin:\n  tokens: [${TOKEN}]\n`,
+      `origin:\n  listen: 127.0.0.1:${originPort}\n  admin: 127.0.0.1:${originAdminPort}\n  content: content/\n  rules:\n    - { match: "/p/**", cacheControl: "public, max-age=3600", surrogateKeys: [bench] }\n` +
+      `distribution:\n  listen: 127.0.0.1:${distPort}\n  admin: 127.0.0.1:${distAdminPort}\n  journal: state/journal\nadmin:\n  tokens: [${TOKEN}]\n`,
   );
   const c: Cluster = {
     dir,
     config,
     originUrl: `http://127.0.0.1:${originPort}`,
+    originAdminUrl: `http://127.0.0.1:${originAdminPort}`,
     edgeUrls: EDGE_HOSTS.map((h, i) => `http://${h}:${edgePorts[i]}`),
     distributor: startProcess('distributor', ['node', cli, 'distributor', '--config', config], { env }),
     origin: startProcess('origin', ['node', cli, 'origin', '--config', config], { env }),
@@ -116,7 +122,7 @@ interface Status {
 }
 
 async function status(c: Cluster): Promise<Status> {
-  const r = await http(`${c.originUrl}/.dnscdn/status`, { headers: auth });
+  const r = await http(`${c.originAdminUrl}/.dnscdn/status`, { headers: auth });
   if (r.status !== 200) throw new Error(`status: HTTP ${r.status} ${r.body}`);
   return JSON.parse(r.body) as Status;
 }
@@ -132,7 +138,7 @@ async function waitConverged(c: Cluster, timeoutMs = 60_000): Promise<void> {
 }
 
 async function push(c: Cluster, paths: string[]): Promise<void> {
-  const r = await http(`${c.originUrl}/.dnscdn/push`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ paths }) });
+  const r = await http(`${c.originAdminUrl}/.dnscdn/push`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ paths }) });
   if (r.status !== 200) throw new Error(`push: HTTP ${r.status} ${r.body}`);
 }
 
@@ -156,7 +162,7 @@ async function timeUntilHit(edgeUrl: string, path: string, since: number): Promi
 }
 
 async function originContentRequests(c: Cluster): Promise<number> {
-  const text = (await http(`${c.originUrl}/metrics`)).body;
+  const text = (await http(`${c.originAdminUrl}/metrics`)).body;
   let total = 0;
   for (const m of text.matchAll(/^dnscdn_origin_requests_total\{[^}]*\} (\d+)/gm)) total += Number(m[1]);
   return total;
@@ -241,7 +247,7 @@ async function main(): Promise<void> {
         runs.map((r, i) => [i + 1, r.missedOps, round(r.listenMs), round(r.convergedMs), r.objectsChecked]),
       ),
     );
-    const statusText = spawnSync('node', [cli, 'status', '--origin', c.originUrl, '--token', TOKEN], { encoding: 'utf8', env }).stdout;
+    const statusText = spawnSync('node', [cli, 'status', '--origin', c.originAdminUrl, '--token', TOKEN], { encoding: 'utf8', env }).stdout;
     console.log(`\n$ dnscdn status\n${statusText}`);
 
     const result = {

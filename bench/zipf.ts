@@ -8,7 +8,7 @@
  * below an edge's usual max object size so that the store never refuses one for being too large.
  * Sizes are drawn independently of popularity, as in most published CDN workload models.
  */
-import { seededRandom, type Random } from './random.js';
+import { seededPermutation, seededRandom, type Random } from './random.js';
 import { TraceBuilder, type Trace } from './trace.js';
 
 export interface ZipfOptions {
@@ -60,14 +60,7 @@ export function zipfTrace(name: string, options: ZipfOptions): Trace {
     sizes[i] = options.fixedSize ?? boundedPareto(random, PARETO_SIZES.shape, PARETO_SIZES.min, PARETO_SIZES.max);
   }
   // Object ids are a seeded permutation of ranks, so that popularity and id order are unrelated.
-  const idOfRank = new Uint32Array(options.objects);
-  for (let i = 0; i < idOfRank.length; i++) idOfRank[i] = i;
-  for (let i = idOfRank.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    const t = idOfRank[i]!;
-    idOfRank[i] = idOfRank[j]!;
-    idOfRank[j] = t;
-  }
+  const idOfRank = seededPermutation(options.objects, random);
   const rank = zipfSampler(options.objects, options.alpha, random);
   const builder = new TraceBuilder();
   for (let i = 0; i < options.requests; i++) {

@@ -6,9 +6,11 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { distributorCommand } from './distribution/command.js';
+import { journalCommand } from './distribution/journal-command.js';
 import { originCommand, pushCommand, purgeCommand, statusCommand } from './origin/command.js';
 import { dnsCommand } from './dns/command.js';
 import { edgeCommand } from './edge/command.js';
+import { exitWithSupervisor } from './up/child.js';
 import { upCommand } from './up/command.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -23,9 +25,10 @@ export function buildProgram(): Command {
 }
 
 // Role commands, in the order `dnscdn --help` lists them.
-const commands: Array<() => Command> = [upCommand, dnsCommand, edgeCommand, originCommand, distributorCommand, pushCommand, purgeCommand, statusCommand];
+const commands: Array<() => Command> = [upCommand, dnsCommand, edgeCommand, originCommand, distributorCommand, pushCommand, purgeCommand, statusCommand, journalCommand];
 
 export async function runCli(argv: string[]): Promise<void> {
+  exitWithSupervisor();
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {

@@ -9,7 +9,9 @@ import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError } from '../errors.js';
 import { formatHostPort, parseHostPort, type HostPort } from '../net/address.js';
-import { formatIp, parseCidr, parseIp, type Cidr } from '../net/cidr.js';
+import { defaultAdminAddress } from '../net/admin-address.js';
+import { isWildcard, listenersClash, type Listener, type Transport } from '../net/bind-clash.js';
+import { formatCidr, formatIp, parseCidr, parseIp, type Cidr } from '../net/cidr.js';
 import { ConfigNode } from './reader.js';
 import {
   DNS_TCP_RANGES,
@@ -33,6 +35,7 @@ import {
 } from './types.js';
 import { parseByteSize } from '../edge/byte-size.js';
 import { cookiePatternProblem } from '../edge/policy.js';
+import { parseCachePolicy } from '../edge/eviction/names.js';
 import { parseDuration } from './units.js';
 
 /** The geo database shipped as an npm dependency: DB-IP IP to City Lite (CC BY 4.0, https://db-ip.com). */
@@ -197,6 +200,7 @@ function readHealth(n: ConfigNode, base: HealthCheckConfig): HealthCheckConfig {
 
 interface EdgeDefaults {
   port: number;
+  purgeAllow: string[];
   weight: number;
   health: HealthCheckConfig;
   cache: EdgeConfig['cache'];
@@ -204,12 +208,14 @@ interface EdgeDefaults {
 
 function readCache(n: ConfigNode, base: EdgeConfig['cache']): EdgeConfig['cache'] {
   if (!n.present()) return base;
-  const f = n.fields(['maxBytes', 'maxObjectBytes', 'ignoreCookies']);
+  const f = n.fields(['maxBytes', 'maxObjectBytes', 'ignoreCookies', 'policy']);
   const c: EdgeConfig['cache'] = { maxBytes: f.maxBytes.present() ? f.maxBytes.parse(parseByteSize) : base.maxBytes };
   const maxObject = f.maxObjectBytes.present() ? f.maxObjectBytes.parse(parseByteSize) : base.maxObjectBytes;
   if (maxObject !== undefined) c.maxObjectBytes = maxObject;
   const ignoreCookies = f.ignoreCookies.present() ? f.ignoreCookies.itemsOrOne().map(readCookiePattern) : base.ignoreCookies;
   if (ignoreCookies !== undefined) c.ignoreCookies = ignoreCookies;
+  const policy = f.policy.present() ? f.policy.parse(parseCachePolicy) : base.policy;
+  if (policy !== undefined) c.policy = policy;
   if (c.maxBytes < 1) throw f.maxBytes.error('must be at least 1 byte');
   return c;
 }
@@ -222,11 +228,12 @@ function readCookiePattern(n: ConfigNode): string {
 }
 
 function readEdgeDefaults(n: ConfigNode): EdgeDefaults {
-  const base: EdgeDefaults = { port: DEFAULT_EDGE_PORT, weight: 1, health: DEFAULT_HEALTH, cache: { maxBytes: DEFAULT_EDGE_MAX_BYTES } };
+  const base: EdgeDefaults = { port: DEFAULT_EDGE_PORT, purgeAllow: [], weight: 1, health: DEFAULT_HEALTH, cache: { maxBytes: DEFAULT_EDGE_MAX_BYTES } };
   if (!n.present()) return base;
-  const f = n.fields(['port', 'weight', 'health', 'cache']);
+  const f = n.fields(['port', 'weight', 'health', 'cache', 'purgeAllow']);
   return {
     port: f.port.present() ? f.port.integer({ min: 1, max: 65535 }) : base.port,
+    purgeAllow: f.purgeAllow.present() ? readCidrTexts(f.purgeAllow) : base.purgeAllow,
     weight: f.weight.present() ? f.weight.number({ min: 0 }) : base.weight,
     health: readHealth(f.health, base.health),
     cache: readCache(f.cache, base.cache),
@@ -239,17 +246,20 @@ function readEdges(n: ConfigNode, defaultsNode: ConfigNode): EdgeConfig[] {
   const edges: EdgeConfig[] = [];
   for (const [name, e] of n.entries()) {
     if (!/^[a-zA-Z0-9][a-zA-Z0-9_-]{0,62}$/.test(name)) throw e.error(`edge name "${name}" must be letters, digits, - and _`);
-    const f = e.fields(['addresses', 'port', 'location', 'weight', 'health', 'cache']);
+    const f = e.fields(['addresses', 'port', 'location', 'weight', 'health', 'cache', 'admin', 'purgeAllow']);
     if (!f.addresses.present()) throw f.addresses.error('is required (IPv4/IPv6 addresses the edge listens on)');
     const addresses = f.addresses.itemsOrOne().map((a) => {
       const ip = parseIp(a.text());
       if (!ip) throw a.error(`"${a.text()}" is not an IPv4 or IPv6 address`);
       return formatIp(ip);
     });
+    const port = f.port.present() ? f.port.integer({ min: 1, max: 65535 }) : defaults.port;
     edges.push({
       name,
       addresses,
-      port: f.port.present() ? f.port.integer({ min: 1, max: 65535 }) : defaults.port,
+      port,
+      admin: adminAddress(f.admin, { host: addresses[0]!, port }, e),
+      purgeAllow: f.purgeAllow.present() ? readCidrTexts(f.purgeAllow) : defaults.purgeAllow,
       location: readLocation(f.location),
       weight: f.weight.present() ? f.weight.number({ min: 0 }) : defaults.weight,
       health: readHealth(f.health, defaults.health),
@@ -328,9 +338,11 @@ function readGeo(n: ConfigNode, baseDir: string, edgeNames: Set<string>): GeoCon
 }
 
 function readOrigin(n: ConfigNode, baseDir: string): OriginConfig {
-  const f = n.fields(['listen', 'content', 'rules']);
+  const f = n.fields(['listen', 'content', 'rules', 'admin']);
+  const listen = f.listen.present() ? hostPort(f.listen, 80) : { host: '127.0.0.1', port: 8000 };
   const origin: OriginConfig = {
-    listen: f.listen.present() ? hostPort(f.listen, 80) : { host: '127.0.0.1', port: 8000 },
+    listen,
+    admin: adminAddress(f.admin, listen, n),
     content: resolve(baseDir, f.content.present() ? f.content.string() : 'content'),
     rules: [],
   };
@@ -348,10 +360,25 @@ function readOrigin(n: ConfigNode, baseDir: string): OriginConfig {
 }
 
 function readDistribution(n: ConfigNode, baseDir: string): DistributionConfig {
-  const f = n.fields(['listen', 'journal']);
+  const f = n.fields(['listen', 'journal', 'admin']);
   const d: DistributionConfig = { journal: resolve(baseDir, f.journal.present() ? f.journal.string() : 'var/journal') };
-  if (f.listen.present()) d.listen = hostPort(f.listen);
+  if (f.listen.present()) {
+    d.listen = hostPort(f.listen);
+    d.admin = adminAddress(f.admin, d.listen, n);
+  } else if (f.admin.present()) throw f.admin.error('needs distribution.listen (without it the distribution node runs inside the origin, on its admin listener)');
   return d;
+}
+
+/** A role's admin listener: the key if given, else net/admin-address.ts's default beside `publicListener`. */
+function adminAddress(key: ConfigNode, publicListener: HostPort, owner: ConfigNode): HostPort {
+  if (key.present()) return hostPort(key);
+  const byDefault = defaultAdminAddress(publicListener);
+  if (byDefault === undefined) throw owner.error(`needs an "admin" address: the default (port ${publicListener.port} + 1000) is past 65535`);
+  return byDefault;
+}
+
+function readCidrTexts(n: ConfigNode): string[] {
+  return n.itemsOrOne().map((item) => formatCidr(cidr(item)));
 }
 
 /** `${NAME}` (must be set) and `${NAME:-default}`, so tokens need not be written into the file. */
@@ -381,24 +408,38 @@ function readAdmin(n: ConfigNode, baseDir: string, env: Record<string, string | 
   return tokens;
 }
 
-/** Two roles on one address and port cannot both listen: refuse it here rather than as EADDRINUSE later. */
+/**
+ * Two roles whose listeners cannot both be bound (same address and port, or a wildcard address and any
+ * address on the same port and protocol: see net/bind-clash.ts) are refused here, with file, line and key,
+ * rather than as EADDRINUSE from one child of `up` after the others started.
+ */
 function checkUniqueListeners(root: ConfigNode, d: Deployment): void {
-  const owners = new Map<string, string>();
-  const claim = (hp: HostPort, who: string, keyPath: string): void => {
-    if (hp.port === 0) return; // port 0 asks the kernel for a free port each time: never a clash
-    const ip = parseIp(hp.host);
-    const key = formatHostPort({ host: ip ? formatIp(ip) : hp.host.toLowerCase(), port: hp.port });
-    const previous = owners.get(key);
+  const claimed: Array<{ listener: Listener; who: string }> = [];
+  const claim = (hp: HostPort, transports: Transport[], who: string, keyPath: string): void => {
+    const listener: Listener = { host: hp.host, port: hp.port, transports };
+    const previous = claimed.find((c) => listenersClash(c.listener, listener));
     if (previous !== undefined) {
-      throw new ConfigError({ file: d.file, line: lineOf(root, keyPath), key: keyPath }, `duplicate address ${key}: already used by ${previous}`);
+      const at = { file: d.file, line: lineOf(root, keyPath), key: keyPath };
+      const mine = formatHostPort(hp);
+      const theirs = formatHostPort(previous.listener);
+      if (!isWildcard(hp.host) && !isWildcard(previous.listener.host)) throw new ConfigError(at, `duplicate address ${canonical(hp)}: already used by ${previous.who}`);
+      throw new ConfigError(at, `address ${mine} clashes with ${theirs} of ${previous.who}: a wildcard address takes the port on every address`);
     }
-    owners.set(key, who);
+    claimed.push({ listener, who });
   };
-  for (const e of d.edges) for (const a of e.addresses) claim({ host: a, port: e.port }, `edge ${e.name}`, `edges.${e.name}.addresses`);
-  d.dns.listen.forEach((hp) => claim(hp, 'dns', 'dns.listen'));
-  if (d.dns.admin) claim(d.dns.admin, 'dns admin', 'dns.admin');
-  if (d.origin) claim(d.origin.listen, 'origin', 'origin.listen');
-  if (d.distribution?.listen) claim(d.distribution.listen, 'distribution', 'distribution.listen');
+  for (const e of d.edges) for (const a of e.addresses) claim({ host: a, port: e.port }, ['tcp'], `edge ${e.name}`, `edges.${e.name}.addresses`);
+  for (const e of d.edges) if (e.admin) claim(e.admin, ['tcp'], `edge ${e.name} admin`, `edges.${e.name}`);
+  d.dns.listen.forEach((hp) => claim(hp, ['udp', 'tcp'], 'dns', 'dns.listen'));
+  if (d.dns.admin) claim(d.dns.admin, ['tcp'], 'dns admin', 'dns.admin');
+  if (d.origin) claim(d.origin.listen, ['tcp'], 'origin', 'origin.listen');
+  if (d.origin) claim(d.origin.admin, ['tcp'], 'origin admin', 'origin');
+  if (d.distribution?.listen) claim(d.distribution.listen, ['tcp'], 'distribution', 'distribution.listen');
+  if (d.distribution?.admin) claim(d.distribution.admin, ['tcp'], 'distribution admin', 'distribution');
+}
+
+function canonical(hp: HostPort): string {
+  const ip = parseIp(hp.host);
+  return formatHostPort({ host: ip ? formatIp(ip) : hp.host.toLowerCase(), port: hp.port });
 }
 
 /** Line of a dotted key path (names containing dots, such as pool names, are not looked up here). */

@@ -3,7 +3,7 @@
  * starts exactly what `dnscdn up` starts, and each role's command keeps its plain flags as well.
  */
 import { dirname, resolve } from 'node:path';
-import { formatHostPort } from '../net/address.js';
+import { formatHostPort, type HostPort } from '../net/address.js';
 import type { EdgeOptions } from '../edge/server.js';
 import type { PathRule } from '../origin/rules.js';
 import { ConfigError } from '../errors.js';
@@ -22,6 +22,21 @@ export function originUrl(d: Deployment): string {
   return `http://${formatHostPort(d.origin.listen)}`;
 }
 
+/** The origin's admin listener: push, purge, status, and the in-process distribution node. */
+export function originAdminUrl(d: Deployment): string {
+  if (!d.origin) throw new ConfigError({ file: d.file, key: 'origin' }, 'the deployment has no origin');
+  return `http://${formatHostPort(d.origin.admin)}`;
+}
+
+/** Where the distribution tier feeds an edge: its admin listener (`/.dnscdn/replica`). */
+export function edgeAdminUrl(edge: EdgeConfig): string {
+  return `http://${formatHostPort(edgeAdmin(edge))}`;
+}
+
+function edgeAdmin(edge: EdgeConfig): HostPort {
+  return edge.admin ?? { host: '127.0.0.1', port: 0 };
+}
+
 /** Where an edge is reached: its first address (an edge process listens on one address). */
 export function edgeUrl(edge: EdgeConfig): string {
   return `http://${formatHostPort({ host: edge.addresses[0]!, port: edge.port })}`;
@@ -34,9 +49,12 @@ export function edgeOptionsFromConfig(d: Deployment, name: string | undefined): 
     origin: originUrl(d),
     maxBytes: edge.cache.maxBytes,
     name: edge.name,
+    adminListen: edgeAdmin(edge),
   };
+  if (edge.purgeAllow !== undefined && edge.purgeAllow.length > 0) options.purgeAllow = edge.purgeAllow;
   if (edge.cache.maxObjectBytes !== undefined) options.maxObjectBytes = edge.cache.maxObjectBytes;
   if (edge.cache.ignoreCookies !== undefined) options.ignoreCookies = edge.cache.ignoreCookies;
+  if (edge.cache.policy !== undefined) options.cachePolicy = edge.cache.policy;
   if (d.adminTokens[0] !== undefined) options.adminToken = d.adminTokens[0];
   return options;
 }
@@ -45,9 +63,10 @@ export function edgeOptionsFromConfig(d: Deployment, name: string | undefined): 
 export interface OriginSettings {
   content: string;
   listen: string;
+  adminListen: string;
   rules: PathRule[];
   token?: string;
-  /** `name=url` for each edge (the origin command's `--edge` form). */
+  /** `name=url` (the edge's admin listener) for each edge (the origin command's `--edge` form). */
   edges: string[];
   /** Journal folder of the in-process distribution node. */
   dataDir: string;
@@ -60,23 +79,28 @@ export function originSettingsFromConfig(d: Deployment): OriginSettings {
   const s: OriginSettings = {
     content: d.origin.content,
     listen: formatHostPort(d.origin.listen),
+    adminListen: formatHostPort(d.origin.admin),
     rules: d.origin.rules,
-    edges: d.edges.map((e) => `${e.name}=${edgeUrl(e)}`),
+    edges: d.edges.map((e) => `${e.name}=${edgeAdminUrl(e)}`),
     dataDir: d.distribution?.journal ?? resolve(dirname(d.file), 'var/journal'),
   };
   if (d.adminTokens[0] !== undefined) s.token = d.adminTokens[0];
-  if (d.distribution?.listen) s.distributor = `http://${formatHostPort(d.distribution.listen)}`;
+  if (d.distribution?.admin) s.distributor = `http://${formatHostPort(d.distribution.admin)}`;
   return s;
 }
 
-/** Where the distribution tier is reached: the separate distributor if the deployment has one, else the origin (which runs it in-process). */
+/**
+ * Where the distribution tier's API is reached: the separate distributor's admin listener if the deployment
+ * has one, else the origin's (which runs the node in-process).
+ */
 export function distributionUrl(d: Deployment): string {
-  return d.distribution?.listen ? `http://${formatHostPort(d.distribution.listen)}` : originUrl(d);
+  return d.distribution?.admin ? `http://${formatHostPort(d.distribution.admin)}` : originAdminUrl(d);
 }
 
 /** `dnscdn distributor --config FILE`: a separate distribution node feeding every edge. */
 export interface DistributorSettings {
   listen: string;
+  adminListen: string;
   dataDir: string;
   token?: string;
   /** `name=url` for each edge (the command's `--edge` form). */
@@ -86,7 +110,8 @@ export interface DistributorSettings {
 export function distributorSettingsFromConfig(d: Deployment): DistributorSettings {
   const listen = d.distribution?.listen;
   if (!d.distribution || !listen) throw new ConfigError({ file: d.file, key: 'distribution.listen' }, 'no separate distribution node (the origin runs it in-process)');
-  const s: DistributorSettings = { listen: formatHostPort(listen), dataDir: d.distribution.journal, edges: d.edges.map((e) => `${e.name}=${edgeUrl(e)}`) };
+  const admin = d.distribution.admin ?? { host: '127.0.0.1', port: 0 };
+  const s: DistributorSettings = { listen: formatHostPort(listen), adminListen: formatHostPort(admin), dataDir: d.distribution.journal, edges: d.edges.map((e) => `${e.name}=${edgeAdminUrl(e)}`) };
   if (d.adminTokens[0] !== undefined) s.token = d.adminTokens[0];
   return s;
 }

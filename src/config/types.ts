@@ -4,6 +4,7 @@
  */
 import type { HostPort } from '../net/address.js';
 import type { Cidr } from '../net/cidr.js';
+import type { CachePolicyName } from '../edge/eviction/names.js';
 
 export interface GeoPoint {
   /** Degrees, -90..90. */
@@ -32,7 +33,14 @@ export interface EdgeConfig {
   weight: number;
   health: HealthCheckConfig;
   /** `ignoreCookies`: cookie names (`*` wildcards) that do not make a response private (src/edge/policy.ts). */
-  cache: { maxBytes: number; maxObjectBytes?: number; ignoreCookies?: string[] };
+  cache: { maxBytes: number; maxObjectBytes?: number; ignoreCookies?: string[]; policy?: CachePolicyName };
+  /**
+   * Admin listener (metrics, purge, replica): `edges.NAME.admin`. load.ts always sets it (a default beside the
+   * public port); optional so that edges built in code for DNS steering need not name one.
+   */
+  admin?: HostPort;
+  /** Networks (CIDR text) whose PURGE the public port accepts, with the token; absent or empty = admin listener only. */
+  purgeAllow?: string[];
 }
 
 export const POOL_POLICIES = ['round-robin', 'weighted', 'geo-nearest', 'failover'] as const;
@@ -129,6 +137,8 @@ export interface OriginRule {
 
 export interface OriginConfig {
   listen: HostPort;
+  /** Admin listener (metrics, push, purge, status, the in-process distribution node): `origin.admin`. */
+  admin: HostPort;
   content: string;
   rules: OriginRule[];
 }
@@ -136,6 +146,8 @@ export interface OriginConfig {
 export interface DistributionConfig {
   /** Where a separate distributor listens; absent = the distribution node runs inside the origin. */
   listen?: HostPort;
+  /** Admin listener of the separate distributor (metrics, publish, journal, status): with `listen` only. */
+  admin?: HostPort;
   journal: string;
 }
 

@@ -1,11 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { mkdir } from 'node:fs/promises';
+import { Gauge } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { HttpError } from '../errors.js';
 import { logger } from '../log.js';
-import { bearer, hasValidToken } from './auth.js';
+import { readRequestBody } from '../http/body.js';
+import { sendJson } from '../http/reply.js';
 import { BlobStore } from './blobs.js';
-import { EdgeLink, parseReplicaReport } from './edge-link.js';
+import { DiskWriteError } from './durable-file.js';
+import type { DiskWriter } from './durable-file.js';
+import { callReplica, EdgeLink } from './edge-link.js';
 import type { BatchRequest, DownstreamTarget, LinkOptions } from './edge-link.js';
 import { Follower } from './follower.js';
 import { decodeInputs, encodeStream, FRAMES_CONTENT_TYPE } from './frames.js';
@@ -13,8 +17,8 @@ import type { StreamItem } from './frames.js';
 import { Journal } from './journal.js';
 import { describeTarget, matchesEverything } from './operations.js';
 import type { Operation, OperationInput, PutOperation } from './operations.js';
-import { handleReplicaRequest, REPLICA_PATH, sendJson } from './replica-endpoint.js';
-import { readBody } from './request-body.js';
+import { handleReplicaRequest, REPLICA_PATH } from './replica-endpoint.js';
+import { makeStateDirectory } from './state-dir.js';
 
 export interface DistributorOptions {
   /** Journal and blobs live here. */
@@ -32,6 +36,8 @@ export interface DistributorOptions {
   batchBytes?: number;
   link?: Omit<LinkOptions, 'token'>;
   pollMs?: number;
+  /** Where journal and blob writes go (tests inject a disk that fills up or writes short). */
+  disk?: DiskWriter;
 }
 
 export interface PeerStatus {
@@ -42,12 +48,23 @@ export interface PeerStatus {
   lagOps: number | null;
   lagSeconds: number | null;
   skipped: Array<{ path: string; length: number }>;
+  /**
+   * Set when the peer has applied sequence numbers beyond the journal's last one: the journal lost operations
+   * that were delivered (restored from an old copy, or rebuilt without its high-water mark). Lag is then null,
+   * never 0, and `error` says so; new operations would reuse numbers the peer skips as repeats.
+   */
+  aheadBy?: number;
   error?: string;
 }
 
 export interface DistributionStatus {
-  journal: { lastSeq: number; snapshotSeq: number; objects: number };
+  journal: { lastSeq: number; snapshotSeq: number; objects: number; highWaterSeq?: number | undefined };
   edges: PeerStatus[];
+}
+
+/** The status line's error for a peer ahead of the journal. */
+export function aheadMessage(peerSeq: number, journalSeq: number): string {
+  return `peer has applied seq ${peerSeq}, beyond the journal's last seq ${journalSeq}: the journal lost acknowledged operations, and new ones would reuse numbers this peer skips as repeats; stop this node and run dnscdn journal repair --min-seq ${peerSeq}`;
 }
 
 const log = logger('distribution');
@@ -72,7 +89,7 @@ export class Distributor {
   }
 
   static async open(options: DistributorOptions): Promise<Distributor> {
-    await mkdir(options.dataDir, { recursive: true });
+    await makeStateDirectory(options.dataDir);
     if (options.upstream) {
       const follower = await Follower.open({
         dir: options.dataDir,
@@ -81,14 +98,15 @@ export class Distributor {
         sink: { put: () => undefined, purge: () => undefined, clear: () => undefined, accepts: () => true },
         pollMs: options.pollMs,
         compactAfter: options.compactAfter,
+        disk: options.disk,
       });
       const d = new Distributor(options, follower.journal, follower.blobs, follower);
       follower.onApplied = () => d.kickAll();
       follower.start();
       return d;
     }
-    const journal = await Journal.open(join(options.dataDir, 'journal'), { compactAfter: options.compactAfter ?? 10_000 });
-    const blobs = await BlobStore.open(join(options.dataDir, 'blobs'));
+    const journal = await Journal.open(join(options.dataDir, 'journal'), { compactAfter: options.compactAfter ?? 10_000, highWater: true, ...(options.disk ? { disk: options.disk } : {}) });
+    const blobs = await BlobStore.open(join(options.dataDir, 'blobs'), options.disk);
     log.info('journal opened', { lastSeq: journal.lastSeq, objects: journal.liveObjects().length });
     return new Distributor(options, journal, blobs, undefined);
   }
@@ -109,15 +127,19 @@ export class Distributor {
       }
     }
     const run = this.chain.then(async () => {
+      this.refuseIfPeerAhead();
       const bodies: Array<{ sha256: string; body: Buffer }> = [];
       for (const { op, body } of items) if (op.kind === 'put' && body) bodies.push({ sha256: op.sha256, body });
-      await this.blobs.putAll(bodies);
-      const ops = await this.journal.append(items.map((i) => i.op));
-      if (this.journal.needsCompaction) {
-        await this.journal.compact();
-        const removed = await this.blobs.retainOnly(new Set(this.journal.liveObjects().map((o) => o.sha256)));
-        log.info('journal compacted', { snapshotSeq: this.journal.snapshotSeq, blobsRemoved: removed });
+      let ops: Operation[];
+      try {
+        await this.blobs.putAll(bodies);
+        ops = await this.journal.append(items.map((i) => i.op));
+      } catch (err) {
+        if (!(err instanceof DiskWriteError)) throw err;
+        log.error('publish not journaled: not acknowledged', { file: err.file, code: err.code, error: err.message });
+        throw new HttpError(err.httpStatus, `not journaled, nothing published: ${err.message}`);
       }
+      if (this.journal.needsCompaction) await this.compactQuietly();
       for (const op of ops) log.info(op.kind === 'put' ? 'put journaled' : 'purge journaled', { seq: op.seq, what: op.kind === 'put' ? op.path : describeTarget(op.target) });
       return ops;
     });
@@ -166,6 +188,48 @@ export class Distributor {
     return encodeStream(items);
   }
 
+  /**
+   * A peer that has applied sequence numbers beyond the journal's (the journal lost acknowledged operations)
+   * would skip new operations as repeats: publishing is refused, naming the way out, rather than acknowledging
+   * what no such peer will apply. Known from each link's last contact, so a publish in the first moments after
+   * a start, before the links have reached their peers, is not covered; `status` still shows the peer ahead.
+   */
+  private refuseIfPeerAhead(): void {
+    const last = this.journal.lastSeq;
+    const ahead = this.links.find((l) => l.acked !== undefined && l.acked > last);
+    if (ahead) throw new HttpError(503, `not journaled, nothing published: ${ahead.target.name}: ${aheadMessage(ahead.acked!, last)}`);
+  }
+
+  /** Compaction runs after an acknowledged append: its failure (a full disk) is logged and retried next time, never the append's. */
+  private async compactQuietly(): Promise<void> {
+    try {
+      await this.journal.compact();
+      const removed = await this.blobs.retainOnly(new Set(this.journal.liveObjects().map((o) => o.sha256)));
+      log.info('journal compacted', { snapshotSeq: this.journal.snapshotSeq, blobsRemoved: removed });
+    } catch (err) {
+      log.warn('journal compaction failed; the journal keeps growing until it succeeds', { error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+
+  /**
+   * Gauges read at scrape time: the journal's last sequence, and per peer how far it is beyond the journal
+   * (0 when not; above 0 is the lost-operations condition `status` reports). From each link's last contact.
+   */
+  registerMetrics(registry: Registry): void {
+    const journal = this.journal;
+    const links = this.links;
+    new Gauge({ name: 'dnscdn_distribution_journal_last_seq', help: 'Last sequence number in the journal', registers: [registry], collect() { this.set(journal.lastSeq); } });
+    new Gauge({
+      name: 'dnscdn_distribution_peer_ahead_ops',
+      help: 'Operations a peer has applied beyond the journal\'s last sequence (above 0: the journal lost acknowledged operations)',
+      labelNames: ['peer'],
+      registers: [registry],
+      collect() {
+        for (const l of links) this.set({ peer: l.target.name }, l.acked === undefined ? 0 : Math.max(0, l.acked - journal.lastSeq));
+      },
+    });
+  }
+
   private async body(sha256: string): Promise<Buffer> {
     const body = await this.blobs.get(sha256);
     if (body === undefined) throw new Error(`blob ${sha256.slice(0, 12)} missing (compacted away?)`);
@@ -183,9 +247,12 @@ export class Distributor {
     const edges = await Promise.all(
       this.options.downstream.map(async (t): Promise<PeerStatus> => {
         try {
-          const res = await fetch(new URL(REPLICA_PATH, t.url), { headers: bearer(this.options.token), signal: AbortSignal.timeout(2000) });
-          if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
-          const report = parseReplicaReport((await res.json()) as unknown);
+          const report = await callReplica(t.url, this.options.token, 'GET', undefined, 2000);
+          if (report.lastSeq > last) {
+            const message = aheadMessage(report.lastSeq, last);
+            log.error('peer ahead of the journal', { peer: t.name, peerSeq: report.lastSeq, journalSeq: last });
+            return { name: t.name, url: t.url, reachable: true, lastSeq: report.lastSeq, lagOps: null, lagSeconds: null, skipped: report.skipped ?? [], aheadBy: report.lastSeq - last, error: message };
+          }
           const behind = last - report.lastSeq;
           const firstMissed = behind > 0 ? this.journal.timeOf(report.lastSeq + 1) : undefined;
           return {
@@ -202,23 +269,22 @@ export class Distributor {
         }
       }),
     );
-    return { journal: { lastSeq: last, snapshotSeq: this.journal.snapshotSeq, objects: this.journal.liveObjects().length }, edges };
+    return { journal: { lastSeq: last, snapshotSeq: this.journal.snapshotSeq, objects: this.journal.liveObjects().length, highWaterSeq: this.journal.highWaterSeq }, edges };
   }
 
-  /** Serves this node's routes; returns false for paths that are not its own. */
+  /** Serves this node's routes on an admin listener (which checked the token); false for paths not its own. */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
     const url = new URL(req.url ?? '/', 'http://distribution.invalid');
     const route = url.pathname;
     if (route === REPLICA_PATH && this.follower) {
       // A batch from upstream is bounded by its batch size or one object, and no object exceeds a publish.
-      await handleReplicaRequest(this.follower, this.options.token, req, res, (this.options.maxPublishBytes ?? 256 * 1024 * 1024) + 1024 * 1024);
+      await handleReplicaRequest(this.follower, req, res, (this.options.maxPublishBytes ?? 256 * 1024 * 1024) + 1024 * 1024);
       return true;
     }
     if (route !== '/.dnscdn/publish' && route !== '/.dnscdn/journal' && route !== '/.dnscdn/status') return false;
-    if (!hasValidToken(req, this.options.token)) throw new HttpError(401, 'missing or wrong token');
     if (route === '/.dnscdn/publish') {
       if (req.method !== 'POST') throw new HttpError(405, 'use POST');
-      const items = decodeInputs(await readBody(req, this.options.maxPublishBytes ?? 256 * 1024 * 1024));
+      const items = decodeInputs(await readRequestBody(req, this.options.maxPublishBytes ?? 256 * 1024 * 1024));
       const ops = await this.publish(items, { allowAll: url.searchParams.get('all') === '1' });
       sendJson(res, 200, { lastSeq: this.journal.lastSeq, ops: ops.map(summary) });
       return true;

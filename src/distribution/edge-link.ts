@@ -1,6 +1,9 @@
+import { request } from '../http/client.js';
 import { logger } from '../log.js';
-import { bearer } from './auth.js';
+import { bearer } from '../http/bearer.js';
 import { FRAMES_CONTENT_TYPE } from './frames.js';
+import { PeerFailureLog } from './peer-failures.js';
+import { REPLICA_PATH } from './replica-endpoint.js';
 import type { SnapshotPage } from './journal.js';
 
 /** Where a distribution node sends operations: an edge (or a downstream distribution node) by base URL. */
@@ -75,6 +78,7 @@ export class EdgeLink {
   private stopped = false;
   private wake: (() => void) | undefined;
   private readonly log = logger('distribution');
+  private readonly failures: PeerFailureLog;
   private readonly loop: Promise<void>;
 
   constructor(
@@ -82,6 +86,8 @@ export class EdgeLink {
     private readonly source: BatchSource,
     private readonly options: LinkOptions,
   ) {
+    // Retries back off to 2 s; warnings about the same dead peer come at most every 5 s, doubling to 5 min.
+    this.failures = new PeerFailureLog(this.log, 'delivery to peer', { minMs: Math.max(options.backoffMaxMs ?? 2000, 5000), maxMs: 300_000 });
     this.loop = this.run();
   }
 
@@ -121,7 +127,7 @@ export class EdgeLink {
       } catch (err) {
         if (this.stopped) break;
         const message = err instanceof Error ? err.message : String(err);
-        if (this.reachable || this.lastError !== message) this.log.warn('peer unreachable, will retry', { peer: this.target.name, error: message });
+        this.failures.failed(this.target.name, message);
         this.reachable = false;
         this.lastError = message;
         await this.idle(backoff);
@@ -142,20 +148,29 @@ export class EdgeLink {
   }
 
   private async call(method: 'GET' | 'POST', body?: Buffer): Promise<ReplicaReport> {
-    const res = await fetch(new URL('/.dnscdn/replica', this.target.url), {
-      method,
-      headers: { ...bearer(this.options.token), ...(body ? { 'content-type': FRAMES_CONTENT_TYPE } : {}) },
-      ...(body ? { body } : {}),
-      signal: AbortSignal.timeout(this.options.requestTimeoutMs ?? 10_000),
-    });
-    const text = await res.text();
-    if (res.status !== 200) throw new Error(`HTTP ${res.status} ${text.slice(0, 200)}`);
-    const report = parseReplicaReport(JSON.parse(text) as unknown);
+    const report = await callReplica(this.target.url, this.options.token, method, body, this.options.requestTimeoutMs ?? 10_000);
     this.report = report;
     this.reachable = true;
     this.lastError = undefined;
+    this.failures.succeeded(this.target.name);
     this.lastContact = Date.now();
     for (const s of report.skipped ?? []) this.log.debug('peer skipped an object larger than its max object size', { peer: this.target.name, path: s.path, length: s.length });
     return report;
   }
+}
+
+/**
+ * One exchange with a peer's replica endpoint: GET asks for its cursor, POST delivers a batch; either way the
+ * answer is the peer's report. Fails with the method, URL and cause (LinkError, or the HTTP status it answered).
+ */
+export async function callReplica(baseUrl: string, token: string, method: 'GET' | 'POST', body: Buffer | undefined, timeoutMs: number): Promise<ReplicaReport> {
+  const url = new URL(REPLICA_PATH, baseUrl);
+  const res = await request(url, {
+    method,
+    headers: { ...bearer(token), ...(body ? { 'content-type': FRAMES_CONTENT_TYPE } : {}) },
+    ...(body ? { body } : {}),
+    timeoutMs,
+  });
+  if (res.status !== 200) throw new Error(`${method} ${url.href}: HTTP ${res.status} ${res.text().slice(0, 200)}`);
+  return parseReplicaReport(res.json());
 }

@@ -1,13 +1,16 @@
 import { join } from 'node:path';
-import { mkdir } from 'node:fs/promises';
+import { request, type LinkResponse } from '../http/client.js';
 import { logger } from '../log.js';
 import type { Logger } from '../log.js';
-import { bearer } from './auth.js';
+import { bearer } from '../http/bearer.js';
 import { BlobStore } from './blobs.js';
+import type { DiskWriter } from './durable-file.js';
 import { decodeStream } from './frames.js';
 import type { Reset, StreamItem } from './frames.js';
 import { Journal } from './journal.js';
+import { PeerFailureLog } from './peer-failures.js';
 import type { Operation, PutOperation } from './operations.js';
+import { makeStateDirectory } from './state-dir.js';
 
 /** What a follower does with operations once they are durable locally: an edge applies them to its store. */
 export interface FollowerSink {
@@ -32,7 +35,17 @@ export interface FollowerOptions {
   pollMs?: number;
   compactAfter?: number;
   log?: Logger;
+  /** Where replica journal and blob writes go (tests inject a disk that fills up or writes short). */
+  disk?: DiskWriter | undefined;
+  /** Clock for the rate limit of catch-up warnings (tests). */
+  now?: () => number;
 }
+
+/**
+ * The largest catch-up answer read: a batch holds 8 MiB of bodies past its first object, and one object can be
+ * as large as the largest publish (256 MiB); 1 MiB more covers the framing.
+ */
+const CATCH_UP_MAX_BYTES = (256 + 8 + 1) * 1024 * 1024;
 
 /**
  * The receiving side of distribution, shared by edges and downstream distribution nodes: operations arrive
@@ -46,6 +59,7 @@ export class Follower {
   private timer: NodeJS.Timeout | undefined;
   private catchingUp: Promise<void> | undefined;
   private readonly log: Logger;
+  private readonly failures: PeerFailureLog;
   /** Recent objects this sink refused for size, reported to the sender and in status (bounded). */
   readonly skipped: Array<{ path: string; length: number }> = [];
   onApplied: ((ops: Operation[]) => void) | undefined;
@@ -62,13 +76,20 @@ export class Follower {
     readonly blobs: BlobStore,
   ) {
     this.log = options.log ?? logger('replica');
+    // Catch-up retries every pollMs; a dead upstream is reported at once, then at most every 5 s doubling to 5 min.
+    const pollMs = options.pollMs ?? 5000;
+    this.failures = new PeerFailureLog(this.log, 'catch-up', { minMs: Math.max(pollMs, 5000), maxMs: 300_000, ...(options.now ? { now: options.now } : {}) });
   }
 
   /** Opens the local journal and replays its live state into the sink (what the node had before it stopped). */
   static async open(options: FollowerOptions): Promise<Follower> {
-    await mkdir(options.dir, { recursive: true });
-    const journal = await Journal.open(join(options.dir, 'replica.journal'), { compactAfter: options.compactAfter ?? 10_000, ...(options.log ? { log: options.log } : {}) });
-    const blobs = await BlobStore.open(join(options.dir, 'blobs'));
+    await makeStateDirectory(options.dir);
+    const journal = await Journal.open(join(options.dir, 'replica.journal'), {
+      compactAfter: options.compactAfter ?? 10_000,
+      ...(options.log ? { log: options.log } : {}),
+      ...(options.disk ? { disk: options.disk } : {}),
+    });
+    const blobs = await BlobStore.open(join(options.dir, 'blobs'), options.disk);
     const f = new Follower(options, journal, blobs);
     let restored = 0;
     for (const op of journal.liveObjects()) {
@@ -140,20 +161,20 @@ export class Follower {
         url.searchParams.set('from', String(stagedBefore.count));
       }
       if (this.maxBodyBytes !== undefined) url.searchParams.set('maxBody', String(this.maxBodyBytes));
-      let res: Response;
+      let res: LinkResponse;
       try {
-        res = await fetch(url, { headers: bearer(this.options.token), signal: AbortSignal.timeout(30_000) });
+        res = await request(url, { headers: bearer(this.options.token), timeoutMs: 30_000, maxBodyBytes: CATCH_UP_MAX_BYTES });
       } catch (err) {
-        this.log.debug('catch-up: upstream unreachable', { upstream, error: err instanceof Error ? err.message : String(err) });
+        this.failures.failed(upstream, err instanceof Error ? err.message : String(err));
         return;
       }
       if (res.status !== 200) {
-        this.log.warn('catch-up refused by upstream', { upstream, status: res.status });
-        await res.body?.cancel();
+        this.failures.failed(upstream, `GET ${url.href}: HTTP ${res.status} ${res.text().slice(0, 200)}`);
         return;
       }
-      const upstreamLast = Number(res.headers.get('x-dnscdn-last-seq') ?? '0');
-      const items = decodeStream(Buffer.from(await res.arrayBuffer()));
+      this.failures.succeeded(upstream);
+      const upstreamLast = Number(res.headers['x-dnscdn-last-seq'] ?? '0');
+      const items = decodeStream(res.body);
       const after = await this.receive(items);
       const staging = this.staged !== undefined && this.staged.count !== stagedBefore?.count;
       if (!staging && (after >= upstreamLast || after === before)) return;

@@ -2,6 +2,8 @@
  * The operations a publisher journals and every edge applies, in sequence order.
  * These JSON shapes travel between processes, so they are parsed from `unknown` with explicit checks.
  */
+import { isPurgeableTag, parseTags } from '../http/tags.js';
+
 export interface PutOperation {
   kind: 'put';
   seq: number;
@@ -79,7 +81,7 @@ export function parsePurgeTarget(v: unknown): PurgeTarget {
       return { type: 'prefix', prefix: checkUrlPath(str(v, 'prefix')) };
     case 'tag': {
       const tag = str(v, 'tag');
-      if (!/^[^\s,]{1,256}$/.test(tag)) fail('bad tag');
+      if (!isPurgeableTag(tag)) fail('bad tag');
       return { type: 'tag', tag };
     }
     default:
@@ -107,14 +109,6 @@ export function parseOperation(v: unknown): Operation {
   return { ...input, seq: nat(o, 'seq'), time: nat(o, 'time') };
 }
 
-/** Surrogate keys of a stored object: `Surrogate-Key` is space-separated, `Cache-Tag` comma-separated. */
-export function tagsOf(headers: Record<string, string>): string[] {
-  const tags: string[] = [];
-  for (const t of (headers['surrogate-key'] ?? '').split(/\s+/)) if (t) tags.push(t);
-  for (const t of (headers['cache-tag'] ?? '').split(',')) if (t.trim()) tags.push(t.trim());
-  return tags;
-}
-
 export function purgeMatches(target: PurgeTarget, put: PutOperation): boolean {
   switch (target.type) {
     case 'url':
@@ -122,8 +116,21 @@ export function purgeMatches(target: PurgeTarget, put: PutOperation): boolean {
     case 'prefix':
       return put.path.startsWith(target.prefix);
     case 'tag':
-      return tagsOf(put.headers).includes(target.tag);
+      return parseTags(put.headers['surrogate-key'], put.headers['cache-tag']).includes(target.tag);
   }
+}
+
+/** The live objects after `op`: a put replaces its path, a purge removes what it matches. */
+export function applyToLiveObjects(live: Map<string, PutOperation>, op: Operation): void {
+  if (op.kind === 'put') {
+    live.set(op.path, op);
+    return;
+  }
+  if (op.target.type === 'url') {
+    live.delete(op.target.path);
+    return;
+  }
+  for (const [path, put] of live) if (purgeMatches(op.target, put)) live.delete(path);
 }
 
 /**

@@ -1,43 +1,57 @@
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { HttpError } from '../errors.js';
+import { AdminListener } from '../http/admin-listener.js';
+import { sendText } from '../http/reply.js';
 import { logger } from '../log.js';
-import type { HostPort } from '../net/address.js';
+import { createRegistry } from '../metrics.js';
+import { formatHostPort, type HostPort } from '../net/address.js';
 import type { Distributor } from './distributor.js';
 
 const log = logger('distribution');
 
-/** The HTTP listener of a stand-alone distribution node (`dnscdn distributor`): its routes plus /healthz. */
-export async function listenDistributor(d: Distributor, listen: HostPort): Promise<{ server: Server; url: string; close(): Promise<void> }> {
+export interface DistributorListeners {
+  server: Server;
+  /** Public: `/healthz` only. */
+  url: string;
+  /** Admin: `/metrics` and, with the token, publish, journal, status and replica. */
+  adminUrl: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The listeners of a stand-alone distribution node (`dnscdn distributor`): a public one that answers only
+ * `/healthz` (for a load balancer or a probe), and the admin listener that carries its whole API.
+ */
+export async function listenDistributor(d: Distributor, listen: HostPort, admin: { listen?: HostPort; token: string }): Promise<DistributorListeners> {
+  const registry = createRegistry({ labels: { role: 'distributor' } });
+  d.registerMetrics(registry);
+  const adminListener = await AdminListener.start({ listen: admin.listen ?? { host: '127.0.0.1', port: 0 }, token: admin.token, registry, role: 'distributor' });
+  adminListener.mount((req, res) => d.handle(req, res));
   const server = createServer((req, res) => {
-    void (async () => {
-      try {
-        if (req.url === '/healthz') return void res.end('ok\n');
-        if (!(await d.handle(req, res))) throw new HttpError(404, 'not found');
-      } catch (err) {
-        const status = err instanceof HttpError ? err.status : 500;
-        if (status === 500) log.error('request failed', { url: req.url, error: err instanceof Error ? err.message : String(err) });
-        if (res.headersSent) return void res.destroy();
-        const text = `${status === 500 ? 'internal error' : (err as Error).message}\n`;
-        res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text) });
-        res.end(text);
-      }
-    })();
+    req.resume();
+    if ((req.url ?? '').split('?', 1)[0] === '/healthz') return sendText(res, 200, 'ok\n');
+    sendText(res, 404, 'not found: the distributor API is on its admin listener\n');
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(listen.port, listen.host, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(listen.port, listen.host, () => resolve());
+    });
+  } catch (err) {
+    await adminListener.close();
+    throw err;
+  }
   const a = server.address() as AddressInfo;
-  const url = `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
-  log.info('distribution node listening', { address: url });
+  const url = `http://${formatHostPort({ host: a.address, port: a.port })}`;
+  log.info('distribution node listening', { address: url, admin: adminListener.url });
   return {
     server,
     url,
+    adminUrl: adminListener.url,
     close: async () => {
       server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.all([new Promise<void>((resolve) => server.close(() => resolve())), adminListener.close()]);
     },
   };
 }

@@ -18,6 +18,7 @@ import { startDnsServer } from './server.js';
 import { DNS_ROLE_DEFAULTS, dnsServerOptions, withOverrides, type DnsOverrides } from './setup.js';
 import { startSteeredDns } from './steering-service.js';
 import { addTcpFlags, tcpConfigFromFlags, type TcpFlags } from './tcp-settings.js';
+import { reportReady } from '../up/child.js';
 
 const log = logger('dns');
 
@@ -77,7 +78,8 @@ export function dnsCommand(): Command {
       const steered = await startSteeredDns(opts.config, { overrides });
       const metrics = steered.server.metricsAddress ? `, metrics http://${formatHostPort(steered.server.metricsAddress)}/metrics` : '';
       process.stdout.write(`dns listening on ${steered.server.addresses.map(formatHostPort).join(' ')}${metrics}\n`);
-      process.on('SIGHUP', () => steered.server.reload());
+      reportReady([...steered.server.addresses.map((a) => `${formatHostPort(a)} udp+tcp`), ...(steered.admin ? [`http://${formatHostPort(steered.admin)}/metrics`] : [])]);
+      process.on('SIGHUP', () => void steered.server.reload());
       const stopSteered = (): void => void steered.close().then(() => process.exit(0));
       process.once('SIGINT', stopSteered);
       process.once('SIGTERM', stopSteered);
@@ -86,7 +88,7 @@ export function dnsCommand(): Command {
     const options = withOverrides(DNS_ROLE_DEFAULTS, overrides);
     const server = await startDnsServer(dnsServerOptions(options, createRegistry({ labels: { role: 'dns' } })));
     log.info('dns server started', { listen: server.addresses.map(formatHostPort).join(','), zones: options.zonesDir });
-    process.on('SIGHUP', () => server.reload());
+    process.on('SIGHUP', () => void server.reload());
     const stop = (): void => {
       void server.close().then(() => process.exit(0));
     };

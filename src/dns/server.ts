@@ -16,7 +16,7 @@ import { listenMetrics, type MetricsListener } from './metrics-listener.js';
 import { QueryPipeline, type PipelineStats, type RecursionHandler } from './pipeline.js';
 import { DEFAULT_TCP_LIMITS, newTcpCloseCounts, serveTcpConnection, type TcpCloseCounts, type TcpLimits } from './tcp.js';
 import { DEFAULT_TCP_ADMISSION, TcpAdmission, type TcpAdmissionLimits, type TcpRefusalReason } from './tcp-admission.js';
-import { ZoneCatalog } from './zone/catalog.js';
+import { ZoneCatalog, type ReloadReport } from './zone/catalog.js';
 import type { ZoneSet } from './zone/store.js';
 
 const log = logger('dns.server');
@@ -56,7 +56,8 @@ export interface DnsServer {
   readonly registry: Registry;
   /** The bound metrics address, when `metricsListen` was given. */
   readonly metricsAddress?: HostPort;
-  reload(): void;
+  /** Re-reads the zones folder; resolves once the new zones serve (the old ones answer meanwhile). */
+  reload(): Promise<ReloadReport>;
   close(): Promise<void>;
 }
 
@@ -88,7 +89,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
   });
   zones.onChange(() => pipeline.zonesChanged());
   if (options.notify?.length) zones.onChange(notifyOnSerialChange(options.notify));
-  zones.reload();
+  await zones.reload();
   if (options.watchZones ?? true) zones.watch();
 
   const tcp: TcpContext = {

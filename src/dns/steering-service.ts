@@ -66,7 +66,7 @@ export async function startSteeredDns(file: string, options: SteeredDnsOptions =
     ...(admin && { admin }),
     reload: () => {
       source.reload();
-      server.reload();
+      void server.reload();
     },
     close: async () => {
       unwatch();

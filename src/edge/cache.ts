@@ -1,12 +1,14 @@
 /**
  * The edge cache as other modules see it: the store plus the policy that turns responses into stored objects.
- * Origin push (src/edge/replica.ts) calls `putPushed` and the purge methods; the pipeline calls `lookup`.
+ * Every write to the store goes through here: a completed fill (`storeFetched`), a 304 that freshens a stored
+ * response (`freshen`), origin push (`putPushed`, from replica.ts), invalidation and purges. The pipeline reads
+ * with `lookup`; the store itself stays storage only.
  */
-import { createCachedObject, type CachedObject } from './entry.js';
+import { createCachedObject, mergeNotModified, notModifiedSelects, type CachedObject, type NewObject } from './entry.js';
 import { decideStorage } from './freshness.js';
 import { single, type HeaderMap } from './headers.js';
-import { parseVary } from './shared-fetch.js';
-import { variantKey, EdgeStore, type InsertResult, type StoreListing } from './store.js';
+import { cacheKey, type FillRequest } from './policy.js';
+import { parseVary, variantKey, EdgeStore, type InsertResult, type StoreListing } from './store.js';
 
 /** An object pushed by the origin (via the distribution tier), stored as if it had just been fetched. */
 export interface PushedObject {
@@ -26,12 +28,25 @@ export interface PushedObject {
 
 export type PushResult = InsertResult | 'not-storable';
 
+/** A fetched response whose body is complete, with the storage decision already made (freshness.ts). */
+export type FetchedObject = Omit<NewObject, 'via' | 'seq'>;
+
+/** What a 304 did to the stored response being revalidated. */
+export type FreshenResult =
+  /** It selected the stored response: here it is with the 304's headers (stored again if still storable). */
+  | { kind: 'freshened'; entry: CachedObject }
+  /** It selected nothing we may update (§4.3.4): the stored copy was dropped; fetch the response whole. */
+  | { kind: 'unselected' };
+
+/** What `lookup` found, with the keys a miss fetches under (built once, by policy.ts). */
+export interface Lookup {
+  key: string;
+  primaryKey: string;
+  entry: CachedObject | undefined;
+}
+
 /** Stands for "any Host" in primary keys of pushed objects. */
 const ANY_HOST = '*';
-
-export function primaryKeyOf(host: string, path: string): string {
-  return `${host.toLowerCase()}${path}`;
-}
 
 export class EdgeCache {
   constructor(
@@ -45,15 +60,19 @@ export class EdgeCache {
   }
 
   /**
-   * The stored variant for a request, trying the request's Host first, then pushed objects stored for any Host.
-   * Returns the keys too: a miss fetches under them.
+   * The stored variant for a request whose primary key (policy.ts `cacheKey`) is `primaryKey`, trying the
+   * request's Host first, then pushed objects stored for any Host under the same `path`. Returns the variant key
+   * too: a miss fetches under it.
    */
-  lookup(host: string, path: string, headers: HeaderMap): { key: string; primaryKey: string; entry: CachedObject | undefined } {
-    const primaryKey = primaryKeyOf(host, path);
+  lookup(primaryKey: string, path: string, headers: HeaderMap): Lookup {
+    // A response without Vary is stored under the primary key itself (variant keys add `\n` and a header), so
+    // one map lookup answers the common case; only a miss there asks which Vary names this URL uses.
+    const plain = this.store.get(primaryKey);
+    if (plain !== undefined) return { key: primaryKey, primaryKey, entry: plain };
     const key = variantKey(primaryKey, this.store.varyOf(primaryKey) ?? [], headers);
-    let entry = this.store.get(key);
+    let entry = key === primaryKey ? undefined : this.store.get(key);
     if (entry === undefined) {
-      const anyPrimary = primaryKeyOf(ANY_HOST, path);
+      const anyPrimary = cacheKey(ANY_HOST, path);
       const vary = this.store.varyOf(anyPrimary);
       if (vary !== undefined) entry = this.store.get(variantKey(anyPrimary, vary, headers));
     }
@@ -70,7 +89,7 @@ export class EdgeCache {
     const decision = decideStorage(fill, o.status, headers, this.now);
     if (!decision.storable) return 'not-storable';
     const vary = parseVary(single(headers.vary));
-    const primaryKey = primaryKeyOf(host, o.path);
+    const primaryKey = cacheKey(host, o.path);
     // A pushed object has no request to take Vary values from: it is the variant for requests without them.
     const key = variantKey(primaryKey, vary, {});
     return this.store.set(
@@ -78,9 +97,49 @@ export class EdgeCache {
     );
   }
 
+  /** Stores a completed fill. Returns the stored object, or undefined when the store did not take it. */
+  storeFetched(o: FetchedObject): CachedObject | undefined {
+    const entry = createCachedObject({ ...o, via: this.via });
+    return this.store.set(entry) === 'stored' ? entry : undefined;
+  }
+
+  /**
+   * §4.3.4: a 304 freshens the stored response it selects; the body stays. `fill` is the request that
+   * revalidated, `requestTime` when it was sent (§4.2.3 response_delay counts towards the age).
+   */
+  freshen(stale: CachedObject, notModified: HeaderMap, fill: FillRequest, requestTime: number): FreshenResult {
+    if (!notModifiedSelects(stale, notModified, this.store.variantCount(stale.primaryKey))) {
+      this.store.delete(stale.key);
+      return { kind: 'unselected' };
+    }
+    const headers = mergeNotModified(stale.headers, notModified);
+    // The stored body came from a fill the policy let everyone share; a 304 that selects it (same validator)
+    // says the cookie user's representation is that one. So the Cookie rule, which is about storing a body
+    // fetched for one user, does not apply: without this, every logged-in revalidation dropped a shared copy.
+    const decision = decideStorage({ ...fill, userCookie: false }, stale.status, headers, this.now, requestTime);
+    const now = this.now();
+    const freshness = decision.storable ? decision.freshness : { ...stale.freshness, responseTime: now, initialAgeSec: 0, freshUntil: now };
+    const entry = createCachedObject({
+      key: stale.key,
+      primaryKey: stale.primaryKey,
+      host: stale.host,
+      path: stale.path,
+      status: stale.status,
+      headers,
+      body: stale.body,
+      freshness,
+      vary: stale.vary,
+      via: this.via,
+      seq: stale.seq,
+    });
+    if (decision.storable) this.store.set(entry);
+    else this.store.delete(stale.key);
+    return { kind: 'freshened', entry };
+  }
+
   /** RFC 9111 §4.4: after a successful unsafe request, the URI's stored responses (this Host's and pushed ones) go. */
   invalidate(host: string, path: string): number {
-    return this.store.purgePrimary(primaryKeyOf(host, path)) + this.store.purgePrimary(primaryKeyOf(ANY_HOST, path));
+    return this.store.purgePrimary(cacheKey(host, path)) + this.store.purgePrimary(cacheKey(ANY_HOST, path));
   }
 
   /** Removes every variant of a path under every Host. Returns how many objects went. */

@@ -1,26 +1,29 @@
 /**
- * Writes a pipeline Delivery to the client: the only code that touches the response socket. Stored objects get
+ * Writes a pipeline Delivery to the client: the only code that writes cache answers to the response socket (the
+ * admin routes in server.ts write their own). Stored objects get
  * Age (RFC 9111 §5.1), X-Cache, Cache-Status (RFC 9211), and answers to the client's conditionals (304),
  * Range / If-Range (206 / 416) and HEAD, all cut from the complete stored body without copying it.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { notModified, ifRangeAllows, NOT_MODIFIED_HEADERS } from './conditional.js';
+import { notModified, ifRangeAllows, NOT_MODIFIED_HEADERS } from '../http/conditional.js';
 import { CACHE_NAME, type CachedObject } from './entry.js';
 import { currentAge, MAX_AGE_SEC } from './freshness.js';
 import { flatten, single, toClientHeaders, type HeaderMap } from './headers.js';
+import type { BodySink } from './body-source.js';
 import type { Delivery } from './pipeline.js';
-import { planRange } from './range.js';
-import type { FetchSink } from './shared-fetch.js';
+import { planRange } from '../http/range.js';
 
-/** The HIT fast path: one writeHead with the precomputed header list and one write of the stored body. */
-export function writeFastHit(res: ServerResponse, entry: CachedObject, now: number): void {
+/** A plain fresh hit: one writeHead with the precomputed header list and one write of the stored body. */
+function writeHit(res: ServerResponse, entry: CachedObject, now: number): void {
   entry.hitHead[entry.ageSlot] = String(Math.floor(currentAge(entry.freshness, now)));
   res.writeHead(entry.status, entry.hitHead);
   res.end(entry.body);
 }
 
-export function writeDelivery(req: IncomingMessage, res: ServerResponse, d: Delivery, via: string, now: number): void {
+export function writeDelivery(req: IncomingMessage, res: ServerResponse, d: Exclude<Delivery, { kind: 'admin' }>, via: string, now: number): void {
   switch (d.kind) {
+    case 'hit':
+      return writeHit(res, d.entry, now);
     case 'object':
       return writeObject(req, res, d.entry, { 'x-cache': d.cache, 'cache-status': d.cacheStatus }, now);
     case 'stream':
@@ -87,12 +90,12 @@ function writeStream(req: IncomingMessage, res: ServerResponse, d: Extract<Deliv
     return;
   }
   const body = new BodyWriter(res, d.status, headers, d.cacheStatus);
-  const sink: FetchSink = { write: (c) => body.write(c), end: () => body.end(), fail: (err) => body.fail(err) };
-  // A slow client is paused by the fetch (res.write returned false) and resumed when its socket drains.
-  res.on('drain', () => d.fetch.resume(sink));
+  const sink: BodySink = { write: (c) => body.write(c), end: () => body.end(), fail: (err) => body.fail(err) };
+  // A slow client is paused by the source (res.write returned false) and resumed when its socket drains.
+  res.on('drain', () => d.body.resume(sink));
   // A client that goes away only stops listening; the shared fetch continues for the others and for the store.
-  res.on('close', () => d.fetch.unsubscribe(sink));
-  if (!d.fetch.subscribe(sink)) res.destroy();
+  res.on('close', () => d.body.unsubscribe(sink));
+  if (!d.body.subscribe(sink)) res.destroy();
 }
 
 function writePass(req: IncomingMessage, res: ServerResponse, origin: IncomingMessage, via: string, extra: HeaderMap): void {

@@ -4,8 +4,9 @@
  * and the freshness deadline is a number. Only Age changes per request (one slot in the flat list).
  */
 import { endToEnd, single, flatten, toClientHeaders, type HeaderMap } from './headers.js';
-import { weakTag } from './conditional.js';
-import { parseTags, type StoredEntry } from './store.js';
+import { weakTag } from '../http/conditional.js';
+import { parseTags } from '../http/tags.js';
+import type { StoredEntry } from './store.js';
 import type { Freshness } from './freshness.js';
 
 export interface CachedObject extends StoredEntry {

@@ -179,7 +179,11 @@ export interface RequestControls {
   maxStale: number;
 }
 
-export function requestControls(headers: HeaderMap, maxStaleCapSec: number): RequestControls {
+/** A request without Cache-Control or Pragma asks nothing special; shared so that a plain request allocates nothing. */
+const NO_CONTROLS: Readonly<RequestControls> = Object.freeze({ noCache: false, noStore: false, onlyIfCached: false, maxStale: 0 });
+
+export function requestControls(headers: HeaderMap, maxStaleCapSec: number): Readonly<RequestControls> {
+  if (headers['cache-control'] === undefined && headers.pragma === undefined) return NO_CONTROLS;
   const d = parseDirectives(headers['cache-control']);
   const pragmaNoCache = d.size === 0 && /no-cache/i.test(single(headers.pragma) ?? '');
   const ms = d.get('max-stale');

@@ -4,8 +4,10 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 
-/** Header names lowercased (node's IncomingMessage.headers shape); set-cookie is the only array. */
-export type HeaderMap = Record<string, string | string[] | undefined>;
+import { single, type HeaderMap } from '../http/header-value.js';
+
+// The shared value helpers live in the HTTP toolkit (origin and distribution use them too).
+export { single, type HeaderMap } from '../http/header-value.js';
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -36,11 +38,6 @@ export function endToEnd(headers: HeaderMap | IncomingHttpHeaders): HeaderMap {
     out[k] = v;
   }
   return out;
-}
-
-/** One string value (lists joined as node joins repeated headers). */
-export function single(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v.join(', ') : v;
 }
 
 export interface ClientInfo {

@@ -3,8 +3,10 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export interface EdgeMetrics {
   requests: Counter<'method'>;
-  /** By X-Cache outcome: HIT, MISS, STALE, REVALIDATED, PASS, SYNTH. */
+  /** By X-Cache outcome: HIT, MISS, STALE, REVALIDATED, PASS, SYNTH. Count with `countResponse`. */
   responses: Counter<'cache'>;
+  /** Counts one answer by its X-Cache outcome (or SYNTH). */
+  countResponse(cache: string): void;
   hits: Counter;
   misses: Counter;
   staleServed: Counter;
@@ -14,18 +16,45 @@ export interface EdgeMetrics {
   originLatency: Histogram;
 }
 
-export function createEdgeMetrics(registry: Registry, store: { readonly bytes: number; readonly objects: number }): EdgeMetrics {
+/** What the metrics read from the store on each scrape. */
+export interface StoreGauges {
+  readonly bytes: number;
+  readonly objects: number;
+  readonly policyName: string;
+  readonly rejections: number;
+}
+
+export function createEdgeMetrics(registry: Registry, store: StoreGauges): EdgeMetrics {
+  new Gauge({ name: 'dnscdn_edge_cache_policy_info', help: 'The store\'s eviction/admission policy (value 1)', labelNames: ['policy'], registers: [registry], collect() { this.set({ policy: store.policyName }, 1); } });
+  new Counter({ name: 'dnscdn_edge_admission_rejections_total', help: 'Fetched objects the policy did not admit (it kept what it holds)', registers: [registry], collect() { this.reset(); this.inc(store.rejections); } });
   new Gauge({ name: 'dnscdn_edge_stored_bytes', help: 'Bytes held by the edge store (body + headers)', registers: [registry], collect() { this.set(store.bytes); } });
   new Gauge({ name: 'dnscdn_edge_stored_objects', help: 'Objects (variants) held by the edge store', registers: [registry], collect() { this.set(store.objects); } });
+  // A labelled inc costs about 60 ns (prom-client hashes the labels; measured, node 20), a tenth of the whole
+  // in-process hit path: HITs are summed in a number and handed to the counter when it is read.
+  let pendingHits = 0;
+  const responses = new Counter({
+    name: 'dnscdn_edge_responses_total',
+    help: 'Responses by cache outcome',
+    labelNames: ['cache'],
+    registers: [registry],
+    collect() {
+      if (pendingHits > 0) this.inc({ cache: 'HIT' }, pendingHits);
+      pendingHits = 0;
+    },
+  });
   return {
+    responses,
+    countResponse: (cache) => {
+      if (cache === 'HIT') pendingHits++;
+      else responses.inc({ cache });
+    },
     requests: new Counter({ name: 'dnscdn_edge_requests_total', help: 'Client requests received', labelNames: ['method'], registers: [registry] }),
-    responses: new Counter({ name: 'dnscdn_edge_responses_total', help: 'Responses by cache outcome', labelNames: ['cache'], registers: [registry] }),
     hits: new Counter({ name: 'dnscdn_edge_hits_total', help: 'Requests served from the store without contacting the origin', registers: [registry] }),
     misses: new Counter({ name: 'dnscdn_edge_misses_total', help: 'Requests with no usable stored response', registers: [registry] }),
     staleServed: new Counter({ name: 'dnscdn_edge_stale_total', help: 'Stale responses served (stale-while-revalidate, stale-if-error, max-stale)', registers: [registry] }),
     revalidations: new Counter({ name: 'dnscdn_edge_revalidations_total', help: 'Conditional requests to the origin, by result', labelNames: ['result'], registers: [registry] }),
     coalescedWaiters: new Counter({ name: 'dnscdn_edge_coalesced_waiters_total', help: 'Requests that joined an in-flight origin fetch instead of starting one', registers: [registry] }),
-    evictions: new Counter({ name: 'dnscdn_edge_evictions_total', help: 'Objects evicted by the byte bound (least recently used first)', registers: [registry] }),
+    evictions: new Counter({ name: 'dnscdn_edge_evictions_total', help: 'Objects evicted by the byte bound (chosen by the cache policy)', registers: [registry] }),
     originLatency: new Histogram({
       name: 'dnscdn_edge_origin_latency_seconds',
       help: 'Time from origin request to response headers',

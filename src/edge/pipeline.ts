@@ -1,70 +1,113 @@
 /**
- * The edge's request pipeline, a state machine in the spirit of Varnish's cache_req_fsm.c:
+ * The edge's request lifecycle, one state machine from the request to the answer, in the spirit of Varnish's
+ * cache_req_fsm.c:
  *
- *   recv -> hash -> lookup -> hit ---------------------------------> deliver
- *                          \-> revalidate -> fetch -> deliver (304 refreshed | new body | stale-if-error)
- *                          \-> miss -------> fetch -> deliver (streamed while it arrives) | pass
- *        \-> pass (unsafe methods, Authorization-less rules, non-shareable responses) -> deliver
+ *   recv -> hash -> lookup -> hit ---------------------------------------------> deliver
+ *                          \-> miss -------> fetch -> deliver (streamed while it arrives) | pass | synth
+ *                          \-> revalidate -> fetch -> deliver (304 freshened | new body | stale-if-error) | synth
+ *                          \-> synth (only-if-cached and nothing usable)
+ *        \-> pass -> fetch -> deliver (straight from the origin, nothing stored) | synth
+ *        \-> synth (400/413/414 and framing refusals; /healthz)
  *
- * Each step returns the next; the loop is capped. The pipeline never writes to the socket: it returns a
- * `Delivery` value that the server writes (deliver.ts). What is cached and shared is decided in policy.ts,
- * freshness in freshness.ts, storage in store.ts.
+ * Each step is a value and returns the next; the loop is capped. The steps that wait (fetch) return a promise;
+ * the others run synchronously, so a fresh hit (recv -> hash -> lookup -> hit -> deliver) costs no promise and
+ * no timer: its delivery is the stored object's precomputed head and body (entry.ts). The machine never writes
+ * to the socket: it returns a `Delivery` that the server writes (deliver.ts). What is looked up, shared, keyed
+ * and stored is decided in policy.ts; freshness in freshness.ts; storage goes through cache.ts; the origin is
+ * reached through an Upstream (upstream/upstream.ts). 431 and other requests node's parser cannot read never
+ * become requests: server.ts answers them from node's clientError.
  */
 import type { IncomingMessage, IncomingHttpHeaders } from 'node:http';
 import { HttpError } from '../errors.js';
 import { logger } from '../log.js';
+import type { BodySource } from './body-source.js';
 import type { EdgeCache } from './cache.js';
 import type { CachedObject } from './entry.js';
 import { evaluateRequest, requestControls, staleIfErrorAllows, type RequestControls } from './freshness.js';
 import { single, toOriginHeaders, type HeaderMap } from './headers.js';
 import type { EdgeMetrics } from './metrics.js';
-import type { OriginClient, RequestBody } from './origin-client.js';
-import { looksUp, sharesFill, type CookieRule, type FillRequest } from './policy.js';
+import { cacheKey, fillHeaders, looksUp, sharesFill, type CookieRule, type FillRequest } from './policy.js';
+import { refuseFraming } from './request-framing.js';
 import { SharedFetch, type FetchContext, type FetchOutcome } from './shared-fetch.js';
 import { variantKey } from './store.js';
+import type { RequestBody, Upstream } from './upstream/upstream.js';
 
 const log = logger('edge');
 
+/** A client request as the lifecycle sees it (server.ts adapts node's IncomingMessage, client-request.ts). */
 export interface EdgeRequest {
-  method: string;
-  /** Path and query as requested (origin-form). */
-  path: string;
-  host: string;
-  headers: IncomingHttpHeaders;
-  clientAddress: string;
-  /** The body to forward on a pass; undefined for GET and HEAD, whose bodies are read and dropped (server.ts). */
-  body: RequestBody | undefined;
+  readonly method: string;
+  /** The request target as received (origin-form: path and query). */
+  readonly path: string;
+  /** The Host header, '' when absent. */
+  readonly host: string;
+  readonly headers: IncomingHttpHeaders;
+  /** Header lines as received, `[name, value, ...]` (repeats that `headers` folds away are visible here). */
+  readonly rawHeaders: readonly string[];
+  readonly clientAddress: string;
+  /** The body to forward on a pass: as framed by the client, bounded (past the bound the client gets 413). */
+  forwardBody(): RequestBody | undefined;
+  /** A looked-up request's body is read and dropped (RFC 9110 §9.3.1: it cannot change a GET's meaning). */
+  discardBody(): void;
 }
 
 /** X-Cache for people; Cache-Status (RFC 9211) carries the details. */
 export type CacheOutcome = 'HIT' | 'MISS' | 'STALE' | 'REVALIDATED' | 'PASS';
 
 export type Delivery =
+  /** A fresh hit that the stored object's precomputed head answers as it is (a plain GET). */
+  | { kind: 'hit'; entry: CachedObject }
+  /** A stored object, with what this request adds: 304, Range, HEAD, a stale or revalidated Cache-Status. */
   | { kind: 'object'; entry: CachedObject; cache: CacheOutcome; cacheStatus: string }
-  | { kind: 'stream'; fetch: SharedFetch; status: number; headers: HeaderMap; cache: CacheOutcome; cacheStatus: string }
+  | { kind: 'stream'; body: BodySource; status: number; headers: HeaderMap; cache: CacheOutcome; cacheStatus: string }
   | { kind: 'pass'; response: IncomingMessage; cache: CacheOutcome; cacheStatus: string }
-  | { kind: 'synth'; status: number; message: string; cacheStatus?: string };
+  /** An answer made here. `close`: the request's framing is in doubt, so the connection ends after it. */
+  | { kind: 'synth'; status: number; message: string; cacheStatus?: string; close?: boolean }
+  /** A reserved admin path (metrics, PURGE, /.dnscdn/): the server's admin routes answer it, not the cache. */
+  | { kind: 'admin' };
 
 type Step =
   | { name: 'recv' }
   | { name: 'hash' }
-  | { name: 'lookup'; key: string; primaryKey: string; entry: CachedObject | undefined }
+  | { name: 'lookup'; primaryKey: string }
+  | { name: 'hit'; entry: CachedObject; usable: 'fresh' | 'stale-accepted' | 'stale-while-revalidate' }
   | { name: 'miss'; key: string; primaryKey: string }
   | { name: 'revalidate'; key: string; primaryKey: string; entry: CachedObject }
-  | { name: 'fetch'; fetch: SharedFetch; owner: boolean; stale: CachedObject | undefined }
   | { name: 'pass'; reason: string }
-  | { name: 'deliver'; delivery: Delivery };
+  | { name: 'fetch'; from: 'shared'; fetch: SharedFetch; owner: boolean; stale: CachedObject | undefined }
+  | { name: 'fetch'; from: 'pass'; reason: string }
+  | { name: 'deliver'; delivery: Delivery }
+  | { name: 'synth'; status: number; message: string; cacheStatus?: string; close?: boolean };
 
-/** Steps per request: recv, hash, lookup, revalidate, fetch, one restart of those, pass, deliver fit well under it. */
+export type StepName = Step['name'];
+
+/** One request's way through the machine. */
+interface Transaction {
+  readonly req: EdgeRequest;
+  /** The request's cache directives, read at the first lookup. */
+  controls: Readonly<RequestControls> | undefined;
+  /** Times a revalidation started over (a 304 that selected nothing). */
+  restarts: number;
+  /** The request left recv for the cache (hash or pass): its answer is a cache outcome, counted by X-Cache. */
+  served: boolean;
+  /** The steps visited, kept only when someone observes them. */
+  readonly trace: StepName[] | undefined;
+}
+
+/** Steps per request: recv, hash, lookup, revalidate, fetch, one restart of those, pass, fetch, deliver fit well under it. */
 const MAX_STEPS = 16;
 /** In-flight fetches tracked for coalescing; beyond it requests fetch on their own (bounded, never queued). */
 const MAX_IN_FLIGHT = 10_000;
-/** Request headers that make the client's request conditional or partial: a shared fill must not carry them. */
-const CLIENT_CONDITIONALS = ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range', 'range'];
+/** Request targets longer than this get 414 (RFC 9112 §3: "at least 8000 octets" should be supported). */
+const MAX_URL_BYTES = 8192;
+/** A Host with whitespace, a slash, a backslash or userinfo cannot name a host (RFC 9110 §7.2, RFC 3986 §3.2.2). */
+const BAD_HOST = /[\s/\\@]/;
+const HASH: Step = { name: 'hash' };
+const RECV: Step = { name: 'recv' };
 
 export interface PipelineOptions {
   cache: EdgeCache;
-  origin: OriginClient;
+  upstream: Upstream;
   metrics: EdgeMetrics;
   now: () => number;
   via: string;
@@ -72,6 +115,12 @@ export interface PipelineOptions {
   maxStaleSec: number;
   /** Which request cookies make a response private unless it says otherwise (policy.ts). */
   cookies: CookieRule;
+  /** Declared request bodies larger than this get 413 in recv. */
+  maxBodyBytes: number;
+  /** Is this method and path (no query) one of the server's admin routes? Those are reserved, never cached. */
+  isAdminRequest: (method: string, path: string) => boolean;
+  /** Observes the steps each request visited, in order, like varnishlog's VCL_call lines (tests, debugging). */
+  onSteps?: ((steps: readonly StepName[], req: EdgeRequest) => void) | undefined;
 }
 
 export class EdgePipeline {
@@ -79,113 +128,135 @@ export class EdgePipeline {
   private readonly fetchContext: FetchContext;
 
   constructor(private readonly o: PipelineOptions) {
-    this.fetchContext = { store: o.cache.store, origin: o.origin, now: o.now, via: o.via };
-  }
-
-  /** Fetches currently in flight (for tests and metrics). */
-  get inFlightCount(): number {
-    return this.inFlight.size;
+    this.fetchContext = { cache: o.cache, upstream: o.upstream, now: o.now };
   }
 
   /**
-   * The fast path for the common case: a plain GET (no cache directives, conditionals, Range or Authorization)
-   * for a fresh object stored without Vary. Returns the object or undefined (then `handle` runs the full machine).
-   * It evaluates nothing but one deadline: everything else was precomputed when the object was stored.
+   * Runs the machine for one request. Returns the delivery itself when no step had to wait (hits, synthetic
+   * answers), else a promise of it. A throw (a bug) is for the server's one catch to turn into 502.
    */
-  fastHit(method: string, host: string, path: string, h: IncomingHttpHeaders): CachedObject | undefined {
-    if (method !== 'GET' || h['cache-control'] !== undefined || h.pragma !== undefined || h.range !== undefined) return undefined;
-    if (h['if-none-match'] !== undefined || h['if-modified-since'] !== undefined || h.authorization !== undefined) return undefined;
-    const entry = this.o.cache.store.get(`${host.toLowerCase()}${path}`);
-    if (entry === undefined || entry.vary.length > 0 || entry.freshness.noCache || this.o.now() >= entry.freshness.freshUntil) return undefined;
-    return entry;
+  handle(req: EdgeRequest): Delivery | Promise<Delivery> {
+    const t: Transaction = { req, controls: undefined, restarts: 0, served: false, trace: this.o.onSteps ? [] : undefined };
+    return this.advance(t, RECV, 0);
   }
 
-  async handle(req: EdgeRequest): Promise<Delivery> {
-    const rc = requestControls(req.headers, this.o.maxStaleSec);
-    let step: Step = { name: 'recv' };
-    let restarts = 0;
-    for (let i = 0; i < MAX_STEPS; i++) {
-      switch (step.name) {
-        case 'recv':
-          step = looksUp(req.method) ? { name: 'hash' } : { name: 'pass', reason: 'method' };
-          break;
-        case 'hash': {
-          const found = this.o.cache.lookup(req.host, req.path, req.headers);
-          step = { name: 'lookup', ...found };
-          break;
-        }
-        case 'lookup':
-          step = this.lookup(req, step, rc);
-          break;
-        case 'miss':
-          this.o.metrics.misses.inc();
-          step = this.startFetch(req, step.key, step.primaryKey, undefined);
-          break;
-        case 'revalidate':
-          step = this.startFetch(req, step.key, step.primaryKey, step.entry);
-          break;
-        case 'fetch': {
-          const outcome = await step.fetch.outcome;
-          if (outcome.kind === 'retry') {
-            if (++restarts > 1) step = { name: 'pass', reason: 'restart' };
-            else step = { name: 'hash' };
-            break;
-          }
-          step = await this.afterFetch(req, step, outcome);
-          break;
-        }
-        case 'pass':
-          return this.pass(req, step.reason);
-        case 'deliver':
-          return step.delivery;
-      }
+  private advance(t: Transaction, from: Step, done: number): Delivery | Promise<Delivery> {
+    let step = from;
+    for (let i = done; i < MAX_STEPS; i++) {
+      t.trace?.push(step.name);
+      if (step.name === 'deliver') return this.finish(t, step.delivery);
+      if (step.name === 'synth') return this.finish(t, synthDelivery(step));
+      const next = this.step(t, step);
+      if (next instanceof Promise) return next.then((s) => this.advance(t, s, i + 1));
+      step = next;
     }
     throw new HttpError(500, 'request pipeline did not finish');
   }
 
-  private lookup(req: EdgeRequest, step: Extract<Step, { name: 'lookup' }>, rc: RequestControls): Step {
-    const { entry, key, primaryKey } = step;
-    if (entry === undefined) {
-      if (rc.onlyIfCached) return synth(504, 'not cached (only-if-cached)\n', 'dnscdn; fwd=miss');
-      return { name: 'miss', key, primaryKey };
-    }
-    const now = this.o.now();
-    const usable = evaluateRequest(entry.freshness, rc, now);
-    const ttl = Math.round((entry.freshness.freshUntil - now) / 1000);
-    switch (usable) {
-      case 'fresh':
-        this.o.metrics.hits.inc();
-        return deliverObject(entry, 'HIT', `dnscdn; hit; ttl=${ttl}`);
-      case 'stale-accepted':
-        this.o.metrics.hits.inc();
-        this.o.metrics.staleServed.inc();
-        return deliverObject(entry, 'STALE', `dnscdn; hit; ttl=${ttl}; detail=max-stale`);
-      case 'stale-while-revalidate':
-        this.o.metrics.hits.inc();
-        this.o.metrics.staleServed.inc();
-        this.revalidateInBackground(req, entry);
-        return deliverObject(entry, 'STALE', `dnscdn; hit; ttl=${ttl}; detail=stale-while-revalidate`);
+  private finish(t: Transaction, d: Delivery): Delivery {
+    if (t.served) this.o.metrics.countResponse(cacheLabel(d));
+    if (t.trace) this.o.onSteps?.(t.trace, t.req);
+    return d;
+  }
+
+  /** The step table: each step's work, and the step it leads to. */
+  private step(t: Transaction, step: Exclude<Step, { name: 'deliver' | 'synth' }>): Step | Promise<Step> {
+    switch (step.name) {
+      case 'recv': {
+        const next = this.recv(t.req);
+        t.served = next.name === 'hash' || next.name === 'pass';
+        return next;
+      }
+      case 'hash':
+        return { name: 'lookup', primaryKey: cacheKey(t.req.host, t.req.path) };
+      case 'lookup':
+        return this.lookup(t, step.primaryKey);
+      case 'hit':
+        return this.hit(t.req, step.entry, step.usable);
+      case 'miss':
+        this.o.metrics.misses.inc();
+        return this.startFetch(t.req, step.key, step.primaryKey, undefined);
       case 'revalidate':
-        if (rc.onlyIfCached) return synth(504, 'stored response is stale (only-if-cached)\n', 'dnscdn; fwd=stale');
-        return { name: 'revalidate', key, primaryKey, entry };
+        return this.startFetch(t.req, step.key, step.primaryKey, step.entry);
+      case 'pass':
+        return { name: 'fetch', from: 'pass', reason: step.reason };
+      case 'fetch':
+        if (step.from === 'pass') return this.passFetch(t.req, step.reason);
+        return step.fetch.outcome.then((outcome): Step | Promise<Step> => {
+          if (outcome.kind !== 'retry') return this.afterFetch(t.req, step, outcome);
+          return ++t.restarts > 1 ? { name: 'pass', reason: 'restart' } : HASH;
+        });
     }
   }
 
-  /** Joins the in-flight fetch for this key, or starts one (unless policy.ts says this request may not share). */
+  /**
+   * recv: answers what must not reach the cache (framing refusals, 414, 400, /healthz, 413), hands reserved
+   * admin paths to the server, and decides between lookup and pass (policy.ts).
+   */
+  private recv(req: EdgeRequest): Step {
+    const refused = refuseFraming(req.headers, req.rawHeaders);
+    if (refused !== undefined) return { name: 'synth', status: refused.status, message: refused.message, close: true };
+    const url = req.path;
+    if (url.length > MAX_URL_BYTES) return { name: 'synth', status: 414, message: 'request target too long\n' };
+    if (!url.startsWith('/')) return { name: 'synth', status: 400, message: 'origin-form request target required\n' };
+    if (req.host === '' || BAD_HOST.test(req.host)) return { name: 'synth', status: 400, message: 'bad Host header\n' };
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    if (req.method === 'GET' && path === '/healthz') return { name: 'synth', status: 200, message: 'ok\n' };
+    if (this.o.isAdminRequest(req.method, path)) return { name: 'deliver', delivery: { kind: 'admin' } };
+    if (Number(single(req.headers['content-length']) ?? 0) > this.o.maxBodyBytes) return { name: 'synth', status: 413, message: 'request body too large\n' };
+    if (!looksUp(req.method)) return { name: 'pass', reason: 'method' };
+    req.discardBody();
+    return HASH;
+  }
+
+  /** lookup: the stored variant for this request (cache.ts), and whether it may be used as it is (freshness.ts). */
+  private lookup(t: Transaction, primaryKey: string): Step {
+    const { req } = t;
+    const { key, entry } = this.o.cache.lookup(primaryKey, req.path, req.headers);
+    const rc = (t.controls ??= requestControls(req.headers, this.o.maxStaleSec));
+    if (entry === undefined) {
+      if (rc.onlyIfCached) return { name: 'synth', status: 504, message: 'not cached (only-if-cached)\n', cacheStatus: 'dnscdn; fwd=miss' };
+      return { name: 'miss', key, primaryKey };
+    }
+    const usable = evaluateRequest(entry.freshness, rc, this.o.now());
+    if (usable !== 'revalidate') return { name: 'hit', entry, usable };
+    if (rc.onlyIfCached) return { name: 'synth', status: 504, message: 'stored response is stale (only-if-cached)\n', cacheStatus: 'dnscdn; fwd=stale' };
+    return { name: 'revalidate', key, primaryKey, entry };
+  }
+
+  /** hit: a usable stored response; a stale one within stale-while-revalidate also starts a background revalidation. */
+  private hit(req: EdgeRequest, entry: CachedObject, usable: Extract<Step, { name: 'hit' }>['usable']): Step {
+    this.o.metrics.hits.inc();
+    if (usable === 'fresh' && answersAsStored(req, entry)) return { name: 'deliver', delivery: { kind: 'hit', entry } };
+    const ttl = Math.round((entry.freshness.freshUntil - this.o.now()) / 1000);
+    switch (usable) {
+      case 'fresh':
+        return deliverObject(entry, 'HIT', `dnscdn; hit; ttl=${ttl}`);
+      case 'stale-accepted':
+        this.o.metrics.staleServed.inc();
+        return deliverObject(entry, 'STALE', `dnscdn; hit; ttl=${ttl}; detail=max-stale`);
+      case 'stale-while-revalidate':
+        this.o.metrics.staleServed.inc();
+        this.revalidateInBackground(req, entry);
+        return deliverObject(entry, 'STALE', `dnscdn; hit; ttl=${ttl}; detail=stale-while-revalidate`);
+    }
+  }
+
+  /** miss / revalidate: joins the in-flight fetch for this key, or starts one (unless policy.ts says this request may not share). */
   private startFetch(req: EdgeRequest, key: string, primaryKey: string, stale: CachedObject | undefined): Step {
     const privateFill = !sharesFill(req.headers);
     const current = privateFill ? undefined : this.inFlight.get(key);
     if (current?.joinable) {
       this.o.metrics.coalescedWaiters.inc();
-      return { name: 'fetch', fetch: current, owner: false, stale };
+      return { name: 'fetch', from: 'shared', fetch: current, owner: false, stale };
     }
     const fetch = this.newFetch(req, key, primaryKey, stale, !privateFill);
-    return { name: 'fetch', fetch, owner: true, stale };
+    return { name: 'fetch', from: 'shared', fetch, owner: true, stale };
   }
 
   private newFetch(req: EdgeRequest, key: string, primaryKey: string, stale: CachedObject | undefined, register: boolean): SharedFetch {
-    const originHeaders = toOriginHeaders(req.headers, { address: req.clientAddress, host: req.host }, this.o.via);
-    for (const h of CLIENT_CONDITIONALS) delete originHeaders[h];
+    const originHeaders = fillHeaders(toOriginHeaders(req.headers, { address: req.clientAddress, host: req.host }, this.o.via));
     const fill: FillRequest = { method: 'GET', url: req.path, headers: { ...req.headers } as HeaderMap, userCookie: this.o.cookies.identifiesUser(req.headers.cookie) };
     const params = { key, primaryKey, host: req.host, path: req.path, fill, originHeaders, ...(stale ? { revalidating: stale } : {}) };
     const track = register && this.inFlight.size < MAX_IN_FLIGHT;
@@ -207,7 +278,8 @@ export class EdgePipeline {
     });
   }
 
-  private async afterFetch(req: EdgeRequest, step: Extract<Step, { name: 'fetch' }>, outcome: Exclude<FetchOutcome, { kind: 'retry' }>): Promise<Step> {
+  /** fetch (shared), once the origin answered: what this client gets. */
+  private async afterFetch(req: EdgeRequest, step: Extract<Step, { from: 'shared' }>, outcome: Exclude<FetchOutcome, { kind: 'retry' }>): Promise<Step> {
     const { stale, owner } = step;
     const now = this.o.now();
     const collapsed = owner ? '' : '; collapsed';
@@ -217,7 +289,7 @@ export class EdgePipeline {
           this.o.metrics.staleServed.inc();
           return deliverObject(stale, 'STALE', `dnscdn; fwd=stale; detail=stale-if-error`);
         }
-        return synth(outcome.error.status, `${outcome.error.status === 504 ? 'origin timed out' : 'origin unreachable'}: ${outcome.error.message}\n`, 'dnscdn; fwd=miss');
+        return { name: 'synth', status: outcome.error.status, message: upstreamFailureText(outcome.error), cacheStatus: 'dnscdn; fwd=miss' };
       case 'not-modified':
         return deliverObject(outcome.entry, 'REVALIDATED', `dnscdn; fwd=stale; fwd-status=304${collapsed}`);
       case 'response': {
@@ -231,7 +303,7 @@ export class EdgePipeline {
           if (!owner) return { name: 'pass', reason: 'not-shareable' };
           // RFC 9211 §2.8 detail: why it was not stored (policy.ts and freshness.ts name the reasons).
           const detail = outcome.notStorable === undefined ? '' : `; detail=${outcome.notStorable}`;
-          return deliver({ kind: 'stream', fetch: step.fetch, status: outcome.status, headers: outcome.headers, cache: 'MISS', cacheStatus: `dnscdn; fwd=${fwd}; fwd-status=${outcome.status}${detail}` });
+          return deliverStream(step.fetch, outcome, `dnscdn; fwd=${fwd}; fwd-status=${outcome.status}${detail}`);
         }
         if (!owner && variantKey(step.fetch.params.primaryKey, outcome.vary, req.headers) !== outcome.variantKey) {
           return { name: 'pass', reason: 'other-variant' };
@@ -248,26 +320,22 @@ export class EdgePipeline {
           if (complete) return deliverObject(complete, 'MISS', `dnscdn; fwd=${fwd}; fwd-status=${outcome.status}; stored${collapsed}`);
         }
         const stored = outcome.storing ? '; stored' : '';
-        return deliver({ kind: 'stream', fetch: step.fetch, status: outcome.status, headers: outcome.headers, cache: 'MISS', cacheStatus: `dnscdn; fwd=${fwd}; fwd-status=${outcome.status}${stored}${collapsed}` });
+        return deliverStream(step.fetch, outcome, `dnscdn; fwd=${fwd}; fwd-status=${outcome.status}${stored}${collapsed}`);
       }
     }
   }
 
-  /** Straight to the origin and back, nothing stored. Successful unsafe methods invalidate (RFC 9111 §4.4). */
-  private async pass(req: EdgeRequest, reason: string): Promise<Delivery> {
+  /** fetch (pass): straight to the origin and back, nothing stored. Successful unsafe methods invalidate (RFC 9111 §4.4). */
+  private async passFetch(req: EdgeRequest, reason: string): Promise<Step> {
     const safe = req.method === 'GET' || req.method === 'HEAD';
     const headers = toOriginHeaders(req.headers, { address: req.clientAddress, host: req.host }, this.o.via);
-    let response: IncomingMessage;
-    try {
-      response = await this.o.origin.request({ method: req.method, path: req.path, headers, ...(req.body ? { body: req.body } : {}) });
-    } catch (err) {
-      const e = err instanceof HttpError ? err : new HttpError(502, String(err));
-      return { kind: 'synth', status: e.status, message: `${e.status === 504 ? 'origin timed out' : 'origin unreachable'}: ${e.message}\n`, cacheStatus: 'dnscdn; fwd=request' };
-    }
-    const status = response.statusCode ?? 502;
+    const body = req.forwardBody();
+    const result = await this.o.upstream.request({ method: req.method, path: req.path, headers, ...(body ? { body } : {}) });
+    if (result.kind !== 'response') return { name: 'synth', status: result.error.status, message: upstreamFailureText(result.error), cacheStatus: 'dnscdn; fwd=request' };
+    const { status, response } = result;
     if (!safe && status >= 200 && status < 400) this.invalidate(req, response.headers);
     const fwd = safe ? 'request' : 'method';
-    return { kind: 'pass', response, cache: 'PASS', cacheStatus: `dnscdn; fwd=${fwd}; fwd-status=${status}; detail=${reason}` };
+    return { name: 'deliver', delivery: { kind: 'pass', response, cache: 'PASS', cacheStatus: `dnscdn; fwd=${fwd}; fwd-status=${status}; detail=${reason}` } };
   }
 
   /** §4.4: the target URI, and Location / Content-Location when they name the same host. */
@@ -286,20 +354,60 @@ export class EdgePipeline {
   }
 }
 
+/**
+ * Can the stored object's precomputed head answer this request as it is? A GET without the headers that change
+ * the answer (conditionals, Range) or its Cache-Status (request directives, Authorization), for an object stored
+ * without Vary. Then the hit is one precomputed head and the body (the test of the former `fastHit`, so answers are
+ * byte for byte those of before).
+ */
+function answersAsStored(req: EdgeRequest, entry: CachedObject): boolean {
+  const h = req.headers;
+  return (
+    req.method === 'GET' &&
+    entry.vary.length === 0 &&
+    h['cache-control'] === undefined &&
+    h.pragma === undefined &&
+    h.range === undefined &&
+    h['if-none-match'] === undefined &&
+    h['if-modified-since'] === undefined &&
+    h.authorization === undefined
+  );
+}
+
+/** The responses metric's label: X-Cache, or SYNTH for answers made here. */
+function cacheLabel(d: Delivery): string {
+  switch (d.kind) {
+    case 'hit':
+      return 'HIT';
+    case 'synth':
+    case 'admin':
+      return 'SYNTH';
+    default:
+      return d.cache;
+  }
+}
+
+function upstreamFailureText(e: HttpError): string {
+  return `${e.status === 504 ? 'origin timed out' : 'origin unreachable'}: ${e.message}\n`;
+}
+
 function revalidationResult(o: FetchOutcome): string {
   if (o.kind === 'not-modified') return '304';
   if (o.kind === 'response') return String(o.status);
   return o.kind;
 }
 
-function deliver(delivery: Delivery): Step {
-  return { name: 'deliver', delivery };
-}
-
 function deliverObject(entry: CachedObject, cache: CacheOutcome, cacheStatus: string): Step {
-  return deliver({ kind: 'object', entry, cache, cacheStatus });
+  return { name: 'deliver', delivery: { kind: 'object', entry, cache, cacheStatus } };
 }
 
-function synth(status: number, message: string, cacheStatus: string): Step {
-  return deliver({ kind: 'synth', status, message, cacheStatus });
+function deliverStream(body: BodySource, outcome: Extract<FetchOutcome, { kind: 'response' }>, cacheStatus: string): Step {
+  return { name: 'deliver', delivery: { kind: 'stream', body, status: outcome.status, headers: outcome.headers, cache: 'MISS', cacheStatus } };
+}
+
+function synthDelivery(s: Extract<Step, { name: 'synth' }>): Delivery {
+  const d: Delivery = { kind: 'synth', status: s.status, message: s.message };
+  if (s.cacheStatus !== undefined) d.cacheStatus = s.cacheStatus;
+  if (s.close) d.close = true;
+  return d;
 }

@@ -1,14 +1,18 @@
 /**
  * The edge's caching policy, read top to bottom like Varnish's builtin.vcl. Freshness arithmetic and the
  * library's storability checks live in freshness.ts; what is decided here is what this edge chooses to share.
+ * The lifecycle (pipeline.ts) asks this file at each step; no rule below is restated anywhere else.
  *
  *   recv   Only GET and HEAD are looked up; every other method passes to the origin (RFC 9111 §2: a cache
- *          stores GET responses; §4.4: a successful unsafe method invalidates, pipeline.ts).
- *   hash   The key is Host (lowercased) + path and query (cache.ts primaryKeyOf), one variant per value of the
- *          request headers the response's Vary names (store.ts variantKey).
+ *          stores GET responses; §4.4: a successful unsafe method invalidates, pipeline.ts). `looksUp`.
+ *   hash   The key is Host (lowercased: RFC 9110 §4.2.3, the host is case-insensitive) + path and query as
+ *          requested, built once per request by `cacheKey`; a response's Vary adds one variant per value of the
+ *          request headers it names (§4.1, store.ts variantKey).
  *   fill   A request with Authorization never shares its origin fetch with others (§3.5), and its response is
- *          stored only if it says public, s-maxage or must-revalidate (the library checks §3.5).
- *   store  Never stored, whatever else the response says:
+ *          stored only if it says public, s-maxage or must-revalidate (the library checks §3.5). `sharesFill`.
+ *          A fill never carries the client's conditionals or Range (§4.3.1: the cache validates with its own
+ *          validators; ranges are cut from the whole stored body). `fillHeaders`.
+ *   store  Never stored, whatever else the response says (`storeVeto`):
  *          - Set-Cookie: the cookie is one user's (Varnish's builtin does the same);
  *          - Vary: * (§4.1: no later request can match it);
  *          - a status the edge does not understand (§3), and without explicit freshness any status that
@@ -45,9 +49,23 @@ export function looksUp(method: string): boolean {
   return method === 'GET' || method === 'HEAD';
 }
 
+/** hash: the primary cache key of a request (Host + path and query, see above). */
+export function cacheKey(host: string, path: string): string {
+  return `${host.toLowerCase()}${path}`;
+}
+
 /** fill: may this request share an origin fetch with other clients (§3.5: not with credentials)? */
 export function sharesFill(headers: HeaderMap): boolean {
   return headers.authorization === undefined;
+}
+
+/** Request headers that make the client's request conditional or partial: a shared fill must not carry them. */
+const CLIENT_CONDITIONALS = ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range', 'range'];
+
+/** fill: the origin request headers of a fill: a pass's (`toOriginHeaders`, a fresh object, edited in place) without the client's conditionals. */
+export function fillHeaders(originHeaders: HeaderMap): HeaderMap {
+  for (const h of CLIENT_CONDITIONALS) delete originHeaders[h];
+  return originHeaders;
 }
 
 /**

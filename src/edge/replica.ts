@@ -1,9 +1,10 @@
+import type { DiskWriter } from '../distribution/durable-file.js';
 import { Follower } from '../distribution/follower.js';
 import type { FollowerSink } from '../distribution/follower.js';
 import { answerReplica, REPLICA_PATH } from '../distribution/replica-endpoint.js';
 import { HttpError } from '../errors.js';
 import { logger } from '../log.js';
-import type { AdminHandler } from './admin.js';
+import type { AdminHandler } from '../http/admin-listener.js';
 import type { EdgeCache } from './cache.js';
 import type { EdgeServer } from './server.js';
 
@@ -22,6 +23,8 @@ export interface EdgeReplicaOptions {
   distributor?: string | undefined;
   token: string;
   pollMs?: number;
+  /** Where replica journal and blob writes go (tests inject a disk that fills up or writes short). */
+  disk?: DiskWriter;
 }
 
 const log = logger('replica');
@@ -48,7 +51,7 @@ export class EdgeReplica {
   private constructor(readonly follower: Follower) {}
 
   static async open(o: EdgeReplicaOptions): Promise<EdgeReplica> {
-    const follower = await Follower.open({ dir: o.dir, upstream: o.distributor, token: o.token, sink: cacheSink(o.cache), pollMs: o.pollMs });
+    const follower = await Follower.open({ dir: o.dir, upstream: o.distributor, token: o.token, sink: cacheSink(o.cache), pollMs: o.pollMs, disk: o.disk });
     return new EdgeReplica(follower);
   }
 
@@ -56,7 +59,7 @@ export class EdgeReplica {
     return this.follower.lastSeq;
   }
 
-  /** `GET|POST /.dnscdn/replica` on the edge's admin routes (which check the bearer token). */
+  /** `GET|POST /.dnscdn/replica` on the edge's admin listener (which checks the bearer token). */
   register(routes: { addAdminRoute(method: string, path: string, handler: AdminHandler): void }): void {
     routes.addAdminRoute('GET', REPLICA_PATH, async () => ({ status: 200, body: await answerReplica(this.follower, 'GET', undefined) }));
     routes.addAdminRoute('POST', REPLICA_PATH, async (req) => {

@@ -1,31 +1,39 @@
 /**
- * The edge's HTTP/1.1 listener (node:http): request limits, health and metrics, admin routes, and the one
- * catch that turns errors into responses. Everything about caching is in pipeline.ts.
+ * The edge's HTTP/1.1 listener (node:http): it adapts each request for the lifecycle (pipeline.ts), writes the
+ * delivery it returns (deliver.ts), serves the admin routes the lifecycle hands back, and holds the one catch
+ * that turns errors into responses. Everything about a request's way through the cache, including the
+ * synthetic 400/413/414 answers and framing refusals, is in pipeline.ts.
  *
- * Limits: headers over `maxHeaderBytes` -> 431, malformed requests -> 400 (node's parser, via clientError, and
- * request-framing.ts for what node lets through: a repeated Host, a Transfer-Encoding other than chunked),
- * request targets over 8 KiB -> 414, request bodies over `maxBodyBytes` -> 413.
- * Reserved paths: `GET /healthz`, `GET /metrics`, everything under `/.dnscdn/`, and the PURGE method.
+ * node's parser answers what it cannot read before a request exists: headers over `maxHeaderBytes` -> 431,
+ * malformed requests -> 400 (clientError below).
+ * Reserved on this public port: `GET /healthz` (pipeline.ts recv), and the PURGE method only from `purgeAllow`
+ * networks with the admin token (Varnish's ACL-guarded purge). `/metrics` and the `/.dnscdn/` APIs live on the
+ * admin listener (http/admin-listener.ts); a `/.dnscdn/` path here is 404 and never reaches the origin, and
+ * `/metrics` here is an ordinary content path.
  */
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { Transform, type TransformCallback } from 'node:stream';
 import type { Registry } from 'prom-client';
 import { HttpError } from '../errors.js';
 import { logger } from '../log.js';
-import { createRegistry, PROMETHEUS_CONTENT_TYPE } from '../metrics.js';
+import { ADMIN_PREFIX, AdminListener, type AdminHandler } from '../http/admin-listener.js';
+import { BEARER_CHALLENGE } from '../http/bearer.js';
+import { parseJsonObject } from '../http/body.js';
+import { sendJson } from '../http/reply.js';
+import { createRegistry } from '../metrics.js';
 import { formatHostPort, parseHostPort, type HostPort } from '../net/address.js';
-import { ADMIN_PREFIX, AdminRoutes, type AdminHandler, type AdminReply, type AdminRequest } from './admin.js';
 import { EdgeCache } from './cache.js';
-import { writeDelivery, writeFastHit, writeSynth } from './deliver.js';
+import { IncomingEdgeRequest } from './client-request.js';
+import { writeDelivery, writeSynth } from './deliver.js';
 import type { CachedObject } from './entry.js';
-import { single } from './headers.js';
 import { createEdgeMetrics, type EdgeMetrics } from './metrics.js';
-import { OriginClient, type RequestBody } from './origin-client.js';
-import { EdgePipeline, type EdgeRequest } from './pipeline.js';
-import { CookieRule, looksUp } from './policy.js';
-import { refuseFraming } from './request-framing.js';
+import { EdgePipeline, type Delivery, type StepName, type EdgeRequest } from './pipeline.js';
+import { CookieRule } from './policy.js';
+import { PublicPurge } from './public-purge.js';
 import { EdgeStore } from './store.js';
+import type { CachePolicyName } from './eviction/names.js';
+import { observedUpstream } from './upstream/observed.js';
+import { SingleOrigin } from './upstream/single-origin.js';
 
 const log = logger('edge');
 
@@ -38,8 +46,17 @@ export interface EdgeOptions {
   maxBytes: number;
   /** Largest object stored; larger responses pass through unstored. Default: min(8 MiB, maxBytes / 8). */
   maxObjectBytes?: number;
-  /** Bearer token for PURGE and `/.dnscdn/` routes; without one they are refused. */
+  /** Which objects the store keeps (eviction/names.ts). Default: DEFAULT_CACHE_POLICY. */
+  cachePolicy?: CachePolicyName;
+  /** Bearer token for the admin listener's routes and a public PURGE; without one they are refused. */
   adminToken?: string;
+  /** The admin listener (metrics, purge, replica): loopback by default. Default `127.0.0.1:0`. */
+  adminListen?: string | HostPort;
+  /**
+   * Networks (CIDR) whose PURGE requests the public port accepts, with the admin token as well. Default none:
+   * PURGE is then only served by the admin listener.
+   */
+  purgeAllow?: readonly string[];
   /** Time to origin response headers, and the longest silence while reading its body. Default 10 s. */
   originTimeoutMs?: number;
   /** Edge name, used in Via and as a metrics label. Default `dnscdn`. */
@@ -57,6 +74,8 @@ export interface EdgeOptions {
    * treated as cookie-less when deciding whether a heuristically fresh response may be shared (policy.ts).
    */
   ignoreCookies?: readonly string[];
+  /** Observes the lifecycle steps each request visited (pipeline.ts StepName), like varnishlog; for tests and debugging. */
+  onSteps?: (steps: readonly StepName[], req: EdgeRequest) => void;
 }
 
 export interface EdgeServer {
@@ -67,12 +86,13 @@ export interface EdgeServer {
   readonly cache: EdgeCache;
   readonly registry: Registry;
   readonly metrics: EdgeMetrics;
-  /** Registers an admin handler under `/.dnscdn/` (bearer token checked before it runs). */
+  /** `http://host:port` of the admin listener (`/metrics`, `/.dnscdn/*`). */
+  readonly adminUrl: string;
+  /** Registers a handler on the admin listener (bearer token checked before it runs). */
   addAdminRoute(method: string, path: string, handler: AdminHandler): void;
   close(): Promise<void>;
 }
 
-const MAX_URL_BYTES = 8192;
 const DEFAULT_MAX_OBJECT_BYTES = 8 * 1024 * 1024;
 
 export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
@@ -86,95 +106,81 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
     maxBytes: options.maxBytes,
     maxObjectBytes: options.maxObjectBytes ?? Math.min(DEFAULT_MAX_OBJECT_BYTES, Math.floor(options.maxBytes / 8)),
     onEvict: () => metrics?.evictions.inc(),
+    policy: options.cachePolicy,
   });
   metrics = createEdgeMetrics(registry, store);
   const m = metrics;
   const cache = new EdgeCache(store, now, via);
-  const origin = new OriginClient({ origin: options.origin, timeoutMs: options.originTimeoutMs ?? 10_000, onLatency: (s) => m.originLatency.observe(s) });
+  const origin = new SingleOrigin({ origin: options.origin, timeoutMs: options.originTimeoutMs ?? 10_000 });
+  const upstream = observedUpstream(origin, (o) => {
+    if (o.kind === 'response') m.originLatency.observe(o.latencySec);
+  });
   const cookies = new CookieRule(options.ignoreCookies);
-  const pipeline = new EdgePipeline({ cache, origin, metrics: m, now, via, maxStaleSec: options.maxStaleSec ?? 60, cookies });
-  const admin = new AdminRoutes(options.adminToken);
+  const pipeline = new EdgePipeline({
+    cache,
+    upstream,
+    metrics: m,
+    now,
+    via,
+    maxStaleSec: options.maxStaleSec ?? 60,
+    cookies,
+    maxBodyBytes,
+    // Only what the public port must answer itself: a guarded PURGE and the 404 for admin paths.
+    isAdminRequest: (method, path) => method === 'PURGE' || path.startsWith(ADMIN_PREFIX),
+    onSteps: options.onSteps,
+  });
+  const adminListen = options.adminListen === undefined ? { host: '127.0.0.1', port: 0 } : typeof options.adminListen === 'string' ? parseHostPort(options.adminListen) : options.adminListen;
+  // Bounded by the largest pushed batch the replica route accepts: one object plus its framing.
+  const admin = await AdminListener.start({ listen: adminListen, token: options.adminToken, registry, role: `edge ${name}`, maxBodyBytes: store.maxObjectBytes + 1024 * 1024 });
   addBuiltinAdminRoutes(admin, cache);
+  const publicPurge = new PublicPurge(options.purgeAllow ?? [], options.adminToken);
 
   /** Connections whose request was refused for its framing: answered once, then closed. */
   const refusedSockets = new WeakSet<Socket>();
   const server = http.createServer({ maxHeaderSize: options.maxHeaderBytes ?? 16 * 1024, keepAliveTimeout: 5000 }, (req, res) => {
-    const method = req.method ?? 'GET';
-    const url = req.url ?? '/';
-    const host = req.headers.host ?? '';
-    const refused = refuseFraming(req);
-    if (refused !== undefined) {
-      m.requests.inc({ method: knownMethod(method) });
-      res.shouldKeepAlive = false;
-      refusedSockets.add(req.socket);
-      writeSynth(res, refused.status, refused.message);
-      return;
+    m.requests.inc({ method: knownMethod(req.method ?? 'GET') });
+    try {
+      const delivery = pipeline.handle(new IncomingEdgeRequest(req, res, maxBodyBytes, bodyTooLarge));
+      if (delivery instanceof Promise) delivery.then((d) => respond(req, res, d)).catch((err: unknown) => fail(req, res, err));
+      else respond(req, res, delivery);
+    } catch (err) {
+      fail(req, res, err);
     }
-    // Then the fast path, alone: no counters beyond one increment, no header objects built.
-    const hit = pipeline.fastHit(method, host, url, req.headers);
-    if (hit !== undefined) {
-      m.requests.inc({ method });
-      m.hits.inc();
-      writeFastHit(res, hit, now());
-      return;
-    }
-    m.requests.inc({ method: knownMethod(method) });
-    handle(req, res, method, url, host).catch((err: unknown) => {
-      const status = err instanceof HttpError ? err.status : 502;
-      if (!(err instanceof HttpError)) log.error('request failed', { path: url, error: err instanceof Error ? err.message : String(err) });
-      writeSynth(res, status, `${http.STATUS_CODES[status] ?? 'error'}\n`);
-    });
   });
 
-  async function handle(req: http.IncomingMessage, res: http.ServerResponse, method: string, url: string, host: string): Promise<void> {
-    if (url.length > MAX_URL_BYTES) return writeSynth(res, 414, 'request target too long\n');
-    if (!url.startsWith('/')) return writeSynth(res, 400, 'origin-form request target required\n');
-    if (host === '' || /[\s/\\@]/.test(host)) return writeSynth(res, 400, 'bad Host header\n');
-    const pathOnly = url.split('?', 1)[0]!;
-    if (method === 'GET' && pathOnly === '/healthz') return writeSynth(res, 200, 'ok\n');
-    if (method === 'GET' && pathOnly === '/metrics') {
-      const text = await registry.metrics();
-      res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store' });
-      res.end(text);
+  function respond(req: http.IncomingMessage, res: http.ServerResponse, d: Delivery): void {
+    if (d.kind === 'admin') {
+      handleAdmin(req, res).catch((err: unknown) => fail(req, res, err));
       return;
     }
-    if (method === 'PURGE' || pathOnly.startsWith(ADMIN_PREFIX)) return handleAdmin(req, res, method, url, pathOnly);
-    const declared = Number(single(req.headers['content-length']) ?? 0);
-    if (declared > maxBodyBytes) return writeSynth(res, 413, 'request body too large\n');
-    const edgeReq: EdgeRequest = {
-      method,
-      path: url,
-      host,
-      headers: req.headers,
-      clientAddress: req.socket.remoteAddress ?? '',
-      body: forwardedBody(req, method, maxBodyBytes, () => writeSynth(res, 413, 'request body too large\n')),
-    };
-    const delivery = await pipeline.handle(edgeReq);
-    m.responses.inc({ cache: delivery.kind === 'synth' ? 'SYNTH' : delivery.cache });
-    writeDelivery(req, res, delivery, via, now());
+    if (d.kind === 'synth' && d.close) {
+      res.shouldKeepAlive = false;
+      refusedSockets.add(req.socket);
+    }
+    writeDelivery(req, res, d, via, now());
   }
 
-  async function handleAdmin(req: http.IncomingMessage, res: http.ServerResponse, method: string, url: string, pathOnly: string): Promise<void> {
-    const auth = admin.authorize(req.headers);
-    if (!auth.ok) {
-      req.resume();
-      if (auth.status === 401) res.setHeader('www-authenticate', 'Bearer realm="dnscdn"');
-      return writeSynth(res, auth.status, `${auth.reason}\n`);
+  /** `GET /metrics`, PURGE and `/.dnscdn/` routes (the lifecycle's recv hands them here). */
+  async function handleAdmin(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const method = req.method ?? 'GET';
+    const url = req.url ?? '/';
+    const pathOnly = url.split('?', 1)[0]!;
+    if (method === 'PURGE') return handlePublicPurge(req, res, url);
+    req.resume();
+    if (pathOnly.startsWith(ADMIN_PREFIX)) return writeSynth(res, 404, 'admin endpoints are served on the admin listener\n');
+    return writeSynth(res, 404, 'not found\n');
+  }
+
+  function handlePublicPurge(req: http.IncomingMessage, res: http.ServerResponse, url: string): void {
+    req.resume();
+    const verdict = publicPurge.authorize(req.socket.remoteAddress ?? '', req.headers);
+    if (!verdict.ok) {
+      if (verdict.status === 401) res.setHeader('www-authenticate', BEARER_CHALLENGE['www-authenticate']);
+      return writeSynth(res, verdict.status, `${verdict.reason}\n`);
     }
-    if (method === 'PURGE') {
-      req.resume();
-      const purged = cache.purgeUrl(url);
-      log.info('purge', { path: url, purged });
-      return writeReply(res, { status: 200, body: { purged } });
-    }
-    const handler = admin.find(method, pathOnly);
-    if (!handler) {
-      req.resume();
-      return writeSynth(res, admin.hasPath(pathOnly) ? 405 : 404, admin.hasPath(pathOnly) ? 'method not allowed\n' : 'no such admin route\n');
-    }
-    const body = await readBounded(req, store.maxObjectBytes + 1024 * 1024);
-    const request: AdminRequest = { method, path: pathOnly, query: new URL(url, 'http://edge').searchParams, headers: req.headers, body };
-    writeReply(res, await handler(request));
+    const purged = cache.purgeUrl(url);
+    log.info('purge', { path: url, purged, from: req.socket.remoteAddress });
+    sendJson(res, 200, { purged });
   }
 
   // Node's parser rejects malformed requests and oversized headers before our handler; answer them, keep serving.
@@ -188,16 +194,21 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
   });
 
   const listen = typeof options.listen === 'string' ? parseHostPort(options.listen) : options.listen;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(listen.port, listen.host, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(listen.port, listen.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (err) {
+    await admin.close(); // a public port that cannot bind must not leave the admin port held
+    throw err;
+  }
   const addr = server.address() as AddressInfo;
   const address = { host: addr.address, port: addr.port };
-  log.info('edge listening', { name, listen: formatHostPort(address), origin: options.origin });
+  log.info('edge listening', { name, listen: formatHostPort(address), admin: admin.url, origin: options.origin });
   return {
     address,
     url: `http://${formatHostPort(address)}`,
@@ -205,26 +216,26 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
     cache,
     registry,
     metrics: m,
+    adminUrl: admin.url,
     addAdminRoute: (method, path, handler) => admin.add(method, path, handler),
     close: async () => {
       origin.close();
       server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.all([new Promise<void>((resolve) => server.close(() => resolve())), admin.close()]);
     },
   };
 }
 
-function addBuiltinAdminRoutes(admin: AdminRoutes, cache: EdgeCache): void {
+function addBuiltinAdminRoutes(admin: AdminListener, cache: EdgeCache): void {
+  // PURGE /path with the token: the admin listener's form of a URL purge (no allow-list needed on it).
+  admin.add('PURGE', '*', (req) => {
+    const purged = cache.purgeUrl(req.target);
+    log.info('purge', { path: req.target, purged });
+    return { status: 200, body: { purged } };
+  });
   // POST /.dnscdn/purge {"path": "/a"} | {"prefix": "/img/"} | {"tag": "product-42"}
   admin.add('POST', '/.dnscdn/purge', (req) => {
-    let spec: unknown;
-    try {
-      spec = JSON.parse(req.body.toString('utf8'));
-    } catch {
-      return { status: 400, body: { error: 'body must be JSON: {"path"|"prefix"|"tag": string}' } };
-    }
-    if (typeof spec !== 'object' || spec === null) return { status: 400, body: { error: 'expected a JSON object' } };
-    const s = spec as Record<string, unknown>;
+    const s = parseJsonObject(req.body);
     if (typeof s.path === 'string') return { status: 200, body: { purged: cache.purgeUrl(s.path) } };
     if (typeof s.prefix === 'string') return { status: 200, body: { purged: cache.purgePrefix(s.prefix) } };
     if (typeof s.tag === 'string') return { status: 200, body: { purged: cache.purgeTag(s.tag) } };
@@ -233,74 +244,20 @@ function addBuiltinAdminRoutes(admin: AdminRoutes, cache: EdgeCache): void {
   admin.add('GET', '/.dnscdn/objects', () => ({ status: 200, body: cache.list() }));
 }
 
-function writeReply(res: http.ServerResponse, reply: AdminReply): void {
-  const isRaw = typeof reply.body === 'string' || Buffer.isBuffer(reply.body);
-  const body = reply.body === undefined ? '' : isRaw ? (reply.body as string | Buffer) : `${JSON.stringify(reply.body)}\n`;
-  res.writeHead(reply.status, { 'content-type': isRaw ? 'text/plain; charset=utf-8' : 'application/json', 'cache-control': 'no-store', 'content-length': String(Buffer.byteLength(body)), ...reply.headers });
-  res.end(body);
+/** The one catch: an HttpError becomes its status; anything else is a bug, logged, and answered 502. */
+function fail(req: http.IncomingMessage, res: http.ServerResponse, err: unknown): void {
+  const status = err instanceof HttpError ? err.status : 502;
+  if (!(err instanceof HttpError)) log.error('request failed', { path: req.url, error: err instanceof Error ? err.message : String(err) });
+  writeSynth(res, status, `${http.STATUS_CODES[status] ?? 'error'}\n`);
 }
 
-function readBounded(req: http.IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let n = 0;
-    req.on('data', (c: Buffer) => {
-      n += c.length;
-      if (n > limit) {
-        req.destroy();
-        reject(new HttpError(413, 'admin request body too large'));
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-/**
- * What of the client's body goes to the origin. GET and HEAD: nothing. Their content "has no generally defined
- * semantics" and "cannot alter the meaning or target of the request" (RFC 9110 §9.3.1-2), and a cache miss is a
- * fill shared by every client, so the body is read (keeping the client's connection in sync) and dropped, and
- * so are its framing headers (origin-client.ts). Varnish does the same for looked-up requests (the miss goes out
- * as a bodiless GET); nginx re-sends the body it read with its own Content-Length. Both keep the connection in
- * sync; forwarding would make a shared fill depend on one client's body. We do not answer 400: the request is
- * well framed, and a client that sends such a body still gets the page it asked for.
- * Other methods: the body as framed by the client (RFC 9112 §6.3: neither Content-Length nor Transfer-Encoding
- * means no body), bounded by `maxBodyBytes`; a client that goes away mid-body fails the upload.
- */
-function forwardedBody(req: http.IncomingMessage, method: string, limit: number, onTooLarge: () => void): RequestBody | undefined {
-  const declared = single(req.headers['content-length']);
-  if (looksUp(method) || (declared === undefined && req.headers['transfer-encoding'] === undefined)) {
-    req.resume();
-    return undefined;
-  }
-  const limited = new BodyLimit(limit, onTooLarge);
-  req.once('error', (err) => limited.destroy(err));
-  return { stream: req.pipe(limited), length: declared === undefined ? undefined : Number(declared) };
-}
-
-/** Counts body bytes on their way to the origin; past the limit the client gets 413 and the upload stops. */
-class BodyLimit extends Transform {
-  private seen = 0;
-  constructor(
-    private readonly limit: number,
-    private readonly onExceeded: () => void,
-  ) {
-    super();
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.seen += chunk.length;
-    if (this.seen > this.limit) {
-      this.onExceeded();
-      cb(new HttpError(413, 'request body too large'));
-      return;
-    }
-    cb(null, chunk);
-  }
+function bodyTooLarge(res: http.ServerResponse): void {
+  writeSynth(res, 413, 'request body too large\n');
 }
 
 /** Metric label values come from a fixed set, so a client cannot grow the label space. */
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'PURGE']);
+
 function knownMethod(m: string): string {
-  return ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'PURGE'].includes(m) ? m : 'OTHER';
+  return KNOWN_METHODS.has(m) ? m : 'OTHER';
 }

@@ -6,6 +6,11 @@
  * storable, the object is stored; if the origin fails mid-body, subscribers get an error and nothing is stored.
  * A subscriber that goes away (client disconnect) only unsubscribes: the fetch carries on for the others.
  *
+ * State. A fetch is `awaiting` (request sent, no head yet), then `streaming` (head received, body flowing; the
+ * body is kept for storage and replay, or only relayed), then `complete` or `failed`. Whether a new client may
+ * join, what a late subscriber gets and what is stored all follow from that one value. Deliveries see a fetch
+ * only as a BodySource (body-source.ts); what is stored goes through EdgeCache.
+ *
  * Backpressure. A slow client never makes the fetch buffer for it:
  * - while the body is being stored, the fetch holds every chunk anyway; a client whose socket is full is paused
  *   (nothing more is written to it) and resumes from its place in those chunks when its socket drains; once the
@@ -17,27 +22,14 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { HttpError } from '../errors.js';
-import { createCachedObject, mergeNotModified, notModifiedSelects, type CachedObject } from './entry.js';
-import { decideStorage, staleIfErrorAllows, type StoreDecision } from './freshness.js';
+import type { BodySink, BodySource } from './body-source.js';
+import type { EdgeCache } from './cache.js';
+import type { CachedObject } from './entry.js';
+import { decideStorage, staleIfErrorAllows, type Freshness, type StoreDecision } from './freshness.js';
 import { single, type HeaderMap } from './headers.js';
-import type { OriginClient } from './origin-client.js';
 import type { FillRequest } from './policy.js';
-import { variantKey, type EdgeStore } from './store.js';
-
-/** Where a fetch writes the body for one client. */
-export interface FetchSink {
-  /** Takes the chunk; false means the client is slow: call `resume(sink)` when it drains. */
-  write(b: Buffer): boolean;
-  end(): void;
-  fail(err: Error): void;
-}
-
-/** A subscriber's place in the buffered body. */
-interface Cursor {
-  next: number;
-  sent: number;
-  paused: boolean;
-}
+import { parseVary, variantKey } from './store.js';
+import type { Upstream } from './upstream/upstream.js';
 
 export type FetchOutcome =
   /** Origin answered with a body. `shared`: other clients may receive it (it is storable, or storable but too big). */
@@ -49,12 +41,9 @@ export type FetchOutcome =
   | { kind: 'error'; error: HttpError };
 
 export interface FetchContext {
-  store: EdgeStore<CachedObject>;
-  origin: OriginClient;
+  cache: EdgeCache;
+  upstream: Upstream;
   now: () => number;
-  via: string;
-  /** Called when an object is stored or refreshed (metrics). */
-  onStored?: (entry: CachedObject) => void;
 }
 
 export interface FetchParams {
@@ -70,22 +59,47 @@ export interface FetchParams {
   revalidating?: CachedObject;
 }
 
-export class SharedFetch {
+/** A body being kept for the store (and for replay to clients that join late). */
+interface KeptBody {
+  chunks: Buffer[];
+  /** What is stored when the body completes. */
+  key: string;
+  vary: readonly string[];
+  status: number;
+  headers: HeaderMap;
+  freshness: Freshness;
+}
+
+type FetchState =
+  /** The request is on its way; no response head yet. Anyone may join. */
+  | { name: 'awaiting' }
+  /**
+   * The head is in and the body flows (`flowing` once its listeners are attached, a turn after the head). `kept`:
+   * the chunks held for the store, dropped when the body outgrows the max object size. `shared`: other clients
+   * may receive this response. `bytes` counts what arrived.
+   */
+  | { name: 'streaming'; response: IncomingMessage; shared: boolean; flowing: boolean; bytes: number; kept: KeptBody | undefined }
+  /** The body ended. `body`: all of it when it was kept (or empty); undefined when it was only relayed. */
+  | { name: 'complete'; body: Buffer | undefined }
+  | { name: 'failed'; error: Error };
+
+/** A subscriber's place in the kept body. */
+interface Cursor {
+  next: number;
+  sent: number;
+  paused: boolean;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+export class SharedFetch implements BodySource {
   readonly outcome: Promise<FetchOutcome>;
   /** Resolves with the stored object once the body is complete (undefined if nothing was stored). */
   readonly completed: Promise<CachedObject | undefined>;
-  /** Whether a new client may still join (false once the buffer for replay is gone or the fetch ended). */
-  joinable = true;
-  private readonly subscribers = new Map<FetchSink, Cursor>();
-  /** Unbuffered mode: sinks that said they are full; the origin stays paused while any is. */
-  private readonly slow = new Set<FetchSink>();
-  private chunks: Buffer[] = [];
-  private bytes = 0;
-  private buffering = false;
-  private body: Buffer | undefined;
-  private response: IncomingMessage | undefined;
-  private ended = false;
-  private failure: Error | undefined;
+  private state: FetchState = { name: 'awaiting' };
+  private readonly subscribers = new Map<BodySink, Cursor>();
+  /** Relayed body: sinks that said they are full; the origin stays paused while any is. */
+  private readonly slow = new Set<BodySink>();
   private resolveCompleted!: (e: CachedObject | undefined) => void;
   private requestTime = 0;
 
@@ -98,62 +112,62 @@ export class SharedFetch {
     this.outcome = this.run();
   }
 
-  /**
-   * Receives the body from its first byte (replayed) onward. Returns false when that is no longer possible
-   * (buffer dropped because the object is too large to store): the caller fetches on its own.
-   */
-  subscribe(sink: FetchSink): boolean {
-    if (this.failure) {
-      sink.fail(this.failure);
-      return true;
-    }
-    if (this.body !== undefined) {
-      sink.write(this.body);
-      sink.end();
-      return true;
-    }
-    if (!this.buffering && this.bytes > 0) return false;
-    if (this.ended) {
-      sink.end();
-      return true;
+  /** Whether a new client may still join: before the head, while the body is kept, or before a shared relay flows. */
+  get joinable(): boolean {
+    const s = this.state;
+    if (s.name === 'awaiting') return true;
+    if (s.name !== 'streaming') return false;
+    return s.kept !== undefined || (s.shared && !s.flowing);
+  }
+
+  subscribe(sink: BodySink): boolean {
+    const s = this.state;
+    switch (s.name) {
+      case 'failed':
+        sink.fail(s.error);
+        return true;
+      case 'complete':
+        if (s.body === undefined) return false;
+        if (s.body.length > 0) sink.write(s.body);
+        sink.end();
+        return true;
+      case 'streaming':
+        if (s.kept === undefined && s.bytes > 0) return false;
+        break;
+      case 'awaiting':
+        break;
     }
     const cursor: Cursor = { next: 0, sent: 0, paused: false };
     this.subscribers.set(sink, cursor);
-    this.feed(sink, cursor);
+    if (s.name === 'streaming' && s.kept !== undefined) this.feed(sink, cursor, s.kept.chunks);
     return true;
   }
 
-  unsubscribe(sink: FetchSink): void {
+  unsubscribe(sink: BodySink): void {
     this.subscribers.delete(sink);
     this.release(sink);
   }
 
-  /** The client's socket drained: send it what it missed (buffered) or let the origin flow again (unbuffered). */
-  resume(sink: FetchSink): void {
+  resume(sink: BodySink): void {
     const cursor = this.subscribers.get(sink);
     if (cursor === undefined) return;
-    if (this.buffering) {
+    const s = this.state;
+    if (s.name === 'streaming' && s.kept !== undefined) {
       cursor.paused = false;
-      this.feed(sink, cursor);
+      this.feed(sink, cursor, s.kept.chunks);
     } else this.release(sink);
   }
 
-  private feed(sink: FetchSink, cursor: Cursor): void {
-    while (!cursor.paused && cursor.next < this.chunks.length) {
-      const c = this.chunks[cursor.next++]!;
+  private feed(sink: BodySink, cursor: Cursor, chunks: readonly Buffer[]): void {
+    while (!cursor.paused && cursor.next < chunks.length) {
+      const c = chunks[cursor.next++]!;
       cursor.sent += c.length;
       if (!sink.write(c)) cursor.paused = true;
     }
   }
 
-  private release(sink: FetchSink): void {
-    if (this.slow.delete(sink) && this.slow.size === 0) this.response?.resume();
-  }
-
-  /** Unbuffered: every client gets the chunk; any that is full pauses the origin. */
-  private broadcast(c: Buffer): void {
-    for (const sink of this.subscribers.keys()) if (!sink.write(c)) this.slow.add(sink);
-    if (this.slow.size > 0) this.response?.pause();
+  private release(sink: BodySink): void {
+    if (this.slow.delete(sink) && this.slow.size === 0 && this.state.name === 'streaming') this.state.response.resume();
   }
 
   private async run(): Promise<FetchOutcome> {
@@ -166,18 +180,17 @@ export class SharedFetch {
     }
     // §4.2.3 request_time: response_delay (the time the request took) counts towards the response's age.
     this.requestTime = ctx.now();
-    let res: IncomingMessage;
-    try {
-      res = await ctx.origin.request({ method: 'GET', path: params.path, headers });
-    } catch (err) {
+    const result = await ctx.upstream.request({ method: 'GET', path: params.path, headers });
+    if (result.kind !== 'response') {
+      this.state = { name: 'failed', error: result.error };
       this.settle(undefined);
-      return { kind: 'error', error: err instanceof HttpError ? err : new HttpError(502, String(err)) };
+      return { kind: 'error', error: result.error };
     }
-    const status = res.statusCode ?? 502;
+    const { response: res, status } = result;
     const resHeaders = res.headers as HeaderMap;
     if (status === 304 && stale) {
       res.resume();
-      return this.refresh(stale, resHeaders);
+      return this.freshen(stale, resHeaders);
     }
     // RFC 5861 §4: a 5xx that stale-if-error covers is answered with the stale copy, which it must not replace.
     const staleCovers = stale !== undefined && status >= 500 && staleIfErrorAllows(stale.freshness, ctx.now());
@@ -185,130 +198,100 @@ export class SharedFetch {
     const vary = parseVary(single(resHeaders.vary));
     const key = variantKey(params.primaryKey, vary, params.fill.headers);
     const declared = Number(single(resHeaders['content-length']) ?? NaN);
-    const fits = !(declared > ctx.store.maxObjectBytes);
-    const storing = decision.storable && fits;
-    if (!storing) this.joinable = decision.storable; // a too-big but storable response is shared by those already waiting
+    const fits = !(declared > ctx.cache.maxObjectBytes);
+    const kept = decision.storable && fits ? { chunks: [], key, vary, status, headers: resHeaders, freshness: decision.freshness } : undefined;
+    this.state = { name: 'streaming', response: res, shared: decision.storable, flowing: false, bytes: 0, kept };
     // Flow starts on the next turn of the event loop, after every waiter that awaited `outcome` has subscribed.
-    setImmediate(() => this.pump(res, storing ? decision : undefined, key, vary, status, resHeaders));
-    const outcome: FetchOutcome = { kind: 'response', status, headers: resHeaders, shared: decision.storable, storing, variantKey: key, vary };
+    setImmediate(() => this.pump(res));
+    const outcome: FetchOutcome = { kind: 'response', status, headers: resHeaders, shared: decision.storable, storing: kept !== undefined, variantKey: key, vary };
     if (!decision.storable) outcome.notStorable = decision.reason;
     return outcome;
   }
 
-  private pump(res: IncomingMessage, decision: StoreDecision | undefined, key: string, vary: readonly string[], status: number, headers: HeaderMap): void {
-    this.response = res;
+  private pump(res: IncomingMessage): void {
+    const s = this.state;
+    if (s.name !== 'streaming') return;
     // The parser can fail the body in the same read as the head (bad first chunk): its 'close' is already gone.
     if (res.destroyed && !res.complete) return this.abort(new HttpError(502, 'origin response body is malformed'));
-    this.buffering = decision !== undefined;
-    if (!this.buffering) this.joinable = false;
-    res.on('data', (c: Buffer) => {
-      this.bytes += c.length;
-      if (!this.buffering) return this.broadcast(c);
-      this.chunks.push(c);
-      if (this.bytes <= this.ctx.store.maxObjectBytes) {
-        for (const [sink, cursor] of this.subscribers) this.feed(sink, cursor);
-        return;
-      }
-      // Too large to store after all (no or wrong Content-Length): hand each client what it has not had yet
-      // (bounded by the max object size), drop the buffer, and go on unbuffered.
-      this.buffering = false;
-      this.joinable = false;
-      for (const [sink, cursor] of this.subscribers) {
-        let full = cursor.paused;
-        for (let i = cursor.next; i < this.chunks.length; i++) full = !sink.write(this.chunks[i]!) || full;
-        if (full) this.slow.add(sink);
-      }
-      this.chunks = [];
-      if (this.slow.size > 0) res.pause();
-    });
-    res.on('end', () => {
-      this.ended = true;
-      let stored: CachedObject | undefined;
-      if (this.buffering && decision?.storable) {
-        const p = this.params;
-        const body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.bytes);
-        const entry = createCachedObject({ key, primaryKey: p.primaryKey, host: p.host, path: p.path, status, headers, body, freshness: decision.freshness, vary, via: this.ctx.via });
-        if (this.ctx.store.set(entry) === 'stored') {
-          stored = entry;
-          this.ctx.onStored?.(entry);
-        }
-        this.body = body;
-        // Paused clients get the rest as a view of the complete body; the chunk list can go.
-        for (const [sink, cursor] of this.subscribers) {
-          if (cursor.sent < body.length) sink.write(body.subarray(cursor.sent));
-        }
-        this.chunks = [];
-      }
-      for (const sink of this.subscribers.keys()) sink.end();
-      this.subscribers.clear();
-      this.slow.clear();
-      this.response = undefined;
-      this.settle(stored);
-    });
+    s.flowing = true;
+    res.on('data', (c: Buffer) => this.take(s, c));
+    res.on('end', () => this.end(s));
     res.on('error', (err) => this.abort(err));
     res.on('close', () => {
-      if (!this.ended) this.abort(new HttpError(502, 'origin closed the connection mid-body'));
+      if (this.state.name === 'streaming') this.abort(new HttpError(502, 'origin closed the connection mid-body'));
     });
+  }
+
+  private take(s: Extract<FetchState, { name: 'streaming' }>, c: Buffer): void {
+    s.bytes += c.length;
+    const kept = s.kept;
+    if (kept === undefined) return this.broadcast(s, c);
+    kept.chunks.push(c);
+    if (s.bytes <= this.ctx.cache.maxObjectBytes) {
+      for (const [sink, cursor] of this.subscribers) this.feed(sink, cursor, kept.chunks);
+      return;
+    }
+    // Too large to store after all (no or wrong Content-Length): hand each client what it has not had yet
+    // (bounded by the max object size), drop the kept body, and go on relaying.
+    s.kept = undefined;
+    for (const [sink, cursor] of this.subscribers) {
+      let full = cursor.paused;
+      for (let i = cursor.next; i < kept.chunks.length; i++) full = !sink.write(kept.chunks[i]!) || full;
+      if (full) this.slow.add(sink);
+    }
+    if (this.slow.size > 0) s.response.pause();
+  }
+
+  /** Relayed body: every client gets the chunk; any that is full pauses the origin. */
+  private broadcast(s: Extract<FetchState, { name: 'streaming' }>, c: Buffer): void {
+    for (const sink of this.subscribers.keys()) if (!sink.write(c)) this.slow.add(sink);
+    if (this.slow.size > 0) s.response.pause();
+  }
+
+  private end(s: Extract<FetchState, { name: 'streaming' }>): void {
+    let stored: CachedObject | undefined;
+    let body: Buffer | undefined = s.bytes === 0 ? EMPTY : undefined;
+    const kept = s.kept;
+    if (kept !== undefined) {
+      const p = this.params;
+      const whole = kept.chunks.length === 1 ? kept.chunks[0]! : Buffer.concat(kept.chunks, s.bytes);
+      body = whole;
+      stored = this.ctx.cache.storeFetched({ key: kept.key, primaryKey: p.primaryKey, host: p.host, path: p.path, status: kept.status, headers: kept.headers, body: whole, freshness: kept.freshness, vary: kept.vary });
+      // Paused clients get the rest as a view of the complete body; the chunk list goes with the state.
+      for (const [sink, cursor] of this.subscribers) {
+        if (cursor.sent < whole.length) sink.write(whole.subarray(cursor.sent));
+      }
+    }
+    this.state = { name: 'complete', body };
+    for (const sink of this.subscribers.keys()) sink.end();
+    this.subscribers.clear();
+    this.slow.clear();
+    this.settle(stored);
   }
 
   private abort(err: Error): void {
-    if (this.failure || this.ended) return;
-    this.failure = err;
-    this.chunks = [];
+    if (this.state.name === 'complete' || this.state.name === 'failed') return;
+    this.state = { name: 'failed', error: err };
     for (const sink of this.subscribers.keys()) sink.fail(err);
     this.subscribers.clear();
     this.slow.clear();
-    this.response = undefined;
     this.settle(undefined);
   }
 
-  /** §4.3.4: a 304 freshens the stored response it selects; the body stays. */
-  private refresh(stale: CachedObject, notModified: HeaderMap): FetchOutcome {
-    if (!notModifiedSelects(stale, notModified, this.ctx.store.variantCount(stale.primaryKey))) {
-      // It selects nothing we may update with it (§4.3.4): drop our copy and fetch it whole.
-      this.ctx.store.delete(stale.key);
+  /** §4.3.4: a 304 freshens the stored response it selects (EdgeCache decides and stores). */
+  private freshen(stale: CachedObject, notModified: HeaderMap): FetchOutcome {
+    const result = this.ctx.cache.freshen(stale, notModified, this.params.fill, this.requestTime);
+    this.state = { name: 'complete', body: undefined };
+    if (result.kind === 'unselected') {
       this.settle(undefined);
       return { kind: 'retry' };
     }
-    const headers = mergeNotModified(stale.headers, notModified);
-    // The stored body came from a fill the policy let everyone share; a 304 that selects it (same validator)
-    // says the cookie user's representation is that one. So the Cookie rule, which is about storing a body
-    // fetched for one user, does not apply: without this, every logged-in revalidation dropped a shared copy.
-    const decision = decideStorage({ ...this.params.fill, userCookie: false }, stale.status, headers, this.ctx.now, this.requestTime);
-    const p = this.params;
-    const fresh = decision.storable
-      ? decision.freshness
-      : { ...stale.freshness, responseTime: this.ctx.now(), initialAgeSec: 0, freshUntil: this.ctx.now() };
-    const entry = createCachedObject({
-      key: stale.key,
-      primaryKey: p.primaryKey,
-      host: stale.host,
-      path: stale.path,
-      status: stale.status,
-      headers,
-      body: stale.body,
-      freshness: fresh,
-      vary: stale.vary,
-      via: this.ctx.via,
-      seq: stale.seq,
-    });
-    if (decision.storable) {
-      this.ctx.store.set(entry);
-      this.ctx.onStored?.(entry);
-    } else this.ctx.store.delete(stale.key);
-    this.ended = true;
-    this.settle(entry);
-    return { kind: 'not-modified', entry, status: 304 };
+    this.settle(result.entry);
+    return { kind: 'not-modified', entry: result.entry, status: 304 };
   }
 
   private settle(stored: CachedObject | undefined): void {
-    this.joinable = false;
     this.onSettled(this);
     this.resolveCompleted(stored);
   }
-}
-
-export function parseVary(v: string | undefined): string[] {
-  if (v === undefined) return [];
-  return [...new Set(v.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== ''))].sort();
 }

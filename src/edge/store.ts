@@ -1,13 +1,16 @@
 /**
- * The edge's object store: a byte-bounded LRU (lru-cache with maxSize = body + header bytes) plus the indexes
- * that purges need (by path, by primary key for Vary variants, by Surrogate-Key/Cache-Tag). Storage only: it
+ * The edge's object store: byte-bounded storage run by an eviction/admission policy (src/edge/eviction/:
+ * `lru` = lru-cache with maxSize = body + header bytes, `w-tinylfu`, `s3-fifo`) plus the indexes that purges
+ * need (by path, by primary key for Vary variants, by Surrogate-Key/Cache-Tag). Storage only: it
  * does not know HTTP caching rules (those live in freshness.ts and pipeline.ts), the way undici keeps its
  * memory-cache-store apart from its cache interceptor. The hit-ratio benchmark drives it without HTTP.
  *
  * Keys: a primary key is `host + path?query` (Host is part of the key, as Varnish's builtin does); a variant key
  * adds the normalised values of the request headers the response's Vary names (RFC 9111 §4.1).
  */
-import { LRUCache } from 'lru-cache';
+import { createEvictionPolicy } from './eviction/create-policy.js';
+import type { EvictionPolicy } from './eviction/eviction-policy.js';
+import { DEFAULT_CACHE_POLICY, type CachePolicyName } from './eviction/names.js';
 
 /** What the store needs to know about an entry; the edge's entries (CachedObject) extend it. */
 export interface StoredEntry {
@@ -32,8 +35,12 @@ export interface EdgeStoreOptions {
   maxBytes: number;
   /** Largest single entry admitted; larger responses pass through unstored. Defaults to maxBytes / 8. */
   maxObjectBytes?: number;
-  /** Called for each entry that the LRU bound pushed out (not for purges or replacements). */
+  /** Called for each entry that the byte bound pushed out (not for purges or replacements). */
   onEvict?: (entry: StoredEntry) => void;
+  /** Which entries to keep (eviction/names.ts). Default: DEFAULT_CACHE_POLICY. */
+  policy?: CachePolicyName;
+  /** Mean charged size of an object, to size the policy's fixed tables (eviction/capacity.ts). */
+  expectedObjectBytes?: number;
 }
 
 export interface StoreListing {
@@ -43,10 +50,6 @@ export interface StoreListing {
   seq: number | undefined;
   size: number;
 }
-
-/** Index entries a client can grow are bounded: tags per object and tag length. */
-const MAX_TAGS_PER_ENTRY = 64;
-const MAX_TAG_LENGTH = 256;
 
 /** Builds a variant key: the primary key plus each varied header's normalised value (§4.1). */
 export function variantKey(primaryKey: string, vary: readonly string[], headers: Record<string, string | string[] | undefined>): string {
@@ -62,20 +65,19 @@ export function variantKey(primaryKey: string, vary: readonly string[], headers:
   return key;
 }
 
-/** Splits a Surrogate-Key (space separated) or Cache-Tag (comma separated) value into bounded tags. */
-export function parseTags(surrogateKey: string | undefined, cacheTag: string | undefined): string[] {
-  const tags = new Set<string>();
-  for (const t of (surrogateKey ?? '').split(/\s+/)) if (t) tags.add(t);
-  for (const t of (cacheTag ?? '').split(',')) if (t.trim()) tags.add(t.trim());
-  return [...tags].filter((t) => t.length <= MAX_TAG_LENGTH).slice(0, MAX_TAGS_PER_ENTRY);
+/** The Vary names of a response: lowercased, deduplicated and sorted, so variant keys do not depend on their order. */
+export function parseVary(v: string | undefined): string[] {
+  if (v === undefined) return [];
+  return [...new Set(v.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== ''))].sort();
 }
 
-export type InsertResult = 'stored' | 'too-large' | 'older-seq';
+/** `not-admitted`: the policy kept what it holds instead (admission); the response is served, not stored. */
+export type InsertResult = 'stored' | 'too-large' | 'older-seq' | 'not-admitted';
 
 export class EdgeStore<E extends StoredEntry = StoredEntry> {
   readonly maxBytes: number;
   readonly maxObjectBytes: number;
-  private readonly lru: LRUCache<string, E>;
+  private readonly policy: EvictionPolicy<E>;
   /** primary key -> the Vary names of its latest response and its variant keys. */
   private readonly primaries = new Map<string, { vary: readonly string[]; keys: Set<string> }>();
   private readonly byPath = new Map<string, Set<string>>();
@@ -88,11 +90,10 @@ export class EdgeStore<E extends StoredEntry = StoredEntry> {
     this.maxBytes = options.maxBytes;
     this.maxObjectBytes = Math.min(options.maxObjectBytes ?? Math.floor(options.maxBytes / 8), options.maxBytes);
     this.onEvict = options.onEvict;
-    this.lru = new LRUCache<string, E>({
-      maxSize: this.maxBytes,
-      sizeCalculation: (e) => Math.max(1, e.size),
-      dispose: (entry, key, reason) => {
-        if (reason === 'set') return; // replaced in place: set() already moved the indexes
+    this.policy = createEvictionPolicy<E>(options.policy ?? DEFAULT_CACHE_POLICY, {
+      maxBytes: this.maxBytes,
+      expectedObjectBytes: options.expectedObjectBytes,
+      onRemove: (key, entry, reason) => {
         this.unindex(key, entry);
         if (reason === 'evict') {
           this.evictionCount++;
@@ -102,14 +103,19 @@ export class EdgeStore<E extends StoredEntry = StoredEntry> {
     });
   }
 
-  /** Returns the entry and marks it most recently used. */
-  get(key: string): E | undefined {
-    return this.lru.get(key);
+  /** The policy's name (a label of the edge's metrics). */
+  get policyName(): CachePolicyName {
+    return this.policy.name;
   }
 
-  /** Returns the entry without touching recency (for revalidation bookkeeping and listings). */
+  /** Returns the entry and records the use with the policy. The fresh-hit path: O(1), no allocation. */
+  get(key: string): E | undefined {
+    return this.policy.get(key);
+  }
+
+  /** Returns the entry without recording a use (for revalidation bookkeeping and listings). */
   peek(key: string): E | undefined {
-    return this.lru.peek(key);
+    return this.policy.peek(key);
   }
 
   /** The Vary names that the latest stored response for this primary key used, or undefined if none is stored. */
@@ -127,25 +133,28 @@ export class EdgeStore<E extends StoredEntry = StoredEntry> {
   }
 
   /**
-   * Stores an entry, evicting least recently used ones to stay under maxBytes. An entry with a `seq` never
-   * replaces one holding a higher `seq` (pushes may arrive late; the newer version wins).
+   * Offers an entry to the policy, which may evict others to stay under maxBytes or refuse it. An entry with a
+   * `seq` (origin push: the operator asked for it) is always admitted, and never replaces one holding a higher
+   * `seq` (pushes may arrive late; the newer version wins).
    * A response whose Vary names differ from the stored variants' replaces all of them (§4.1: the latest Vary rules).
    */
   set(entry: E): InsertResult {
     if (!this.admits(entry.size)) return 'too-large';
-    const old = this.lru.peek(entry.key);
+    const old = this.policy.peek(entry.key);
     if (old?.seq !== undefined && entry.seq !== undefined && entry.seq < old.seq) return 'older-seq';
     const primary = this.primaries.get(entry.primaryKey);
     if (primary && !sameNames(primary.vary, entry.vary)) this.purgePrimary(entry.primaryKey);
-    if (old && this.lru.has(entry.key)) this.unindex(entry.key, old);
-    this.lru.set(entry.key, entry);
-    if (!this.lru.has(entry.key)) return 'too-large';
+    const replaced = this.policy.peek(entry.key);
+    if (replaced !== undefined) this.unindex(entry.key, replaced);
+    if (!this.policy.set(entry.key, entry, entry.seq !== undefined ? 'always' : 'offer')) {
+      return replaced === undefined ? 'not-admitted' : 'too-large';
+    }
     this.index(entry);
     return 'stored';
   }
 
   delete(key: string): boolean {
-    return this.lru.delete(key);
+    return this.policy.delete(key);
   }
 
   /** Removes every variant of one primary key. */
@@ -153,7 +162,7 @@ export class EdgeStore<E extends StoredEntry = StoredEntry> {
     const rec = this.primaries.get(primaryKey);
     if (!rec) return 0;
     let n = 0;
-    for (const key of [...rec.keys]) if (this.lru.delete(key)) n++;
+    for (const key of [...rec.keys]) if (this.policy.delete(key)) n++;
     return n;
   }
 
@@ -162,7 +171,7 @@ export class EdgeStore<E extends StoredEntry = StoredEntry> {
     const keys = this.byPath.get(path);
     if (!keys) return 0;
     let n = 0;
-    for (const key of [...keys]) if (this.lru.delete(key)) n++;
+    for (const key of [...keys]) if (this.policy.delete(key)) n++;
     return n;
   }
 
@@ -178,32 +187,42 @@ export class EdgeStore<E extends StoredEntry = StoredEntry> {
     const keys = this.byTag.get(tag);
     if (!keys) return 0;
     let n = 0;
-    for (const key of [...keys]) if (this.lru.delete(key)) n++;
+    for (const key of [...keys]) if (this.policy.delete(key)) n++;
     return n;
   }
 
   clear(): void {
-    this.lru.clear();
+    this.policy.clear();
+    this.primaries.clear();
+    this.byPath.clear();
+    this.byTag.clear();
   }
 
-  /** Every entry, least recently used last. */
+  /** Every entry in the policy's order (for `lru`: least recently used last). */
   list(): StoreListing[] {
     const out: StoreListing[] = [];
-    for (const [key, e] of this.lru.entries()) out.push({ key, path: e.path, etag: e.etag, seq: e.seq, size: e.size });
+    for (const [key, e] of this.policy.entries()) out.push({ key, path: e.path, etag: e.etag, seq: e.seq, size: e.size });
     return out;
   }
 
-  /** Keys from most to least recently used (eviction order is the reverse). */
+  /** Keys in the policy's order (for `lru`: most to least recently used; eviction order is the reverse). */
   keys(): string[] {
-    return [...this.lru.keys()];
+    const out: string[] = [];
+    for (const [key] of this.policy.entries()) out.push(key);
+    return out;
   }
 
   get bytes(): number {
-    return this.lru.calculatedSize;
+    return this.policy.bytes;
   }
 
   get objects(): number {
-    return this.lru.size;
+    return this.policy.size;
+  }
+
+  /** New objects the policy refused to store (admission). */
+  get rejections(): number {
+    return this.policy.rejections;
   }
 
   get evictions(): number {

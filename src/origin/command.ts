@@ -3,8 +3,12 @@ import { loadDeployment } from '../config/load.js';
 import { originSettingsFromConfig } from '../config/roles.js';
 import { Distributor } from '../distribution/distributor.js';
 import type { DistributionStatus } from '../distribution/distributor.js';
+import { bearer } from '../http/bearer.js';
 import { parseDownstream, tokenFrom } from '../distribution/targets.js';
+import { request } from '../http/client.js';
 import { parseHostPort } from '../net/address.js';
+import { defaultAdminAddress } from '../net/admin-address.js';
+import { reportReady } from '../up/child.js';
 import { materialiseLargeFiles } from './demo-content.js';
 import { localPublisher, remotePublisher } from './publisher.js';
 import type { Publisher } from './publisher.js';
@@ -26,6 +30,7 @@ export const DEMO_RULES: PathRule[] = [
 interface OriginCliOptions {
   content: string;
   listen: string;
+  adminListen?: string;
   token?: string;
   edge: string[];
   distributor?: string;
@@ -40,7 +45,7 @@ interface OriginCliOptions {
 function withConfig(o: OriginCliOptions): { options: OriginCliOptions; rules: PathRule[] | undefined } {
   if (o.config === undefined) return { options: o, rules: undefined };
   const s = originSettingsFromConfig(loadDeployment(o.config));
-  const options: OriginCliOptions = { ...o, content: s.content, listen: s.listen, edge: s.edges, dataDir: s.dataDir, cacheControl: [], surrogateKey: [] };
+  const options: OriginCliOptions = { ...o, content: s.content, listen: s.listen, adminListen: o.adminListen ?? s.adminListen, edge: s.edges, dataDir: s.dataDir, cacheControl: [], surrogateKey: [] };
   if (s.token !== undefined) options.token = s.token;
   if (s.distributor !== undefined) options.distributor = s.distributor;
   return { options, rules: s.rules };
@@ -50,9 +55,10 @@ export function originCommand(): Command {
   return new Command('origin')
     .description('serve a content directory (strong ETags, ranges, per-path Cache-Control) and publish pushes/purges')
     .option('--content <dir>', 'content directory', 'content/')
-    .option('--listen <addr>', 'listen address', '127.0.0.1:8000')
+    .option('--listen <addr>', 'listen address (content and /healthz)', '127.0.0.1:8000')
+    .option('--admin-listen <addr>', 'admin listener: /metrics, /.dnscdn/ push, purge, status, journal (default: loopback, port + 1000)')
     .option('--token <token>', 'admin token for push/purge/status (default: $DNSCDN_ADMIN_TOKEN)')
-    .option('--edge <name=url>', 'an edge to feed from the in-process distribution node; repeatable', collect, [])
+    .option('--edge <name=url>', "an edge to feed from the in-process distribution node (the edge's admin URL); repeatable", collect, [])
     .option('--distributor <url>', 'publish to this distribution node instead of running one in-process')
     .option('--data-dir <dir>', 'journal and blobs of the in-process distribution node', '.dnscdn/origin')
     .option('--cache-control <pattern=value>', 'Cache-Control for matching paths (first match wins); repeatable', collect, [])
@@ -80,15 +86,21 @@ export function originCommand(): Command {
         distributor = await Distributor.open({ dataDir: o.dataDir, token, downstream: o.edge.map(parseDownstream) });
         publisher = localPublisher(distributor);
       }
+      const listen = parseHostPort(o.listen);
+      const adminListen = o.adminListen !== undefined ? parseHostPort(o.adminListen) : defaultAdminAddress(listen);
+      if (adminListen === undefined) throw new Error(`--admin-listen is required: the default (port ${listen.port} + 1000) is past 65535`);
       const origin = await OriginServer.start({
         contentDir: o.content,
-        listen: parseHostPort(o.listen),
+        listen,
+        adminListen,
         rules: rules.length > 0 ? rules : DEMO_RULES,
         token,
         publisher,
         distributor,
       });
       const watcher = o.watch && publisher ? watchContent(origin, publisher) : undefined;
+      process.stdout.write(`origin listening on ${origin.url}, admin ${origin.adminUrl}\n`);
+      reportReady([origin.url, `${origin.adminUrl}/metrics`]);
       const stop = async (): Promise<void> => {
         watcher?.close();
         await origin.close();
@@ -106,21 +118,20 @@ interface ClientOptions {
 }
 
 function withClientOptions(c: Command): Command {
-  return c.option('--origin <url>', 'origin (or distribution node) base URL', 'http://127.0.0.1:8000').option('--token <token>', 'admin token (default: $DNSCDN_ADMIN_TOKEN)');
+  return c.option('--origin <url>', "the origin's admin listener (or a distribution node's)", 'http://127.0.0.1:9000').option('--token <token>', 'admin token (default: $DNSCDN_ADMIN_TOKEN)');
 }
 
 async function adminCall(o: ClientOptions, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
   const token = tokenFrom(o.token);
   if (!token) throw new Error('a token is required (--token or DNSCDN_ADMIN_TOKEN)');
-  const res = await fetch(new URL(path, o.origin), {
+  const res = await request(new URL(path, o.origin), {
     method,
-    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    headers: { ...bearer(token), ...(body ? { 'content-type': 'application/json' } : {}) },
     ...(body ? { body: JSON.stringify(body) } : {}),
-    signal: AbortSignal.timeout(60_000),
+    timeoutMs: 60_000,
   });
-  const text = await res.text();
-  if (res.status !== 200) throw new Error(`${path}: HTTP ${res.status}: ${text.trim()}`);
-  return JSON.parse(text) as unknown;
+  if (res.status !== 200) throw new Error(`${path}: HTTP ${res.status}: ${res.text().trim()}`);
+  return res.json();
 }
 
 function printOps(answer: unknown): void {
@@ -143,8 +154,10 @@ export function purgeCommand(): Command {
 }
 
 export function statusCommand(): Command {
-  return withClientOptions(new Command('status').description('per edge: reachable, last applied sequence, lag')).action(async (o: ClientOptions) => {
-    process.stdout.write(formatStatus((await adminCall(o, 'GET', '/.dnscdn/status')) as DistributionStatus));
+  return withClientOptions(new Command('status').description('per edge: reachable, last applied sequence, lag (exit 1 if an edge is ahead of the journal)')).action(async (o: ClientOptions) => {
+    const s = (await adminCall(o, 'GET', '/.dnscdn/status')) as DistributionStatus;
+    process.stdout.write(formatStatus(s));
+    if (s.edges.some((e) => e.aheadBy !== undefined)) process.exitCode = 1;
   });
 }
 
@@ -152,7 +165,9 @@ export function formatStatus(s: DistributionStatus): string {
   const lines = [`journal: last seq ${s.journal.lastSeq}, snapshot at ${s.journal.snapshotSeq}, ${s.journal.objects} live objects`];
   lines.push(['edge', 'url', 'reachable', 'last-seq', 'lag-ops', 'lag-s'].join('\t'));
   for (const e of s.edges) {
-    lines.push([e.name, e.url, e.reachable ? 'yes' : 'no', e.lastSeq ?? '-', e.lagOps ?? '-', e.lagSeconds === null ? '-' : e.lagSeconds.toFixed(1)].join('\t'));
+    const lag = e.aheadBy !== undefined ? `AHEAD+${e.aheadBy}` : (e.lagOps ?? '-');
+    lines.push([e.name, e.url, e.reachable ? 'yes' : 'no', e.lastSeq ?? '-', lag, e.lagSeconds === null ? '-' : e.lagSeconds.toFixed(1)].join('\t'));
   }
+  for (const e of s.edges) if (e.aheadBy !== undefined) lines.push(`ERROR ${e.name}: ${e.error ?? 'ahead of the journal'}`);
   return `${lines.join('\n')}\n`;
 }

@@ -1,9 +1,10 @@
-import { bearer } from '../distribution/auth.js';
+import { bearer } from '../http/bearer.js';
 import { summary } from '../distribution/distributor.js';
 import type { DistributionStatus, Distributor } from '../distribution/distributor.js';
 import { encodeFrame, FRAMES_CONTENT_TYPE } from '../distribution/frames.js';
 import type { OperationInput } from '../distribution/operations.js';
 import { HttpError } from '../errors.js';
+import { LinkError, request, type LinkResponse } from '../http/client.js';
 
 /** Where the origin sends what it publishes: a distribution node in this process, or one over HTTP. */
 export interface Publisher {
@@ -20,11 +21,18 @@ export function localPublisher(d: Distributor): Publisher {
 
 /** Publishes to a distribution node running as its own process (`dnscdn distributor`). */
 export function remotePublisher(baseUrl: string, token: string): Publisher {
-  async function call(path: string, init: RequestInit): Promise<unknown> {
-    const res = await fetch(new URL(path, baseUrl), { ...init, headers: { ...bearer(token), ...(init.headers as Record<string, string>) }, signal: AbortSignal.timeout(60_000) });
-    const text = await res.text();
-    if (res.status !== 200) throw new HttpError(res.status === 401 ? 502 : res.status, `distribution node answered ${res.status}: ${text.slice(0, 200)}`);
-    return JSON.parse(text) as unknown;
+  async function call(path: string, init: { method: 'GET' | 'POST'; body?: Buffer; headers?: Record<string, string> }): Promise<unknown> {
+    // The answer is a list of operation summaries or a status table: JSON, bounded like any link answer.
+    let res: LinkResponse;
+    try {
+      res = await request(new URL(path, baseUrl), { ...init, headers: { ...bearer(token), ...init.headers }, timeoutMs: 60_000 });
+    } catch (err) {
+      // The caller of push/purge/status (an admin) is told which node could not be reached, and why.
+      if (err instanceof LinkError) throw new HttpError(502, `distribution node unreachable: ${err.message}`);
+      throw err;
+    }
+    if (res.status !== 200) throw new HttpError(res.status === 401 ? 502 : res.status, `distribution node answered ${res.status}: ${res.text().slice(0, 200)}`);
+    return res.json();
   }
   return {
     async publish(items, opts) {

@@ -5,16 +5,16 @@ import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import { Counter } from 'prom-client';
 import type { Registry } from 'prom-client';
-import { hasValidToken } from '../distribution/auth.js';
 import type { Distributor } from '../distribution/distributor.js';
 import { OperationFormatError, purgeTargetFromPattern } from '../distribution/operations.js';
-import { readJson } from '../distribution/request-body.js';
-import { sendJson } from '../distribution/replica-endpoint.js';
-import { ifRangeAllows, notModified } from '../edge/conditional.js';
-import { planRange } from '../edge/range.js';
+import { AdminListener } from '../http/admin-listener.js';
+import { parseJsonObject } from '../http/body.js';
+import { ifRangeAllows, notModified } from '../http/conditional.js';
+import { planRange } from '../http/range.js';
+import { sendText } from '../http/reply.js';
 import { HttpError } from '../errors.js';
 import { logger } from '../log.js';
-import { createRegistry, PROMETHEUS_CONTENT_TYPE } from '../metrics.js';
+import { createRegistry } from '../metrics.js';
 import type { HostPort } from '../net/address.js';
 import { EtagCache } from './etags.js';
 import type { Publisher } from './publisher.js';
@@ -27,6 +27,8 @@ import { realContentRoot, resolveContentPath } from './safe-path.js';
 export interface OriginOptions {
   contentDir: string;
   listen: HostPort;
+  /** The admin listener (metrics, push, purge, status, the distribution node's routes). Default `127.0.0.1:0`. */
+  adminListen?: HostPort | undefined;
   rules?: PathRule[];
   defaultCacheControl?: string;
   /** Token for /.dnscdn/push, /purge, /status (and the in-process distribution node's routes). */
@@ -41,7 +43,8 @@ const log = logger('origin');
 /**
  * The origin: serves a content directory with strong ETags, Last-Modified, Content-Type, per-path Cache-Control
  * and Surrogate-Key, conditional requests (304) and single byte ranges, streaming the file from disk.
- * Admin routes under /.dnscdn/ publish (push, purge) through a Publisher and need the bearer token.
+ * Its public port serves only content and /healthz. The admin listener serves /metrics and, with the bearer
+ * token, /.dnscdn/push, /purge and /status (through a Publisher) and the in-process distribution node's routes.
  */
 export class OriginServer {
   /** Content requests served (GET/HEAD of files, any status): the "origin saw no request" counter in tests. */
@@ -52,6 +55,9 @@ export class OriginServer {
   private readonly requests: Counter<'status'>;
   private readonly bytesSent: Counter;
 
+  /** Set by start(), right after the constructor. */
+  private adminListener!: AdminListener;
+
   private constructor(
     private readonly server: Server,
     readonly root: string,
@@ -61,6 +67,7 @@ export class OriginServer {
     this.registry = createRegistry({ labels: { role: 'origin' } });
     this.requests = new Counter({ name: 'dnscdn_origin_requests_total', help: 'Content requests by status', labelNames: ['status'], registers: [this.registry] });
     this.bytesSent = new Counter({ name: 'dnscdn_origin_body_bytes_total', help: 'Body bytes sent', registers: [this.registry] });
+    options.distributor?.registerMetrics(this.registry);
   }
 
   static async start(options: OriginOptions): Promise<OriginServer> {
@@ -71,12 +78,29 @@ export class OriginServer {
     server.on('clientError', (_err, socket) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.listen.port, options.listen.host, () => resolve());
+    origin.adminListener = await AdminListener.start({
+      listen: options.adminListen ?? { host: '127.0.0.1', port: 0 },
+      token: options.publisher ? options.token : undefined,
+      registry: origin.registry,
+      role: 'origin',
     });
-    log.info('origin listening', { address: origin.url, content: root });
+    origin.addAdminRoutes();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(options.listen.port, options.listen.host, () => resolve());
+      });
+    } catch (err) {
+      await origin.adminListener.close();
+      throw err;
+    }
+    log.info('origin listening', { address: origin.url, admin: origin.adminUrl, content: root });
     return origin;
+  }
+
+  /** `http://host:port` of the admin listener. */
+  get adminUrl(): string {
+    return this.adminListener.url;
   }
 
   get address(): AddressInfo {
@@ -90,7 +114,7 @@ export class OriginServer {
 
   async close(): Promise<void> {
     this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await Promise.all([new Promise<void>((resolve) => this.server.close(() => resolve())), this.adminListener.close()]);
   }
 
   private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -98,12 +122,6 @@ export class OriginServer {
       const target = req.url ?? '/';
       const pathPart = target.startsWith('/') ? target.split('?', 1)[0]! : '';
       if (pathPart === '/healthz') return sendText(res, 200, 'ok\n');
-      if (pathPart === '/metrics') {
-        const text = await this.registry.metrics();
-        res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE });
-        return void res.end(text);
-      }
-      if (pathPart.startsWith('/.dnscdn/')) return await this.admin(pathPart, req, res);
       await this.serveContent(pathPart, req, res);
     } catch (err) {
       const status = err instanceof HttpError ? err.status : 500;
@@ -165,22 +183,23 @@ export class OriginServer {
     this.requests.inc({ status: String(status) });
   }
 
-  private async admin(pathPart: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const token = this.options.token;
-    if (this.options.distributor && (await this.options.distributor.handle(req, res))) return;
-    const publisher = this.options.publisher;
-    if (token === undefined || publisher === undefined) throw new HttpError(404, 'push is not enabled on this origin');
-    if (!hasValidToken(req, token)) throw new HttpError(401, 'missing or wrong token');
-    if (pathPart === '/.dnscdn/status' && req.method === 'GET') return sendJson(res, 200, await publisher.status());
-    if (req.method !== 'POST') throw new HttpError(405, 'use POST');
-    const body = (await readJson(req, 1024 * 1024)) as { paths?: unknown; target?: unknown; all?: unknown };
-    if (pathPart === '/.dnscdn/push') {
+  /** push, purge and status through the publisher; the in-process distribution node's own routes after them. */
+  private addAdminRoutes(): void {
+    const admin = this.adminListener;
+    const publisher = (): Publisher => {
+      if (!this.options.publisher) throw new HttpError(404, 'push is not enabled on this origin');
+      return this.options.publisher;
+    };
+    admin.add('GET', '/.dnscdn/status', async () => ({ status: 200, body: await publisher().status() }));
+    admin.add('POST', '/.dnscdn/push', async (req) => {
+      const body = parseJsonObject(req.body);
       if (!Array.isArray(body.paths) || body.paths.length === 0 || body.paths.length > 10_000 || !body.paths.every((p) => typeof p === 'string')) {
         throw new HttpError(400, 'expected {"paths": ["/a", ...]}');
       }
-      return sendJson(res, 200, { ops: await this.push(body.paths as string[]) });
-    }
-    if (pathPart === '/.dnscdn/purge') {
+      return { status: 200, body: { ops: await this.push(body.paths as string[]) } };
+    });
+    admin.add('POST', '/.dnscdn/purge', async (req) => {
+      const body = parseJsonObject(req.body);
       if (typeof body.target !== 'string') throw new HttpError(400, 'expected {"target": "/path" | "/prefix*" | "tag:NAME", "all"?: true}');
       const all = body.all === true;
       let target;
@@ -189,9 +208,10 @@ export class OriginServer {
       } catch (err) {
         throw new HttpError(400, err instanceof Error ? err.message : 'bad purge target');
       }
-      return sendJson(res, 200, { ops: await publisher.publish([{ op: { kind: 'purge', target } }], { allowAll: all }) });
-    }
-    throw new HttpError(404, 'no such admin route');
+      return { status: 200, body: { ops: await publisher().publish([{ op: { kind: 'purge', target } }], { allowAll: all }) } };
+    });
+    const distributor = this.options.distributor;
+    if (distributor) admin.mount((req, res) => distributor.handle(req, res));
   }
 
   /** Publishes the current content of these paths (one journal batch). */
@@ -210,9 +230,4 @@ export class OriginServer {
     }
     return publisher.publish(items);
   }
-}
-
-function sendText(res: ServerResponse, status: number, text: string): void {
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
-  res.end(text);
 }

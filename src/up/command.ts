@@ -2,41 +2,26 @@
  * `dnscdn up [--config FILE] [--restart]`: the whole CDN of a deployment on this machine, one child
  * process per role (DNS, origin with its distribution node, every edge). Without --config it runs the
  * embedded default `dnscdn.yaml` at the package root. Ctrl-C / SIGTERM stops every child.
+ * "ready" is printed only when every child has reported over IPC that its listeners are bound; a child that
+ * ends before that makes `up` stop the others and exit 1 with that child's error (unless --restart).
  */
 import { Command } from 'commander';
-import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { loadDeployment } from '../config/load.js';
-import type { HostPort } from '../net/address.js';
 import { formatBanner, planProcesses } from './plan.js';
-import { Supervisor } from './supervisor.js';
+import { Supervisor, type StartOutcome } from './supervisor.js';
 
 const DEFAULT_CONFIG = fileURLToPath(new URL('../../dnscdn.yaml', import.meta.url));
 const BIN = fileURLToPath(new URL('../../bin/dnscdn.js', import.meta.url));
 
-/** True once something accepts TCP connections at `at`. */
-function accepts(at: HostPort): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: at.host, port: at.port });
-    const done = (ok: boolean): void => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(500, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
+/** After this long without every child ready, `up` says which ones it is still waiting for (and waits on). */
+const READY_TIMEOUT_MS = 30_000;
 
-async function waitReady(addresses: HostPort[], timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (const at of addresses) {
-    while (!(await accepts(at))) {
-      if (Date.now() > deadline) return false;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  return true;
+/** The one-paragraph reason `up` gives up: which child, how it ended, and its own last words on stderr. */
+export function formatStartFailure(outcome: Exclude<StartOutcome, { kind: 'ready' }>): string {
+  if (outcome.kind === 'timeout') return `not ready after ${READY_TIMEOUT_MS / 1000} s: ${outcome.waitingFor.join(', ')}`;
+  const said = outcome.stderr.length > 0 ? `:\n  ${outcome.stderr.join('\n  ')}` : ' (it wrote nothing on stderr)';
+  return `${outcome.label} (pid ${outcome.pid ?? '-'}) exited with ${outcome.how} before it was ready${said}`;
 }
 
 export function upCommand(): Command {
@@ -69,8 +54,23 @@ export function upCommand(): Command {
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
       supervisor.start();
-      const ready = await waitReady(specs.flatMap((s) => s.ready), 30_000);
-      write(ready ? '[up] ready' : '[up] some processes are not accepting connections after 30 s; see their output above');
+      let outcome = await supervisor.whenReady(READY_TIMEOUT_MS);
+      // A child that is still alive is slow, not failed (measured: edges took 10-17 s to bind on this 2-core
+      // machine at a load average of 9), so a timeout only says who is late; an exit is what fails the start.
+      while (outcome.kind === 'timeout' && !stopping) {
+        write(`[up] ${formatStartFailure(outcome)}; still waiting${o.restart === true ? ' (restarting what fails)' : ''}`);
+        outcome = await supervisor.whenReady(READY_TIMEOUT_MS);
+      }
+      if (stopping) return;
+      if (outcome.kind !== 'ready') {
+        // Fail fast: a CDN with a role missing must not look started. Stop the others and exit non-zero.
+        stopping = true;
+        process.stderr.write(`dnscdn up: ${formatStartFailure(outcome)}\n`);
+        write('[up] stopping every process');
+        await supervisor.stop();
+        process.exit(1);
+      }
+      write('[up] ready');
       process.stdout.write(formatBanner(deployment, supervisor.pids()));
     });
 }

@@ -2,8 +2,8 @@
  * What `dnscdn up` runs for a deployment: one child process per role, each started with that role's
  * own command, so a single edge can be killed (and failover watched) like a real site going dark.
  */
-import { formatHostPort, type HostPort } from '../net/address.js';
-import { edgeUrl } from '../config/roles.js';
+import { formatHostPort } from '../net/address.js';
+import { edgeAdminUrl, edgeUrl } from '../config/roles.js';
 import type { Deployment } from '../config/types.js';
 
 export interface RoleProcess {
@@ -12,8 +12,13 @@ export interface RoleProcess {
   role: 'dns' | 'origin' | 'distributor' | 'edge';
   /** Arguments after `dnscdn`. */
   args: string[];
-  /** TCP addresses that accept connections once the role is ready. */
-  ready: HostPort[];
+  /**
+   * Started once every role of the earlier waves is ready: origin and distributor (0), then the edges (1),
+   * which catch up from the distribution node at start, then DNS (2), whose first health probes must find the
+   * edges listening (an edge probed before it listens counts as failing and, after `fall` probes, leaves the
+   * answers until `rise` good ones). Costs the start-up time of one role per wave, about 0.5-1.5 s here.
+   */
+  wave: 0 | 1 | 2;
   /** What listens where, for the table. */
   listens: string[];
 }
@@ -23,21 +28,22 @@ export function planProcesses(d: Deployment): RoleProcess[] {
   const out: RoleProcess[] = [];
   const dnsListens = d.dns.listen.map((hp) => `${formatHostPort(hp)} udp+tcp`);
   if (d.dns.admin) dnsListens.push(`http://${formatHostPort(d.dns.admin)}/metrics`);
-  out.push({ label: 'dns', role: 'dns', args: ['dns', '--config', file], ready: [d.dns.listen[0]!], listens: dnsListens });
+  out.push({ label: 'dns', role: 'dns', args: ['dns', '--config', file], wave: 2, listens: dnsListens });
   if (d.origin) {
     if (d.distribution?.listen) {
       const at = d.distribution.listen;
-      out.push({ label: 'distributor', role: 'distributor', args: ['distributor', '--config', file], ready: [at], listens: [`http://${formatHostPort(at)}`] });
+      const admin = d.distribution.admin ? [`http://${formatHostPort(d.distribution.admin)}/metrics`] : [];
+      out.push({ label: 'distributor', role: 'distributor', args: ['distributor', '--config', file], wave: 0, listens: [`http://${formatHostPort(at)}`, ...admin] });
     }
-    out.push({ label: 'origin', role: 'origin', args: ['origin', '--config', file], ready: [d.origin.listen], listens: [`http://${formatHostPort(d.origin.listen)}`] });
+    out.push({ label: 'origin', role: 'origin', args: ['origin', '--config', file], wave: 0, listens: [`http://${formatHostPort(d.origin.listen)}`, `http://${formatHostPort(d.origin.admin)}/metrics`] });
   }
   for (const e of d.edges) {
     out.push({
       label: `edge ${e.name}`,
       role: 'edge',
       args: ['edge', '--config', file, '--name', e.name],
-      ready: [{ host: e.addresses[0]!, port: e.port }],
-      listens: [edgeUrl(e)],
+      wave: 1,
+      listens: e.admin ? [edgeUrl(e), `${edgeAdminUrl(e)}/metrics`] : [edgeUrl(e)],
     });
   }
   return out;
@@ -50,11 +56,12 @@ const TRY_SUBNETS: Array<[string, string]> = [
 ];
 
 /** The table of what listens where, plus the dig and curl lines to try. */
-export function formatBanner(d: Deployment, rows: Array<{ process: RoleProcess; pid: number | undefined }>): string {
+/** `listening` is what each child reported it bound (real ports); the plan's own list stands in until then. */
+export function formatBanner(d: Deployment, rows: Array<{ process: RoleProcess; pid: number | undefined; listening?: string[] | undefined }>): string {
   const lines: string[] = [];
   const width = Math.max(...rows.map((r) => r.process.label.length), 7);
   lines.push(`${'process'.padEnd(width)}  ${'pid'.padEnd(7)}  listens`);
-  for (const { process: p, pid } of rows) lines.push(`${p.label.padEnd(width)}  ${String(pid ?? '-').padEnd(7)}  ${p.listens.join('  ')}`);
+  for (const { process: p, pid, listening } of rows) lines.push(`${p.label.padEnd(width)}  ${String(pid ?? '-').padEnd(7)}  ${(listening ?? p.listens).join('  ')}`);
   const dns = d.dns.listen[0]!;
   const pool = d.pools[0];
   lines.push('');
@@ -68,6 +75,11 @@ export function formatBanner(d: Deployment, rows: Array<{ process: RoleProcess; 
       lines.push(`  curl -si --resolve ${pool.name}:${edge.port}:${edge.addresses[0]} http://${pool.name}:${edge.port}/ | grep -i x-cache     # twice: MISS, then HIT`);
     }
     lines.push(`  kill <pid of the edge that answered>     # within interval x fall the answer moves to the next nearest edge`);
+  }
+  const adminEdge = d.edges.find((e) => e.admin !== undefined);
+  if (adminEdge) {
+    if (!pool) lines.push('try:');
+    lines.push(`  curl -s ${edgeAdminUrl(adminEdge)}/metrics | grep hits_total     # metrics and /.dnscdn/ APIs: admin listeners only, not :${adminEdge.port}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -1,11 +1,17 @@
 /**
- * Runs role processes as children: output prefixed with the role's label, exits reported, restarts
- * with exponential backoff only when asked (so that a killed edge stays down and failover can be seen),
- * and a clean stop: SIGTERM to every child, SIGKILL to any still there after a grace period.
+ * Runs role processes as children: output prefixed with the role's label, readiness reported by each child
+ * over IPC once its listeners are bound, exits reported, restarts with exponential backoff only when asked
+ * (so that a killed edge stays down and failover can be seen), and a clean stop: SIGTERM to every child,
+ * SIGKILL to any still there after a grace period.
+ *
+ * Start-up is all or nothing: `whenReady()` resolves 'ready' once every child has reported, or 'failed' with
+ * the first child that exited before that (its exit and its last stderr lines), unless restarts were asked for.
+ * Children exit by themselves when this process dies, since their IPC channel closes (see child.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { logger } from '../log.js';
+import { parseChildMessage, SUPERVISED_ENV, SUPERVISED_VALUE } from './messages.js';
 import type { RoleProcess } from './plan.js';
 
 const log = logger('up');
@@ -25,54 +31,125 @@ export interface SupervisorOptions {
   stopGraceMs?: number;
 }
 
+/** How start-up ended. */
+export type StartOutcome =
+  | { kind: 'ready' }
+  | { kind: 'failed'; label: string; pid: number | undefined; how: string; stderr: string[] }
+  | { kind: 'timeout'; waitingFor: string[] };
+
 interface Running {
   spec: RoleProcess;
   child?: ChildProcess;
   startedAt: number;
   failures: number;
   restartTimer?: NodeJS.Timeout;
+  /** What the current child reported it listens on; undefined until it is ready. */
+  listening?: string[];
+  /** Last stderr lines of the current child, for the failure report. */
+  stderr: string[];
 }
 
 /** A child that ran this long before exiting starts its backoff over. */
 const STABLE_MS = 10_000;
+/** Stderr lines kept per child for a start-up failure report: enough for an error and its cause. */
+const STDERR_TAIL_LINES = 10;
 
 export class Supervisor {
   private readonly running: Running[];
   private stopping = false;
+  private started = false;
+  /** The first child that ended before everything was ready (without --restart): start-up has failed. */
+  private startFailure: Extract<StartOutcome, { kind: 'failed' }> | undefined;
+  private settle: ((outcome: StartOutcome) => void) | undefined;
 
   constructor(
     specs: RoleProcess[],
     private readonly options: SupervisorOptions,
   ) {
-    this.running = specs.map((spec) => ({ spec, startedAt: 0, failures: 0 }));
+    this.running = specs.map((spec) => ({ spec, startedAt: 0, failures: 0, stderr: [] }));
   }
 
+  /** Starts the first wave; each later wave starts when the one before it is ready. */
   start(): void {
-    for (const r of this.running) this.spawn(r);
+    this.startWave(0);
   }
 
-  pids(): Array<{ process: RoleProcess; pid: number | undefined }> {
-    return this.running.map((r) => ({ process: r.spec, pid: r.child?.exitCode === null ? r.child.pid : undefined }));
+  private startWave(wave: number): void {
+    for (const r of this.running) if (r.spec.wave === wave && !r.child) this.spawn(r);
+  }
+
+  /** Resolves once every child is ready, or at the first start-up failure, or after `timeoutMs`. */
+  whenReady(timeoutMs: number): Promise<StartOutcome> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => finish({ kind: 'timeout', waitingFor: this.running.filter((r) => r.child && !r.listening).map((r) => r.spec.label) }), timeoutMs);
+      const finish = (outcome: StartOutcome): void => {
+        clearTimeout(timer);
+        this.settle = undefined;
+        if (outcome.kind === 'ready') this.started = true;
+        resolve(outcome);
+      };
+      this.settle = finish;
+      if (this.startFailure) finish(this.startFailure);
+      else this.checkReady();
+    });
+  }
+
+  /** Each role's running pid and what it reported it listens on (undefined until it is ready). */
+  pids(): Array<{ process: RoleProcess; pid: number | undefined; listening: string[] | undefined }> {
+    return this.running.map((r) => ({ process: r.spec, pid: r.child?.exitCode === null ? r.child.pid : undefined, listening: r.listening }));
   }
 
   private spawn(r: Running): void {
     const child = spawn(this.options.command, [...this.options.commandArgs, ...r.spec.args], {
-      env: { ...process.env, ...this.options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...this.options.env, [SUPERVISED_ENV]: SUPERVISED_VALUE },
+      // The IPC channel carries "ready", and its closing tells the child that we are gone.
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     r.child = child;
     r.startedAt = Date.now();
-    for (const stream of [child.stdout, child.stderr]) {
-      createInterface({ input: stream }).on('line', (line) => this.options.write(`[${r.spec.label}] ${line}`));
-    }
+    r.listening = undefined;
+    r.stderr = [];
+    createInterface({ input: child.stdout! }).on('line', (line) => this.options.write(`[${r.spec.label}] ${line}`));
+    createInterface({ input: child.stderr! }).on('line', (line) => {
+      r.stderr.push(line);
+      if (r.stderr.length > STDERR_TAIL_LINES) r.stderr.shift();
+      this.options.write(`[${r.spec.label}] ${line}`);
+    });
+    child.on('message', (m) => {
+      const message = parseChildMessage(m);
+      if (!message || r.child !== child) return;
+      r.listening = message.listening;
+      log.debug('child ready', { process: r.spec.label, pid: child.pid, listening: message.listening.join(' ') });
+      if (this.started) this.options.write(`[up] ${r.spec.label} (pid ${child.pid}) is ready again`);
+      this.checkReady();
+    });
     child.on('error', (err) => this.options.write(`[up] ${r.spec.label} could not start: ${err.message}`));
-    child.on('exit', (code, signal) => this.exited(r, child, code, signal));
+    // 'close' rather than 'exit': by then every stderr line has been read, so a failure report has them all.
+    child.on('close', (code, signal) => this.exited(r, child, code, signal));
+  }
+
+  private checkReady(): void {
+    for (const wave of [...new Set(this.running.map((r) => r.spec.wave))].sort()) {
+      const members = this.running.filter((r) => r.spec.wave === wave);
+      if (members.some((r) => !r.child)) {
+        // This wave has not started yet: it does once every earlier role is ready (and never after a stop).
+        if (!this.stopping && this.running.every((r) => r.spec.wave >= wave || r.listening !== undefined)) this.startWave(wave);
+        break;
+      }
+    }
+    if (this.settle && this.running.every((r) => r.listening !== undefined)) this.settle({ kind: 'ready' });
   }
 
   private exited(r: Running, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     if (r.child !== child || this.stopping) return;
+    r.listening = undefined;
     const how = signal ? `signal ${signal}` : `code ${code}`;
     if (!this.options.restart) {
+      if (!this.started) {
+        this.startFailure ??= { kind: 'failed', label: r.spec.label, pid: child.pid, how, stderr: [...r.stderr] };
+        this.settle?.(this.startFailure);
+        return;
+      }
       this.options.write(`[up] ${r.spec.label} (pid ${child.pid}) exited with ${how}; not restarting (start with --restart to restart)`);
       return;
     }

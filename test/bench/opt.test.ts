@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lruReplay } from '../../bench/lru-replay.js';
+import { lruReplay } from '../../bench/store-replay.js';
 import { belady, hitRatios, intervalBound } from '../../bench/opt.js';
 import { TraceBuilder, traceTotals, type Trace } from '../../bench/trace.js';
 import { zipfTrace } from '../../bench/zipf.js';

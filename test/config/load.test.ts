@@ -73,8 +73,10 @@ describe('deployment config', () => {
       ['192.168.0.0/16', 'tokyo'],
     ]);
     expect(d.geo.databases.length).toBe(2);
+    expect(london!.admin).toEqual({ host: '127.0.0.11', port: 9080 });
     expect(d.origin).toEqual({
       listen: { host: '127.0.0.1', port: 8000 },
+      admin: { host: '127.0.0.1', port: 9000 },
       content: '/etc/dnscdn/content',
       rules: [{ pattern: '*.css', cacheControl: 'public, max-age=3600', surrogateKeys: ['css'] }],
     });
@@ -91,6 +93,8 @@ describe('deployment config', () => {
     ['latitude out of range', 'lat: 51.5', 'lat: 151.5', 'edges.london.location.lat', /above the maximum 90/],
     ['longitude out of range', 'lon: 139.69', 'lon: -200', 'edges.tokyo.location.lon', /below the minimum -180/],
     ['duplicate address', 'addresses: 127.0.0.12', 'addresses: 127.0.0.11', 'edges.tokyo.addresses', /duplicate address 127\.0\.0\.11:8080: already used by edge london/],
+    ['a wildcard address on an edge\'s port', '  listen: 127.0.0.1:8000', '  listen: 0.0.0.0:8080', 'origin.listen', /address 0\.0\.0\.0:8080 clashes with 127\.0\.0\.11:8080 of edge london: a wildcard address takes the port on every address/],
+    ['an IPv6 wildcard (dual-stack) on an IPv4 edge\'s port', '  listen: 127.0.0.1:8000', '  listen: "[::]:8080"', 'origin.listen', /address \[::\]:8080 clashes with 127\.0\.0\.11:8080 of edge london/],
     ['unknown key', '    ttl: 10', '    tll: 10', 'pools.www.cdn.test.tll', /unknown key "tll"/],
     ['unknown policy', 'policy: geo-nearest', 'policy: nearest', 'pools.www.cdn.test.policy', /unknown policy "nearest"/],
     ['bad address', 'addresses: [127.0.0.11, "::11"]', 'addresses: [127.0.0.300]', 'edges.london.addresses[0]', /not an IPv4 or IPv6 address/],
@@ -110,6 +114,16 @@ describe('deployment config', () => {
     expect(err.position.line).toBe(line);
     expect(err.reason).toMatch(reason);
     expect(err.message).toContain(`/etc/dnscdn/test.yaml:${line}`);
+  });
+
+  it('refuses a specific address on the port of a wildcard listener, and accepts the other family or port', () => {
+    const wildcardDns = GOOD.replace('listen: [127.0.0.1:5353, "[::1]:5353"]', 'listen: [0.0.0.0:5353]');
+    const clash = errorOf(wildcardDns.replace('  listen: 127.0.0.1:8000', '  listen: 127.0.0.40:5353'));
+    expect(clash.position.key).toBe('origin.listen');
+    expect(clash.message).toMatch(/^\/etc\/dnscdn\/test\.yaml:\d+ \(origin\.listen\): address 127\.0\.0\.40:5353 clashes with 0\.0\.0\.0:5353 of dns/);
+    // 0.0.0.0 takes only IPv4 addresses; another port is another socket.
+    expect(parseDeployment(wildcardDns.replace('  listen: 127.0.0.1:8000', '  listen: "[::1]:5353"'), '/x.yaml', { env: {} }).origin?.listen).toEqual({ host: '::1', port: 5353 });
+    expect(parseDeployment(wildcardDns.replace('  listen: 127.0.0.1:8000', '  listen: 127.0.0.40:5354'), '/x.yaml', { env: {} }).origin?.listen.port).toBe(5354);
   });
 
   it('refuses a missing dns section and an empty document', () => {

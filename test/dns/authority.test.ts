@@ -6,7 +6,7 @@ import { ZoneCatalog } from '../../src/dns/zone/catalog.js';
 import { expectRRsets } from './rrsets.js';
 
 const catalog = new ZoneCatalog('zones');
-catalog.reload();
+await catalog.reload();
 const client: ClientInfo = { address: '127.0.0.1', port: 1, transport: 'udp' };
 const authority = new Authority(() => catalog.zoneSet);
 const ask = (name: string, type: RecordType | 'ANY') => authority.answer({ name, type: type as RecordType, class: 'IN' }, client);

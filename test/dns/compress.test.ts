@@ -10,7 +10,7 @@ import { decodeReply, query } from './query-client.js';
 import { expectRRsets } from './rrsets.js';
 
 const catalog = new ZoneCatalog('zones');
-catalog.reload();
+await catalog.reload();
 const zone = catalog.zoneSet.find('cdn.test')!;
 const tcp: ClientInfo = { address: '127.0.0.1', port: 1, transport: 'tcp' };
 

@@ -16,9 +16,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const manyA = Array.from({ length: 40 }, (_, i) => `many IN A 192.0.2.${i + 1}`).join('\n');
 writeFileSync(join(dir, 'rot.test.zone'), `$ORIGIN rot.test.\n$TTL 60\n@ IN SOA ns hostmaster 1 3600 600 86400 60\n@ IN NS ns\nns IN A 127.0.0.1\n${manyA}\n`);
 const catalog = new ZoneCatalog(dir);
-catalog.reload();
+await catalog.reload();
 const demo = new ZoneCatalog('zones');
-demo.reload();
+await demo.reload();
 
 const tcp: ClientInfo = { address: '127.0.0.1', port: 1, transport: 'tcp' };
 const udp: ClientInfo = { address: '127.0.0.1', port: 1, transport: 'udp' };

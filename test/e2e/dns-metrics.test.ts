@@ -81,7 +81,7 @@ describe('GET /metrics and /healthz', () => {
 
   it('counts zone reloads that fail and keeps the last good serial', async () => {
     writeFileSync(join(dir, 'cdn.test.zone'), '$ORIGIN cdn.test.\n@ IN A not-an-address\n');
-    server.reload();
+    await server.reload();
     const m = await scrape();
     expect(m.get('dnscdn_dns_zone_loads_total{result="failed",role="dns"}')).toBe(1);
     expect(m.get('dnscdn_dns_zone_serial{zone="cdn.test",role="dns"}')).toBe(2024060101);

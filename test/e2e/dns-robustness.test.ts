@@ -225,7 +225,7 @@ describe('reload', () => {
     await waitFor(async () => (await udpQuery(port, query('added.cdn.test', 'A'))).answers.length === 1);
 
     writeFileSync(file, original + 'added  IN  A  127.0.0.42\nbroken IN A 1.2.3\n');
-    const r = server.zones.reload(); // the same reload that the folder watch and SIGHUP run
+    const r = await server.zones.reload(); // the same reload that the folder watch and SIGHUP run
     expect(r.failed[0]!.errors[0]!.message).toMatch(/cdn\.test\.zone:\d+: A "1\.2\.3" is not an IPv4 address/);
     expect(r.failed[0]!.kept).toBe(true);
     const reply = decodeReply((await udpExchange(port, encodeMessage(query('added.cdn.test', 'A'))))!);

@@ -162,7 +162,7 @@ describe('Knot DNS as a secondary', () => {
     // A new serial and a fourth address: Knot's refresh timer is an hour, so only our NOTIFY can bring it over.
     const file = join(zonesDir, 'cdn.test.zone');
     writeFileSync(file, readFileSync(file, 'utf8').replace('2024060101 ; serial', '2024060102 ; serial').replace('IN  A   127.0.0.13', 'IN  A   127.0.0.13\n            IN  A   127.0.0.14'));
-    server.reload();
+    await server.reload();
     expect(await waitForKnot('rr.cdn.test', 4)).toEqual(['127.0.0.11', '127.0.0.12', '127.0.0.13', '127.0.0.14']);
     expect(readFileSync(log, 'utf8')).toMatch(/notify, incoming, remote 127\.0\.0\.1@\d+, serial 2024060102/);
   });

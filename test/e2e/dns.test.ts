@@ -107,7 +107,7 @@ describe('round-robin and the encoded-answer fast path', () => {
       ['q.wild.cdn.test', 'TXT'],
       ['rr.cdn.test', 'AAAA'],
     ];
-    server.reload(); // a reload empties the encoded-answer cache: every first query below takes the general path
+    await server.reload(); // a reload empties the encoded-answer cache: every first query below takes the general path
     for (const [name, type] of cases) {
       for (const edns of [false, {}] as const) {
         // AAAA rotates over 2 records: the 1st (general path) and 3rd (fast path) replies have the same order.

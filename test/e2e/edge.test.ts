@@ -13,6 +13,7 @@ const run = promisify(execFile);
 let origin: TestOrigin;
 let edge: ChildProcess;
 let base = '';
+let admin = '';
 
 beforeAll(async () => {
   origin = await startOrigin();
@@ -26,12 +27,12 @@ beforeAll(async () => {
     res.writeHead(200, headers);
     res.end('hello\n');
   });
-  edge = spawn(process.execPath, ['bin/dnscdn.js', 'edge', '--listen', '127.0.0.1:0', '--origin', origin.url, '--max-bytes', '16MB', '--name', 'e2e'], {
+  edge = spawn(process.execPath, ['bin/dnscdn.js', 'edge', '--listen', '127.0.0.1:0', '--origin', origin.url, '--max-bytes', '16MB', '--name', 'e2e', '--purge-allow', '127.0.0.1/32'], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, DNSCDN_ADMIN_TOKEN: 'e2e-token' },
   });
   const [line] = (await once(edge.stdout!, 'data')) as [Buffer];
-  base = /listening on (http:\/\/\S+),/.exec(line.toString())![1]!;
+  [, base = '', admin = ''] = /listening on (http:\/\/\S+), admin (http:\/\/\S+),/.exec(line.toString())!;
 });
 
 afterAll(async () => {
@@ -49,7 +50,7 @@ async function curlHead(path: string): Promise<Record<string, string>> {
   return headers;
 }
 
-it('curl through the edge: MISS, HIT with Age, revalidation with 304, stale-if-error, purge', async () => {
+it('curl through the edge: MISS, HIT with Age, revalidation with 304, stale-if-error, purge from an allowed network', async () => {
   const first = await curlHead('/hello.txt');
   expect(first.status).toBe('HTTP/1.1 200 OK');
   expect(first['x-cache']).toBe('MISS');
@@ -74,4 +75,15 @@ it('curl through the edge: MISS, HIT with Age, revalidation with 304, stale-if-e
   expect(denied.stdout).toBe('401');
   const purged = await run('curl', ['-s', '-X', 'PURGE', '-H', 'Authorization: Bearer e2e-token', base + '/hello.txt']);
   expect(JSON.parse(purged.stdout)).toEqual({ purged: 1 });
+});
+
+it('metrics and the admin APIs are on the admin listener; the public port does not serve them', async () => {
+  const metrics = await run('curl', ['-s', admin + '/metrics']);
+  expect(metrics.stdout).toContain('dnscdn_edge_requests_total');
+  const publicAdmin = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-H', 'Authorization: Bearer e2e-token', base + '/.dnscdn/objects']);
+  expect(publicAdmin.stdout).toBe('404');
+  const objects = await run('curl', ['-s', '-H', 'Authorization: Bearer e2e-token', admin + '/.dnscdn/objects']);
+  expect(JSON.parse(objects.stdout)).toEqual([]);
+  const purged = await run('curl', ['-s', '-X', 'PURGE', '-H', 'Authorization: Bearer e2e-token', admin + '/hello.txt']);
+  expect(JSON.parse(purged.stdout)).toEqual({ purged: 0 });
 });

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { alive } from './pids.js';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -49,25 +50,17 @@ async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T 
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 describe('dnscdn up', () => {
   let up: ChildProcess;
   let output = '';
   let dnsPort = 0;
   let edgePort = 0;
+  let originPort = 0;
 
   beforeAll(async () => {
     dnsPort = await freePort();
     edgePort = await freePort();
-    const originPort = await freePort();
+    originPort = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'dnscdn-up-'));
     const file = join(dir, 'test.yaml');
     writeFileSync(
@@ -155,6 +148,22 @@ admin:
       return a[0] === '127.0.0.21' ? a : undefined;
     });
   }, 90_000);
+
+  it('serves /metrics and the push API on admin listeners only: the public /metrics is not the metrics page', async () => {
+    const londonAdmin = `http://127.0.0.21:${edgePort + 1000}`;
+    expect(output).toMatch(new RegExp(`^edge london\\s+\\d+\\s+http://127\\.0\\.0\\.21:${edgePort}\\s+${londonAdmin.replace(/\./g, '\\.')}/metrics`, 'm'));
+    expect(output).toContain(`curl -s ${londonAdmin}/metrics`);
+    const publicMetrics = await run('curl', ['-s', '-w', '\\n%{http_code}', `http://127.0.0.21:${edgePort}/metrics`]);
+    expect(publicMetrics.stdout).not.toContain('dnscdn_edge_requests_total');
+    expect(publicMetrics.stdout.endsWith('\n404')).toBe(true);
+    const adminMetrics = await run('curl', ['-s', `${londonAdmin}/metrics`]);
+    expect(adminMetrics.stdout).toContain('dnscdn_edge_requests_total');
+    // The CLI pushes to the origin's admin listener; the edges receive it on theirs.
+    const pushed = await run(process.execPath, [join(ROOT, 'bin/dnscdn.js'), 'push', '--origin', `http://127.0.0.1:${originPort + 1000}`, '--token', 'up-e2e-test-token', '/index.html']);
+    expect(pushed.stdout).toMatch(/^seq \d+\tput\t\/index\.html\n$/);
+    const publicPush = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-X', 'POST', '-H', 'Authorization: Bearer up-e2e-test-token', '-d', '{"paths":["/index.html"]}', `http://127.0.0.1:${originPort}/.dnscdn/push`]);
+    expect(publicPush.stdout).toBe('405'); // the public port serves content only (GET, HEAD)
+  }, 30_000);
 
   it('stops every child on SIGTERM', async () => {
     const pids = [...output.matchAll(/^(?:dns|origin|edge \w+)\s+(\d+)/gm)].map((m) => Number(m[1]));

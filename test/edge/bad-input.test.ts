@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { fixed, request, sendRaw, startFixture, type Fixture } from './harness.js';
+import { fixed, metric, request, sendRaw, startFixture, type Fixture } from './harness.js';
 
 let f: Fixture;
 beforeEach(async () => {
@@ -97,9 +97,13 @@ describe('bad origins', () => {
       req.on('error', () => undefined);
     });
     const other = request(f.edge.url, '/shared');
-    await new Promise((r) => setTimeout(r, 30));
+    // It has joined the fetch the first client left (not merely been sent) before the origin finishes.
+    for (let i = 0; i < 400 && (await metric(f.edge, 'dnscdn_edge_coalesced_waiters_total')) < 1; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(await metric(f.edge, 'dnscdn_edge_coalesced_waiters_total')).toBe(1);
     finish();
-    expect((await other).body).toBe('part1-part2');
+    const joined = await other;
+    expect(joined.body).toBe('part1-part2');
+    expect(joined.headers['cache-status']).toContain('collapsed');
     expect(f.origin.count('/shared')).toBe(1);
     const hit = await f.get('/shared');
     expect(hit.headers['x-cache']).toBe('HIT');

@@ -120,18 +120,24 @@ describe('coalescing', () => {
     });
     expect(firstByte).toBe('first-');
     const late = f.get('/slow');
-    await new Promise((r) => setTimeout(r, 20));
+    // It has joined the fetch (not merely been sent) before the origin finishes: it must not become a HIT.
+    await waitForAsync(async () => (await metric(f.edge, 'dnscdn_edge_coalesced_waiters_total')) === 1);
     finish();
     const r = await late;
     expect(r.body).toBe('first-last');
+    expect(r.headers['cache-status']).toContain('collapsed');
     expect(f.origin.count('/slow')).toBe(1);
     expect((await f.get('/slow')).headers['x-cache']).toBe('HIT');
   });
 });
 
 async function waitFor(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
-  expect(cond()).toBe(true);
+  await waitForAsync(async () => cond());
+}
+
+async function waitForAsync(cond: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 400 && !(await cond()); i++) await new Promise((r) => setTimeout(r, 5));
+  expect(await cond()).toBe(true);
 }
 
 function getWith(agent: http.Agent, url: string): Promise<{ status: number; body: string; cacheStatus: string | undefined }> {

@@ -172,14 +172,25 @@ describe('origin: nothing outside the content root', () => {
 });
 
 describe('origin: operations', () => {
-  it('answers /healthz and /metrics', async () => {
+  it('answers /healthz on its public port and /metrics on its admin listener only', async () => {
     expect((await rawRequest(origin.url, '/healthz')).status).toBe(200);
-    const m = await rawRequest(origin.url, '/metrics');
+    const m = await rawRequest(origin.adminUrl, '/metrics');
     expect(m.body.toString()).toMatch(/dnscdn_origin_requests_total\{status="200",role="origin"\} \d+/);
+    const publicMetrics = await rawRequest(origin.url, '/metrics');
+    expect(publicMetrics.status).toBe(404);
+    expect(publicMetrics.body.toString()).not.toContain('dnscdn_origin_requests_total');
   });
 
-  it('refuses push without a configured publisher', async () => {
-    const r = await rawRequest(origin.url, '/.dnscdn/push', { method: 'POST', body: '{"paths":["/index.html"]}' });
+  it('refuses push without a configured publisher: admin APIs are disabled, not open', async () => {
+    const anonymous = await rawRequest(origin.adminUrl, '/.dnscdn/push', { method: 'POST', body: '{"paths":["/index.html"]}' });
+    expect(anonymous.status).toBe(401);
+    const withToken = await rawRequest(origin.adminUrl, '/.dnscdn/push', { method: 'POST', headers: { authorization: 'Bearer any' }, body: '{"paths":["/index.html"]}' });
+    expect(withToken.status).toBe(403);
+    expect(withToken.body.toString()).toContain('disabled');
+  });
+
+  it('serves no admin route on its public port', async () => {
+    const r = await rawRequest(origin.url, '/.dnscdn/status', { headers: { authorization: 'Bearer any' } });
     expect(r.status).toBe(404);
   });
 });

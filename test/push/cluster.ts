@@ -17,6 +17,8 @@ export interface Site {
   replica: EdgeReplica;
   host: string;
   port: number;
+  /** The admin listener's port, kept across a restart: the distributor feeds the edge there. */
+  adminPort: number;
   dir: string;
 }
 
@@ -52,28 +54,28 @@ export class Cluster {
       token: TOKEN,
       publisher: lazy,
     });
-    for (let i = 0; i < 3; i++) c.sites.push(await c.startSite(`127.0.0.1${i + 1}`, 0, join(c.base, `edge${i}`)));
+    for (let i = 0; i < 3; i++) c.sites.push(await c.startSite(`127.0.0.1${i + 1}`, 0, 0, join(c.base, `edge${i}`)));
     c.distributor = await Distributor.open({
       dataDir: join(c.base, 'dist'),
       token: TOKEN,
-      downstream: c.sites.map((s, i) => ({ name: `edge${i}`, url: s.edge.url })),
+      downstream: c.sites.map((s, i) => ({ name: `edge${i}`, url: s.edge.adminUrl })),
       link: { backoffMinMs: 20, backoffMaxMs: 200, idleCheckMs: 500 },
       compactAfter: 150,
     });
-    const http = await listenDistributor(c.distributor, { host: '127.0.0.1', port: 0 });
-    c.distributorUrl = http.url;
+    const http = await listenDistributor(c.distributor, { host: '127.0.0.1', port: 0 }, { token: TOKEN });
+    c.distributorUrl = http.adminUrl;
     c.closeDistributorHttp = http.close;
     target = localPublisher(c.distributor);
     for (const s of c.sites) await s.replica.catchUp();
     return c;
   }
 
-  async startSite(host: string, port: number, dir: string): Promise<Site> {
-    const edge = await startEdge({ listen: { host, port }, origin: this.origin.url, maxBytes: 64 * 1024 * 1024, maxObjectBytes: 1024 * 1024, adminToken: TOKEN });
+  async startSite(host: string, port: number, adminPort: number, dir: string): Promise<Site> {
+    const edge = await startEdge({ listen: { host, port }, adminListen: { host, port: adminPort }, origin: this.origin.url, maxBytes: 64 * 1024 * 1024, maxObjectBytes: 1024 * 1024, adminToken: TOKEN });
     const replica = await EdgeReplica.open({ cache: edge.cache, dir, distributor: this.distributorUrl || undefined, token: TOKEN, pollMs: 300 });
     replica.register(edge);
     if (this.distributorUrl) replica.start();
-    return { edge, replica, host, port: edge.address.port, dir };
+    return { edge, replica, host, port: edge.address.port, adminPort: Number(new URL(edge.adminUrl).port), dir };
   }
 
   async stopSite(i: number): Promise<void> {
@@ -84,7 +86,7 @@ export class Cluster {
 
   async restartSite(i: number): Promise<void> {
     const s = this.sites[i]!;
-    this.sites[i] = await this.startSite(s.host, s.port, s.dir);
+    this.sites[i] = await this.startSite(s.host, s.port, s.adminPort, s.dir);
   }
 
   /** Waits (bounded) until every edge has applied the journal's last sequence. */

@@ -32,10 +32,10 @@ let replica: EdgeReplica;
 
 async function node(dir: string, port: number, downstream: Array<{ name: string; url: string }>, upstream?: string): Promise<Node> {
   const d = await Distributor.open({ dataDir: join(base, dir), token: TOKEN, downstream, upstream, link: fastLink, pollMs: 300 });
-  const http = await listenDistributor(d, { host: '127.0.0.1', port });
+  const http = await listenDistributor(d, { host: '127.0.0.1', port: 0 }, { listen: { host: '127.0.0.1', port }, token: TOKEN });
   return {
     d,
-    url: http.url,
+    url: http.adminUrl,
     close: async () => {
       await http.close();
       await d.close();
@@ -44,11 +44,11 @@ async function node(dir: string, port: number, downstream: Array<{ name: string;
 }
 
 async function startB(): Promise<void> {
-  b = await node('b', bPort, [{ name: 'edge', url: edge.url }], a.url);
+  b = await node('b', bPort, [{ name: 'edge', url: edge.adminUrl }], a.url);
 }
 
 async function push(paths: string[]): Promise<void> {
-  const r = await rawRequest(origin.url, '/.dnscdn/push', { method: 'POST', headers: auth, body: JSON.stringify({ paths }) });
+  const r = await rawRequest(origin.adminUrl, '/.dnscdn/push', { method: 'POST', headers: auth, body: JSON.stringify({ paths }) });
   expect(r.status, r.body.toString()).toBe(200);
 }
 
@@ -91,7 +91,7 @@ describe('a downstream distribution node (dnscdn distributor --upstream)', () =>
     const hit = await rawRequest(edge.url, '/p0.html');
     expect(hit.headers['x-cache']).toBe('HIT');
     expect(hit.body.toString()).toBe('<p>0</p>');
-    const r = await rawRequest(origin.url, '/.dnscdn/purge', { method: 'POST', headers: auth, body: JSON.stringify({ target: '/p0.html' }) });
+    const r = await rawRequest(origin.adminUrl, '/.dnscdn/purge', { method: 'POST', headers: auth, body: JSON.stringify({ target: '/p0.html' }) });
     expect(r.status).toBe(200);
     await edgeAt(a.d.lastSeq);
     expect(edge.cache.list().map((e) => e.path)).toEqual(['/p1.html']);

@@ -9,13 +9,13 @@ let c: Cluster;
 const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
 
 async function push(paths: string[]): Promise<number> {
-  const r = await rawRequest(c.origin.url, '/.dnscdn/push', { method: 'POST', headers: auth, body: JSON.stringify({ paths }) });
+  const r = await rawRequest(c.origin.adminUrl, '/.dnscdn/push', { method: 'POST', headers: auth, body: JSON.stringify({ paths }) });
   expect(r.status, r.body.toString()).toBe(200);
   return r.status;
 }
 
 async function purge(target: string, all = false): Promise<{ status: number; text: string }> {
-  const r = await rawRequest(c.origin.url, '/.dnscdn/purge', { method: 'POST', headers: auth, body: JSON.stringify({ target, all }) });
+  const r = await rawRequest(c.origin.adminUrl, '/.dnscdn/purge', { method: 'POST', headers: auth, body: JSON.stringify({ target, all }) });
   return { status: r.status, text: r.body.toString() };
 }
 
@@ -71,13 +71,13 @@ describe('push through the distribution tier', () => {
   it('an unauthorised push or purge gets 401 and changes nothing', async () => {
     const before = c.distributor.lastSeq;
     for (const headers of [{}, { authorization: 'Bearer wrong' }] as Array<Record<string, string>>) {
-      const r = await rawRequest(c.origin.url, '/.dnscdn/push', { method: 'POST', headers, body: JSON.stringify({ paths: ['/page4.html'] }) });
+      const r = await rawRequest(c.origin.adminUrl, '/.dnscdn/push', { method: 'POST', headers, body: JSON.stringify({ paths: ['/page4.html'] }) });
       expect(r.status).toBe(401);
       expect(r.body.toString()).not.toContain(TOKEN);
       const d = await rawRequest(c.distributorUrl, '/.dnscdn/publish', { method: 'POST', headers, body: Buffer.alloc(0) });
       expect(d.status).toBe(401);
     }
-    const e = await rawRequest(c.sites[0]!.edge.url, '/.dnscdn/replica', { method: 'POST', headers: { authorization: 'Bearer wrong' }, body: Buffer.alloc(0) });
+    const e = await rawRequest(c.sites[0]!.edge.adminUrl, '/.dnscdn/replica', { method: 'POST', headers: { authorization: 'Bearer wrong' }, body: Buffer.alloc(0) });
     expect(e.status).toBe(401);
     expect(c.distributor.lastSeq).toBe(before);
     expect(c.stateOf(0)).toEqual([]);
@@ -141,9 +141,16 @@ describe('push through the distribution tier', () => {
 
   it('status shows every edge reachable at the journal sequence', async () => {
     await c.converged();
-    const r = await rawRequest(c.origin.url, '/.dnscdn/status', { headers: auth });
+    const r = await rawRequest(c.origin.adminUrl, '/.dnscdn/status', { headers: auth });
     const s = JSON.parse(r.body.toString()) as { journal: { lastSeq: number }; edges: Array<{ reachable: boolean; lastSeq: number; lagOps: number }> };
     expect(s.edges).toHaveLength(3);
     for (const e of s.edges) expect(e).toMatchObject({ reachable: true, lastSeq: s.journal.lastSeq, lagOps: 0 });
+  });
+
+  it("the distribution node's /metrics gives the journal's last sequence and no edge ahead of it", async () => {
+    await c.converged();
+    const text = (await rawRequest(c.distributorUrl, '/metrics')).body.toString();
+    expect(text).toContain(`dnscdn_distribution_journal_last_seq{role="distributor"} ${c.distributor.lastSeq}`);
+    for (const name of ['edge0', 'edge1', 'edge2']) expect(text).toContain(`dnscdn_distribution_peer_ahead_ops{peer="${name}",role="distributor"} 0`);
   });
 });

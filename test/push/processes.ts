@@ -29,14 +29,21 @@ export async function stopCli(p: Proc, signal: NodeJS.Signals = 'SIGTERM'): Prom
   await p.exited;
 }
 
-/** Runs the CLI to completion: stdout, and the exit code. */
-export function runCli(args: string[]): Promise<{ stdout: string; stderr: string; code: number | null }> {
+/**
+ * Runs the CLI to completion: stdout, and the exit code. With `killAfterMs`, a command that should have exited
+ * by then (a server expected to refuse to start) is killed, and its code is null.
+ */
+export function runCli(args: string[], killAfterMs?: number): Promise<{ stdout: string; stderr: string; code: number | null }> {
   const p = startCli(args);
   let stdout = '';
   let stderr = '';
   p.child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
   p.child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  return p.exited.then(() => ({ stdout, stderr, code: p.child.exitCode }));
+  const timer = killAfterMs === undefined ? undefined : setTimeout(() => p.child.kill('SIGKILL'), killAfterMs);
+  return p.exited.then(() => {
+    clearTimeout(timer);
+    return { stdout, stderr, code: p.child.exitCode };
+  });
 }
 
 /** A TCP port free on `host` now (the kernel's pick). */
@@ -68,7 +75,11 @@ export async function healthy(url: string): Promise<boolean> {
 export interface DeploymentFile {
   file: string;
   originUrl: string;
+  /** The origin's admin listener: push, purge, status, metrics, and the in-process distribution node. */
+  originAdminUrl: string;
   edgeUrls: string[];
+  edgeAdminUrls: string[];
+  /** The separate distributor's admin listener (its API). */
   distributorUrl?: string;
 }
 
@@ -77,16 +88,25 @@ export async function writeDeployment(dir: string, token: string, opts: { separa
   const hosts = ['127.0.0.11', '127.0.0.12', '127.0.0.13'];
   const ports = await Promise.all(hosts.map(freeTcpPort));
   const originPort = await freeTcpPort('127.0.0.1');
+  const adminPorts = await Promise.all(hosts.map(freeTcpPort));
+  const originAdminPort = await freeTcpPort('127.0.0.1');
   const distPort = await freeTcpPort('127.0.0.1');
-  const edges = hosts.map((h, i) => `  e${i + 1}: { addresses: [${h}], port: ${ports[i]}, location: { lat: 0, lon: ${i} } }`).join('\n');
+  const distAdminPort = await freeTcpPort('127.0.0.1');
+  const edges = hosts.map((h, i) => `  e${i + 1}: { addresses: [${h}], port: ${ports[i]}, admin: ${h}:${adminPorts[i]}, location: { lat: 0, lon: ${i} } }`).join('\n');
   const file = join(dir, 'dnscdn.yaml');
   await writeFile(
     file,
     `dns:\n  listen: [127.0.0.1:${await freeTcpPort('127.0.0.1')}]\n  zones: zones/\nedgeDefaults:\n  cache: { maxBytes: 16MB }\nedges:\n${edges}\n` +
-      `origin:\n  listen: 127.0.0.1:${originPort}\n  content: content/\n  rules:\n    - { match: "*.html", cacheControl: "public, max-age=600", surrogateKeys: [html] }\n` +
-      `distribution:\n${opts.separateDistributor ? `  listen: 127.0.0.1:${distPort}\n` : ''}  journal: state/journal\nadmin:\n  tokens: [${token}]\n`,
+      `origin:\n  listen: 127.0.0.1:${originPort}\n  admin: 127.0.0.1:${originAdminPort}\n  content: content/\n  rules:\n    - { match: "*.html", cacheControl: "public, max-age=600", surrogateKeys: [html] }\n` +
+      `distribution:\n${opts.separateDistributor ? `  listen: 127.0.0.1:${distPort}\n  admin: 127.0.0.1:${distAdminPort}\n` : ''}  journal: state/journal\nadmin:\n  tokens: [${token}]\n`,
   );
-  const d: DeploymentFile = { file, originUrl: `http://127.0.0.1:${originPort}`, edgeUrls: hosts.map((h, i) => `http://${h}:${ports[i]}`) };
-  if (opts.separateDistributor) d.distributorUrl = `http://127.0.0.1:${distPort}`;
+  const d: DeploymentFile = {
+    file,
+    originUrl: `http://127.0.0.1:${originPort}`,
+    originAdminUrl: `http://127.0.0.1:${originAdminPort}`,
+    edgeUrls: hosts.map((h, i) => `http://${h}:${ports[i]}`),
+    edgeAdminUrls: hosts.map((h, i) => `http://${h}:${adminPorts[i]}`),
+  };
+  if (opts.separateDistributor) d.distributorUrl = `http://127.0.0.1:${distAdminPort}`;
   return d;
 }

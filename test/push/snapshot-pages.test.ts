@@ -54,8 +54,8 @@ const stateOf = (e: EdgeServer): string[] =>
 beforeAll(async () => {
   base = await tempDir('pages');
   dist = await Distributor.open({ dataDir: join(base, 'dist'), token: TOKEN, downstream: [], compactAfter: 20, batchOps: BATCH_OPS, batchBytes: BATCH_BYTES });
-  const http = await listenDistributor(dist, { host: '127.0.0.1', port: 0 });
-  distUrl = http.url;
+  const http = await listenDistributor(dist, { host: '127.0.0.1', port: 0 }, { token: TOKEN });
+  distUrl = http.adminUrl;
   closeHttp = http.close;
 });
 

@@ -27,8 +27,18 @@ const SPACE = new Set([' ', '\t', '\r']);
 const DELIMITERS = new Set([' ', '\t', '\r', '\n', ';', '(', ')', '"']);
 
 export function lexMasterFile(text: string): { entries: Entry[]; errors: LexError[] } {
-  const entries: Entry[] = [];
   const errors: LexError[] = [];
+  const entries = [...lexEntries(text, (e) => errors.push(e))];
+  return { entries, errors };
+}
+
+/**
+ * The entries of a master file one at a time, so that a caller can parse a large file without holding
+ * every token of it (a 1M-record zone lexed at once took ~440 MB) and can pause between entries.
+ * Errors go to `onError` as they are found; the entry they are in is skipped.
+ */
+export function* lexEntries(text: string, onError: (error: LexError) => void): Generator<Entry, void, undefined> {
+  const errors = { push: onError };
   let line = 1;
   let i = 0;
   let depth = 0;
@@ -37,10 +47,12 @@ export function lexMasterFile(text: string): { entries: Entry[]; errors: LexErro
   let atLineStart = true;
   let broken = false; // an error inside this entry: drop the entry, keep lexing the next ones
 
-  const finishEntry = (): void => {
-    if (current && current.tokens.length > 0 && !broken) entries.push(current);
+  /** Ends the entry being read; returns it when it is complete and has no error. */
+  const finishEntry = (): Entry | undefined => {
+    const done = current && current.tokens.length > 0 && !broken ? current : undefined;
     current = undefined;
     broken = false;
+    return done;
   };
   const entry = (): Entry => {
     current ??= { line, ownerBlank: false, tokens: [] };
@@ -57,7 +69,10 @@ export function lexMasterFile(text: string): { entries: Entry[]; errors: LexErro
       line++;
       i++;
       atLineStart = true;
-      if (depth === 0) finishEntry();
+      if (depth === 0) {
+        const done = finishEntry();
+        if (done) yield done;
+      }
       continue;
     }
     if (SPACE.has(c)) {
@@ -130,8 +145,10 @@ export function lexMasterFile(text: string): { entries: Entry[]; errors: LexErro
     i = j;
   }
   if (depth > 0) errors.push({ line: openedAt, reason: `"(" opened on line ${openedAt} is never closed` });
-  else finishEntry();
-  return { entries, errors };
+  else {
+    const done = finishEntry();
+    if (done) yield done;
+  }
 }
 
 /** Decodes `\X` and `\DDD` (RFC 1035 §5.1) into bytes. Returns a reason string on a bad escape. */

@@ -1,7 +1,8 @@
 /**
- * Requests to the origin over a keep-alive connection pool. Failures are values for the pipeline to map:
- * no response headers within `timeoutMs` -> 504; refused, reset, or an unparsable response -> 502.
- * After the headers, the same timeout bounds silence on the socket (a stalled body errors the response stream).
+ * The single-origin Upstream: every request goes to one origin over a keep-alive connection pool. Failures are
+ * values (upstream.ts): no response headers within `timeoutMs` -> timeout (504); refused or unreachable ->
+ * connect-error (502); reset or an unparsable response -> broken (502). After the headers, the same timeout
+ * bounds silence on the socket (a stalled body errors the response stream).
  *
  * Framing. The request's framing is decided here and only here, from what is actually sent (RFC 9112 §6): no
  * body -> no Content-Length, Transfer-Encoding or Expect; a body of known length -> that Content-Length; a body of
@@ -14,55 +15,54 @@
  * - the response was cut short or badly framed (node's parser destroys the socket itself; tested).
  */
 import http from 'node:http';
-import type { Readable } from 'node:stream';
-import { HttpError } from '../errors.js';
-import type { HeaderMap } from './headers.js';
+import { HttpError } from '../../errors.js';
+import type { HeaderMap } from '../headers.js';
+import type { FailureKind, RequestBody, Upstream, UpstreamRequest, UpstreamResult } from './upstream.js';
 
-export interface OriginClientOptions {
+export interface SingleOriginOptions {
   /** `http://host:port` (a path prefix is not supported: paths are forwarded as requested). */
   origin: string;
   timeoutMs: number;
   /** Sockets per origin; bounds what a burst of misses can open. */
   maxSockets?: number;
-  /** Observes the time to response headers, in seconds. */
-  onLatency?: (seconds: number) => void;
-}
-
-export interface RequestBody {
-  stream: Readable;
-  /** Bytes the stream will deliver (the client's Content-Length), or undefined to send it chunked. */
-  length: number | undefined;
-}
-
-export interface OriginRequest {
-  method: string;
-  path: string;
-  /** End-to-end headers; any framing headers among them are replaced by the framing of `body`. */
-  headers: HeaderMap;
-  /** A request body to stream (unsafe methods), or none. */
-  body?: RequestBody;
 }
 
 /** Headers that describe the request body's framing or ask about it (RFC 9112 §6, RFC 9110 §10.1.1). */
 const FRAMING = ['content-length', 'transfer-encoding', 'expect'];
+/** Socket errors raised before a connection exists: the target is down or unreachable, not misbehaving. */
+const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN']);
 
-export class OriginClient {
+/** Why we destroyed the request ourselves; anything else that fails it came from the socket or the parser. */
+class GaveUp extends HttpError {
+  constructor(
+    readonly kind: FailureKind,
+    status: number,
+    message: string,
+  ) {
+    super(status, message);
+  }
+}
+
+export class SingleOrigin implements Upstream {
   private readonly agent: http.Agent;
   private readonly host: string;
   private readonly port: number;
+  private readonly target: string;
 
-  constructor(private readonly options: OriginClientOptions) {
+  constructor(private readonly options: SingleOriginOptions) {
     const url = new URL(options.origin);
     if (url.protocol !== 'http:') throw new Error(`origin must be an http:// URL, got ${options.origin}`);
     this.host = url.hostname.replace(/^\[|\]$/g, '');
     this.port = Number(url.port || 80);
+    this.target = url.origin;
     this.agent = new http.Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 256, maxFreeSockets: 64, scheduling: 'lifo' });
   }
 
-  /** Resolves with the response once its headers arrive; rejects with HttpError(502|504). */
-  request(r: OriginRequest): Promise<http.IncomingMessage> {
+  request(r: UpstreamRequest): Promise<UpstreamResult> {
     const started = process.hrtime.bigint();
-    return new Promise((resolve, reject) => {
+    const target = this.target;
+    const latencySec = (): number => Number(process.hrtime.bigint() - started) / 1e9;
+    return new Promise((resolve) => {
       const req = http.request({
         host: this.host,
         port: this.port,
@@ -74,20 +74,21 @@ export class OriginClient {
         setHost: false,
       });
       const timer = setTimeout(() => {
-        req.destroy(new HttpError(504, `origin did not answer within ${this.options.timeoutMs} ms`));
+        req.destroy(new GaveUp('timeout', 504, `origin did not answer within ${this.options.timeoutMs} ms`));
       }, this.options.timeoutMs);
-      req.setTimeout(this.options.timeoutMs, () => req.destroy(new HttpError(504, 'origin connection idle too long')));
+      req.setTimeout(this.options.timeoutMs, () => req.destroy(new GaveUp('timeout', 504, 'origin connection idle too long')));
       req.on('response', (res) => {
         clearTimeout(timer);
-        this.options.onLatency?.(Number(process.hrtime.bigint() - started) / 1e9);
         res.once('end', () => {
           if (!req.writableFinished) abandonUpload(req, r.body);
         });
-        resolve(res);
+        resolve({ kind: 'response', status: res.statusCode ?? 502, response: res, target, latencySec: latencySec() });
       });
-      req.on('error', (err) => {
+      req.on('error', (err: NodeJS.ErrnoException) => {
         clearTimeout(timer);
-        reject(err instanceof HttpError ? err : new HttpError(502, `origin request failed: ${err.message}`));
+        if (err instanceof GaveUp) return resolve({ kind: err.kind, error: err, target, latencySec: latencySec() });
+        const kind = err.code !== undefined && CONNECT_ERRORS.has(err.code) ? 'connect-error' : 'broken';
+        resolve({ kind, error: new HttpError(502, `origin request failed: ${err.message}`), target, latencySec: latencySec() });
       });
       if (r.body) sendBody(req, r.body);
       else req.end();
@@ -111,7 +112,7 @@ function sendBody(req: http.ClientRequest, body: RequestBody): void {
   const { stream } = body;
   // pipe() does not end the destination on a source error: the origin would wait for the rest of a body
   // announced by Content-Length (or a last chunk). Destroying the request destroys its socket.
-  stream.once('error', (err) => req.destroy(new HttpError(502, `request body failed: ${err.message}`)));
+  stream.once('error', (err) => req.destroy(new GaveUp('aborted', 502, `request body failed: ${err.message}`)));
   stream.pipe(req);
 }
 

@@ -2,7 +2,7 @@
  * Conditional requests answered from the cache (RFC 9110 §13): If-None-Match with weak comparison (§13.1.2),
  * If-Modified-Since only when If-None-Match is absent; If-Range for ranges (§13.1.5, strong comparison).
  */
-import { single, type HeaderMap } from './headers.js';
+import { single, type HeaderMap } from './header-value.js';
 
 /** The opaque tag for weak comparison (RFC 9110 §8.8.3.2). */
 export function weakTag(tag: string): string {

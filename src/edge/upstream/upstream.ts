@@ -1,0 +1,79 @@
+/**
+ * The edge's way to the content. The pipeline hands an Upstream a request; the Upstream picks where to send it
+ * (today the one origin, single-origin.ts; later an origin pool, the ring owner of the key, or a shield, in the
+ * spirit of Varnish's directors) and reports back how that went.
+ *
+ * Contract for every implementation:
+ * - `request` never rejects: a failure is a value (`UpstreamFailure`), with the HttpError (502 or 504) the client
+ *   gets when nothing stale can stand in. A miss, a timeout or a refused connection is never an exception.
+ * - Every result carries its outcome: the target asked, the status or the kind of failure, and the latency to
+ *   the response head. Pools feed it to their health and load accounting; observed.ts feeds it to metrics.
+ * - The framing sent upstream describes exactly the bytes sent (RFC 9112 §6), whatever framing headers the
+ *   caller passes; a connection whose framing is in doubt is never reused for another request.
+ * - After the head, the response body is the caller's to read; its silence is bounded by the upstream's timeout
+ *   (a stalled body errors the stream).
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { HttpError } from '../../errors.js';
+import type { HeaderMap } from '../headers.js';
+
+export interface RequestBody {
+  stream: Readable;
+  /** Bytes the stream will deliver (the client's Content-Length), or undefined to send it chunked. */
+  length: number | undefined;
+}
+
+export interface UpstreamRequest {
+  method: string;
+  /** Path and query (origin-form). */
+  path: string;
+  /** End-to-end headers; any framing headers among them are replaced by the framing of `body`. */
+  headers: HeaderMap;
+  /** A request body to stream (unsafe methods), or none. */
+  body?: RequestBody;
+}
+
+/** What every attempt reports, success or not. */
+export interface UpstreamAttempt {
+  /** Where the request went, as the implementation names it (`http://127.0.0.1:8000` for an origin). */
+  target: string;
+  /** Seconds from sending the request to the response head, or to the failure. */
+  latencySec: number;
+}
+
+/**
+ * Why an attempt got no response head. `connect-error`: no connection could be made (refused, unreachable);
+ * `timeout`: no head within the timeout; `broken`: connected, then reset or answered with something that is not
+ * HTTP; `aborted`: our side gave up (the client's upload failed), which says nothing about the target's health.
+ */
+export type FailureKind = 'connect-error' | 'timeout' | 'broken' | 'aborted';
+
+export interface UpstreamResponse extends UpstreamAttempt {
+  kind: 'response';
+  status: number;
+  response: IncomingMessage;
+}
+
+export interface UpstreamFailure extends UpstreamAttempt {
+  kind: FailureKind;
+  error: HttpError;
+}
+
+export type UpstreamResult = UpstreamResponse | UpstreamFailure;
+
+/** The outcome part of a result, without the response stream: what observers (metrics, health) receive. */
+export type UpstreamOutcome = UpstreamAttempt & ({ kind: 'response'; status: number } | { kind: FailureKind; status: number; message: string });
+
+export interface Upstream {
+  /** Sends the request to the target this upstream picks; resolves once the response head arrives or the attempt failed. */
+  request(r: UpstreamRequest): Promise<UpstreamResult>;
+  /** Drops pooled connections; requests after close fail. */
+  close(): void;
+}
+
+/** The outcome of a result, for observers that must not hold the response. */
+export function outcomeOf(r: UpstreamResult): UpstreamOutcome {
+  if (r.kind === 'response') return { kind: 'response', status: r.status, target: r.target, latencySec: r.latencySec };
+  return { kind: r.kind, status: r.error.status, message: r.error.message, target: r.target, latencySec: r.latencySec };
+}

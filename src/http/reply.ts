@@ -1,0 +1,19 @@
+/**
+ * Small responses written whole: JSON for machines (admin APIs, links between roles) and plain text for
+ * people and errors. Both carry their Content-Length and `Cache-Control: no-store`: an admin answer or an
+ * error must never be kept by a cache in between.
+ */
+import type { ServerResponse } from 'node:http';
+
+export function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
+  sendBody(res, status, 'application/json', `${JSON.stringify(value)}\n`, headers);
+}
+
+export function sendText(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
+  sendBody(res, status, 'text/plain; charset=utf-8', text, headers);
+}
+
+function sendBody(res: ServerResponse, status: number, contentType: string, body: string | Buffer, headers: Record<string, string>): void {
+  res.writeHead(status, { 'content-type': contentType, 'content-length': String(Buffer.byteLength(body)), 'cache-control': 'no-store', ...headers });
+  res.end(body);
+}

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { parseDeployment } from '../../src/config/load.js';
+import { formatBanner, planProcesses } from '../../src/up/plan.js';
+
+const FILE = `dns:
+  listen: [127.0.0.1:5353]
+  zones: zones/
+edges:
+  london: { addresses: [127.0.0.11], port: 8080, location: { lat: 51.5, lon: -0.1 } }
+origin:
+  listen: 127.0.0.1:8000
+distribution:
+  listen: 127.0.0.1:8100
+`;
+
+describe('up plan', () => {
+  const d = parseDeployment(FILE, '/etc/dnscdn/up.yaml', { env: {} });
+
+  it('starts origin and distributor first, then the edges, then DNS', () => {
+    expect(planProcesses(d).map((p) => [p.label, p.wave])).toEqual([
+      ['dns', 2],
+      ['distributor', 0],
+      ['origin', 0],
+      ['edge london', 1],
+    ]);
+  });
+
+  it('shows what each child reported it bound, and the plan for a child that has not reported', () => {
+    const [dns, distributor, origin, london] = planProcesses(d);
+    const banner = formatBanner(d, [
+      { process: dns!, pid: 11, listening: ['127.0.0.1:5353 udp+tcp'] },
+      { process: distributor!, pid: 12, listening: undefined },
+      { process: origin!, pid: 13, listening: ['http://127.0.0.1:41234'] },
+      { process: london!, pid: undefined, listening: undefined },
+    ]);
+    expect(banner.split('\n').slice(0, 5)).toEqual([
+      'process      pid      listens',
+      'dns          11       127.0.0.1:5353 udp+tcp',
+      'distributor  12       http://127.0.0.1:8100  http://127.0.0.1:9100/metrics',
+      'origin       13       http://127.0.0.1:41234',
+      'edge london  -        http://127.0.0.11:8080  http://127.0.0.11:9080/metrics',
+    ]);
+  });
+
+  it('tells where metrics and the admin APIs live: on an admin listener, not on the public port', () => {
+    const banner = formatBanner(d, planProcesses(d).map((p) => ({ process: p, pid: 1 })));
+    expect(banner).toContain('curl -s http://127.0.0.11:9080/metrics');
+  });
+});
