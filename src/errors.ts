@@ -1,21 +1,9 @@
 /**
  * Protocol and configuration errors carry the result they turn into on the wire.
  * One catch at each server boundary converts them (STYLE: "Protocol errors carry their wire result");
- * anything else thrown there becomes SERVFAIL / 502 and is logged as a bug.
+ * anything else thrown there becomes SERVFAIL / 502 and is logged as a bug. DNS has no error class:
+ * its chain returns every rcode as a value (src/dns/chain.ts), so a throw there is always a bug.
  */
-
-/** DNS response codes we produce, by their RFC 1035 / RFC 6891 names. */
-export type Rcode = 'NOERROR' | 'FORMERR' | 'SERVFAIL' | 'NXDOMAIN' | 'NOTIMP' | 'REFUSED' | 'BADVERS';
-
-export class DnsError extends Error {
-  constructor(
-    readonly rcode: Rcode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'DnsError';
-  }
-}
 
 export class HttpError extends Error {
   constructor(

@@ -15,10 +15,12 @@ import { formatCidr, formatIp, parseCidr, parseIp, type Cidr } from '../net/cidr
 import { ConfigNode } from './reader.js';
 import {
   DNS_TCP_RANGES,
+  DNS_UDP_SIZE_RANGE,
   POOL_POLICIES,
   type Deployment,
   type DnsConfig,
   type DnsTcpConfig,
+  type DnsTransferConfig,
   type EdgeConfig,
   type GeoConfig,
   type GeoNetwork,
@@ -105,13 +107,25 @@ function cidr(n: ConfigNode): Cidr {
 
 function readDns(n: ConfigNode, baseDir: string): DnsConfig {
   if (!n.present()) throw n.error('is required (listen addresses and zones folder)');
-  const f = n.fields(['listen', 'zones', 'recursion', 'tcp', 'admin']);
+  const f = n.fields(['listen', 'zones', 'udpSize', 'transfer', 'recursion', 'tcp', 'admin']);
   const listen = f.listen.present() ? f.listen.itemsOrOne().map((x) => hostPort(x, 53)) : [{ host: '127.0.0.1', port: 5353 }];
   const dns: DnsConfig = { listen, zones: resolve(baseDir, f.zones.present() ? f.zones.string() : 'zones') };
+  if (f.udpSize.present()) dns.udpSize = f.udpSize.integer(DNS_UDP_SIZE_RANGE);
+  if (f.transfer.present()) dns.transfer = readTransfer(f.transfer);
   if (f.recursion.present()) dns.recursion = readRecursion(f.recursion, baseDir);
   if (f.tcp.present()) dns.tcp = readDnsTcp(f.tcp);
   if (f.admin.present()) dns.admin = hostPort(f.admin);
   return dns;
+}
+
+function readTransfer(n: ConfigNode): DnsTransferConfig {
+  const f = n.fields(['allow', 'notify']);
+  const allowNodes = f.allow.present() ? f.allow.itemsOrOne() : [];
+  return {
+    allow: allowNodes.map(cidr),
+    allowText: allowNodes.map((x) => x.text()),
+    notify: f.notify.present() ? f.notify.itemsOrOne().map((x) => hostPort(x, 53)) : [],
+  };
 }
 
 function readDnsTcp(n: ConfigNode): DnsTcpConfig {
@@ -132,12 +146,20 @@ function positiveDuration(n: ConfigNode): number {
 }
 
 function readRecursion(n: ConfigNode, baseDir: string): RecursionConfig {
-  const f = n.fields(['allow', 'rootHints', 'forwarders']);
-  const allowNodes = f.allow.present() ? f.allow.items() : [];
-  const r: RecursionConfig = { allow: allowNodes.map(cidr), allowText: allowNodes.map((x) => x.text()), forwarders: [] };
+  const f = n.fields(['allow', 'rootHints', 'forwarders', 'upstreamPort', 'staleWindow', 'randomizeCase']);
+  const r: RecursionConfig = { forwarders: [] };
+  if (f.allow.present()) {
+    const allowNodes = f.allow.items();
+    r.allow = allowNodes.map(cidr);
+    r.allowText = allowNodes.map((x) => x.text());
+  }
   if (f.rootHints.present()) r.rootHints = resolve(baseDir, f.rootHints.string());
+  if (f.upstreamPort.present()) r.upstreamPort = f.upstreamPort.integer({ min: 1, max: 65535 });
+  // A duration like the file's others (a bare number is seconds); the resolver counts whole seconds.
+  if (f.staleWindow.present()) r.staleWindow = Math.floor(f.staleWindow.parse(parseDuration) / 1000);
+  if (f.randomizeCase.present()) r.randomizeCase = f.randomizeCase.boolean();
   if (f.forwarders.present()) {
-    if (r.rootHints === undefined) throw f.forwarders.error('forwarders need rootHints (recursion is off without them)');
+    // Without rootHints this is a forwarding-only server, as `--forward` alone makes one.
     for (const [zone, servers] of f.forwarders.entries()) {
       r.forwarders.push({ zone: normaliseName(zone, servers), servers: servers.itemsOrOne().map((s) => hostPort(s, 53)) });
     }

@@ -62,13 +62,31 @@ export interface PoolConfig {
 export type GeoNetwork = { cidr: Cidr; text: string } & ({ location: GeoPoint; edge?: undefined } | { edge: string; location?: undefined });
 
 export interface RecursionConfig {
-  /** Clients allowed to recurse (RFC 5358: open resolvers are abused). */
-  allow: Cidr[];
-  allowText: string[];
+  /** Clients allowed to recurse (RFC 5358: open resolvers are abused); absent = the role's default (loopback). */
+  allow?: Cidr[];
+  allowText?: string[];
   rootHints?: string;
   /** zone -> upstream servers asked with RD=1. */
   forwarders: Array<{ zone: string; servers: HostPort[] }>;
+  /** Port of the servers found through hints and referrals (`--upstream-port`). */
+  upstreamPort?: number;
+  /** Seconds expired answers may be served when no authority answers (`--stale-window`, RFC 8767). */
+  staleWindow?: number;
+  /** 0x20: random letter case in upstream questions (`--randomize-case`). */
+  randomizeCase?: boolean;
 }
+
+/** Zone transfer out (`dns.transfer`): who may pull our zones, and whom we tell when they change. */
+export interface DnsTransferConfig {
+  /** Clients allowed AXFR/IXFR over TCP (`--allow-transfer`); empty = nobody. */
+  allow: Cidr[];
+  allowText: string[];
+  /** Secondaries sent a NOTIFY when a zone's serial changes (`--notify`). */
+  notify: HostPort[];
+}
+
+/** Allowed EDNS UDP payload sizes (`dns.udpSize`, `--udp-size`): RFC 6891 §6.2.5 treats below 512 as 512. */
+export const DNS_UDP_SIZE_RANGE = { min: 512, max: 65_535 } as const;
 
 /** Limits on DNS over TCP (`dns.tcp`); an absent key keeps the server's default (src/dns/tcp.ts, tcp-admission.ts). */
 export interface DnsTcpConfig {
@@ -96,6 +114,9 @@ export const DNS_TCP_RANGES = {
 export interface DnsConfig {
   listen: HostPort[];
   zones: string;
+  /** EDNS UDP payload size we advertise and send up to (`--udp-size`). */
+  udpSize?: number;
+  transfer?: DnsTransferConfig;
   recursion?: RecursionConfig;
   tcp?: DnsTcpConfig;
   /** HTTP listener for GET /metrics and GET /healthz (edge health as steering sees it). */

@@ -1,65 +1,98 @@
 /**
- * `dnscdn dns`: the authoritative DNS server on its own.
+ * `dnscdn dns`: the DNS role, from flags alone or from the deployment file with flags on top.
  *   dnscdn dns --zones zones/ --listen 127.0.0.1:5353 --listen [::1]:5353
- * SIGHUP reloads the zones (as does any change in the zones folder).
+ *   dnscdn dns --config dnscdn.yaml --allow-transfer 127.0.0.2/32
+ * Every flag has a key in the file (setup.ts lists them); a flag given next to `--config` replaces
+ * that key. SIGHUP reloads the zones (as does any change in the zones folder).
  */
 import { Command, Option } from 'commander';
+import { ConfigError } from '../errors.js';
 import { logger } from '../log.js';
 import { formatHostPort, parseHostPort, type HostPort } from '../net/address.js';
+import { parseCidr } from '../net/cidr.js';
 import { createRegistry } from '../metrics.js';
-import { addRecursionFlags, recursionFromFlags, type RecursionFlags } from './resolver/flags.js';
+import { DNS_UDP_SIZE_RANGE } from '../config/types.js';
+import { integerFlag } from './flag-values.js';
+import { addRecursionFlags, recursionOverridesFromFlags, type RecursionFlags } from './resolver/flags.js';
 import { startDnsServer } from './server.js';
+import { DNS_ROLE_DEFAULTS, dnsServerOptions, withOverrides, type DnsOverrides } from './setup.js';
 import { startSteeredDns } from './steering-service.js';
-import { addTcpFlags, tcpConfigFromFlags, tcpServerOptions, type TcpFlags } from './tcp-settings.js';
+import { addTcpFlags, tcpConfigFromFlags, type TcpFlags } from './tcp-settings.js';
 import { reportReady } from '../up/child.js';
 
 const log = logger('dns');
 
-function collectListen(value: string, previous: HostPort[] | undefined): HostPort[] {
-  return [...(previous ?? []), parseHostPort(value, 53)];
+/** What commander hands the action (only the flags given are set: defaults live in setup.ts). */
+export interface DnsFlags extends RecursionFlags, TcpFlags {
+  config?: string;
+  zones?: string;
+  listen?: HostPort[];
+  udpSize?: number;
+  metricsListen?: HostPort;
+  allowTransfer?: string[];
+  notify?: HostPort[];
+}
+
+function collectHostPort(defaultPort: number): (value: string, previous: HostPort[] | undefined) => HostPort[] {
+  return (value, previous) => [...(previous ?? []), parseHostPort(value, defaultPort)];
+}
+
+function collectCidr(value: string, previous: string[] | undefined): string[] {
+  const parsed = parseCidr(value);
+  if (!parsed.ok) throw new ConfigError({ file: '--allow-transfer' }, parsed.reason);
+  return [...(previous ?? []), value];
+}
+
+/** Every flag of `dnscdn dns`; none has a commander default, so "given" and "not given" stay apart. */
+export function addDnsFlags(cmd: Command): Command {
+  cmd
+    .option('--config <file>', 'deployment file (dnscdn.yaml): the dns section, steering pools and health checks; flags given too override its keys')
+    .option('--zones <dir>', 'folder of <zone>.zone master files (default zones/)')
+    .addOption(new Option('--listen <host:port>', 'address to listen on (UDP and TCP); repeatable (default 127.0.0.1:5353)').argParser(collectHostPort(53)))
+    .addOption(new Option('--udp-size <bytes>', 'EDNS UDP payload size we advertise and send up to (default 1232)').argParser(integerFlag('--udp-size', DNS_UDP_SIZE_RANGE)))
+    .addOption(new Option('--allow-transfer <cidr>', 'clients allowed AXFR/IXFR over TCP; repeatable (default: nobody)').argParser(collectCidr))
+    .addOption(new Option('--notify <host:port>', 'secondary to send NOTIFY when a zone changes; repeatable').argParser(collectHostPort(53)))
+    .addOption(new Option('--metrics-listen <host:port>', 'serve GET /metrics and GET /healthz over HTTP here').argParser((v) => parseHostPort(v, 9153)));
+  return addTcpFlags(addRecursionFlags(cmd));
+}
+
+/** The flags given, as settings that replace the file's (or the defaults'), key by key. */
+export function dnsOverridesFromFlags(flags: DnsFlags): DnsOverrides {
+  return {
+    ...(flags.zones !== undefined && { zonesDir: flags.zones }),
+    ...(flags.listen !== undefined && { listen: flags.listen }),
+    ...(flags.udpSize !== undefined && { udpPayloadSize: flags.udpSize }),
+    ...(flags.metricsListen !== undefined && { metricsListen: flags.metricsListen }),
+    ...(flags.allowTransfer !== undefined && { allowTransfer: flags.allowTransfer }),
+    ...(flags.notify !== undefined && { notify: flags.notify }),
+    recursion: recursionOverridesFromFlags(flags),
+    tcp: tcpConfigFromFlags(flags),
+  };
 }
 
 export function dnsCommand(): Command {
-  const command = new Command('dns')
-    .description('run the authoritative DNS server (UDP and TCP) for the zone files in a folder')
-    .option('--zones <dir>', 'folder of <zone>.zone master files', 'zones/')
-    .addOption(new Option('--listen <host:port>', 'address to listen on (UDP and TCP); repeatable').argParser(collectListen))
-    .option('--udp-size <bytes>', 'EDNS UDP payload size we advertise and send up to', (v) => Number(v), 1232)
-    .addOption(new Option('--allow-transfer <cidr>', 'clients allowed AXFR/IXFR over TCP; repeatable (default: nobody)').argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]))
-    .addOption(new Option('--notify <host:port>', 'secondary to send NOTIFY when a zone changes; repeatable').argParser(collectListen))
-    .addOption(new Option('--metrics-listen <host:port>', 'serve GET /metrics and GET /healthz over HTTP here').argParser((v) => parseHostPort(v, 9153)))
-    .option('--config <file>', 'deployment file (dnscdn.yaml): zones, listeners, steering pools and health checks from it');
-  return addTcpFlags(addRecursionFlags(command))
-    .action(async (opts: { zones: string; listen?: HostPort[]; udpSize: number; config?: string; metricsListen?: HostPort; allowTransfer?: string[]; notify?: HostPort[] } & RecursionFlags & TcpFlags) => {
-      const tcp = tcpConfigFromFlags(opts);
-      if (opts.config !== undefined) {
-        const steered = await startSteeredDns(opts.config, { ...(opts.listen && { listen: opts.listen }), tcp });
-        process.stdout.write(`dns listening on ${steered.server.addresses.map(formatHostPort).join(' ')}\n`);
-        reportReady([...steered.server.addresses.map((a) => `${formatHostPort(a)} udp+tcp`), ...(steered.admin ? [`http://${formatHostPort(steered.admin)}/metrics`] : [])]);
-        process.on('SIGHUP', () => void steered.server.reload());
-        const stopSteered = (): void => void steered.close().then(() => process.exit(0));
-        process.once('SIGINT', stopSteered);
-        process.once('SIGTERM', stopSteered);
-        return;
-      }
-      const registry = createRegistry({ labels: { role: 'dns' } });
-      const server = await startDnsServer({
-        ...recursionFromFlags(opts, registry),
-        registry,
-        ...(opts.metricsListen && { metricsListen: opts.metricsListen }),
-        ...(opts.allowTransfer && { allowTransfer: opts.allowTransfer }),
-        ...(opts.notify && { notify: opts.notify }),
-        ...tcpServerOptions(tcp),
-        zonesDir: opts.zones,
-        listen: opts.listen ?? [{ host: '127.0.0.1', port: 5353 }],
-        udpPayloadSize: opts.udpSize,
-      });
-      log.info('dns server started', { listen: server.addresses.map(formatHostPort).join(','), zones: opts.zones });
-      process.on('SIGHUP', () => void server.reload());
-      const stop = (): void => {
-        void server.close().then(() => process.exit(0));
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    });
+  const command = new Command('dns').description('run the DNS server (UDP and TCP): authoritative for the zone files in a folder, steering and recursion when configured');
+  return addDnsFlags(command).action(async (opts: DnsFlags) => {
+    const overrides = dnsOverridesFromFlags(opts);
+    if (opts.config !== undefined) {
+      const steered = await startSteeredDns(opts.config, { overrides });
+      const metrics = steered.server.metricsAddress ? `, metrics http://${formatHostPort(steered.server.metricsAddress)}/metrics` : '';
+      process.stdout.write(`dns listening on ${steered.server.addresses.map(formatHostPort).join(' ')}${metrics}\n`);
+      reportReady([...steered.server.addresses.map((a) => `${formatHostPort(a)} udp+tcp`), ...(steered.admin ? [`http://${formatHostPort(steered.admin)}/metrics`] : [])]);
+      process.on('SIGHUP', () => void steered.server.reload());
+      const stopSteered = (): void => void steered.close().then(() => process.exit(0));
+      process.once('SIGINT', stopSteered);
+      process.once('SIGTERM', stopSteered);
+      return;
+    }
+    const options = withOverrides(DNS_ROLE_DEFAULTS, overrides);
+    const server = await startDnsServer(dnsServerOptions(options, createRegistry({ labels: { role: 'dns' } })));
+    log.info('dns server started', { listen: server.addresses.map(formatHostPort).join(','), zones: options.zonesDir });
+    process.on('SIGHUP', () => void server.reload());
+    const stop = (): void => {
+      void server.close().then(() => process.exit(0));
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
 }

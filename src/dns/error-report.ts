@@ -1,8 +1,8 @@
 /**
- * Logging of internal errors in the query pipeline (a throw that is not a DnsError: a bug, or data we
- * cannot send). One bad packet type can be sent thousands of times a second, so each pipeline step
- * logs at most one line per interval, carrying how many it held back since the last one; the full
- * count is the metric dnscdn_dns_internal_errors_total{step}.
+ * Logging of internal errors in the query pipeline (any throw: a bug, or data we cannot send). One
+ * bad packet type can be sent thousands of times a second, so each chain entry (or 'encode') logs at
+ * most one line per interval, carrying how many it held back since the last one; the full count is
+ * the metric dnscdn_dns_internal_errors_total{step}.
  */
 import type { Logger } from '../log.js';
 

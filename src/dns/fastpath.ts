@@ -92,7 +92,6 @@ function onlyCookie(buf: Buffer, at: number, rdlength: number): boolean {
 
 export class EncodedAnswerCache {
   private readonly entries: LRUCache<string, EncodedAnswer>;
-  hits = 0;
 
   constructor(
     private readonly roundRobin: RoundRobin,
@@ -121,7 +120,6 @@ export class EncodedAnswerCache {
     out[1] = query[1]!;
     query.copy(out, 12, 12, plain.questionEnd);
     if (recursionAvailable) out[3] = out[3]! | 0x80;
-    this.hits++;
     return out;
   }
 

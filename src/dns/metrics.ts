@@ -89,12 +89,11 @@ export function registerDnsMetrics(registry: Registry, src: DnsMetricSources): v
   });
   new Counter({
     name: 'dnscdn_dns_handled_total',
-    help: 'Queries by the pipeline step that answered them (fastpath = encoded-answer cache)',
+    help: 'Replies by the chain entry that gave them (src/dns/chain.ts; fastpath = encoded-answer cache)',
     labelNames: ['handler'],
     registers: [registry],
     collect() {
       this.reset();
-      this.inc({ handler: 'fastpath' }, stats.fastPath);
       for (const [handler, n] of Object.entries(stats.byHandler)) this.inc({ handler }, n);
     },
   });
@@ -110,15 +109,15 @@ export function registerDnsMetrics(registry: Registry, src: DnsMetricSources): v
       });
     },
   });
-  mirroredCounter(registry, 'dnscdn_dns_fastpath_hits_total', 'Queries answered from the encoded-answer cache', () => stats.fastPath);
+  mirroredCounter(registry, 'dnscdn_dns_fastpath_hits_total', 'Queries answered from the encoded-answer cache', () => stats.byHandler.fastpath ?? 0);
   mirroredGauge(registry, 'dnscdn_dns_fastpath_entries', 'Encoded answers kept for the fast path', src.fastPathEntries);
   mirroredCounter(registry, 'dnscdn_dns_formerr_total', 'Queries answered FORMERR (unreadable or invalid)', () => stats.formerr);
   mirroredCounter(registry, 'dnscdn_dns_dropped_total', 'Packets dropped unanswered (no header, or a response)', () => stats.dropped);
   mirroredCounter(registry, 'dnscdn_dns_truncated_total', 'UDP replies truncated to the client size (TC=1)', () => stats.truncated);
-  mirroredCounter(registry, 'dnscdn_dns_handler_errors_total', 'Queries whose answering threw at any step (the DnsError rcode or SERVFAIL sent)', () => stats.errors);
+  mirroredCounter(registry, 'dnscdn_dns_handler_errors_total', 'Queries whose answering threw at any step (SERVFAIL sent)', () => stats.errors);
   new Counter({
     name: 'dnscdn_dns_internal_errors_total',
-    help: 'Queries answered SERVFAIL because a pipeline step threw (a bug or data that cannot be sent), by step',
+    help: 'Queries answered SERVFAIL because a chain entry or the encoder threw (a bug or data that cannot be sent), by step',
     labelNames: ['step'],
     registers: [registry],
     collect() {

@@ -1,14 +1,14 @@
 /**
- * The policy step: what the server refuses to answer before any zone is consulted.
- * Returns a verdict as a value (STYLE: outcomes are values).
+ * The policy entry of the query chain (chain.ts): what the server refuses to answer before any zone
+ * is consulted. Returns a verdict as a value (STYLE: outcomes are values).
  */
 import type { Message } from './types.js';
 import { RCODE } from './types.js';
 
 export type PolicyVerdict = { kind: 'continue' } | { kind: 'reply'; rcode: number; reason: string } | { kind: 'drop'; reason: string };
 
-/** `transfer`: the query came over TCP to a server that offers zone transfers (the transfer step checks its ACL). */
-export function queryPolicy(query: Message, options: { transfer?: boolean } = {}): PolicyVerdict {
+/** Zone transfers (AXFR/IXFR) pass: the chain's transfer entry decides about them (transport and ACL). */
+export function queryPolicy(query: Message): PolicyVerdict {
   // Never answer a response: two servers could otherwise bounce packets between them forever.
   if (query.flags.qr) return { kind: 'drop', reason: 'QR set (a response, not a query)' };
   if (query.opcode !== 'QUERY') return { kind: 'reply', rcode: RCODE.NOTIMP, reason: `opcode ${query.opcode} not implemented` };
@@ -19,7 +19,5 @@ export function queryPolicy(query: Message, options: { transfer?: boolean } = {}
   const q = query.questions[0]!;
   if (q.class !== 'IN') return { kind: 'reply', rcode: RCODE.REFUSED, reason: `class ${q.class}` };
   if (q.type === 'OPT') return { kind: 'reply', rcode: RCODE.FORMERR, reason: 'OPT is not a query type' };
-  // Zone transfers only where offered, and only over TCP (RFC 5936 §4.2): refuse rather than pretend.
-  if ((q.type === 'AXFR' || q.type === 'IXFR') && !options.transfer) return { kind: 'reply', rcode: RCODE.REFUSED, reason: 'zone transfer not offered here' };
   return { kind: 'continue' };
 }

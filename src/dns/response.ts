@@ -6,7 +6,7 @@
 import type { AuthorityOutcome } from './authority.js';
 import { rotateSlice } from './rotation.js';
 import type { Edns, Message } from './types.js';
-import { encodeMessage } from './wire.js';
+import { encodeMessage, HEADER_LENGTH } from './wire.js';
 
 /** RFC 1035 §4.2.1: without EDNS a UDP reply holds at most 512 bytes. */
 export const CLASSIC_UDP_SIZE = 512;
@@ -64,4 +64,19 @@ export function encodeWithin(reply: Message, limit: number): { bytes: Buffer; tr
   if (bytes.length <= limit) return { bytes, truncated: false };
   const cut: Message = { ...reply, flags: { ...reply.flags, tc: true }, answers: [], authorities: [], additionals: [] };
   return { bytes: encodeMessage(cut), truncated: true };
+}
+
+/**
+ * A reply holding only the query's header: the id, opcode, RD and CD kept, QR set, the given rcode, no
+ * sections (RFC 1035 §4.1.1). For queries whose body we cannot read (FORMERR) or cannot echo back.
+ * Built from the bytes alone, so it cannot fail on them; undefined for a response or a short packet.
+ */
+export function headerOnlyReply(query: Buffer, rcode: number): Buffer | undefined {
+  if (query.length < HEADER_LENGTH || (query[2]! & 0x80) !== 0) return undefined;
+  const reply = Buffer.alloc(HEADER_LENGTH);
+  query.copy(reply, 0, 0, 2);
+  // QR=1; opcode and RD kept from the query (AA, TC cleared); RA=0, AD=0, CD kept; rcode in the low 4 bits.
+  reply[2] = 0x80 | (query[2]! & 0x79);
+  reply[3] = (query[3]! & 0x10) | (rcode & 0xf);
+  return reply;
 }

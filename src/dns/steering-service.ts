@@ -3,20 +3,18 @@
  * health checks of every edge, optional recursion, and the admin listener (GET /metrics for DNS, steering,
  * health and resolver counters; GET /healthz with the edges as steering sees them).
  * A reload (SIGHUP or a change of the file) applies new pools, edges and geo networks; a bad file is
- * refused and the running deployment stays (config/reload.ts).
+ * refused and the running deployment stays (config/reload.ts). The `dns` keys (listeners, zones folder,
+ * transfer, recursion, TCP limits) are read at start only (setup.ts).
  */
-import type { Registry } from 'prom-client';
 import { ReloadableDeployment } from '../config/reload.js';
-import type { Deployment, DnsTcpConfig } from '../config/types.js';
 import { HealthChecker } from '../health/checker.js';
 import { logger } from '../log.js';
 import { createRegistry } from '../metrics.js';
 import type { HostPort } from '../net/address.js';
 import { GeoLocator } from './geo.js';
-import { recursionFromFlags } from './resolver/flags.js';
 import { startDnsServer, type DnsServer } from './server.js';
+import { dnsOptionsFromDeployment, dnsServerOptions, withOverrides, type DnsOverrides } from './setup.js';
 import { Steering } from './steering.js';
-import { tcpServerOptions } from './tcp-settings.js';
 
 const log = logger('dns');
 
@@ -32,12 +30,10 @@ export interface SteeredDns {
 }
 
 export interface SteeredDnsOptions {
-  /** Listen addresses that replace the file's (tests bind port 0). */
-  listen?: HostPort[];
+  /** Settings that replace the file's `dns` keys, key by key (the command's flags; tests bind port 0). */
+  overrides?: DnsOverrides;
   /** Watch the file and SIGHUP for reloads (default true). */
   watch?: boolean;
-  /** TCP limits that override the file's `dns.tcp`, key by key (the command's flags). */
-  tcp?: DnsTcpConfig;
 }
 
 export async function startSteeredDns(file: string, options: SteeredDnsOptions = {}): Promise<SteeredDns> {
@@ -47,15 +43,11 @@ export async function startSteeredDns(file: string, options: SteeredDnsOptions =
   const health = new HealthChecker(d.edges, { registry });
   const geo = await GeoLocator.open(d.geo);
   const steering = new Steering(d, { health, geo, registry });
+  const role = withOverrides(dnsOptionsFromDeployment(d), options.overrides ?? {});
   const server = await startDnsServer({
-    listen: options.listen ?? d.dns.listen,
-    zonesDir: d.dns.zones,
+    ...dnsServerOptions(role, registry),
     dynamicAnswers: steering,
-    registry,
-    ...(d.dns.admin && { metricsListen: d.dns.admin }),
     healthDetails: () => ({ edges: health.status() }),
-    ...recursionOptions(d, registry),
-    ...tcpServerOptions({ ...d.dns.tcp, ...options.tcp }),
   });
   health.start();
   source.onChange((next) => {
@@ -82,18 +74,4 @@ export async function startSteeredDns(file: string, options: SteeredDnsOptions =
       await server.close();
     },
   };
-}
-
-function recursionOptions(d: Deployment, registry: Registry): ReturnType<typeof recursionFromFlags> | Record<string, never> {
-  const r = d.dns.recursion;
-  if (!r) return {};
-  return recursionFromFlags(
-    {
-      ...(r.rootHints !== undefined && { rootHints: r.rootHints }),
-      ...(r.forwarders.length > 0 && { forward: r.forwarders }),
-      allowRecursion: r.allowText,
-      upstreamPort: 53,
-    },
-    registry,
-  );
 }

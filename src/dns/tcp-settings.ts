@@ -10,8 +10,7 @@
  */
 import { Option, type Command } from 'commander';
 import { DNS_TCP_RANGES, type DnsTcpConfig } from '../config/types.js';
-import { parseDuration } from '../config/units.js';
-import { ConfigError } from '../errors.js';
+import { durationFlag, integerFlag } from './flag-values.js';
 import type { DnsServerOptions } from './server.js';
 
 /** What commander hands the action for these flags. */
@@ -24,31 +23,10 @@ export interface TcpFlags {
   tcpIpv6Prefix?: number;
 }
 
-function durationFlag(flag: string): (value: string) => number {
-  return (value) => {
-    let ms: number;
-    try {
-      ms = parseDuration(value);
-    } catch (err) {
-      throw new ConfigError({ file: flag }, err instanceof Error ? err.message : String(err));
-    }
-    if (ms <= 0) throw new ConfigError({ file: flag }, 'must be longer than 0 (e.g. 2s, 500ms)');
-    return ms;
-  };
-}
-
-function integerFlag(flag: string, range: { min: number; max: number }): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (!/^\d+$/.test(value) || n < range.min || n > range.max) throw new ConfigError({ file: flag }, `"${value}" is not a whole number from ${range.min} to ${range.max}`);
-    return n;
-  };
-}
-
 export function addTcpFlags(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--tcp-idle-timeout <duration>', 'close a TCP connection idle this long after opening or its last reply (default 10s)').argParser(durationFlag('--tcp-idle-timeout')))
-    .addOption(new Option('--tcp-frame-timeout <duration>', 'a TCP query must arrive whole this long after its first byte (default 2s)').argParser(durationFlag('--tcp-frame-timeout')))
+    .addOption(new Option('--tcp-idle-timeout <duration>', 'close a TCP connection idle this long after opening or its last reply (default 10s)').argParser(durationFlag('--tcp-idle-timeout', 1)))
+    .addOption(new Option('--tcp-frame-timeout <duration>', 'a TCP query must arrive whole this long after its first byte (default 2s)').argParser(durationFlag('--tcp-frame-timeout', 1)))
     .addOption(new Option('--tcp-max-connections <n>', 'open TCP connections per listen address (default 256)').argParser(integerFlag('--tcp-max-connections', DNS_TCP_RANGES.maxConnections)))
     .addOption(new Option('--tcp-max-per-network <n>', 'open TCP connections per client network (default 16)').argParser(integerFlag('--tcp-max-per-network', DNS_TCP_RANGES.maxPerNetwork)))
     .addOption(new Option('--tcp-ipv4-prefix <bits>', 'prefix length of one IPv4 client network (default 24)').argParser(integerFlag('--tcp-ipv4-prefix', DNS_TCP_RANGES.ipv4Prefix)))

@@ -52,7 +52,7 @@ export function newTcpCloseCounts(): TcpCloseCounts {
 }
 
 /** A reply, or several for a zone transfer (RFC 5936 §2.2), or undefined for none. */
-export type FrameHandler = (frame: Buffer) => Buffer | Buffer[] | undefined | Promise<Buffer | undefined>;
+export type FrameHandler = (frame: Buffer) => Buffer | Buffer[] | undefined | Promise<Buffer | Buffer[] | undefined>;
 
 /** The connection's one timer: restarting the same kind of deadline reuses the timer (no allocation per query). */
 class Deadline {
@@ -146,12 +146,8 @@ export function serveTcpConnection(socket: Socket, limits: TcpLimits, onFrame: F
       pending = pending.subarray(size + 2);
       completed++;
       inFlight++;
-      let result: ReturnType<FrameHandler>;
-      try {
-        result = onFrame(Buffer.from(frame));
-      } catch {
-        result = undefined; // the pipeline never throws; if it did, this query goes unanswered, the connection lives
-      }
+      // The pipeline's boundary answers every throw and rejection (pipeline.ts): no catch needed here.
+      const result = onFrame(Buffer.from(frame));
       if (result instanceof Promise) result.then(send, () => send(undefined));
       else send(result);
       if (socket.destroyed) return;

@@ -15,27 +15,9 @@ import { RCODE, type Message, type ResourceRecord } from './types.js';
 import { encodeMessage } from './wire.js';
 import type { Zone, ZoneSet } from './zone/store.js';
 
-const TYPE_IXFR = 251;
-const TYPE_AXFR = 252;
 /** Records per message to try first; halved while a message would not fit in 65535 bytes. */
 const RECORDS_PER_MESSAGE = 500;
 const MAX_MESSAGE = 0xffff;
-
-/**
- * True when the frame asks for AXFR or IXFR: a look at the question type only (the full checks come
- * after decoding). Never throws.
- */
-export function asksForTransfer(frame: Buffer): boolean {
-  if (frame.length < 17 || frame.readUInt16BE(4) !== 1) return false;
-  let i = 12;
-  while (i < frame.length && frame[i] !== 0) {
-    if (frame[i]! > 63) return false;
-    i += frame[i]! + 1;
-  }
-  if (i + 5 > frame.length) return false; // root label, type, class
-  const type = frame.readUInt16BE(i + 1);
-  return type === TYPE_AXFR || type === TYPE_IXFR;
-}
 
 /** RFC 1982 serial arithmetic: is `a` newer than `b`? */
 export function serialNewer(a: number, b: number): boolean {

@@ -40,20 +40,19 @@ describe('round-robin through the fast path', () => {
     };
     await tcpFirst(); // general path, offset 0, fills the encoded-answer cache
     await tcpFirst(); // fast path, offset 1
-    const fastBefore = pipeline.stats.fastPath;
+    const fastBefore = pipeline.stats.byHandler.fastpath!;
     const truncated = await ask(pipeline, query('many.rot.test', 'A'), udp); // fast path too big -> general path, offset 2
     expect(truncated.flags.tc).toBe(true);
-    expect(pipeline.stats.fastPath).toBe(fastBefore);
+    expect(pipeline.stats.byHandler.fastpath!).toBe(fastBefore);
     await tcpFirst(); // offset 3
     expect(first).toEqual(['192.0.2.1', '192.0.2.2', '192.0.2.4']);
-    expect(pipeline.stats.fastPath).toBe(2);
+    expect(pipeline.stats.byHandler.fastpath!).toBe(2);
   });
 });
 
 describe('the fast path with recursion configured', () => {
   const resolved: string[] = [];
   const recursion: RecursionHandler = {
-    name: 'test-resolver',
     canHandle: () => true,
     resolve: async (q) => {
       resolved.push(q.questions[0]!.name);
@@ -65,12 +64,12 @@ describe('the fast path with recursion configured', () => {
   const other: ClientInfo = { address: '::1', port: 1, transport: 'udp' };
 
   it('keeps authoritative answers on the fast path, with RA for clients that may recurse only', async () => {
-    const before = pipeline.stats.fastPath;
+    const before = pipeline.stats.byHandler.fastpath!;
     const replies: Array<[ClientInfo, Message]> = [];
     for (let i = 0; i < 3; i++) {
       for (const client of [allowed, other]) replies.push([client, await ask(pipeline, query('www.cdn.test', 'A', { rd: true, edns: {} }), client)]);
     }
-    expect(pipeline.stats.fastPath - before).toBe(5); // all but the first
+    expect(pipeline.stats.byHandler.fastpath! - before).toBe(5); // all but the first
     for (const [client, reply] of replies) {
       expect(reply.flags.aa).toBe(true);
       expect(reply.flags.ra, client.address).toBe(client === allowed);
@@ -100,9 +99,9 @@ describe('the fast path and EDNS cookies (RFC 7873)', () => {
       ['another option', withOption(Buffer.alloc(8, 4), 65001), 0],
     ];
     for (const [label, m, hits] of cases) {
-      const before = pipeline.stats.fastPath;
+      const before = pipeline.stats.byHandler.fastpath!;
       const reply = await ask(pipeline, m, udp);
-      expect(pipeline.stats.fastPath - before, label).toBe(hits);
+      expect(pipeline.stats.byHandler.fastpath! - before, label).toBe(hits);
       expect({ ...reply, id: 0 }, label).toEqual({ ...plain, id: 0 });
     }
   });

@@ -236,7 +236,7 @@ describe('limits set from the flags and from the deployment file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'dnscdn-tcp-'));
     const file = join(dir, 'deploy.yaml');
     writeFileSync(file, ['dns:', '  listen: 127.0.0.1:0', `  zones: ${resolve('zones')}`, '  tcp:', '    maxPerNetwork: 5', '    idleTimeout: 1s', 'edges: {}', ''].join('\n'));
-    const steered = await startSteeredDns(file, { watch: false, tcp: { maxPerNetwork: 1 } });
+    const steered = await startSteeredDns(file, { watch: false, overrides: { tcp: { maxPerNetwork: 1 } } });
     try {
       const held = await expectOnePerNetwork(steered.server.addresses[0]!.port);
       await closed(held);

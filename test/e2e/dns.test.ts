@@ -113,9 +113,9 @@ describe('round-robin and the encoded-answer fast path', () => {
         // AAAA rotates over 2 records: the 1st (general path) and 3rd (fast path) replies have the same order.
         const replies: Buffer[] = [];
         for (let i = 0; i < 3; i++) {
-          const before = server.stats.fastPath;
+          const before = server.stats.byHandler.fastpath!;
           replies.push((await udpExchange(port, encodeMessage(query(i === 0 ? name : name.toUpperCase(), type, { edns, id: 7 }))))!);
-          expect(server.stats.fastPath - before, `${name} ${type} query ${i}`).toBe(i === 0 ? 0 : 1);
+          expect(server.stats.byHandler.fastpath! - before, `${name} ${type} query ${i}`).toBe(i === 0 ? 0 : 1);
         }
         const fast = decodeReply(replies[2]!);
         expect(fast.questions[0]!.name).toBe(name.toUpperCase());
@@ -142,9 +142,9 @@ describe('dig', () => {
 
   it("dig's queries, which carry a cookie, are answered from the encoded answers after the first", async () => {
     const first = await dig('mail.cdn.test', 'A');
-    const before = server.stats.fastPath;
+    const before = server.stats.byHandler.fastpath!;
     const second = await dig('mail.cdn.test', 'A');
-    expect(server.stats.fastPath - before).toBe(1);
+    expect(server.stats.byHandler.fastpath! - before).toBe(1);
     const answer = (out: string): string => /;; ANSWER SECTION:\n(.*)\n/.exec(out)![1]!;
     expect(answer(second)).toBe(answer(first));
   });

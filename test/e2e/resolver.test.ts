@@ -137,7 +137,7 @@ describe('recursive resolver over the loopback hierarchy', () => {
 
   it('gets past a lame server to the authoritative one', async () => {
     // Servers are tried in random order; repeat until the lame one (127.0.0.57) has been asked at least once.
-    const lameAsked = (): number => hierarchy.servers.lame.stats.byHandler.authority! + hierarchy.servers.lame.stats.fastPath;
+    const lameAsked = (): number => hierarchy.servers.lame.stats.byHandler.authority! + hierarchy.servers.lame.stats.byHandler.fastpath!;
     const before = lameAsked();
     for (let i = 0; i < 16 && lameAsked() === before; i++) {
       const r = await startResolver();

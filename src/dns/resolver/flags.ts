@@ -1,17 +1,19 @@
 /**
- * The recursion flags of `dnscdn dns`, kept here so that the command only wires them:
- *   --root-hints FILE            named.root-style hints; recursion is on when this (or --forward) is given
- *   --allow-recursion CIDR[,..]  who may recurse (default loopback only, RFC 5358)
- *   --forward ZONE=ADDR[,ADDR]   Unbound-style forward-zone, repeatable
- *   --upstream-port PORT         port for servers learned from hints and referrals (53; loopback labs use another)
- *   --stale-window SECONDS       how long expired answers may be served when no authority answers (RFC 8767)
- *   --randomize-case             0x20: random letter case in upstream questions, echoed back exactly
+ * Recursion settings of the DNS role, and the flags of `dnscdn dns` that set them. Each flag has a key
+ * under `dns.recursion` in the deployment file, and a flag given next to `--config` overrides it:
+ *   --root-hints FILE            rootHints     named.root-style hints; recursion is on when this (or --forward) is given
+ *   --allow-recursion CIDR[,..]  allow         who may recurse (default loopback only, RFC 5358)
+ *   --forward ZONE=ADDR[,ADDR]   forwarders    Unbound-style forward-zone, repeatable
+ *   --upstream-port PORT         upstreamPort  port for servers learned from hints and referrals (53; loopback labs use another)
+ *   --stale-window DURATION      staleWindow   how long expired answers may be served when no authority answers (RFC 8767)
+ *   --randomize-case             randomizeCase 0x20: random letter case in upstream questions, echoed back exactly
  */
 import { Option, type Command } from 'commander';
 import type { Registry } from 'prom-client';
 import { ConfigError } from '../../errors.js';
 import { parseHostPort } from '../../net/address.js';
 import { parseCidr } from '../../net/cidr.js';
+import { durationFlag, integerFlag } from '../flag-values.js';
 import { loadRootHints } from './hints.js';
 import type { ForwardZone } from './options.js';
 import { Resolver } from './resolver.js';
@@ -19,14 +21,29 @@ import { Resolver } from './resolver.js';
 /** RFC 5358: open resolvers are abused for amplification, so by default only loopback clients may recurse. */
 export const DEFAULT_RECURSION_ACL = ['127.0.0.0/8', '::1/128'];
 
+/** What commander hands the action for these flags (only the flags given are set). */
 export interface RecursionFlags {
   rootHints?: string;
-  allowRecursion: string[];
+  allowRecursion?: string[];
   forward?: ForwardZone[];
-  upstreamPort: number;
+  upstreamPort?: number;
   staleWindow?: number;
   randomizeCase?: boolean;
 }
+
+/** The DNS role's recursion settings, whichever way they were given. */
+export interface RecursionSettings {
+  rootHints?: string;
+  /** CIDRs of clients that may recurse. */
+  allow: string[];
+  forwarders: ForwardZone[];
+  upstreamPort: number;
+  /** Seconds; absent = the resolver's default (1 day). */
+  staleWindow?: number;
+  randomizeCase: boolean;
+}
+
+export const DEFAULT_RECURSION: RecursionSettings = { allow: DEFAULT_RECURSION_ACL, forwarders: [], upstreamPort: 53, randomizeCase: false };
 
 function parseCidrList(value: string): string[] {
   const list = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
@@ -44,43 +61,46 @@ function collectForward(value: string, previous: ForwardZone[] | undefined): For
   return [...(previous ?? []), { zone: value.slice(0, eq), servers }];
 }
 
-function parsePort(value: string): number {
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConfigError({ file: '--upstream-port' }, `"${value}" is not a port`);
-  return port;
-}
-
-function parseSeconds(value: string): number {
-  const seconds = Number(value);
-  if (!Number.isInteger(seconds) || seconds < 0) throw new ConfigError({ file: '--stale-window' }, `"${value}" is not a whole number of seconds`);
-  return seconds;
-}
+/** The file's duration form (`1h`, `600` = seconds); the resolver counts whole seconds. */
+const staleWindowMs = durationFlag('--stale-window', 0);
 
 export function addRecursionFlags(cmd: Command): Command {
   return cmd
     .option('--root-hints <file>', 'root hints (named.root form); enables recursion for names outside our zones')
-    .addOption(new Option('--allow-recursion <cidrs>', 'comma-separated CIDRs of clients allowed to recurse').argParser(parseCidrList).default(DEFAULT_RECURSION_ACL))
+    .addOption(new Option('--allow-recursion <cidrs>', `comma-separated CIDRs of clients allowed to recurse (default ${DEFAULT_RECURSION_ACL.join(',')})`).argParser(parseCidrList))
     .addOption(new Option('--forward <zone=addrs>', 'forward names under ZONE to these servers (RD=1); repeatable').argParser(collectForward))
-    .addOption(new Option('--upstream-port <port>', 'port of the servers found through hints and referrals').argParser(parsePort).default(53))
-    .addOption(new Option('--stale-window <seconds>', 'serve expired answers this long when no authority answers (0 = never)').argParser(parseSeconds))
+    .addOption(new Option('--upstream-port <port>', 'port of the servers found through hints and referrals (default 53)').argParser(integerFlag('--upstream-port', { min: 1, max: 65535 })))
+    .addOption(new Option('--stale-window <duration>', 'serve expired answers this long when no authority answers (e.g. 1h, 600 = seconds; 0 = never; default 1 day)').argParser((v) => Math.floor(staleWindowMs(v) / 1000)))
     .option('--randomize-case', 'randomise the letter case of upstream questions (0x20) and require it echoed');
+}
+
+/** The flags given, as settings to lay over the file's (or the defaults), key by key. */
+export function recursionOverridesFromFlags(flags: RecursionFlags): Partial<RecursionSettings> {
+  return {
+    ...(flags.rootHints !== undefined && { rootHints: flags.rootHints }),
+    ...(flags.allowRecursion !== undefined && { allow: flags.allowRecursion }),
+    ...(flags.forward !== undefined && { forwarders: flags.forward }),
+    ...(flags.upstreamPort !== undefined && { upstreamPort: flags.upstreamPort }),
+    ...(flags.staleWindow !== undefined && { staleWindow: flags.staleWindow }),
+    ...(flags.randomizeCase !== undefined && { randomizeCase: flags.randomizeCase }),
+  };
 }
 
 /**
  * The server options for recursion: on with root hints, or with forwarders alone (names outside the
  * forward zones then get SERVFAIL); off otherwise, and names outside our zones get REFUSED.
  */
-export function recursionFromFlags(flags: RecursionFlags, registry: Registry): { recursion?: Resolver; allowRecursion: string[] } {
-  if (flags.rootHints === undefined && flags.forward === undefined) return { allowRecursion: flags.allowRecursion };
+export function recursionServerOptions(settings: RecursionSettings, registry: Registry): { recursion?: Resolver; allowRecursion: string[] } {
+  if (settings.rootHints === undefined && settings.forwarders.length === 0) return { allowRecursion: settings.allow };
   const resolver = new Resolver(
     {
-      rootHints: flags.rootHints === undefined ? { nameServers: [], addresses: new Map() } : loadRootHints(flags.rootHints),
-      upstreamPort: flags.upstreamPort,
-      forwarders: flags.forward ?? [],
-      ...(flags.staleWindow !== undefined && { staleWindow: flags.staleWindow }),
-      randomizeCase: flags.randomizeCase ?? false,
+      rootHints: settings.rootHints === undefined ? { nameServers: [], addresses: new Map() } : loadRootHints(settings.rootHints),
+      upstreamPort: settings.upstreamPort,
+      forwarders: settings.forwarders,
+      ...(settings.staleWindow !== undefined && { staleWindow: settings.staleWindow }),
+      randomizeCase: settings.randomizeCase,
     },
     registry,
   );
-  return { recursion: resolver, allowRecursion: flags.allowRecursion };
+  return { recursion: resolver, allowRecursion: settings.allow };
 }

@@ -20,7 +20,6 @@ const log = logger('resolver');
 const NOT_RESOLVED = new Set(['AXFR', 'IXFR', 'ANY']);
 
 export class Resolver {
-  readonly name = 'recursion';
   readonly metrics: ResolverMetrics;
   readonly cache: ResolverCache;
   private readonly options: ResolvedOptions;

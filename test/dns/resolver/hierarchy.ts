@@ -54,5 +54,5 @@ export async function startHierarchy(): Promise<Hierarchy> {
 
 /** Queries each server has answered (all handlers), to assert that the cache kept traffic away. */
 export function queriesServed(h: Hierarchy): number {
-  return Object.values(h.servers).reduce((n, s) => n + Object.values(s.stats.byHandler).reduce((a, b) => a + b, 0) + s.stats.fastPath, 0);
+  return Object.values(h.servers).reduce((n, s) => n + Object.values(s.stats.byHandler).reduce((a, b) => a + b, 0), 0);
 }

@@ -1,0 +1,106 @@
+/**
+ * The DNS role's one options object, and how it is built: from the deployment file's `dns` section
+ * (`dnsOptionsFromDeployment`), from the defaults when there is no file, and with the flags of
+ * `dnscdn dns` laid over either, key by key (`withOverrides`; the flags are read in command.ts).
+ * Every flag has a key, so a file and a command line can say the same things:
+ *
+ *   flag                    key in the file
+ *   --listen                dns.listen
+ *   --zones                 dns.zones
+ *   --udp-size              dns.udpSize
+ *   --metrics-listen        dns.admin
+ *   --allow-transfer        dns.transfer.allow
+ *   --notify                dns.transfer.notify
+ *   --root-hints, ...       dns.recursion.*   (resolver/flags.ts)
+ *   --tcp-*                 dns.tcp.*         (tcp-settings.ts)
+ *
+ * The file is parsed and validated in src/config (which never imports a role); this module only maps it.
+ */
+import type { Registry } from 'prom-client';
+import type { Deployment, DnsTcpConfig } from '../config/types.js';
+import type { HostPort } from '../net/address.js';
+import { DEFAULT_RECURSION, recursionServerOptions, type RecursionSettings } from './resolver/flags.js';
+import { DEFAULT_UDP_PAYLOAD_SIZE } from './response.js';
+import type { DnsServerOptions } from './server.js';
+import { tcpServerOptions } from './tcp-settings.js';
+
+export interface DnsRoleOptions {
+  listen: HostPort[];
+  /** Folder of `<zone>.zone` files. */
+  zonesDir: string;
+  /** EDNS UDP payload size we advertise and send up to. */
+  udpPayloadSize: number;
+  /** HTTP listener for GET /metrics and GET /healthz; absent = none. */
+  metricsListen?: HostPort;
+  /** CIDRs allowed AXFR/IXFR over TCP; empty = nobody. */
+  allowTransfer: string[];
+  /** Secondaries sent a NOTIFY when a zone's serial changes. */
+  notify: HostPort[];
+  recursion: RecursionSettings;
+  /** TCP limits that are set; the server's defaults hold for the rest. */
+  tcp: DnsTcpConfig;
+}
+
+/** Settings given on top of a file or the defaults; nested groups override key by key too. */
+export type DnsOverrides = Partial<Omit<DnsRoleOptions, 'recursion' | 'tcp'>> & { recursion?: Partial<RecursionSettings>; tcp?: DnsTcpConfig };
+
+/** `dnscdn dns` with no file and no flags. */
+export const DNS_ROLE_DEFAULTS: DnsRoleOptions = {
+  listen: [{ host: '127.0.0.1', port: 5353 }],
+  zonesDir: 'zones/',
+  udpPayloadSize: DEFAULT_UDP_PAYLOAD_SIZE,
+  allowTransfer: [],
+  notify: [],
+  recursion: DEFAULT_RECURSION,
+  tcp: {},
+};
+
+export function dnsOptionsFromDeployment(d: Deployment): DnsRoleOptions {
+  const { dns } = d;
+  const r = dns.recursion;
+  const options: DnsRoleOptions = {
+    listen: dns.listen,
+    zonesDir: dns.zones,
+    udpPayloadSize: dns.udpSize ?? DEFAULT_UDP_PAYLOAD_SIZE,
+    allowTransfer: dns.transfer?.allowText ?? [],
+    notify: dns.transfer?.notify ?? [],
+    recursion: !r
+      ? DEFAULT_RECURSION
+      : {
+          allow: r.allowText ?? DEFAULT_RECURSION.allow,
+          forwarders: r.forwarders,
+          upstreamPort: r.upstreamPort ?? DEFAULT_RECURSION.upstreamPort,
+          randomizeCase: r.randomizeCase ?? DEFAULT_RECURSION.randomizeCase,
+          ...(r.rootHints !== undefined && { rootHints: r.rootHints }),
+          ...(r.staleWindow !== undefined && { staleWindow: r.staleWindow }),
+        },
+    tcp: dns.tcp ?? {},
+  };
+  if (dns.admin) options.metricsListen = dns.admin;
+  return options;
+}
+
+/** `base` with every setting in `overrides` replacing the same one (a flag given next to `--config` wins). */
+export function withOverrides(base: DnsRoleOptions, overrides: DnsOverrides): DnsRoleOptions {
+  return {
+    ...base,
+    ...overrides,
+    recursion: { ...base.recursion, ...overrides.recursion },
+    tcp: { ...base.tcp, ...overrides.tcp },
+  };
+}
+
+/** What startDnsServer takes for these options (recursion builds its resolver here, with its metrics in `registry`). */
+export function dnsServerOptions(options: DnsRoleOptions, registry: Registry): DnsServerOptions {
+  return {
+    listen: options.listen,
+    zonesDir: options.zonesDir,
+    udpPayloadSize: options.udpPayloadSize,
+    registry,
+    ...(options.metricsListen && { metricsListen: options.metricsListen }),
+    allowTransfer: options.allowTransfer,
+    notify: options.notify,
+    ...recursionServerOptions(options.recursion, registry),
+    ...tcpServerOptions(options.tcp),
+  };
+}

@@ -1,0 +1,145 @@
+/**
+ * The DNS role's options: every key of the file's `dns` section, every flag of `dnscdn dns`, and a flag
+ * given next to `--config` replacing exactly its key (src/dns/setup.ts, src/dns/command.ts).
+ */
+import { Command } from 'commander';
+import { describe, expect, it } from 'vitest';
+import { parseDeployment } from '../../src/config/load.js';
+import { addDnsFlags, dnsOverridesFromFlags, type DnsFlags } from '../../src/dns/command.js';
+import { DEFAULT_RECURSION_ACL } from '../../src/dns/resolver/flags.js';
+import { DNS_ROLE_DEFAULTS, dnsOptionsFromDeployment, dnsServerOptions, withOverrides, type DnsRoleOptions } from '../../src/dns/setup.js';
+import { ConfigError } from '../../src/errors.js';
+import { createRegistry } from '../../src/metrics.js';
+
+const FILE = '/etc/dnscdn/test.yaml';
+const EVERY_KEY = `dns:
+  listen: 127.0.0.1:5353
+  zones: zones/
+  udpSize: 1400
+  admin: 127.0.0.1:9153
+  transfer:
+    allow: [127.0.0.3/32]
+    notify: [127.0.0.4, 127.0.0.5:5300]
+  recursion:
+    allow: [10.0.0.0/8]
+    rootHints: root.hints
+    forwarders: { corp.test: [10.0.0.53] }
+    upstreamPort: 5300
+    staleWindow: 1h
+    randomizeCase: true
+  tcp: { idleTimeout: 5s, maxPerNetwork: 8 }
+edges: {}
+`;
+
+function fromFile(text = EVERY_KEY): DnsRoleOptions {
+  return dnsOptionsFromDeployment(parseDeployment(text, FILE, { env: {} }));
+}
+
+function parseFlags(args: string[]): DnsFlags {
+  const cmd = addDnsFlags(new Command('dns').exitOverride());
+  cmd.parse(args, { from: 'user' });
+  return cmd.opts<DnsFlags>();
+}
+
+function fileError(dnsLines: string[]): string {
+  try {
+    parseDeployment(['dns:', ...dnsLines.map((l) => `  ${l}`), 'edges: {}', ''].join('\n'), FILE, { env: {} });
+  } catch (err) {
+    if (err instanceof ConfigError) return err.message;
+    throw err;
+  }
+  throw new Error('config was accepted');
+}
+
+describe('the dns section of the deployment file', () => {
+  it('maps every key onto the role options', () => {
+    expect(fromFile()).toEqual({
+      listen: [{ host: '127.0.0.1', port: 5353 }],
+      zonesDir: '/etc/dnscdn/zones',
+      udpPayloadSize: 1400,
+      metricsListen: { host: '127.0.0.1', port: 9153 },
+      allowTransfer: ['127.0.0.3/32'],
+      notify: [{ host: '127.0.0.4', port: 53 }, { host: '127.0.0.5', port: 5300 }],
+      recursion: {
+        allow: ['10.0.0.0/8'],
+        rootHints: '/etc/dnscdn/root.hints',
+        forwarders: [{ zone: 'corp.test', servers: [{ host: '10.0.0.53', port: 53 }] }],
+        upstreamPort: 5300,
+        staleWindow: 3600,
+        randomizeCase: true,
+      },
+      tcp: { idleTimeoutMs: 5000, maxPerNetwork: 8 },
+    });
+  });
+
+  it('leaves the defaults of dnscdn dns for the keys it does not set', () => {
+    expect(fromFile('dns:\n  zones: zones/\nedges: {}\n')).toEqual({ ...DNS_ROLE_DEFAULTS, zonesDir: '/etc/dnscdn/zones' });
+    expect(DNS_ROLE_DEFAULTS.recursion.allow).toEqual(DEFAULT_RECURSION_ACL);
+  });
+
+  it('forwarders without rootHints make a forwarding-only resolver, as --forward alone does', () => {
+    const options = fromFile('dns:\n  recursion:\n    forwarders: { corp.test: [127.0.0.53] }\nedges: {}\n');
+    expect(options.recursion.forwarders).toEqual([{ zone: 'corp.test', servers: [{ host: '127.0.0.53', port: 53 }] }]);
+    expect(dnsServerOptions(options, createRegistry()).recursion).toBeDefined();
+    const flags = withOverrides(DNS_ROLE_DEFAULTS, dnsOverridesFromFlags(parseFlags(['--forward', 'corp.test=127.0.0.53'])));
+    expect(flags.recursion).toEqual(options.recursion);
+  });
+
+  it.each([
+    [['udpSize: 100'], /test\.yaml:2 \(dns\.udpSize\): 100 is below the minimum 512/],
+    [['transfer:', '  allow: [10.0.0.1/8]'], /test\.yaml:3 \(dns\.transfer\.allow\[0\]\): bad CIDR/],
+    [['transfer:', '  notify: [nowhere:x]'], /\(dns\.transfer\.notify\[0\]\)/],
+    [['transfer:', '  secondaries: [127.0.0.2]'], /\(dns\.transfer\.secondaries\): unknown key "secondaries"/],
+    [['recursion:', '  upstreamPort: 0'], /\(dns\.recursion\.upstreamPort\): 0 is below the minimum 1/],
+    [['recursion:', '  staleWindow: soon'], /\(dns\.recursion\.staleWindow\): "soon" is not a duration/],
+    [['recursion:', '  randomizeCase: yes please'], /\(dns\.recursion\.randomizeCase\): expected true or false/],
+  ])('refuses %j with the file, line and key', (lines, message) => {
+    expect(fileError(lines)).toMatch(message);
+  });
+});
+
+describe('a flag next to --config replaces its key, and only that key', () => {
+  it('without flags the file holds', () => {
+    expect(withOverrides(fromFile(), dnsOverridesFromFlags(parseFlags([])))).toEqual(fromFile());
+  });
+
+  it.each<[string[], (o: DnsRoleOptions) => void]>([
+    [['--listen', '127.0.0.1:0', '--listen', '[::1]:0'], (o) => (o.listen = [{ host: '127.0.0.1', port: 0 }, { host: '::1', port: 0 }])],
+    [['--zones', 'other/'], (o) => (o.zonesDir = 'other/')],
+    [['--udp-size', '4096'], (o) => (o.udpPayloadSize = 4096)],
+    [['--metrics-listen', '127.0.0.1:0'], (o) => (o.metricsListen = { host: '127.0.0.1', port: 0 })],
+    [['--allow-transfer', '127.0.0.2/32', '--allow-transfer', '::1'], (o) => (o.allowTransfer = ['127.0.0.2/32', '::1'])],
+    [['--notify', '127.0.0.6:5301'], (o) => (o.notify = [{ host: '127.0.0.6', port: 5301 }])],
+    [['--root-hints', 'other.hints'], (o) => (o.recursion.rootHints = 'other.hints')],
+    [['--allow-recursion', '127.0.0.0/8,::1'], (o) => (o.recursion.allow = ['127.0.0.0/8', '::1'])],
+    [['--forward', 'x.test=10.0.0.1,10.0.0.2:5300'], (o) => (o.recursion.forwarders = [{ zone: 'x.test', servers: [{ host: '10.0.0.1', port: 53 }, { host: '10.0.0.2', port: 5300 }] }])],
+    [['--upstream-port', '53'], (o) => (o.recursion.upstreamPort = 53)],
+    [['--stale-window', '600'], (o) => (o.recursion.staleWindow = 600)],
+    [['--stale-window', '2h'], (o) => (o.recursion.staleWindow = 7200)],
+    [['--randomize-case'], (o) => (o.recursion.randomizeCase = true)],
+    [['--tcp-idle-timeout', '3s'], (o) => (o.tcp.idleTimeoutMs = 3000)],
+    [['--tcp-frame-timeout', '500ms'], (o) => (o.tcp.frameTimeoutMs = 500)],
+    [['--tcp-max-connections', '64'], (o) => (o.tcp.maxConnections = 64)],
+    [['--tcp-max-per-network', '2'], (o) => (o.tcp.maxPerNetwork = 2)],
+    [['--tcp-ipv4-prefix', '28'], (o) => (o.tcp.ipv4Prefix = 28)],
+    [['--tcp-ipv6-prefix', '48'], (o) => (o.tcp.ipv6Prefix = 48)],
+  ])('%j', (args, change) => {
+    const expected = structuredClone(fromFile());
+    change(expected);
+    expect(withOverrides(fromFile(), dnsOverridesFromFlags(parseFlags(args)))).toEqual(expected);
+  });
+
+  it('without --config the flags go over the defaults', () => {
+    const options = withOverrides(DNS_ROLE_DEFAULTS, dnsOverridesFromFlags(parseFlags(['--allow-transfer', '127.0.0.2/32'])));
+    expect(options).toEqual({ ...DNS_ROLE_DEFAULTS, allowTransfer: ['127.0.0.2/32'] });
+    expect(dnsServerOptions(options, createRegistry()).allowTransfer).toEqual(['127.0.0.2/32']);
+  });
+
+  it.each([
+    [['--udp-size', '100'], /--udp-size: "100" is not a whole number from 512 to 65535/],
+    [['--allow-transfer', '10.0.0.1/8'], /--allow-transfer: .*bits set past \/8/],
+    [['--stale-window', 'soon'], /--stale-window: "soon" is not a duration/],
+  ])('refuses %j with the flag and the reason', (args, message) => {
+    expect(() => parseFlags(args)).toThrow(message);
+  });
+});
