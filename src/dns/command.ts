@@ -9,6 +9,7 @@ import { formatHostPort, parseHostPort, type HostPort } from '../net/address.js'
 import { createRegistry } from '../metrics.js';
 import { addRecursionFlags, recursionFromFlags, type RecursionFlags } from './resolver/flags.js';
 import { startDnsServer } from './server.js';
+import { parseTsigKey, type TsigKey } from './tsig.js';
 import { startSteeredDns } from './steering-service.js';
 import { addTcpFlags, tcpConfigFromFlags, tcpServerOptions, type TcpFlags } from './tcp-settings.js';
 import { reportReady } from '../up/child.js';
@@ -27,10 +28,11 @@ export function dnsCommand(): Command {
     .option('--udp-size <bytes>', 'EDNS UDP payload size we advertise and send up to', (v) => Number(v), 1232)
     .addOption(new Option('--allow-transfer <cidr>', 'clients allowed AXFR/IXFR over TCP; repeatable (default: nobody)').argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]))
     .addOption(new Option('--notify <host:port>', 'secondary to send NOTIFY when a zone changes; repeatable').argParser(collectListen))
+    .addOption(new Option('--tsig-key <name:hmac-sha256:secret>', 'TSIG key (RFC 8945) transfers must be signed with, and NOTIFY is signed with (the first); secret in base64, or @file holding it; repeatable').argParser((v: string, prev: TsigKey[] | undefined) => [...(prev ?? []), parseTsigKey(v)]))
     .addOption(new Option('--metrics-listen <host:port>', 'serve GET /metrics and GET /healthz over HTTP here').argParser((v) => parseHostPort(v, 9153)))
     .option('--config <file>', 'deployment file (dnscdn.yaml): zones, listeners, steering pools and health checks from it');
   return addTcpFlags(addRecursionFlags(command))
-    .action(async (opts: { zones: string; listen?: HostPort[]; udpSize: number; config?: string; metricsListen?: HostPort; allowTransfer?: string[]; notify?: HostPort[] } & RecursionFlags & TcpFlags) => {
+    .action(async (opts: { zones: string; listen?: HostPort[]; udpSize: number; config?: string; metricsListen?: HostPort; allowTransfer?: string[]; notify?: HostPort[]; tsigKey?: TsigKey[] } & RecursionFlags & TcpFlags) => {
       const tcp = tcpConfigFromFlags(opts);
       if (opts.config !== undefined) {
         const steered = await startSteeredDns(opts.config, { ...(opts.listen && { listen: opts.listen }), tcp });
@@ -49,6 +51,7 @@ export function dnsCommand(): Command {
         ...(opts.metricsListen && { metricsListen: opts.metricsListen }),
         ...(opts.allowTransfer && { allowTransfer: opts.allowTransfer }),
         ...(opts.notify && { notify: opts.notify }),
+        ...(opts.tsigKey && { tsigKeys: opts.tsigKey }),
         ...tcpServerOptions(tcp),
         zonesDir: opts.zones,
         listen: opts.listen ?? [{ host: '127.0.0.1', port: 5353 }],

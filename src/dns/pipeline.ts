@@ -25,6 +25,7 @@ import { queryPolicy } from './policy.js';
 import { authorityReply, DEFAULT_UDP_PAYLOAD_SIZE, encodeWithin, replyTo, udpLimit } from './response.js';
 import { RoundRobin } from './rotation.js';
 import { asksForTransfer, ZoneTransfer } from './transfer.js';
+import type { TsigKey } from './tsig.js';
 import { RCODE, type Message } from './types.js';
 import { decodeMessage, encodeMessage, HEADER_LENGTH } from './wire.js';
 import { ErrorReport } from './error-report.js';
@@ -56,6 +57,8 @@ export interface PipelineOptions {
   fastPathEntries?: number;
   /** CIDRs of clients allowed to transfer our zones over TCP (AXFR/IXFR). Empty or absent = nobody. */
   allowTransfer?: readonly string[];
+  /** TSIG keys (RFC 8945) a transfer must be signed with; empty or absent = the ACL alone. */
+  tsigKeys?: readonly TsigKey[];
 }
 
 /** A route handler's result: the reply, and for authority data that every client gets, the outcome to keep encoded. */
@@ -121,7 +124,7 @@ export class QueryPipeline {
     this.authority = new Authority(options.zones, options.dynamicAnswers ? { dynamicAnswers: options.dynamicAnswers } : {});
     this.recursionAcl = new AddressAcl(options.allowRecursion ?? []);
     if (options.allowTransfer?.length) {
-      this.transfer = new ZoneTransfer(options.zones, options.allowTransfer, this.udpSize);
+      this.transfer = new ZoneTransfer(options.zones, options.allowTransfer, this.udpSize, { tsigKeys: options.tsigKeys ?? [] });
       this.stats.byHandler.transfer = 0;
     }
     this.routes = [this.authorityRoute(), ...(options.recursion ? [this.recursionRoute(options.recursion)] : []), this.refusedRoute()];
@@ -177,7 +180,7 @@ export class QueryPipeline {
     this.stats.tcpQueries++;
     this.stats.byHandler.transfer!++;
     at.step = 'transfer';
-    const messages = this.transfer.answer(decoded.message, client);
+    const messages = this.transfer.answer(decoded.message, client, bytes);
     this.stats.rcodes[messages[0]![3]! & 0xf]!++;
     return messages;
   }

@@ -1,0 +1,157 @@
+/**
+ * TSIG (RFC 8945) on zone transfers, end to end: dig -y signs an AXFR and verifies every message of
+ * the signed answer; plain, wrongly keyed or wrongly signed requests are refused; Knot DNS as a
+ * secondary configured with the key bootstraps the zone, and one with a wrong key cannot.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDnsServer, type DnsServer } from '../../src/dns/server.js';
+import { parseTsigKey } from '../../src/dns/tsig.js';
+import { query, udpQuery } from '../dns/query-client.js';
+
+const run = promisify(execFile);
+const KNOT_HOST = '127.0.0.78';
+const SECRET = Buffer.alloc(32, 7).toString('base64');
+const WRONG = Buffer.alloc(32, 9).toString('base64');
+const dir = mkdtempSync(join(tmpdir(), 'dnscdn-tsig-'));
+let server: DnsServer;
+let port: number;
+const knots: ChildProcess[] = [];
+
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, host, () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+beforeAll(async () => {
+  server = await startDnsServer({
+    zonesDir: 'zones',
+    watchZones: false,
+    listen: [{ host: '127.0.0.1', port: 0 }],
+    allowTransfer: ['127.0.0.0/8'],
+    tsigKeys: [parseTsigKey(`transfer-key:hmac-sha256:${SECRET}`)],
+  });
+  port = server.addresses[0]!.port;
+});
+afterAll(async () => {
+  for (const knot of knots) {
+    if (knot.exitCode !== null) continue;
+    const exited = new Promise((resolve) => knot.once('exit', resolve));
+    knot.kill('SIGTERM');
+    await exited;
+  }
+  await server.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function dig(...args: string[]): Promise<string> {
+  const { stdout } = await run('dig', ['+time=2', '+tries=1', '@127.0.0.1', '-p', String(port), ...args]);
+  return stdout;
+}
+
+describe('dig and TSIG-signed AXFR', () => {
+  it('dig -y with the key: the whole zone, every message signed and verified by dig', async () => {
+    const out = await dig('-y', `hmac-sha256:transfer-key:${SECRET}`, 'cdn.test', 'AXFR');
+    expect(out).not.toMatch(/failed|tsig verify failure|BADSIG|Transfer failed/i);
+    const soa = out.split('\n').filter((l) => /^cdn\.test\.\s+\d+\s+IN\s+SOA/.test(l));
+    expect(soa).toHaveLength(2);
+    // dig prints the TSIG record of each signed message it verified.
+    expect(out).toMatch(/transfer-key\.\s+0\s+ANY\s+TSIG\s+hmac-sha256\. \d+ 300 32 \S+ \d+ NOERROR 0/);
+  });
+
+  it('plain dig AXFR is refused when a key is configured', async () => {
+    const out = await dig('cdn.test', 'AXFR');
+    expect(out).toContain('Transfer failed');
+    expect(out).not.toMatch(/IN\s+SOA/);
+  });
+
+  it('a wrong secret is BADSIG, an unknown key name BADKEY; the server keeps answering', async () => {
+    expect(await dig('-y', `hmac-sha256:transfer-key:${WRONG}`, 'cdn.test', 'AXFR')).toMatch(/BADSIG/);
+    expect(await dig('-y', `hmac-sha256:other-key:${SECRET}`, 'cdn.test', 'AXFR')).toMatch(/BADKEY/);
+    expect((await udpQuery(port, query('rr.cdn.test', 'A'))).answers).toHaveLength(3);
+  });
+});
+
+describe('Knot DNS as a TSIG-keyed secondary', () => {
+  async function startKnot(name: string, secret: string): Promise<{ port: number; log: string }> {
+    const knotDir = join(dir, name);
+    mkdirSync(knotDir);
+    const knotPort = await freePort(KNOT_HOST);
+    const conf = join(knotDir, 'knot.conf');
+    writeFileSync(
+      conf,
+      [
+        'server:',
+        `    rundir: "${knotDir}"`,
+        `    listen: ${KNOT_HOST}@${knotPort}`,
+        'log:',
+        '  - target: stderr',
+        '    any: info',
+        'key:',
+        '  - id: transfer-key',
+        '    algorithm: hmac-sha256',
+        `    secret: ${secret}`,
+        'database:',
+        `    storage: "${knotDir}"`,
+        'remote:',
+        '  - id: dnscdn',
+        `    address: 127.0.0.1@${port}`,
+        '    key: transfer-key',
+        'template:',
+        '  - id: default',
+        `    storage: "${knotDir}"`,
+        'zone:',
+        '  - domain: cdn.test',
+        '    master: dnscdn',
+        '',
+      ].join('\n'),
+    );
+    const log = join(knotDir, 'knotd.log');
+    const knot = spawn('knotd', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+    knots.push(knot);
+    knot.stderr!.on('data', (chunk: Buffer) => writeFileSync(log, chunk, { flag: 'a' }));
+    return { port: knotPort, log };
+  }
+
+  async function knotAnswers(knotPort: number, name: string): Promise<string[]> {
+    try {
+      const reply = await udpQuery(knotPort, query(name, 'A'), KNOT_HOST);
+      return reply.answers.map((r) => String(r.data)).sort();
+    } catch {
+      return [];
+    }
+  }
+
+  it('with the key, Knot transfers cdn.test; with a wrong secret the transfer is refused (Knot cannot verify our BADSIG answer)', async () => {
+    const good = await startKnot('knot-good', SECRET);
+    const bad = await startKnot('knot-bad', WRONG);
+    let got: string[] = [];
+    for (let i = 0; i < 100 && got.length !== 3; i++) {
+      got = await knotAnswers(good.port, 'rr.cdn.test');
+      if (got.length !== 3) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(got, readFileSync(good.log, 'utf8')).toEqual(['127.0.0.11', '127.0.0.12', '127.0.0.13']);
+    let badLog = '';
+    for (let i = 0; i < 100 && !/failed to verify TSIG/.test(badLog); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      try {
+        badLog = readFileSync(bad.log, 'utf8');
+      } catch {
+        badLog = '';
+      }
+    }
+    expect(badLog).toMatch(/refresh, remote dnscdn, address 127\.0\.0\.1@\d+, failed \(failed to verify TSIG\)/);
+    expect(await knotAnswers(bad.port, 'rr.cdn.test')).toEqual([]);
+  });
+});
