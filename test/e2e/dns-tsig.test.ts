@@ -4,7 +4,7 @@
  * secondary configured with the key bootstraps the zone, and one with a wrong key cannot.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +21,8 @@ const WRONG = Buffer.alloc(32, 9).toString('base64');
 const dir = mkdtempSync(join(tmpdir(), 'dnscdn-tsig-'));
 let server: DnsServer;
 let port: number;
+let goodKnotPort: number;
+const zonesDir = join(dir, 'zones');
 const knots: ChildProcess[] = [];
 
 function freePort(host: string): Promise<number> {
@@ -35,8 +37,11 @@ function freePort(host: string): Promise<number> {
 }
 
 beforeAll(async () => {
+  cpSync('zones', zonesDir, { recursive: true });
+  goodKnotPort = await freePort(KNOT_HOST);
   server = await startDnsServer({
-    zonesDir: 'zones',
+    zonesDir,
+    notify: [{ host: KNOT_HOST, port: goodKnotPort }],
     watchZones: false,
     listen: [{ host: '127.0.0.1', port: 0 }],
     allowTransfer: ['127.0.0.0/8'],
@@ -84,10 +89,11 @@ describe('dig and TSIG-signed AXFR', () => {
 });
 
 describe('Knot DNS as a TSIG-keyed secondary', () => {
-  async function startKnot(name: string, secret: string): Promise<{ port: number; log: string }> {
+  /** A Knot secondary of cdn.test from us; `secret` undefined: no key at all. */
+  async function startKnot(name: string, secret: string | undefined, knotPort: number): Promise<{ port: number; log: string }> {
     const knotDir = join(dir, name);
     mkdirSync(knotDir);
-    const knotPort = await freePort(KNOT_HOST);
+    const keyed = secret !== undefined;
     const conf = join(knotDir, 'knot.conf');
     writeFileSync(
       conf,
@@ -98,22 +104,25 @@ describe('Knot DNS as a TSIG-keyed secondary', () => {
         'log:',
         '  - target: stderr',
         '    any: info',
-        'key:',
-        '  - id: transfer-key',
-        '    algorithm: hmac-sha256',
-        `    secret: ${secret}`,
+        ...(keyed ? ['key:', '  - id: transfer-key', '    algorithm: hmac-sha256', `    secret: ${secret}`] : []),
         'database:',
         `    storage: "${knotDir}"`,
         'remote:',
         '  - id: dnscdn',
         `    address: 127.0.0.1@${port}`,
-        '    key: transfer-key',
+        ...(keyed ? ['    key: transfer-key'] : []),
+        'acl:',
+        '  - id: notify_from_dnscdn',
+        '    address: 127.0.0.1',
+        ...(keyed ? ['    key: transfer-key'] : []),
+        '    action: notify',
         'template:',
         '  - id: default',
         `    storage: "${knotDir}"`,
         'zone:',
         '  - domain: cdn.test',
         '    master: dnscdn',
+        '    acl: notify_from_dnscdn',
         '',
       ].join('\n'),
     );
@@ -133,25 +142,43 @@ describe('Knot DNS as a TSIG-keyed secondary', () => {
     }
   }
 
-  it('with the key, Knot transfers cdn.test; with a wrong secret the transfer is refused (Knot cannot verify our BADSIG answer)', async () => {
-    const good = await startKnot('knot-good', SECRET);
-    const bad = await startKnot('knot-bad', WRONG);
-    let got: string[] = [];
-    for (let i = 0; i < 100 && got.length !== 3; i++) {
-      got = await knotAnswers(good.port, 'rr.cdn.test');
-      if (got.length !== 3) await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(got, readFileSync(good.log, 'utf8')).toEqual(['127.0.0.11', '127.0.0.12', '127.0.0.13']);
-    let badLog = '';
-    for (let i = 0; i < 100 && !/failed to verify TSIG/.test(badLog); i++) {
+  async function waitFor<T>(get: () => Promise<T> | T, done: (v: T) => boolean): Promise<T> {
+    let v = await get();
+    for (let i = 0; i < 100 && !done(v); i++) {
       await new Promise((r) => setTimeout(r, 100));
-      try {
-        badLog = readFileSync(bad.log, 'utf8');
-      } catch {
-        badLog = '';
-      }
+      v = await get();
     }
+    return v;
+  }
+  const readLog = (file: string): string => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+
+  it('with the key, Knot transfers cdn.test, then accepts our signed NOTIFY and follows a change', async () => {
+    const good = await startKnot('knot-good', SECRET, goodKnotPort);
+    const got = await waitFor(() => knotAnswers(good.port, 'rr.cdn.test'), (v) => v.length === 3);
+    expect(got, readLog(good.log)).toEqual(['127.0.0.11', '127.0.0.12', '127.0.0.13']);
+    // Knot's refresh timer is an hour and its notify ACL requires the key: only a signed NOTIFY brings this over.
+    const file = join(zonesDir, 'cdn.test.zone');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('2024060101 ; serial', '2024060102 ; serial').replace('IN  A   127.0.0.13', 'IN  A   127.0.0.13\n            IN  A   127.0.0.14'));
+    await server.reload();
+    const after = await waitFor(() => knotAnswers(good.port, 'rr.cdn.test'), (v) => v.length === 4);
+    expect(after, readLog(good.log)).toEqual(['127.0.0.11', '127.0.0.12', '127.0.0.13', '127.0.0.14']);
+    expect(readLog(good.log)).toMatch(/notify, incoming, remote 127\.0\.0\.1@\d+, serial 2024060102/);
+  });
+
+  it('with a wrong secret Knot cannot transfer (it cannot verify our BADSIG answer); with no key it is refused', async () => {
+    const bad = await startKnot('knot-bad', WRONG, await freePort(KNOT_HOST));
+    const none = await startKnot('knot-none', undefined, await freePort(KNOT_HOST));
+    const badLog = await waitFor(() => readLog(bad.log), (l) => /refresh, remote dnscdn.*failed/.test(l));
     expect(badLog).toMatch(/refresh, remote dnscdn, address 127\.0\.0\.1@\d+, failed \(failed to verify TSIG\)/);
+    const noneLog = await waitFor(() => readLog(none.log), (l) => /refresh, remote dnscdn.*failed/.test(l));
+    expect(noneLog).toMatch(/refresh, remote dnscdn, address 127\.0\.0\.1@\d+, failed \(not allowed\)/);
     expect(await knotAnswers(bad.port, 'rr.cdn.test')).toEqual([]);
+    expect(await knotAnswers(none.port, 'rr.cdn.test')).toEqual([]);
   });
 });
