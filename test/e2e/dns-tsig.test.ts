@@ -38,6 +38,10 @@ function freePort(host: string): Promise<number> {
 
 beforeAll(async () => {
   cpSync('zones', zonesDir, { recursive: true });
+  // A zone of 3000 TXT records: its transfer takes several messages, each MAC chaining the previous (§5.3.1).
+  const big = ['$ORIGIN big.test.', '$TTL 300', '@ IN SOA ns1 hostmaster 1 3600 600 604800 60', '  IN NS ns1', 'ns1 IN A 127.0.0.1'];
+  for (let i = 0; i < 3000; i++) big.push(`r${i} IN TXT "${'x'.repeat(40)}"`);
+  writeFileSync(join(zonesDir, 'big.test.zone'), big.join('\n') + '\n');
   goodKnotPort = await freePort(KNOT_HOST);
   server = await startDnsServer({
     zonesDir,
@@ -73,6 +77,14 @@ describe('dig and TSIG-signed AXFR', () => {
     expect(soa).toHaveLength(2);
     // dig prints the TSIG record of each signed message it verified.
     expect(out).toMatch(/transfer-key\.\s+0\s+ANY\s+TSIG\s+hmac-sha256\. \d+ 300 32 \S+ \d+ NOERROR 0/);
+  });
+
+  it('a transfer of several messages: dig verifies each MAC in the chain', async () => {
+    const out = await dig('-y', `hmac-sha256:transfer-key:${SECRET}`, 'big.test', 'AXFR');
+    expect(out).not.toMatch(/failed|tsig verify failure|BADSIG|Transfer failed/i);
+    const size = /XFR size: (\d+) records \(messages (\d+),/.exec(out);
+    expect(size?.slice(1).map(Number)).toEqual([3004, expect.any(Number)]);
+    expect(Number(size![2])).toBeGreaterThan(1);
   });
 
   it('plain dig AXFR is refused when a key is configured', async () => {
