@@ -44,8 +44,15 @@ export function parseTsigKey(spec: string): TsigKey {
   const parts = spec.split(':');
   if (parts.length !== 3 || parts[0] === '') throw new Error(`TSIG key "${redact(spec)}": expected name:hmac-sha256:secret (base64) or name:hmac-sha256:@file`);
   const [name, algorithm, secretSpec] = parts as [string, string, string];
-  const base64 = secretSpec.startsWith('@') ? readFileSync(secretSpec.slice(1), 'utf8').trim() : secretSpec;
-  return tsigKey(name, algorithm, base64);
+  return tsigKey(name, algorithm, secretSpec.startsWith('@') ? readSecretFile(name, secretSpec.slice(1)) : secretSpec);
+}
+
+function readSecretFile(name: string, file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    throw new Error(`TSIG key "${name}": cannot read the secret file ${file}: ${(err as Error).message}`);
+  }
 }
 
 /** A validated key from its three fields (the deployment file and the flag both come here). */

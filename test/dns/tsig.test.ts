@@ -3,6 +3,9 @@
  * record layout of §4.2, and every refusal of §5.2 (BADKEY, BADSIG, BADTIME, truncated MAC).
  */
 import { createHmac } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseTsigKey, signMessage, TSIG_ERROR, TsigSigner, tsigKey, verifyRequest, type TsigKey } from '../../src/dns/tsig.js';
 import { encodeMessage } from '../../src/dns/wire.js';
@@ -135,6 +138,13 @@ describe('keys from flags', () => {
     expect(() => parseTsigKey('k:hmac-sha256:c2hvcnQ=')).toThrow(/at least 16/);
     expect(() => parseTsigKey('k:hmac-sha256:not base64!')).toThrow(/not base64/);
     expect(() => parseTsigKey('k:hmac-sha256')).toThrow(/expected name:hmac-sha256:secret/);
+    expect(() => parseTsigKey('k:hmac-sha256:@/nonexistent/secret')).toThrow(/TSIG key "k": cannot read the secret file \/nonexistent\/secret/);
+  });
+
+  it('reads the secret from a file with @file (kept out of ps)', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'tsig-')), 'secret');
+    writeFileSync(file, `${key.secret.toString('base64')}\n`);
+    expect(parseTsigKey(`transfer-key:hmac-sha256:@${file}`)).toEqual(key);
   });
 });
 
