@@ -5,6 +5,7 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,6 +98,41 @@ describe('dig and TSIG-signed AXFR', () => {
     expect(await dig('-y', `hmac-sha256:transfer-key:${WRONG}`, 'cdn.test', 'AXFR')).toMatch(/BADSIG/);
     expect(await dig('-y', `hmac-sha256:other-key:${SECRET}`, 'cdn.test', 'AXFR')).toMatch(/BADKEY/);
     expect((await udpQuery(port, query('rr.cdn.test', 'A'))).answers).toHaveLength(3);
+  });
+});
+
+describe("the README's way: dnscdn dns --tsig-key name:hmac-sha256:@file", () => {
+  let child: ChildProcess | undefined;
+  afterAll(() => {
+    child?.kill();
+  });
+
+  it('dig -y transfers, plain dig is refused', async () => {
+    const secretFile = join(dir, 'xfr.secret');
+    writeFileSync(secretFile, `${SECRET}\n`, { mode: 0o600 });
+    child = spawn(process.execPath, ['bin/dnscdn.js', 'dns', '--zones', 'zones/', '--listen', '127.0.0.1:0', '--allow-transfer', '127.0.0.0/8', '--tsig-key', `xfr-key:hmac-sha256:@${secretFile}`], {
+      env: { ...process.env, DNSCDN_LOG: 'info' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let seen = '';
+    let cliPort = 0;
+    while (cliPort === 0) {
+      const [chunk] = (await once(child.stderr!, 'data')) as [Buffer];
+      seen += chunk.toString();
+      cliPort = Number(/dns server started listen=127\.0\.0\.1:(\d+)/.exec(seen)?.[1] ?? 0);
+    }
+    const digCli = async (...args: string[]): Promise<string> => (await run('dig', ['+time=3', '+tries=1', '@127.0.0.1', '-p', String(cliPort), ...args])).stdout;
+    expect(await digCli('-y', `hmac-sha256:xfr-key:${SECRET}`, 'cdn.test', 'AXFR')).toMatch(/XFR size: 32 records \(messages 1,/);
+    expect(await digCli('cdn.test', 'AXFR')).toContain('Transfer failed');
+  });
+
+  it('a bad key flag stops start-up with the reason', async () => {
+    const failed = await run(process.execPath, ['bin/dnscdn.js', 'dns', '--tsig-key', `k:hmac-md5:${SECRET}`]).then(
+      () => undefined,
+      (err: { code: number; stderr: string }) => err,
+    );
+    expect(failed?.code).not.toBe(0);
+    expect(failed?.stderr).toMatch(/TSIG key "k": algorithm "hmac-md5" is not supported/);
   });
 });
 
