@@ -88,6 +88,12 @@ describe('dig and TSIG-signed AXFR', () => {
     expect(Number(size![2])).toBeGreaterThan(1);
   });
 
+  it('IXFR signed the same way: dig -y ixfr=OLD gets the zone, verified', async () => {
+    const out = await dig('-y', `hmac-sha256:transfer-key:${SECRET}`, 'cdn.test', 'IXFR=2024060100');
+    expect(out).not.toMatch(/failed|tsig verify failure|BADSIG|Transfer failed/i);
+    expect(out).toMatch(/XFR size: 32 records/);
+  });
+
   it('plain dig AXFR is refused when a key is configured', async () => {
     const out = await dig('cdn.test', 'AXFR');
     expect(out).toContain('Transfer failed');
