@@ -113,9 +113,11 @@ export function verifyRequest(frame: Buffer, keys: readonly TsigKey[], nowSecond
   if (!timingSafeEqual(expected.subarray(0, tsig.mac.length), tsig.mac)) return invalid('BADSIG', tsig, undefined, 'MAC does not match');
   if (tsig.mac.length < MAC_LENGTH) return invalid('BADTRUNC', tsig, undefined, `MAC truncated to ${tsig.mac.length} bytes`);
   const signer = new TsigSigner(key, tsig.mac, tsig.fudge);
-  if (Math.abs(nowSeconds - tsig.timeSigned) > tsig.fudge) {
+  // The request names its own fudge; we never allow more than ours (300 s), or a client holding a
+  // captured request could widen the replay window to 18 hours by asking for fudge 65535.
+  if (Math.abs(nowSeconds - tsig.timeSigned) > Math.min(tsig.fudge, DEFAULT_FUDGE)) {
     // §5.2.3: a BADTIME answer is signed, and its Other Data carries our time so the client can see the skew.
-    return invalid('BADTIME', tsig, signer, `time signed ${tsig.timeSigned}, now ${nowSeconds}, fudge ${tsig.fudge}`);
+    return invalid('BADTIME', tsig, signer, `time signed ${tsig.timeSigned}, now ${nowSeconds}, fudge ${Math.min(tsig.fudge, DEFAULT_FUDGE)}`);
   }
   return { kind: 'valid', key, signer };
 }

@@ -67,6 +67,11 @@ describe('verifyRequest (§5.2)', () => {
     expect(v.kind === 'invalid' && v.rcode).toBe(9); // NOTAUTH
   });
 
+  it('a request asking for a larger fudge than 300 s does not widen our window', () => {
+    const v = verifyRequest(signMessage(axfr(), key, NOW, 65535), [key], NOW + 1000);
+    expect(v.kind === 'invalid' && v.error).toBe('BADTIME');
+  });
+
   it('300 s off is still within the fudge', () => {
     expect(verifyRequest(signMessage(axfr(), key, NOW), [key], NOW + 300).kind).toBe('valid');
   });
