@@ -36,6 +36,7 @@ import {
 import { cookiePatternProblem } from '../http/cookie-pattern.js';
 import { parseByteSize, parseDuration } from './units.js';
 import { parseCachePolicy } from './cache-policies.js';
+import { parseTsigKey, type TsigKey } from './tsig-keys.js';
 
 /** The geo database shipped as an npm dependency: DB-IP IP to City Lite (CC BY 4.0, https://db-ip.com). */
 export const BUILTIN_GEO_DATABASE = 'dbip-city-lite';
@@ -111,20 +112,33 @@ function readDns(n: ConfigNode, baseDir: string): DnsConfig {
   const listen = f.listen.present() ? f.listen.itemsOrOne().map((x) => hostPort(x, 53)) : [{ host: '127.0.0.1', port: 5353 }];
   const dns: DnsConfig = { listen, zones: resolve(baseDir, f.zones.present() ? f.zones.string() : 'zones') };
   if (f.udpSize.present()) dns.udpSize = f.udpSize.integer(DNS_UDP_SIZE_RANGE);
-  if (f.transfer.present()) dns.transfer = readTransfer(f.transfer);
+  if (f.transfer.present()) dns.transfer = readTransfer(f.transfer, baseDir);
   if (f.recursion.present()) dns.recursion = readRecursion(f.recursion, baseDir);
   if (f.tcp.present()) dns.tcp = readDnsTcp(f.tcp);
   if (f.admin.present()) dns.admin = hostPort(f.admin);
   return dns;
 }
 
-function readTransfer(n: ConfigNode): DnsTransferConfig {
-  const f = n.fields(['allow', 'notify']);
+/** `name:hmac-sha256:secret`, or `...:@file` with the file relative to the deployment file's folder. */
+function tsigKeyEntry(n: ConfigNode, baseDir: string): TsigKey {
+  const spec = n.text();
+  const at = spec.indexOf(':@');
+  const resolved = at >= 0 && spec.indexOf(':', 0) < at ? `${spec.slice(0, at + 2)}${resolve(baseDir, spec.slice(at + 2))}` : spec;
+  try {
+    return parseTsigKey(resolved);
+  } catch (err) {
+    throw n.error((err as Error).message);
+  }
+}
+
+function readTransfer(n: ConfigNode, baseDir: string): DnsTransferConfig {
+  const f = n.fields(['allow', 'notify', 'tsigKeys']);
   const allowNodes = f.allow.present() ? f.allow.itemsOrOne() : [];
   return {
     allow: allowNodes.map(cidr),
     allowText: allowNodes.map((x) => x.text()),
     notify: f.notify.present() ? f.notify.itemsOrOne().map((x) => hostPort(x, 53)) : [],
+    tsigKeys: f.tsigKeys.present() ? f.tsigKeys.itemsOrOne().map((x) => tsigKeyEntry(x, baseDir)) : [],
   };
 }
 

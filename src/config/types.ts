@@ -5,6 +5,7 @@
 import type { HostPort } from '../net/address.js';
 import type { Cidr } from '../net/cidr.js';
 import type { CachePolicyName } from './cache-policies.js';
+import type { TsigKey } from './tsig-keys.js';
 
 export interface GeoPoint {
   /** Degrees, -90..90. */
@@ -83,6 +84,8 @@ export interface DnsTransferConfig {
   allowText: string[];
   /** Secondaries sent a NOTIFY when a zone's serial changes (`--notify`). */
   notify: HostPort[];
+  /** TSIG keys (`--tsig-key`): with any, transfers must be signed by one, and NOTIFY is signed with the first. */
+  tsigKeys: TsigKey[];
 }
 
 /** Allowed EDNS UDP payload sizes (`dns.udpSize`, `--udp-size`): RFC 6891 §6.2.5 treats below 512 as 512. */

@@ -154,7 +154,7 @@ export function buildChain(parts: ChainParts): readonly ChainEntry[] {
           ctx.reply = replyTo(query, RCODE.REFUSED, udpSize);
           return 'reply';
         }
-        ctx.messages = transfer.answer(query, ctx.client);
+        ctx.messages = transfer.answer(query, ctx.client, ctx.bytes);
         return 'reply';
       },
     },

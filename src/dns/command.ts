@@ -16,6 +16,7 @@ import { integerFlag } from './flag-values.js';
 import { addRecursionFlags, recursionOverridesFromFlags, type RecursionFlags } from './resolver/flags.js';
 import { startDnsServer } from './server.js';
 import { DNS_ROLE_DEFAULTS, dnsServerOptions, withOverrides, type DnsOverrides } from './setup.js';
+import { parseTsigKey, type TsigKey } from './tsig.js';
 import { startSteeredDns } from './steering-service.js';
 import { addTcpFlags, tcpConfigFromFlags, type TcpFlags } from './tcp-settings.js';
 import { reportReady } from '../up/child.js';
@@ -31,10 +32,19 @@ export interface DnsFlags extends RecursionFlags, TcpFlags {
   metricsListen?: HostPort;
   allowTransfer?: string[];
   notify?: HostPort[];
+  tsigKey?: TsigKey[];
 }
 
 function collectHostPort(defaultPort: number): (value: string, previous: HostPort[] | undefined) => HostPort[] {
   return (value, previous) => [...(previous ?? []), parseHostPort(value, defaultPort)];
+}
+
+function parseTsigKeyFlag(value: string): TsigKey {
+  try {
+    return parseTsigKey(value);
+  } catch (err) {
+    throw new ConfigError({ file: '--tsig-key' }, (err as Error).message);
+  }
 }
 
 function collectCidr(value: string, previous: string[] | undefined): string[] {
@@ -52,6 +62,11 @@ export function addDnsFlags(cmd: Command): Command {
     .addOption(new Option('--udp-size <bytes>', 'EDNS UDP payload size we advertise and send up to (default 1232)').argParser(integerFlag('--udp-size', DNS_UDP_SIZE_RANGE)))
     .addOption(new Option('--allow-transfer <cidr>', 'clients allowed AXFR/IXFR over TCP; repeatable (default: nobody)').argParser(collectCidr))
     .addOption(new Option('--notify <host:port>', 'secondary to send NOTIFY when a zone changes; repeatable').argParser(collectHostPort(53)))
+    .addOption(
+      new Option('--tsig-key <name:hmac-sha256:secret>', 'TSIG key (RFC 8945) transfers must be signed with, and NOTIFY is signed with (the first); secret in base64, or @file holding it; repeatable').argParser(
+        (v: string, prev: TsigKey[] | undefined) => [...(prev ?? []), parseTsigKeyFlag(v)],
+      ),
+    )
     .addOption(new Option('--metrics-listen <host:port>', 'serve GET /metrics and GET /healthz over HTTP here').argParser((v) => parseHostPort(v, 9153)));
   return addTcpFlags(addRecursionFlags(cmd));
 }
@@ -65,6 +80,7 @@ export function dnsOverridesFromFlags(flags: DnsFlags): DnsOverrides {
     ...(flags.metricsListen !== undefined && { metricsListen: flags.metricsListen }),
     ...(flags.allowTransfer !== undefined && { allowTransfer: flags.allowTransfer }),
     ...(flags.notify !== undefined && { notify: flags.notify }),
+    ...(flags.tsigKey !== undefined && { tsigKeys: flags.tsigKey }),
     recursion: recursionOverridesFromFlags(flags),
     tcp: tcpConfigFromFlags(flags),
   };

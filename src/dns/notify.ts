@@ -9,6 +9,7 @@ import { isIPv6 } from 'node:net';
 import { randomInt } from 'node:crypto';
 import { logger } from '../log.js';
 import { formatHostPort, type HostPort } from '../net/address.js';
+import { signMessage, type TsigKey } from './tsig.js';
 import type { ResourceRecord } from './types.js';
 import { decodeMessage, encodeMessage } from './wire.js';
 
@@ -17,6 +18,8 @@ const log = logger('dns.notify');
 export interface NotifyOptions {
   attempts?: number;
   timeoutMs?: number;
+  /** Sign the NOTIFY with this key (RFC 8945 §5.1), as secondaries configured with it require. */
+  tsig?: TsigKey;
 }
 
 /** Sends one NOTIFY for `apex` (with its SOA in the answer section, §3.7) to `target`; true once acknowledged. */
@@ -24,7 +27,7 @@ export async function notifySecondary(target: HostPort, apex: string, soa: Resou
   const attempts = options.attempts ?? 3;
   const timeoutMs = options.timeoutMs ?? 1000;
   const id = randomInt(0x10000);
-  const bytes = encodeMessage({
+  const unsigned = encodeMessage({
     id,
     opcode: 'NOTIFY',
     rcode: 0,
@@ -34,6 +37,7 @@ export async function notifySecondary(target: HostPort, apex: string, soa: Resou
     authorities: [],
     additionals: [],
   });
+  const bytes = options.tsig ? signMessage(unsigned, options.tsig, Math.floor(Date.now() / 1000)) : unsigned;
   const socket = createSocket(isIPv6(target.host) ? 'udp6' : 'udp4');
   socket.on('error', () => undefined); // ICMP unreachable: counts as no answer
   try {

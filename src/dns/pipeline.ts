@@ -23,6 +23,7 @@ import { EncodedAnswerCache, type PlainQuery } from './fastpath.js';
 import { authorityReply, DEFAULT_UDP_PAYLOAD_SIZE, encodeWithin, headerOnlyReply, replyTo, udpLimit } from './response.js';
 import { RoundRobin } from './rotation.js';
 import { ZoneTransfer } from './transfer.js';
+import type { TsigKey } from './tsig.js';
 import { RCODE, type Message } from './types.js';
 import { decodeMessage, encodeMessage } from './wire.js';
 import { ErrorReport } from './error-report.js';
@@ -44,6 +45,8 @@ export interface PipelineOptions {
   fastPathEntries?: number;
   /** CIDRs of clients allowed to transfer our zones over TCP (AXFR/IXFR). Empty or absent = nobody. */
   allowTransfer?: readonly string[];
+  /** TSIG keys (RFC 8945) a transfer must be signed with; empty or absent = the ACL alone. */
+  tsigKeys?: readonly TsigKey[];
 }
 
 /**
@@ -87,7 +90,7 @@ export class QueryPipeline {
       cache: this.cache,
       authority: new Authority(options.zones, options.dynamicAnswers ? { dynamicAnswers: options.dynamicAnswers } : {}),
       roundRobin: this.roundRobin,
-      transfer: options.allowTransfer?.length ? new ZoneTransfer(options.zones, options.allowTransfer, this.udpSize) : undefined,
+      transfer: options.allowTransfer?.length ? new ZoneTransfer(options.zones, options.allowTransfer, this.udpSize, { tsigKeys: options.tsigKeys ?? [] }) : undefined,
       recursion: options.recursion,
       recursionAcl: this.recursionAcl,
       udpSize: this.udpSize,

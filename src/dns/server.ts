@@ -12,6 +12,7 @@ import { createRegistry } from '../metrics.js';
 import type { DynamicAnswers } from './authority.js';
 import { registerDnsMetrics } from './metrics.js';
 import { notifySecondary } from './notify.js';
+import type { TsigKey } from './tsig.js';
 import { listenMetrics, type MetricsListener } from './metrics-listener.js';
 import { QueryPipeline, type PipelineStats, type RecursionHandler } from './pipeline.js';
 import { DEFAULT_TCP_LIMITS, newTcpCloseCounts, serveTcpConnection, type TcpCloseCounts, type TcpLimits } from './tcp.js';
@@ -46,6 +47,11 @@ export interface DnsServerOptions {
   allowTransfer?: readonly string[];
   /** Secondaries sent a NOTIFY (RFC 1996) when a zone's serial changes, e.g. on reload. */
   notify?: readonly HostPort[];
+  /**
+   * TSIG keys (RFC 8945): when set, a transfer must be signed with one of them, and the NOTIFY we send
+   * is signed with the first.
+   */
+  tsigKeys?: readonly TsigKey[];
 }
 
 export interface DnsServer {
@@ -86,9 +92,10 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     ...(options.allowRecursion && { allowRecursion: options.allowRecursion }),
     ...(options.udpPayloadSize !== undefined && { udpPayloadSize: options.udpPayloadSize }),
     ...(options.allowTransfer && { allowTransfer: options.allowTransfer }),
+    ...(options.tsigKeys && { tsigKeys: options.tsigKeys }),
   });
   zones.onChange(() => pipeline.zonesChanged());
-  if (options.notify?.length) zones.onChange(notifyOnSerialChange(options.notify));
+  if (options.notify?.length) zones.onChange(notifyOnSerialChange(options.notify, options.tsigKeys?.[0]));
   await zones.reload();
   if (options.watchZones ?? true) zones.watch();
 
@@ -225,7 +232,7 @@ async function closeListener(l: Listener): Promise<void> {
 }
 
 /** A zones listener that sends NOTIFY to every secondary for each zone whose SOA serial changed (or appeared). */
-function notifyOnSerialChange(secondaries: readonly HostPort[]): (zones: ZoneSet) => void {
+function notifyOnSerialChange(secondaries: readonly HostPort[], tsig: TsigKey | undefined): (zones: ZoneSet) => void {
   const notified = new Map<string, number>();
   return (zones) => {
     for (const zone of zones.all()) {
@@ -233,7 +240,7 @@ function notifyOnSerialChange(secondaries: readonly HostPort[]): (zones: ZoneSet
       const serial = soa.type === 'SOA' ? (soa.data.serial ?? 0) : 0;
       if (notified.get(zone.apex) === serial) continue;
       notified.set(zone.apex, serial);
-      for (const target of secondaries) void notifySecondary(target, zone.apex === '' ? '.' : zone.apex, soa);
+      for (const target of secondaries) void notifySecondary(target, zone.apex === '' ? '.' : zone.apex, soa, tsig ? { tsig } : {});
     }
   };
 }

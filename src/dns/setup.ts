@@ -11,6 +11,7 @@
  *   --metrics-listen        dns.admin
  *   --allow-transfer        dns.transfer.allow
  *   --notify                dns.transfer.notify
+ *   --tsig-key              dns.transfer.tsigKeys
  *   --root-hints, ...       dns.recursion.*   (resolver/flags.ts)
  *   --tcp-*                 dns.tcp.*         (tcp-settings.ts)
  *
@@ -23,6 +24,7 @@ import { DEFAULT_RECURSION, recursionServerOptions, type RecursionSettings } fro
 import { DEFAULT_UDP_PAYLOAD_SIZE } from './response.js';
 import type { DnsServerOptions } from './server.js';
 import { tcpServerOptions } from './tcp-settings.js';
+import type { TsigKey } from './tsig.js';
 
 export interface DnsRoleOptions {
   listen: HostPort[];
@@ -36,6 +38,8 @@ export interface DnsRoleOptions {
   allowTransfer: string[];
   /** Secondaries sent a NOTIFY when a zone's serial changes. */
   notify: HostPort[];
+  /** TSIG keys (RFC 8945): with any, transfers must be signed by one; NOTIFY is signed with the first. */
+  tsigKeys: TsigKey[];
   recursion: RecursionSettings;
   /** TCP limits that are set; the server's defaults hold for the rest. */
   tcp: DnsTcpConfig;
@@ -51,6 +55,7 @@ export const DNS_ROLE_DEFAULTS: DnsRoleOptions = {
   udpPayloadSize: DEFAULT_UDP_PAYLOAD_SIZE,
   allowTransfer: [],
   notify: [],
+  tsigKeys: [],
   recursion: DEFAULT_RECURSION,
   tcp: {},
 };
@@ -64,6 +69,7 @@ export function dnsOptionsFromDeployment(d: Deployment): DnsRoleOptions {
     udpPayloadSize: dns.udpSize ?? DEFAULT_UDP_PAYLOAD_SIZE,
     allowTransfer: dns.transfer?.allowText ?? [],
     notify: dns.transfer?.notify ?? [],
+    tsigKeys: dns.transfer?.tsigKeys ?? [],
     recursion: !r
       ? DEFAULT_RECURSION
       : {
@@ -100,6 +106,7 @@ export function dnsServerOptions(options: DnsRoleOptions, registry: Registry): D
     ...(options.metricsListen && { metricsListen: options.metricsListen }),
     allowTransfer: options.allowTransfer,
     notify: options.notify,
+    ...(options.tsigKeys.length > 0 && { tsigKeys: options.tsigKeys }),
     ...recursionServerOptions(options.recursion, registry),
     ...tcpServerOptions(options.tcp),
   };
