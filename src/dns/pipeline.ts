@@ -21,6 +21,7 @@ import { AddressAcl } from './acl.js';
 import { Authority, type AuthorityOutcome, type DynamicAnswers } from './authority.js';
 import type { ClientInfo } from './client.js';
 import { EncodedAnswerCache, readPlainQuery, type PlainQuery } from './fastpath.js';
+import { SteeredAnswerCache } from './steered-cache.js';
 import { queryPolicy } from './policy.js';
 import { authorityReply, DEFAULT_UDP_PAYLOAD_SIZE, encodeWithin, replyTo, udpLimit } from './response.js';
 import { RoundRobin } from './rotation.js';
@@ -62,6 +63,8 @@ export interface PipelineOptions {
 interface Routed {
   reply: Message;
   reusable?: AuthorityOutcome;
+  /** A steered answer for the asked name: kept encoded per decision for the steered fast path. */
+  steered?: AuthorityOutcome['steered'];
 }
 
 interface RouteHandler {
@@ -108,6 +111,7 @@ export class QueryPipeline {
   private readonly errorReport = new ErrorReport(log);
   private readonly roundRobin = new RoundRobin();
   private readonly cache: EncodedAnswerCache;
+  private readonly steeredCache: SteeredAnswerCache | undefined;
   private readonly authority: Authority;
   private readonly recursionAcl: AddressAcl;
   private readonly udpSize: number;
@@ -118,6 +122,8 @@ export class QueryPipeline {
   constructor(private readonly options: PipelineOptions) {
     this.udpSize = options.udpPayloadSize ?? DEFAULT_UDP_PAYLOAD_SIZE;
     this.cache = new EncodedAnswerCache(this.roundRobin, options.fastPathEntries);
+    const choose = options.dynamicAnswers?.choose?.bind(options.dynamicAnswers);
+    if (choose) this.steeredCache = new SteeredAnswerCache({ choose }, options.fastPathEntries);
     this.authority = new Authority(options.zones, options.dynamicAnswers ? { dynamicAnswers: options.dynamicAnswers } : {});
     this.recursionAcl = new AddressAcl(options.allowRecursion ?? []);
     if (options.allowTransfer?.length) {
@@ -130,12 +136,13 @@ export class QueryPipeline {
 
   /** Encoded answers currently kept (a gauge for metrics). */
   get fastPathEntries(): number {
-    return this.cache.size;
+    return this.cache.size + (this.steeredCache?.size ?? 0);
   }
 
   /** Zones changed: encoded answers may be stale. */
   zonesChanged(): void {
     this.cache.clear();
+    this.steeredCache?.clear();
   }
 
   /** Bytes in, reply bytes out (undefined: drop). UDP replies are sized to the client, TCP ones up to 65535 bytes. */
@@ -191,7 +198,8 @@ export class QueryPipeline {
     const plain = readPlainQuery(bytes);
     if (plain) {
       const limit = client.transport === 'tcp' ? 0xffff : Math.min(plain.clientUdpSize, this.udpSize);
-      const hit = this.cache.answer(bytes, plain, limit, this.options.recursion !== undefined && this.mayRecurse(client));
+      const ra = this.options.recursion !== undefined && this.mayRecurse(client);
+      const hit = this.cache.answer(bytes, plain, limit, ra) ?? this.steeredCache?.answer(bytes, plain, client, limit, ra);
       if (hit) {
         this.stats.fastPath++;
         this.stats.rcodes[hit[3]! & 0xf]!++; // cached answers never carry an extended rcode
@@ -256,6 +264,7 @@ export class QueryPipeline {
     // Only client-independent authority answers are kept (never recursion, dynamic answers or REFUSED).
     // They are kept with RA=0; the fast path sets RA per client.
     if (plain && routed.reusable) this.keepEncoded(query, plain, routed.reusable);
+    if (plain && routed.steered && !truncated) this.steeredCache?.store(plain, routed.steered, bytes);
     return bytes;
   }
 
@@ -310,6 +319,7 @@ export class QueryPipeline {
         const outcome = this.authority.answer(query.questions[0]!, client);
         const offset = outcome.rotation ? this.roundRobin.next(outcome.rotation.rrset) : 0;
         const reply = authorityReply(query, outcome, this.udpSize, offset);
+        if (outcome.steered) return { reply, steered: outcome.steered };
         return outcome.reusable ? { reply, reusable: outcome } : { reply };
       },
     };
