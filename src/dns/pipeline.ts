@@ -22,6 +22,7 @@ import { Authority, type AuthorityOutcome, type DynamicAnswers } from './authori
 import type { ClientInfo } from './client.js';
 import { EncodedAnswerCache, readPlainQuery, type PlainQuery } from './fastpath.js';
 import { SteeredAnswerCache } from './steered-cache.js';
+import { ResolverAnswerCache, type CachedAnswers } from './resolver-fastpath.js';
 import { queryPolicy } from './policy.js';
 import { authorityReply, DEFAULT_UDP_PAYLOAD_SIZE, encodeWithin, replyTo, udpLimit } from './response.js';
 import { RoundRobin } from './rotation.js';
@@ -39,7 +40,7 @@ const log = logger('dns.pipeline');
  * QR/RD/RA/CD, opcode and OPT itself. It may throw `DnsError` (its rcode is sent) or anything else
  * (SERVFAIL, logged). It should time out on its own (the client retries after ~5 s anyway).
  */
-export interface RecursionHandler {
+export interface RecursionHandler extends Partial<CachedAnswers> {
   readonly name: string;
   canHandle(query: Message, client: ClientInfo): boolean;
   resolve(query: Message, client: ClientInfo): Promise<Message>;
@@ -65,6 +66,8 @@ interface Routed {
   reusable?: AuthorityOutcome;
   /** A steered answer for the asked name: kept encoded per decision for the steered fast path. */
   steered?: AuthorityOutcome['steered'];
+  /** A recursive answer: kept encoded for the resolver fast path while the resolver cache holds it. */
+  recursive?: boolean;
 }
 
 interface RouteHandler {
@@ -112,6 +115,7 @@ export class QueryPipeline {
   private readonly roundRobin = new RoundRobin();
   private readonly cache: EncodedAnswerCache;
   private readonly steeredCache: SteeredAnswerCache | undefined;
+  private readonly resolverCache: ResolverAnswerCache | undefined;
   private readonly authority: Authority;
   private readonly recursionAcl: AddressAcl;
   private readonly udpSize: number;
@@ -124,6 +128,8 @@ export class QueryPipeline {
     this.cache = new EncodedAnswerCache(this.roundRobin, options.fastPathEntries);
     const choose = options.dynamicAnswers?.choose?.bind(options.dynamicAnswers);
     if (choose) this.steeredCache = new SteeredAnswerCache({ choose }, options.fastPathEntries);
+    const r = options.recursion;
+    if (r?.cachedAnswer && r.countCacheHit) this.resolverCache = new ResolverAnswerCache({ cachedAnswer: r.cachedAnswer.bind(r), countCacheHit: r.countCacheHit.bind(r) }, options.fastPathEntries);
     this.authority = new Authority(options.zones, options.dynamicAnswers ? { dynamicAnswers: options.dynamicAnswers } : {});
     this.recursionAcl = new AddressAcl(options.allowRecursion ?? []);
     if (options.allowTransfer?.length) {
@@ -136,13 +142,14 @@ export class QueryPipeline {
 
   /** Encoded answers currently kept (a gauge for metrics). */
   get fastPathEntries(): number {
-    return this.cache.size + (this.steeredCache?.size ?? 0);
+    return this.cache.size + (this.steeredCache?.size ?? 0) + (this.resolverCache?.size ?? 0);
   }
 
   /** Zones changed: encoded answers may be stale. */
   zonesChanged(): void {
     this.cache.clear();
     this.steeredCache?.clear();
+    this.resolverCache?.clear();
   }
 
   /** Bytes in, reply bytes out (undefined: drop). UDP replies are sized to the client, TCP ones up to 65535 bytes. */
@@ -199,7 +206,7 @@ export class QueryPipeline {
     if (plain) {
       const limit = client.transport === 'tcp' ? 0xffff : Math.min(plain.clientUdpSize, this.udpSize);
       const ra = this.options.recursion !== undefined && this.mayRecurse(client);
-      const hit = this.cache.answer(bytes, plain, limit, ra) ?? this.steeredCache?.answer(bytes, plain, client, limit, ra);
+      const hit = this.cache.answer(bytes, plain, limit, ra) ?? this.steeredCache?.answer(bytes, plain, client, limit, ra) ?? (ra ? this.resolverCache?.answer(bytes, plain, limit) : undefined);
       if (hit) {
         this.stats.fastPath++;
         this.stats.rcodes[hit[3]! & 0xf]!++; // cached answers never carry an extended rcode
@@ -265,6 +272,7 @@ export class QueryPipeline {
     // They are kept with RA=0; the fast path sets RA per client.
     if (plain && routed.reusable) this.keepEncoded(query, plain, routed.reusable);
     if (plain && routed.steered && !truncated) this.steeredCache?.store(plain, routed.steered, bytes);
+    if (plain && routed.recursive && !truncated) this.resolverCache?.store(plain, query.questions[0]!, bytes);
     return bytes;
   }
 
@@ -341,7 +349,7 @@ export class QueryPipeline {
         reply.answers = resolved.answers;
         reply.authorities = resolved.authorities;
         reply.additionals = resolved.additionals;
-        return { reply };
+        return { reply, recursive: true };
       },
     };
   }
