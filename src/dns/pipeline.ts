@@ -268,8 +268,8 @@ export class QueryPipeline {
     const { bytes, truncated } = encodeWithin(reply, limit);
     if (truncated) this.stats.truncated++;
     if (reply.rcode < RCODE_SLOTS) this.stats.rcodes[reply.rcode]!++;
-    // Only client-independent authority answers are kept (never recursion, dynamic answers or REFUSED).
-    // They are kept with RA=0; the fast path sets RA per client.
+    // Client-independent authority answers are kept with RA=0 (the fast path sets RA per client); steered
+    // answers per decision and recursive answers while the resolver cache holds them (their own modules).
     if (plain && routed.reusable) this.keepEncoded(query, plain, routed.reusable);
     if (plain && routed.steered && !truncated) this.steeredCache?.store(plain, routed.steered, bytes);
     if (plain && routed.recursive && !truncated) this.resolverCache?.store(plain, query.questions[0]!, bytes);
