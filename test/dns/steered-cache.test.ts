@@ -190,6 +190,24 @@ describe('steered answers on the fast path', () => {
     expect(fast.stats.fastPath - before).toBeGreaterThan(60);
   });
 
+  it('static names asked with a client subnet option: kept once, the address patched per client', async () => {
+    for (const [shape, options] of SHAPES.filter(([label]) => label.startsWith('ECS'))) {
+      const replies: Buffer[] = [];
+      for (let i = 0; i < 3; i++) {
+        const before = fast.stats.fastPath;
+        const [f, g] = await both(encodeMessage(query('ns.cdn.test', 'A', { ...options, id: 77 })));
+        expect(f.equals(g), `${shape} #${i}`).toBe(true);
+        // Both servers may answer from kept bytes here: check the echoed subnet against the query's own.
+        const echoed = decodeReply(f).edns?.clientSubnet;
+        const sent = options?.edns ? options.edns.clientSubnet : undefined;
+        expect(echoed, shape).toEqual({ ...sent, scopePrefixLength: 0 });
+        replies.push(f);
+        if (i > 0) expect(fast.stats.fastPath - before, `${shape} #${i}`).toBe(1);
+      }
+      expect(replies[2]!.equals(replies[0]!), shape).toBe(true);
+    }
+  });
+
   it('over TCP too, and with RA for nobody (no recursion configured)', async () => {
     for (let i = 0; i < 3; i++) {
       const [f, g] = await both(encodeMessage(query('GEO.cdn.test', 'A', { edns: { clientSubnet: v4('126.0.0.0') }, id: 9 })), true);
