@@ -7,6 +7,7 @@
  * (CDN pool names) from the client's location and edge health. See the interface below.
  */
 import type { ClientInfo } from './client.js';
+import type { ClientNetwork } from './geo.js';
 import { nameKey } from './name.js';
 import { RCODE, type Question, type RecordType, type ResourceRecord } from './types.js';
 
@@ -19,6 +20,19 @@ export interface DynamicAnswer {
   records: ResourceRecord[];
   /** ECS scope prefix length to echo; 0 or absent = valid for every client. */
   scopePrefixLength?: number;
+  /** Names the choice (see `DynamicChoice.cacheKey`): set when the answer may be kept encoded. */
+  cacheKey?: string;
+}
+
+/**
+ * A dynamic answer chosen but not yet given. `cacheKey` names everything the records depend on (the
+ * deployment generation, the edges in order, the ECS scope): two choices with the same key for the same
+ * question give the same bytes. `take()` makes the choice count as given: it turns a round-robin, uses
+ * up a weighted draw and counts the answer, exactly as `answer()` does.
+ */
+export interface DynamicChoice {
+  readonly cacheKey: string;
+  take(): void;
 }
 
 /**
@@ -33,6 +47,12 @@ export interface DynamicAnswers {
   readonly name: string;
   claims(key: string): boolean;
   answer(name: string, type: 'A' | 'AAAA', client: ClientInfo): DynamicAnswer | undefined;
+  /**
+   * Optional, for the steered fast path (steered-cache.ts): the choice `answer()` would make for a client
+   * in `network()` (asked only when the policy needs it; undefined: no usable client information),
+   * without side effects until `take()`.
+   */
+  choose?(key: string, type: 'A' | 'AAAA', network: () => ClientNetwork | undefined): DynamicChoice | undefined;
 }
 
 export type OutcomeKind = 'answer' | 'nodata' | 'nxdomain' | 'referral' | 'refused';
@@ -51,6 +71,8 @@ export interface AuthorityOutcome {
   reusable: boolean;
   /** RFC 7871 scope prefix for the ECS option of the reply. */
   scopePrefixLength?: number;
+  /** The asked name itself is steered (no CNAME before it): what the steered fast path keys its bytes by. */
+  steered?: { pool: string; type: 'A' | 'AAAA'; cacheKey: string };
 }
 
 /** RFC 1034 §3.6.2: a chain this long is a loop or a misconfiguration; stop following. */
@@ -90,6 +112,7 @@ export class Authority {
           if (chosen) {
             for (const r of chosen.records) out.answers.push({ ...r, name: key } as ResourceRecord);
             if (chosen.scopePrefixLength !== undefined) out.scopePrefixLength = chosen.scopePrefixLength;
+            if (hop === 0 && chosen.cacheKey !== undefined) out.steered = { pool: key, type: question.type, cacheKey: chosen.cacheKey };
             return this.finish(out, 'answer', RCODE.NOERROR, zones);
           }
         }

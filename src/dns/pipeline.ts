@@ -21,6 +21,8 @@ import { buildChain, runChain, type ChainEntry, type QueryContext, type Recursio
 import type { ClientInfo } from './client.js';
 import { EncodedAnswerCache, type PlainQuery } from './fastpath.js';
 import { authorityReply, DEFAULT_UDP_PAYLOAD_SIZE, encodeWithin, headerOnlyReply, replyTo, udpLimit } from './response.js';
+import { SteeredAnswerCache } from './steered-cache.js';
+import { ResolverAnswerCache } from './resolver-fastpath.js';
 import { RoundRobin } from './rotation.js';
 import { ZoneTransfer } from './transfer.js';
 import type { TsigKey } from './tsig.js';
@@ -78,6 +80,8 @@ export class QueryPipeline {
   private readonly errorReport = new ErrorReport(log);
   private readonly roundRobin = new RoundRobin();
   private readonly cache: EncodedAnswerCache;
+  private readonly steeredCache: SteeredAnswerCache | undefined;
+  private readonly resolverCache: ResolverAnswerCache | undefined;
   private readonly recursionAcl: AddressAcl;
   private readonly udpSize: number;
   private readonly chain: readonly ChainEntry[];
@@ -85,6 +89,10 @@ export class QueryPipeline {
   constructor(private readonly options: PipelineOptions) {
     this.udpSize = options.udpPayloadSize ?? DEFAULT_UDP_PAYLOAD_SIZE;
     this.cache = new EncodedAnswerCache(this.roundRobin, options.fastPathEntries);
+    const choose = options.dynamicAnswers?.choose?.bind(options.dynamicAnswers);
+    if (choose) this.steeredCache = new SteeredAnswerCache({ choose }, options.fastPathEntries);
+    const r = options.recursion;
+    if (r?.cachedAnswer && r.countCacheHit) this.resolverCache = new ResolverAnswerCache({ cachedAnswer: r.cachedAnswer.bind(r), countCacheHit: r.countCacheHit.bind(r) }, options.fastPathEntries);
     this.recursionAcl = new AddressAcl(options.allowRecursion ?? []);
     this.chain = buildChain({
       cache: this.cache,
@@ -93,6 +101,8 @@ export class QueryPipeline {
       transfer: options.allowTransfer?.length ? new ZoneTransfer(options.zones, options.allowTransfer, this.udpSize, { tsigKeys: options.tsigKeys ?? [] }) : undefined,
       recursion: options.recursion,
       recursionAcl: this.recursionAcl,
+      steeredCache: this.steeredCache,
+      resolverCache: this.resolverCache,
       udpSize: this.udpSize,
       counters: this.stats,
     });
@@ -101,12 +111,14 @@ export class QueryPipeline {
 
   /** Encoded answers currently kept (a gauge for metrics). */
   get fastPathEntries(): number {
-    return this.cache.size;
+    return this.cache.size + (this.steeredCache?.size ?? 0) + (this.resolverCache?.size ?? 0);
   }
 
   /** Zones changed: encoded answers may be stale. */
   zonesChanged(): void {
     this.cache.clear();
+    this.steeredCache?.clear();
+    this.resolverCache?.clear();
   }
 
   /**
@@ -150,7 +162,7 @@ export class QueryPipeline {
     this.stats.byHandler[ctx.step]!++;
     if (ctx.reply) {
       ctx.step = 'encode';
-      return this.encode(ctx.reply, ctx.query!, ctx.client, ctx.reusable ? { plain: ctx.plain, outcome: ctx.reusable } : undefined);
+      return this.encode(ctx.reply, ctx.query!, ctx.client, ctx);
     }
     const first = ctx.messages ? ctx.messages[0]! : ctx.wire!;
     this.stats.rcodes[first[3]! & 0xf]!++; // encoded replies here never carry an extended rcode
@@ -158,15 +170,19 @@ export class QueryPipeline {
   }
 
   /** Encode, truncate to the client's UDP size, and keep reusable answers encoded for the fast path. */
-  private encode(reply: Message, query: Message, client: ClientInfo, keep: { plain: PlainQuery | undefined; outcome: AuthorityOutcome } | undefined): Buffer {
+  private encode(reply: Message, query: Message, client: ClientInfo, keep: Pick<QueryContext, 'plain' | 'reusable' | 'steered' | 'recursive'> | undefined): Buffer {
     if (this.options.recursion && this.recursionAcl.allows(client.address)) reply.flags.ra = true;
     const limit = client.transport === 'tcp' ? 0xffff : udpLimit(query, this.udpSize);
     const { bytes, truncated } = encodeWithin(reply, limit);
     if (truncated) this.stats.truncated++;
     if (reply.rcode < RCODE_SLOTS) this.stats.rcodes[reply.rcode]!++;
-    // Only client-independent authority answers are kept (never recursion, dynamic answers or REFUSED).
-    // They are kept with RA=0; the fast path sets RA per client.
-    if (keep?.plain) this.keepEncoded(query, keep.plain, keep.outcome);
+    // Client-independent authority answers are kept with RA=0 (the fast path sets RA per client); steered
+    // answers per decision and recursive answers while the resolver cache holds them (their own modules).
+    if (keep?.plain) {
+      if (keep.reusable) this.keepEncoded(query, keep.plain, keep.reusable);
+      if (keep.steered && !truncated) this.steeredCache?.store(keep.plain, keep.steered, bytes);
+      if (keep.recursive && !truncated) this.resolverCache?.store(keep.plain, query.questions[0]!, bytes);
+    }
     return bytes;
   }
 
@@ -210,5 +226,5 @@ export class QueryPipeline {
 }
 
 function newContext(bytes: Buffer, client: ClientInfo, stream: boolean): QueryContext {
-  return { bytes, client, stream, step: 'fastpath', plain: undefined, query: undefined, wire: undefined, messages: undefined, reply: undefined, reusable: undefined };
+  return { bytes, client, stream, step: 'fastpath', plain: undefined, query: undefined, wire: undefined, messages: undefined, reply: undefined, reusable: undefined, steered: undefined, recursive: false };
 }

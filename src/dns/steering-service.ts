@@ -51,8 +51,9 @@ export async function startSteeredDns(file: string, options: SteeredDnsOptions =
   });
   health.start();
   source.onChange((next) => {
-    steering.setDeployment(next);
+    // Edges first: new edges start up without a health event, and the new deployment starts every pool's epoch afresh.
     health.setEdges(next.edges);
+    steering.setDeployment(next);
     geo.setNetworks(next.geo.networks);
   });
   const unwatch = (options.watch ?? true) ? source.watch() : () => undefined;

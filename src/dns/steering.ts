@@ -11,14 +11,21 @@ import { Counter, type Registry } from 'prom-client';
 import type { Deployment, EdgeConfig, PoolConfig } from '../config/types.js';
 import { logger } from '../log.js';
 import { parseIp } from '../net/cidr.js';
-import type { DynamicAnswer, DynamicAnswers } from './authority.js';
-import { clientNetwork, distanceKm, GeoLocator, type DnsClient, type GeoResult } from './geo.js';
+import type { IpFamily } from '../net/cidr.js';
+import type { DynamicAnswer, DynamicAnswers, DynamicChoice } from './authority.js';
+import { clientNetwork, distanceKm, GeoLocator, type ClientNetwork, type DnsClient, type GeoResult } from './geo.js';
 import type { ResourceRecord } from './types.js';
 
 const log = logger('steering');
 
 export interface EdgeHealth {
   isUp(edge: string): boolean;
+  /**
+   * Optional: called on every change of `isUp` (HealthChecker does). With it, steering keeps its
+   * geo-nearest rankings per location until a health change of the pool's edges; without it, it ranks
+   * per query.
+   */
+  onChange?(listener: (change: { edge: string }) => void): void;
 }
 
 export interface SteeringOptions {
@@ -37,11 +44,40 @@ export interface Steered {
   failOpen: boolean;
 }
 
+/** A decision before it is given: what giving it changes in the pool. */
+interface Decision extends Steered {
+  /** A round-robin start was used: giving it turns the pool's cursor. */
+  turns: boolean;
+  /** A weighted draw was used: giving it uses the draw up. */
+  drawn: boolean;
+}
+
+/** A geo-nearest ranking kept for one location while the pool's health epoch stays the same. */
+interface Ranked {
+  epoch: number;
+  decision: Decision;
+  cacheKey: string;
+}
+
+/** A weighted draw made ahead (by a fast-path look) and kept until an answer uses it. */
+interface PendingDraw {
+  usable: EdgeConfig[];
+  count: number;
+  edges: EdgeConfig[];
+}
+
 interface Pool {
   config: PoolConfig;
   edges: EdgeConfig[];
+  /** The edges with an address of each family, in pool order (fixed per deployment). */
+  candidates: Record<IpFamily, EdgeConfig[]>;
   /** Next round-robin start; wraps (bounded by the pool size). */
   cursor: number;
+  /** Bumped on every health change of one of the pool's edges: rankings from an older epoch are stale. */
+  epoch: number;
+  pending?: PendingDraw;
+  /** Rankings by location (the GeoLocator's memoised result objects) and family; collected with them. */
+  ranked: Record<IpFamily, WeakMap<GeoResult, Ranked>>;
 }
 
 export class Steering implements DynamicAnswers {
@@ -49,11 +85,15 @@ export class Steering implements DynamicAnswers {
   private pools = new Map<string, Pool>();
   private edgesByName = new Map<string, EdgeConfig>();
   /** Edge addresses split by family once per deployment, not per query. */
-  private addressesByFamily = new Map<string, Record<4 | 6, string[]>>();
+  private addressesByFamily = new Map<string, Record<IpFamily, string[]>>();
+  /** Bumped by every deployment: part of every cache key, so bytes encoded for the old one are never served. */
+  private generation = 0;
   private readonly random: () => number;
   private readonly failingOpen = new Set<string>();
   private readonly failOpenAnswers?: Counter;
   private readonly answersByEdge?: Counter;
+  /** True when the health source reports its changes (epochs are then meaningful). */
+  private readonly tracksHealth: boolean;
 
   constructor(
     deployment: Pick<Deployment, 'edges' | 'pools'>,
@@ -65,11 +105,14 @@ export class Steering implements DynamicAnswers {
       this.failOpenAnswers = new Counter({ name: 'dnscdn_pool_fail_open_answers_total', help: 'Answers given with every edge of the pool down', labelNames: ['pool'], registers });
       this.answersByEdge = new Counter({ name: 'dnscdn_steering_answers_total', help: 'Steered answers by pool and first edge', labelNames: ['pool', 'edge'], registers });
     }
+    this.tracksHealth = options.health.onChange !== undefined;
+    options.health.onChange?.((change) => this.healthChanged(change.edge));
     this.setDeployment(deployment);
   }
 
   /** Takes a reloaded deployment's pools and edges; round-robin positions of unchanged pools are kept. */
   setDeployment(d: Pick<Deployment, 'edges' | 'pools'>): void {
+    this.generation++;
     this.edgesByName = new Map(d.edges.map((e) => [e.name, e]));
     this.addressesByFamily = new Map(
       d.edges.map((e) => [e.name, { 4: e.addresses.filter((a) => parseIp(a)?.family === 4), 6: e.addresses.filter((a) => parseIp(a)?.family === 6) }]),
@@ -77,9 +120,24 @@ export class Steering implements DynamicAnswers {
     const next = new Map<string, Pool>();
     for (const config of d.pools) {
       const edges = config.edges.map((n) => this.edgesByName.get(n)).filter((e): e is EdgeConfig => e !== undefined);
-      next.set(config.name, { config, edges, cursor: this.pools.get(config.name)?.cursor ?? 0 });
+      const withFamily = (family: IpFamily): EdgeConfig[] => edges.filter((e) => this.addressesByFamily.get(e.name)![family].length > 0);
+      next.set(config.name, {
+        config,
+        edges,
+        candidates: { 4: withFamily(4), 6: withFamily(6) },
+        cursor: this.pools.get(config.name)?.cursor ?? 0,
+        epoch: 0,
+        ranked: { 4: new WeakMap(), 6: new WeakMap() },
+      });
     }
     this.pools = next;
+  }
+
+  /** An edge went up or down: every pool holding it starts a new health epoch. */
+  healthChanged(edge: string): void {
+    for (const pool of this.pools.values()) {
+      if (pool.config.edges.includes(edge)) pool.epoch++;
+    }
   }
 
   claims(key: string): boolean {
@@ -90,52 +148,112 @@ export class Steering implements DynamicAnswers {
     const pool = this.pools.get(name);
     if (!pool) return undefined;
     const family = type === 'A' ? 4 : 6;
-    // Only edges with an address of the asked family can appear; none at all = let the zone answer (NODATA).
-    const candidates = pool.edges.filter((e) => this.addressesByFamily.get(e.name)![family].length > 0);
-    if (candidates.length === 0) return undefined;
-    const steered = this.choose(pool, candidates, client);
+    const chosen = this.decide(pool, family, () => clientNetwork(client));
+    if (!chosen) return undefined;
+    this.give(pool, chosen.decision);
     const records: ResourceRecord[] = [];
-    for (const edge of steered.edges) {
+    for (const edge of chosen.decision.edges) {
       for (const a of this.addressesByFamily.get(edge.name)![family]) {
         records.push(type === 'A' ? { name, type: 'A', ttl: pool.config.ttl, class: 'IN', data: a } : { name, type: 'AAAA', ttl: pool.config.ttl, class: 'IN', data: a });
       }
     }
-    this.answersByEdge?.inc({ pool: name, edge: steered.edges[0]!.name });
-    return { records, scopePrefixLength: steered.scopePrefixLength };
+    return { records, scopePrefixLength: chosen.decision.scopePrefixLength, cacheKey: chosen.cacheKey };
+  }
+
+  choose(name: string, type: 'A' | 'AAAA', network: () => ClientNetwork | undefined): DynamicChoice | undefined {
+    const pool = this.pools.get(name);
+    if (!pool) return undefined;
+    const chosen = this.decide(pool, type === 'A' ? 4 : 6, network);
+    if (!chosen) return undefined;
+    return { cacheKey: chosen.cacheKey, take: () => this.give(pool, chosen.decision) };
   }
 
   /** The edges for one query of `poolName` (all the pool's edges as candidates); exported for tests and tools. */
   steer(poolName: string, client: DnsClient): Steered | undefined {
     const pool = this.pools.get(poolName);
-    return pool ? this.choose(pool, pool.edges, client) : undefined;
+    if (!pool) return undefined;
+    const decision = this.choice(pool, pool.edges, () => clientNetwork(client));
+    this.give(pool, decision);
+    return { edges: decision.edges, scopePrefixLength: decision.scopePrefixLength, failOpen: decision.failOpen };
   }
 
-  private choose(pool: Pool, candidates: EdgeConfig[], client: DnsClient): Steered {
+  /**
+   * The decision for `family` and the client's network, with its cache key; no side effects (see
+   * `give`). Undefined when no edge has an address of the family: the zone answers (NODATA).
+   */
+  private decide(pool: Pool, family: IpFamily, network: () => ClientNetwork | undefined): { decision: Decision; cacheKey: string } | undefined {
+    const candidates = pool.candidates[family];
+    if (candidates.length === 0) return undefined;
+    // Geo-nearest for a located client: the ranking for this location holds until the pool's health changes.
+    const located = pool.config.policy === 'geo-nearest' && this.options.geo ? network() : undefined;
+    const geo = located && this.options.geo!.locate(located);
+    if (geo && this.tracksHealth) {
+      const kept = pool.ranked[family].get(geo);
+      if (kept && kept.epoch === pool.epoch) return kept;
+      const decision = this.choice(pool, candidates, network, geo);
+      const ranked = { epoch: pool.epoch, decision, cacheKey: this.cacheKey(decision) };
+      // Only a ranking is kept; an unknown location turns the round-robin and is decided per query.
+      if (!decision.turns) pool.ranked[family].set(geo, ranked);
+      return ranked;
+    }
+    const decision = this.choice(pool, candidates, network, geo);
+    return { decision, cacheKey: this.cacheKey(decision) };
+  }
+
+  private cacheKey(d: Decision): string {
+    let key = `${this.generation}/${d.scopePrefixLength}`;
+    for (const e of d.edges) key += `/${e.name}`;
+    return key;
+  }
+
+  /** Gives a decision: turns the round-robin, uses up the weighted draw, counts the answer. */
+  private give(pool: Pool, d: Decision): void {
+    if (d.turns) pool.cursor = (pool.cursor + 1) % Number.MAX_SAFE_INTEGER;
+    if (d.drawn) delete pool.pending;
+    this.noteFailOpen(pool.config.name, d.failOpen);
+    this.answersByEdge?.inc({ pool: pool.config.name, edge: d.edges[0]!.name });
+  }
+
+  /** `geo`: the client's location when already looked up; else `nearest` looks it up from `network`. */
+  private choice(pool: Pool, candidates: EdgeConfig[], network: () => ClientNetwork | undefined, geo?: GeoResult): Decision {
     const healthy = candidates.filter((e) => this.options.health.isUp(e.name));
     const failOpen = healthy.length === 0;
-    this.noteFailOpen(pool.config.name, failOpen);
     const usable = failOpen ? candidates : healthy;
     // Fail open names every edge (in the policy's order): the client's own retries then find a live one.
     const count = failOpen ? usable.length : Math.min(pool.config.answers, usable.length);
+    const plain = { scopePrefixLength: 0, failOpen, turns: false, drawn: false };
     switch (pool.config.policy) {
       case 'round-robin':
-        return { edges: this.rotate(pool, usable, count), scopePrefixLength: 0, failOpen };
+        return { ...plain, edges: this.rotate(pool, usable, count), turns: true };
       case 'weighted':
-        return { edges: this.weighted(usable, count), scopePrefixLength: 0, failOpen };
+        return { ...plain, edges: this.draw(pool, usable, count), drawn: true };
       case 'failover':
         // Ordered: `usable` keeps the pool's order, so the first healthy edges win.
-        return { edges: usable.slice(0, count), scopePrefixLength: 0, failOpen };
+        return { ...plain, edges: usable.slice(0, count) };
       case 'geo-nearest':
-        return this.nearest(pool, usable, count, client, failOpen);
+        return this.nearest(pool, usable, count, network, failOpen, geo);
     }
   }
 
+  /** The round-robin answer at the pool's cursor (`give` turns it). */
   private rotate(pool: Pool, usable: EdgeConfig[], count: number): EdgeConfig[] {
     const start = pool.cursor % usable.length;
-    pool.cursor = (pool.cursor + 1) % Number.MAX_SAFE_INTEGER;
     const out: EdgeConfig[] = [];
     for (let i = 0; i < count; i++) out.push(usable[(start + i) % usable.length]!);
     return out;
+  }
+
+  /**
+   * The pool's next weighted draw: drawn once and kept until given, so a fast-path look that does not
+   * answer (the general path then answers) does not draw twice, and the random sequence is the same
+   * whichever path answers.
+   */
+  private draw(pool: Pool, usable: EdgeConfig[], count: number): EdgeConfig[] {
+    const p = pool.pending;
+    if (p && p.count === count && p.usable.length === usable.length && p.usable.every((e, i) => e === usable[i])) return p.edges;
+    const edges = this.weighted(usable, count);
+    pool.pending = { usable, count, edges };
+    return edges;
   }
 
   /** Weighted sampling without replacement: each pick is proportional to weight among those not yet picked. */
@@ -156,22 +274,23 @@ export class Steering implements DynamicAnswers {
     return out;
   }
 
-  private nearest(pool: Pool, usable: EdgeConfig[], count: number, client: DnsClient, failOpen: boolean): Steered {
-    const network = clientNetwork(client);
-    const geo: GeoResult | undefined = network && this.options.geo?.locate(network);
+  private nearest(pool: Pool, usable: EdgeConfig[], count: number, network: () => ClientNetwork | undefined, failOpen: boolean, located?: GeoResult): Decision {
+    const client = located || !this.options.geo ? undefined : network();
+    const geo: GeoResult | undefined = located ?? (client && this.options.geo!.locate(client));
     // A network pinned to an edge puts that edge first and ranks the rest from its location.
     const pinned = geo?.edge !== undefined ? this.edgesByName.get(geo.edge) : undefined;
     const origin = pinned?.location ?? geo?.location;
+    const scopePrefixLength = geo?.prefixLength ?? 0;
     if (!origin) {
       // Unknown location: round-robin among healthy edges. The scope still covers the unknown network,
       // so a resolver does not reuse this answer for clients we can place.
-      return { edges: this.rotate(pool, usable, count), scopePrefixLength: geo?.prefixLength ?? 0, failOpen };
+      return { edges: this.rotate(pool, usable, count), scopePrefixLength, failOpen, turns: true, drawn: false };
     }
     const ranked = usable
       .map((e) => ({ e, d: e === pinned ? -1 : distanceKm(origin, e.location) }))
       .sort((a, b) => a.d - b.d)
       .map((x) => x.e);
-    return { edges: ranked.slice(0, count), scopePrefixLength: geo?.prefixLength ?? 0, failOpen };
+    return { edges: ranked.slice(0, count), scopePrefixLength, failOpen, turns: false, drawn: false };
   }
 
   private noteFailOpen(pool: string, failOpen: boolean): void {

@@ -21,7 +21,14 @@ const RANK_ORDER: Record<Rank, number> = { glue: 0, referral: 1, answer: 2 };
 
 export type NegativeKind = 'nxdomain' | 'nodata';
 
+/**
+ * Every stored entry gets the next stamp: an encoded reply built from entries with stamps s1..sn is still
+ * what the cache holds while lookups return the same stamps (resolver-fastpath.ts).
+ */
+let nextStamp = 1;
+
 interface PositiveEntry {
+  stamp: number;
   kind: 'rrset';
   records: ResourceRecord[];
   rank: Rank;
@@ -29,6 +36,7 @@ interface PositiveEntry {
 }
 
 interface NegativeEntry {
+  stamp: number;
   kind: NegativeKind;
   /** The SOA that came with the negative answer, returned in the authority section (RFC 2308 §6). */
   soa: ResourceRecord | undefined;
@@ -41,8 +49,8 @@ type Entry = PositiveEntry | NegativeEntry;
 /** What a lookup found. TTLs in the records are what remains (or STALE_TTL when stale). */
 export type CacheLookup =
   | { kind: 'miss' }
-  | { kind: 'rrset'; records: ResourceRecord[]; rank: Rank; stale: boolean }
-  | { kind: NegativeKind; soa: ResourceRecord | undefined; stale: boolean };
+  | { kind: 'rrset'; records: ResourceRecord[]; rank: Rank; stale: boolean; stamp: number }
+  | { kind: NegativeKind; soa: ResourceRecord | undefined; stale: boolean; stamp: number };
 
 export interface CacheOptions {
   maxEntries: number;
@@ -134,7 +142,7 @@ export class ResolverCache {
     if (ttl <= 0) return false; // TTL 0: use once, never cache (RFC 1035 §3.2.1)
     const key = rrsetKey(first.name, first.type, first.class ?? 'IN');
     if (!this.mayReplace(key, rank)) return false;
-    this.lru.set(key, { kind: 'rrset', records: records.map((r) => ({ ...r })), rank, expiresAt: this.options.now() + ttl * 1000 });
+    this.lru.set(key, { stamp: nextStamp++, kind: 'rrset', records: records.map((r) => ({ ...r })), rank, expiresAt: this.options.now() + ttl * 1000 });
     // A positive answer supersedes an NXDOMAIN for the name.
     if (rank === 'answer') this.lru.delete(rrsetKey(first.name, 'NXDOMAIN', first.class ?? 'IN'));
     return true;
@@ -150,7 +158,7 @@ export class ResolverCache {
     if (ttl <= 0) return false;
     const key = rrsetKey(name, kind === 'nxdomain' ? 'NXDOMAIN' : type, cls);
     if (!this.mayReplace(key, 'answer')) return false;
-    this.lru.set(key, { kind, soa: { ...soa }, rank: 'answer', expiresAt: this.options.now() + ttl * 1000 });
+    this.lru.set(key, { stamp: nextStamp++, kind, soa: { ...soa }, rank: 'answer', expiresAt: this.options.now() + ttl * 1000 });
     return true;
   }
 
@@ -176,9 +184,9 @@ export class ResolverCache {
     // Remaining TTL, rounded up so that a fresh entry never shows 0.
     const ttl = stale ? STALE_TTL : Math.ceil((entry.expiresAt - now) / 1000);
     if (entry.kind === 'rrset') {
-      return { kind: 'rrset', records: entry.records.map((r) => ({ ...r, ttl })), rank: entry.rank, stale };
+      return { kind: 'rrset', records: entry.records.map((r) => ({ ...r, ttl })), rank: entry.rank, stale, stamp: entry.stamp };
     }
-    return { kind: entry.kind, soa: entry.soa && { ...entry.soa, ttl }, stale };
+    return { kind: entry.kind, soa: entry.soa && { ...entry.soa, ttl }, stale, stamp: entry.stamp };
   }
 
   /** A new entry may replace an old one unless the old one is fresh and more trusted. */

@@ -366,7 +366,8 @@ export type CachedAnswer =
 
 /**
  * Follows cached CNAMEs from `name` to cached data or a cached negative answer. Used by the iterator
- * (fresh only) and by serve-stale (RFC 8767), which also accepts expired entries.
+ * (fresh only), by serve-stale (RFC 8767), which also accepts expired entries, and by the resolver's
+ * fast path, which passes `stamps` to learn which entries the answer came from.
  */
 export function answerFromCache(
   cache: ResolverCache,
@@ -375,13 +376,17 @@ export function answerFromCache(
   cls: RecordClass,
   opts: { allowStale: boolean },
   maxCnames: number,
+  stamps?: number[],
 ): CachedAnswer {
   const records: ResourceRecord[] = [];
   let stale = false;
   let current = name;
   for (let hops = 0; hops <= maxCnames; hops++) {
     const hit = cache.lookup(current, type, cls, { allowStale: opts.allowStale });
-    if (hit.kind !== 'miss') stale ||= hit.stale;
+    if (hit.kind !== 'miss') {
+      stale ||= hit.stale;
+      stamps?.push(hit.stamp);
+    }
     if (hit.kind === 'rrset') return { kind: 'complete', stale, resolution: { kind: 'answer', records: [...records, ...hit.records] } };
     if (hit.kind === 'nxdomain' || hit.kind === 'nodata') {
       return { kind: 'complete', stale, resolution: { kind: hit.kind, records, soa: hit.soa } };
@@ -392,6 +397,7 @@ export function answerFromCache(
     const rr = cname.records[0];
     if (rr === undefined || rr.type !== 'CNAME') break;
     stale ||= cname.stale;
+    stamps?.push(cname.stamp);
     records.push(rr);
     current = rr.data;
   }

@@ -16,6 +16,13 @@ import { UpstreamClient } from './upstream.js';
 
 const log = logger('resolver');
 
+/** A fresh answer the cache holds (see `Resolver.cachedAnswer`). */
+export interface CachedReply {
+  rcode: number;
+  ttls: number[];
+  stamps: number[];
+}
+
 /** Query types a recursive resolver does not iterate for: zone transfers and ANY (RFC 8482). */
 const NOT_RESOLVED = new Set(['AXFR', 'IXFR', 'ANY']);
 
@@ -54,6 +61,29 @@ export class Resolver {
   /** The pipeline has already checked RD=1, the recursion ACL and that the name is outside our zones. */
   canHandle(): boolean {
     return true;
+  }
+
+  /**
+   * What `resolve` answers from the cache alone for `question`, right now: the rcode, the remaining TTL of
+   * each record in reply order (answers, then the SOA of a negative answer) and the stamps of the cache
+   * entries used; undefined when the cache cannot answer it fresh (then `resolve` iterates or serves stale).
+   * For the resolver's fast path (resolver-fastpath.ts), which keeps encoded replies and patches TTLs.
+   */
+  cachedAnswer(question: Question): CachedReply | undefined {
+    if (NOT_RESOLVED.has(question.type)) return undefined;
+    const stamps: number[] = [];
+    const cached = answerFromCache(this.cache, question.name, question.type, question.class, { allowStale: false }, this.options.maxCnameChain, stamps);
+    if (cached.kind !== 'complete' || cached.stale) return undefined;
+    const r = cached.resolution;
+    if (r.kind === 'failure') return undefined;
+    const ttls = r.records.map((rr) => rr.ttl ?? 0);
+    if (r.kind !== 'answer' && r.soa) ttls.push(r.soa.ttl ?? 0);
+    return { rcode: r.kind === 'nxdomain' ? RCODE.NXDOMAIN : RCODE.NOERROR, ttls, stamps };
+  }
+
+  /** Counts a query the fast path answered from the cache, as `resolve` counts its cache hits. */
+  countCacheHit(): void {
+    this.metrics.inc('cacheHits');
   }
 
   /** Answers one client query (QDCOUNT = 1 already checked by the server); the pipeline sets id, flags and OPT. */
