@@ -25,7 +25,7 @@
  * enough: an origin that forgot its headers on `/account.css` (or on `/account` reached as `/account/x.css`)
  * would otherwise hand one user's page to all. Cookies the operator names as not identifying anyone (analytics:
  * `_ga*`, `_gid`) do not count; they are still forwarded to the origin unchanged.
- * - Varnish's builtin passes every request that has any Cookie. That is safe but caches nothing for a visitor
+ * - Varnish's builtin passes every request that carries a Cookie. That is safe but caches nothing for a visitor
  *   with an analytics cookie, so everyone rewrites it in VCL (usually by stripping cookies per URL pattern,
  *   which is where deception bugs come back). Here an explicit origin answer is trusted as it is for requests
  *   without cookies, and only the heuristic case (the origin said nothing) is refused.

@@ -3,8 +3,8 @@
  * and Knot DNS (`knotd`, Debian package `knot`) as a real secondary on 127.0.0.77 that bootstraps
  * cdn.test from us and picks up a change through our NOTIFY.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -13,6 +13,7 @@ import { startDnsServer, type DnsServer } from '../../src/dns/server.js';
 import { RCODE, type Message } from '../../src/dns/types.js';
 import { query, tcpQueries, udpQuery } from '../dns/query-client.js';
 import { freePortOn, privateLoopback } from '../net/loopback.js';
+import { startKnotSecondary, type KnotSecondary } from './knot-secondary.js';
 
 const run = promisify(execFile);
 /** Knot's port is written into its config before it starts, so it is found free on an address of this test's own (test/net/loopback.ts). */
@@ -23,7 +24,7 @@ const knotDir = join(dir, 'knot');
 let server: DnsServer;
 let port: number;
 let knotPort: number;
-let knot: ChildProcess | undefined;
+let knot: KnotSecondary | undefined;
 
 beforeAll(async () => {
   cpSync('zones', zonesDir, { recursive: true });
@@ -38,11 +39,7 @@ beforeAll(async () => {
   port = server.addresses[0]!.port;
 });
 afterAll(async () => {
-  if (knot && knot.exitCode === null) {
-    const exited = new Promise((resolve) => knot!.once('exit', resolve));
-    knot.kill('SIGTERM');
-    await exited;
-  }
+  await knot?.stop();
   await server.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -106,43 +103,11 @@ describe('Knot DNS as a secondary', () => {
       if (got.length === want) return got;
       await new Promise((r) => setTimeout(r, 100));
     }
-    throw new Error(`knot never answered ${want} records for ${name}: ${readFileSync(join(knotDir, 'knotd.log'), 'utf8')}`);
+    throw new Error(`knot never answered ${want} records for ${name}: ${knot?.log() ?? ''}`);
   }
 
   it('bootstraps cdn.test by AXFR from us, then follows our NOTIFY after a change', async () => {
-    mkdirSync(knotDir);
-    const conf = join(dir, 'knot.conf');
-    writeFileSync(
-      conf,
-      [
-        'server:',
-        `    rundir: "${knotDir}"`,
-        `    listen: ${KNOT_HOST}@${knotPort}`,
-        'log:',
-        '  - target: stderr',
-        '    any: info',
-        'database:',
-        `    storage: "${knotDir}"`,
-        'remote:',
-        '  - id: dnscdn',
-        `    address: 127.0.0.1@${port}`,
-        'acl:',
-        '  - id: notify_from_dnscdn',
-        '    address: 127.0.0.1',
-        '    action: notify',
-        'template:',
-        '  - id: default',
-        `    storage: "${knotDir}"`,
-        'zone:',
-        '  - domain: cdn.test',
-        '    master: dnscdn',
-        '    acl: notify_from_dnscdn',
-        '',
-      ].join('\n'),
-    );
-    const log = join(knotDir, 'knotd.log');
-    knot = spawn('knotd', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
-    knot.stderr!.on('data', (chunk: Buffer) => writeFileSync(log, chunk, { flag: 'a' }));
+    knot = startKnotSecondary({ dir: knotDir, host: KNOT_HOST, port: knotPort, primaryPort: port });
 
     expect(await waitForKnot('rr.cdn.test', 3)).toEqual(['127.0.0.11', '127.0.0.12', '127.0.0.13']);
     const ours = records(await dig('@127.0.0.1', '-p', String(port), 'rr.cdn.test', 'A')).sort();
@@ -154,6 +119,6 @@ describe('Knot DNS as a secondary', () => {
     writeFileSync(file, readFileSync(file, 'utf8').replace('2024060101 ; serial', '2024060102 ; serial').replace('IN  A   127.0.0.13', 'IN  A   127.0.0.13\n            IN  A   127.0.0.14'));
     await server.reload();
     expect(await waitForKnot('rr.cdn.test', 4)).toEqual(['127.0.0.11', '127.0.0.12', '127.0.0.13', '127.0.0.14']);
-    expect(readFileSync(log, 'utf8')).toMatch(/notify, incoming, remote 127\.0\.0\.1@\d+, serial 2024060102/);
+    expect(knot!.log()).toMatch(/notify, incoming, remote 127\.0\.0\.1@\d+, serial 2024060102/);
   });
 });

@@ -4,9 +4,8 @@
  * secondary configured with the key bootstraps the zone, and one with a wrong key cannot.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -14,9 +13,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDnsServer, type DnsServer } from '../../src/dns/server.js';
 import { parseTsigKey } from '../../src/dns/tsig.js';
 import { query, udpQuery } from '../dns/query-client.js';
+import { freePortOn, privateLoopback } from '../net/loopback.js';
+import { startKnotSecondary, type KnotSecondary } from './knot-secondary.js';
 
 const run = promisify(execFile);
-const KNOT_HOST = '127.0.0.78';
+/** Knot's ports are written into its configs before it starts: found free on an address of this test's own. */
+const KNOT_HOST = privateLoopback();
 const SECRET = Buffer.alloc(32, 7).toString('base64');
 const WRONG = Buffer.alloc(32, 9).toString('base64');
 const dir = mkdtempSync(join(tmpdir(), 'dnscdn-tsig-'));
@@ -24,18 +26,7 @@ let server: DnsServer;
 let port: number;
 let goodKnotPort: number;
 const zonesDir = join(dir, 'zones');
-const knots: ChildProcess[] = [];
-
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, host, () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
+const knots: KnotSecondary[] = [];
 
 beforeAll(async () => {
   cpSync('zones', zonesDir, { recursive: true });
@@ -43,7 +34,7 @@ beforeAll(async () => {
   const big = ['$ORIGIN big.test.', '$TTL 300', '@ IN SOA ns1 hostmaster 1 3600 600 604800 60', '  IN NS ns1', 'ns1 IN A 127.0.0.1'];
   for (let i = 0; i < 3000; i++) big.push(`r${i} IN TXT "${'x'.repeat(40)}"`);
   writeFileSync(join(zonesDir, 'big.test.zone'), big.join('\n') + '\n');
-  goodKnotPort = await freePort(KNOT_HOST);
+  goodKnotPort = await freePortOn(KNOT_HOST);
   server = await startDnsServer({
     zonesDir,
     notify: [{ host: KNOT_HOST, port: goodKnotPort }],
@@ -55,12 +46,7 @@ beforeAll(async () => {
   port = server.addresses[0]!.port;
 });
 afterAll(async () => {
-  for (const knot of knots) {
-    if (knot.exitCode !== null) continue;
-    const exited = new Promise((resolve) => knot.once('exit', resolve));
-    knot.kill('SIGTERM');
-    await exited;
-  }
+  for (const knot of knots) await knot.stop();
   await server.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -144,47 +130,10 @@ describe("the README's way: dnscdn dns --tsig-key name:hmac-sha256:@file", () =>
 
 describe('Knot DNS as a TSIG-keyed secondary', () => {
   /** A Knot secondary of cdn.test from us; `secret` undefined: no key at all. */
-  async function startKnot(name: string, secret: string | undefined, knotPort: number): Promise<{ port: number; log: string }> {
-    const knotDir = join(dir, name);
-    mkdirSync(knotDir);
-    const keyed = secret !== undefined;
-    const conf = join(knotDir, 'knot.conf');
-    writeFileSync(
-      conf,
-      [
-        'server:',
-        `    rundir: "${knotDir}"`,
-        `    listen: ${KNOT_HOST}@${knotPort}`,
-        'log:',
-        '  - target: stderr',
-        '    any: info',
-        ...(keyed ? ['key:', '  - id: transfer-key', '    algorithm: hmac-sha256', `    secret: ${secret}`] : []),
-        'database:',
-        `    storage: "${knotDir}"`,
-        'remote:',
-        '  - id: dnscdn',
-        `    address: 127.0.0.1@${port}`,
-        ...(keyed ? ['    key: transfer-key'] : []),
-        'acl:',
-        '  - id: notify_from_dnscdn',
-        '    address: 127.0.0.1',
-        ...(keyed ? ['    key: transfer-key'] : []),
-        '    action: notify',
-        'template:',
-        '  - id: default',
-        `    storage: "${knotDir}"`,
-        'zone:',
-        '  - domain: cdn.test',
-        '    master: dnscdn',
-        '    acl: notify_from_dnscdn',
-        '',
-      ].join('\n'),
-    );
-    const log = join(knotDir, 'knotd.log');
-    const knot = spawn('knotd', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  function startKnot(name: string, secret: string | undefined, knotPort: number): KnotSecondary {
+    const knot = startKnotSecondary({ dir: join(dir, name), host: KNOT_HOST, port: knotPort, primaryPort: port, ...(secret !== undefined && { key: { name: 'transfer-key', secret } }) });
     knots.push(knot);
-    knot.stderr!.on('data', (chunk: Buffer) => writeFileSync(log, chunk, { flag: 'a' }));
-    return { port: knotPort, log };
+    return knot;
   }
 
   async function knotAnswers(knotPort: number, name: string): Promise<string[]> {
@@ -204,33 +153,25 @@ describe('Knot DNS as a TSIG-keyed secondary', () => {
     }
     return v;
   }
-  const readLog = (file: string): string => {
-    try {
-      return readFileSync(file, 'utf8');
-    } catch {
-      return '';
-    }
-  };
-
   it('with the key, Knot transfers cdn.test, then accepts our signed NOTIFY and follows a change', async () => {
-    const good = await startKnot('knot-good', SECRET, goodKnotPort);
+    const good = startKnot('knot-good', SECRET, goodKnotPort);
     const got = await waitFor(() => knotAnswers(good.port, 'rr.cdn.test'), (v) => v.length === 3);
-    expect(got, readLog(good.log)).toEqual(['127.0.0.11', '127.0.0.12', '127.0.0.13']);
+    expect(got, good.log()).toEqual(['127.0.0.11', '127.0.0.12', '127.0.0.13']);
     // Knot's refresh timer is an hour and its notify ACL requires the key: only a signed NOTIFY brings this over.
     const file = join(zonesDir, 'cdn.test.zone');
     writeFileSync(file, readFileSync(file, 'utf8').replace('2024060101 ; serial', '2024060102 ; serial').replace('IN  A   127.0.0.13', 'IN  A   127.0.0.13\n            IN  A   127.0.0.14'));
     await server.reload();
     const after = await waitFor(() => knotAnswers(good.port, 'rr.cdn.test'), (v) => v.length === 4);
-    expect(after, readLog(good.log)).toEqual(['127.0.0.11', '127.0.0.12', '127.0.0.13', '127.0.0.14']);
-    expect(readLog(good.log)).toMatch(/notify, incoming, remote 127\.0\.0\.1@\d+, serial 2024060102/);
+    expect(after, good.log()).toEqual(['127.0.0.11', '127.0.0.12', '127.0.0.13', '127.0.0.14']);
+    expect(good.log()).toMatch(/notify, incoming, remote 127\.0\.0\.1@\d+, serial 2024060102/);
   });
 
   it('with a wrong secret Knot cannot transfer (it cannot verify our BADSIG answer); with no key it is refused', async () => {
-    const bad = await startKnot('knot-bad', WRONG, await freePort(KNOT_HOST));
-    const none = await startKnot('knot-none', undefined, await freePort(KNOT_HOST));
-    const badLog = await waitFor(() => readLog(bad.log), (l) => /refresh, remote dnscdn.*failed/.test(l));
+    const bad = startKnot('knot-bad', WRONG, await freePortOn(KNOT_HOST));
+    const none = startKnot('knot-none', undefined, await freePortOn(KNOT_HOST));
+    const badLog = await waitFor(() => bad.log(), (l) => /refresh, remote dnscdn.*failed/.test(l));
     expect(badLog).toMatch(/refresh, remote dnscdn, address 127\.0\.0\.1@\d+, failed \(failed to verify TSIG\)/);
-    const noneLog = await waitFor(() => readLog(none.log), (l) => /refresh, remote dnscdn.*failed/.test(l));
+    const noneLog = await waitFor(() => none.log(), (l) => /refresh, remote dnscdn.*failed/.test(l));
     expect(noneLog).toMatch(/refresh, remote dnscdn, address 127\.0\.0\.1@\d+, failed \(not allowed\)/);
     expect(await knotAnswers(bad.port, 'rr.cdn.test')).toEqual([]);
     expect(await knotAnswers(none.port, 'rr.cdn.test')).toEqual([]);

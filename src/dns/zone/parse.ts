@@ -259,7 +259,7 @@ function parseName(token: Token, origin: string, what: string): string {
       const bytes = decodeEscapes(label);
       if (typeof bytes === 'string') throw new EntryError(`${what} "${raw}": ${bytes}`);
       if (bytes.length > 63) throw new EntryError(`${what} "${raw}" has a label longer than 63 bytes`);
-      // RFC 2181 §11: any byte may be in a label; kept in the one escaped form the wire layer reads and writes.
+      // RFC 2181 §11: a label may hold every byte value; kept in the one escaped form the wire layer reads and writes.
       labels.push(escapeLabel(bytes));
       label = '';
       continue;

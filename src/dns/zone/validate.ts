@@ -49,7 +49,7 @@ export function* checkZone(zoneFile: string, builder: ZoneTableBuilder, table: Z
       else if (other === END) other = set;
       const overflow = builder.overflow(set);
       if (overflow !== END) {
-        const wildcard = isWildcardOwner(name) ? ' (a wildcard: any name up to 255 bytes may be asked)' : '';
+        const wildcard = isWildcardOwner(name) ? ' (a wildcard: a name of up to 255 bytes may be asked)' : '';
         fail(overflow, `the ${type} RRset of "${name}" needs ${builder.answerLength(set)} bytes in a DNS message${wildcard}, more than the ${MAX_MESSAGE_LENGTH} a message can hold (RFC 1035 §4.2.2); it cannot be sent`);
       }
     }

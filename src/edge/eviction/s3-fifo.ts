@@ -108,7 +108,7 @@ export class S3FifoPolicy<E extends Sized> extends QueuedPolicy<E, FifoNode<E>> 
     this.discard(oldest);
   }
 
-  /** Main's oldest: re-inserted with one hit less if it has any (lazy promotion), else out. */
+  /** Main's oldest: re-inserted with one hit less if it was hit at all (lazy promotion), else out. */
   private evictMain(): void {
     const oldest = this.main.tail()!;
     this.main.remove(oldest);
