@@ -150,7 +150,7 @@ export class ResponseRateLimiter {
   /** The slot of `hash` in its set: the one holding it, else a free one, else the least recently seen. */
   private slotFor(hash: number): number {
     const base = (hash % this.sets) * WAYS;
-    const tag = hash | 1; // never 0, so a zeroed slot never matches
+    const tag = (hash | 1) >>> 0; // never 0; `|` gives an int32, the table holds uint32
     let victim = base;
     for (let i = base; i < base + WAYS; i++) {
       if (this.used[i] && this.tags[i] === tag) return i;
