@@ -28,6 +28,7 @@ import {
   dnscdnSpec,
   dnscdnSteeredSpec,
   knotSpec,
+  RRL_OFF,
   nsdSpec,
   steeringConfig,
   STEERING_EDGE_ADDRESSES,
@@ -248,6 +249,7 @@ async function main(): Promise<void> {
     const mix: Workload = { name: 'authoritative mix', queryFile };
     console.log(`bench:dns: ${SECONDS} s x ${RUNS} runs per server after a ${WARMUP_SECONDS} s warm-up; query mix: ${QUERY_MIX.map((c) => `${c.label} ${c.share * 100}%`).join(', ')}`);
     console.log(`conditions: ${JSON.stringify(conditions())}`);
+    console.log(`response-rate limiting: off for every dnscdn server measured (${RRL_OFF.join(' ')}): one load generator on one address is what RRL limits`);
     if (!only || only.includes('mix')) await authoritativeMix(ctx, mix, results, notes);
     if (!only || only.includes('steering')) await steering(ctx, results, notes);
     if (!only || only.includes('resolver')) await resolverCacheHits(ctx, mix, results, notes);

@@ -15,11 +15,13 @@ import { formatCidr, formatIp, parseCidr, parseIp, type Cidr } from '../net/cidr
 import { ConfigNode } from './reader.js';
 import {
   DNS_TCP_RANGES,
+  DNS_RRL_RANGES,
   DNS_UDP_SIZE_RANGE,
   POOL_POLICIES,
   type Deployment,
   type DnsConfig,
   type DnsTcpConfig,
+  type DnsRrlConfig,
   type DnsTransferConfig,
   type EdgeConfig,
   type GeoConfig,
@@ -108,13 +110,14 @@ function cidr(n: ConfigNode): Cidr {
 
 function readDns(n: ConfigNode, baseDir: string): DnsConfig {
   if (!n.present()) throw n.error('is required (listen addresses and zones folder)');
-  const f = n.fields(['listen', 'zones', 'udpSize', 'transfer', 'recursion', 'tcp', 'admin']);
+  const f = n.fields(['listen', 'zones', 'udpSize', 'transfer', 'recursion', 'tcp', 'rrl', 'admin']);
   const listen = f.listen.present() ? f.listen.itemsOrOne().map((x) => hostPort(x, 53)) : [{ host: '127.0.0.1', port: 5353 }];
   const dns: DnsConfig = { listen, zones: resolve(baseDir, f.zones.present() ? f.zones.string() : 'zones') };
   if (f.udpSize.present()) dns.udpSize = f.udpSize.integer(DNS_UDP_SIZE_RANGE);
   if (f.transfer.present()) dns.transfer = readTransfer(f.transfer, baseDir);
   if (f.recursion.present()) dns.recursion = readRecursion(f.recursion, baseDir);
   if (f.tcp.present()) dns.tcp = readDnsTcp(f.tcp);
+  if (f.rrl.present()) dns.rrl = readDnsRrl(f.rrl);
   if (f.admin.present()) dns.admin = hostPort(f.admin);
   return dns;
 }
@@ -151,6 +154,21 @@ function readDnsTcp(n: ConfigNode): DnsTcpConfig {
     if (f[key].present()) tcp[key] = f[key].integer(DNS_TCP_RANGES[key]);
   }
   return tcp;
+}
+
+function readDnsRrl(n: ConfigNode): DnsRrlConfig {
+  const f = n.fields(['responsesPerSecond', 'slip', 'window', 'ipv4Prefix', 'ipv6Prefix', 'exempt']);
+  if (!f.responsesPerSecond.present()) throw f.responsesPerSecond.error('is required with dns.rrl (replies per second per client network and answer, e.g. 20)');
+  const rrl: DnsRrlConfig = { responsesPerSecond: f.responsesPerSecond.integer(DNS_RRL_RANGES.responsesPerSecond), exempt: [] };
+  for (const key of ['slip', 'window', 'ipv4Prefix', 'ipv6Prefix'] as const) {
+    if (f[key].present()) rrl[key] = f[key].integer(DNS_RRL_RANGES[key]);
+  }
+  if (f.exempt.present()) {
+    const nodes = f.exempt.itemsOrOne();
+    nodes.forEach(cidr);
+    rrl.exempt = nodes.map((x) => x.text());
+  }
+  return rrl;
 }
 
 function positiveDuration(n: ConfigNode): number {

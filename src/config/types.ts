@@ -114,6 +114,28 @@ export const DNS_TCP_RANGES = {
   ipv6Prefix: { min: 0, max: 128 },
 } as const;
 
+/** Response-rate limiting of UDP replies (`dns.rrl`, src/dns/rrl.ts); absent = off. */
+export interface DnsRrlConfig {
+  responsesPerSecond: number;
+  /** Every Nth limited reply is sent truncated (TC=1); 0 = drop all limited, 1 = truncate all. */
+  slip?: number;
+  /** Seconds a flooding network stays limited after it stops. */
+  window?: number;
+  ipv4Prefix?: number;
+  ipv6Prefix?: number;
+  /** Networks never limited (CIDR text, validated). */
+  exempt: string[];
+}
+
+/** Allowed values of the RRL settings, shared by the file and the `dnscdn dns` flags. */
+export const DNS_RRL_RANGES = {
+  responsesPerSecond: { min: 1, max: 1_000_000 },
+  slip: { min: 0, max: 10 },
+  window: { min: 1, max: 3600 },
+  ipv4Prefix: { min: 0, max: 32 },
+  ipv6Prefix: { min: 0, max: 128 },
+} as const;
+
 export interface DnsConfig {
   listen: HostPort[];
   zones: string;
@@ -122,6 +144,7 @@ export interface DnsConfig {
   transfer?: DnsTransferConfig;
   recursion?: RecursionConfig;
   tcp?: DnsTcpConfig;
+  rrl?: DnsRrlConfig;
   /** HTTP listener for GET /metrics and GET /healthz (edge health as steering sees it). */
   admin?: HostPort;
 }

@@ -11,11 +11,11 @@ import { logger } from '../log.js';
 import { formatHostPort, parseHostPort, type HostPort } from '../net/address.js';
 import { parseCidr } from '../net/cidr.js';
 import { createRegistry } from '../metrics.js';
-import { DNS_UDP_SIZE_RANGE } from '../config/types.js';
+import { DNS_RRL_RANGES, DNS_UDP_SIZE_RANGE } from '../config/types.js';
 import { integerFlag } from './flag-values.js';
 import { addRecursionFlags, recursionOverridesFromFlags, type RecursionFlags } from './resolver/flags.js';
 import { startDnsServer } from './server.js';
-import { DNS_ROLE_DEFAULTS, dnsServerOptions, withOverrides, type DnsOverrides } from './setup.js';
+import { DNS_ROLE_DEFAULTS, dnsServerOptions, withOverrides, type DnsOverrides, type RrlOverrides } from './setup.js';
 import { parseTsigKey, type TsigKey } from './tsig.js';
 import { startSteeredDns } from './steering-service.js';
 import { addTcpFlags, tcpConfigFromFlags, type TcpFlags } from './tcp-settings.js';
@@ -33,6 +33,12 @@ export interface DnsFlags extends RecursionFlags, TcpFlags {
   allowTransfer?: string[];
   notify?: HostPort[];
   tsigKey?: TsigKey[];
+  rrlResponsesPerSecond?: number;
+  rrlSlip?: number;
+  rrlWindow?: number;
+  rrlIpv4Prefix?: number;
+  rrlIpv6Prefix?: number;
+  rrlExempt?: string[];
 }
 
 function collectHostPort(defaultPort: number): (value: string, previous: HostPort[] | undefined) => HostPort[] {
@@ -47,10 +53,12 @@ function parseTsigKeyFlag(value: string): TsigKey {
   }
 }
 
-function collectCidr(value: string, previous: string[] | undefined): string[] {
-  const parsed = parseCidr(value);
-  if (!parsed.ok) throw new ConfigError({ file: '--allow-transfer' }, parsed.reason);
-  return [...(previous ?? []), value];
+function cidrCollector(flag: string): (value: string, previous: string[] | undefined) => string[] {
+  return (value, previous) => {
+    const parsed = parseCidr(value);
+    if (!parsed.ok) throw new ConfigError({ file: flag }, parsed.reason);
+    return [...(previous ?? []), value];
+  };
 }
 
 /** Every flag of `dnscdn dns`; none has a commander default, so "given" and "not given" stay apart. */
@@ -60,13 +68,19 @@ export function addDnsFlags(cmd: Command): Command {
     .option('--zones <dir>', 'folder of <zone>.zone master files (default zones/)')
     .addOption(new Option('--listen <host:port>', 'address to listen on (UDP and TCP); repeatable (default 127.0.0.1:5353)').argParser(collectHostPort(53)))
     .addOption(new Option('--udp-size <bytes>', 'EDNS UDP payload size we advertise and send up to (default 1232)').argParser(integerFlag('--udp-size', DNS_UDP_SIZE_RANGE)))
-    .addOption(new Option('--allow-transfer <cidr>', 'clients allowed AXFR/IXFR over TCP; repeatable (default: nobody)').argParser(collectCidr))
+    .addOption(new Option('--allow-transfer <cidr>', 'clients allowed AXFR/IXFR over TCP; repeatable (default: nobody)').argParser(cidrCollector('--allow-transfer')))
     .addOption(new Option('--notify <host:port>', 'secondary to send NOTIFY when a zone changes; repeatable').argParser(collectHostPort(53)))
     .addOption(
       new Option('--tsig-key <name:hmac-sha256:secret>', 'TSIG key (RFC 8945) transfers must be signed with, and NOTIFY is signed with (the first); secret in base64, or @file holding it; repeatable').argParser(
         (v: string, prev: TsigKey[] | undefined) => [...(prev ?? []), parseTsigKeyFlag(v)],
       ),
     )
+    .addOption(new Option('--rrl-responses-per-second <n>', 'response-rate limit: UDP replies per second per client network and answer (dns.rrl; 0 = off, the default without a file)').argParser(integerFlag('--rrl-responses-per-second', { ...DNS_RRL_RANGES.responsesPerSecond, min: 0 })))
+    .addOption(new Option('--rrl-slip <n>', 'every Nth rate-limited reply goes out truncated (TC=1) so clients retry over TCP; 0 = drop all (default 2)').argParser(integerFlag('--rrl-slip', DNS_RRL_RANGES.slip)))
+    .addOption(new Option('--rrl-window <seconds>', 'seconds a flooding network stays limited after it stops (default 15)').argParser(integerFlag('--rrl-window', DNS_RRL_RANGES.window)))
+    .addOption(new Option('--rrl-ipv4-prefix <bits>', 'IPv4 prefix of one client network for RRL (default 24)').argParser(integerFlag('--rrl-ipv4-prefix', DNS_RRL_RANGES.ipv4Prefix)))
+    .addOption(new Option('--rrl-ipv6-prefix <bits>', 'IPv6 prefix of one client network for RRL (default 56)').argParser(integerFlag('--rrl-ipv6-prefix', DNS_RRL_RANGES.ipv6Prefix)))
+    .addOption(new Option('--rrl-exempt <cidr>', 'network never rate-limited; repeatable').argParser(cidrCollector('--rrl-exempt')))
     .addOption(new Option('--metrics-listen <host:port>', 'serve GET /metrics and GET /healthz over HTTP here').argParser((v) => parseHostPort(v, 9153)));
   return addTcpFlags(addRecursionFlags(cmd));
 }
@@ -83,6 +97,18 @@ export function dnsOverridesFromFlags(flags: DnsFlags): DnsOverrides {
     ...(flags.tsigKey !== undefined && { tsigKeys: flags.tsigKey }),
     recursion: recursionOverridesFromFlags(flags),
     tcp: tcpConfigFromFlags(flags),
+    rrl: rrlOverridesFromFlags(flags),
+  };
+}
+
+function rrlOverridesFromFlags(flags: DnsFlags): RrlOverrides {
+  return {
+    ...(flags.rrlResponsesPerSecond !== undefined && { responsesPerSecond: flags.rrlResponsesPerSecond }),
+    ...(flags.rrlSlip !== undefined && { slip: flags.rrlSlip }),
+    ...(flags.rrlWindow !== undefined && { window: flags.rrlWindow }),
+    ...(flags.rrlIpv4Prefix !== undefined && { ipv4Prefix: flags.rrlIpv4Prefix }),
+    ...(flags.rrlIpv6Prefix !== undefined && { ipv6Prefix: flags.rrlIpv6Prefix }),
+    ...(flags.rrlExempt !== undefined && { exempt: flags.rrlExempt }),
   };
 }
 

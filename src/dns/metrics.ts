@@ -5,6 +5,7 @@
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { PipelineStats } from './pipeline.js';
+import type { RrlCounters } from './rrl.js';
 import type { TcpCloseReason } from './tcp.js';
 import type { TcpRefusalReason } from './tcp-admission.js';
 import type { ZoneCatalog } from './zone/catalog.js';
@@ -18,6 +19,8 @@ export interface DnsMetricSources {
   tcpClosed: () => Readonly<Record<TcpCloseReason, number>>;
   tcpClientNetworks: () => number;
   fastPathEntries: () => number;
+  /** RRL counters (rrl.ts); undefined when RRL is off (the metrics then read 0). */
+  rrl: () => Readonly<RrlCounters> | undefined;
 }
 
 /** Names of the rcodes a server sends (RFC 1035 §4.1.1, RFC 2136 §2.2, RFC 6891 §9). */
@@ -125,6 +128,9 @@ export function registerDnsMetrics(registry: Registry, src: DnsMetricSources): v
       for (const [step, n] of Object.entries(stats.internalErrors)) this.inc({ step }, n);
     },
   });
+  mirroredCounter(registry, 'dnscdn_dns_rrl_limited_total', 'UDP replies over the response-rate limit (slipped + dropped)', () => src.rrl()?.limited ?? 0);
+  mirroredCounter(registry, 'dnscdn_dns_rrl_slipped_total', 'Limited UDP replies sent truncated (TC=1, no records) so the client retries over TCP', () => src.rrl()?.slipped ?? 0);
+  mirroredCounter(registry, 'dnscdn_dns_rrl_dropped_total', 'Limited UDP replies not sent', () => src.rrl()?.dropped ?? 0);
   mirroredGauge(registry, 'dnscdn_dns_tcp_connections_open', 'Open TCP connections', src.tcpOpen);
   mirroredGauge(registry, 'dnscdn_dns_tcp_client_networks', 'Client networks (/24, /56 by default) holding open TCP connections', src.tcpClientNetworks);
   mirroredCounterByReason(

@@ -24,6 +24,7 @@ import { authorityReply, DEFAULT_UDP_PAYLOAD_SIZE, encodeWithin, headerOnlyReply
 import { SteeredAnswerCache } from './steered-cache.js';
 import { ResolverAnswerCache } from './resolver-fastpath.js';
 import { RoundRobin } from './rotation.js';
+import { ResponseRateLimiter, type RrlCounters, type RrlSettings } from './rrl.js';
 import { ZoneTransfer } from './transfer.js';
 import type { TsigKey } from './tsig.js';
 import { RCODE, type Message } from './types.js';
@@ -49,6 +50,8 @@ export interface PipelineOptions {
   allowTransfer?: readonly string[];
   /** TSIG keys (RFC 8945) a transfer must be signed with; empty or absent = the ACL alone. */
   tsigKeys?: readonly TsigKey[];
+  /** Response-rate limiting of UDP replies (rrl.ts); absent = off. */
+  rrl?: RrlSettings;
 }
 
 /**
@@ -85,6 +88,7 @@ export class QueryPipeline {
   private readonly recursionAcl: AddressAcl;
   private readonly udpSize: number;
   private readonly chain: readonly ChainEntry[];
+  private readonly rrl: ResponseRateLimiter | undefined;
 
   constructor(private readonly options: PipelineOptions) {
     this.udpSize = options.udpPayloadSize ?? DEFAULT_UDP_PAYLOAD_SIZE;
@@ -94,6 +98,7 @@ export class QueryPipeline {
     const r = options.recursion;
     if (r?.cachedAnswer && r.countCacheHit) this.resolverCache = new ResolverAnswerCache({ cachedAnswer: r.cachedAnswer.bind(r), countCacheHit: r.countCacheHit.bind(r) }, options.fastPathEntries);
     this.recursionAcl = new AddressAcl(options.allowRecursion ?? []);
+    if (options.rrl) this.rrl = new ResponseRateLimiter(options.rrl);
     this.chain = buildChain({
       cache: this.cache,
       authority: new Authority(options.zones, options.dynamicAnswers ? { dynamicAnswers: options.dynamicAnswers } : {}),
@@ -114,6 +119,11 @@ export class QueryPipeline {
     return this.cache.size + (this.steeredCache?.size ?? 0) + (this.resolverCache?.size ?? 0);
   }
 
+  /** RRL's limited, slipped and dropped replies (undefined when RRL is off). */
+  get rrlCounters(): Readonly<RrlCounters> | undefined {
+    return this.rrl?.counters;
+  }
+
   /** Zones changed: encoded answers may be stale. */
   zonesChanged(): void {
     this.cache.clear();
@@ -127,7 +137,12 @@ export class QueryPipeline {
    */
   handle(bytes: Buffer, client: ClientInfo): Buffer | undefined | Promise<Buffer | undefined> {
     // Not a stream: the transfer entry never sets `messages`, so the reply is one buffer or none.
-    return this.boundary(newContext(bytes, client, false)) as Buffer | undefined | Promise<Buffer | undefined>;
+    const reply = this.boundary(newContext(bytes, client, false)) as Buffer | undefined | Promise<Buffer | undefined>;
+    // RRL applies to UDP only, after the whole chain (fast path included), to the bytes about to be sent:
+    // TCP is the escape hatch a slipped client retries on.
+    const rrl = this.rrl;
+    if (!rrl || client.transport !== 'udp') return reply;
+    return reply instanceof Promise ? reply.then((r) => rrl.apply(r, client.address)) : rrl.apply(reply, client.address);
   }
 
   /**

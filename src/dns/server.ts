@@ -11,6 +11,7 @@ import type { Registry } from 'prom-client';
 import { createRegistry } from '../metrics.js';
 import type { DynamicAnswers } from './authority.js';
 import { registerDnsMetrics } from './metrics.js';
+import type { RrlSettings } from './rrl.js';
 import { notifySecondary } from './notify.js';
 import type { TsigKey } from './tsig.js';
 import { listenMetrics, type MetricsListener } from './metrics-listener.js';
@@ -52,6 +53,8 @@ export interface DnsServerOptions {
    * is signed with the first.
    */
   tsigKeys?: readonly TsigKey[];
+  /** Response-rate limiting of UDP replies (rrl.ts); absent = off. */
+  rrl?: RrlSettings;
 }
 
 export interface DnsServer {
@@ -93,6 +96,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     ...(options.udpPayloadSize !== undefined && { udpPayloadSize: options.udpPayloadSize }),
     ...(options.allowTransfer && { allowTransfer: options.allowTransfer }),
     ...(options.tsigKeys && { tsigKeys: options.tsigKeys }),
+    ...(options.rrl && { rrl: options.rrl }),
   });
   zones.onChange(() => pipeline.zonesChanged());
   if (options.notify?.length) zones.onChange(notifyOnSerialChange(options.notify, options.tsigKeys?.[0]));
@@ -117,6 +121,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     tcpClosed: () => tcp.closed,
     tcpClientNetworks: () => tcp.admission.networks,
     fastPathEntries: () => pipeline.fastPathEntries,
+    rrl: () => pipeline.rrlCounters,
   });
   let metrics: MetricsListener | undefined;
   try {

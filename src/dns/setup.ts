@@ -14,6 +14,7 @@
  *   --tsig-key              dns.transfer.tsigKeys
  *   --root-hints, ...       dns.recursion.*   (resolver/flags.ts)
  *   --tcp-*                 dns.tcp.*         (tcp-settings.ts)
+ *   --rrl-*                 dns.rrl.*         (rrl.ts; --rrl-responses-per-second 0 turns it off)
  *
  * The file is parsed and validated in src/config (which never imports a role); this module only maps it.
  */
@@ -25,6 +26,7 @@ import { DEFAULT_UDP_PAYLOAD_SIZE } from './response.js';
 import type { DnsServerOptions } from './server.js';
 import { tcpServerOptions } from './tcp-settings.js';
 import type { TsigKey } from './tsig.js';
+import { RRL_DEFAULTS, type RrlSettings } from './rrl.js';
 
 export interface DnsRoleOptions {
   listen: HostPort[];
@@ -43,10 +45,15 @@ export interface DnsRoleOptions {
   recursion: RecursionSettings;
   /** TCP limits that are set; the server's defaults hold for the rest. */
   tcp: DnsTcpConfig;
+  /** Response-rate limiting of UDP replies; undefined = off (the default without a file). */
+  rrl: RrlSettings | undefined;
 }
 
+/** RRL settings given as flags: each replaces the same one; a rate of 0 turns RRL off. */
+export type RrlOverrides = Partial<RrlSettings>;
+
 /** Settings given on top of a file or the defaults; nested groups override key by key too. */
-export type DnsOverrides = Partial<Omit<DnsRoleOptions, 'recursion' | 'tcp'>> & { recursion?: Partial<RecursionSettings>; tcp?: DnsTcpConfig };
+export type DnsOverrides = Partial<Omit<DnsRoleOptions, 'recursion' | 'tcp' | 'rrl'>> & { recursion?: Partial<RecursionSettings>; tcp?: DnsTcpConfig; rrl?: RrlOverrides };
 
 /** `dnscdn dns` with no file and no flags. */
 export const DNS_ROLE_DEFAULTS: DnsRoleOptions = {
@@ -58,6 +65,7 @@ export const DNS_ROLE_DEFAULTS: DnsRoleOptions = {
   tsigKeys: [],
   recursion: DEFAULT_RECURSION,
   tcp: {},
+  rrl: undefined,
 };
 
 export function dnsOptionsFromDeployment(d: Deployment): DnsRoleOptions {
@@ -81,6 +89,7 @@ export function dnsOptionsFromDeployment(d: Deployment): DnsRoleOptions {
           ...(r.staleWindow !== undefined && { staleWindow: r.staleWindow }),
         },
     tcp: dns.tcp ?? {},
+    rrl: dns.rrl && { ...RRL_DEFAULTS, ...dns.rrl },
   };
   if (dns.admin) options.metricsListen = dns.admin;
   return options;
@@ -93,7 +102,15 @@ export function withOverrides(base: DnsRoleOptions, overrides: DnsOverrides): Dn
     ...overrides,
     recursion: { ...base.recursion, ...overrides.recursion },
     tcp: { ...base.tcp, ...overrides.tcp },
+    rrl: withRrlOverrides(base.rrl, overrides.rrl),
   };
+}
+
+/** RRL flags over the file's settings: any --rrl-* flag with a rate (given or from the file) turns it on. */
+function withRrlOverrides(base: RrlSettings | undefined, overrides: RrlOverrides | undefined): RrlSettings | undefined {
+  if (!overrides || Object.keys(overrides).length === 0) return base;
+  const merged = { ...RRL_DEFAULTS, exempt: [], ...base, ...overrides };
+  return merged.responsesPerSecond ? (merged as RrlSettings) : undefined;
 }
 
 /** What startDnsServer takes for these options (recursion builds its resolver here, with its metrics in `registry`). */
@@ -109,5 +126,6 @@ export function dnsServerOptions(options: DnsRoleOptions, registry: Registry): D
     ...(options.tsigKeys.length > 0 && { tsigKeys: options.tsigKeys }),
     ...recursionServerOptions(options.recursion, registry),
     ...tcpServerOptions(options.tcp),
+    ...(options.rrl && { rrl: options.rrl }),
   };
 }

@@ -29,6 +29,7 @@ const EVERY_KEY = `dns:
     staleWindow: 1h
     randomizeCase: true
   tcp: { idleTimeout: 5s, maxPerNetwork: 8 }
+  rrl: { responsesPerSecond: 20, slip: 3, window: 10, ipv4Prefix: 24, ipv6Prefix: 48, exempt: [192.0.2.0/24] }
 edges: {}
 `;
 
@@ -71,7 +72,15 @@ describe('the dns section of the deployment file', () => {
         randomizeCase: true,
       },
       tcp: { idleTimeoutMs: 5000, maxPerNetwork: 8 },
+      rrl: { responsesPerSecond: 20, slip: 3, window: 10, ipv4Prefix: 24, ipv6Prefix: 48, exempt: ['192.0.2.0/24'] },
     });
+  });
+
+  it('RRL is off without dns.rrl, and takes the documented defaults for the keys it does not set', () => {
+    expect(DNS_ROLE_DEFAULTS.rrl).toBeUndefined();
+    expect(fromFile('dns:\n  rrl: { responsesPerSecond: 5 }\nedges: {}\n').rrl).toEqual({ responsesPerSecond: 5, slip: 2, window: 15, ipv4Prefix: 24, ipv6Prefix: 56, exempt: [] });
+    const withRrl = fromFile('dns:\n  rrl: { responsesPerSecond: 5, exempt: 10.0.0.0/8 }\nedges: {}\n');
+    expect(dnsServerOptions(withRrl, createRegistry()).rrl).toEqual({ ...withRrl.rrl, exempt: ['10.0.0.0/8'] });
   });
 
   it('leaves the defaults of dnscdn dns for the keys it does not set', () => {
@@ -98,6 +107,11 @@ describe('the dns section of the deployment file', () => {
     [['recursion:', '  upstreamPort: 0'], /\(dns\.recursion\.upstreamPort\): 0 is below the minimum 1/],
     [['recursion:', '  staleWindow: soon'], /\(dns\.recursion\.staleWindow\): "soon" is not a duration/],
     [['recursion:', '  randomizeCase: yes please'], /\(dns\.recursion\.randomizeCase\): expected true or false/],
+    [['rrl: { slip: 2 }'], /test\.yaml:2 \(dns\.rrl\.responsesPerSecond\): is required with dns\.rrl/],
+    [['rrl: { responsesPerSecond: 0 }'], /\(dns\.rrl\.responsesPerSecond\): 0 is below the minimum 1/],
+    [['rrl: { responsesPerSecond: 5, slip: 11 }'], /\(dns\.rrl\.slip\): 11 is above the maximum 10/],
+    [['rrl:', '  responsesPerSecond: 5', '  exempt: [10.0.0.1/8]'], /test\.yaml:4 \(dns\.rrl\.exempt\[0\]\): bad CIDR/],
+    [['rrl: { responsesPerSecond: 5, burst: 9 }'], /\(dns\.rrl\.burst\): unknown key "burst"/],
   ])('refuses %j with the file, line and key', (lines, message) => {
     expect(fileError(lines)).toMatch(message);
   });
@@ -129,6 +143,13 @@ describe('a flag next to --config replaces its key, and only that key', () => {
     [['--tcp-max-per-network', '2'], (o) => (o.tcp.maxPerNetwork = 2)],
     [['--tcp-ipv4-prefix', '28'], (o) => (o.tcp.ipv4Prefix = 28)],
     [['--tcp-ipv6-prefix', '48'], (o) => (o.tcp.ipv6Prefix = 48)],
+    [['--rrl-responses-per-second', '50'], (o) => (o.rrl!.responsesPerSecond = 50)],
+    [['--rrl-slip', '0'], (o) => (o.rrl!.slip = 0)],
+    [['--rrl-window', '30'], (o) => (o.rrl!.window = 30)],
+    [['--rrl-ipv4-prefix', '22'], (o) => (o.rrl!.ipv4Prefix = 22)],
+    [['--rrl-ipv6-prefix', '64'], (o) => (o.rrl!.ipv6Prefix = 64)],
+    [['--rrl-exempt', '198.51.100.0/24', '--rrl-exempt', '::1'], (o) => (o.rrl!.exempt = ['198.51.100.0/24', '::1'])],
+    [['--rrl-responses-per-second', '0'], (o) => (o.rrl = undefined)],
   ])('%j', (args, change) => {
     const expected = fromFile(); // parsed anew: a fresh object to change (structuredClone would turn key secrets into Uint8Arrays)
     change(expected);
@@ -141,7 +162,14 @@ describe('a flag next to --config replaces its key, and only that key', () => {
     expect(dnsServerOptions(options, createRegistry()).allowTransfer).toEqual(['127.0.0.2/32']);
   });
 
+  it('--rrl-responses-per-second turns RRL on without a file, with the defaults for the rest', () => {
+    const options = withOverrides(DNS_ROLE_DEFAULTS, dnsOverridesFromFlags(parseFlags(['--rrl-responses-per-second', '10'])));
+    expect(options.rrl).toEqual({ responsesPerSecond: 10, slip: 2, window: 15, ipv4Prefix: 24, ipv6Prefix: 56, exempt: [] });
+  });
+
   it.each([
+    [['--rrl-slip', '-1'], /--rrl-slip: "-1" is not a whole number from 0 to 10/],
+    [['--rrl-exempt', '10.0.0.1/8'], /--rrl-exempt: .*bits set past \/8/],
     [['--udp-size', '100'], /--udp-size: "100" is not a whole number from 512 to 65535/],
     [['--allow-transfer', '10.0.0.1/8'], /--allow-transfer: .*bits set past \/8/],
     [['--stale-window', 'soon'], /--stale-window: "soon" is not a duration/],
