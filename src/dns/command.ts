@@ -11,8 +11,8 @@ import { logger } from '../log.js';
 import { formatHostPort, parseHostPort, type HostPort } from '../net/address.js';
 import { parseCidr } from '../net/cidr.js';
 import { createRegistry } from '../metrics.js';
-import { DNS_UDP_SIZE_RANGE } from '../config/types.js';
-import { integerFlag } from './flag-values.js';
+import { DNS_UDP_SIZE_RANGE, QUERY_LOG_SAMPLE_RANGE } from '../config/types.js';
+import { integerFlag, numberFlag } from './flag-values.js';
 import { addRecursionFlags, recursionOverridesFromFlags, type RecursionFlags } from './resolver/flags.js';
 import { startDnsServer } from './server.js';
 import { DNS_ROLE_DEFAULTS, dnsServerOptions, withOverrides, type DnsOverrides } from './setup.js';
@@ -33,6 +33,7 @@ export interface DnsFlags extends RecursionFlags, TcpFlags {
   allowTransfer?: string[];
   notify?: HostPort[];
   tsigKey?: TsigKey[];
+  queryLogSample?: number;
 }
 
 function collectHostPort(defaultPort: number): (value: string, previous: HostPort[] | undefined) => HostPort[] {
@@ -67,6 +68,7 @@ export function addDnsFlags(cmd: Command): Command {
         (v: string, prev: TsigKey[] | undefined) => [...(prev ?? []), parseTsigKeyFlag(v)],
       ),
     )
+    .addOption(new Option('--query-log-sample <fraction>', 'log this fraction of queries, one line each on stderr (client, qname, qtype, rcode, answer, steering, duration); 1 = every query (default 0: off)').argParser(numberFlag('--query-log-sample', QUERY_LOG_SAMPLE_RANGE)))
     .addOption(new Option('--metrics-listen <host:port>', 'serve GET /metrics and GET /healthz over HTTP here').argParser((v) => parseHostPort(v, 9153)));
   return addTcpFlags(addRecursionFlags(cmd));
 }
@@ -81,6 +83,7 @@ export function dnsOverridesFromFlags(flags: DnsFlags): DnsOverrides {
     ...(flags.allowTransfer !== undefined && { allowTransfer: flags.allowTransfer }),
     ...(flags.notify !== undefined && { notify: flags.notify }),
     ...(flags.tsigKey !== undefined && { tsigKeys: flags.tsigKey }),
+    ...(flags.queryLogSample !== undefined && { queryLogSample: flags.queryLogSample }),
     recursion: recursionOverridesFromFlags(flags),
     tcp: tcpConfigFromFlags(flags),
   };

@@ -52,6 +52,8 @@ export interface DnsServerOptions {
    * is signed with the first.
    */
   tsigKeys?: readonly TsigKey[];
+  /** Fraction of queries written to the query log (query-log.ts), 0..1; absent = off. */
+  queryLogSample?: number;
 }
 
 export interface DnsServer {
@@ -93,6 +95,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     ...(options.udpPayloadSize !== undefined && { udpPayloadSize: options.udpPayloadSize }),
     ...(options.allowTransfer && { allowTransfer: options.allowTransfer }),
     ...(options.tsigKeys && { tsigKeys: options.tsigKeys }),
+    ...(options.queryLogSample !== undefined && { queryLogSample: options.queryLogSample }),
   });
   zones.onChange(() => pipeline.zonesChanged());
   if (options.notify?.length) zones.onChange(notifyOnSerialChange(options.notify, options.tsigKeys?.[0]));

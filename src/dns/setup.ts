@@ -12,6 +12,7 @@
  *   --allow-transfer        dns.transfer.allow
  *   --notify                dns.transfer.notify
  *   --tsig-key              dns.transfer.tsigKeys
+ *   --query-log-sample      dns.queryLogSample
  *   --root-hints, ...       dns.recursion.*   (resolver/flags.ts)
  *   --tcp-*                 dns.tcp.*         (tcp-settings.ts)
  *
@@ -43,6 +44,8 @@ export interface DnsRoleOptions {
   recursion: RecursionSettings;
   /** TCP limits that are set; the server's defaults hold for the rest. */
   tcp: DnsTcpConfig;
+  /** Fraction of queries written to the query log, 0..1; 0 = off. */
+  queryLogSample: number;
 }
 
 /** Settings given on top of a file or the defaults; nested groups override key by key too. */
@@ -58,6 +61,7 @@ export const DNS_ROLE_DEFAULTS: DnsRoleOptions = {
   tsigKeys: [],
   recursion: DEFAULT_RECURSION,
   tcp: {},
+  queryLogSample: 0,
 };
 
 export function dnsOptionsFromDeployment(d: Deployment): DnsRoleOptions {
@@ -81,6 +85,7 @@ export function dnsOptionsFromDeployment(d: Deployment): DnsRoleOptions {
           ...(r.staleWindow !== undefined && { staleWindow: r.staleWindow }),
         },
     tcp: dns.tcp ?? {},
+    queryLogSample: dns.queryLogSample ?? 0,
   };
   if (dns.admin) options.metricsListen = dns.admin;
   return options;
@@ -109,5 +114,6 @@ export function dnsServerOptions(options: DnsRoleOptions, registry: Registry): D
     ...(options.tsigKeys.length > 0 && { tsigKeys: options.tsigKeys }),
     ...recursionServerOptions(options.recursion, registry),
     ...tcpServerOptions(options.tcp),
+    ...(options.queryLogSample > 0 && { queryLogSample: options.queryLogSample }),
   };
 }

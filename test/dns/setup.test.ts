@@ -29,6 +29,7 @@ const EVERY_KEY = `dns:
     staleWindow: 1h
     randomizeCase: true
   tcp: { idleTimeout: 5s, maxPerNetwork: 8 }
+  queryLogSample: 0.25
 edges: {}
 `;
 
@@ -71,6 +72,7 @@ describe('the dns section of the deployment file', () => {
         randomizeCase: true,
       },
       tcp: { idleTimeoutMs: 5000, maxPerNetwork: 8 },
+      queryLogSample: 0.25,
     });
   });
 
@@ -98,6 +100,9 @@ describe('the dns section of the deployment file', () => {
     [['recursion:', '  upstreamPort: 0'], /\(dns\.recursion\.upstreamPort\): 0 is below the minimum 1/],
     [['recursion:', '  staleWindow: soon'], /\(dns\.recursion\.staleWindow\): "soon" is not a duration/],
     [['recursion:', '  randomizeCase: yes please'], /\(dns\.recursion\.randomizeCase\): expected true or false/],
+    [['queryLogSample: 2'], /test\.yaml:2 \(dns\.queryLogSample\): 2 is above the maximum 1/],
+    [['queryLogSample: -0.5'], /test\.yaml:2 \(dns\.queryLogSample\): -0\.5 is below the minimum 0/],
+    [['queryLogSample: all'], /test\.yaml:2 \(dns\.queryLogSample\): expected a number/],
   ])('refuses %j with the file, line and key', (lines, message) => {
     expect(fileError(lines)).toMatch(message);
   });
@@ -129,6 +134,8 @@ describe('a flag next to --config replaces its key, and only that key', () => {
     [['--tcp-max-per-network', '2'], (o) => (o.tcp.maxPerNetwork = 2)],
     [['--tcp-ipv4-prefix', '28'], (o) => (o.tcp.ipv4Prefix = 28)],
     [['--tcp-ipv6-prefix', '48'], (o) => (o.tcp.ipv6Prefix = 48)],
+    [['--query-log-sample', '1'], (o) => (o.queryLogSample = 1)],
+    [['--query-log-sample', '0'], (o) => (o.queryLogSample = 0)],
   ])('%j', (args, change) => {
     const expected = fromFile(); // parsed anew: a fresh object to change (structuredClone would turn key secrets into Uint8Arrays)
     change(expected);
@@ -145,6 +152,9 @@ describe('a flag next to --config replaces its key, and only that key', () => {
     [['--udp-size', '100'], /--udp-size: "100" is not a whole number from 512 to 65535/],
     [['--allow-transfer', '10.0.0.1/8'], /--allow-transfer: .*bits set past \/8/],
     [['--stale-window', 'soon'], /--stale-window: "soon" is not a duration/],
+    [['--query-log-sample', '1.5'], /--query-log-sample: "1.5" is not a number from 0 to 1/],
+    [['--query-log-sample', '-1'], /--query-log-sample: "-1" is not a number from 0 to 1/],
+    [['--query-log-sample', 'half'], /--query-log-sample: "half" is not a number from 0 to 1/],
   ])('refuses %j with the flag and the reason', (args, message) => {
     expect(() => parseFlags(args)).toThrow(message);
   });
