@@ -81,7 +81,7 @@ describe('dnscdn_dns_request_duration_seconds and dnscdn_dns_queries_total{qtype
 /** Starts `dnscdn dns ...args`; resolves with its DNS port once it listens, and a reader of its stderr so far. */
 async function startCli(args: string[]): Promise<{ port: number; stderr: () => string }> {
   // At info (tests run at warn) the start-up line names the port; the query log is written whatever the level.
-  const child = spawn(process.execPath, ['bin/dnscdn.js', 'dns', ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, DNSCDN_LOG: 'info' } });
+  const child = spawn(process.execPath, ['bin/dnscdn.js', 'dns', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DNSCDN_LOG: 'info' } });
   children.push(child);
   let stderr = '';
   const exited = once(child, 'exit').then(() => {
@@ -91,7 +91,7 @@ async function startCli(args: string[]): Promise<{ port: number; stderr: () => s
   for (;;) {
     const [chunk] = (await Promise.race([once(child.stderr!, 'data'), exited])) as [Buffer];
     stderr += chunk.toString();
-    const m = /dns server started listen=127\.0\.0\.1:(\d+)/.exec(stderr);
+    const m = /(?:dns server started listen|dns listening on|listening address)=?\s?127\.0\.0\.1:(\d+)/.exec(stderr);
     if (m) {
       child.stderr!.on('data', (more: Buffer) => (stderr += more.toString()));
       return { port: Number(m[1]), stderr: () => stderr };
@@ -131,6 +131,17 @@ describe('dnscdn dns --query-log-sample', () => {
       { transport: 'udp', qname: 'nope.cdn.test', qtype: 'AAAA', rcode: 'NXDOMAIN', answer: '', handler: 'authority' },
       { transport: 'tcp', qname: 'cdn.test', qtype: 'MX', rcode: 'NOERROR', answer: 'MX', handler: 'authority' },
     ]);
+  });
+
+  it('names the steering decision for a steered name (dnscdn.yaml: geo-nearest by client subnet)', async () => {
+    const cli = await startCli(['--config', 'dnscdn.yaml', '--listen', '127.0.0.1:0', '--metrics-listen', '127.0.0.1:0', '--query-log-sample', '1']);
+    await dig(cli.port, '+subnet=192.0.2.0/24', 'www.cdn.test', 'A');
+    await expect.poll(() => queryLines(cli.stderr()).length).toBe(1);
+    const [line] = queryLines(cli.stderr());
+    expect(line).toMatchObject({ qname: 'www.cdn.test', qtype: 'A', rcode: 'NOERROR', handler: 'authority', steering: 'www.cdn.test' });
+    // The decision: steering generation / ECS scope / the edges in answer order; the answer is that edge's address.
+    expect(line!.decision).toMatch(/^\d+\/24\/[a-z]+$/);
+    expect(line!.answer).toMatch(/^127\.0\.0\.\d+$/);
   });
 
   it('without the flag logs nothing', async () => {
