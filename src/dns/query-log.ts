@@ -13,6 +13,7 @@
  * 1 logs every query. Off (0) means the pipeline holds no QueryLog at all, so a query pays nothing.
  * Everything here runs only for a sampled query: it decodes the request and the reply bytes again.
  */
+import cluster from 'node:cluster';
 import { formatFields } from '../log.js';
 import type { QueryContext } from './chain.js';
 import { rcodeName } from './rcode-names.js';
@@ -50,6 +51,8 @@ export class QueryLog {
       steering: ctx.steered?.pool,
       decision: ctx.steered?.cacheKey,
       duration: seconds.toFixed(6),
+      // Under `--workers` (node:cluster), which worker answered; absent in a single process.
+      worker: cluster.isWorker ? cluster.worker?.id : undefined,
     };
     this.write(`${new Date().toISOString()} QUERY dns.query:${formatFields(fields)}\n`);
   }

@@ -55,3 +55,16 @@ describe('QueryLog sampling', () => {
     expect(n).toBeLessThan(3000);
   });
 });
+
+describe('QueryLog under node:cluster', () => {
+  it('names the worker that answered (a forked worker writes one line)', async () => {
+    const { default: cluster } = await import('node:cluster');
+    const { once } = await import('node:events');
+    // The worker runs the compiled module (npm run build): vitest's transform does not reach a forked process.
+    cluster.setupPrimary({ exec: new URL('./query-log-worker.mjs', import.meta.url).pathname, silent: true });
+    const worker = cluster.fork();
+    const [line] = (await once(worker, 'message')) as [string];
+    await once(worker, 'exit');
+    expect(line).toMatch(/ QUERY dns\.query: client=127\.0\.0\.1:5300 transport=udp qname=www\.cdn\.test qtype=A rcode=dropped handler=drop duration=0\.000010 worker=1\n$/);
+  });
+});
