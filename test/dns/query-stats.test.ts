@@ -1,4 +1,6 @@
 /** Query counting and the query log's sampling, below the servers (src/dns/query-stats.ts, src/dns/query-log.ts). */
+import cluster from 'node:cluster';
+import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { QueryLog } from '../../src/dns/query-log.js';
 import { LATENCY_BUCKETS, QueryStats, questionType } from '../../src/dns/query-stats.js';
@@ -58,8 +60,6 @@ describe('QueryLog sampling', () => {
 
 describe('QueryLog under node:cluster', () => {
   it('names the worker that answered (a forked worker writes one line)', async () => {
-    const { default: cluster } = await import('node:cluster');
-    const { once } = await import('node:events');
     // The worker runs the compiled module (npm run build): vitest's transform does not reach a forked process.
     cluster.setupPrimary({ exec: new URL('./query-log-worker.mjs', import.meta.url).pathname, silent: true });
     const worker = cluster.fork();
