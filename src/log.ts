@@ -19,7 +19,8 @@ export function setLogLevel(level: LogLevel): void {
 
 export type LogFields = Record<string, string | number | boolean | bigint | null | undefined>;
 
-function format(fields: LogFields | undefined): string {
+/** ` key=value` pairs as every log line prints them (also the query log's, src/dns/query-log.ts). */
+export function formatFields(fields: LogFields | undefined): string {
   if (!fields) return '';
   let out = '';
   for (const [k, v] of Object.entries(fields)) {
@@ -40,7 +41,7 @@ export interface Logger {
 export function logger(component: string): Logger {
   const emit = (level: Exclude<LogLevel, 'silent'>, msg: string, fields?: LogFields): void => {
     if (LEVELS[level] < threshold) return;
-    process.stderr.write(`${new Date().toISOString()} ${level.toUpperCase()} ${component}: ${msg}${format(fields)}\n`);
+    process.stderr.write(`${new Date().toISOString()} ${level.toUpperCase()} ${component}: ${msg}${formatFields(fields)}\n`);
   };
   return {
     debug: (m, f) => emit('debug', m, f),

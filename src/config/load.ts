@@ -17,6 +17,7 @@ import {
   DNS_TCP_RANGES,
   DNS_RRL_RANGES,
   DNS_UDP_SIZE_RANGE,
+  QUERY_LOG_SAMPLE_RANGE,
   POOL_POLICIES,
   type Deployment,
   type DnsConfig,
@@ -110,7 +111,7 @@ function cidr(n: ConfigNode): Cidr {
 
 function readDns(n: ConfigNode, baseDir: string): DnsConfig {
   if (!n.present()) throw n.error('is required (listen addresses and zones folder)');
-  const f = n.fields(['listen', 'zones', 'udpSize', 'transfer', 'recursion', 'tcp', 'rrl', 'admin']);
+  const f = n.fields(['listen', 'zones', 'udpSize', 'transfer', 'recursion', 'tcp', 'rrl', 'admin', 'queryLogSample']);
   const listen = f.listen.present() ? f.listen.itemsOrOne().map((x) => hostPort(x, 53)) : [{ host: '127.0.0.1', port: 5353 }];
   const dns: DnsConfig = { listen, zones: resolve(baseDir, f.zones.present() ? f.zones.string() : 'zones') };
   if (f.udpSize.present()) dns.udpSize = f.udpSize.integer(DNS_UDP_SIZE_RANGE);
@@ -119,6 +120,7 @@ function readDns(n: ConfigNode, baseDir: string): DnsConfig {
   if (f.tcp.present()) dns.tcp = readDnsTcp(f.tcp);
   if (f.rrl.present()) dns.rrl = readDnsRrl(f.rrl);
   if (f.admin.present()) dns.admin = hostPort(f.admin);
+  if (f.queryLogSample.present()) dns.queryLogSample = f.queryLogSample.number(QUERY_LOG_SAMPLE_RANGE);
   return dns;
 }
 

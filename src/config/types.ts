@@ -91,6 +91,9 @@ export interface DnsTransferConfig {
 /** Allowed EDNS UDP payload sizes (`dns.udpSize`, `--udp-size`): RFC 6891 §6.2.5 treats below 512 as 512. */
 export const DNS_UDP_SIZE_RANGE = { min: 512, max: 65_535 } as const;
 
+/** The query log's sample (`dns.queryLogSample`, `--query-log-sample`): the fraction of queries logged; 0 = off, 1 = every query. */
+export const QUERY_LOG_SAMPLE_RANGE = { min: 0, max: 1 } as const;
+
 /** Limits on DNS over TCP (`dns.tcp`); an absent key keeps the server's default (src/dns/tcp.ts, tcp-admission.ts). */
 export interface DnsTcpConfig {
   /** Close a connection with no query in progress this long after opening or its last reply. */
@@ -147,6 +150,8 @@ export interface DnsConfig {
   rrl?: DnsRrlConfig;
   /** HTTP listener for GET /metrics and GET /healthz (edge health as steering sees it). */
   admin?: HostPort;
+  /** Fraction of queries written to the query log (src/dns/query-log.ts); absent = off. */
+  queryLogSample?: number;
 }
 
 export interface GeoConfig {

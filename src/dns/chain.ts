@@ -54,6 +54,8 @@ export interface QueryContext {
   steered: AuthorityOutcome['steered'] | undefined;
   /** With `reply`: a recursive answer, kept encoded while the resolver cache holds it (resolver-fastpath.ts). */
   recursive: boolean;
+  /** Set by the pipeline when the query is done: the entry that replied, 'error' (the boundary's SERVFAIL) or 'drop'. */
+  answeredBy: string;
 }
 
 export interface ChainEntry {

@@ -11,8 +11,8 @@ import { logger } from '../log.js';
 import { formatHostPort, parseHostPort, type HostPort } from '../net/address.js';
 import { parseCidr } from '../net/cidr.js';
 import { createRegistry } from '../metrics.js';
-import { DNS_RRL_RANGES, DNS_UDP_SIZE_RANGE } from '../config/types.js';
-import { integerFlag } from './flag-values.js';
+import { DNS_RRL_RANGES, DNS_UDP_SIZE_RANGE, QUERY_LOG_SAMPLE_RANGE } from '../config/types.js';
+import { integerFlag, numberFlag } from './flag-values.js';
 import { addRecursionFlags, recursionOverridesFromFlags, type RecursionFlags } from './resolver/flags.js';
 import { startDnsServer } from './server.js';
 import { DNS_ROLE_DEFAULTS, dnsServerOptions, withOverrides, type DnsOverrides, type RrlOverrides } from './setup.js';
@@ -39,6 +39,7 @@ export interface DnsFlags extends RecursionFlags, TcpFlags {
   rrlIpv4Prefix?: number;
   rrlIpv6Prefix?: number;
   rrlExempt?: string[];
+  queryLogSample?: number;
 }
 
 function collectHostPort(defaultPort: number): (value: string, previous: HostPort[] | undefined) => HostPort[] {
@@ -81,6 +82,7 @@ export function addDnsFlags(cmd: Command): Command {
     .addOption(new Option('--rrl-ipv4-prefix <bits>', 'IPv4 prefix of one client network for RRL (default 24)').argParser(integerFlag('--rrl-ipv4-prefix', DNS_RRL_RANGES.ipv4Prefix)))
     .addOption(new Option('--rrl-ipv6-prefix <bits>', 'IPv6 prefix of one client network for RRL (default 56)').argParser(integerFlag('--rrl-ipv6-prefix', DNS_RRL_RANGES.ipv6Prefix)))
     .addOption(new Option('--rrl-exempt <cidr>', 'network never rate-limited; repeatable').argParser(cidrCollector('--rrl-exempt')))
+    .addOption(new Option('--query-log-sample <fraction>', 'log this fraction of queries, one line each on stderr (client, qname, qtype, rcode, answer, steering, duration); 1 = every query (default 0: off)').argParser(numberFlag('--query-log-sample', QUERY_LOG_SAMPLE_RANGE)))
     .addOption(new Option('--metrics-listen <host:port>', 'serve GET /metrics and GET /healthz over HTTP here').argParser((v) => parseHostPort(v, 9153)));
   return addTcpFlags(addRecursionFlags(cmd));
 }
@@ -95,6 +97,7 @@ export function dnsOverridesFromFlags(flags: DnsFlags): DnsOverrides {
     ...(flags.allowTransfer !== undefined && { allowTransfer: flags.allowTransfer }),
     ...(flags.notify !== undefined && { notify: flags.notify }),
     ...(flags.tsigKey !== undefined && { tsigKeys: flags.tsigKey }),
+    ...(flags.queryLogSample !== undefined && { queryLogSample: flags.queryLogSample }),
     recursion: recursionOverridesFromFlags(flags),
     tcp: tcpConfigFromFlags(flags),
     rrl: rrlOverridesFromFlags(flags),

@@ -14,6 +14,15 @@ export function integerFlag(flag: string, range: { min: number; max: number }): 
   };
 }
 
+/** A number (fractions allowed) within `range` (the range the file's key has). */
+export function numberFlag(flag: string, range: { min: number; max: number }): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < range.min || n > range.max) throw new ConfigError({ file: flag }, `"${value}" is not a number from ${range.min} to ${range.max}`);
+    return n;
+  };
+}
+
 /** A duration in the file's form (`500ms`, `2s`, `1m`; a bare number is seconds), in milliseconds, at least `minMs`. */
 export function durationFlag(flag: string, minMs: number): (value: string) => number {
   return (value) => {

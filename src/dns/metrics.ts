@@ -3,9 +3,11 @@
  * catalog's load counters, the TCP counters); every metric here is filled by a `collect()` callback
  * when the registry is scraped, so a query never pays for a label lookup.
  */
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type MetricType, type Registry } from 'prom-client';
 import type { PipelineStats } from './pipeline.js';
 import type { RrlCounters } from './rrl.js';
+import { LATENCY_BUCKETS, QTYPE_LABELS, type QueryStats } from './query-stats.js';
+import { rcodeName } from './rcode-names.js';
 import type { TcpCloseReason } from './tcp.js';
 import type { TcpRefusalReason } from './tcp-admission.js';
 import type { ZoneCatalog } from './zone/catalog.js';
@@ -23,21 +25,6 @@ export interface DnsMetricSources {
   rrl: () => Readonly<RrlCounters> | undefined;
 }
 
-/** Names of the rcodes a server sends (RFC 1035 §4.1.1, RFC 2136 §2.2, RFC 6891 §9). */
-const RCODE_NAMES: Record<number, string> = {
-  0: 'NOERROR',
-  1: 'FORMERR',
-  2: 'SERVFAIL',
-  3: 'NXDOMAIN',
-  4: 'NOTIMP',
-  5: 'REFUSED',
-  6: 'YXDOMAIN',
-  7: 'YXRRSET',
-  8: 'NXRRSET',
-  9: 'NOTAUTH',
-  10: 'NOTZONE',
-  16: 'BADVERS',
-};
 
 /** A counter whose value is copied from a plain number at scrape time. */
 function mirroredCounter(registry: Registry, name: string, help: string, read: () => number): void {
@@ -81,15 +68,20 @@ export function registerDnsMetrics(registry: Registry, src: DnsMetricSources): v
   const { stats, zones } = src;
   new Counter({
     name: 'dnscdn_dns_queries_total',
-    help: 'Queries received (UDP datagrams and TCP frames), by transport',
-    labelNames: ['transport'],
+    help: `Queries (UDP datagrams and TCP frames), counted when answered or dropped, by transport and question type (${QTYPE_LABELS.slice(0, -1).join(' ')}; OTHER: any other type or no readable question)`,
+    labelNames: ['transport', 'qtype'],
     registers: [registry],
     collect() {
       this.reset();
-      this.inc({ transport: 'udp' }, stats.udpQueries);
-      this.inc({ transport: 'tcp' }, stats.tcpQueries);
+      for (const transport of ['udp', 'tcp'] as const) {
+        for (const qtype of QTYPE_LABELS) {
+          const n = stats.queries.queries(transport, qtype);
+          if (n > 0) this.inc({ transport, qtype }, n);
+        }
+      }
     },
   });
+  new MirroredHistogram(registry, stats.queries);
   new Counter({
     name: 'dnscdn_dns_handled_total',
     help: 'Replies by the chain entry that gave them (src/dns/chain.ts; fastpath = encoded-answer cache)',
@@ -108,7 +100,7 @@ export function registerDnsMetrics(registry: Registry, src: DnsMetricSources): v
     collect() {
       this.reset();
       stats.rcodes.forEach((n, rcode) => {
-        if (n > 0) this.inc({ rcode: RCODE_NAMES[rcode] ?? String(rcode) }, n);
+        if (n > 0) this.inc({ rcode: rcodeName(rcode) }, n);
       });
     },
   });
@@ -169,4 +161,47 @@ export function registerDnsMetrics(registry: Registry, src: DnsMetricSources): v
       }
     },
   });
+}
+
+const DURATION_NAME = 'dnscdn_dns_request_duration_seconds';
+const DURATION_HELP = 'Time from receiving a query to having its reply bytes (or deciding to drop it), in seconds; every query, every transport';
+type HistogramSamples = Awaited<ReturnType<Histogram['get']>>;
+
+/**
+ * dnscdn_dns_request_duration_seconds, read from QueryStats' plain bucket counts at scrape time. A
+ * Histogram subclass (so the registry takes it as one) whose samples are built from those counts:
+ * prom-client's own observe() would cost a label-hash lookup and its bucket search per query.
+ * The registry prints through `getForPromString` (text) and `get` (JSON, aggregation): both answer here.
+ */
+class MirroredHistogram extends Histogram {
+  constructor(
+    registry: Registry,
+    private readonly source: QueryStats,
+  ) {
+    super({ name: DURATION_NAME, help: DURATION_HELP, buckets: [...LATENCY_BUCKETS], registers: [registry] });
+  }
+
+  override get(): Promise<HistogramSamples> {
+    return Promise.resolve(this.samples());
+  }
+
+  getForPromString(): Promise<HistogramSamples> {
+    return Promise.resolve(this.samples());
+  }
+
+  private samples(): HistogramSamples {
+    const { latencyBuckets, latencySum, latencyCount } = this.source;
+    const values: HistogramSamples['values'] = [];
+    let cumulative = 0;
+    for (const [i, le] of LATENCY_BUCKETS.entries()) {
+      cumulative += latencyBuckets[i]!;
+      values.push({ metricName: `${DURATION_NAME}_bucket`, labels: { le }, value: cumulative });
+    }
+    values.push({ metricName: `${DURATION_NAME}_bucket`, labels: { le: '+Inf' }, value: latencyCount });
+    values.push({ metricName: `${DURATION_NAME}_sum`, labels: {}, value: latencySum });
+    values.push({ metricName: `${DURATION_NAME}_count`, labels: {}, value: latencyCount });
+    // prom-client's typings call `type` a numeric enum, but the text format prints the field as it is
+    // and its own histograms carry the string 'histogram'.
+    return { name: DURATION_NAME, help: DURATION_HELP, type: 'histogram' as unknown as MetricType, aggregator: 'sum', collect: () => undefined, values };
+  }
 }

@@ -14,6 +14,7 @@
  * when its own `canHandle` agrees. Without a handler, such names get REFUSED.
  * EXTENSION POINT (steering): `PipelineOptions.dynamicAnswers` (see authority.ts `DynamicAnswers`).
  */
+import { performance } from 'node:perf_hooks';
 import { logger } from '../log.js';
 import { AddressAcl } from './acl.js';
 import { Authority, type AuthorityOutcome, type DynamicAnswers } from './authority.js';
@@ -30,6 +31,8 @@ import type { TsigKey } from './tsig.js';
 import { RCODE, type Message } from './types.js';
 import { decodeMessage, encodeMessage } from './wire.js';
 import { ErrorReport } from './error-report.js';
+import { QueryLog } from './query-log.js';
+import { QueryStats, questionType } from './query-stats.js';
 import type { ZoneSet } from './zone/store.js';
 
 export type { RecursionHandler } from './chain.js';
@@ -52,6 +55,8 @@ export interface PipelineOptions {
   tsigKeys?: readonly TsigKey[];
   /** Response-rate limiting of UDP replies (rrl.ts); absent = off. */
   rrl?: RrlSettings;
+  /** Fraction of queries written to the query log (query-log.ts), 0..1; absent or 0 = no query log. */
+  queryLogSample?: number;
 }
 
 /**
@@ -73,13 +78,15 @@ export interface PipelineStats {
   errors: number;
   /** The same throws (bugs, unsendable data), by the chain entry under way or 'encode'. */
   internalErrors: Record<string, number>;
+  /** Queries by transport and qtype, and the latency histogram (query-stats.ts). */
+  queries: QueryStats;
 }
 
 /** rcodes 0..23 counted one by one (BADVERS is 16); others are not counted by rcode. */
 const RCODE_SLOTS = 24;
 
 export class QueryPipeline {
-  readonly stats: PipelineStats = { udpQueries: 0, tcpQueries: 0, byHandler: {}, rcodes: new Array<number>(RCODE_SLOTS).fill(0), formerr: 0, dropped: 0, truncated: 0, errors: 0, internalErrors: {} };
+  readonly stats: PipelineStats = { udpQueries: 0, tcpQueries: 0, byHandler: {}, rcodes: new Array<number>(RCODE_SLOTS).fill(0), formerr: 0, dropped: 0, truncated: 0, errors: 0, internalErrors: {}, queries: new QueryStats() };
   private readonly errorReport = new ErrorReport(log);
   private readonly roundRobin = new RoundRobin();
   private readonly cache: EncodedAnswerCache;
@@ -89,6 +96,8 @@ export class QueryPipeline {
   private readonly udpSize: number;
   private readonly chain: readonly ChainEntry[];
   private readonly rrl: ResponseRateLimiter | undefined;
+  /** Absent when the query log is off: then no query pays for it. */
+  private readonly queryLog: QueryLog | undefined;
 
   constructor(private readonly options: PipelineOptions) {
     this.udpSize = options.udpPayloadSize ?? DEFAULT_UDP_PAYLOAD_SIZE;
@@ -99,6 +108,7 @@ export class QueryPipeline {
     if (r?.cachedAnswer && r.countCacheHit) this.resolverCache = new ResolverAnswerCache({ cachedAnswer: r.cachedAnswer.bind(r), countCacheHit: r.countCacheHit.bind(r) }, options.fastPathEntries);
     this.recursionAcl = new AddressAcl(options.allowRecursion ?? []);
     if (options.rrl) this.rrl = new ResponseRateLimiter(options.rrl);
+    if (options.queryLogSample) this.queryLog = new QueryLog(options.queryLogSample);
     this.chain = buildChain({
       cache: this.cache,
       authority: new Authority(options.zones, options.dynamicAnswers ? { dynamicAnswers: options.dynamicAnswers } : {}),
@@ -162,19 +172,44 @@ export class QueryPipeline {
   private boundary(ctx: QueryContext): Buffer | Buffer[] | undefined | Promise<Buffer | Buffer[] | undefined> {
     if (ctx.client.transport === 'udp') this.stats.udpQueries++;
     else this.stats.tcpQueries++;
+    const started = performance.now();
     try {
       const ended = runChain(this.chain, ctx);
-      if (ended instanceof Promise) return ended.then((r) => this.deliver(ctx, r)).catch((err: unknown) => this.recover(ctx, err));
-      return this.deliver(ctx, ended);
+      if (ended instanceof Promise)
+        return ended
+          .then((r) => this.deliver(ctx, r))
+          .catch((err: unknown) => this.recover(ctx, err))
+          .then((out) => this.finish(ctx, started, out));
+      return this.finish(ctx, started, this.deliver(ctx, ended));
     } catch (err) {
-      return this.recover(ctx, err);
+      return this.finish(ctx, started, this.recover(ctx, err));
     }
+  }
+
+  /**
+   * Every query ends here once, whatever happened: counted by transport and qtype, its time from the
+   * boundary's entry to its reply bytes in the latency histogram (performance.now(): a double, no
+   * allocation), and written to the query log when it is on and samples this query.
+   */
+  private finish<T extends Buffer | Buffer[] | undefined>(ctx: QueryContext, started: number, out: T): T {
+    const seconds = (performance.now() - started) / 1000;
+    const qtype = ctx.plain ? ctx.bytes.readUInt16BE(ctx.plain.questionEnd - 4) : questionType(ctx.bytes);
+    this.stats.queries.record(ctx.client.transport, qtype, seconds);
+    if (this.queryLog?.sampled()) {
+      try {
+        this.queryLog.record(ctx, ctx.answeredBy, out, seconds);
+      } catch (err) {
+        this.errorReport.report('query-log', err, undefined);
+      }
+    }
+    return out;
   }
 
   /** What the chain ended with, as bytes: counted by entry and rcode, a message encoded and truncated. */
   private deliver(ctx: QueryContext, ended: 'reply' | 'drop'): Buffer | Buffer[] | undefined {
     if (ended === 'drop') return undefined;
     this.stats.byHandler[ctx.step]!++;
+    ctx.answeredBy = ctx.step;
     if (ctx.reply) {
       ctx.step = 'encode';
       return this.encode(ctx.reply, ctx.query!, ctx.client, ctx);
@@ -215,6 +250,7 @@ export class QueryPipeline {
    */
   private recover(ctx: QueryContext, err: unknown): Buffer | undefined {
     const step = ctx.step;
+    ctx.answeredBy = 'error';
     this.stats.errors++;
     this.stats.internalErrors[step] = (this.stats.internalErrors[step] ?? 0) + 1;
     let name: string | undefined;
@@ -241,5 +277,5 @@ export class QueryPipeline {
 }
 
 function newContext(bytes: Buffer, client: ClientInfo, stream: boolean): QueryContext {
-  return { bytes, client, stream, step: 'fastpath', plain: undefined, query: undefined, wire: undefined, messages: undefined, reply: undefined, reusable: undefined, steered: undefined, recursive: false };
+  return { bytes, client, stream, step: 'fastpath', plain: undefined, query: undefined, wire: undefined, messages: undefined, reply: undefined, reusable: undefined, steered: undefined, recursive: false, answeredBy: 'drop' };
 }

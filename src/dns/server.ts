@@ -55,6 +55,8 @@ export interface DnsServerOptions {
   tsigKeys?: readonly TsigKey[];
   /** Response-rate limiting of UDP replies (rrl.ts); absent = off. */
   rrl?: RrlSettings;
+  /** Fraction of queries written to the query log (query-log.ts), 0..1; absent = off. */
+  queryLogSample?: number;
 }
 
 export interface DnsServer {
@@ -97,6 +99,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     ...(options.allowTransfer && { allowTransfer: options.allowTransfer }),
     ...(options.tsigKeys && { tsigKeys: options.tsigKeys }),
     ...(options.rrl && { rrl: options.rrl }),
+    ...(options.queryLogSample !== undefined && { queryLogSample: options.queryLogSample }),
   });
   zones.onChange(() => pipeline.zonesChanged());
   if (options.notify?.length) zones.onChange(notifyOnSerialChange(options.notify, options.tsigKeys?.[0]));

@@ -12,6 +12,7 @@
  *   --allow-transfer        dns.transfer.allow
  *   --notify                dns.transfer.notify
  *   --tsig-key              dns.transfer.tsigKeys
+ *   --query-log-sample      dns.queryLogSample
  *   --root-hints, ...       dns.recursion.*   (resolver/flags.ts)
  *   --tcp-*                 dns.tcp.*         (tcp-settings.ts)
  *   --rrl-*                 dns.rrl.*         (rrl.ts; --rrl-responses-per-second 0 turns it off)
@@ -47,6 +48,8 @@ export interface DnsRoleOptions {
   tcp: DnsTcpConfig;
   /** Response-rate limiting of UDP replies; undefined = off (the default without a file). */
   rrl: RrlSettings | undefined;
+  /** Fraction of queries written to the query log, 0..1; 0 = off. */
+  queryLogSample: number;
 }
 
 /** RRL settings given as flags: each replaces the same one; a rate of 0 turns RRL off. */
@@ -66,6 +69,7 @@ export const DNS_ROLE_DEFAULTS: DnsRoleOptions = {
   recursion: DEFAULT_RECURSION,
   tcp: {},
   rrl: undefined,
+  queryLogSample: 0,
 };
 
 export function dnsOptionsFromDeployment(d: Deployment): DnsRoleOptions {
@@ -90,6 +94,7 @@ export function dnsOptionsFromDeployment(d: Deployment): DnsRoleOptions {
         },
     tcp: dns.tcp ?? {},
     rrl: dns.rrl && { ...RRL_DEFAULTS, ...dns.rrl },
+    queryLogSample: dns.queryLogSample ?? 0,
   };
   if (dns.admin) options.metricsListen = dns.admin;
   return options;
@@ -127,5 +132,6 @@ export function dnsServerOptions(options: DnsRoleOptions, registry: Registry): D
     ...recursionServerOptions(options.recursion, registry),
     ...tcpServerOptions(options.tcp),
     ...(options.rrl && { rrl: options.rrl }),
+    ...(options.queryLogSample > 0 && { queryLogSample: options.queryLogSample }),
   };
 }

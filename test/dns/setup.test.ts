@@ -30,6 +30,7 @@ const EVERY_KEY = `dns:
     randomizeCase: true
   tcp: { idleTimeout: 5s, maxPerNetwork: 8 }
   rrl: { responsesPerSecond: 20, slip: 3, window: 10, ipv4Prefix: 24, ipv6Prefix: 48, exempt: [192.0.2.0/24] }
+  queryLogSample: 0.25
 edges: {}
 `;
 
@@ -73,6 +74,7 @@ describe('the dns section of the deployment file', () => {
       },
       tcp: { idleTimeoutMs: 5000, maxPerNetwork: 8 },
       rrl: { responsesPerSecond: 20, slip: 3, window: 10, ipv4Prefix: 24, ipv6Prefix: 48, exempt: ['192.0.2.0/24'] },
+      queryLogSample: 0.25,
     });
   });
 
@@ -112,6 +114,9 @@ describe('the dns section of the deployment file', () => {
     [['rrl: { responsesPerSecond: 5, slip: 11 }'], /\(dns\.rrl\.slip\): 11 is above the maximum 10/],
     [['rrl:', '  responsesPerSecond: 5', '  exempt: [10.0.0.1/8]'], /test\.yaml:4 \(dns\.rrl\.exempt\[0\]\): bad CIDR/],
     [['rrl: { responsesPerSecond: 5, burst: 9 }'], /\(dns\.rrl\.burst\): unknown key "burst"/],
+    [['queryLogSample: 2'], /test\.yaml:2 \(dns\.queryLogSample\): 2 is above the maximum 1/],
+    [['queryLogSample: -0.5'], /test\.yaml:2 \(dns\.queryLogSample\): -0\.5 is below the minimum 0/],
+    [['queryLogSample: all'], /test\.yaml:2 \(dns\.queryLogSample\): expected a number/],
   ])('refuses %j with the file, line and key', (lines, message) => {
     expect(fileError(lines)).toMatch(message);
   });
@@ -150,6 +155,8 @@ describe('a flag next to --config replaces its key, and only that key', () => {
     [['--rrl-ipv6-prefix', '64'], (o) => (o.rrl!.ipv6Prefix = 64)],
     [['--rrl-exempt', '198.51.100.0/24', '--rrl-exempt', '::1'], (o) => (o.rrl!.exempt = ['198.51.100.0/24', '::1'])],
     [['--rrl-responses-per-second', '0'], (o) => (o.rrl = undefined)],
+    [['--query-log-sample', '1'], (o) => (o.queryLogSample = 1)],
+    [['--query-log-sample', '0'], (o) => (o.queryLogSample = 0)],
   ])('%j', (args, change) => {
     const expected = fromFile(); // parsed anew: a fresh object to change (structuredClone would turn key secrets into Uint8Arrays)
     change(expected);
@@ -173,6 +180,9 @@ describe('a flag next to --config replaces its key, and only that key', () => {
     [['--udp-size', '100'], /--udp-size: "100" is not a whole number from 512 to 65535/],
     [['--allow-transfer', '10.0.0.1/8'], /--allow-transfer: .*bits set past \/8/],
     [['--stale-window', 'soon'], /--stale-window: "soon" is not a duration/],
+    [['--query-log-sample', '1.5'], /--query-log-sample: "1.5" is not a number from 0 to 1/],
+    [['--query-log-sample', '-1'], /--query-log-sample: "-1" is not a number from 0 to 1/],
+    [['--query-log-sample', 'half'], /--query-log-sample: "half" is not a number from 0 to 1/],
   ])('refuses %j with the flag and the reason', (args, message) => {
     expect(() => parseFlags(args)).toThrow(message);
   });

@@ -49,8 +49,10 @@ describe('GET /metrics and /healthz', () => {
     await udpExchange(port, Buffer.from([0, 7, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 9])); // header, then garbage: FORMERR
     await udpExchange(port, Buffer.from([1, 2, 3]), '127.0.0.1', 200); // no header: dropped
     const m = await scrape();
-    expect(m.get('dnscdn_dns_queries_total{transport="udp",role="dns"}')).toBe(8);
-    expect(m.get('dnscdn_dns_queries_total{transport="tcp",role="dns"}')).toBe(1);
+    expect(m.get('dnscdn_dns_queries_total{transport="udp",qtype="A",role="dns"}')).toBe(5);
+    expect(m.get('dnscdn_dns_queries_total{transport="udp",qtype="TXT",role="dns"}')).toBe(1);
+    expect(m.get('dnscdn_dns_queries_total{transport="udp",qtype="OTHER",role="dns"}')).toBe(2); // the FORMERR and the dropped packet
+    expect(m.get('dnscdn_dns_queries_total{transport="tcp",qtype="TXT",role="dns"}')).toBe(1);
     expect(m.get('dnscdn_dns_handled_total{handler="fastpath",role="dns"}')).toBe(3);
     expect(m.get('dnscdn_dns_fastpath_hits_total{role="dns"}')).toBe(3);
     expect(m.get('dnscdn_dns_handled_total{handler="authority",role="dns"}')).toBe(3);
