@@ -68,7 +68,7 @@ export function registerDnsMetrics(registry: Registry, src: DnsMetricSources): v
   const { stats, zones } = src;
   new Counter({
     name: 'dnscdn_dns_queries_total',
-    help: `Queries (UDP datagrams and TCP frames), counted when answered or dropped, by transport and question type (${QTYPE_LABELS.slice(0, -1).join(' ')}; OTHER: any other type or no readable question)`,
+    help: `Queries (UDP datagrams and TCP frames), counted when answered or dropped, by transport and question type (${QTYPE_LABELS.slice(0, -1).join(' ')}; OTHER for every other type or no readable question)`,
     labelNames: ['transport', 'qtype'],
     registers: [registry],
     collect() {

@@ -111,7 +111,7 @@ export function withOverrides(base: DnsRoleOptions, overrides: DnsOverrides): Dn
   };
 }
 
-/** RRL flags over the file's settings: any --rrl-* flag with a rate (given or from the file) turns it on. */
+/** RRL flags over the file's settings: each --rrl-* flag with a rate (given or from the file) turns it on. */
 function withRrlOverrides(base: RrlSettings | undefined, overrides: RrlOverrides | undefined): RrlSettings | undefined {
   if (!overrides || Object.keys(overrides).length === 0) return base;
   const merged = { ...RRL_DEFAULTS, exempt: [], ...base, ...overrides };
