@@ -103,8 +103,10 @@ describe('reloading a large zone', () => {
         if (!reloaded) during.push({ good, version });
       }
       expect((await reload).loaded).toEqual(['big.test', 'good.test']);
-      // The load took many turns of the event loop, and every query in them was answered.
-      expect(during.length).toBeGreaterThan(2);
+      // Queries were answered while the load ran (a synchronous load answers none: the loop's first query
+      // waits behind it, and by then the reload is done). How many depends on the machine's speed: on an
+      // idle one a 50k-record load takes ~100 ms, so only "at least one" is asserted.
+      expect(during.length).toBeGreaterThan(0);
       for (const d of during) {
         expect(d.good.answers.map((r) => r.data)).toEqual(['192.0.2.80']);
         expect(d.version).toBe('v1');
