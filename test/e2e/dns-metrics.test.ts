@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDnsServer, type DnsServer } from '../../src/dns/server.js';
 import { encodeMessage } from '../../src/dns/wire.js';
 import { query, tcpQueries, udpExchange, udpQuery } from '../dns/query-client.js';
+import { scrapeMetrics } from './prometheus-scrape.js';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'dnscdn-metrics-'));
@@ -28,16 +29,7 @@ afterAll(async () => {
 });
 
 /** One sample's value from Prometheus text, by its full name with labels as printed (role label first). */
-async function scrape(): Promise<Map<string, number>> {
-  const { stdout } = await run('curl', ['-sf', `${metricsUrl}/metrics`]);
-  const samples = new Map<string, number>();
-  for (const line of stdout.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const at = line.lastIndexOf(' ');
-    samples.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return samples;
-}
+const scrape = (): Promise<Map<string, number>> => scrapeMetrics(`${metricsUrl}/metrics`);
 
 describe('GET /metrics and /healthz', () => {
   it('counts queries by transport, handler and rcode, fast-path hits, FORMERR, drops and truncation', async () => {

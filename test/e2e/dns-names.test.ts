@@ -4,13 +4,13 @@
  * used to end the process), the question echoed byte for byte on the general and the fast path, and
  * zone-file names written with \. and \DDD served as the same bytes, and resolved through our resolver.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDnsCli } from './dns-cli.js';
 import { startDnsServer, type DnsServer } from '../../src/dns/server.js';
 import { createRegistry } from '../../src/metrics.js';
 import { loadRootHints } from '../../src/dns/resolver/hints.js';
@@ -43,20 +43,8 @@ let port: number;
 beforeAll(async () => {
   cpSync('zones', dir, { recursive: true });
   writeFileSync(join(dir, 'odd.test.zone'), ODD_ZONE);
-  child = spawn(process.execPath, ['bin/dnscdn.js', 'dns', '--zones', dir, '--listen', '127.0.0.1:0'], {
-    env: { ...process.env, DNSCDN_LOG: 'info' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let seen = '';
-  for (;;) {
-    const [chunk] = (await once(child.stderr!, 'data')) as [Buffer];
-    seen += chunk.toString();
-    const m = /dns server started listen=127\.0\.0\.1:(\d+)/.exec(seen);
-    if (m) {
-      port = Number(m[1]);
-      break;
-    }
-  }
+  let seen: string;
+  ({ child, port, startLog: seen } = await startDnsCli(['--zones', dir]));
   expect(seen).toMatch(/zones loaded loaded=2 failed=0/);
 });
 afterAll(() => {

@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDnsServer, type DnsServer } from '../../src/dns/server.js';
 import { query, tcpQueries, udpExchange, udpQuery } from '../dns/query-client.js';
+import { scrapeMetrics } from './prometheus-scrape.js';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'dnscdn-visibility-'));
@@ -32,16 +33,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function scrape(): Promise<Map<string, number>> {
-  const { stdout } = await run('curl', ['-sf', metricsUrl]);
-  const samples = new Map<string, number>();
-  for (const line of stdout.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const at = line.lastIndexOf(' ');
-    samples.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return samples;
-}
+const scrape = (): Promise<Map<string, number>> => scrapeMetrics(metricsUrl);
 
 describe('dnscdn_dns_request_duration_seconds and dnscdn_dns_queries_total{qtype}', () => {
   it('counts every query once in the histogram and under its question type', async () => {

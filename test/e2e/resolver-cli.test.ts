@@ -2,10 +2,10 @@
  * The README's way of running the resolver: `dnscdn dns ... --root-hints FILE --upstream-port PORT`
  * as a child process, resolving through the loopback hierarchy, queried with dig.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDnsCli } from './dns-cli.js';
 import { HINTS_FILE, startHierarchy, type Hierarchy } from '../dns/resolver/hierarchy.js';
 
 const run = promisify(execFile);
@@ -22,17 +22,9 @@ afterAll(async () => {
 
 /** Starts the CLI and waits for its "dns server started listen=HOST:PORT" line. */
 async function startCli(args: string[]): Promise<number> {
-  child = spawn(process.execPath, ['bin/dnscdn.js', 'dns', '--zones', 'zones/', '--listen', '127.0.0.1:0', ...args], {
-    env: { ...process.env, DNSCDN_LOG: 'info' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let seen = '';
-  for (;;) {
-    const [chunk] = (await once(child.stderr!, 'data')) as [Buffer];
-    seen += chunk.toString();
-    const m = /dns server started listen=127\.0\.0\.1:(\d+)/.exec(seen);
-    if (m) return Number(m[1]);
-  }
+  const cli = await startDnsCli(['--zones', 'zones/', ...args]);
+  child = cli.child;
+  return cli.port;
 }
 
 describe('dnscdn dns with recursion flags', () => {
