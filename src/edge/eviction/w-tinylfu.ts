@@ -31,7 +31,7 @@ import { ByteQueue } from './byte-queue.js';
 import { expectedEntries } from './capacity.js';
 import type { Admission, EvictionPolicy, PolicyOptions, RemovalReason, Sized } from './eviction-policy.js';
 import { FrequencySketch } from './frequency-sketch.js';
-import { hashKey } from './key-hash.js';
+import { hashKey, randomHashSeed } from './key-hash.js';
 import { PolicyNode, QueuedPolicy } from './queued-policy.js';
 
 /** Caffeine's initial window share, from which the hill climber starts. */
@@ -81,6 +81,7 @@ class TinyLfuNode<E> extends PolicyNode<E> {
 export class WTinyLfuPolicy<E extends Sized> extends QueuedPolicy<E, TinyLfuNode<E>> implements EvictionPolicy<E> {
   readonly name = 'w-tinylfu' as const;
   readonly maxBytes: number;
+  private readonly hashSeed: number;
   /** Byte budgets of the regions: windowMax + mainMax = maxBytes; the climber moves the split. */
   windowMax: number;
   mainMax: number;
@@ -102,6 +103,7 @@ export class WTinyLfuPolicy<E extends Sized> extends QueuedPolicy<E, TinyLfuNode
   constructor(options: PolicyOptions<E>) {
     super();
     this.maxBytes = options.maxBytes;
+    this.hashSeed = options.hashSeed ?? randomHashSeed();
     this.windowMax = 0;
     this.mainMax = 0;
     this.protectedMax = 0;
@@ -133,7 +135,7 @@ export class WTinyLfuPolicy<E extends Sized> extends QueuedPolicy<E, TinyLfuNode
       this.enforceBounds(held);
       return this.nodes.has(key);
     }
-    const hash = hashKey(key);
+    const hash = hashKey(key, this.hashSeed);
     this.sketch.increment(hash);
     if (this.sampleHits + ++this.sampleMisses >= this.climbPeriod) this.climb();
     if (size >= this.maxBytes) return false; // the window keeps at least one byte
@@ -144,6 +146,21 @@ export class WTinyLfuPolicy<E extends Sized> extends QueuedPolicy<E, TinyLfuNode
       return this.insert(pushed, this.protected, () => this.enforceBounds(pushed));
     }
     return this.insert(new TinyLfuNode(key, entry, size, hash, WINDOW), this.window, () => this.drainWindow());
+  }
+
+  /**
+   * A new entry enters the window at its head and the window drains from its tail, so one that fits the
+   * window's share stays there (its admission to main comes later, like any eviction). A larger one leaves
+   * the window at once: admission compares it with main's victims, read-only here.
+   */
+  wouldAdmit(key: string, size: number): boolean {
+    const charged = Math.max(1, size);
+    if (this.nodes.has(key)) return true;
+    if (charged >= this.maxBytes) return false;
+    if (charged <= this.windowMax) return true;
+    const needed = this.probation.bytes + this.protected.bytes + charged - Math.max(this.mainMax, charged);
+    // set() counts the offer in the sketch before admission; the prediction counts it too.
+    return needed <= 0 || this.denserThanVictims(this.sketch.estimate(hashKey(key, this.hashSeed)) + 1, charged, needed);
   }
 
   delete(key: string): boolean {
@@ -192,7 +209,7 @@ export class WTinyLfuPolicy<E extends Sized> extends QueuedPolicy<E, TinyLfuNode
 
   private admitOrRefuse(candidate: TinyLfuNode<E>): void {
     const needed = this.probation.bytes + this.protected.bytes + candidate.size - this.mainMax;
-    if (needed > 0 && !this.denserThanVictims(candidate, needed)) {
+    if (needed > 0 && !this.denserThanVictims(this.sketch.estimate(candidate.hash), candidate.size, needed)) {
       this.nodes.delete(candidate.key);
       this.rejections++;
       if (candidate !== this.offering) this.onRemove(candidate.key, candidate.entry, 'evict');
@@ -208,8 +225,7 @@ export class WTinyLfuPolicy<E extends Sized> extends QueuedPolicy<E, TinyLfuNode
    * in eviction order (probation's tail first, then protected's)? Compares estimate / size without division:
    * candidate x freed > victims x candidate size. Reads only; evicts nothing.
    */
-  private denserThanVictims(candidate: TinyLfuNode<E>, needed: number): boolean {
-    const candidateFrequency = this.sketch.estimate(candidate.hash);
+  private denserThanVictims(candidateFrequency: number, candidateSize: number, needed: number): boolean {
     let freed = 0;
     let victimFrequency = 0;
     let scanned = 0;
@@ -227,7 +243,7 @@ export class WTinyLfuPolicy<E extends Sized> extends QueuedPolicy<E, TinyLfuNode
       if (++scanned >= MAX_VICTIMS) return false;
       victim = (inProbation ? this.probation : this.protected).towardsHead(victim);
     }
-    return candidateFrequency * freed > victimFrequency * candidate.size;
+    return candidateFrequency * freed > victimFrequency * candidateSize;
   }
 
   /**
