@@ -2,6 +2,7 @@
  * bench:hit-ratio — replays request traces through the edge's store in-process, once per cache policy, and
  * compares them with offline references on the same trace:
  *   lru, w-tinylfu, s3-fifo   the real EdgeStore (src/edge/store.ts) with each policy (src/edge/eviction/)
+ *   static     the best fixed content, knowing each object's total popularity in advance (opt.ts staticBest)
  *   opt        Belady's MIN: exact optimum on count-only traces, the classic reference with sizes
  *   opt-bound  an upper bound no policy can beat with this byte budget (interval relaxation, see opt.ts)
  * at cache sizes of 1, 5, 10 and 25 % of the trace's unique bytes (of unique objects for count-only traces).
@@ -20,7 +21,7 @@ import { basename, dirname, join } from 'node:path';
 import { CACHE_POLICIES, DEFAULT_CACHE_POLICY, type CachePolicyName } from '../src/config/cache-policies.js';
 import { cdnMixTrace } from './cdn-mix.js';
 import { lineChartSvg, type LinePanel, type LineStyle } from './chart.js';
-import { belady, hitRatios, intervalBound } from './opt.js';
+import { belady, hitRatios, intervalBound, staticBest } from './opt.js';
 import { formatTable, repoRoot, writeResults } from './report.js';
 import { storeReplay } from './store-replay.js';
 import { nextUseIndex, traceTotals, type Trace } from './trace.js';
@@ -28,7 +29,7 @@ import { readTraceFile } from './trace-file.js';
 import { zipfTrace } from './zipf.js';
 
 export const CACHE_FRACTIONS = [0.01, 0.05, 0.1, 0.25] as const;
-export const POLICIES = [...CACHE_POLICIES, 'opt', 'opt-bound'] as const;
+export const POLICIES = [...CACHE_POLICIES, 'static', 'opt', 'opt-bound'] as const;
 export type BenchPolicy = (typeof POLICIES)[number];
 
 export interface HitRatioRow {
@@ -72,6 +73,7 @@ export function replayTrace(trace: Trace, fractions: readonly number[] = CACHE_F
   fractions.forEach((cacheFraction, i) => {
     const capacity = capacities[i]!;
     for (const policy of CACHE_POLICIES) push(cacheFraction, policy, hitRatios(storeReplay(trace, capacity, policy)));
+    push(cacheFraction, 'static', hitRatios(staticBest(trace, capacity)));
     push(cacheFraction, 'opt', hitRatios(belady(trace, capacity, next)));
     push(cacheFraction, 'opt-bound', bounds[i]!);
   });
@@ -103,6 +105,7 @@ const SERIES: Record<BenchPolicy, { label: string; style: LineStyle }> = {
   lru: { label: 'lru', style: 'solid' },
   'w-tinylfu': { label: 'w-tinylfu', style: 'solid' },
   's3-fifo': { label: 's3-fifo', style: 'solid' },
+  static: { label: 'best static set (popularity oracle)', style: 'dotted' },
   opt: { label: "Belady's OPT", style: 'dashed' },
   'opt-bound': { label: 'upper bound (PFOO-U)', style: 'dotted' },
 };

@@ -9,6 +9,8 @@ import type { CachePolicyName } from '../src/config/cache-policies.js';
 import type { HitCounts } from './opt.js';
 import { traceTotals, type Trace } from './trace.js';
 
+const REPLAY_HASH_SEED = 0x811c9dc5;
+
 export function storeReplay(trace: Trace, capacity: number, policy: CachePolicyName): HitCounts {
   const totals = traceTotals(trace);
   const store = new EdgeStore({
@@ -16,6 +18,8 @@ export function storeReplay(trace: Trace, capacity: number, policy: CachePolicyN
     maxObjectBytes: Math.max(1, Math.floor(capacity / 8)),
     policy,
     expectedObjectBytes: totals.objects === 0 ? 1 : totals.uniqueBytes / totals.objects,
+    // A fixed hash seed: the replay, and so the committed results, are the same on every run.
+    hashSeed: REPLAY_HASH_SEED,
   });
   const keys = Array.from(trace.sizes, (_, id) => `/o/${id}`);
   const counts: HitCounts = { requests: trace.requests.length, hits: 0, bytes: 0, hitBytes: 0 };

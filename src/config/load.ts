@@ -241,10 +241,12 @@ interface EdgeDefaults {
 
 function readCache(n: ConfigNode, base: EdgeConfig['cache']): EdgeConfig['cache'] {
   if (!n.present()) return base;
-  const f = n.fields(['maxBytes', 'maxObjectBytes', 'ignoreCookies', 'policy']);
+  const f = n.fields(['maxBytes', 'maxObjectBytes', 'expectedObjectBytes', 'ignoreCookies', 'policy']);
   const c: EdgeConfig['cache'] = { maxBytes: f.maxBytes.present() ? f.maxBytes.parse(parseByteSize) : base.maxBytes };
   const maxObject = f.maxObjectBytes.present() ? f.maxObjectBytes.parse(parseByteSize) : base.maxObjectBytes;
   if (maxObject !== undefined) c.maxObjectBytes = maxObject;
+  const expectedObject = f.expectedObjectBytes.present() ? f.expectedObjectBytes.parse(parseByteSize) : base.expectedObjectBytes;
+  if (expectedObject !== undefined) c.expectedObjectBytes = expectedObject;
   const ignoreCookies = f.ignoreCookies.present() ? f.ignoreCookies.itemsOrOne().map(readCookiePattern) : base.ignoreCookies;
   if (ignoreCookies !== undefined) c.ignoreCookies = ignoreCookies;
   const policy = f.policy.present() ? f.policy.parse(parseCachePolicy) : base.policy;

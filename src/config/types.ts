@@ -34,7 +34,11 @@ export interface EdgeConfig {
   weight: number;
   health: HealthCheckConfig;
   /** `ignoreCookies`: cookie names (`*` wildcards) that do not make a response private (src/edge/policy.ts). */
-  cache: { maxBytes: number; maxObjectBytes?: number; ignoreCookies?: string[]; policy?: CachePolicyName };
+  /**
+   * `expectedObjectBytes`: the mean object size the operator expects; sizes the policy's fixed tables (frequency
+   * sketch, ghost queue: src/edge/eviction/capacity.ts). Default 4 KiB.
+   */
+  cache: { maxBytes: number; maxObjectBytes?: number; expectedObjectBytes?: number; ignoreCookies?: string[]; policy?: CachePolicyName };
   /**
    * Admin listener (metrics, purge, replica): `edges.NAME.admin`. load.ts always sets it (a default beside the
    * public port); optional so that edges built in code for DNS steering need not name one.

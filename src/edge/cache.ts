@@ -4,7 +4,7 @@
  * response (`freshen`), origin push (`putPushed`, from replica.ts), invalidation and purges. The pipeline reads
  * with `lookup`; the store itself stays storage only.
  */
-import { createCachedObject, mergeNotModified, notModifiedSelects, type CachedObject, type NewObject } from './entry.js';
+import { createCachedObject, ENTRY_BOOKKEEPING_BYTES, mergeNotModified, notModifiedSelects, type CachedObject, type NewObject } from './entry.js';
 import { decideStorage } from './freshness.js';
 import { single, type HeaderMap } from './headers.js';
 import { cacheKey, type FillRequest } from './policy.js';
@@ -57,6 +57,14 @@ export class EdgeCache {
 
   get maxObjectBytes(): number {
     return this.store.maxObjectBytes;
+  }
+
+  /**
+   * Asked when a fill's head arrives with a Content-Length: would the store keep a body of that size under this
+   * key? Headers are not counted yet (they are a few hundred bytes against the body's share of the bound).
+   */
+  wouldStore(key: string, bodyBytes: number): boolean {
+    return this.store.wouldStore(key, bodyBytes + key.length + ENTRY_BOOKKEEPING_BYTES);
   }
 
   /**

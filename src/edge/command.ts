@@ -24,6 +24,7 @@ export interface EdgeFlags {
   config?: string;
   maxBytes?: string;
   maxObjectBytes?: string;
+  expectedObjectBytes?: string;
   cachePolicy?: string;
   adminToken?: string;
   originTimeout?: string;
@@ -56,6 +57,7 @@ export function edgeRoleFromFlags(flags: EdgeFlags, env: Record<string, string |
   if (flags.origin !== undefined) s.origin = flags.origin;
   if (flags.maxBytes !== undefined) s.maxBytes = parseByteSize(flags.maxBytes);
   if (flags.maxObjectBytes !== undefined) s.maxObjectBytes = parseByteSize(flags.maxObjectBytes);
+  if (flags.expectedObjectBytes !== undefined) s.expectedObjectBytes = parseByteSize(flags.expectedObjectBytes);
   if (flags.originTimeout !== undefined) s.originTimeoutMs = parseOriginTimeout(flags.originTimeout);
   if (flags.ignoreCookies !== undefined) s.ignoreCookies = flags.ignoreCookies.split(',').map((c) => c.trim());
   if (flags.cachePolicy !== undefined) s.cachePolicy = parseCachePolicy(flags.cachePolicy);
@@ -115,6 +117,7 @@ export function edgeCommand(run: (role: EdgeRoleOptions) => Promise<void> = runE
     .option('--config <file>', "deployment file: take this edge's settings from it (with --name); other flags override them")
     .option('--max-bytes <size>', `memory for cached objects (bodies + headers) (default: ${DEFAULT_MAX_BYTES})`)
     .option('--max-object-bytes <size>', 'largest object stored; larger ones pass through (default: min(8MB, max-bytes/8))')
+    .option('--expected-object-bytes <size>', 'mean object size expected; sizes the cache policy\'s fixed tables (default: 4KiB)')
     .option('--cache-policy <name>', `which objects the store keeps: ${CACHE_POLICIES.join(', ')} (default: ${DEFAULT_CACHE_POLICY})`)
     .option('--admin-token <token>', `bearer token for the admin listener's /.dnscdn/ routes and PURGE (default: the file's, else $${TOKEN_ENV})`)
     .option('--admin-listen <host:port>', 'admin listener: /metrics, /.dnscdn/ purge, objects, replica (default: loopback, port + 1000)')

@@ -9,6 +9,9 @@ import { parseTags } from '../http/tags.js';
 import type { StoredEntry } from './store.js';
 import type { Freshness } from './freshness.js';
 
+/** Charged per stored entry beyond its body, headers and key: the object's fields and the policy's node. */
+export const ENTRY_BOOKKEEPING_BYTES = 256;
+
 export interface CachedObject extends StoredEntry {
   readonly host: string;
   readonly status: number;
@@ -68,7 +71,7 @@ export function createCachedObject(o: NewObject): CachedObject {
     lastModified: single(o.headers['last-modified']),
     seq: o.seq,
     // Charged size: body, headers, and a fixed allowance for the entry's bookkeeping.
-    size: o.body.length + headerBytes + o.key.length + 256,
+    size: o.body.length + headerBytes + o.key.length + ENTRY_BOOKKEEPING_BYTES,
     hitHead,
     ageSlot: base.length + 1,
   };

@@ -46,6 +46,8 @@ export interface EdgeOptions {
   maxBytes: number;
   /** Largest object stored; larger responses pass through unstored. Default: min(8 MiB, maxBytes / 8). */
   maxObjectBytes?: number;
+  /** Mean object size expected, to size the cache policy's fixed tables (eviction/capacity.ts). */
+  expectedObjectBytes?: number;
   /** Which objects the store keeps (config/cache-policies.ts). Default: DEFAULT_CACHE_POLICY. */
   cachePolicy?: CachePolicyName;
   /** Bearer token for the admin listener's routes and a public PURGE; without one they are refused. */
@@ -107,6 +109,7 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
     maxObjectBytes: options.maxObjectBytes ?? Math.min(DEFAULT_MAX_OBJECT_BYTES, Math.floor(options.maxBytes / 8)),
     onEvict: () => metrics?.evictions.inc(),
     policy: options.cachePolicy,
+    expectedObjectBytes: options.expectedObjectBytes,
   });
   metrics = createEdgeMetrics(registry, store);
   const m = metrics;

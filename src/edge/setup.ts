@@ -29,6 +29,7 @@ export function edgeRoleFromDeployment(d: Deployment, name: string | undefined, 
   };
   if (edge.purgeAllow !== undefined && edge.purgeAllow.length > 0) server.purgeAllow = edge.purgeAllow;
   if (edge.cache.maxObjectBytes !== undefined) server.maxObjectBytes = edge.cache.maxObjectBytes;
+  if (edge.cache.expectedObjectBytes !== undefined) server.expectedObjectBytes = edge.cache.expectedObjectBytes;
   if (edge.cache.ignoreCookies !== undefined) server.ignoreCookies = edge.cache.ignoreCookies;
   if (edge.cache.policy !== undefined) server.cachePolicy = edge.cache.policy;
   if (token !== undefined) server.adminToken = token;

@@ -198,7 +198,10 @@ export class SharedFetch implements BodySource {
     const vary = parseVary(single(resHeaders.vary));
     const key = variantKey(params.primaryKey, vary, params.fill.headers);
     const declared = Number(single(resHeaders['content-length']) ?? NaN);
-    const fits = !(declared > ctx.cache.maxObjectBytes);
+    // Buffer a body only if the store would keep it: not over the object bound, and, when its length is known
+    // up front, admitted by the cache policy (a refused object is served as it streams and not held in memory,
+    // and its Cache-Status does not claim `stored`). A chunked body is offered when it completes.
+    const fits = Number.isNaN(declared) ? true : ctx.cache.wouldStore(key, declared);
     const kept = decision.storable && fits ? { chunks: [], key, vary, status, headers: resHeaders, freshness: decision.freshness } : undefined;
     this.state = { name: 'streaming', response: res, shared: decision.storable, flowing: false, bytes: 0, kept };
     // Flow starts on the next turn of the event loop, after every waiter that awaited `outcome` has subscribed.

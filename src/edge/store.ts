@@ -41,6 +41,8 @@ export interface EdgeStoreOptions {
   policy?: CachePolicyName;
   /** Mean charged size of an object, to size the policy's fixed tables (eviction/capacity.ts). */
   expectedObjectBytes?: number;
+  /** Seed of the policy's key hash (eviction/key-hash.ts); default random. Fixed only for reproducible replays. */
+  hashSeed?: number;
 }
 
 export interface StoreListing {
@@ -93,6 +95,7 @@ export class EdgeStore<E extends StoredEntry = StoredEntry> {
     this.policy = createEvictionPolicy<E>(options.policy ?? DEFAULT_CACHE_POLICY, {
       maxBytes: this.maxBytes,
       expectedObjectBytes: options.expectedObjectBytes,
+      ...(options.hashSeed !== undefined ? { hashSeed: options.hashSeed } : {}),
       onRemove: (key, entry, reason) => {
         this.unindex(key, entry);
         if (reason === 'evict') {
@@ -130,6 +133,11 @@ export class EdgeStore<E extends StoredEntry = StoredEntry> {
 
   admits(size: number): boolean {
     return size <= this.maxObjectBytes;
+  }
+
+  /** Would `set` of a new entry of this charged size store it now (see EvictionPolicy.wouldAdmit)? */
+  wouldStore(key: string, size: number): boolean {
+    return this.admits(size) && this.policy.wouldAdmit(key, size);
   }
 
   /**

@@ -42,7 +42,7 @@ describe('replayTrace', () => {
     const trace = zipfTrace('z', { objects: 2000, requests: 40_000, alpha: 0.8, seed: 3 });
     const rows = replayTrace(trace, [0.05, 0.2]);
     expect(rows.map((r) => `${r.cacheFraction} ${r.policy}`)).toEqual(
-      [0.05, 0.2].flatMap((f) => ['lru', 'w-tinylfu', 's3-fifo', 'opt', 'opt-bound'].map((p) => `${f} ${p}`)),
+      [0.05, 0.2].flatMap((f) => ['lru', 'w-tinylfu', 's3-fifo', 'static', 'opt', 'opt-bound'].map((p) => `${f} ${p}`)),
     );
     for (const f of [0.05, 0.2]) {
       const at = rows.filter((r) => r.cacheFraction === f);

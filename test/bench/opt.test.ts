@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { lruReplay } from '../../bench/store-replay.js';
-import { belady, hitRatios, intervalBound } from '../../bench/opt.js';
+import { belady, hitRatios, intervalBound, staticBest } from '../../bench/opt.js';
 import { TraceBuilder, traceTotals, type Trace } from '../../bench/trace.js';
 import { zipfTrace } from '../../bench/zipf.js';
 
@@ -71,5 +71,26 @@ describe('references against the edge store LRU', () => {
     // Only the first request of each object misses: 6 of 9.
     expect(all!.ohr).toBeCloseTo(6 / 9, 10);
     expect(belady(trace, 3).hits).toBe(6);
+  });
+});
+
+describe('staticBest', () => {
+  it('keeps the objects with the most requests per byte for the whole trace; each hits on all but its first request', () => {
+    // a x4, b x3, c x2 (count only), capacity 2: a and b are kept; 3 + 2 hits.
+    expect(staticBest(countTrace('abcabcaba'), 2)).toEqual({ requests: 9, hits: 5, bytes: 9, hitBytes: 5 });
+  });
+
+  it('orders by requests per byte and skips what no longer fits', () => {
+    const b = new TraceBuilder();
+    // big: 6 requests of 10 bytes (0.6 per byte); s: 2 requests of 1 byte (2 per byte); capacity 10.
+    for (let i = 0; i < 6; i++) b.add('big', 10);
+    b.add('s', 1);
+    b.add('s', 1);
+    expect(staticBest(b.build('t'), 10)).toEqual({ requests: 8, hits: 1, bytes: 62, hitBytes: 1 });
+  });
+
+  it('cannot beat Belady on a count-only trace, since Belady is optimal there', () => {
+    const trace = zipfTrace('z', { objects: 500, requests: 20_000, alpha: 0.9, seed: 5, fixedSize: 1 });
+    for (const capacity of [10, 50, 200]) expect(staticBest(trace, capacity).hits).toBeLessThanOrEqual(belady(trace, capacity).hits);
   });
 });

@@ -173,3 +173,19 @@ describe('edge cache.ignoreCookies', () => {
     expect(errorOf(withCookies.replace('[_ga*, _gid]', '["*"]')).reason).toMatch(/besides "\*"/);
   });
 });
+
+describe('edge cache.expectedObjectBytes', () => {
+  const withSize = (size: string): string => GOOD.replace('cache: { maxBytes: 64MB }', `cache: { maxBytes: 64MB, expectedObjectBytes: ${size} }`);
+
+  it('is a size, inherited from edgeDefaults, and reaches the edge options', async () => {
+    const { edgeRoleFromDeployment } = await import('../../src/edge/setup.js');
+    const d = parseDeployment(withSize('16KiB'), '/etc/dnscdn/test.yaml', { env: {} });
+    expect(d.edges[0]!.cache.expectedObjectBytes).toBe(16_384);
+    expect(edgeRoleFromDeployment(d, 'london').server.expectedObjectBytes).toBe(16_384);
+  });
+
+  it('refuses a size that is not one, or zero, naming the key', () => {
+    expect(errorOf(withSize('lots')).position.key).toBe('edgeDefaults.cache.expectedObjectBytes');
+    expect(errorOf(withSize('0')).reason).toMatch(/must be positive/);
+  });
+});

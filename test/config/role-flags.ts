@@ -11,7 +11,7 @@ export const ROLE_FLAGS_DEPLOYMENT = `dns:
   listen: [127.0.0.1:15353]
   zones: zones/
 edgeDefaults:
-  cache: { maxBytes: 64MB, maxObjectBytes: 2MB, ignoreCookies: [_ga*], policy: s3-fifo }
+  cache: { maxBytes: 64MB, maxObjectBytes: 2MB, expectedObjectBytes: 16KiB, ignoreCookies: [_ga*], policy: s3-fifo }
   purgeAllow: [10.0.0.0/8]
 edges:
   london: { addresses: [127.0.0.11], port: 18081, admin: 127.0.0.21:18181, location: { lat: 51.5, lon: -0.1 } }

@@ -33,6 +33,13 @@ export interface EvictionPolicy<E extends Sized> {
   has(key: string): boolean;
   /** Stores or replaces; returns whether the key is held afterwards. */
   set(key: string, entry: E, admission: Admission): boolean;
+  /**
+   * Would `set(key, entry of this size, 'offer')` hold the key if it were called now? Reads only. The edge asks
+   * when a fill's response head arrives, before the body, so that it neither buffers a body the policy will
+   * refuse nor tells the client (Cache-Status `stored`) that it stored one. Other inserts while the body
+   * streams may change the answer; it is a prediction, not a reservation.
+   */
+  wouldAdmit(key: string, size: number): boolean;
   delete(key: string): boolean;
   clear(): void;
   /** Every entry, in the policy's own order: most valued first where it has one. */
@@ -47,5 +54,7 @@ export interface PolicyOptions<E extends Sized> {
   maxBytes: number;
   /** Mean charged object size the operator expects; sizes the fixed tables (capacity.ts). */
   expectedObjectBytes?: number;
+  /** Seed of the key hash (key-hash.ts); default: a random one per policy. */
+  hashSeed?: number;
   onRemove: (key: string, entry: E, reason: RemovalReason) => void;
 }

@@ -51,6 +51,11 @@ export class LruPolicy<E extends Sized & object> implements EvictionPolicy<E> {
     return this.lru.has(key);
   }
 
+  /** LRU admits every entry that fits the bound. */
+  wouldAdmit(_key: string, size: number): boolean {
+    return Math.max(1, size) <= this.maxBytes;
+  }
+
   delete(key: string): boolean {
     return this.lru.delete(key);
   }

@@ -16,13 +16,16 @@ import { ByteQueue } from './byte-queue.js';
 import { expectedEntries } from './capacity.js';
 import type { Admission, EvictionPolicy, PolicyOptions, RemovalReason, Sized } from './eviction-policy.js';
 import { GhostQueue } from './ghost-queue.js';
-import { hashKey } from './key-hash.js';
+import { hashKey, randomHashSeed } from './key-hash.js';
 import { PolicyNode, QueuedPolicy } from './queued-policy.js';
 
 /** The paper's small-queue share, "10 % of the cache size". */
 const SMALL_SHARE = 0.1;
 /** 2-bit frequency: the paper caps the counter at 3. */
 const MAX_FREQUENCY = 3;
+
+/** Most entries wouldAdmit walks: bounds the work of one fill's head; past it the prediction is a refusal. */
+const MAX_PREDICTION_SCAN = 256;
 
 class FifoNode<E> extends PolicyNode<E> {
   frequency = 0;
@@ -34,6 +37,7 @@ class FifoNode<E> extends PolicyNode<E> {
 export class S3FifoPolicy<E extends Sized> extends QueuedPolicy<E, FifoNode<E>> implements EvictionPolicy<E> {
   readonly name = 's3-fifo' as const;
   readonly maxBytes: number;
+  private readonly hashSeed: number;
   readonly smallMax: number;
   rejections = 0;
   private readonly small = new ByteQueue<FifoNode<E>>();
@@ -46,6 +50,7 @@ export class S3FifoPolicy<E extends Sized> extends QueuedPolicy<E, FifoNode<E>> 
   constructor(options: PolicyOptions<E>) {
     super();
     this.maxBytes = options.maxBytes;
+    this.hashSeed = options.hashSeed ?? randomHashSeed();
     this.smallMax = Math.max(1, Math.floor(options.maxBytes * SMALL_SHARE));
     const entries = expectedEntries(options.maxBytes, options.expectedObjectBytes);
     this.ghost = new GhostQueue(Math.max(1, Math.floor(entries * (1 - SMALL_SHARE))));
@@ -69,13 +74,33 @@ export class S3FifoPolicy<E extends Sized> extends QueuedPolicy<E, FifoNode<E>> 
       return this.nodes.has(key);
     }
     if (size > this.maxBytes) return false;
-    const hash = hashKey(key);
+    const hash = hashKey(key, this.hashSeed);
     const toMain = admission === 'always' || this.ghost.contains(hash);
     const node = new FifoNode(key, entry, size, hash, toMain);
     // The operator asked for a pushed object: it enters main as valued as the most used ones, so main's
     // lazy promotion takes others first and it survives the eviction its own insertion causes.
     if (admission === 'always') node.frequency = MAX_FREQUENCY;
     return this.insert(node, toMain ? this.main : this.small, () => this.evictOverflow());
+  }
+
+  /**
+   * Replays evictOverflow's decisions without making them. A held key, or one whose ghost is remembered (it goes
+   * to main, which makes room for it), stays. A new one enters small at the head; while the total is over,
+   * small's oldest leave first, and it is itself evicted only if it is larger than small's share and the
+   * entries ahead of it that would be discarded (not hit while in small) free too little.
+   */
+  wouldAdmit(key: string, size: number): boolean {
+    const charged = Math.max(1, size);
+    if (this.nodes.has(key)) return true;
+    if (charged > this.maxBytes) return false;
+    let overflow = this.small.bytes + this.main.bytes + charged - this.maxBytes;
+    if (overflow <= 0 || charged <= this.smallMax || this.ghost.contains(hashKey(key, this.hashSeed))) return true;
+    let scanned = 0;
+    for (let older = this.small.tail(); older !== undefined && scanned < MAX_PREDICTION_SCAN; older = this.small.towardsHead(older), scanned++) {
+      if (older.frequency === 0) overflow -= older.size;
+      if (overflow <= 0) return true;
+    }
+    return false;
   }
 
   delete(key: string): boolean {

@@ -11,7 +11,7 @@ describe('w-tinylfu admission', () => {
   // for three more times (estimate 4: the doorkeeper's one plus three sketch counts).
   function filled(): { store: EdgeStore; evicted: string[] } {
     const evicted: string[] = [];
-    const store = new EdgeStore({ maxBytes: 1000, maxObjectBytes: 1000, policy: 'w-tinylfu', expectedObjectBytes: 100, onEvict: (e) => evicted.push(e.key) });
+    const store = new EdgeStore({ maxBytes: 1000, maxObjectBytes: 1000, policy: 'w-tinylfu', expectedObjectBytes: 100, hashSeed: 1, onEvict: (e) => evicted.push(e.key) });
     const keys = 'abcdefghij'.split('');
     for (const k of keys) expect(store.set(entry(k, 99))).toBe('stored');
     for (let i = 0; i < 3; i++) for (const k of keys) expect(store.get(k)).toBeDefined();
@@ -43,7 +43,7 @@ describe('w-tinylfu admission', () => {
   });
 
   it('admits freely while there is room', () => {
-    const store = new EdgeStore({ maxBytes: 1000, policy: 'w-tinylfu', expectedObjectBytes: 100 });
+    const store = new EdgeStore({ maxBytes: 1000, policy: 'w-tinylfu', expectedObjectBytes: 100, hashSeed: 1 });
     for (let i = 0; i < 9; i++) expect(store.set(entry(`k${i}`, 100))).toBe('stored');
     expect(store.rejections).toBe(0);
   });
@@ -53,7 +53,7 @@ describe('s3-fifo admission', () => {
   // maxBytes 1000: small queue 100 bytes (10 %), main 900.
   it('drops an object not asked for again while in the small queue, and takes it straight to main when its ghost is asked for', () => {
     const evicted: string[] = [];
-    const store = new EdgeStore({ maxBytes: 1000, policy: 's3-fifo', expectedObjectBytes: 100, onEvict: (e) => evicted.push(e.key) });
+    const store = new EdgeStore({ maxBytes: 1000, policy: 's3-fifo', expectedObjectBytes: 100, hashSeed: 1, onEvict: (e) => evicted.push(e.key) });
     for (const k of 'abcdefghi') {
       replayAccess(store, k, 100);
       replayAccess(store, k, 100); // hit while in small: moves to main when it leaves small

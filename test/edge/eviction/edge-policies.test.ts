@@ -63,3 +63,22 @@ describe('default policy', () => {
     expect(stdout).toContain(`dnscdn_edge_cache_policy_info{policy="${DEFAULT_CACHE_POLICY}",edge="edge-default"} 1`);
   });
 });
+
+describe('Cache-Status of a refused fill', () => {
+  it('does not claim `stored` for an object the policy refuses, and the next request is a miss again', async () => {
+    // 100 KB with w-tinylfu: a 1 KB window, so a 20 KB object leaves it at once and meets admission. Main is
+    // filled with small objects asked for several times; the new, unpopular 20 KB object is refused.
+    f = await startFixture({ cachePolicy: 'w-tinylfu', name: 'edge-refuse', maxBytes: 100_000, maxObjectBytes: 50_000 });
+    for (let i = 0; i < 80; i++) f.origin.on(`/s${i}`, fixed(200, { 'cache-control': 'max-age=600' }, 'x'.repeat(800)));
+    f.origin.on('/big', fixed(200, { 'cache-control': 'max-age=600' }, 'b'.repeat(20_000)));
+    for (let round = 0; round < 4; round++) for (let i = 0; i < 80; i++) await f.get(`/s${i}`);
+    const first = await f.get('/big');
+    expect(first.headers['x-cache']).toBe('MISS');
+    expect(first.headers['cache-status']).not.toContain('stored');
+    expect(first.body).toHaveLength(20_000);
+    expect((await f.get('/big')).headers['x-cache']).toBe('MISS');
+    // A small object that fits the window is stored, and says so.
+    f.origin.on('/small-new', fixed(200, { 'cache-control': 'max-age=600' }, 'n'));
+    expect((await f.get('/small-new')).headers['cache-status']).toContain('stored');
+  });
+});

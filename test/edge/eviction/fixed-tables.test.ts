@@ -4,7 +4,7 @@ import { expectedEntries } from '../../../src/edge/eviction/capacity.js';
 import { Doorkeeper } from '../../../src/edge/eviction/doorkeeper.js';
 import { FrequencySketch } from '../../../src/edge/eviction/frequency-sketch.js';
 import { GhostQueue } from '../../../src/edge/eviction/ghost-queue.js';
-import { hashKey, mix32 } from '../../../src/edge/eviction/key-hash.js';
+import { hashKey, mix32, randomHashSeed } from '../../../src/edge/eviction/key-hash.js';
 import { EdgeStore, replayAccess } from '../../../src/edge/store.js';
 
 describe('FrequencySketch', () => {
@@ -90,5 +90,25 @@ describe('policy tables derive from the cache size', () => {
       expect(store.objects).toBeLessThanOrEqual(100);
       expect(store.bytes).toBeLessThanOrEqual(10_000);
     }
+  });
+});
+
+describe('hashKey seed', () => {
+  it('gives unrelated hashes under another seed, so collisions found offline for one seed are useless for another', () => {
+    const seeds = [randomHashSeed(), randomHashSeed()];
+    expect(seeds[0]).not.toBe(seeds[1]);
+    // Pairs of keys that share their 10 low bits (a sketch row index) under the default seed.
+    const byIndex = new Map<number, string>();
+    const pairs: Array<[string, string]> = [];
+    for (let i = 0; pairs.length < 200; i++) {
+      const key = `/k${i}`;
+      const index = hashKey(key) & 1023;
+      const other = byIndex.get(index);
+      if (other === undefined) byIndex.set(index, key);
+      else pairs.push([other, key]);
+    }
+    const stillColliding = pairs.filter(([a, b]) => (hashKey(a, 12345) & 1023) === (hashKey(b, 12345) & 1023)).length;
+    // Chance alone keeps about 200 / 1024 of them together.
+    expect(stillColliding).toBeLessThan(10);
   });
 });
