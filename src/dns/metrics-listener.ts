@@ -1,8 +1,9 @@
 /**
  * The DNS server's optional HTTP listener: GET /metrics (Prometheus text) and GET /healthz.
- * It serves only those two paths and reads no request body, so a client cannot make it hold anything.
+ * It serves only those two paths (and the extra routes it is given: the dashboard) and reads no request body,
+ * so a client cannot make it hold anything.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import { logger } from '../log.js';
 import { formatHostPort, type HostPort } from '../net/address.js';
@@ -15,12 +16,17 @@ export interface MetricsListener {
   close(): Promise<void>;
 }
 
+/** More routes on the listener (the dashboard): serves the request and returns true, or returns false. */
+export type ExtraRoutes = (req: IncomingMessage, res: ServerResponse, path: string) => boolean;
+
 /** `health()` is the /healthz body; it answers 200 as long as the process serves DNS. */
-export async function listenMetrics(at: HostPort, registry: Registry, health: () => Record<string, unknown>): Promise<MetricsListener> {
+export async function listenMetrics(at: HostPort, registry: Registry, health: () => Record<string, unknown>, extra?: () => ExtraRoutes | undefined): Promise<MetricsListener> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
+    } else if (extra?.()?.(req, res, path ?? '')) {
+      // served by the extra routes
     } else if (path === '/metrics') {
       registry.metrics().then(
         (text) => res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE }).end(text),

@@ -14,7 +14,7 @@ import { registerDnsMetrics } from './metrics.js';
 import type { RrlSettings } from './rrl.js';
 import { notifySecondary } from './notify.js';
 import type { TsigKey } from './tsig.js';
-import { listenMetrics, type MetricsListener } from './metrics-listener.js';
+import { listenMetrics, type ExtraRoutes, type MetricsListener } from './metrics-listener.js';
 import { QueryPipeline, type PipelineStats, type RecursionHandler } from './pipeline.js';
 import { DEFAULT_TCP_LIMITS, newTcpCloseCounts, serveTcpConnection, type TcpCloseCounts, type TcpLimits } from './tcp.js';
 import { DEFAULT_TCP_ADMISSION, TcpAdmission, type TcpAdmissionLimits, type TcpRefusalReason } from './tcp-admission.js';
@@ -44,6 +44,8 @@ export interface DnsServerOptions {
   metricsListen?: HostPort;
   /** Extra fields for the /healthz body (e.g. edge health as steering sees it). */
   healthDetails?: () => Record<string, unknown>;
+  /** More routes on the admin listener, asked per request (the dashboard, once the role has built it). */
+  adminRoutes?: () => ExtraRoutes | undefined;
   /** CIDRs allowed to transfer our zones (AXFR/IXFR over TCP); default nobody (REFUSED). */
   allowTransfer?: readonly string[];
   /** Secondaries sent a NOTIFY (RFC 1996) when a zone's serial changes, e.g. on reload. */
@@ -137,7 +139,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     if (options.metricsListen) metrics = await listenMetrics(options.metricsListen, registry, () => ({
         zones: zones.zoneSet.size,
         ...options.healthDetails?.(),
-      }));
+      }), options.adminRoutes);
   } catch (err) {
     await Promise.all(listeners.map(closeListener));
     zones.close();

@@ -7,6 +7,8 @@
  * transfer, recursion, TCP limits) are read at start only (setup.ts).
  */
 import { ReloadableDeployment } from '../config/reload.js';
+import { DashboardCollector } from '../dashboard/collector.js';
+import { DashboardRoutes } from '../dashboard/routes.js';
 import { HealthChecker } from '../health/checker.js';
 import { logger } from '../log.js';
 import { createRegistry } from '../metrics.js';
@@ -44,12 +46,22 @@ export async function startSteeredDns(file: string, options: SteeredDnsOptions =
   const geo = await GeoLocator.open(d.geo);
   const steering = new Steering(d, { health, geo, registry });
   const role = withOverrides(dnsOptionsFromDeployment(d), options.overrides ?? {});
+  const dashboard = new DashboardCollector({
+    deployment: () => source.current(),
+    health: () => health.status(),
+    onHealthChange: (listener) => health.onChange(listener),
+    preview: (pool, address, prefixLength) => steering.preview(pool, { address, clientSubnet: { family: address.includes(':') ? 2 : 1, sourcePrefixLength: prefixLength, scopePrefixLength: 0, address } }),
+  });
+  const dashboardRoutes = new DashboardRoutes(dashboard);
   const server = await startDnsServer({
     ...dnsServerOptions(role, registry),
     dynamicAnswers: steering,
     healthDetails: () => ({ edges: health.status() }),
+    adminRoutes: () => (req, res, path) => dashboardRoutes.handle(req, res, path),
   });
   health.start();
+  // Sampling costs scrapes of every edge a second: only when there is an admin listener to show it on.
+  if (server.metricsAddress) dashboard.start();
   source.onChange((next) => {
     // Edges first: new edges start up without a health event, and the new deployment starts every pool's epoch afresh.
     health.setEdges(next.edges);
@@ -71,6 +83,7 @@ export async function startSteeredDns(file: string, options: SteeredDnsOptions =
     },
     close: async () => {
       unwatch();
+      dashboard.stop();
       health.stop();
       await server.close();
     },

@@ -178,6 +178,17 @@ export class Steering implements DynamicAnswers {
   }
 
   /**
+   * The edges a client would be given now for the pool (IPv4 first, else IPv6), without giving the answer: no
+   * round-robin turn, no answer counted. For views of the steering (the dashboard's sample networks).
+   */
+  preview(poolName: string, client: DnsClient): string[] | undefined {
+    const pool = this.pools.get(poolName);
+    if (!pool) return undefined;
+    const chosen = this.decide(pool, 4, () => clientNetwork(client)) ?? this.decide(pool, 6, () => clientNetwork(client));
+    return chosen?.decision.edges.map((e) => e.name);
+  }
+
+  /**
    * The decision for `family` and the client's network, with its cache key; no side effects (see
    * `give`). Undefined when no edge has an address of the family: the zone answers (NODATA).
    */

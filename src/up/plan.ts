@@ -81,5 +81,9 @@ export function formatBanner(d: Deployment, rows: Array<{ process: RoleProcess; 
     if (!pool) lines.push('try:');
     lines.push(`  curl -s ${edgeAdminUrl(adminEdge)}/metrics | grep hits_total     # metrics and /.dnscdn/ APIs: admin listeners only, not :${adminEdge.port}`);
   }
+  if (d.dns.admin) {
+    lines.push('');
+    lines.push(`dashboard: http://${formatHostPort(d.dns.admin)}/dashboard     # the edges on a map, live (Server-Sent Events)`);
+  }
   return `${lines.join('\n')}\n`;
 }

@@ -54,6 +54,16 @@ describe('steering', () => {
     geo = await GeoLocator.open({ databases: builtinGeoDatabaseFiles(), networks: [{ cidr: p.cidr, text: '192.168.0.0/16', edge: 'saopaulo' }] });
   });
 
+  it('preview names what a client would get without giving it: a round-robin does not turn, and nothing is counted', () => {
+    const s = new Steering({ edges: EDGES, pools: [pool('round-robin')] }, { health: new SetHealth() });
+    const previewed = s.preview('www.cdn.test', { address: '127.0.0.1' });
+    expect(s.preview('www.cdn.test', { address: '127.0.0.1' })).toEqual(previewed);
+    const given = EDGES.find((e) => e.name === previewed![0])!.addresses.filter((a) => !a.includes(':'));
+    expect(firstA(s, { address: '127.0.0.1' })).toEqual(given);
+    expect(s.preview('www.cdn.test', { address: '127.0.0.1' })).not.toEqual(previewed); // the answer turned it
+    expect(s.preview('nope.cdn.test', { address: '127.0.0.1' })).toBeUndefined();
+  });
+
   it('claims pool names only', () => {
     const s = new Steering({ edges: EDGES, pools: [pool('round-robin')] }, { health: new SetHealth() });
     expect(s.claims('www.cdn.test')).toBe(true);

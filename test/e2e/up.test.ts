@@ -3,113 +3,56 @@
  * real child processes, real dig and curl. Killing the edge that answers moves the DNS answer to the
  * next nearest edge within interval x fall; with --restart it comes back.
  */
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePortOn, privateLoopbacks } from '../net/loopback.js';
 import { alive } from './pids.js';
+import { pidIn, ROOT, startUpDeployment, until, UP_TOKEN, type UpDeployment } from './up-deployment.js';
 
 const run = promisify(execFile);
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const INTERVAL_MS = 300;
 const FALL = 2;
 const RISE = 2;
-
-/**
- * Every listener on a loopback address of this test's own (test/net/loopback.ts): `up` starts roles that must
- * know each other's ports before they listen, so the ports are found free first and bound later by the children.
- */
-const [DNS_HOST, ORIGIN_HOST, LONDON, NEWYORK, TOKYO] = privateLoopbacks(5) as [string, string, string, string, string];
 const escaped = (host: string): string => host.replaceAll('.', '\\.');
-
-async function dig(port: number, subnet: string): Promise<string> {
-  const { stdout } = await run('dig', [`@${DNS_HOST}`, '-p', String(port), 'www.cdn.test', 'A', `+subnet=${subnet}`, '+time=1', '+tries=1']);
-  return stdout;
-}
 
 function answerOf(digOutput: string): string[] {
   return [...digOutput.matchAll(/^www\.cdn\.test\.\s+\d+\s+IN\s+A\s+(\S+)$/gm)].map((m) => m[1]!);
 }
 
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 describe('dnscdn up', () => {
-  let up: ChildProcess;
-  let output = '';
+  let u: UpDeployment;
+  let DNS_HOST = '';
+  let ORIGIN_HOST = '';
+  let LONDON = '';
+  let NEWYORK = '';
+  let TOKYO = '';
   let dnsPort = 0;
   let edgePort = 0;
   let originPort = 0;
+  const output = (): string => u.output();
+  const dig = async (port: number, subnet: string): Promise<string> =>
+    (await run('dig', [`@${DNS_HOST}`, '-p', String(port), 'www.cdn.test', 'A', `+subnet=${subnet}`, '+time=1', '+tries=1'])).stdout;
 
   beforeAll(async () => {
-    dnsPort = await freePortOn(DNS_HOST);
-    edgePort = await freePortOn(LONDON);
-    originPort = await freePortOn(ORIGIN_HOST);
-    const dir = mkdtempSync(join(tmpdir(), 'dnscdn-up-'));
-    const file = join(dir, 'test.yaml');
-    writeFileSync(
-      file,
-      `dns:
-  listen: [${DNS_HOST}:${dnsPort}]
-  zones: ${join(ROOT, 'zones')}
-edgeDefaults:
-  port: ${edgePort}
-  health: { interval: ${INTERVAL_MS}ms, timeout: 200ms, rise: ${RISE}, fall: ${FALL} }
-  cache: { maxBytes: 16MB }
-edges:
-  london: { addresses: [${LONDON}], location: { lat: 51.507, lon: -0.128 } }
-  newyork: { addresses: [${NEWYORK}], location: { lat: 40.713, lon: -74.006 } }
-  tokyo: { addresses: [${TOKYO}], location: { lat: 35.690, lon: 139.692 } }
-pools:
-  www.cdn.test: { policy: geo-nearest, edges: [london, newyork, tokyo], ttl: 1 }
-origin:
-  listen: ${ORIGIN_HOST}:${originPort}
-  content: ${join(ROOT, 'content')}
-  rules:
-    - { match: "*.html", cacheControl: "public, max-age=60" }
-distribution:
-  journal: ${join(dir, 'journal')}
-admin:
-  tokens: [up-e2e-test-token]
-`,
-    );
-    up = spawn(process.execPath, [join(ROOT, 'bin/dnscdn.js'), 'up', '--config', file, '--restart'], {
-      cwd: dir,
-      env: { ...process.env, DNSCDN_LOG: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    up.stdout!.on('data', (b: Buffer) => (output += b.toString()));
-    up.stderr!.on('data', (b: Buffer) => (output += b.toString()));
-    await until('up to be ready', 60_000, async () => (/\[up\] ready[\s\S]*try:/.test(output) ? true : undefined));
+    u = await startUpDeployment({ intervalMs: INTERVAL_MS, rise: RISE, fall: FALL, restart: true });
+    ({ dns: DNS_HOST, origin: ORIGIN_HOST, london: LONDON, newyork: NEWYORK, tokyo: TOKYO } = u.hosts);
+    ({ dnsPort, edgePort, originPort } = u);
+    await until('up to be ready', 60_000, () => (/\[up\] ready[\s\S]*try:/.test(output()) ? true : undefined));
   }, 90_000);
 
   afterAll(async () => {
-    if (up.exitCode === null) {
-      up.kill('SIGKILL');
+    if (u.up.exitCode === null) {
+      u.up.kill('SIGKILL');
     }
   });
 
-  const pidOf = (label: string): number => {
-    const m = new RegExp(`^${label}\\s+(\\d+)`, 'm').exec(output);
-    if (!m) throw new Error(`no pid for ${label} in:\n${output}`);
-    return Number(m[1]);
-  };
+  const pidOf = (label: string): number => pidIn(output(), label);
 
   it('prints what listens where and the lines to try', () => {
-    expect(output).toMatch(new RegExp(`^dns\\s+\\d+\\s+${escaped(DNS_HOST)}:${dnsPort} udp\\+tcp`, 'm'));
-    expect(output).toMatch(new RegExp(`^edge london\\s+\\d+\\s+http://${escaped(LONDON)}:${edgePort}`, 'm'));
-    expect(output).toContain(`dig @${DNS_HOST} -p ${dnsPort} www.cdn.test +subnet=81.2.69.0/24`);
+    expect(output()).toMatch(new RegExp(`^dns\\s+\\d+\\s+${escaped(DNS_HOST)}:${dnsPort} udp\\+tcp`, 'm'));
+    expect(output()).toMatch(new RegExp(`^edge london\\s+\\d+\\s+http://${escaped(LONDON)}:${edgePort}`, 'm'));
+    expect(output()).toContain(`dig @${DNS_HOST} -p ${dnsPort} www.cdn.test +subnet=81.2.69.0/24`);
   });
 
   it('answers the nearest edge with the ECS scope, serves through it, moves away when it dies and returns after restart', async () => {
@@ -135,9 +78,9 @@ admin:
     expect(moved).toEqual([NEWYORK]);
     // interval x fall, plus one interval for probe phase, plus a margin for a loaded 2-core machine.
     expect(elapsed).toBeLessThan(INTERVAL_MS * (FALL + 1) + 3000);
-    expect(output).toMatch(/\[up\] edge london \(pid \d+\) exited with signal SIGKILL; restarting/);
+    expect(output()).toMatch(/\[up\] edge london \(pid \d+\) exited with signal SIGKILL; restarting/);
 
-    await until('london to be restarted', 20_000, async () => (/\[up\] edge london restarted as pid \d+/.test(output) ? true : undefined));
+    await until('london to be restarted', 20_000, async () => (/\[up\] edge london restarted as pid \d+/.test(output()) ? true : undefined));
     await until('the answer to return to london', 30_000, async () => {
       const a = answerOf(await dig(dnsPort, '81.2.69.0/24'));
       return a[0] === LONDON ? a : undefined;
@@ -146,26 +89,26 @@ admin:
 
   it('serves /metrics and the push API on admin listeners only: the public /metrics is not the metrics page', async () => {
     const londonAdmin = `http://${LONDON}:${edgePort + 1000}`;
-    expect(output).toMatch(new RegExp(`^edge london\\s+\\d+\\s+http://${escaped(LONDON)}:${edgePort}\\s+${escaped(londonAdmin)}/metrics`, 'm'));
-    expect(output).toContain(`curl -s ${londonAdmin}/metrics`);
+    expect(output()).toMatch(new RegExp(`^edge london\\s+\\d+\\s+http://${escaped(LONDON)}:${edgePort}\\s+${escaped(londonAdmin)}/metrics`, 'm'));
+    expect(output()).toContain(`curl -s ${londonAdmin}/metrics`);
     const publicMetrics = await run('curl', ['-s', '-w', '\\n%{http_code}', `http://${LONDON}:${edgePort}/metrics`]);
     expect(publicMetrics.stdout).not.toContain('dnscdn_edge_requests_total');
     expect(publicMetrics.stdout.endsWith('\n404')).toBe(true);
     const adminMetrics = await run('curl', ['-s', `${londonAdmin}/metrics`]);
     expect(adminMetrics.stdout).toContain('dnscdn_edge_requests_total');
     // The CLI pushes to the origin's admin listener; the edges receive it on theirs.
-    const pushed = await run(process.execPath, [join(ROOT, 'bin/dnscdn.js'), 'push', '--origin', `http://${ORIGIN_HOST}:${originPort + 1000}`, '--token', 'up-e2e-test-token', '/index.html']);
+    const pushed = await run(process.execPath, [join(ROOT, 'bin/dnscdn.js'), 'push', '--origin', `http://${ORIGIN_HOST}:${originPort + 1000}`, '--token', UP_TOKEN, '/index.html']);
     expect(pushed.stdout).toMatch(/^seq \d+\tput\t\/index\.html\n$/);
-    const publicPush = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-X', 'POST', '-H', 'Authorization: Bearer up-e2e-test-token', '-d', '{"paths":["/index.html"]}', `http://${ORIGIN_HOST}:${originPort}/.dnscdn/push`]);
+    const publicPush = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-X', 'POST', '-H', `Authorization: Bearer ${UP_TOKEN}`, '-d', '{"paths":["/index.html"]}', `http://${ORIGIN_HOST}:${originPort}/.dnscdn/push`]);
     expect(publicPush.stdout).toBe('405'); // the public port serves content only (GET, HEAD)
   }, 30_000);
 
   it('stops every child on SIGTERM', async () => {
-    const pids = [...output.matchAll(/^(?:dns|origin|edge \w+)\s+(\d+)/gm)].map((m) => Number(m[1]));
+    const pids = [...output().matchAll(/^(?:dns|origin|edge \w+)\s+(\d+)/gm)].map((m) => Number(m[1]));
     expect(pids.length).toBe(5);
-    const restarted = [...output.matchAll(/restarted as pid (\d+)/g)].map((m) => Number(m[1]));
-    const exited = new Promise<number | null>((resolve) => up.once('exit', (code) => resolve(code)));
-    up.kill('SIGTERM');
+    const restarted = [...output().matchAll(/restarted as pid (\d+)/g)].map((m) => Number(m[1]));
+    const exited = new Promise<number | null>((resolve) => u.up.once('exit', (code) => resolve(code)));
+    u.up.kill('SIGTERM');
     expect(await exited).toBe(0);
     for (const pid of [...pids, ...restarted]) expect(alive(pid)).toBe(false);
   }, 30_000);

@@ -46,4 +46,10 @@ describe('up plan', () => {
     const banner = formatBanner(d, planProcesses(d).map((p) => ({ process: p, pid: 1 })));
     expect(banner).toContain('curl -s http://127.0.0.11:9080/metrics');
   });
+
+  it('prints the dashboard URL when DNS has an admin listener, and nothing about it otherwise', () => {
+    const withAdmin = parseDeployment(FILE.replace('  zones: zones/', '  zones: zones/\n  admin: 127.0.0.1:9153'), '/etc/dnscdn/up.yaml', { env: {} });
+    expect(formatBanner(withAdmin, planProcesses(withAdmin).map((p) => ({ process: p, pid: 1 })))).toContain('dashboard: http://127.0.0.1:9153/dashboard');
+    expect(formatBanner(d, planProcesses(d).map((p) => ({ process: p, pid: 1 })))).not.toContain('dashboard');
+  });
 });
