@@ -217,8 +217,15 @@ function readDnsRrl(n: ConfigNode): DnsRrlConfig {
   const f = n.fields(['responsesPerSecond', 'slip', 'window', 'ipv4Prefix', 'ipv6Prefix', 'exempt']);
   if (!f.responsesPerSecond.present()) throw f.responsesPerSecond.error('is required with dns.rrl (replies per second per client network and answer, e.g. 20)');
   const rrl: DnsRrlConfig = { responsesPerSecond: f.responsesPerSecond.integer(DNS_RRL_RANGES.responsesPerSecond), exempt: [] };
-  for (const key of ['slip', 'window', 'ipv4Prefix', 'ipv6Prefix'] as const) {
+  for (const key of ['slip', 'ipv4Prefix', 'ipv6Prefix'] as const) {
     if (f[key].present()) rrl[key] = f[key].integer(DNS_RRL_RANGES[key]);
+  }
+  // A duration like every other (`15s`; a bare number is seconds, as before); RRL counts whole seconds.
+  if (f.window.present()) {
+    const ms = f.window.parse(parseDuration);
+    const { min, max } = DNS_RRL_RANGES.window;
+    if (ms % 1000 !== 0 || ms / 1000 < min || ms / 1000 > max) throw f.window.error(`must be a whole number of seconds from ${min}s to ${max}s`);
+    rrl.window = ms / 1000;
   }
   if (f.exempt.present()) {
     const nodes = f.exempt.itemsOrOne();
