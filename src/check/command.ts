@@ -3,15 +3,13 @@
  * (`file:line: key: reason`) and exit 1, or silence and exit 0 (a summary line with -v).
  */
 import { Command } from 'commander';
-import { relative } from 'node:path';
 import type { ConfigError } from '../errors.js';
 import { deploymentFileOrEmbedded } from '../cli/config-path.js';
-import { checkDeploymentFile, type CheckReport } from './deployment-check.js';
+import { checkDeploymentFile, shown, type CheckReport } from './deployment-check.js';
 
 /** `file:line: key: reason`, the file relative to the working directory when it lies below it. */
 export function formatProblem(e: ConfigError, cwd: string = process.cwd()): string {
-  const rel = relative(cwd, e.position.file);
-  const file = rel !== '' && !rel.startsWith('..') ? rel : e.position.file;
+  const file = shown(e.position.file, cwd);
   const parts = [e.position.line === undefined ? file : `${file}:${e.position.line}`];
   if (e.position.key !== undefined) parts.push(e.position.key);
   parts.push(e.reason);
@@ -21,7 +19,7 @@ export function formatProblem(e: ConfigError, cwd: string = process.cwd()): stri
 export function formatSummary(r: CheckReport, cwd: string = process.cwd()): string {
   const c = r.checked;
   const plural = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
-  return `${relative(cwd, r.file) || r.file}: ok (${plural(c.zones, 'zone file')}, ${plural(c.edges, 'edge')}, ${plural(c.pools, 'pool')}${c.origin ? ', origin content' : ''})`;
+  return `${shown(r.file, cwd)}: ok (${plural(c.zones, 'zone file')}, ${plural(c.edges, 'edge')}, ${plural(c.pools, 'pool')}${c.origin ? ', origin content' : ''})`;
 }
 
 /** Prints the problems on stderr; true when there were none. Shared by `check` and `up`. */

@@ -5,7 +5,7 @@
  * Each problem names its file, line and key; the file's own problems are all listed, not only the first.
  */
 import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { checkDeployment, type DeploymentSections } from '../config/load.js';
 import type { Deployment } from '../config/types.js';
 import { ConfigError, type SourcePosition } from '../errors.js';
@@ -58,15 +58,21 @@ function checkRootHints(file: string, at: SourcePosition, problems: ConfigError[
 function checkFolder(path: string, at: SourcePosition, what: string, problems: ConfigError[]): boolean {
   const kind = kindOf(path);
   if (kind === 'dir') return true;
-  problems.push(new ConfigError(at, kind === 'missing' ? `${what} ${path} does not exist` : `${what} ${path} is not a folder`));
+  problems.push(new ConfigError(at, kind === 'missing' ? `${what} ${shown(path)} does not exist` : `${what} ${shown(path)} is not a folder`));
   return false;
 }
 
 function checkFile(path: string, at: SourcePosition, what: string, problems: ConfigError[]): boolean {
   const kind = kindOf(path);
   if (kind === 'file') return true;
-  problems.push(new ConfigError(at, kind === 'missing' ? `${what} ${path} does not exist` : `${what} ${path} is not a file`));
+  problems.push(new ConfigError(at, kind === 'missing' ? `${what} ${shown(path)} does not exist` : `${what} ${shown(path)} is not a file`));
   return false;
+}
+
+/** A path as the operator would type it: relative to the working directory when it lies below it. */
+export function shown(path: string, cwd: string = process.cwd()): string {
+  const rel = relative(cwd, path);
+  return rel !== '' && !rel.startsWith('..') ? rel : path;
 }
 
 function kindOf(path: string): 'file' | 'dir' | 'missing' | 'other' {
