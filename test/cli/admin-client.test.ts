@@ -87,6 +87,15 @@ describe('admin commands read ./dnscdn.yaml', () => {
   });
 });
 
+describe('journal verify reads ./dnscdn.yaml too', () => {
+  it("finds the deployment's journal with neither --journal nor --config", async () => {
+    await dnscdn(['push', '/index.html']); // the journal exists once something was journaled
+    const r = await dnscdn(['journal', 'verify']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^var\/journal\/journal: ok\n|^\S+\/var\/journal\/journal: ok\n/);
+  });
+});
+
 describe('where the URL and the token come from: flag > environment > file > default', () => {
   it('takes each from the first source that has it', () => {
     const env = { DNSCDN_ADMIN_URL: 'http://env.example:1', DNSCDN_ADMIN_TOKEN: 'env-token' };
