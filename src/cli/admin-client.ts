@@ -47,7 +47,7 @@ export function adminTarget(flags: AdminFlags, env: Env = process.env, cwd: stri
 
 export function withAdminOptions(c: Command): Command {
   c.option('--config <file>', "deployment file: the origin's admin listener and the admin token (default: ./dnscdn.yaml if present)")
-    .option('--admin-url <url>', `the origin's admin listener (or a distribution node's) (default: the file's, else $${ADMIN_URL_ENV}, else ${DEFAULT_ADMIN_URL})`)
+    .option('--admin-url <url>', `the origin's admin listener (or a distribution node's) (default: $${ADMIN_URL_ENV}, else the file's origin.admin, else ${DEFAULT_ADMIN_URL})`)
     .option('--token <token>', `admin token (default: $${ADMIN_TOKEN_ENV}, else the file's)`);
   return addDeprecatedAlias(c, '--origin <url>', '--admin-url');
 }
