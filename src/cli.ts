@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
+import { checkCommand } from './check/command.js';
 import { distributorCommand } from './distribution/command.js';
 import { journalCommand } from './distribution/journal-command.js';
 import { originCommand, pushCommand, purgeCommand, statusCommand } from './origin/command.js';
@@ -25,7 +26,7 @@ export function buildProgram(): Command {
 }
 
 // Role commands, in the order `dnscdn --help` lists them.
-const commands: Array<() => Command> = [upCommand, dnsCommand, edgeCommand, originCommand, distributorCommand, pushCommand, purgeCommand, statusCommand, journalCommand];
+const commands: Array<() => Command> = [upCommand, checkCommand, dnsCommand, edgeCommand, originCommand, distributorCommand, pushCommand, purgeCommand, statusCommand, journalCommand];
 
 export async function runCli(argv: string[]): Promise<void> {
   exitWithSupervisor();

@@ -7,11 +7,12 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
-import { ConfigError } from '../errors.js';
+import { ConfigError, type SourcePosition } from '../errors.js';
 import { formatHostPort, parseHostPort, type HostPort } from '../net/address.js';
 import { defaultAdminAddress } from '../net/admin-address.js';
 import { isWildcard, listenersClash, type Listener, type Transport } from '../net/bind-clash.js';
 import { formatCidr, formatIp, parseCidr, parseIp, type Cidr } from '../net/cidr.js';
+import { Problems } from './problems.js';
 import { ConfigNode } from './reader.js';
 import {
   DNS_TCP_RANGES,
@@ -61,42 +62,96 @@ export interface LoadOptions {
 
 export function loadDeployment(file: string, options: LoadOptions = {}): Deployment {
   const path = resolve(file);
-  let text: string;
+  return parseDeployment(readDeploymentText(path), path, options);
+}
+
+function readDeploymentText(path: string): string {
   try {
-    text = readFileSync(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch (err) {
     throw new ConfigError({ file: path }, `cannot read: ${err instanceof Error ? err.message : String(err)}`);
   }
-  return parseDeployment(text, path, options);
 }
 
 export function parseDeployment(text: string, file: string, options: LoadOptions = {}): Deployment {
+  const read = readDeploymentSections(text, file, options, new Problems('throw'));
+  return read.deployment!;
+}
+
+/**
+ * What the file's parts read to, each part on its own: a part with a problem is absent. `at(key)` finds the
+ * line of a dotted key, for checks made after loading (a missing folder) to point at the key that names it.
+ */
+export interface DeploymentSections {
+  file: string;
+  /** Set only when the whole file is valid. */
+  deployment?: Deployment;
+  dns?: DnsConfig;
+  edges: EdgeConfig[];
+  origin?: OriginConfig;
+  geo?: GeoConfig;
+  at(key: string): SourcePosition;
+}
+
+/**
+ * The whole file checked, every independent problem found (`dnscdn check`): an unknown key, each section,
+ * each edge, each pool and each listener clash are reported apart. Problems that depend on an earlier one are
+ * not guessed at: pools and geo networks are checked against the edges only when every edge was valid.
+ */
+export function checkDeployment(file: string, options: LoadOptions = {}): { sections: DeploymentSections; problems: ConfigError[] } {
+  const path = resolve(file);
+  const problems = new Problems('collect');
+  let text: string;
+  try {
+    text = readDeploymentText(path);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    return { sections: { file: path, edges: [], at: () => ({ file: path }) }, problems: [err] };
+  }
+  const sections = readDeploymentSections(text, path, options, problems);
+  return { sections, problems: problems.found };
+}
+
+function readDeploymentSections(text: string, file: string, options: LoadOptions, problems: Problems): DeploymentSections {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const first = doc.errors[0];
   if (first) {
-    throw new ConfigError({ file, line: lines.linePos(first.pos[0]).line }, `YAML: ${first.message.split('\n')[0]}`);
+    problems.report(new ConfigError({ file, line: lines.linePos(first.pos[0]).line }, `YAML: ${first.message.split('\n')[0]}`));
+    return { file, edges: [], at: () => ({ file }) };
   }
   const root = new ConfigNode(file, lines, doc.contents, '', 0);
-  return validate(root, file, options.env ?? process.env);
+  const at = (key: string): SourcePosition => {
+    const line = lineOf(root, key);
+    return { file, ...(line !== undefined && { line }), key };
+  };
+  return { ...validate(root, file, options.env ?? process.env, problems), at };
 }
 
-function validate(root: ConfigNode, file: string, env: Record<string, string | undefined>): Deployment {
+function validate(root: ConfigNode, file: string, env: Record<string, string | undefined>, problems: Problems): Omit<DeploymentSections, 'at'> {
   const baseDir = dirname(file);
-  const f = root.fields(['dns', 'edgeDefaults', 'edges', 'pools', 'geo', 'origin', 'distribution', 'admin']);
-  const dns = readDns(f.dns, baseDir);
-  const edges = readEdges(f.edges, f.edgeDefaults);
+  const f = root.fields(['dns', 'edgeDefaults', 'edges', 'pools', 'geo', 'origin', 'distribution', 'admin'], problems);
+  const before = problems.found.length;
+  const dns = problems.attempt(() => readDns(f.dns, baseDir));
+  const edgesRead = readEdges(f.edges, f.edgeDefaults, problems);
+  const edges = edgesRead ?? [];
   const edgeNames = new Set(edges.map((e) => e.name));
-  const pools = f.pools.present() ? readPools(f.pools, edges) : [];
-  const geo = readGeo(f.geo, baseDir, edgeNames);
-  const origin = f.origin.present() ? readOrigin(f.origin, baseDir) : undefined;
-  const distribution = f.distribution.present() ? readDistribution(f.distribution, baseDir) : undefined;
-  const adminTokens = f.admin.present() ? readAdmin(f.admin, baseDir, env) : [];
-  const deployment: Deployment = { file, dns, edges, pools, geo, adminTokens };
+  const pools = edgesRead && f.pools.present() ? readPools(f.pools, edges, problems) : [];
+  const geo = edgesRead ? problems.attempt(() => readGeo(f.geo, baseDir, edgeNames)) : undefined;
+  const origin = f.origin.present() ? problems.attempt(() => readOrigin(f.origin, baseDir)) : undefined;
+  const distribution = f.distribution.present() ? problems.attempt(() => readDistribution(f.distribution, baseDir)) : undefined;
+  const adminTokens = f.admin.present() ? problems.attempt(() => readAdmin(f.admin, baseDir, env)) : [];
+  const sections: Omit<DeploymentSections, 'at'> = { file, edges };
+  if (dns) sections.dns = dns;
+  if (origin) sections.origin = origin;
+  if (geo) sections.geo = geo;
+  if (!dns) return sections;
+  const deployment: Deployment = { file, dns, edges, pools, geo: geo ?? { databases: [], networks: [] }, adminTokens: adminTokens ?? [] };
   if (origin) deployment.origin = origin;
   if (distribution) deployment.distribution = distribution;
-  checkUniqueListeners(root, deployment);
-  return deployment;
+  checkUniqueListeners(root, deployment, problems);
+  if (problems.found.length === before) sections.deployment = deployment;
+  return sections;
 }
 
 function hostPort(n: ConfigNode, defaultPort?: number): HostPort {
@@ -162,8 +217,15 @@ function readDnsRrl(n: ConfigNode): DnsRrlConfig {
   const f = n.fields(['responsesPerSecond', 'slip', 'window', 'ipv4Prefix', 'ipv6Prefix', 'exempt']);
   if (!f.responsesPerSecond.present()) throw f.responsesPerSecond.error('is required with dns.rrl (replies per second per client network and answer, e.g. 20)');
   const rrl: DnsRrlConfig = { responsesPerSecond: f.responsesPerSecond.integer(DNS_RRL_RANGES.responsesPerSecond), exempt: [] };
-  for (const key of ['slip', 'window', 'ipv4Prefix', 'ipv6Prefix'] as const) {
+  for (const key of ['slip', 'ipv4Prefix', 'ipv6Prefix'] as const) {
     if (f[key].present()) rrl[key] = f[key].integer(DNS_RRL_RANGES[key]);
+  }
+  // A duration like every other (`15s`; a bare number is seconds, as before); RRL counts whole seconds.
+  if (f.window.present()) {
+    const ms = f.window.parse(parseDuration);
+    const { min, max } = DNS_RRL_RANGES.window;
+    if (ms % 1000 !== 0 || ms / 1000 < min || ms / 1000 > max) throw f.window.error(`must be a whole number of seconds from ${min}s to ${max}s`);
+    rrl.window = ms / 1000;
   }
   if (f.exempt.present()) {
     const nodes = f.exempt.itemsOrOne();
@@ -275,66 +337,81 @@ function readEdgeDefaults(n: ConfigNode): EdgeDefaults {
   };
 }
 
-function readEdges(n: ConfigNode, defaultsNode: ConfigNode): EdgeConfig[] {
-  const defaults = readEdgeDefaults(defaultsNode);
-  if (!n.present()) return [];
+/** The edges, each checked on its own; `undefined` when any of them (or the defaults) has a problem. */
+function readEdges(n: ConfigNode, defaultsNode: ConfigNode, problems: Problems): EdgeConfig[] | undefined {
+  const defaults = problems.attempt(() => readEdgeDefaults(defaultsNode));
+  if (!n.present()) return defaults ? [] : undefined;
+  const entries = problems.attempt(() => n.entries());
+  if (!defaults || !entries) return undefined;
   const edges: EdgeConfig[] = [];
-  for (const [name, e] of n.entries()) {
-    if (!/^[a-zA-Z0-9][a-zA-Z0-9_-]{0,62}$/.test(name)) throw e.error(`edge name "${name}" must be letters, digits, - and _`);
-    const f = e.fields(['addresses', 'port', 'location', 'weight', 'health', 'cache', 'admin', 'purgeAllow']);
-    if (!f.addresses.present()) throw f.addresses.error('is required (IPv4/IPv6 addresses the edge listens on)');
-    const addresses = f.addresses.itemsOrOne().map((a) => {
-      const ip = parseIp(a.text());
-      if (!ip) throw a.error(`"${a.text()}" is not an IPv4 or IPv6 address`);
-      return formatIp(ip);
-    });
-    const port = f.port.present() ? f.port.integer({ min: 1, max: 65535 }) : defaults.port;
-    edges.push({
-      name,
-      addresses,
-      port,
-      admin: adminAddress(f.admin, { host: addresses[0]!, port }, e),
-      purgeAllow: f.purgeAllow.present() ? readCidrTexts(f.purgeAllow) : defaults.purgeAllow,
-      location: readLocation(f.location),
-      weight: f.weight.present() ? f.weight.number({ min: 0 }) : defaults.weight,
-      health: readHealth(f.health, defaults.health),
-      cache: readCache(f.cache, defaults.cache),
-    });
+  let complete = true;
+  for (const [name, e] of entries) {
+    const edge = problems.attempt(() => readEdge(name, e, defaults));
+    if (edge) edges.push(edge);
+    else complete = false;
   }
-  return edges;
+  return complete ? edges : undefined;
 }
 
-function readPools(n: ConfigNode, edges: EdgeConfig[]): PoolConfig[] {
-  const byName = new Map(edges.map((e) => [e.name, e]));
+function readEdge(name: string, e: ConfigNode, defaults: EdgeDefaults): EdgeConfig {
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_-]{0,62}$/.test(name)) throw e.error(`edge name "${name}" must be letters, digits, - and _`);
+  const f = e.fields(['addresses', 'port', 'location', 'weight', 'health', 'cache', 'admin', 'purgeAllow']);
+  if (!f.addresses.present()) throw f.addresses.error('is required (IPv4/IPv6 addresses the edge listens on)');
+  const addresses = f.addresses.itemsOrOne().map((a) => {
+    const ip = parseIp(a.text());
+    if (!ip) throw a.error(`"${a.text()}" is not an IPv4 or IPv6 address`);
+    return formatIp(ip);
+  });
+  const port = f.port.present() ? f.port.integer({ min: 1, max: 65535 }) : defaults.port;
+  return {
+    name,
+    addresses,
+    port,
+    admin: adminAddress(f.admin, { host: addresses[0]!, port }, e),
+    purgeAllow: f.purgeAllow.present() ? readCidrTexts(f.purgeAllow) : defaults.purgeAllow,
+    location: readLocation(f.location),
+    weight: f.weight.present() ? f.weight.number({ min: 0 }) : defaults.weight,
+    health: readHealth(f.health, defaults.health),
+    cache: readCache(f.cache, defaults.cache),
+  };
+}
+
+function readPools(n: ConfigNode, edges: EdgeConfig[], problems: Problems): PoolConfig[] {
   const pools: PoolConfig[] = [];
   const seen = new Set<string>();
-  for (const [rawName, p] of n.entries()) {
-    const name = normaliseName(rawName, p);
-    if (name === '' || seen.has(name)) throw p.error(name === '' ? 'a pool needs a name' : `pool "${name}" is declared twice`);
-    seen.add(name);
-    const f = p.fields(['policy', 'edges', 'ttl', 'answers']);
-    const policyText = f.policy.present() ? f.policy.string() : 'round-robin';
-    if (!(POOL_POLICIES as readonly string[]).includes(policyText)) {
-      throw f.policy.error(`unknown policy "${policyText}" (one of ${POOL_POLICIES.join(', ')})`);
-    }
-    const policy = policyText as PoolPolicy;
-    if (!f.edges.present()) throw f.edges.error('is required (names of edges in this pool)');
-    const members: string[] = [];
-    for (const item of f.edges.items()) {
-      const edgeName = item.string();
-      if (!byName.has(edgeName)) throw item.error(`unknown edge "${edgeName}" (edges: ${[...byName.keys()].join(', ') || 'none'})`);
-      if (members.includes(edgeName)) throw item.error(`edge "${edgeName}" is listed twice`);
-      members.push(edgeName);
-    }
-    if (members.length === 0) throw f.edges.error('a pool needs at least one edge');
-    if (policy === 'weighted' && members.every((m) => byName.get(m)!.weight === 0)) {
-      throw f.edges.error('a weighted pool needs at least one edge with a weight above 0');
-    }
-    const answers = f.answers.present() ? f.answers.integer({ min: 1 }) : 1;
-    if (answers > members.length) throw f.answers.error(`${answers} answers but the pool has only ${members.length} edges`);
-    pools.push({ name, policy, edges: members, ttl: f.ttl.present() ? f.ttl.integer({ min: 0, max: 86_400 }) : DEFAULT_POOL_TTL, answers });
+  for (const [rawName, p] of problems.attempt(() => n.entries()) ?? []) {
+    const pool = problems.attempt(() => readPool(rawName, p, edges, seen));
+    if (pool) pools.push(pool);
   }
   return pools;
+}
+
+function readPool(rawName: string, p: ConfigNode, edges: EdgeConfig[], seen: Set<string>): PoolConfig {
+  const byName = new Map(edges.map((e) => [e.name, e]));
+  const name = normaliseName(rawName, p);
+  if (name === '' || seen.has(name)) throw p.error(name === '' ? 'a pool needs a name' : `pool "${name}" is declared twice`);
+  seen.add(name);
+  const f = p.fields(['policy', 'edges', 'ttl', 'answers']);
+  const policyText = f.policy.present() ? f.policy.string() : 'round-robin';
+  if (!(POOL_POLICIES as readonly string[]).includes(policyText)) {
+    throw f.policy.error(`unknown policy "${policyText}" (one of ${POOL_POLICIES.join(', ')})`);
+  }
+  const policy = policyText as PoolPolicy;
+  if (!f.edges.present()) throw f.edges.error('is required (names of edges in this pool)');
+  const members: string[] = [];
+  for (const item of f.edges.items()) {
+    const edgeName = item.string();
+    if (!byName.has(edgeName)) throw item.error(`unknown edge "${edgeName}" (edges: ${[...byName.keys()].join(', ') || 'none'})`);
+    if (members.includes(edgeName)) throw item.error(`edge "${edgeName}" is listed twice`);
+    members.push(edgeName);
+  }
+  if (members.length === 0) throw f.edges.error('a pool needs at least one edge');
+  if (policy === 'weighted' && members.every((m) => byName.get(m)!.weight === 0)) {
+    throw f.edges.error('a weighted pool needs at least one edge with a weight above 0');
+  }
+  const answers = f.answers.present() ? f.answers.integer({ min: 1 }) : 1;
+  if (answers > members.length) throw f.answers.error(`${answers} answers but the pool has only ${members.length} edges`);
+  return { name, policy, edges: members, ttl: f.ttl.present() ? f.ttl.integer({ min: 0, max: 86_400 }) : DEFAULT_POOL_TTL, answers };
 }
 
 function readGeo(n: ConfigNode, baseDir: string, edgeNames: Set<string>): GeoConfig {
@@ -448,7 +525,7 @@ function readAdmin(n: ConfigNode, baseDir: string, env: Record<string, string | 
  * address on the same port and protocol: see net/bind-clash.ts) are refused here, with file, line and key,
  * rather than as EADDRINUSE from one child of `up` after the others started.
  */
-function checkUniqueListeners(root: ConfigNode, d: Deployment): void {
+function checkUniqueListeners(root: ConfigNode, d: Deployment, problems: Problems): void {
   const claimed: Array<{ listener: Listener; who: string }> = [];
   const claim = (hp: HostPort, transports: Transport[], who: string, keyPath: string): void => {
     const listener: Listener = { host: hp.host, port: hp.port, transports };
@@ -457,8 +534,9 @@ function checkUniqueListeners(root: ConfigNode, d: Deployment): void {
       const at = { file: d.file, line: lineOf(root, keyPath), key: keyPath };
       const mine = formatHostPort(hp);
       const theirs = formatHostPort(previous.listener);
-      if (!isWildcard(hp.host) && !isWildcard(previous.listener.host)) throw new ConfigError(at, `duplicate address ${canonical(hp)}: already used by ${previous.who}`);
-      throw new ConfigError(at, `address ${mine} clashes with ${theirs} of ${previous.who}: a wildcard address takes the port on every address`);
+      if (!isWildcard(hp.host) && !isWildcard(previous.listener.host)) problems.report(new ConfigError(at, `duplicate address ${canonical(hp)}: already used by ${previous.who}`));
+      else problems.report(new ConfigError(at, `address ${mine} clashes with ${theirs} of ${previous.who}: a wildcard address takes the port on every address`));
+      return;
     }
     claimed.push({ listener, who });
   };

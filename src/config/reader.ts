@@ -5,6 +5,7 @@
  */
 import { isMap, isScalar, isSeq, type LineCounter, type Node } from 'yaml';
 import { ConfigError } from '../errors.js';
+import type { Problems } from './problems.js';
 
 export class ConfigNode {
   constructor(
@@ -43,9 +44,10 @@ export class ConfigNode {
 
   /**
    * The entries of a mapping, after refusing keys outside `allowed` (typos must not pass silently).
-   * `allowed` undefined means any key (maps keyed by user names such as edges and pools).
+   * `allowed` undefined means any key (maps keyed by user names such as edges and pools). With `problems` in
+   * collect mode an unknown key is recorded and skipped, so the keys after it are still checked.
    */
-  entries(allowed?: readonly string[]): Map<string, ConfigNode> {
+  entries(allowed?: readonly string[], problems?: Problems): Map<string, ConfigNode> {
     if (!isMap(this.node)) throw this.error('expected a mapping (key: value lines)');
     const out = new Map<string, ConfigNode>();
     for (const pair of this.node.items) {
@@ -55,7 +57,10 @@ export class ConfigNode {
       if (name === undefined) throw keyView.error('keys must be plain strings');
       const view = this.child((pair.value as Node | null) ?? null, name);
       if (allowed && !allowed.includes(name)) {
-        throw new ConfigNode(this.file, this.lines, keyNode, view.key, 0).error(`unknown key "${name}" (allowed here: ${allowed.join(', ')})`);
+        const unknown = new ConfigNode(this.file, this.lines, keyNode, view.key, 0).error(`unknown key "${name}" (allowed here: ${allowed.join(', ')})`);
+        if (!problems) throw unknown;
+        problems.report(unknown);
+        continue;
       }
       out.set(name, view);
     }
@@ -63,8 +68,8 @@ export class ConfigNode {
   }
 
   /** Fields of a mapping with a fixed set of keys; absent keys come back as null nodes (positioned at the parent). */
-  fields<K extends string>(allowed: readonly K[]): Record<K, ConfigNode> {
-    const present = this.entries(allowed);
+  fields<K extends string>(allowed: readonly K[], problems?: Problems): Record<K, ConfigNode> {
+    const present = this.entries(allowed, problems);
     const out = {} as Record<K, ConfigNode>;
     for (const k of allowed) out[k] = present.get(k) ?? this.child(null, k);
     return out;

@@ -7,18 +7,18 @@ import { Command } from 'commander';
 import { loadDeployment } from '../config/load.js';
 import { parseHostPort } from '../net/address.js';
 import { defaultAdminAddressOrThrow } from '../net/admin-address.js';
+import { addDeprecatedAlias, listFlag } from '../cli/flags.js';
+import { legacyStateDir } from '../cli/state-dir.js';
 import { reportReady } from '../up/child.js';
 import { Distributor } from './distributor.js';
 import { listenDistributor } from './server.js';
 import { DEFAULT_COMPACT_AFTER, distributorRoleFromDeployment, type DistributorRoleOptions } from './setup.js';
 import { parseDownstream, tokenFrom } from './targets.js';
 
-const collect = (v: string, acc: string[]): string[] => [...acc, v];
-
 /** Flags as typed; the single-value ones have no commander default, so "absent" means "not given". */
 export interface DistributorFlags {
   listen?: string;
-  dataDir?: string;
+  stateDir?: string;
   adminListen?: string;
   edge: string[];
   upstream?: string;
@@ -27,7 +27,8 @@ export interface DistributorFlags {
   config?: string;
 }
 
-const FLAG_DEFAULTS = { listen: '127.0.0.1:8100', dataDir: '.dnscdn/distributor' } as const;
+/** `stateDir` is the deployment file's default journal folder (`distribution.journal`, config/reach.ts). */
+const FLAG_DEFAULTS = { listen: '127.0.0.1:8100', stateDir: 'var/journal', oldStateDir: '.dnscdn/distributor' } as const;
 
 /**
  * The role options from flags, on top of the deployment's distribution node when `--config` is given (`--edge`
@@ -37,11 +38,12 @@ export function distributorRoleFromFlags(flags: DistributorFlags): DistributorRo
   const role: DistributorRoleOptions =
     flags.config !== undefined
       ? distributorRoleFromDeployment(loadDeployment(flags.config))
-      : { listen: parseHostPort(FLAG_DEFAULTS.listen), dataDir: FLAG_DEFAULTS.dataDir, edges: [], compactAfter: DEFAULT_COMPACT_AFTER };
+      : { listen: parseHostPort(FLAG_DEFAULTS.listen), dataDir: FLAG_DEFAULTS.stateDir, edges: [], compactAfter: DEFAULT_COMPACT_AFTER };
   if (flags.listen !== undefined) role.listen = parseHostPort(flags.listen);
   if (flags.adminListen !== undefined) role.adminListen = parseHostPort(flags.adminListen);
   else if (role.adminListen === undefined) role.adminListen = defaultAdminAddressOrThrow(role.listen);
-  if (flags.dataDir !== undefined) role.dataDir = flags.dataDir;
+  if (flags.stateDir !== undefined) role.dataDir = flags.stateDir;
+  else if (flags.config === undefined) role.dataDir = legacyStateDir(FLAG_DEFAULTS.oldStateDir, FLAG_DEFAULTS.stateDir);
   if (flags.edge.length > 0) role.edges = flags.edge.map(parseDownstream);
   if (flags.upstream !== undefined) role.upstream = flags.upstream;
   if (flags.compactAfter !== undefined) role.compactAfter = parseCompactAfter(flags.compactAfter);
@@ -73,15 +75,16 @@ export async function runDistributor(o: DistributorRoleOptions): Promise<void> {
 
 /** `run` is what the parsed options are handed to (tests pass one that records them). */
 export function distributorCommand(run: (role: DistributorRoleOptions) => Promise<void> = runDistributor): Command {
-  return new Command('distributor')
+  const cmd = new Command('distributor')
     .description('run a distribution node: durable journal, fan-out to edges, catch-up for edges that were away')
     .option('--listen <addr>', `listen address, /healthz only (default: ${FLAG_DEFAULTS.listen})`)
     .option('--admin-listen <addr>', 'admin listener: /metrics, /.dnscdn/ publish, journal, status, replica (default: loopback, port + 1000)')
-    .option('--data-dir <dir>', `journal and blobs (default: ${FLAG_DEFAULTS.dataDir})`)
-    .option('--edge <name=url>', 'an edge (or downstream node) to feed, by its admin URL; repeatable', collect, [])
+    .option('--state-dir <dir>', `journal and blobs (default: ${FLAG_DEFAULTS.stateDir}, as in the deployment file)`)
+    .option('--edge <name=url>', 'edges (or downstream nodes) to feed, by admin URL; comma list, repeatable', listFlag((e) => e), [])
     .option('--upstream <url>', 'replicate this distribution node instead of accepting publishes')
     .option('--token <token>', "admin token (default: the file's, else $DNSCDN_ADMIN_TOKEN)")
     .option('--compact-after <n>', `compact the journal after this many operations (default: ${DEFAULT_COMPACT_AFTER})`)
     .option('--config <file>', 'deployment file: listener, journal, edges and token from its distribution section; other flags override them')
     .action(async (flags: DistributorFlags) => run(distributorRoleFromFlags(flags)));
+  return addDeprecatedAlias(cmd, '--data-dir <dir>', '--state-dir');
 }

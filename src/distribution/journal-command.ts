@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { deploymentFile } from '../cli/config-path.js';
 import { loadDeployment } from '../config/load.js';
 import { edgeReplicaDir, findEdge, journalDir } from '../config/reach.js';
 import { formatReport, repairJournal, verifyJournal } from './journal-repair.js';
@@ -15,7 +16,7 @@ interface JournalFlags {
 /**
  * Which journal file: `--journal` names the file, or a folder holding `journal` (an origin's or distributor's)
  * or `replica.journal` (an edge's); `--config` takes the deployment's `distribution.journal` folder, or with
- * `--edge NAME` that edge's replica.
+ * `--edge NAME` that edge's replica; without either, `./dnscdn.yaml` when it exists.
  */
 export function journalFileFrom(o: JournalFlags): string {
   if (o.journal !== undefined) {
@@ -24,11 +25,12 @@ export function journalFileFrom(o: JournalFlags): string {
     const origin = join(p, 'journal');
     return statSync(origin, { throwIfNoEntry: false })?.isFile() ? origin : join(p, 'replica.journal');
   }
-  if (o.config === undefined) throw new Error('name the journal: --journal PATH or --config FILE [--edge NAME]');
-  const d = loadDeployment(o.config);
+  const file = deploymentFile(o.config);
+  if (file === undefined) throw new Error('name the journal: --journal PATH or --config FILE [--edge NAME] (no ./dnscdn.yaml here)');
+  const d = loadDeployment(file);
   if (o.edge !== undefined) {
     const edge = findEdge(d, o.edge);
-    if (!d.origin) throw new Error(`${o.config}: edge ${o.edge} takes no part in push (the deployment has no origin)`);
+    if (!d.origin) throw new Error(`${file}: edge ${o.edge} takes no part in push (the deployment has no origin)`);
     return join(edgeReplicaDir(d, edge), 'replica.journal');
   }
   return join(journalDir(d), 'journal');
@@ -37,7 +39,7 @@ export function journalFileFrom(o: JournalFlags): string {
 const withJournalOptions = (c: Command): Command =>
   c
     .option('--journal <path>', 'the journal file, or the folder holding it')
-    .option('--config <file>', "deployment file: the origin's journal (distribution.journal)")
+    .option('--config <file>', "deployment file: the origin's journal (distribution.journal) (default: ./dnscdn.yaml if present)")
     .option('--edge <name>', "with --config: that edge's replica journal");
 
 /** `dnscdn journal verify|repair`: check a journal offline, and rebuild a damaged one without reissuing sequence numbers. */

@@ -12,6 +12,7 @@ import { formatHostPort, parseHostPort, type HostPort } from '../net/address.js'
 import { parseCidr } from '../net/cidr.js';
 import { createRegistry } from '../metrics.js';
 import { DNS_RRL_RANGES, DNS_UDP_SIZE_RANGE, QUERY_LOG_SAMPLE_RANGE } from '../config/types.js';
+import { addDeprecatedAlias, durationFlag, listFlag } from '../cli/flags.js';
 import { integerFlag, numberFlag } from './flag-values.js';
 import { addRecursionFlags, recursionOverridesFromFlags, type RecursionFlags } from './resolver/flags.js';
 import { startDnsServer } from './server.js';
@@ -29,7 +30,7 @@ export interface DnsFlags extends RecursionFlags, TcpFlags {
   zones?: string;
   listen?: HostPort[];
   udpSize?: number;
-  metricsListen?: HostPort;
+  adminListen?: HostPort;
   allowTransfer?: string[];
   notify?: HostPort[];
   tsigKey?: TsigKey[];
@@ -43,7 +44,7 @@ export interface DnsFlags extends RecursionFlags, TcpFlags {
 }
 
 function collectHostPort(defaultPort: number): (value: string, previous: HostPort[] | undefined) => HostPort[] {
-  return (value, previous) => [...(previous ?? []), parseHostPort(value, defaultPort)];
+  return listFlag((text) => parseHostPort(text, defaultPort));
 }
 
 function parseTsigKeyFlag(value: string): TsigKey {
@@ -55,11 +56,19 @@ function parseTsigKeyFlag(value: string): TsigKey {
 }
 
 function cidrCollector(flag: string): (value: string, previous: string[] | undefined) => string[] {
-  return (value, previous) => {
-    const parsed = parseCidr(value);
+  return listFlag((text) => {
+    const parsed = parseCidr(text);
     if (!parsed.ok) throw new ConfigError({ file: flag }, parsed.reason);
-    return [...(previous ?? []), value];
-  };
+    return text;
+  });
+}
+
+/** `--rrl-window 15s`: a duration like the other flags; RRL counts whole seconds within the key's range. */
+function rrlWindowFlag(value: string): number {
+  const ms = durationFlag('--rrl-window', 1, 's')(value);
+  const { min, max } = DNS_RRL_RANGES.window;
+  if (ms % 1000 !== 0 || ms / 1000 < min || ms / 1000 > max) throw new ConfigError({ file: '--rrl-window' }, `"${value}" is not a whole number of seconds from ${min}s to ${max}s`);
+  return ms / 1000;
 }
 
 /** Every flag of `dnscdn dns`; none has a commander default, so "given" and "not given" stay apart. */
@@ -67,23 +76,22 @@ export function addDnsFlags(cmd: Command): Command {
   cmd
     .option('--config <file>', 'deployment file (dnscdn.yaml): the dns section, steering pools and health checks; flags given too override its keys')
     .option('--zones <dir>', 'folder of <zone>.zone master files (default zones/)')
-    .addOption(new Option('--listen <host:port>', 'address to listen on (UDP and TCP); repeatable (default 127.0.0.1:5353)').argParser(collectHostPort(53)))
+    .addOption(new Option('--listen <host:port>', 'addresses to listen on (UDP and TCP); comma list, repeatable (default 127.0.0.1:5353)').argParser(collectHostPort(53)))
     .addOption(new Option('--udp-size <bytes>', 'EDNS UDP payload size we advertise and send up to (default 1232)').argParser(integerFlag('--udp-size', DNS_UDP_SIZE_RANGE)))
-    .addOption(new Option('--allow-transfer <cidr>', 'clients allowed AXFR/IXFR over TCP; repeatable (default: nobody)').argParser(cidrCollector('--allow-transfer')))
-    .addOption(new Option('--notify <host:port>', 'secondary to send NOTIFY when a zone changes; repeatable').argParser(collectHostPort(53)))
+    .addOption(new Option('--allow-transfer <cidr>', 'clients allowed AXFR/IXFR over TCP; comma list, repeatable (default: nobody)').argParser(cidrCollector('--allow-transfer')))
+    .addOption(new Option('--notify <host:port>', 'secondaries to send NOTIFY when a zone changes; comma list, repeatable').argParser(collectHostPort(53)))
     .addOption(
-      new Option('--tsig-key <name:hmac-sha256:secret>', 'TSIG key (RFC 8945) transfers must be signed with, and NOTIFY is signed with (the first); secret in base64, or @file holding it; repeatable').argParser(
-        (v: string, prev: TsigKey[] | undefined) => [...(prev ?? []), parseTsigKeyFlag(v)],
-      ),
+      new Option('--tsig-key <name:hmac-sha256:secret>', 'TSIG key (RFC 8945) transfers must be signed with, and NOTIFY is signed with (the first); secret in base64, or @file holding it; comma list, repeatable').argParser(listFlag(parseTsigKeyFlag)),
     )
     .addOption(new Option('--rrl-responses-per-second <n>', 'response-rate limit: UDP replies per second per client network and answer (dns.rrl; 0 = off, the default without a file)').argParser(integerFlag('--rrl-responses-per-second', { ...DNS_RRL_RANGES.responsesPerSecond, min: 0 })))
     .addOption(new Option('--rrl-slip <n>', 'every Nth rate-limited reply goes out truncated (TC=1) so clients retry over TCP; 0 = drop all (default 2)').argParser(integerFlag('--rrl-slip', DNS_RRL_RANGES.slip)))
-    .addOption(new Option('--rrl-window <seconds>', 'seconds a flooding network stays limited after it stops (default 15)').argParser(integerFlag('--rrl-window', DNS_RRL_RANGES.window)))
+    .addOption(new Option('--rrl-window <duration>', 'how long a flooding network stays limited after it stops, whole seconds (default 15s)').argParser(rrlWindowFlag))
     .addOption(new Option('--rrl-ipv4-prefix <bits>', 'IPv4 prefix of one client network for RRL (default 24)').argParser(integerFlag('--rrl-ipv4-prefix', DNS_RRL_RANGES.ipv4Prefix)))
     .addOption(new Option('--rrl-ipv6-prefix <bits>', 'IPv6 prefix of one client network for RRL (default 56)').argParser(integerFlag('--rrl-ipv6-prefix', DNS_RRL_RANGES.ipv6Prefix)))
-    .addOption(new Option('--rrl-exempt <cidr>', 'network never rate-limited; repeatable').argParser(cidrCollector('--rrl-exempt')))
+    .addOption(new Option('--rrl-exempt <cidr>', 'networks never rate-limited; comma list, repeatable').argParser(cidrCollector('--rrl-exempt')))
     .addOption(new Option('--query-log-sample <fraction>', 'log this fraction of queries, one line each on stderr (client, qname, qtype, rcode, answer, steering, duration); 1 = every query (default 0: off)').argParser(numberFlag('--query-log-sample', QUERY_LOG_SAMPLE_RANGE)))
-    .addOption(new Option('--metrics-listen <host:port>', 'serve GET /metrics and GET /healthz over HTTP here').argParser((v) => parseHostPort(v, 9153)));
+    .addOption(new Option('--admin-listen <host:port>', 'admin listener: GET /metrics and GET /healthz (dns.admin)').argParser((v) => parseHostPort(v, 9153)));
+  addDeprecatedAlias(cmd, '--metrics-listen <host:port>', '--admin-listen');
   return addTcpFlags(addRecursionFlags(cmd));
 }
 
@@ -93,7 +101,7 @@ export function dnsOverridesFromFlags(flags: DnsFlags): DnsOverrides {
     ...(flags.zones !== undefined && { zonesDir: flags.zones }),
     ...(flags.listen !== undefined && { listen: flags.listen }),
     ...(flags.udpSize !== undefined && { udpPayloadSize: flags.udpSize }),
-    ...(flags.metricsListen !== undefined && { metricsListen: flags.metricsListen }),
+    ...(flags.adminListen !== undefined && { metricsListen: flags.adminListen }),
     ...(flags.allowTransfer !== undefined && { allowTransfer: flags.allowTransfer }),
     ...(flags.notify !== undefined && { notify: flags.notify }),
     ...(flags.tsigKey !== undefined && { tsigKeys: flags.tsigKey }),

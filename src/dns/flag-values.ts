@@ -1,8 +1,8 @@
 /**
  * Value parsers for the flags of `dnscdn dns`, in the units and ranges of the deployment file's keys
- * (so a flag and its key accept the same values). A bad value is a ConfigError naming the flag.
+ * (so a flag and its key accept the same values). A bad value is a ConfigError naming the flag. Durations and
+ * lists are parsed by the conventions every command shares (src/cli/flags.ts).
  */
-import { parseDuration } from '../config/units.js';
 import { ConfigError } from '../errors.js';
 
 /** A whole number within `range` (the range the file's key has). */
@@ -20,19 +20,5 @@ export function numberFlag(flag: string, range: { min: number; max: number }): (
     const n = Number(value);
     if (value.trim() === '' || !Number.isFinite(n) || n < range.min || n > range.max) throw new ConfigError({ file: flag }, `"${value}" is not a number from ${range.min} to ${range.max}`);
     return n;
-  };
-}
-
-/** A duration in the file's form (`500ms`, `2s`, `1m`; a bare number is seconds), in milliseconds, at least `minMs`. */
-export function durationFlag(flag: string, minMs: number): (value: string) => number {
-  return (value) => {
-    let ms: number;
-    try {
-      ms = parseDuration(value);
-    } catch (err) {
-      throw new ConfigError({ file: flag }, err instanceof Error ? err.message : String(err));
-    }
-    if (ms < minMs) throw new ConfigError({ file: flag }, minMs === 1 ? 'must be longer than 0 (e.g. 2s, 500ms)' : `must be at least ${minMs}ms`);
-    return ms;
   };
 }

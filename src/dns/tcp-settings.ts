@@ -10,7 +10,8 @@
  */
 import { Option, type Command } from 'commander';
 import { DNS_TCP_RANGES, type DnsTcpConfig } from '../config/types.js';
-import { durationFlag, integerFlag } from './flag-values.js';
+import { durationFlag } from '../cli/flags.js';
+import { integerFlag } from './flag-values.js';
 import type { DnsServerOptions } from './server.js';
 
 /** What commander hands the action for these flags. */

@@ -2,7 +2,7 @@
  * `dnscdn edge`: one edge cache in front of one origin. The flags build the same EdgeRoleOptions as the
  * deployment file (setup.ts); with `--config`, every flag given on the command line overrides its key.
  */
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { loadDeployment } from '../config/load.js';
 import { adminToken } from '../config/reach.js';
 import { CACHE_POLICIES, DEFAULT_CACHE_POLICY, parseCachePolicy } from '../config/cache-policies.js';
@@ -10,6 +10,8 @@ import { parseByteSize } from '../config/units.js';
 import { logger } from '../log.js';
 import { parseHostPort } from '../net/address.js';
 import { defaultAdminAddressOrThrow } from '../net/admin-address.js';
+import { addDeprecatedAlias, durationFlag, listFlag } from '../cli/flags.js';
+import { legacyStateDir } from '../cli/state-dir.js';
 import { reportReady } from '../up/child.js';
 import { attachReplica } from './replica.js';
 import { startEdge } from './server.js';
@@ -26,23 +28,25 @@ export interface EdgeFlags {
   maxObjectBytes?: string;
   expectedObjectBytes?: string;
   cachePolicy?: string;
-  adminToken?: string;
-  originTimeout?: string;
+  token?: string;
+  originTimeout?: number;
   name?: string;
   distributor?: string;
   stateDir?: string;
-  ignoreCookies?: string;
+  ignoreCookies?: string[];
   adminListen?: string;
-  purgeAllow?: string;
+  purgeAllow?: string[];
 }
 
 const DEFAULT_MAX_BYTES = '256MB';
 const DEFAULT_ORIGIN_TIMEOUT_MS = 10_000;
+/** The same folder an edge of the deployment file keeps its replica in (config/reach.ts: `var/edges/NAME`). */
+const stateDirOf = (name: string): string => `var/edges/${name}`;
 const TOKEN_ENV = 'DNSCDN_ADMIN_TOKEN';
 
 /**
  * The role options from flags, on top of the deployment's edge when `--config` is given. The admin token comes
- * from `--admin-token`, else the file, else $DNSCDN_ADMIN_TOKEN (the environment never overrides the file:
+ * from `--token`, else the file, else $DNSCDN_ADMIN_TOKEN (the environment never overrides the file:
  * `up` passes its environment to every child).
  */
 export function edgeRoleFromFlags(flags: EdgeFlags, env: Record<string, string | undefined> = process.env): EdgeRoleOptions {
@@ -50,7 +54,7 @@ export function edgeRoleFromFlags(flags: EdgeFlags, env: Record<string, string |
   let role: EdgeRoleOptions;
   if (flags.config !== undefined) {
     const d = loadDeployment(flags.config);
-    role = edgeRoleFromDeployment(d, flags.name, flags.adminToken ?? adminToken(d) ?? envToken);
+    role = edgeRoleFromDeployment(d, flags.name, flags.token ?? adminToken(d) ?? envToken);
   } else role = fromFlagsAlone(flags);
   const s = role.server;
   if (flags.listen !== undefined) s.listen = flags.listen;
@@ -58,17 +62,18 @@ export function edgeRoleFromFlags(flags: EdgeFlags, env: Record<string, string |
   if (flags.maxBytes !== undefined) s.maxBytes = parseByteSize(flags.maxBytes);
   if (flags.maxObjectBytes !== undefined) s.maxObjectBytes = parseByteSize(flags.maxObjectBytes);
   if (flags.expectedObjectBytes !== undefined) s.expectedObjectBytes = parseByteSize(flags.expectedObjectBytes);
-  if (flags.originTimeout !== undefined) s.originTimeoutMs = parseOriginTimeout(flags.originTimeout);
-  if (flags.ignoreCookies !== undefined) s.ignoreCookies = flags.ignoreCookies.split(',').map((c) => c.trim());
+  if (flags.originTimeout !== undefined) s.originTimeoutMs = flags.originTimeout;
+  if (flags.ignoreCookies !== undefined) s.ignoreCookies = flags.ignoreCookies;
   if (flags.cachePolicy !== undefined) s.cachePolicy = parseCachePolicy(flags.cachePolicy);
   if (flags.adminListen !== undefined) s.adminListen = parseHostPort(flags.adminListen);
   else if (s.adminListen === undefined) s.adminListen = defaultAdminAddressOrThrow(typeof s.listen === 'string' ? parseHostPort(s.listen) : s.listen);
-  if (flags.purgeAllow !== undefined) s.purgeAllow = flags.purgeAllow.split(',').map((c) => c.trim()).filter(Boolean);
-  const token = flags.adminToken ?? s.adminToken ?? envToken;
+  if (flags.purgeAllow !== undefined) s.purgeAllow = flags.purgeAllow;
+  const token = flags.token ?? s.adminToken ?? envToken;
   if (token !== undefined) s.adminToken = token;
   if (flags.distributor !== undefined || flags.stateDir !== undefined) {
-    if (token === undefined) throw new Error(`--distributor/--state-dir need the admin token (--admin-token or ${TOKEN_ENV})`);
-    const push = role.push ?? { stateDir: `.dnscdn/edge-${s.name ?? 'dnscdn'}`, token };
+    if (token === undefined) throw new Error(`--distributor/--state-dir need the admin token (--token or ${TOKEN_ENV})`);
+    const name = s.name ?? 'dnscdn';
+    const push = role.push ?? { stateDir: flags.stateDir ?? legacyStateDir(`.dnscdn/edge-${name}`, stateDirOf(name)), token };
     if (flags.distributor !== undefined) push.distributor = flags.distributor;
     if (flags.stateDir !== undefined) push.stateDir = flags.stateDir;
     role.push = push;
@@ -83,12 +88,6 @@ function fromFlagsAlone(flags: EdgeFlags): EdgeRoleOptions {
   };
   if (flags.name !== undefined) role.server.name = flags.name;
   return role;
-}
-
-function parseOriginTimeout(text: string): number {
-  const ms = Number(text);
-  if (!(ms > 0)) throw new Error(`bad --origin-timeout "${text}": milliseconds above 0`);
-  return ms;
 }
 
 /** Starts the cache, then its replica (which reloads what was pushed before a restart), and stops both on a signal. */
@@ -110,7 +109,7 @@ export async function runEdge(role: EdgeRoleOptions): Promise<void> {
 
 /** `run` is what the parsed options are handed to (tests pass one that records them). */
 export function edgeCommand(run: (role: EdgeRoleOptions) => Promise<void> = runEdge): Command {
-  return new Command('edge')
+  const cmd = new Command('edge')
     .description('run an RFC 9111 caching reverse proxy (edge) in front of an origin')
     .option('--listen <host:port>', 'address to listen on, e.g. 127.0.0.11:8080 (required without --config)')
     .option('--origin <url>', 'origin base URL, e.g. http://127.0.0.1:8000 (required without --config)')
@@ -119,13 +118,14 @@ export function edgeCommand(run: (role: EdgeRoleOptions) => Promise<void> = runE
     .option('--max-object-bytes <size>', 'largest object stored; larger ones pass through (default: min(8MB, max-bytes/8))')
     .option('--expected-object-bytes <size>', 'mean object size expected; sizes the cache policy\'s fixed tables (default: 4KiB)')
     .option('--cache-policy <name>', `which objects the store keeps: ${CACHE_POLICIES.join(', ')} (default: ${DEFAULT_CACHE_POLICY})`)
-    .option('--admin-token <token>', `bearer token for the admin listener's /.dnscdn/ routes and PURGE (default: the file's, else $${TOKEN_ENV})`)
+    .option('--token <token>', `admin token: bearer token for the admin listener's /.dnscdn/ routes and PURGE (default: the file's, else $${TOKEN_ENV})`)
     .option('--admin-listen <host:port>', 'admin listener: /metrics, /.dnscdn/ purge, objects, replica (default: loopback, port + 1000)')
-    .option('--purge-allow <cidrs>', 'comma-separated networks whose PURGE the public port accepts (with the token); default none')
-    .option('--origin-timeout <ms>', `origin response timeout in milliseconds (504 after it) (default: ${DEFAULT_ORIGIN_TIMEOUT_MS})`)
+    .addOption(new Option('--purge-allow <cidrs>', 'networks whose PURGE the public port accepts (with the token); comma list, repeatable; default none').argParser(listFlag((c) => c)))
+    .addOption(new Option('--origin-timeout <duration>', `origin response timeout, 504 after it (default: ${DEFAULT_ORIGIN_TIMEOUT_MS / 1000}s)`).argParser(durationFlag('--origin-timeout', 1, 'ms')))
     .option('--name <name>', 'edge name (Via header, metrics label); with --config, which edge of the file')
-    .option('--ignore-cookies <names>', "comma-separated cookie names (* wildcards) that do not make a response private, e.g. '_ga*,_gid'")
+    .addOption(new Option('--ignore-cookies <names>', "cookie names (* wildcards) that do not make a response private, e.g. '_ga*,_gid'; comma list, repeatable").argParser(listFlag((c) => c)))
     .option('--distributor <url>', 'origin push: distribution node to receive pushes from and catch up with (needs the admin token)')
-    .option('--state-dir <dir>', 'origin push: replica journal and pushed bodies (default .dnscdn/edge-NAME)')
+    .option('--state-dir <dir>', `origin push: replica journal and pushed bodies (default: ${stateDirOf('NAME')}, as in the deployment file)`)
     .action(async (flags: EdgeFlags) => run(edgeRoleFromFlags(flags)));
+  return addDeprecatedAlias(cmd, '--admin-token <token>', '--token');
 }

@@ -3,11 +3,12 @@ import { loadDeployment } from '../config/load.js';
 import { Distributor } from '../distribution/distributor.js';
 import type { DistributionStatus } from '../distribution/distributor.js';
 import { parseDistributionStatus, parseOpSummaries } from '../distribution/answers.js';
-import { bearer } from '../http/bearer.js';
 import { parseDownstream, tokenFrom } from '../distribution/targets.js';
-import { request } from '../http/client.js';
 import { parseHostPort } from '../net/address.js';
 import { defaultAdminAddressOrThrow } from '../net/admin-address.js';
+import { adminCall, withAdminOptions, type AdminFlags } from '../cli/admin-client.js';
+import { addDeprecatedAlias, listFlag } from '../cli/flags.js';
+import { legacyStateDir } from '../cli/state-dir.js';
 import { reportReady } from '../up/child.js';
 import { materialiseLargeFiles } from './demo-content.js';
 import { localPublisher, remotePublisher } from './publisher.js';
@@ -36,14 +37,15 @@ export interface OriginFlags {
   token?: string;
   edge: string[];
   distributor?: string;
-  dataDir?: string;
+  stateDir?: string;
   cacheControl: string[];
   surrogateKey: string[];
   watch?: boolean;
   config?: string;
 }
 
-const FLAG_DEFAULTS = { content: 'content/', listen: '127.0.0.1:8000', dataDir: '.dnscdn/origin' } as const;
+/** `stateDir` is the deployment file's default journal folder (config/reach.ts), so both keep state in one place. */
+const FLAG_DEFAULTS = { content: 'content/', listen: '127.0.0.1:8000', stateDir: 'var/journal', oldStateDir: '.dnscdn/origin' } as const;
 
 /**
  * The role options from flags, on top of the deployment's origin when `--config` is given: each flag given
@@ -54,14 +56,15 @@ export function originRoleFromFlags(flags: OriginFlags): OriginRoleOptions {
   const role: OriginRoleOptions =
     flags.config !== undefined
       ? originRoleFromDeployment(loadDeployment(flags.config))
-      : { content: FLAG_DEFAULTS.content, listen: parseHostPort(FLAG_DEFAULTS.listen), rules: [], edges: [], dataDir: FLAG_DEFAULTS.dataDir, watch: false };
+      : { content: FLAG_DEFAULTS.content, listen: parseHostPort(FLAG_DEFAULTS.listen), rules: [], edges: [], dataDir: FLAG_DEFAULTS.stateDir, watch: false };
   if (flags.content !== undefined) role.content = flags.content;
   if (flags.listen !== undefined) role.listen = parseHostPort(flags.listen);
   if (flags.adminListen !== undefined) role.adminListen = parseHostPort(flags.adminListen);
   else if (role.adminListen === undefined) role.adminListen = defaultAdminAddressOrThrow(role.listen);
   if (flags.edge.length > 0) role.edges = flags.edge.map(parseDownstream);
   if (flags.distributor !== undefined) role.distributor = flags.distributor;
-  if (flags.dataDir !== undefined) role.dataDir = flags.dataDir;
+  if (flags.stateDir !== undefined) role.dataDir = flags.stateDir;
+  else if (flags.config === undefined) role.dataDir = legacyStateDir(FLAG_DEFAULTS.oldStateDir, FLAG_DEFAULTS.stateDir);
   const flagRules = rulesFromFlags(flags);
   if (flagRules.length > 0) role.rules = flagRules;
   if (flags.watch === true) role.watch = true;
@@ -117,42 +120,21 @@ export async function runOrigin(o: OriginRoleOptions): Promise<void> {
 
 /** `run` is what the parsed options are handed to (tests pass one that records them). */
 export function originCommand(run: (role: OriginRoleOptions) => Promise<void> = runOrigin): Command {
-  return new Command('origin')
+  const cmd = new Command('origin')
     .description('serve a content directory (strong ETags, ranges, per-path Cache-Control) and publish pushes/purges')
     .option('--content <dir>', `content directory (default: ${FLAG_DEFAULTS.content})`)
     .option('--listen <addr>', `listen address, content and /healthz (default: ${FLAG_DEFAULTS.listen})`)
     .option('--admin-listen <addr>', 'admin listener: /metrics, /.dnscdn/ push, purge, status, journal (default: loopback, port + 1000)')
     .option('--token <token>', "admin token for push/purge/status (default: the file's, else $DNSCDN_ADMIN_TOKEN)")
-    .option('--edge <name=url>', "an edge to feed from the in-process distribution node (the edge's admin URL); repeatable", collect, [])
+    .option('--edge <name=url>', "edges to feed from the in-process distribution node (each edge's admin URL); comma list, repeatable", listFlag((e) => e), [])
     .option('--distributor <url>', 'publish to this distribution node instead of running one in-process')
-    .option('--data-dir <dir>', `journal and blobs of the in-process distribution node (default: ${FLAG_DEFAULTS.dataDir})`)
+    .option('--state-dir <dir>', `journal and blobs of the in-process distribution node (default: ${FLAG_DEFAULTS.stateDir}, as in the deployment file)`)
     .option('--cache-control <pattern=value>', 'Cache-Control for matching paths (first match wins); repeatable', collect, [])
     .option('--surrogate-key <pattern=keys>', 'Surrogate-Key values for matching paths (space separated); repeatable', collect, [])
     .option('--watch', 'push changed files and purge deleted ones automatically')
     .option('--config <file>', 'deployment file: origin, rules, edges, journal and token from it; other flags override them')
     .action(async (flags: OriginFlags) => run(originRoleFromFlags(flags)));
-}
-
-interface ClientOptions {
-  origin: string;
-  token?: string;
-}
-
-function withClientOptions(c: Command): Command {
-  return c.option('--origin <url>', "the origin's admin listener (or a distribution node's)", 'http://127.0.0.1:9000').option('--token <token>', 'admin token (default: $DNSCDN_ADMIN_TOKEN)');
-}
-
-async function adminCall(o: ClientOptions, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
-  const token = tokenFrom(o.token);
-  if (!token) throw new Error('a token is required (--token or DNSCDN_ADMIN_TOKEN)');
-  const res = await request(new URL(path, o.origin), {
-    method,
-    headers: { ...bearer(token), ...(body ? { 'content-type': 'application/json' } : {}) },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-    timeoutMs: 60_000,
-  });
-  if (res.status !== 200) throw new Error(`${path}: HTTP ${res.status}: ${res.text().trim()}`);
-  return res.json();
+  return addDeprecatedAlias(cmd, '--data-dir <dir>', '--state-dir');
 }
 
 function printOps(answer: unknown): void {
@@ -160,22 +142,22 @@ function printOps(answer: unknown): void {
 }
 
 export function pushCommand(): Command {
-  return withClientOptions(new Command('push').description('publish content files to every edge').argument('<paths...>', 'URL paths under the content root, e.g. /index.html')).action(
-    async (paths: string[], o: ClientOptions) => printOps(await adminCall(o, 'POST', '/.dnscdn/push', { paths })),
+  return withAdminOptions(new Command('push').description('publish content files to every edge').argument('<paths...>', 'URL paths under the content root, e.g. /index.html')).action(
+    async (paths: string[], o: AdminFlags) => printOps(await adminCall(o, 'POST', '/.dnscdn/push', { paths })),
   );
 }
 
 export function purgeCommand(): Command {
-  return withClientOptions(
+  return withAdminOptions(
     new Command('purge')
       .description('remove objects from every edge: a URL path, a prefix ending in *, or tag:NAME')
       .argument('<pattern>', '/path | /prefix* | tag:NAME')
       .option('--all', 'allow a pattern that matches everything (/* or *)'),
-  ).action(async (target: string, o: ClientOptions & { all?: boolean }) => printOps(await adminCall(o, 'POST', '/.dnscdn/purge', { target, all: o.all === true })));
+  ).action(async (target: string, o: AdminFlags & { all?: boolean }) => printOps(await adminCall(o, 'POST', '/.dnscdn/purge', { target, all: o.all === true })));
 }
 
 export function statusCommand(): Command {
-  return withClientOptions(new Command('status').description('per edge: reachable, last applied sequence, lag (exit 1 if an edge is ahead of the journal)')).action(async (o: ClientOptions) => {
+  return withAdminOptions(new Command('status').description('per edge: reachable, last applied sequence, lag (exit 1 if an edge is ahead of the journal)')).action(async (o: AdminFlags) => {
     const s = parseDistributionStatus(await adminCall(o, 'GET', '/.dnscdn/status'));
     process.stdout.write(formatStatus(s));
     if (s.edges.some((e) => e.aheadBy !== undefined)) process.exitCode = 1;

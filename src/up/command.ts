@@ -1,17 +1,19 @@
 /**
  * `dnscdn up [--config FILE] [--restart]`: the whole CDN of a deployment on this machine, one child
- * process per role (DNS, origin with its distribution node, every edge). Without --config it runs the
- * embedded default `dnscdn.yaml` at the package root. Ctrl-C / SIGTERM stops every child.
+ * process per role (DNS, origin with its distribution node, every edge). Without --config it runs
+ * `./dnscdn.yaml`, else the demo `dnscdn.yaml` at the package root (src/cli/config-path.ts). It first runs
+ * the checks of `dnscdn check` and starts nothing if one fails. Ctrl-C / SIGTERM stops every child.
  * "ready" is printed only when every child has reported over IPC that its listeners are bound; a child that
  * ends before that makes `up` stop the others and exit 1 with that child's error (unless --restart).
  */
 import { Command } from 'commander';
 import { fileURLToPath } from 'node:url';
-import { loadDeployment } from '../config/load.js';
+import { checkDeploymentFile } from '../check/deployment-check.js';
+import { reportCheck } from '../check/command.js';
+import { deploymentFileOrEmbedded } from '../cli/config-path.js';
 import { formatBanner, planProcesses } from './plan.js';
 import { Supervisor, type StartOutcome } from './supervisor.js';
 
-const DEFAULT_CONFIG = fileURLToPath(new URL('../../dnscdn.yaml', import.meta.url));
 const BIN = fileURLToPath(new URL('../../bin/dnscdn.js', import.meta.url));
 
 /** After this long without every child ready, `up` says which ones it is still waiting for (and waits on). */
@@ -27,10 +29,15 @@ export function formatStartFailure(outcome: Exclude<StartOutcome, { kind: 'ready
 export function upCommand(): Command {
   return new Command('up')
     .description('start DNS, origin, distribution and every edge of a deployment, each as its own process')
-    .option('--config <file>', 'deployment file', DEFAULT_CONFIG)
+    .option('--config <file>', 'deployment file, relative to the working directory (default: ./dnscdn.yaml if present, else the shipped demo file)')
     .option('--restart', 'restart a child that exits (with backoff); without it a killed edge stays down')
-    .action(async (o: { config: string; restart?: boolean }) => {
-      const deployment = loadDeployment(o.config);
+    .action(async (o: { config?: string; restart?: boolean }) => {
+      const checked = checkDeploymentFile(deploymentFileOrEmbedded(o.config));
+      if (!reportCheck(checked) || checked.deployment === undefined) {
+        process.stderr.write('dnscdn up: the deployment has problems (listed above); nothing was started\n');
+        process.exit(1);
+      }
+      const deployment = checked.deployment;
       const specs = planProcesses(deployment);
       const write = (line: string): void => void process.stdout.write(`${line}\n`);
       const token = deployment.adminTokens[0];

@@ -30,7 +30,8 @@ describe('dnscdn distributor --config FILE', () => {
   const overrides: Array<{ args: string[]; read: (o: DistributorRoleOptions) => unknown; expected: unknown }> = [
     { args: ['--listen', '127.0.0.99:9100'], read: (o) => o.listen, expected: { host: '127.0.0.99', port: 9100 } },
     { args: ['--admin-listen', '127.0.0.99:9999'], read: (o) => o.adminListen, expected: { host: '127.0.0.99', port: 9999 } },
-    { args: ['--data-dir', '/var/lib/dnscdn'], read: (o) => o.dataDir, expected: '/var/lib/dnscdn' },
+    { args: ['--state-dir', '/var/lib/dnscdn'], read: (o) => o.dataDir, expected: '/var/lib/dnscdn' },
+    { args: ['--data-dir', '/var/lib/dnscdn'], read: (o) => o.dataDir, expected: '/var/lib/dnscdn' }, // deprecated spelling
     { args: ['--edge', 'paris=http://127.0.0.13:8080'], read: (o) => o.edges, expected: [{ name: 'paris', url: 'http://127.0.0.13:8080' }] },
     { args: ['--upstream', 'http://127.0.0.1:9200'], read: (o) => o.upstream, expected: 'http://127.0.0.1:9200' },
     { args: ['--token', 'flag-token-456'], read: (o) => o.token, expected: 'flag-token-456' },
@@ -55,7 +56,7 @@ describe('dnscdn distributor without --config', () => {
     expect(await parse(['--token', 'flag-token-456'])).toEqual({
       listen: { host: '127.0.0.1', port: 8100 },
       adminListen: { host: '127.0.0.1', port: 9100 },
-      dataDir: '.dnscdn/distributor',
+      dataDir: 'var/journal',
       edges: [],
       token: 'flag-token-456',
       compactAfter: 10_000,

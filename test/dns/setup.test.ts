@@ -81,6 +81,8 @@ describe('the dns section of the deployment file', () => {
   it('RRL is off without dns.rrl, and takes the documented defaults for the keys it does not set', () => {
     expect(DNS_ROLE_DEFAULTS.rrl).toBeUndefined();
     expect(fromFile('dns:\n  rrl: { responsesPerSecond: 5 }\nedges: {}\n').rrl).toEqual({ responsesPerSecond: 5, slip: 2, window: 15, ipv4Prefix: 24, ipv6Prefix: 56, exempt: [] });
+    // The window is a duration like every other key; a bare number stays seconds.
+    expect(fromFile('dns:\n  rrl: { responsesPerSecond: 5, window: 2m }\nedges: {}\n').rrl?.window).toBe(120);
     const withRrl = fromFile('dns:\n  rrl: { responsesPerSecond: 5, exempt: 10.0.0.0/8 }\nedges: {}\n');
     expect(dnsServerOptions(withRrl, createRegistry()).rrl).toEqual({ ...withRrl.rrl, exempt: ['10.0.0.0/8'] });
   });
@@ -114,6 +116,7 @@ describe('the dns section of the deployment file', () => {
     [['rrl: { responsesPerSecond: 5, slip: 11 }'], /\(dns\.rrl\.slip\): 11 is above the maximum 10/],
     [['rrl:', '  responsesPerSecond: 5', '  exempt: [10.0.0.1/8]'], /test\.yaml:4 \(dns\.rrl\.exempt\[0\]\): bad CIDR/],
     [['rrl: { responsesPerSecond: 5, burst: 9 }'], /\(dns\.rrl\.burst\): unknown key "burst"/],
+    [['rrl: { responsesPerSecond: 5, window: 1500ms }'], /\(dns\.rrl\.window\): must be a whole number of seconds from 1s to 3600s/],
     [['queryLogSample: 2'], /test\.yaml:2 \(dns\.queryLogSample\): 2 is above the maximum 1/],
     [['queryLogSample: -0.5'], /test\.yaml:2 \(dns\.queryLogSample\): -0\.5 is below the minimum 0/],
     [['queryLogSample: all'], /test\.yaml:2 \(dns\.queryLogSample\): expected a number/],
@@ -131,7 +134,12 @@ describe('a flag next to --config replaces its key, and only that key', () => {
     [['--listen', '127.0.0.1:0', '--listen', '[::1]:0'], (o) => (o.listen = [{ host: '127.0.0.1', port: 0 }, { host: '::1', port: 0 }])],
     [['--zones', 'other/'], (o) => (o.zonesDir = 'other/')],
     [['--udp-size', '4096'], (o) => (o.udpPayloadSize = 4096)],
-    [['--metrics-listen', '127.0.0.1:0'], (o) => (o.metricsListen = { host: '127.0.0.1', port: 0 })],
+    [['--admin-listen', '127.0.0.1:0'], (o) => (o.metricsListen = { host: '127.0.0.1', port: 0 })],
+    [['--metrics-listen', '127.0.0.1:0'], (o) => (o.metricsListen = { host: '127.0.0.1', port: 0 })], // the deprecated spelling
+    [['--listen', '127.0.0.1:0,[::1]:0', '--listen', '127.0.0.2:0'], (o) => (o.listen = [{ host: '127.0.0.1', port: 0 }, { host: '::1', port: 0 }, { host: '127.0.0.2', port: 0 }])],
+    [['--allow-transfer', '127.0.0.2/32,127.0.0.3/32', '--allow-transfer', '::1'], (o) => (o.allowTransfer = ['127.0.0.2/32', '127.0.0.3/32', '::1'])],
+    [['--allow-recursion', '127.0.0.0/8', '--allow-recursion', '::1'], (o) => (o.recursion.allow = ['127.0.0.0/8', '::1'])],
+    [['--rrl-exempt', '198.51.100.0/24,::1'], (o) => (o.rrl!.exempt = ['198.51.100.0/24', '::1'])],
     [['--allow-transfer', '127.0.0.2/32', '--allow-transfer', '::1'], (o) => (o.allowTransfer = ['127.0.0.2/32', '::1'])],
     [['--notify', '127.0.0.6:5301'], (o) => (o.notify = [{ host: '127.0.0.6', port: 5301 }])],
     [['--tsig-key', 'other-key:hmac-sha256:AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI='], (o) => (o.tsigKeys = [{ name: 'other-key', algorithm: 'hmac-sha256', secret: Buffer.alloc(32, 2) }])],
@@ -139,7 +147,8 @@ describe('a flag next to --config replaces its key, and only that key', () => {
     [['--allow-recursion', '127.0.0.0/8,::1'], (o) => (o.recursion.allow = ['127.0.0.0/8', '::1'])],
     [['--forward', 'x.test=10.0.0.1,10.0.0.2:5300'], (o) => (o.recursion.forwarders = [{ zone: 'x.test', servers: [{ host: '10.0.0.1', port: 53 }, { host: '10.0.0.2', port: 5300 }] }])],
     [['--upstream-port', '53'], (o) => (o.recursion.upstreamPort = 53)],
-    [['--stale-window', '600'], (o) => (o.recursion.staleWindow = 600)],
+    [['--stale-window', '600'], (o) => (o.recursion.staleWindow = 600)], // deprecated: a bare number, read as seconds
+    [['--stale-window', '600s'], (o) => (o.recursion.staleWindow = 600)],
     [['--stale-window', '2h'], (o) => (o.recursion.staleWindow = 7200)],
     [['--randomize-case'], (o) => (o.recursion.randomizeCase = true)],
     [['--tcp-idle-timeout', '3s'], (o) => (o.tcp.idleTimeoutMs = 3000)],
@@ -150,7 +159,9 @@ describe('a flag next to --config replaces its key, and only that key', () => {
     [['--tcp-ipv6-prefix', '48'], (o) => (o.tcp.ipv6Prefix = 48)],
     [['--rrl-responses-per-second', '50'], (o) => (o.rrl!.responsesPerSecond = 50)],
     [['--rrl-slip', '0'], (o) => (o.rrl!.slip = 0)],
-    [['--rrl-window', '30'], (o) => (o.rrl!.window = 30)],
+    [['--rrl-window', '30'], (o) => (o.rrl!.window = 30)], // deprecated: a bare number, read as seconds
+    [['--rrl-window', '30s'], (o) => (o.rrl!.window = 30)],
+    [['--rrl-window', '2m'], (o) => (o.rrl!.window = 120)],
     [['--rrl-ipv4-prefix', '22'], (o) => (o.rrl!.ipv4Prefix = 22)],
     [['--rrl-ipv6-prefix', '64'], (o) => (o.rrl!.ipv6Prefix = 64)],
     [['--rrl-exempt', '198.51.100.0/24', '--rrl-exempt', '::1'], (o) => (o.rrl!.exempt = ['198.51.100.0/24', '::1'])],

@@ -69,7 +69,7 @@ describe('dashboard in Chromium', () => {
   });
 
   it('shows a push in the feed', async () => {
-    await run(process.execPath, [join(ROOT, 'bin/dnscdn.js'), 'push', '/index.html', '--origin', u.originAdminUrl, '--token', UP_TOKEN]);
+    await run(process.execPath, [join(ROOT, 'bin/dnscdn.js'), 'push', '/index.html', '--admin-url', u.originAdminUrl, '--token', UP_TOKEN]);
     await page.waitForSelector('#feed li[data-kind="push"]:has-text("/index.html")', { timeout: 10_000 });
   });
 });

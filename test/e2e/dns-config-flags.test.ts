@@ -1,6 +1,6 @@
 /**
  * `dnscdn dns --config FILE` with flags beside it, as a user runs it (a child process, dig, curl): the
- * file's dns.transfer keys work, and --allow-transfer, --notify, --metrics-listen and --root-hints
+ * file's dns.transfer keys work, and --allow-transfer, --notify, --admin-listen and --root-hints
  * (which the command used to ignore next to --config) replace the file's keys.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -78,7 +78,7 @@ beforeAll(async () => {
   flagged = await startDns([
     '--allow-transfer', '127.0.0.2/32',
     '--notify', `127.0.0.1:${notifyTarget.address().port}`,
-    '--metrics-listen', '127.0.0.1:0',
+    '--admin-listen', '127.0.0.1:0',
     '--root-hints', HINTS_FILE,
     '--upstream-port', String(hierarchy.port),
   ]);
@@ -117,7 +117,7 @@ describe('dnscdn dns --config with flags beside it', () => {
     expect(notifies[0]).toMatchObject({ opcode: 'NOTIFY', questions: [{ name: 'cdn.test', type: 'SOA', class: 'IN' }] });
   });
 
-  it('--metrics-listen serves the metrics page', async () => {
+  it('--admin-listen serves the metrics page', async () => {
     expect(flagged.metrics).toBeDefined();
     await dig(flagged.port, 'rr.cdn.test', 'A');
     const { stdout } = await run('curl', ['-s', flagged.metrics!]);

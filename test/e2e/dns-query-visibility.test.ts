@@ -126,7 +126,7 @@ describe('dnscdn dns --query-log-sample', () => {
   });
 
   it('names the steering decision for a steered name (dnscdn.yaml: geo-nearest by client subnet)', async () => {
-    const cli = await startCli(['--config', 'dnscdn.yaml', '--listen', '127.0.0.1:0', '--metrics-listen', '127.0.0.1:0', '--query-log-sample', '1']);
+    const cli = await startCli(['--config', 'dnscdn.yaml', '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--query-log-sample', '1']);
     await dig(cli.port, '+subnet=192.0.2.0/24', 'www.cdn.test', 'A');
     await expect.poll(() => queryLines(cli.stderr()).length).toBe(1);
     const [line] = queryLines(cli.stderr());

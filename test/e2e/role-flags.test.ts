@@ -80,7 +80,7 @@ describe('a flag next to --config overrides the file', () => {
     const content = join(dir, 'content');
     mkdirSync(content, { recursive: true });
     writeFileSync(join(content, 'hello.txt'), 'hello\n');
-    const url = await start(['origin', '--config', file, '--listen', '127.0.0.1:0', '--content', content, '--data-dir', join(dir, 'origin'), '--cache-control', '*.txt=public, max-age=7']);
+    const url = await start(['origin', '--config', file, '--listen', '127.0.0.1:0', '--content', content, '--state-dir', join(dir, 'origin'), '--cache-control', '*.txt=public, max-age=7']);
     const res = await fetch(`${url}/hello.txt`);
     expect(res.status).toBe(200);
     expect(await res.text()).toBe('hello\n');
@@ -88,7 +88,7 @@ describe('a flag next to --config overrides the file', () => {
   });
 
   it('dnscdn distributor: --listen, --admin-listen, --data-dir and --token', async () => {
-    const { admin } = await startRole(['distributor', '--config', file, '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'distributor'), '--token', 'flag-token-456', ...ADMIN]);
+    const { admin } = await startRole(['distributor', '--config', file, '--listen', '127.0.0.1:0', '--state-dir', join(dir, 'distributor'), '--token', 'flag-token-456', ...ADMIN]);
     expect(admin).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const status = (token: string): Promise<number> => fetch(`${admin}/.dnscdn/status`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status);
     expect(await status('flag-token-456')).toBe(200);

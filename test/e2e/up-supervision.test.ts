@@ -171,10 +171,9 @@ describe('dnscdn up supervision', () => {
     expect(await canBindUdp(l.host, l.dnsPort)).toBe(true);
   });
 
-  // Each role that cannot start: what breaks it, the child that must be named, and its own error.
+  // Each role that cannot start: what breaks it, the child that must be named, and its own error. (A missing
+  // content or zones folder no longer gets this far: `up` runs `dnscdn check` first, test/check/check.test.ts.)
   const failures: Array<[string, (yaml: string) => string, string, RegExp]> = [
-    ['a missing content folder', (y) => y.replace(/content: .*/, 'content: /nonexistent/dnscdn-content'), 'origin', /ENOENT.*\/nonexistent\/dnscdn-content/],
-    ['a missing zones folder', (y) => y.replace(/zones: .*/, 'zones: /nonexistent/dnscdn-zones'), 'dns', /ENOENT.*\/nonexistent\/dnscdn-zones/],
     ['an address this host does not have', (y) => y.replace(/addresses: \[[^\]]+\], location: \{ lat: 35/, 'addresses: [192.0.2.1], location: { lat: 35'), 'edge tokyo', /EADDRNOTAVAIL.*192\.0\.2\.1/],
   ];
   it.each(failures)('fails fast with %s: exit 1, the child and its error named, the other children stopped', { timeout: 90_000 }, async (_what, change, label, error) => {
@@ -199,10 +198,10 @@ describe('dnscdn up supervision', () => {
   });
 
   it('with --restart, retries a role that fails at start with backoff instead of giving up, and still says nothing is ready', { timeout: 60_000 }, async () => {
-    const l = await layout((y) => y.replace(/content: .*/, 'content: /nonexistent/dnscdn-content'));
+    const l = await layout((y) => y.replace(/addresses: \[[^\]]+\], location: \{ lat: 35/, 'addresses: [192.0.2.1], location: { lat: 35'));
     const up = startUp(l.file, ['--restart']);
-    await until('two restarts of the origin', 30_000, () => /exited with code 1; restarting in 1000 ms/.test(up.stdout()));
-    expect(up.stdout()).toMatch(/\[up\] origin \(pid \d+\) exited with code 1; restarting in 500 ms/);
+    await until('two restarts of the edge', 30_000, () => /exited with code 1; restarting in 1000 ms/.test(up.stdout()));
+    expect(up.stdout()).toMatch(/\[up\] edge tokyo \(pid \d+\) exited with code 1; restarting in 500 ms/);
     expect(up.child.exitCode).toBe(null);
     expect(up.stdout()).not.toContain('[up] ready');
     up.child.kill('SIGTERM');
@@ -213,7 +212,7 @@ describe('dnscdn up supervision', () => {
     const l = await layout((y) => y.replace(/^ {2}listen: \[[^\]]+\]$/m, '  listen: [0.0.0.0:18080]'));
     const up = startUp(l.file);
     expect(await up.exited).toBe(1);
-    expect(up.stderr()).toMatch(new RegExp(`^dnscdn: ${l.file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:2 \\(dns\\.listen\\): address 0\\.0\\.0\\.0:18080 clashes with ${l.edgeHosts[0]!.replace(/\./g, '\\.')}:18080 of edge london`));
+    expect(up.stderr()).toMatch(new RegExp(`^${l.file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:2: dns\\.listen: address 0\\.0\\.0\\.0:18080 clashes with ${l.edgeHosts[0]!.replace(/\./g, '\\.')}:18080 of edge london`));
     expect(up.stdout()).toBe('');
   });
 });

@@ -97,7 +97,7 @@ describe('dnscdn up', () => {
     const adminMetrics = await run('curl', ['-s', `${londonAdmin}/metrics`]);
     expect(adminMetrics.stdout).toContain('dnscdn_edge_requests_total');
     // The CLI pushes to the origin's admin listener; the edges receive it on theirs.
-    const pushed = await run(process.execPath, [join(ROOT, 'bin/dnscdn.js'), 'push', '--origin', `http://${ORIGIN_HOST}:${originPort + 1000}`, '--token', UP_TOKEN, '/index.html']);
+    const pushed = await run(process.execPath, [join(ROOT, 'bin/dnscdn.js'), 'push', '--admin-url', u.originAdminUrl, '--token', UP_TOKEN, '/index.html']);
     expect(pushed.stdout).toMatch(/^seq \d+\tput\t\/index\.html\n$/);
     const publicPush = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-X', 'POST', '-H', `Authorization: Bearer ${UP_TOKEN}`, '-d', '{"paths":["/index.html"]}', `http://${ORIGIN_HOST}:${originPort}/.dnscdn/push`]);
     expect(publicPush.stdout).toBe('405'); // the public port serves content only (GET, HEAD)

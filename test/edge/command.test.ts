@@ -37,12 +37,15 @@ describe('dnscdn edge --config FILE', () => {
     { flag: '--max-bytes', value: '1MB', read: (o) => o.server.maxBytes, expected: 1e6 },
     { flag: '--max-object-bytes', value: '10KiB', read: (o) => o.server.maxObjectBytes, expected: 10_240 },
     { flag: '--expected-object-bytes', value: '1MiB', read: (o) => o.server.expectedObjectBytes, expected: 1_048_576 },
-    { flag: '--origin-timeout', value: '1500', read: (o) => o.server.originTimeoutMs, expected: 1500 },
+    { flag: '--origin-timeout', value: '1500ms', read: (o) => o.server.originTimeoutMs, expected: 1500 },
+    { flag: '--origin-timeout', value: '2s', read: (o) => o.server.originTimeoutMs, expected: 2000 },
+    { flag: '--origin-timeout', value: '1500', read: (o) => o.server.originTimeoutMs, expected: 1500 }, // deprecated: bare milliseconds
     { flag: '--ignore-cookies', value: '_gid, consent', read: (o) => o.server.ignoreCookies, expected: ['_gid', 'consent'] },
     { flag: '--cache-policy', value: 'lru', read: (o) => o.server.cachePolicy, expected: 'lru' },
     { flag: '--admin-listen', value: '127.0.0.31:9999', read: (o) => o.server.adminListen, expected: { host: '127.0.0.31', port: 9999 } },
     { flag: '--purge-allow', value: '192.0.2.0/24, 2001:db8::/32', read: (o) => o.server.purgeAllow, expected: ['192.0.2.0/24', '2001:db8::/32'] },
-    { flag: '--admin-token', value: 'flag-token-456', read: (o) => [o.server.adminToken, o.push?.token], expected: ['flag-token-456', 'flag-token-456'] },
+    { flag: '--token', value: 'flag-token-456', read: (o) => [o.server.adminToken, o.push?.token], expected: ['flag-token-456', 'flag-token-456'] },
+    { flag: '--admin-token', value: 'flag-token-456', read: (o) => [o.server.adminToken, o.push?.token], expected: ['flag-token-456', 'flag-token-456'] }, // deprecated spelling
     { flag: '--distributor', value: 'http://127.0.0.1:9100', read: (o) => o.push?.distributor, expected: 'http://127.0.0.1:9100' },
     { flag: '--state-dir', value: '/var/lib/dnscdn/london', read: (o) => o.push?.stateDir, expected: '/var/lib/dnscdn/london' },
   ];
@@ -86,7 +89,7 @@ describe('dnscdn edge --config FILE', () => {
   });
 
   it('refuses a bad value with the flag named', async () => {
-    await expect(fromFile('--origin-timeout', 'soon')).rejects.toThrow(/--origin-timeout "soon"/);
+    await expect(fromFile('--origin-timeout', 'soon')).rejects.toThrow(/--origin-timeout: "soon" is not a duration/);
     await expect(fromFile('--max-bytes', 'lots')).rejects.toThrow(/bad size "lots"/);
     await expect(fromFile('--cache-policy', 'lfu')).rejects.toThrow(/unknown cache policy "lfu" \(one of lru, w-tinylfu, s3-fifo\)/);
   });
@@ -108,9 +111,9 @@ describe('dnscdn edge without --config', () => {
     expect((await parse(['--listen', '127.0.0.1:65000', '--admin-listen', '127.0.0.1:9999', ...base])).server.adminListen).toEqual({ host: '127.0.0.1', port: 9999 });
   });
 
-  it('push needs a token, and keeps its state under .dnscdn/edge-NAME by default', async () => {
+  it('push needs a token, and keeps its state under var/edges/NAME by default, as the deployment file does', async () => {
     const base = ['--listen', '127.0.0.1:0', '--origin', 'http://127.0.0.1:8000', '--name', 'x', '--distributor', 'http://127.0.0.1:8100'];
     await expect(parse(base)).rejects.toThrow(/need the admin token/);
-    expect((await parse([...base, '--admin-token', 'flag-token-456'])).push).toEqual({ distributor: 'http://127.0.0.1:8100', stateDir: '.dnscdn/edge-x', token: 'flag-token-456' });
+    expect((await parse([...base, '--admin-token', 'flag-token-456'])).push).toEqual({ distributor: 'http://127.0.0.1:8100', stateDir: 'var/edges/x', token: 'flag-token-456' });
   });
 });

@@ -37,7 +37,9 @@ describe('dnscdn origin --config FILE', () => {
     { args: ['--token', 'flag-token-456'], read: (o) => o.token, expected: 'flag-token-456' },
     { args: ['--edge', 'paris=http://127.0.0.13:8080'], read: (o) => o.edges, expected: [{ name: 'paris', url: 'http://127.0.0.13:8080' }] },
     { args: ['--distributor', 'http://127.0.0.1:9100'], read: (o) => o.distributor, expected: 'http://127.0.0.1:9100' },
-    { args: ['--data-dir', '/var/lib/dnscdn'], read: (o) => o.dataDir, expected: '/var/lib/dnscdn' },
+    { args: ['--state-dir', '/var/lib/dnscdn'], read: (o) => o.dataDir, expected: '/var/lib/dnscdn' },
+    { args: ['--data-dir', '/var/lib/dnscdn'], read: (o) => o.dataDir, expected: '/var/lib/dnscdn' }, // deprecated spelling
+    { args: ['--edge', 'paris=http://127.0.0.13:9080,rome=http://127.0.0.14:9080', '--edge', 'oslo=http://127.0.0.15:9080'], read: (o) => o.edges.map((e) => e.name), expected: ['paris', 'rome', 'oslo'] },
     { args: ['--cache-control', '*.css=max-age=5'], read: (o) => o.rules, expected: [{ pattern: '*.css', cacheControl: 'max-age=5' }] },
     { args: ['--surrogate-key', '/img/**=images big'], read: (o) => o.rules, expected: [{ pattern: '/img/**', surrogateKeys: ['images', 'big'] }] },
     { args: ['--watch'], read: (o) => o.watch, expected: true },
@@ -54,7 +56,7 @@ describe('dnscdn origin without --config', () => {
   it('fills the defaults, and takes the token from the environment', async () => {
     process.env.DNSCDN_ADMIN_TOKEN = 'env-token-789';
     try {
-      expect(await parse([])).toEqual({ content: 'content/', listen: { host: '127.0.0.1', port: 8000 }, adminListen: { host: '127.0.0.1', port: 9000 }, rules: [], edges: [], dataDir: '.dnscdn/origin', watch: false, token: 'env-token-789' });
+      expect(await parse([])).toEqual({ content: 'content/', listen: { host: '127.0.0.1', port: 8000 }, adminListen: { host: '127.0.0.1', port: 9000 }, rules: [], edges: [], dataDir: 'var/journal', watch: false, token: 'env-token-789' });
       expect((await fromFile()).token).toBe('file-token-123');
     } finally {
       delete process.env.DNSCDN_ADMIN_TOKEN;

@@ -68,7 +68,7 @@ describe('origin on port 6000, distribution node on port 10080 (real processes)'
     await eventually(() => up(originUrl), 30_000, () => origin.output());
     for (let i = 0; i < 2; i++) await eventually(() => up(edgeUrls[i]!), 30_000, () => edges[i]!.output());
 
-    const cli = (...args: string[]): ReturnType<typeof runCli> => runCli([...args, '--origin', originUrl, '--token', TOKEN]);
+    const cli = (...args: string[]): ReturnType<typeof runCli> => runCli([...args, '--admin-url', originUrl, '--token', TOKEN]);
     const pushed = await cli('push', '/a.html', '/b.html');
     expect(pushed.stderr).toBe('');
     expect(pushed.stdout).toBe('seq 1\tput\t/a.html\nseq 2\tput\t/b.html\n');
@@ -98,7 +98,7 @@ describe('origin on port 6000, distribution node on port 10080 (real processes)'
     await stopCli(distributor, 'SIGKILL');
     const refused = await cli('push', '/a.html');
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toBe(`dnscdn: /.dnscdn/push: HTTP 502: distribution node unreachable: POST ${distributorUrl}/.dnscdn/publish: connect ECONNREFUSED ${distHost}:10080\n`);
+    expect(refused.stderr).toBe(`dnscdn: POST ${originUrl}/.dnscdn/push: HTTP 502: distribution node unreachable: POST ${distributorUrl}/.dnscdn/publish: connect ECONNREFUSED ${distHost}:10080\n`);
   });
 });
 
@@ -107,7 +107,7 @@ describe('the push, purge and status commands against nothing', () => {
     const url = new URL(refusingUrl());
     const at = `${url.hostname}:${url.port}`.replaceAll('.', '\\.');
     for (const args of [['push', '/a.html'], ['purge', '/a.html'], ['status']]) {
-      const r = await runCli([...args, '--origin', url.origin, '--token', TOKEN]);
+      const r = await runCli([...args, '--admin-url', url.origin, '--token', TOKEN]);
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(new RegExp(`^dnscdn: (GET|POST) http://${at}/\\.dnscdn/(push|purge|status): connect ECONNREFUSED ${at}\n$`));
     }

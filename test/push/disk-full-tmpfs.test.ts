@@ -57,7 +57,7 @@ describe('the journal and an edge replica on a full tmpfs (issue 10 item 4, real
       if (r.status === 200) for (const op of (JSON.parse(text) as { ops: Array<{ seq: number }> }).ops) acknowledged.push(op.seq);
       else refused.push(r.status);
     };
-    const status = async (): Promise<string> => (await runCli(['status', '--origin', dep.originAdminUrl, '--token', TOKEN])).stdout;
+    const status = async (): Promise<string> => (await runCli(['status', '--admin-url', dep.originAdminUrl, '--token', TOKEN])).stdout;
     const edgeSeq = (text: string): number => Number(/^e1\t\S+\tyes\t(\d+)/m.exec(text)?.[1] ?? -1);
 
     for (let i = 0; i < 5; i++) await admin('/.dnscdn/push', { paths: [`/page${i}.html`] });

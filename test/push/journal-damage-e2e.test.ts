@@ -47,7 +47,7 @@ async function pushMany(dep: DeploymentFile, batches: number): Promise<number> {
   return last;
 }
 
-const status = (dep: DeploymentFile): Promise<{ stdout: string; code: number | null }> => runCli(['status', '--origin', dep.originAdminUrl, '--token', TOKEN]);
+const status = (dep: DeploymentFile): Promise<{ stdout: string; code: number | null }> => runCli(['status', '--admin-url', dep.originAdminUrl, '--token', TOKEN]);
 const edgeSeqs = (text: string): number[] => [...text.matchAll(/^e\d\t\S+\tyes\t(\d+)/gm)].map((m) => Number(m[1]));
 
 async function allEdgesAt(dep: DeploymentFile, seq: number): Promise<void> {

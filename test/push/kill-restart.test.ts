@@ -58,7 +58,7 @@ describe('an edge killed with SIGKILL during a stream of pushes (real processes 
       const r = i % 9 === 4 ? await admin('/.dnscdn/purge', { target: `/page${(i + 3) % PAGES}.html` }) : (await writeFile(join(dir, 'content', page), `<p>${page} rev ${i}</p>`), await admin('/.dnscdn/push', { paths: [`/${page}`] }));
       expect(r.status, await r.text()).toBe(200);
     }
-    const pushed = await runCli(['push', '--origin', dep.originAdminUrl, '--token', TOKEN, '/page0.html']);
+    const pushed = await runCli(['push', '--admin-url', dep.originAdminUrl, '--token', TOKEN, '/page0.html']);
     expect(pushed.stdout).toMatch(/^seq \d+\tput\t\/page0\.html\n$/);
 
     edges[2] = edge(2);
@@ -66,7 +66,7 @@ describe('an edge killed with SIGKILL during a stream of pushes (real processes 
     let last = '';
     await eventually(
       async () => {
-        last = (await runCli(['status', '--origin', dep.originAdminUrl, '--token', TOKEN])).stdout;
+        last = (await runCli(['status', '--admin-url', dep.originAdminUrl, '--token', TOKEN])).stdout;
         const s = parseStatus(last);
         return s.edges.length === 3 && s.edges.every((e) => e.reachable === 'yes' && Number(e.seq) === s.journal);
       },

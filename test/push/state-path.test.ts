@@ -13,7 +13,7 @@ import { runCli } from './processes.js';
 describe('a journal path that cannot hold a journal is a clear error at start', () => {
   it('under /proc: the origin exits 1 at once, naming the path', { timeout: 15_000 }, async () => {
     // Killed after 10 s if it has not exited: the old behaviour was to spin forever.
-    const r = await runCli(['origin', '--listen', '127.0.0.1:0', '--token', 't', '--content', 'content/', '--data-dir', '/proc/dnscdn-journal-test/state'], 10_000);
+    const r = await runCli(['origin', '--listen', '127.0.0.1:0', '--token', 't', '--content', 'content/', '--state-dir', '/proc/dnscdn-journal-test/state'], 10_000);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('dnscdn: /proc/dnscdn-journal-test/state: cannot create directory /proc/dnscdn-journal-test (ENOENT)');
   });

@@ -13,7 +13,8 @@ import type { Registry } from 'prom-client';
 import { ConfigError } from '../../errors.js';
 import { parseHostPort } from '../../net/address.js';
 import { parseCidr } from '../../net/cidr.js';
-import { durationFlag, integerFlag } from '../flag-values.js';
+import { durationFlag, listFlag } from '../../cli/flags.js';
+import { integerFlag } from '../flag-values.js';
 import { loadRootHints } from './hints.js';
 import type { ForwardZone } from './options.js';
 import { Resolver } from './resolver.js';
@@ -45,14 +46,12 @@ export interface RecursionSettings {
 
 export const DEFAULT_RECURSION: RecursionSettings = { allow: DEFAULT_RECURSION_ACL, forwarders: [], upstreamPort: 53, randomizeCase: false };
 
-function parseCidrList(value: string): string[] {
-  const list = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  for (const text of list) {
-    const parsed = parseCidr(text);
-    if (!parsed.ok) throw new ConfigError({ file: '--allow-recursion' }, parsed.reason);
-  }
-  return list;
-}
+/** `--allow-recursion a,b --allow-recursion c`: comma lists and repeats, as every list flag (src/cli/flags.ts). */
+const parseCidrList = listFlag((text: string): string => {
+  const parsed = parseCidr(text);
+  if (!parsed.ok) throw new ConfigError({ file: '--allow-recursion' }, parsed.reason);
+  return text;
+});
 
 function collectForward(value: string, previous: ForwardZone[] | undefined): ForwardZone[] {
   const eq = value.indexOf('=');
@@ -67,10 +66,10 @@ const staleWindowMs = durationFlag('--stale-window', 0);
 export function addRecursionFlags(cmd: Command): Command {
   return cmd
     .option('--root-hints <file>', 'root hints (named.root form); enables recursion for names outside our zones')
-    .addOption(new Option('--allow-recursion <cidrs>', `comma-separated CIDRs of clients allowed to recurse (default ${DEFAULT_RECURSION_ACL.join(',')})`).argParser(parseCidrList))
-    .addOption(new Option('--forward <zone=addrs>', 'forward names under ZONE to these servers (RD=1); repeatable').argParser(collectForward))
+    .addOption(new Option('--allow-recursion <cidrs>', `CIDRs of clients allowed to recurse; comma list, repeatable (default ${DEFAULT_RECURSION_ACL.join(',')})`).argParser(parseCidrList))
+    .addOption(new Option('--forward <zone=addrs>', 'forward names under ZONE to these servers (RD=1); repeatable (its own commas separate the servers)').argParser(collectForward))
     .addOption(new Option('--upstream-port <port>', 'port of the servers found through hints and referrals (default 53)').argParser(integerFlag('--upstream-port', { min: 1, max: 65535 })))
-    .addOption(new Option('--stale-window <duration>', 'serve expired answers this long when no authority answers (e.g. 1h, 600 = seconds; 0 = never; default 1 day)').argParser((v) => Math.floor(staleWindowMs(v) / 1000)))
+    .addOption(new Option('--stale-window <duration>', 'serve expired answers this long when no authority answers (e.g. 1h, 600s; 0s = never; default 1 day)').argParser((v) => Math.floor(staleWindowMs(v) / 1000)))
     .option('--randomize-case', 'randomise the letter case of upstream questions (0x20) and require it echoed');
 }
 

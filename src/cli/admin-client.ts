@@ -1,0 +1,68 @@
+/**
+ * What every command that talks to an admin API shares (`push`, `purge`, `status`, and any later one): where
+ * the API is and which token to present, from `--admin-url`/`--token`, else $DNSCDN_ADMIN_URL /
+ * $DNSCDN_ADMIN_TOKEN, else the deployment file (`--config`, or `./dnscdn.yaml` when it exists: the origin's
+ * admin listener and the file's first admin token), else the local default. Failures name the URL tried.
+ */
+import type { Command } from 'commander';
+import { loadDeployment } from '../config/load.js';
+import { adminToken, originAdminUrl } from '../config/reach.js';
+import type { Deployment } from '../config/types.js';
+import { bearer } from '../http/bearer.js';
+import { request } from '../http/client.js';
+import { deploymentFile } from './config-path.js';
+import { addDeprecatedAlias } from './flags.js';
+
+export const ADMIN_URL_ENV = 'DNSCDN_ADMIN_URL';
+export const ADMIN_TOKEN_ENV = 'DNSCDN_ADMIN_TOKEN';
+/** The origin's admin listener in the shipped demo file, for when there is no file at all. */
+export const DEFAULT_ADMIN_URL = 'http://127.0.0.1:9000';
+
+export interface AdminFlags {
+  adminUrl?: string;
+  token?: string;
+  config?: string;
+}
+
+export interface AdminTarget {
+  url: string;
+  token: string | undefined;
+}
+
+type Env = Record<string, string | undefined>;
+
+const nonEmpty = (v: string | undefined): string | undefined => (v === undefined || v === '' ? undefined : v);
+
+/** Flag > environment > deployment file > default, separately for the URL and the token. */
+export function adminTarget(flags: AdminFlags, env: Env = process.env, cwd: string = process.cwd()): AdminTarget {
+  const file = deploymentFile(flags.config, cwd);
+  let deployment: Deployment | undefined;
+  const fromFile = (): Deployment => (deployment ??= loadDeployment(file!, { env }));
+  const envUrl = nonEmpty(env[ADMIN_URL_ENV]);
+  const envToken = nonEmpty(env[ADMIN_TOKEN_ENV]) ?? nonEmpty(env.DNSCDN_TOKEN);
+  const url = flags.adminUrl ?? envUrl ?? (file !== undefined ? originAdminUrl(fromFile()) : DEFAULT_ADMIN_URL);
+  const token = flags.token ?? envToken ?? (file !== undefined ? adminToken(fromFile()) : undefined);
+  return { url, token };
+}
+
+export function withAdminOptions(c: Command): Command {
+  c.option('--config <file>', "deployment file: the origin's admin listener and the admin token (default: ./dnscdn.yaml if present)")
+    .option('--admin-url <url>', `the origin's admin listener (or a distribution node's) (default: $${ADMIN_URL_ENV}, else the file's origin.admin, else ${DEFAULT_ADMIN_URL})`)
+    .option('--token <token>', `admin token (default: $${ADMIN_TOKEN_ENV}, else the file's)`);
+  return addDeprecatedAlias(c, '--origin <url>', '--admin-url');
+}
+
+/** One admin API call; any failure (unreachable, non-200, not JSON) names the method and the URL. */
+export async function adminCall(flags: AdminFlags, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
+  const target = adminTarget(flags);
+  const url = new URL(path, target.url);
+  if (target.token === undefined) throw new Error(`${method} ${url.href}: an admin token is required (--token, $${ADMIN_TOKEN_ENV}, or admin.tokens in the deployment file)`);
+  const res = await request(url, {
+    method,
+    headers: { ...bearer(target.token), ...(body ? { 'content-type': 'application/json' } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+    timeoutMs: 60_000,
+  });
+  if (res.status !== 200) throw new Error(`${method} ${url.href}: HTTP ${res.status}: ${res.text().trim()}`);
+  return res.json();
+}
