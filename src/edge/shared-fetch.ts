@@ -38,7 +38,8 @@ export type FetchOutcome =
   | { kind: 'not-modified'; entry: CachedObject; status: number }
   /** Revalidation: a 304 that does not select our response (§4.3.4); callers start over without validators. */
   | { kind: 'retry' }
-  | { kind: 'error'; error: HttpError };
+  /** `retryAfterSec`: every origin server is down (origin-pool.ts); the client's 503 says when to come back. */
+  | { kind: 'error'; error: HttpError; retryAfterSec?: number };
 
 export interface FetchContext {
   cache: EdgeCache;
@@ -180,11 +181,11 @@ export class SharedFetch implements BodySource {
     }
     // §4.2.3 request_time: response_delay (the time the request took) counts towards the response's age.
     this.requestTime = ctx.now();
-    const result = await ctx.upstream.request({ method: 'GET', path: params.path, headers });
+    const result = await ctx.upstream.request({ method: 'GET', path: params.path, headers, cacheKey: params.primaryKey });
     if (result.kind !== 'response') {
       this.state = { name: 'failed', error: result.error };
       this.settle(undefined);
-      return { kind: 'error', error: result.error };
+      return result.retryAfterSec === undefined ? { kind: 'error', error: result.error } : { kind: 'error', error: result.error, retryAfterSec: result.retryAfterSec };
     }
     const { response: res, status } = result;
     const resHeaders = res.headers as HeaderMap;
