@@ -123,6 +123,11 @@ export interface PipelineOptions {
   maxBodyBytes: number;
   /** Is this method and path (no query) one of the server's admin routes? Those are reserved, never cached. */
   isAdminRequest: (method: string, path: string) => boolean;
+  /**
+   * Requests with credentials pass instead of making a private fill: set when the origin pool is sticky, so that a
+   * logged-in GET is pinned to its server (only a pass may carry the sticky Set-Cookie, origin-pool.ts).
+   */
+  passCredentials?: boolean;
   /** Observes the steps each request visited, in order, like varnishlog's VCL_call lines (tests, debugging). */
   onSteps?: ((steps: readonly StepName[], req: EdgeRequest) => void) | undefined;
 }
@@ -210,6 +215,7 @@ export class EdgePipeline {
     if (this.o.isAdminRequest(req.method, path)) return { name: 'deliver', delivery: { kind: 'admin' } };
     if (Number(single(req.headers['content-length']) ?? 0) > this.o.maxBodyBytes) return { name: 'synth', status: 413, message: 'request body too large\n' };
     if (!looksUp(req.method)) return { name: 'pass', reason: 'method' };
+    if (this.o.passCredentials === true && req.headers.authorization !== undefined) return { name: 'pass', reason: 'authorization' };
     req.discardBody();
     return HASH;
   }

@@ -143,6 +143,7 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
     // Only what the public port must answer itself: a guarded PURGE and the 404 for admin paths.
     isAdminRequest: (method, path) => method === 'PURGE' || path.startsWith(ADMIN_PREFIX),
     onSteps: options.onSteps,
+    passCredentials: sticky !== undefined,
   });
   const adminListen = options.adminListen === undefined ? { host: '127.0.0.1', port: 0 } : typeof options.adminListen === 'string' ? parseHostPort(options.adminListen) : options.adminListen;
   // Bounded by the largest pushed batch the replica route accepts: one object plus its framing.
