@@ -154,6 +154,25 @@ describe('origin pool passive checks', () => {
   });
 });
 
+describe('origin pool active checks', () => {
+  it('probes every server (health/monitor.ts) and skips one whose probe fails `fall` times, until `rise` good ones', async () => {
+    const [a, b] = await origins('a', 'b');
+    const p = pool(
+      poolOf([a!, b!], 'round-robin', (cfg) => {
+        cfg.health = { path: '/healthz', intervalMs: 50, timeoutMs: 40, rise: 2, fall: 2 };
+        cfg.passive = { maxFails: 1000, ejectMs: 1 }; // passive checks out of the way
+      }),
+    );
+    a!.status = 500;
+    await waitFor(() => !p.status()[0]!.available);
+    expect(a!.seen.filter((s) => s === 'GET /healthz').length).toBeGreaterThanOrEqual(2);
+    expect(await askMany(p, 4)).toEqual(['b', 'b', 'b', 'b']);
+    a!.status = 200;
+    await waitFor(() => p.status()[0]!.available);
+    expect(new Set(await askMany(p, 4))).toEqual(new Set(['a', 'b']));
+  });
+});
+
 describe('origin pool retries', () => {
   it('retries a GET that could not connect once, on another server', async () => {
     const [b] = await origins('b');
@@ -201,6 +220,6 @@ describe('origin pool with every server down', () => {
 });
 
 async function waitFor(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+  for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
   if (!cond()) throw new Error('condition not met');
 }
