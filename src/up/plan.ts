@@ -36,6 +36,11 @@ export function planProcesses(d: Deployment): RoleProcess[] {
       out.push({ label: 'distributor', role: 'distributor', args: ['distributor', '--config', file], wave: 0, listens: [`http://${formatHostPort(at)}`, ...admin] });
     }
     out.push({ label: 'origin', role: 'origin', args: ['origin', '--config', file], wave: 0, listens: [`http://${formatHostPort(d.origin.listen)}`, `http://${formatHostPort(d.origin.admin)}/metrics`] });
+    // Content-only replicas: the edges' pools spread over them and the origin, and survive either dying.
+    for (const r of d.origin.replicas) {
+      const at = formatHostPort(r);
+      out.push({ label: `origin ${at}`, role: 'origin', args: ['origin', '--config', file, '--replica', at], wave: 0, listens: [`http://${at}`] });
+    }
   }
   for (const e of d.edges) {
     out.push({
