@@ -3,7 +3,8 @@
  * process of the origin role), `listen` against advertised addresses, and errors with file, line and key.
  */
 import { describe, expect, it } from 'vitest';
-import { parseDeployment } from '../../src/config/load.js';
+import { loadDeployment, parseDeployment } from '../../src/config/load.js';
+import { planProcesses } from '../../src/up/plan.js';
 import { originPoolOf } from '../../src/config/origin-pool.js';
 import { edgeRoleFromDeployment } from '../../src/edge/setup.js';
 import { ConfigError } from '../../src/errors.js';
@@ -115,5 +116,16 @@ describe('origin pools in the deployment file', () => {
     const e = errorOf(deployment('', '').replace('replicas: [127.0.0.2:8000]', 'replicas: [127.0.0.11:8080]'));
     expect(e.position.key).toBe('origin.replicas');
     expect(e.reason).toMatch(/duplicate address 127\.0\.0\.11:8080: already used by edge london/);
+  });
+
+  it('the shipped dnscdn.yaml puts every edge in front of a pool of two origin processes, and up starts both', () => {
+    const d = loadDeployment(new URL('../../dnscdn.yaml', import.meta.url).pathname, { env: {} });
+    for (const e of d.edges) expect(e.origin!.servers.map((s) => s.url)).toEqual(['http://127.0.0.1:8000', 'http://127.0.0.2:8000']);
+    expect(d.origin!.replicas).toEqual([{ host: '127.0.0.2', port: 8000 }]);
+    const origins = planProcesses(d).filter((p) => p.role === 'origin');
+    expect(origins.map((p) => [p.label, p.args.slice(-2).join(' ')])).toEqual([
+      ['origin', `--config ${d.file}`],
+      ['origin 127.0.0.2:8000', '--replica 127.0.0.2:8000'],
+    ]);
   });
 });
