@@ -153,8 +153,9 @@ export async function runEdge(role: EdgeRoleOptions): Promise<void> {
   const edge = await startEdge(role.server);
   const replica = role.push ? await attachReplica(edge, role.push) : undefined;
   const origins = edge.originPool.status().map((sv) => sv.url).join(' ');
-  process.stdout.write(`edge ${edge.name} listening on ${edge.addresses.map((a) => `http://${formatHostPort(a)}`).join(' ')}, admin ${edge.adminUrl}, origin ${origins}\n`);
-  reportReady([edge.url, `${edge.adminUrl}/metrics`]);
+  const urls = edge.addresses.map((a) => `http://${formatHostPort(a)}`);
+  process.stdout.write(`edge ${edge.name} listening on ${urls.join(' ')}, admin ${edge.adminUrl}, origin ${origins}\n`);
+  reportReady([...urls, `${edge.adminUrl}/metrics`]);
   const stop = (): void => {
     log.info('shutting down');
     void edge

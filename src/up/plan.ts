@@ -3,7 +3,7 @@
  * own command, so a single edge can be killed (and failover watched) like a real site going dark.
  */
 import { formatHostPort } from '../net/address.js';
-import { edgeAdminUrl, edgeUrl } from '../config/reach.js';
+import { edgeAdminUrl, edgeListeners } from '../config/reach.js';
 import type { Deployment } from '../config/types.js';
 
 export interface RoleProcess {
@@ -48,7 +48,7 @@ export function planProcesses(d: Deployment): RoleProcess[] {
       role: 'edge',
       args: ['edge', '--config', file, '--name', e.name],
       wave: 1,
-      listens: e.admin ? [edgeUrl(e), `${edgeAdminUrl(e)}/metrics`] : [edgeUrl(e)],
+      listens: [...edgeListeners(e).map((hp) => `http://${formatHostPort(hp)}`), ...(e.admin ? [`${edgeAdminUrl(e)}/metrics`] : [])],
     });
   }
   return out;
