@@ -52,7 +52,8 @@ export function parseOriginPolicy(text: string): OriginPolicy {
 }
 
 export function parseStickyCookie(text: string): string {
-  if (!TOKEN.test(text)) throw new Error(`"${text}" is not a cookie name (token characters)`);
+  // No `*`: the name joins the edge's ignored-cookie patterns (policy.ts), where `*` is a wildcard.
+  if (!TOKEN.test(text) || text.includes('*')) throw new Error(`"${text}" is not a cookie name (token characters, no *)`);
   return text;
 }
 

@@ -42,6 +42,11 @@ describe('origin pools in the deployment file', () => {
     expect(role.server.origin).toEqual(originPoolOf(['http://127.0.0.1:8000', 'http://127.0.0.2:8000']));
   });
 
+  it('reaches the origin at origin.url when it listens elsewhere (a wildcard, or behind NAT)', () => {
+    const d = parseDeployment(deployment('').replace('listen: 127.0.0.1:8000', 'listen: 0.0.0.0:8001\n  url: http://192.0.2.80:8000'), FILE);
+    expect(edgeRoleFromDeployment(d, 'london', undefined).server.origin).toEqual(originPoolOf(['http://192.0.2.80:8000', 'http://127.0.0.2:8000']));
+  });
+
   it('takes one URL or a list of URLs as shorthand', () => {
     const one = parseDeployment(deployment('    origin: http://127.0.0.9:8000'), FILE);
     expect(one.edges[0]!.origin).toEqual(originPoolOf(['http://127.0.0.9:8000']));
@@ -100,6 +105,7 @@ describe('origin pools in the deployment file', () => {
     ['only backups', '    origin: { servers: [{ url: http://127.0.0.1:8000, backup: true }] }', 'edges.london.origin.servers', /every server is a backup/],
     ['a bad id', '    origin: { servers: [{ url: http://127.0.0.1:8000, id: "a b" }] }', 'edges.london.origin.servers[0].id', /cannot be a server id/],
     ['a bad cookie', '    origin: { servers: [http://127.0.0.1:8000], sticky: { cookie: "a;b" } }', 'edges.london.origin.sticky.cookie', /not a cookie name/],
+    ['a cookie pattern', '    origin: { servers: [http://127.0.0.1:8000], sticky: { cookie: "srv*" } }', 'edges.london.origin.sticky.cookie', /no \*/],
     ['a typo', '    origin: { servers: [http://127.0.0.1:8000], retry: 2 }', 'edges.london.origin.retry', /unknown key "retry"/],
     ['too many retries', '    origin: { servers: [http://127.0.0.1:8000], retries: 9 }', 'edges.london.origin.retries', /above the maximum 5/],
     ['zero weight', '    origin: { servers: [{ url: http://127.0.0.1:8000, weight: 0 }] }', 'edges.london.origin.servers[0].weight', /below the minimum/],

@@ -2,6 +2,8 @@
  * The origin pool over real origin servers on loopback: each policy's choice, passive ejection and return,
  * retries (once, only for GET/HEAD that never reached a server), and what happens when every server is down.
  */
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { originPoolOf } from '../../src/config/origin-pool.js';
@@ -194,6 +196,24 @@ describe('origin pool retries', () => {
     const body = { stream: Readable.from([Buffer.from('x=1')]), length: 3 };
     expect(await ask(p, { method: 'POST', body })).toBe('connect-error');
     expect(b!.seen).toEqual([]);
+  });
+
+  it('gives a retry only what is left of the first attempt\'s timeout', async () => {
+    // a accepts, waits 300 ms and resets the connection (retryable); b never answers.
+    const resetter = net.createServer((socket) => setTimeout(() => socket.resetAndDestroy(), 300));
+    await new Promise<void>((r) => resetter.listen(0, '127.0.0.1', r));
+    cleanup.push(() => new Promise<void>((r) => resetter.close(() => r())));
+    const [b] = await origins('b');
+    b!.hold = true;
+    const config = poolOf([`http://127.0.0.1:${(resetter.address() as AddressInfo).port}`, b!], 'failover');
+    const p = new OriginPool({ pool: config, timeoutMs: 600 });
+    cleanup.push(() => p.close());
+    const r = await p.request({ method: 'GET', path: '/x', headers: { host: 'cdn.test' } });
+    expect(r.kind).toBe('timeout');
+    expect(b!.seen).toEqual(['GET /x']); // retried on b...
+    const budget = Number(/within (\d+) ms/.exec(r.kind === 'response' ? '' : r.error.message)?.[1]);
+    expect(budget).toBeLessThanOrEqual(300); // ...with at most 600 - 300 ms, not a second full timeout
+    expect(budget).toBeGreaterThan(0);
   });
 
   it('does not retry a 5xx (the origin answered)', async () => {

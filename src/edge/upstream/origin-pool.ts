@@ -14,7 +14,8 @@
  *
  * Retries. A GET or HEAD without a body that could not connect, or was reset before the response head, is sent
  * once more (`retries`) to another available server: nothing reached the application, and the method is
- * idempotent. A timeout is not retried (so a request never waits much past one origin timeout), a response is
+ * idempotent. A timeout is not retried, and a retry gets only what is left of the first attempt's timeout (so a
+request never waits for a head longer than one origin timeout, every server down or not); a response is
  * never retried (even a 5xx: the origin did answer), and a request with a body never is (it cannot be replayed).
  *
  * Every server down: an `unavailable` failure at once (503 with Retry-After: until the first ejection ends, or
@@ -121,12 +122,16 @@ export class OriginPool implements Upstream {
     const idempotent = (r.method === 'GET' || r.method === 'HEAD') && r.body === undefined;
     const tried = new Set<PoolServer>();
     let last: UpstreamFailure | undefined;
+    // Retries share the first attempt's timeout: a request never waits for a head longer than one origin timeout.
+    const deadline = Date.now() + this.o.timeoutMs;
     for (let attempt = 0; attempt <= this.o.pool.retries; attempt++) {
       const now = this.now();
       const server = attempt === 0 && pinned && this.available(pinned, now) ? pinned : this.pick(req, now, tried);
       if (server === undefined) return last ?? this.unavailable(now);
+      const budgetMs = deadline - Date.now();
+      if (budgetMs < 1) return last!;
       tried.add(server);
-      const result = await this.send(server, req);
+      const result = await this.send(server, req, budgetMs);
       if (result.kind === 'response') {
         if (sticky && r.pass && cookieId !== server.id) result.setCookie = stickySetCookie(sticky.cookie, server.id);
         return result;
@@ -153,9 +158,9 @@ export class OriginPool implements Upstream {
     return pickServer(this.o.pool.policy, candidates, { turn: this.turn++, cacheKey: r.cacheKey });
   }
 
-  private async send(s: PoolServer, r: UpstreamRequest): Promise<UpstreamResult> {
+  private async send(s: PoolServer, r: UpstreamRequest, headTimeoutMs: number): Promise<UpstreamResult> {
     s.active++;
-    const result = await s.origin.request(r);
+    const result = await s.origin.request(r, headTimeoutMs);
     if (result.kind === 'response') result.response.once('close', () => s.active--);
     else s.active--;
     this.o.observer?.attempt(s.config.url, outcomeOf(result));
