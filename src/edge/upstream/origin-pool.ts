@@ -191,7 +191,8 @@ export class OriginPool implements Upstream {
       else waitMs = Math.min(waitMs, this.o.pool.health?.intervalMs ?? 1000);
     }
     const retryAfterSec = Math.max(1, Math.ceil(waitMs / 1000));
-    const error = new HttpError(503, `every origin server is down (${this.servers.map((s) => s.config.url).join(', ')})`);
+    // The count, not the addresses: this text reaches clients (the log and /metrics name the servers).
+    const error = new HttpError(503, `every origin server is down (${this.servers.length} of ${this.servers.length})`);
     return { kind: 'unavailable', error, retryAfterSec, target: 'origin pool', latencySec: 0 };
   }
 }
