@@ -340,7 +340,7 @@ export class EdgePipeline {
     const safe = req.method === 'GET' || req.method === 'HEAD';
     const headers = toOriginHeaders(req.headers, { address: req.clientAddress, host: req.host }, this.o.via);
     const body = req.forwardBody();
-    const result = await this.o.upstream.request({ method: req.method, path: req.path, headers, pass: true, ...(body ? { body } : {}) });
+    const result = await this.o.upstream.request({ method: req.method, path: req.path, headers, ...(body ? { body } : {}) });
     if (result.kind !== 'response') return upstreamFailure(result.error, result.retryAfterSec, 'dnscdn; fwd=request');
     const { status, response } = result;
     if (!safe && status >= 200 && status < 400) this.invalidate(req, response.headers);
@@ -421,7 +421,9 @@ function deliverObject(entry: CachedObject, cache: CacheOutcome, cacheStatus: st
 }
 
 function deliverStream(body: BodySource, outcome: Extract<FetchOutcome, { kind: 'response' }>, cacheStatus: string): Step {
-  return { name: 'deliver', delivery: { kind: 'stream', body, status: outcome.status, headers: outcome.headers, cache: 'MISS', cacheStatus } };
+  // The sticky cookie (an unshared answer only, shared-fetch.ts) goes beside the origin's own cookies.
+  const headers = outcome.setCookie === undefined ? outcome.headers : { ...outcome.headers, 'set-cookie': [...[outcome.headers['set-cookie'] ?? []].flat(), outcome.setCookie] };
+  return { name: 'deliver', delivery: { kind: 'stream', body, status: outcome.status, headers, cache: 'MISS', cacheStatus } };
 }
 
 function synthDelivery(s: Extract<Step, { name: 'synth' }>): Delivery {

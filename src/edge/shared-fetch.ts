@@ -33,7 +33,8 @@ import type { Upstream } from './upstream/upstream.js';
 
 export type FetchOutcome =
   /** Origin answered with a body. `shared`: other clients may receive it (it is storable, or storable but too big). */
-  | { kind: 'response'; status: number; headers: HeaderMap; shared: boolean; storing: boolean; variantKey: string; vary: readonly string[]; notStorable?: string }
+  /** `setCookie`: the origin pool's sticky cookie, only on a response that is not shared (its one client gets it). */
+  | { kind: 'response'; status: number; headers: HeaderMap; shared: boolean; storing: boolean; variantKey: string; vary: readonly string[]; notStorable?: string; setCookie?: string }
   /** Revalidation: 304 selected the stored response, which was refreshed. */
   | { kind: 'not-modified'; entry: CachedObject; status: number }
   /** Revalidation: a 304 that does not select our response (§4.3.4); callers start over without validators. */
@@ -206,6 +207,8 @@ export class SharedFetch implements BodySource {
     setImmediate(() => this.pump(res));
     const outcome: FetchOutcome = { kind: 'response', status, headers: resHeaders, shared: decision.storable, storing: kept !== undefined, variantKey: key, vary };
     if (!decision.storable) outcome.notStorable = decision.reason;
+    // A sticky cookie may go only where nothing is stored or shared: an uncacheable answer to its one client.
+    if (!decision.storable && result.setCookie !== undefined) outcome.setCookie = result.setCookie;
     return outcome;
   }
 

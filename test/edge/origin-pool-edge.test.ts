@@ -128,7 +128,21 @@ describe('sticky sessions', () => {
     expect([again.body.trim(), again.headers['set-cookie']]).toEqual([alive.name, undefined]);
   });
 
-  it('a GET through the cache is neither pinned nor given the cookie, and is still stored with the cookie present', async () => {
+  it('pins an uncacheable GET and gives its one client the cookie; a shared copy never carries it', async () => {
+    const { edge, a, b } = await stickyEdge(); // the named origins answer no-store
+    const first = await request(edge.url, '/cart');
+    expect(first.headers['cache-status']).toMatch(/fwd=miss; fwd-status=200; detail=/);
+    const id = stickyValue(first.headers['set-cookie'])!;
+    const pinned = first.body.trim();
+    expect(id).toBe(`app-${pinned}`);
+    for (let i = 0; i < 3; i++) {
+      const r = await request(edge.url, '/cart', { headers: { cookie: `srv=${id}` } });
+      expect([r.body.trim(), r.headers['set-cookie']]).toEqual([pinned, undefined]);
+    }
+    expect((pinned === 'a' ? a : b).seen.length).toBe(4);
+  });
+
+  it('a cacheable GET is stored and served without the cookie, whoever carries one', async () => {
     const origin = await startOrigin();
     cleanup.push(() => origin.close());
     origin.on('/style.css', (_req, res) => {
@@ -138,11 +152,15 @@ describe('sticky sessions', () => {
     const pool = originPoolOf([origin.url]);
     pool.sticky = { cookie: 'srv' };
     const edge = await edgeWith(pool);
-    const miss = await request(edge.url, '/style.css', { headers: { cookie: `srv=${pool.servers[0]!.id}` } });
+    // No cookie yet: the pool names the server, but a storable answer must not carry it.
+    const miss = await request(edge.url, '/style.css');
     expect([miss.headers['x-cache'], miss.headers['set-cookie']]).toEqual(['MISS', undefined]);
     const hit = await request(edge.url, '/style.css', { headers: { cookie: 'srv=whatever' } });
     expect(hit.headers['x-cache']).toBe('HIT');
-    expect(origin.seen.map((s) => s.headers.cookie)).toEqual([undefined]);
+    expect(origin.seen.length).toBe(1);
+    // With the cookie, the fill's origin request goes without it.
+    await request(edge.url, '/style.css?v=2', { headers: { cookie: `srv=${pool.servers[0]!.id}; theme=dark` } });
+    expect(origin.seen.map((s) => s.headers.cookie)).toEqual([undefined, 'theme=dark']);
   });
 
   it('names a server without an id by an HMAC of its URL, never its address', async () => {

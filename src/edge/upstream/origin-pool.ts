@@ -21,9 +21,11 @@ request never waits for a head longer than one origin timeout, every server down
  * Every server down: an `unavailable` failure at once (503 with Retry-After: until the first ejection ends, or
  * one probe interval), which the pipeline turns into stale-if-error when it may.
  *
- * Sticky (passed requests only, `sticky: { cookie }`): a request whose cookie names an available server goes
- * there; otherwise the policy picks, and the response carries a Set-Cookie naming the server that answered. The
- * cookie never reaches the origin (sticky-cookie.ts). Fills ignore it: a cached answer is everyone's.
+ * Sticky (`sticky: { cookie }`): a request whose cookie names an available server goes there; otherwise the policy
+ * picks, and the result carries a Set-Cookie naming the server that answered. The cookie never reaches the origin
+ * (sticky-cookie.ts). Who gets the Set-Cookie is the caller's: a pass always; a fill only when its answer turns out
+ * uncacheable (shared-fetch.ts), because a stored or shared answer is everyone's. Fills follow the pin too (the edge
+ * cannot know before the answer whether it will be uncacheable), which a `hash` pool pays for in origin locality.
  */
 import type { OriginPoolConfig, OriginServerConfig } from '../../config/types.js';
 import { HttpError } from '../../errors.js';
@@ -113,10 +115,8 @@ export class OriginPool implements Upstream {
       const { value, rest } = takeCookie(r.headers.cookie, sticky.cookie);
       if (value !== undefined) {
         req = { ...r, headers: withoutCookie(r.headers, rest) };
-        if (r.pass) {
-          cookieId = value;
-          pinned = this.byId.get(value);
-        }
+        cookieId = value;
+        pinned = this.byId.get(value);
       }
     }
     const idempotent = (r.method === 'GET' || r.method === 'HEAD') && r.body === undefined;
@@ -133,7 +133,7 @@ export class OriginPool implements Upstream {
       tried.add(server);
       const result = await this.send(server, req, budgetMs);
       if (result.kind === 'response') {
-        if (sticky && r.pass && cookieId !== server.id) result.setCookie = stickySetCookie(sticky.cookie, server.id);
+        if (sticky && cookieId !== server.id) result.setCookie = stickySetCookie(sticky.cookie, server.id);
         return result;
       }
       last = result;

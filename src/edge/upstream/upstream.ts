@@ -34,11 +34,6 @@ export interface UpstreamRequest {
   body?: RequestBody;
   /** The cache key of the object a fill is for (policy.ts `cacheKey`); absent on a pass. The `hash` policy and a peer ring place by it. */
   cacheKey?: string;
-  /**
-   * The request passes the cache: nothing of its answer is stored or shared. Only such a request may be pinned to
-   * one server by a sticky cookie (origin-pool.ts), because only its response may carry that server's Set-Cookie.
-   */
-  pass?: boolean;
 }
 
 /** What every attempt reports, success or not. */
@@ -62,7 +57,10 @@ export interface UpstreamResponse extends UpstreamAttempt {
   kind: 'response';
   status: number;
   response: IncomingMessage;
-  /** A Set-Cookie the edge adds to this (passed) response: a sticky pool's cookie naming the server that answered. */
+  /**
+   * A sticky pool's cookie naming the server that answered. The caller adds it only to an answer that is neither
+   * stored nor shared (a pass, or an uncacheable fill).
+   */
   setCookie?: string;
 }
 
