@@ -85,7 +85,8 @@ admin:
     up = spawn(process.execPath, [join(ROOT, 'bin/dnscdn.js'), 'up', '--config', file, '--restart'], { cwd: dir, env: { ...process.env, DNSCDN_LOG: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
     up.stdout!.on('data', (b: Buffer) => (output += b.toString()));
     up.stderr!.on('data', (b: Buffer) => (output += b.toString()));
-    await until('up to be ready', 60_000, async () => (/\[up\] ready/.test(output) ? true : undefined));
+    // The table and the lines to try come after the ready line, possibly in a later chunk.
+    await until('up to be ready', 60_000, async () => (/\[up\] ready[\s\S]*try:/.test(output) ? true : undefined));
   }, 90_000);
 
   afterAll(() => {
