@@ -29,7 +29,7 @@ request never waits for a head longer than one origin timeout, every server down
  */
 import type { OriginPoolConfig, OriginServerConfig } from '../../config/types.js';
 import { HttpError } from '../../errors.js';
-import { HealthMonitor, type MonitorOptions } from '../../health/monitor.js';
+import { HealthMonitor } from '../../health/monitor.js';
 import { logger } from '../../log.js';
 import { hashKey } from '../eviction/key-hash.js';
 import { pickServer, type PolicyServer } from './pool-policies.js';
@@ -51,8 +51,6 @@ export interface OriginPoolOptions {
   timeoutMs: number;
   now?: () => number;
   observer?: PoolObserver;
-  /** Probe loop overrides (tests: probe, timers, clock). */
-  monitor?: MonitorOptions;
 }
 
 interface PoolServer extends PolicyServer {
@@ -94,7 +92,7 @@ export class OriginPool implements Upstream {
         const u = new URL(s.config.url);
         return { id: s.id, host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port || 80), health };
       });
-      this.monitor = new HealthMonitor(targets, o.monitor);
+      this.monitor = new HealthMonitor(targets);
       this.monitor.onChange((c) => log[c.status === 'down' ? 'warn' : 'info'](`origin server ${c.status}`, { server: this.byId.get(c.id)?.config.url, reason: c.reason }));
       this.monitor.start();
     }
