@@ -41,6 +41,7 @@ import { cookiePatternProblem } from '../http/cookie-pattern.js';
 import { parseByteSize, parseDuration } from './units.js';
 import { parseCachePolicy } from './cache-policies.js';
 import { parseTsigKey, type TsigKey } from './tsig-keys.js';
+import { parseOriginUrl, readOriginPool } from './origin-pool.js';
 
 /** The geo database shipped as an npm dependency: DB-IP IP to City Lite (CC BY 4.0, https://db-ip.com). */
 export const BUILTIN_GEO_DATABASE = 'dbip-city-lite';
@@ -299,6 +300,7 @@ interface EdgeDefaults {
   weight: number;
   health: HealthCheckConfig;
   cache: EdgeConfig['cache'];
+  origin?: EdgeConfig['origin'];
 }
 
 function readCache(n: ConfigNode, base: EdgeConfig['cache']): EdgeConfig['cache'] {
@@ -327,14 +329,16 @@ function readCookiePattern(n: ConfigNode): string {
 function readEdgeDefaults(n: ConfigNode): EdgeDefaults {
   const base: EdgeDefaults = { port: DEFAULT_EDGE_PORT, purgeAllow: [], weight: 1, health: DEFAULT_HEALTH, cache: { maxBytes: DEFAULT_EDGE_MAX_BYTES } };
   if (!n.present()) return base;
-  const f = n.fields(['port', 'weight', 'health', 'cache', 'purgeAllow']);
-  return {
+  const f = n.fields(['port', 'weight', 'health', 'cache', 'purgeAllow', 'origin']);
+  const defaults: EdgeDefaults = {
     port: f.port.present() ? f.port.integer({ min: 1, max: 65535 }) : base.port,
     purgeAllow: f.purgeAllow.present() ? readCidrTexts(f.purgeAllow) : base.purgeAllow,
     weight: f.weight.present() ? f.weight.number({ min: 0 }) : base.weight,
     health: readHealth(f.health, base.health),
     cache: readCache(f.cache, base.cache),
   };
+  if (f.origin.present()) defaults.origin = readOriginPool(f.origin, readHealth, DEFAULT_HEALTH);
+  return defaults;
 }
 
 /** The edges, each checked on its own; `undefined` when any of them (or the defaults) has a problem. */
@@ -355,7 +359,7 @@ function readEdges(n: ConfigNode, defaultsNode: ConfigNode, problems: Problems):
 
 function readEdge(name: string, e: ConfigNode, defaults: EdgeDefaults): EdgeConfig {
   if (!/^[a-zA-Z0-9][a-zA-Z0-9_-]{0,62}$/.test(name)) throw e.error(`edge name "${name}" must be letters, digits, - and _`);
-  const f = e.fields(['addresses', 'port', 'location', 'weight', 'health', 'cache', 'admin', 'purgeAllow']);
+  const f = e.fields(['addresses', 'port', 'location', 'weight', 'health', 'cache', 'admin', 'purgeAllow', 'origin', 'listen']);
   if (!f.addresses.present()) throw f.addresses.error('is required (IPv4/IPv6 addresses the edge listens on)');
   const addresses = f.addresses.itemsOrOne().map((a) => {
     const ip = parseIp(a.text());
@@ -363,7 +367,10 @@ function readEdge(name: string, e: ConfigNode, defaults: EdgeDefaults): EdgeConf
     return formatIp(ip);
   });
   const port = f.port.present() ? f.port.integer({ min: 1, max: 65535 }) : defaults.port;
+  const origin = f.origin.present() ? readOriginPool(f.origin, readHealth, DEFAULT_HEALTH) : defaults.origin;
   return {
+    ...(f.listen.present() && { listen: f.listen.itemsOrOne().map((x) => hostPort(x, port)) }),
+    ...(origin && { origin }),
     name,
     addresses,
     port,
@@ -450,10 +457,12 @@ function readGeo(n: ConfigNode, baseDir: string, edgeNames: Set<string>): GeoCon
 }
 
 function readOrigin(n: ConfigNode, baseDir: string): OriginConfig {
-  const f = n.fields(['listen', 'content', 'rules', 'admin']);
+  const f = n.fields(['listen', 'url', 'content', 'rules', 'admin', 'replicas']);
   const listen = f.listen.present() ? hostPort(f.listen, 80) : { host: '127.0.0.1', port: 8000 };
   const origin: OriginConfig = {
     listen,
+    ...(f.url.present() && { url: f.url.parse(parseOriginUrl) }),
+    replicas: f.replicas.present() ? f.replicas.itemsOrOne().map((x) => hostPort(x, listen.port)) : [],
     admin: adminAddress(f.admin, listen, n),
     content: resolve(baseDir, f.content.present() ? f.content.string() : 'content'),
     rules: [],
@@ -540,12 +549,20 @@ function checkUniqueListeners(root: ConfigNode, d: Deployment, problems: Problem
     }
     claimed.push({ listener, who });
   };
-  for (const e of d.edges) for (const a of e.addresses) claim({ host: a, port: e.port }, ['tcp'], `edge ${e.name}`, `edges.${e.name}.addresses`);
+  for (const e of d.edges) {
+    if (e.listen) e.listen.forEach((hp) => claim(hp, ['tcp'], `edge ${e.name}`, `edges.${e.name}.listen`));
+    else for (const a of e.addresses) claim({ host: a, port: e.port }, ['tcp'], `edge ${e.name}`, `edges.${e.name}.addresses`);
+  }
   for (const e of d.edges) if (e.admin) claim(e.admin, ['tcp'], `edge ${e.name} admin`, `edges.${e.name}`);
   d.dns.listen.forEach((hp) => claim(hp, ['udp', 'tcp'], 'dns', 'dns.listen'));
   if (d.dns.admin) claim(d.dns.admin, ['tcp'], 'dns admin', 'dns.admin');
   if (d.origin) claim(d.origin.listen, ['tcp'], 'origin', 'origin.listen');
   if (d.origin) claim(d.origin.admin, ['tcp'], 'origin admin', 'origin');
+  for (const r of d.origin?.replicas ?? []) {
+    claim(r, ['tcp'], `origin replica ${formatHostPort(r)}`, 'origin.replicas');
+    const admin = defaultAdminAddress(r);
+    if (admin) claim(admin, ['tcp'], `origin replica ${formatHostPort(r)} admin`, 'origin.replicas');
+  }
   if (d.distribution?.listen) claim(d.distribution.listen, ['tcp'], 'distribution', 'distribution.listen');
   if (d.distribution?.admin) claim(d.distribution.admin, ['tcp'], 'distribution admin', 'distribution');
 }

@@ -23,8 +23,20 @@ export function requireOrigin(d: Deployment): OriginConfig {
   return d.origin;
 }
 
+/** Where edges reach the origin: `origin.url` (behind NAT, or a wildcard listener), else its listener. */
 export function originUrl(d: Deployment): string {
-  return `http://${formatHostPort(requireOrigin(d).listen)}`;
+  const origin = requireOrigin(d);
+  return origin.url ?? `http://${formatHostPort(origin.listen)}`;
+}
+
+/** Every origin process serving the content: the origin, then each content-only replica (`origin.replicas`). */
+export function originServerUrls(d: Deployment): string[] {
+  return [originUrl(d), ...requireOrigin(d).replicas.map((r) => `http://${formatHostPort(r)}`)];
+}
+
+/** The addresses an edge binds: `listen` if the file names it, else each of its addresses at its port. */
+export function edgeListeners(edge: EdgeConfig): HostPort[] {
+  return edge.listen ?? edge.addresses.map((host) => ({ host, port: edge.port }));
 }
 
 /** The origin's admin listener: push, purge, status, and the in-process distribution node. */
@@ -32,7 +44,7 @@ export function originAdminUrl(d: Deployment): string {
   return `http://${formatHostPort(requireOrigin(d).admin)}`;
 }
 
-/** Where an edge is reached: its first address (an edge process listens on one address). */
+/** Where an edge is reached: its first (advertised) address; it listens on all of them (edgeListeners). */
 export function edgeUrl(edge: EdgeConfig): string {
   return `http://${formatHostPort({ host: edge.addresses[0]!, port: edge.port })}`;
 }

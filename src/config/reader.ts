@@ -75,6 +75,15 @@ export class ConfigNode {
     return out;
   }
 
+  /** For keys that take several forms (a URL, a list of them, or a mapping). */
+  isMapping(): boolean {
+    return isMap(this.node);
+  }
+
+  isList(): boolean {
+    return isSeq(this.node);
+  }
+
   present(): boolean {
     return this.node !== null && !this.isNull();
   }

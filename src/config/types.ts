@@ -24,11 +24,47 @@ export interface HealthCheckConfig {
   fall: number;
 }
 
+/** How an edge spreads its origin requests over the servers of its pool (src/edge/upstream/pool-policies.ts). */
+export const ORIGIN_POLICIES = ['round-robin', 'weighted', 'least-connections', 'hash', 'failover'] as const;
+export type OriginPolicy = (typeof ORIGIN_POLICIES)[number];
+
+export interface OriginServerConfig {
+  /** Names the server in a sticky cookie (never its address): from the file, else an HMAC of the URL. */
+  id: string;
+  /** `http://host:port` */
+  url: string;
+  /** Relative share for `weighted` (and `least-connections`, `hash`); 1 by default. */
+  weight: number;
+  /** Used only while every non-backup server is unavailable (nginx `backup`). */
+  backup: boolean;
+}
+
+/** An edge's origin pool (`origin` on an edge or in `edgeDefaults`). */
+export interface OriginPoolConfig {
+  policy: OriginPolicy;
+  servers: OriginServerConfig[];
+  /** Active checks of every server; absent = passive checks only. */
+  health?: HealthCheckConfig;
+  /** `maxFails` consecutive connect errors, timeouts, resets or 5xx eject a server for `ejectMs`. */
+  passive: { maxFails: number; ejectMs: number };
+  /** Further servers a GET/HEAD that could not connect (or was reset before any byte) is tried on. */
+  retries: number;
+  /** Pin passed requests to the server that answered the first one (`sticky: { cookie: NAME }`). */
+  sticky?: { cookie: string };
+}
+
 export interface EdgeConfig {
   name: string;
-  /** IPv4 and/or IPv6 addresses the edge listens on and DNS answers with. */
+  /** IPv4 and/or IPv6 addresses DNS answers with (advertised), and health checks probe. */
   addresses: string[];
   port: number;
+  /**
+   * What the edge binds, when not `addresses` at `port` (behind NAT, or a wildcard such as 0.0.0.0:8080). Absent:
+   * the edge listens on every one of its addresses.
+   */
+  listen?: HostPort[];
+  /** Absent: a pool of the origin role's servers (`origin.listen` plus `origin.replicas`), round-robin. */
+  origin?: OriginPoolConfig;
   location: GeoPoint;
   /** Relative share for `weighted` pools (default 1). */
   weight: number;
@@ -172,6 +208,14 @@ export interface OriginRule {
 
 export interface OriginConfig {
   listen: HostPort;
+  /** Where edges reach the origin when not at `listen` (NAT, a wildcard listener): `origin.url`. */
+  url?: string;
+  /**
+   * Content-only copies of the origin (`origin.replicas`): further origin processes serving the same content
+   * folder with the same rules, each on its own address (admin beside it). Push and the distribution node stay
+   * with the main origin; edges spread their requests over all of them.
+   */
+  replicas: HostPort[];
   /** Admin listener (metrics, push, purge, status, the in-process distribution node): `origin.admin`. */
   admin: HostPort;
   content: string;

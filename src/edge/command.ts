@@ -8,21 +8,28 @@ import { adminToken } from '../config/reach.js';
 import { CACHE_POLICIES, DEFAULT_CACHE_POLICY, parseCachePolicy } from '../config/cache-policies.js';
 import { parseByteSize } from '../config/units.js';
 import { logger } from '../log.js';
-import { parseHostPort } from '../net/address.js';
+import { formatHostPort, parseHostPort } from '../net/address.js';
 import { defaultAdminAddressOrThrow } from '../net/admin-address.js';
 import { addDeprecatedAlias, durationFlag, listFlag } from '../cli/flags.js';
 import { legacyStateDir } from '../cli/state-dir.js';
 import { reportReady } from '../up/child.js';
 import { attachReplica } from './replica.js';
-import { startEdge } from './server.js';
+import { startEdge, type EdgeOptions } from './server.js';
+import { ORIGIN_POLICIES } from '../config/types.js';
+import { originPoolOf, parseOriginPolicy, parseOriginUrl, parseStickyCookie } from '../config/origin-pool.js';
+import type { HostPort } from '../net/address.js';
 import { edgeRoleFromDeployment, type EdgeRoleOptions } from './setup.js';
 
 const log = logger('edge');
 
 /** Flags as typed; none has a commander default, so "absent" means "not given" and the file's key stands. */
 export interface EdgeFlags {
-  listen?: string;
-  origin?: string;
+  /** Each occurrence may be a comma list (conventions: list flags repeat and take commas). */
+  listen?: string[];
+  origin?: string[];
+  originPolicy?: string;
+  originRetries?: string;
+  stickyCookie?: string;
   config?: string;
   maxBytes?: string;
   maxObjectBytes?: string;
@@ -57,8 +64,8 @@ export function edgeRoleFromFlags(flags: EdgeFlags, env: Record<string, string |
     role = edgeRoleFromDeployment(d, flags.name, flags.token ?? adminToken(d) ?? envToken);
   } else role = fromFlagsAlone(flags);
   const s = role.server;
-  if (flags.listen !== undefined) s.listen = flags.listen;
-  if (flags.origin !== undefined) s.origin = flags.origin;
+  if (flags.listen !== undefined && flags.listen.length > 0) s.listen = flags.listen.map((l) => parseHostPort(l));
+  s.origin = originFromFlags(flags, s.origin);
   if (flags.maxBytes !== undefined) s.maxBytes = parseByteSize(flags.maxBytes);
   if (flags.maxObjectBytes !== undefined) s.maxObjectBytes = parseByteSize(flags.maxObjectBytes);
   if (flags.expectedObjectBytes !== undefined) s.expectedObjectBytes = parseByteSize(flags.expectedObjectBytes);
@@ -66,7 +73,7 @@ export function edgeRoleFromFlags(flags: EdgeFlags, env: Record<string, string |
   if (flags.ignoreCookies !== undefined) s.ignoreCookies = flags.ignoreCookies;
   if (flags.cachePolicy !== undefined) s.cachePolicy = parseCachePolicy(flags.cachePolicy);
   if (flags.adminListen !== undefined) s.adminListen = parseHostPort(flags.adminListen);
-  else if (s.adminListen === undefined) s.adminListen = defaultAdminAddressOrThrow(typeof s.listen === 'string' ? parseHostPort(s.listen) : s.listen);
+  else if (s.adminListen === undefined) s.adminListen = defaultAdminAddressOrThrow(firstListener(s.listen));
   if (flags.purgeAllow !== undefined) s.purgeAllow = flags.purgeAllow;
   const token = flags.token ?? s.adminToken ?? envToken;
   if (token !== undefined) s.adminToken = token;
@@ -82,20 +89,68 @@ export function edgeRoleFromFlags(flags: EdgeFlags, env: Record<string, string |
 }
 
 function fromFlagsAlone(flags: EdgeFlags): EdgeRoleOptions {
-  if (flags.listen === undefined || flags.origin === undefined) throw new Error('--listen and --origin are required (or --config FILE --name EDGE)');
+  const listens = flags.listen ?? [];
+  const origins = flags.origin ?? [];
+  if (listens.length === 0 || origins.length === 0) throw new Error('--listen and --origin are required (or --config FILE --name EDGE)');
   const role: EdgeRoleOptions = {
-    server: { listen: flags.listen, origin: flags.origin, maxBytes: parseByteSize(DEFAULT_MAX_BYTES), originTimeoutMs: DEFAULT_ORIGIN_TIMEOUT_MS },
+    server: { listen: listens.map((l) => parseHostPort(l)), origin: originPoolOf(origins.map(originUrlFlag)), maxBytes: parseByteSize(DEFAULT_MAX_BYTES), originTimeoutMs: DEFAULT_ORIGIN_TIMEOUT_MS },
   };
   if (flags.name !== undefined) role.server.name = flags.name;
   return role;
+}
+
+function firstListener(listen: EdgeOptions['listen']): HostPort {
+  const first = Array.isArray(listen) ? (listen as ReadonlyArray<string | HostPort>)[0] : (listen as string | HostPort);
+  if (first === undefined) throw new Error('--listen: at least one address');
+  return typeof first === 'string' ? parseHostPort(first) : first;
+}
+
+function originUrlFlag(text: string): string {
+  try {
+    return parseOriginUrl(text);
+  } catch (err) {
+    throw new Error(`bad --origin: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * The origin pool after the flags: `--origin` replaces the file's servers (a flag overrides its key; the pool's
+ * other settings stay), `--origin-policy`, `--origin-retries` and `--sticky-cookie` replace one setting each.
+ */
+function originFromFlags(flags: EdgeFlags, current: EdgeOptions['origin']): EdgeOptions['origin'] {
+  const origins = flags.origin ?? [];
+  if (origins.length === 0 && flags.originPolicy === undefined && flags.originRetries === undefined && flags.stickyCookie === undefined) return current;
+  const base = typeof current === 'string' ? originPoolOf([current]) : current;
+  const pool = { ...base, passive: { ...base.passive } };
+  if (origins.length > 0) pool.servers = originPoolOf(origins.map(originUrlFlag)).servers;
+  if (flags.originPolicy !== undefined) pool.policy = flagValue('--origin-policy', flags.originPolicy, parseOriginPolicy);
+  if (flags.originRetries !== undefined) pool.retries = flagValue('--origin-retries', flags.originRetries, retriesValue);
+  if (flags.stickyCookie !== undefined) pool.sticky = { cookie: flagValue('--sticky-cookie', flags.stickyCookie, parseStickyCookie) };
+  return pool;
+}
+
+function retriesValue(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0 || n > 5) throw new Error(`"${text}": a whole number 0-5`);
+  return n;
+}
+
+function flagValue<T>(flag: string, text: string, parse: (t: string) => T): T {
+  try {
+    return parse(text);
+  } catch (err) {
+    throw new Error(`bad ${flag}: ${(err as Error).message}`);
+  }
 }
 
 /** Starts the cache, then its replica (which reloads what was pushed before a restart), and stops both on a signal. */
 export async function runEdge(role: EdgeRoleOptions): Promise<void> {
   const edge = await startEdge(role.server);
   const replica = role.push ? await attachReplica(edge, role.push) : undefined;
-  process.stdout.write(`edge ${edge.name} listening on ${edge.url}, admin ${edge.adminUrl}, origin ${role.server.origin}\n`);
-  reportReady([edge.url, `${edge.adminUrl}/metrics`]);
+  const origins = edge.originPool.status().map((sv) => sv.url).join(' ');
+  const urls = edge.addresses.map((a) => `http://${formatHostPort(a)}`);
+  process.stdout.write(`edge ${edge.name} listening on ${urls.join(' ')}, admin ${edge.adminUrl}, origin ${origins}\n`);
+  reportReady([...urls, `${edge.adminUrl}/metrics`]);
   const stop = (): void => {
     log.info('shutting down');
     void edge
@@ -111,8 +166,11 @@ export async function runEdge(role: EdgeRoleOptions): Promise<void> {
 export function edgeCommand(run: (role: EdgeRoleOptions) => Promise<void> = runEdge): Command {
   const cmd = new Command('edge')
     .description('run an RFC 9111 caching reverse proxy (edge) in front of an origin')
-    .option('--listen <host:port>', 'address to listen on, e.g. 127.0.0.11:8080 (required without --config)')
-    .option('--origin <url>', 'origin base URL, e.g. http://127.0.0.1:8000 (required without --config)')
+    .addOption(new Option('--listen <host:port>', 'address(es) to listen on, e.g. 127.0.0.11:8080,[::1]:8080; comma list, repeatable (required without --config)').argParser(listFlag((t) => t)))
+    .addOption(new Option('--origin <url>', 'origin server(s), e.g. http://127.0.0.1:8000,http://127.0.0.2:8000; comma list, repeatable (required without --config)').argParser(listFlag((t) => t)))
+    .option('--origin-policy <name>', `how the origin pool picks a server: ${ORIGIN_POLICIES.join(', ')} (default: round-robin)`)
+    .option('--origin-retries <n>', 'other servers a GET/HEAD that could not connect is retried on (default: 1)')
+    .option('--sticky-cookie <name>', 'pin passed requests (uncacheable, Authorization, unsafe methods) to one origin server with this cookie')
     .option('--config <file>', "deployment file: take this edge's settings from it (with --name); other flags override them")
     .option('--max-bytes <size>', `memory for cached objects (bodies + headers) (default: ${DEFAULT_MAX_BYTES})`)
     .option('--max-object-bytes <size>', 'largest object stored; larger ones pass through (default: min(8MB, max-bytes/8))')

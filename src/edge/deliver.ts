@@ -29,19 +29,20 @@ export function writeDelivery(req: IncomingMessage, res: ServerResponse, d: Excl
     case 'stream':
       return writeStream(req, res, d, via);
     case 'pass':
-      return writePass(req, res, d.response, via, { 'x-cache': d.cache, 'cache-status': d.cacheStatus });
+      return writePass(req, res, d.response, via, { 'x-cache': d.cache, 'cache-status': d.cacheStatus }, d.setCookie);
     case 'synth':
-      return writeSynth(res, d.status, d.message, d.cacheStatus);
+      return writeSynth(res, d.status, d.message, d.cacheStatus, d.retryAfterSec);
   }
 }
 
-export function writeSynth(res: ServerResponse, status: number, message: string, cacheStatus?: string): void {
+export function writeSynth(res: ServerResponse, status: number, message: string, cacheStatus?: string, retryAfterSec?: number): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
   const headers: HeaderMap = { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(Buffer.byteLength(message)), 'cache-control': 'no-store' };
   if (cacheStatus) headers['cache-status'] = cacheStatus;
+  if (retryAfterSec !== undefined) headers['retry-after'] = String(retryAfterSec);
   res.writeHead(status, headers);
   res.end(message);
 }
@@ -98,8 +99,10 @@ function writeStream(req: IncomingMessage, res: ServerResponse, d: Extract<Deliv
   if (!d.body.subscribe(sink)) res.destroy();
 }
 
-function writePass(req: IncomingMessage, res: ServerResponse, origin: IncomingMessage, via: string, extra: HeaderMap): void {
+function writePass(req: IncomingMessage, res: ServerResponse, origin: IncomingMessage, via: string, extra: HeaderMap, setCookie: string | undefined): void {
   const headers: HeaderMap = { ...toClientHeaders(origin.headers, via), ...extra };
+  // The pool's sticky cookie goes beside the origin's own cookies, never instead of them.
+  if (setCookie !== undefined) headers['set-cookie'] = [...[headers['set-cookie'] ?? []].flat(), setCookie];
   const status = origin.statusCode ?? 502;
   if (req.method === 'HEAD') {
     origin.resume();

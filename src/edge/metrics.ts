@@ -63,3 +63,39 @@ export function createEdgeMetrics(registry: Registry, store: StoreGauges): EdgeM
     }),
   };
 }
+
+/** Per origin server of the edge's pool (origin-pool.ts): labelled by the server's URL, so bounded by the file. */
+export function createOriginServerMetrics(registry: Registry, status: () => Array<{ url: string; available: boolean }>): {
+  attempt(server: string, o: { kind: string; status: number; latencySec: number }): void;
+  ejected(server: string): void;
+} {
+  const registers = [registry];
+  new Gauge({
+    name: 'dnscdn_edge_origin_up',
+    help: 'Origin server may be picked (1: healthy and not ejected)',
+    labelNames: ['server'],
+    registers,
+    collect() {
+      for (const s of status()) this.set({ server: s.url }, s.available ? 1 : 0);
+    },
+  });
+  const requests = new Counter({ name: 'dnscdn_edge_origin_requests_total', help: 'Requests sent to each origin server (retries count again)', labelNames: ['server'], registers });
+  const errors = new Counter({ name: 'dnscdn_edge_origin_errors_total', help: 'Failed origin requests: connect-error, timeout, broken, aborted, or 5xx', labelNames: ['server', 'kind'], registers });
+  const latency = new Histogram({
+    name: 'dnscdn_edge_origin_server_latency_seconds',
+    help: 'Time from request to response head (or failure), per origin server',
+    labelNames: ['server'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers,
+  });
+  const ejections = new Counter({ name: 'dnscdn_edge_origin_ejections_total', help: 'Times a server was ejected by the passive check', labelNames: ['server'], registers });
+  return {
+    attempt(server, o) {
+      requests.inc({ server });
+      latency.observe({ server }, o.latencySec);
+      if (o.kind !== 'response') errors.inc({ server, kind: o.kind });
+      else if (o.status >= 500) errors.inc({ server, kind: '5xx' });
+    },
+    ejected: (server) => ejections.inc({ server }),
+  };
+}

@@ -60,9 +60,13 @@ export type Delivery =
   /** A stored object, with what this request adds: 304, Range, HEAD, a stale or revalidated Cache-Status. */
   | { kind: 'object'; entry: CachedObject; cache: CacheOutcome; cacheStatus: string }
   | { kind: 'stream'; body: BodySource; status: number; headers: HeaderMap; cache: CacheOutcome; cacheStatus: string }
-  | { kind: 'pass'; response: IncomingMessage; cache: CacheOutcome; cacheStatus: string }
-  /** An answer made here. `close`: the request's framing is in doubt, so the connection ends after it. */
-  | { kind: 'synth'; status: number; message: string; cacheStatus?: string; close?: boolean }
+  /** `setCookie`: the origin pool's sticky cookie, added to what the origin sent. */
+  | { kind: 'pass'; response: IncomingMessage; cache: CacheOutcome; cacheStatus: string; setCookie?: string }
+  /**
+   * An answer made here. `close`: the request's framing is in doubt, so the connection ends after it.
+   * `retryAfterSec`: a 503 because every origin server is down, with Retry-After.
+   */
+  | { kind: 'synth'; status: number; message: string; cacheStatus?: string; close?: boolean; retryAfterSec?: number }
   /** A reserved admin path (metrics, PURGE, /.dnscdn/): the server's admin routes answer it, not the cache. */
   | { kind: 'admin' };
 
@@ -77,7 +81,7 @@ type Step =
   | { name: 'fetch'; from: 'shared'; fetch: SharedFetch; owner: boolean; stale: CachedObject | undefined }
   | { name: 'fetch'; from: 'pass'; reason: string }
   | { name: 'deliver'; delivery: Delivery }
-  | { name: 'synth'; status: number; message: string; cacheStatus?: string; close?: boolean };
+  | { name: 'synth'; status: number; message: string; cacheStatus?: string; close?: boolean; retryAfterSec?: number };
 
 export type StepName = Step['name'];
 
@@ -119,6 +123,11 @@ export interface PipelineOptions {
   maxBodyBytes: number;
   /** Is this method and path (no query) one of the server's admin routes? Those are reserved, never cached. */
   isAdminRequest: (method: string, path: string) => boolean;
+  /**
+   * Requests with credentials pass instead of making a private fill: set when the origin pool is sticky, so that a
+   * logged-in GET is pinned to its server (only a pass may carry the sticky Set-Cookie, origin-pool.ts).
+   */
+  passCredentials?: boolean;
   /** Observes the steps each request visited, in order, like varnishlog's VCL_call lines (tests, debugging). */
   onSteps?: ((steps: readonly StepName[], req: EdgeRequest) => void) | undefined;
 }
@@ -206,6 +215,7 @@ export class EdgePipeline {
     if (this.o.isAdminRequest(req.method, path)) return { name: 'deliver', delivery: { kind: 'admin' } };
     if (Number(single(req.headers['content-length']) ?? 0) > this.o.maxBodyBytes) return { name: 'synth', status: 413, message: 'request body too large\n' };
     if (!looksUp(req.method)) return { name: 'pass', reason: 'method' };
+    if (this.o.passCredentials === true && req.headers.authorization !== undefined) return { name: 'pass', reason: 'authorization' };
     req.discardBody();
     return HASH;
   }
@@ -289,7 +299,7 @@ export class EdgePipeline {
           this.o.metrics.staleServed.inc();
           return deliverObject(stale, 'STALE', `dnscdn; fwd=stale; detail=stale-if-error`);
         }
-        return { name: 'synth', status: outcome.error.status, message: upstreamFailureText(outcome.error), cacheStatus: 'dnscdn; fwd=miss' };
+        return upstreamFailure(outcome.error, outcome.retryAfterSec, 'dnscdn; fwd=miss');
       case 'not-modified':
         return deliverObject(outcome.entry, 'REVALIDATED', `dnscdn; fwd=stale; fwd-status=304${collapsed}`);
       case 'response': {
@@ -331,11 +341,13 @@ export class EdgePipeline {
     const headers = toOriginHeaders(req.headers, { address: req.clientAddress, host: req.host }, this.o.via);
     const body = req.forwardBody();
     const result = await this.o.upstream.request({ method: req.method, path: req.path, headers, ...(body ? { body } : {}) });
-    if (result.kind !== 'response') return { name: 'synth', status: result.error.status, message: upstreamFailureText(result.error), cacheStatus: 'dnscdn; fwd=request' };
+    if (result.kind !== 'response') return upstreamFailure(result.error, result.retryAfterSec, 'dnscdn; fwd=request');
     const { status, response } = result;
     if (!safe && status >= 200 && status < 400) this.invalidate(req, response.headers);
     const fwd = safe ? 'request' : 'method';
-    return { name: 'deliver', delivery: { kind: 'pass', response, cache: 'PASS', cacheStatus: `dnscdn; fwd=${fwd}; fwd-status=${status}; detail=${reason}` } };
+    const delivery: Delivery = { kind: 'pass', response, cache: 'PASS', cacheStatus: `dnscdn; fwd=${fwd}; fwd-status=${status}; detail=${reason}` };
+    if (result.setCookie !== undefined) delivery.setCookie = result.setCookie;
+    return { name: 'deliver', delivery };
   }
 
   /** §4.4: the target URI, and Location / Content-Location when they name the same host. */
@@ -388,7 +400,14 @@ function cacheLabel(d: Delivery): string {
 }
 
 function upstreamFailureText(e: HttpError): string {
-  return `${e.status === 504 ? 'origin timed out' : 'origin unreachable'}: ${e.message}\n`;
+  return `${e.status === 504 ? 'origin timed out' : e.status === 503 ? 'origin unavailable' : 'origin unreachable'}: ${e.message}\n`;
+}
+
+/** The synthetic answer to a failed upstream request: its status (502, 503, 504), and Retry-After with a 503. */
+function upstreamFailure(e: HttpError, retryAfterSec: number | undefined, cacheStatus: string): Step {
+  const step: Step = { name: 'synth', status: e.status, message: upstreamFailureText(e), cacheStatus };
+  if (retryAfterSec !== undefined) step.retryAfterSec = retryAfterSec;
+  return step;
 }
 
 function revalidationResult(o: FetchOutcome): string {
@@ -402,12 +421,15 @@ function deliverObject(entry: CachedObject, cache: CacheOutcome, cacheStatus: st
 }
 
 function deliverStream(body: BodySource, outcome: Extract<FetchOutcome, { kind: 'response' }>, cacheStatus: string): Step {
-  return { name: 'deliver', delivery: { kind: 'stream', body, status: outcome.status, headers: outcome.headers, cache: 'MISS', cacheStatus } };
+  // The sticky cookie (an unshared answer only, shared-fetch.ts) goes beside the origin's own cookies.
+  const headers = outcome.setCookie === undefined ? outcome.headers : { ...outcome.headers, 'set-cookie': [...[outcome.headers['set-cookie'] ?? []].flat(), outcome.setCookie] };
+  return { name: 'deliver', delivery: { kind: 'stream', body, status: outcome.status, headers, cache: 'MISS', cacheStatus } };
 }
 
 function synthDelivery(s: Extract<Step, { name: 'synth' }>): Delivery {
   const d: Delivery = { kind: 'synth', status: s.status, message: s.message };
   if (s.cacheStatus !== undefined) d.cacheStatus = s.cacheStatus;
   if (s.close) d.close = true;
+  if (s.retryAfterSec !== undefined) d.retryAfterSec = s.retryAfterSec;
   return d;
 }

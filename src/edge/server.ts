@@ -26,22 +26,27 @@ import { EdgeCache } from './cache.js';
 import { IncomingEdgeRequest } from './client-request.js';
 import { writeDelivery, writeSynth } from './deliver.js';
 import type { CachedObject } from './entry.js';
-import { createEdgeMetrics, type EdgeMetrics } from './metrics.js';
+import { createEdgeMetrics, createOriginServerMetrics, type EdgeMetrics } from './metrics.js';
 import { EdgePipeline, type Delivery, type StepName, type EdgeRequest } from './pipeline.js';
 import { CookieRule } from './policy.js';
 import { PublicPurge } from './public-purge.js';
 import { EdgeStore } from './store.js';
 import type { CachePolicyName } from '../config/cache-policies.js';
 import { observedUpstream } from './upstream/observed.js';
-import { SingleOrigin } from './upstream/single-origin.js';
+import { OriginPool } from './upstream/origin-pool.js';
+import { originPoolOf } from '../config/origin-pool.js';
+import type { OriginPoolConfig } from '../config/types.js';
 
 const log = logger('edge');
 
 export interface EdgeOptions {
-  /** `127.0.0.11:8080`, `[::1]:8080`, or a parsed address. Port 0 picks a free port. */
-  listen: string | HostPort;
-  /** `http://127.0.0.1:8000` */
-  origin: string;
+  /**
+   * `127.0.0.11:8080`, `[::1]:8080`, or a parsed address; or several (a dual-stack edge listens on each of its
+   * addresses). Port 0 picks a free port (per address).
+   */
+  listen: string | HostPort | ReadonlyArray<string | HostPort>;
+  /** `http://127.0.0.1:8000` (a pool of one), or an origin pool (upstream/origin-pool.ts). */
+  origin: string | OriginPoolConfig;
   /** Bytes the store may hold (bodies plus headers). */
   maxBytes: number;
   /** Largest object stored; larger responses pass through unstored. Default: min(8 MiB, maxBytes / 8). */
@@ -81,9 +86,14 @@ export interface EdgeOptions {
 }
 
 export interface EdgeServer {
+  /** The first listener's bound address. */
   readonly address: HostPort;
-  /** `http://host:port` of the listener. */
+  /** Every listener's bound address, in the order of `listen`. */
+  readonly addresses: readonly HostPort[];
+  /** `http://host:port` of the first listener. */
   readonly url: string;
+  /** The origin pool (its servers and whether each may be picked now). */
+  readonly originPool: OriginPool;
   readonly name: string;
   readonly cache: EdgeCache;
   readonly registry: Registry;
@@ -114,11 +124,16 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
   metrics = createEdgeMetrics(registry, store);
   const m = metrics;
   const cache = new EdgeCache(store, now, via);
-  const origin = new SingleOrigin({ origin: options.origin, timeoutMs: options.originTimeoutMs ?? 10_000 });
-  const upstream = observedUpstream(origin, (o) => {
+  const poolConfig = typeof options.origin === 'string' ? originPoolOf([options.origin]) : options.origin;
+  // The gauge reads the pool on each scrape, long after it exists.
+  const pool: OriginPool = new OriginPool({ pool: poolConfig, timeoutMs: options.originTimeoutMs ?? 10_000, observer: createOriginServerMetrics(registry, () => pool.status()) });
+  const upstream = observedUpstream(pool, (o) => {
     if (o.kind === 'response') m.originLatency.observe(o.latencySec);
   });
-  const cookies = new CookieRule(options.ignoreCookies);
+  // The sticky cookie is the edge's routing state: it must not make a response private (policy.ts), and the
+  // pool never forwards it.
+  const sticky = poolConfig.sticky?.cookie;
+  const cookies = new CookieRule(sticky === undefined ? options.ignoreCookies : [...(options.ignoreCookies ?? []), sticky]);
   const pipeline = new EdgePipeline({
     cache,
     upstream,
@@ -131,6 +146,7 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
     // Only what the public port must answer itself: a guarded PURGE and the 404 for admin paths.
     isAdminRequest: (method, path) => method === 'PURGE' || path.startsWith(ADMIN_PREFIX),
     onSteps: options.onSteps,
+    passCredentials: sticky !== undefined,
   });
   const adminListen = options.adminListen === undefined ? { host: '127.0.0.1', port: 0 } : typeof options.adminListen === 'string' ? parseHostPort(options.adminListen) : options.adminListen;
   // Bounded by the largest pushed batch the replica route accepts: one object plus its framing.
@@ -140,7 +156,7 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
 
   /** Connections whose request was refused for its framing: answered once, then closed. */
   const refusedSockets = new WeakSet<Socket>();
-  const server = http.createServer({ maxHeaderSize: options.maxHeaderBytes ?? 16 * 1024, keepAliveTimeout: 5000 }, (req, res) => {
+  const handleRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     m.requests.inc({ method: knownMethod(req.method ?? 'GET') });
     try {
       const delivery = pipeline.handle(new IncomingEdgeRequest(req, res, maxBodyBytes, bodyTooLarge));
@@ -149,7 +165,7 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
     } catch (err) {
       fail(req, res, err);
     }
-  });
+  };
 
   function respond(req: http.IncomingMessage, res: http.ServerResponse, d: Delivery): void {
     if (d.kind === 'admin') {
@@ -187,33 +203,48 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
   }
 
   // Node's parser rejects malformed requests and oversized headers before our handler; answer them, keep serving.
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+  const onClientError = (err: NodeJS.ErrnoException, socket: Socket): void => {
     // A refused request already has its answer; its unreadable body must not produce a second one.
     if (refusedSockets.has(socket)) return void socket.end();
-    if (!socket.writable) return socket.destroy();
+    if (!socket.writable) return void socket.destroy();
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'HPE_URI_TOO_LONG' ? 414 : 400;
     const text = http.STATUS_CODES[status] ?? 'Bad Request';
     socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain\r\nContent-Length: ${text.length + 1}\r\nConnection: close\r\n\r\n${text}\n`);
-  });
+  };
 
-  const listen = typeof options.listen === 'string' ? parseHostPort(options.listen) : options.listen;
+  // One node server per address (a node server binds one): same handler, same pipeline and cache.
+  const listens = (Array.isArray(options.listen) ? options.listen : [options.listen]) as ReadonlyArray<string | HostPort>;
+  const servers: http.Server[] = [];
+  const addresses: HostPort[] = [];
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(listen.port, listen.host, () => {
-        server.off('error', reject);
-        resolve();
+    for (const l of listens) {
+      const listen = typeof l === 'string' ? parseHostPort(l) : l;
+      const server = http.createServer({ maxHeaderSize: options.maxHeaderBytes ?? 16 * 1024, keepAliveTimeout: 5000 }, handleRequest);
+      server.on('clientError', onClientError);
+      servers.push(server);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(listen.port, listen.host, () => {
+          server.off('error', reject);
+          resolve();
+        });
       });
-    });
+      const addr = server.address() as AddressInfo;
+      addresses.push({ host: addr.address, port: addr.port });
+    }
   } catch (err) {
-    await admin.close(); // a public port that cannot bind must not leave the admin port held
+    // A public address that cannot bind must not leave the others or the admin port held.
+    await Promise.all(servers.map((sv) => new Promise<void>((r) => sv.close(() => r()))));
+    await admin.close();
+    pool.close();
     throw err;
   }
-  const addr = server.address() as AddressInfo;
-  const address = { host: addr.address, port: addr.port };
-  log.info('edge listening', { name, listen: formatHostPort(address), admin: admin.url, origin: options.origin });
+  const address = addresses[0]!;
+  log.info('edge listening', { name, listen: addresses.map(formatHostPort).join(' '), admin: admin.url, origin: poolConfig.servers.map((sv) => sv.url).join(' ') });
   return {
     address,
+    addresses,
+    originPool: pool,
     url: `http://${formatHostPort(address)}`,
     name,
     cache,
@@ -222,9 +253,9 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
     adminUrl: admin.url,
     addAdminRoute: (method, path, handler) => admin.add(method, path, handler),
     close: async () => {
-      origin.close();
-      server.closeAllConnections();
-      await Promise.all([new Promise<void>((resolve) => server.close(() => resolve())), admin.close()]);
+      pool.close();
+      for (const sv of servers) sv.closeAllConnections();
+      await Promise.all([...servers.map((sv) => new Promise<void>((resolve) => sv.close(() => resolve()))), admin.close()]);
     },
   };
 }

@@ -2,7 +2,8 @@
  * The edge role's options, and how the deployment file fills them. `dnscdn edge --config FILE --name X` and
  * `dnscdn up` start exactly this; command.ts builds the same object from flags and lets a flag override a key.
  */
-import { adminToken, edgeAdmin, edgeReplicaDir, findEdge, distributionUrl, originUrl } from '../config/reach.js';
+import { originPoolOf } from '../config/origin-pool.js';
+import { adminToken, edgeAdmin, edgeListeners, edgeReplicaDir, findEdge, distributionUrl, originServerUrls } from '../config/reach.js';
 import type { Deployment } from '../config/types.js';
 import type { EdgePushSettings } from './replica.js';
 import type { EdgeOptions } from './server.js';
@@ -21,8 +22,9 @@ export interface EdgeRoleOptions {
 export function edgeRoleFromDeployment(d: Deployment, name: string | undefined, token: string | undefined = adminToken(d)): EdgeRoleOptions {
   const edge = findEdge(d, name);
   const server: EdgeOptions = {
-    listen: { host: edge.addresses[0]!, port: edge.port },
-    origin: originUrl(d),
+    listen: edgeListeners(edge),
+    // Without its own pool, an edge spreads over every process of the origin role.
+    origin: edge.origin ?? originPoolOf(originServerUrls(d)),
     maxBytes: edge.cache.maxBytes,
     name: edge.name,
     adminListen: edgeAdmin(edge),

@@ -33,12 +33,14 @@ import type { Upstream } from './upstream/upstream.js';
 
 export type FetchOutcome =
   /** Origin answered with a body. `shared`: other clients may receive it (it is storable, or storable but too big). */
-  | { kind: 'response'; status: number; headers: HeaderMap; shared: boolean; storing: boolean; variantKey: string; vary: readonly string[]; notStorable?: string }
+  /** `setCookie`: the origin pool's sticky cookie, only on a response that is not shared (its one client gets it). */
+  | { kind: 'response'; status: number; headers: HeaderMap; shared: boolean; storing: boolean; variantKey: string; vary: readonly string[]; notStorable?: string; setCookie?: string }
   /** Revalidation: 304 selected the stored response, which was refreshed. */
   | { kind: 'not-modified'; entry: CachedObject; status: number }
   /** Revalidation: a 304 that does not select our response (§4.3.4); callers start over without validators. */
   | { kind: 'retry' }
-  | { kind: 'error'; error: HttpError };
+  /** `retryAfterSec`: every origin server is down (origin-pool.ts); the client's 503 says when to come back. */
+  | { kind: 'error'; error: HttpError; retryAfterSec?: number };
 
 export interface FetchContext {
   cache: EdgeCache;
@@ -180,11 +182,11 @@ export class SharedFetch implements BodySource {
     }
     // §4.2.3 request_time: response_delay (the time the request took) counts towards the response's age.
     this.requestTime = ctx.now();
-    const result = await ctx.upstream.request({ method: 'GET', path: params.path, headers });
+    const result = await ctx.upstream.request({ method: 'GET', path: params.path, headers, cacheKey: params.primaryKey });
     if (result.kind !== 'response') {
       this.state = { name: 'failed', error: result.error };
       this.settle(undefined);
-      return { kind: 'error', error: result.error };
+      return result.retryAfterSec === undefined ? { kind: 'error', error: result.error } : { kind: 'error', error: result.error, retryAfterSec: result.retryAfterSec };
     }
     const { response: res, status } = result;
     const resHeaders = res.headers as HeaderMap;
@@ -208,6 +210,8 @@ export class SharedFetch implements BodySource {
     setImmediate(() => this.pump(res));
     const outcome: FetchOutcome = { kind: 'response', status, headers: resHeaders, shared: decision.storable, storing: kept !== undefined, variantKey: key, vary };
     if (!decision.storable) outcome.notStorable = decision.reason;
+    // A sticky cookie may go only where nothing is stored or shared: an uncacheable answer to its one client.
+    if (!decision.storable && result.setCookie !== undefined) outcome.setCookie = result.setCookie;
     return outcome;
   }
 

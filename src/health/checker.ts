@@ -1,35 +1,28 @@
 /**
- * Health checks for every edge of a deployment: each edge is probed on its own timer (interval and
- * timeout from its config), results go through rise/fall hysteresis (state.ts), and status changes are
- * logged, counted in metrics and passed to listeners (steering reads `isUp`).
- * The timer and the probe are injectable so that tests can drive flapping without sleeping.
+ * Health checks of every edge of a deployment, as DNS steering sees them. Every address an edge is handed out
+ * with (`addresses`, IPv4 and IPv6) is probed on its own (monitor.ts), because a client may be given any of
+ * them: a dual-stack edge whose IPv6 listener is dead would fail every client that picked AAAA.
+ *
+ * Per edge, not per address: an edge is up only while every one of its addresses is up. Steering answers with
+ * all of an edge's addresses of the asked type, so one dead address takes the whole edge out of answers (the
+ * next edge of the pool answers instead) rather than trimming the address list; a half-working edge is treated
+ * as a failing host, as a load balancer would. Status changes are logged, counted and passed to listeners.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { EdgeConfig } from '../config/types.js';
 import { logger } from '../log.js';
-import { probeHttp, type ProbeResult, type ProbeTarget } from './probe.js';
-import { HealthState, type HealthStatus } from './state.js';
+import { formatHostPort } from '../net/address.js';
+import { HealthMonitor, type MonitoredTarget, type Probe, type Timers } from './monitor.js';
+import type { HealthStatus } from './state.js';
+
+export type { Timers } from './monitor.js';
 
 const log = logger('health');
-
-export interface Timers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-const realTimers: Timers = {
-  setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, ms);
-    t.unref();
-    return t;
-  },
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
 
 export interface HealthCheckerOptions {
   registry?: Registry;
   timers?: Timers;
-  probe?: (target: ProbeTarget, timeoutMs: number) => Promise<ProbeResult>;
+  probe?: Probe;
   /** Milliseconds clock, paired with `timers`. */
   now?: () => number;
 }
@@ -40,56 +33,69 @@ export interface HealthChange {
   reason: string;
 }
 
-interface Checked {
-  edge: EdgeConfig;
-  state: HealthState;
-  timer?: unknown;
-  lastReason: string;
+/** The monitor's id of one address of an edge: `london@[::1]:8080`. */
+function addressId(edge: EdgeConfig, address: string): string {
+  return `${edge.name}@${formatHostPort({ host: address, port: edge.port })}`;
 }
 
 export class HealthChecker {
-  private readonly checked = new Map<string, Checked>();
+  private readonly monitor: HealthMonitor;
+  private edges = new Map<string, EdgeConfig>();
+  /** The edge each monitored address belongs to. */
+  private readonly owner = new Map<string, string>();
+  private readonly down = new Set<string>();
+  private readonly lastReason = new Map<string, string>();
   private readonly listeners: Array<(c: HealthChange) => void> = [];
-  private readonly timers: Timers;
-  private readonly probe: (target: ProbeTarget, timeoutMs: number) => Promise<ProbeResult>;
   private readonly upGauge?: Gauge;
   private readonly changes?: Counter;
   private readonly failures?: Counter;
-  private running = false;
-  private readonly now: () => number;
 
   constructor(edges: EdgeConfig[], options: HealthCheckerOptions = {}) {
-    this.timers = options.timers ?? realTimers;
-    this.probe = options.probe ?? probeHttp;
-    this.now = options.now ?? Date.now;
     if (options.registry) {
       const registers = [options.registry];
-      this.upGauge = new Gauge({ name: 'dnscdn_edge_up', help: 'Edge health as DNS steering sees it (1 up, 0 down)', labelNames: ['edge'], registers });
+      this.upGauge = new Gauge({ name: 'dnscdn_edge_up', help: 'Edge health as DNS steering sees it (1 up, 0 down: some address failed)', labelNames: ['edge'], registers });
       this.changes = new Counter({ name: 'dnscdn_edge_health_changes_total', help: 'Edge health status changes', labelNames: ['edge', 'status'], registers });
-      this.failures = new Counter({ name: 'dnscdn_edge_probe_failures_total', help: 'Failed health probes', labelNames: ['edge'], registers });
+      this.failures = new Counter({ name: 'dnscdn_edge_probe_failures_total', help: 'Failed health probes (any address of the edge)', labelNames: ['edge'], registers });
     }
+    const monitorOptions: ConstructorParameters<typeof HealthMonitor>[1] = {
+      onResult: (id, r) => {
+        const edge = this.owner.get(id);
+        if (edge === undefined) return;
+        this.lastReason.set(edge, r.ok ? `status ${r.status}` : `${id.slice(edge.length + 1)}: ${r.reason}`);
+        if (!r.ok) this.failures?.inc({ edge });
+      },
+    };
+    if (options.timers) monitorOptions.timers = options.timers;
+    if (options.probe) monitorOptions.probe = options.probe;
+    if (options.now) monitorOptions.now = options.now;
+    this.monitor = new HealthMonitor([], monitorOptions);
+    this.monitor.onChange((c) => this.recompute(this.owner.get(c.id), c.reason));
     this.setEdges(edges);
   }
 
-  /** Replaces the set of edges (config reload): edges that stay keep their state; new ones start up. */
+  /** Replaces the set of edges (config reload): addresses that stay keep their state; new ones start up. */
   setEdges(edges: EdgeConfig[]): void {
-    const next = new Set(edges.map((e) => e.name));
-    for (const [name, c] of this.checked) {
-      if (next.has(name)) continue;
-      if (c.timer !== undefined) this.timers.clearTimeout(c.timer);
-      this.checked.delete(name);
+    const targets: MonitoredTarget[] = [];
+    this.owner.clear();
+    for (const edge of edges) {
+      for (const address of edge.addresses) {
+        const id = addressId(edge, address);
+        this.owner.set(id, edge.name);
+        targets.push({ id, host: address, port: edge.port, health: edge.health });
+      }
+    }
+    for (const name of this.edges.keys()) {
+      if (edges.some((e) => e.name === name)) continue;
+      this.down.delete(name);
+      this.lastReason.delete(name);
       this.upGauge?.remove({ edge: name });
     }
+    const known = this.edges;
+    this.edges = new Map(edges.map((e) => [e.name, e]));
+    this.monitor.setTargets(targets);
     for (const edge of edges) {
-      const existing = this.checked.get(edge.name);
-      if (existing) {
-        existing.edge = edge;
-        continue;
-      }
-      const c: Checked = { edge, state: new HealthState(edge.health), lastReason: 'not probed yet' };
-      this.checked.set(edge.name, c);
-      this.upGauge?.set({ edge: edge.name }, 1);
-      if (this.running) this.schedule(c, 0);
+      if (!known.has(edge.name)) this.upGauge?.set({ edge: edge.name }, 1);
+      else this.recompute(edge.name, this.lastReason.get(edge.name) ?? 'addresses changed');
     }
   }
 
@@ -98,51 +104,34 @@ export class HealthChecker {
   }
 
   isUp(edge: string): boolean {
-    return this.checked.get(edge)?.state.status !== 'down';
+    return !this.down.has(edge);
   }
 
   status(): Array<{ edge: string; status: HealthStatus; lastReason: string }> {
-    return [...this.checked.values()].map((c) => ({ edge: c.edge.name, status: c.state.status, lastReason: c.lastReason }));
+    return [...this.edges.keys()].map((edge) => ({ edge, status: this.isUp(edge) ? 'up' : 'down', lastReason: this.lastReason.get(edge) ?? 'not probed yet' }));
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    for (const c of this.checked.values()) this.schedule(c, 0);
+    this.monitor.start();
   }
 
   stop(): void {
-    this.running = false;
-    for (const c of this.checked.values()) {
-      if (c.timer !== undefined) this.timers.clearTimeout(c.timer);
-      c.timer = undefined;
-    }
+    this.monitor.stop();
   }
 
-  private schedule(c: Checked, delayMs: number): void {
-    c.timer = this.timers.setTimeout(() => void this.runProbe(c), delayMs);
-  }
-
-  private async runProbe(c: Checked): Promise<void> {
-    const started = this.now();
-    const edge = c.edge;
-    const host = edge.addresses[0]!;
-    const result = await this.probe({ host, port: edge.port, path: edge.health.path }, edge.health.timeoutMs);
-    if (!this.running || this.checked.get(edge.name) !== c) return;
-    this.record(c, result);
-    // Keep a steady cadence: the next probe starts one interval after this one started.
-    this.schedule(c, Math.max(0, edge.health.intervalMs - (this.now() - started)));
-  }
-
-  private record(c: Checked, result: ProbeResult): void {
-    c.lastReason = result.ok ? `status ${result.status}` : result.reason;
-    if (!result.ok) this.failures?.inc({ edge: c.edge.name });
-    const changed = c.state.record(result.ok);
-    if (changed === undefined) return;
-    const change: HealthChange = { edge: c.edge.name, status: changed, reason: c.lastReason };
-    (changed === 'down' ? log.warn : log.info)(`edge ${changed}`, { edge: c.edge.name, reason: c.lastReason });
-    this.upGauge?.set({ edge: c.edge.name }, changed === 'up' ? 1 : 0);
-    this.changes?.inc({ edge: c.edge.name, status: changed });
+  /** An edge's status from its addresses' (all up -> up); tells listeners when that changed. */
+  private recompute(name: string | undefined, reason: string): void {
+    const edge = name === undefined ? undefined : this.edges.get(name);
+    if (edge === undefined) return;
+    const up = edge.addresses.every((a) => this.monitor.isUp(addressId(edge, a)));
+    if (up === !this.down.has(edge.name)) return;
+    if (up) this.down.delete(edge.name);
+    else this.down.add(edge.name);
+    const status: HealthStatus = up ? 'up' : 'down';
+    (up ? log.info : log.warn)(`edge ${status}`, { edge: edge.name, reason });
+    this.upGauge?.set({ edge: edge.name }, up ? 1 : 0);
+    this.changes?.inc({ edge: edge.name, status });
+    const change: HealthChange = { edge: edge.name, status, reason };
     for (const l of this.listeners) l(change);
   }
 }

@@ -4,7 +4,7 @@ import { Distributor } from '../distribution/distributor.js';
 import type { DistributionStatus } from '../distribution/distributor.js';
 import { parseDistributionStatus, parseOpSummaries } from '../distribution/answers.js';
 import { parseDownstream, tokenFrom } from '../distribution/targets.js';
-import { parseHostPort } from '../net/address.js';
+import { parseHostPort, type HostPort } from '../net/address.js';
 import { defaultAdminAddressOrThrow } from '../net/admin-address.js';
 import { adminCall, withAdminOptions, type AdminFlags } from '../cli/admin-client.js';
 import { addDeprecatedAlias, listFlag } from '../cli/flags.js';
@@ -16,7 +16,7 @@ import type { Publisher } from './publisher.js';
 import { parseRuleArgument } from './rules.js';
 import type { PathRule } from './rules.js';
 import { OriginServer } from './server.js';
-import { originRoleFromDeployment, type OriginRoleOptions } from './setup.js';
+import { originReplica, originReplicaFromDeployment, originRoleFromDeployment, type OriginRoleOptions } from './setup.js';
 import { watchContent } from './watch.js';
 
 const collect = (v: string, acc: string[]): string[] => [...acc, v];
@@ -42,6 +42,7 @@ export interface OriginFlags {
   surrogateKey: string[];
   watch?: boolean;
   config?: string;
+  replica?: string;
 }
 
 /** `stateDir` is the deployment file's default journal folder (config/reach.ts), so both keep state in one place. */
@@ -53,6 +54,7 @@ const FLAG_DEFAULTS = { content: 'content/', listen: '127.0.0.1:8000', stateDir:
  * rules). The token comes from `--token`, else the file, else $DNSCDN_ADMIN_TOKEN / $DNSCDN_TOKEN.
  */
 export function originRoleFromFlags(flags: OriginFlags): OriginRoleOptions {
+  if (flags.replica !== undefined) return replicaFromFlags(flags, parseHostPort(flags.replica));
   const role: OriginRoleOptions =
     flags.config !== undefined
       ? originRoleFromDeployment(loadDeployment(flags.config))
@@ -73,6 +75,17 @@ export function originRoleFromFlags(flags: OriginFlags): OriginRoleOptions {
   return role;
 }
 
+/** `--replica HOST:PORT`: a content-only copy (setup.ts); from the file's `origin.replicas`, or from the flags alone. */
+function replicaFromFlags(flags: OriginFlags, listen: HostPort): OriginRoleOptions {
+  const role = flags.config !== undefined ? originReplicaFromDeployment(loadDeployment(flags.config), listen) : originReplica(FLAG_DEFAULTS.content, listen, []);
+  if (flags.content !== undefined) role.content = flags.content;
+  if (flags.adminListen !== undefined) role.adminListen = parseHostPort(flags.adminListen);
+  else if (role.adminListen === undefined) role.adminListen = defaultAdminAddressOrThrow(listen);
+  const flagRules = rulesFromFlags(flags);
+  if (flagRules.length > 0) role.rules = flagRules;
+  return role;
+}
+
 function rulesFromFlags(flags: OriginFlags): PathRule[] {
   return [
     ...flags.cacheControl.map((t) => {
@@ -88,7 +101,7 @@ function rulesFromFlags(flags: OriginFlags): PathRule[] {
 
 /** Serves the content; with a token, publishes through a separate distributor or a node in this process. */
 export async function runOrigin(o: OriginRoleOptions): Promise<void> {
-  await materialiseLargeFiles(o.content);
+  if (o.replica !== true) await materialiseLargeFiles(o.content);
   let distributor: Distributor | undefined;
   let publisher: Publisher | undefined;
   if (o.token && o.distributor) publisher = remotePublisher(o.distributor, o.token);
@@ -106,7 +119,7 @@ export async function runOrigin(o: OriginRoleOptions): Promise<void> {
     distributor,
   });
   const watcher = o.watch && publisher ? watchContent(origin, publisher) : undefined;
-  process.stdout.write(`origin listening on ${origin.url}, admin ${origin.adminUrl}, content ${o.content}\n`);
+  process.stdout.write(`origin${o.replica === true ? ' replica' : ''} listening on ${origin.url}, admin ${origin.adminUrl}, content ${o.content}\n`);
   reportReady([origin.url, `${origin.adminUrl}/metrics`]);
   const stop = async (): Promise<void> => {
     watcher?.close();
@@ -133,6 +146,7 @@ export function originCommand(run: (role: OriginRoleOptions) => Promise<void> = 
     .option('--surrogate-key <pattern=keys>', 'Surrogate-Key values for matching paths (space separated); repeatable', collect, [])
     .option('--watch', 'push changed files and purge deleted ones automatically')
     .option('--config <file>', 'deployment file: origin, rules, edges, journal and token from it; other flags override them')
+    .option('--replica <host:port>', "run a content-only replica at this address (one of the file's origin.replicas): same content and rules, no push")
     .action(async (flags: OriginFlags) => run(originRoleFromFlags(flags)));
   return addDeprecatedAlias(cmd, '--data-dir <dir>', '--state-dir');
 }

@@ -5,7 +5,9 @@
 import { adminToken, edgeAdminUrl, journalDir, requireOrigin } from '../config/reach.js';
 import type { Deployment } from '../config/types.js';
 import type { DownstreamTarget } from '../distribution/edge-link.js';
+import { ConfigError } from '../errors.js';
 import { formatHostPort, type HostPort } from '../net/address.js';
+import { defaultAdminAddress } from '../net/admin-address.js';
 import type { PathRule } from './rules.js';
 
 export interface OriginRoleOptions {
@@ -25,6 +27,31 @@ export interface OriginRoleOptions {
   distributor?: string;
   /** Push changed files and purge deleted ones automatically. */
   watch: boolean;
+  /**
+   * A content-only replica (`origin.replicas`): serves the same folder with the same rules, and nothing else: no
+   * token (so no push, purge or distribution node) and no generation of the demo's large files, which the main
+   * origin writes (two writers of one file would serve each other half-written bytes).
+   */
+  replica?: boolean;
+}
+
+/** The replica of the file's origin that listens at `listen` (one of `origin.replicas`). */
+export function originReplicaFromDeployment(d: Deployment, listen: HostPort): OriginRoleOptions {
+  const origin = requireOrigin(d);
+  const known = origin.replicas.some((r) => r.host === listen.host && r.port === listen.port);
+  if (!known) {
+    const list = origin.replicas.map(formatHostPort).join(', ') || 'none';
+    throw new ConfigError({ file: d.file, key: 'origin.replicas' }, `no replica at ${formatHostPort(listen)} (replicas: ${list})`);
+  }
+  return { ...originReplica(origin.content, listen, origin.rules), dataDir: journalDir(d) };
+}
+
+/** A content-only origin at `listen` (its admin listener, for /metrics, beside it). */
+export function originReplica(content: string, listen: HostPort, rules: PathRule[]): OriginRoleOptions {
+  const role: OriginRoleOptions = { content, listen, rules, edges: [], dataDir: '', watch: false, replica: true };
+  const admin = defaultAdminAddress(listen);
+  if (admin) role.adminListen = admin;
+  return role;
 }
 
 export function originRoleFromDeployment(d: Deployment): OriginRoleOptions {

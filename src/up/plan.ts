@@ -3,7 +3,7 @@
  * own command, so a single edge can be killed (and failover watched) like a real site going dark.
  */
 import { formatHostPort } from '../net/address.js';
-import { edgeAdminUrl, edgeUrl } from '../config/reach.js';
+import { edgeAdminUrl, edgeListeners } from '../config/reach.js';
 import type { Deployment } from '../config/types.js';
 
 export interface RoleProcess {
@@ -36,6 +36,11 @@ export function planProcesses(d: Deployment): RoleProcess[] {
       out.push({ label: 'distributor', role: 'distributor', args: ['distributor', '--config', file], wave: 0, listens: [`http://${formatHostPort(at)}`, ...admin] });
     }
     out.push({ label: 'origin', role: 'origin', args: ['origin', '--config', file], wave: 0, listens: [`http://${formatHostPort(d.origin.listen)}`, `http://${formatHostPort(d.origin.admin)}/metrics`] });
+    // Content-only replicas: the edges' pools spread over them and the origin, and survive either dying.
+    for (const r of d.origin.replicas) {
+      const at = formatHostPort(r);
+      out.push({ label: `origin ${at}`, role: 'origin', args: ['origin', '--config', file, '--replica', at], wave: 0, listens: [`http://${at}`] });
+    }
   }
   for (const e of d.edges) {
     out.push({
@@ -43,7 +48,7 @@ export function planProcesses(d: Deployment): RoleProcess[] {
       role: 'edge',
       args: ['edge', '--config', file, '--name', e.name],
       wave: 1,
-      listens: e.admin ? [edgeUrl(e), `${edgeAdminUrl(e)}/metrics`] : [edgeUrl(e)],
+      listens: [...edgeListeners(e).map((hp) => `http://${formatHostPort(hp)}`), ...(e.admin ? [`${edgeAdminUrl(e)}/metrics`] : [])],
     });
   }
   return out;

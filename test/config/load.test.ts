@@ -76,6 +76,7 @@ describe('deployment config', () => {
     expect(london!.admin).toEqual({ host: '127.0.0.11', port: 9080 });
     expect(d.origin).toEqual({
       listen: { host: '127.0.0.1', port: 8000 },
+      replicas: [],
       admin: { host: '127.0.0.1', port: 9000 },
       content: '/etc/dnscdn/content',
       rules: [{ pattern: '*.css', cacheControl: 'public, max-age=3600', surrogateKeys: ['css'] }],

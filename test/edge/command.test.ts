@@ -4,6 +4,7 @@
  */
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { originPoolOf } from '../../src/config/origin-pool.js';
 import { edgeCommand } from '../../src/edge/command.js';
 import type { EdgeRoleOptions } from '../../src/edge/setup.js';
 import { parsedOptions, ROLE_FLAGS_DEPLOYMENT, writeDeployment } from '../config/role-flags.js';
@@ -16,8 +17,8 @@ describe('dnscdn edge --config FILE', () => {
   it('takes every setting from the file when no other flag is given', async () => {
     const o = await fromFile();
     expect(o.server).toEqual({
-      listen: { host: '127.0.0.11', port: 18081 },
-      origin: 'http://127.0.0.1:18000',
+      listen: [{ host: '127.0.0.11', port: 18081 }],
+      origin: originPoolOf(['http://127.0.0.1:18000']),
       maxBytes: 64e6,
       maxObjectBytes: 2e6,
       expectedObjectBytes: 16_384,
@@ -32,8 +33,11 @@ describe('dnscdn edge --config FILE', () => {
   });
 
   const overrides: Array<{ flag: string; value: string; read: (o: EdgeRoleOptions) => unknown; expected: unknown }> = [
-    { flag: '--listen', value: '127.0.0.99:9999', read: (o) => o.server.listen, expected: '127.0.0.99:9999' },
-    { flag: '--origin', value: 'http://127.0.0.1:9000', read: (o) => o.server.origin, expected: 'http://127.0.0.1:9000' },
+    { flag: '--listen', value: '127.0.0.99:9999,[::1]:9999', read: (o) => o.server.listen, expected: [{ host: '127.0.0.99', port: 9999 }, { host: '::1', port: 9999 }] },
+    { flag: '--origin', value: 'http://127.0.0.1:9000', read: (o) => o.server.origin, expected: originPoolOf(['http://127.0.0.1:9000']) },
+    { flag: '--origin-policy', value: 'least-connections', read: (o) => typeof o.server.origin === 'object' && o.server.origin.policy, expected: 'least-connections' },
+    { flag: '--origin-retries', value: '0', read: (o) => typeof o.server.origin === 'object' && o.server.origin.retries, expected: 0 },
+    { flag: '--sticky-cookie', value: 'srv', read: (o) => typeof o.server.origin === 'object' && o.server.origin.sticky, expected: { cookie: 'srv' } },
     { flag: '--max-bytes', value: '1MB', read: (o) => o.server.maxBytes, expected: 1e6 },
     { flag: '--max-object-bytes', value: '10KiB', read: (o) => o.server.maxObjectBytes, expected: 10_240 },
     { flag: '--expected-object-bytes', value: '1MiB', read: (o) => o.server.expectedObjectBytes, expected: 1_048_576 },
@@ -59,7 +63,7 @@ describe('dnscdn edge --config FILE', () => {
   it('--name picks the edge, and names it', async () => {
     const o = await parse(['--config', file, '--name', 'tokyo']);
     // tokyo has no admin key: loopback beside its public listener, port + 1000.
-    expect(o.server).toMatchObject({ name: 'tokyo', listen: { host: '127.0.0.12', port: 18082 }, adminListen: { host: '127.0.0.12', port: 19082 } });
+    expect(o.server).toMatchObject({ name: 'tokyo', listen: [{ host: '127.0.0.12', port: 18082 }], adminListen: { host: '127.0.0.12', port: 19082 } });
     await expect(parse(['--config', file, '--name', 'paris'])).rejects.toThrow(/no edge named "paris" \(edges: london, tokyo\)/);
   });
 
@@ -99,7 +103,7 @@ describe('dnscdn edge without --config', () => {
   it('needs --listen and --origin, and fills the defaults', async () => {
     await expect(parse(['--listen', '127.0.0.1:0'])).rejects.toThrow(/--listen and --origin are required/);
     const o = await parse(['--listen', '127.0.0.1:0', '--origin', 'http://127.0.0.1:8000']);
-    expect(o.server).toEqual({ listen: '127.0.0.1:0', origin: 'http://127.0.0.1:8000', maxBytes: 256e6, originTimeoutMs: 10_000, adminListen: { host: '127.0.0.1', port: 0 } });
+    expect(o.server).toEqual({ listen: [{ host: '127.0.0.1', port: 0 }], origin: originPoolOf(['http://127.0.0.1:8000']), maxBytes: 256e6, originTimeoutMs: 10_000, adminListen: { host: '127.0.0.1', port: 0 } });
     expect(o.push).toBeUndefined();
   });
 

@@ -103,6 +103,36 @@ describe('health checker', () => {
     checker.stop();
   });
 
+  it('probes every address of a dual-stack edge: one dead address takes the edge out, its return brings it back', async () => {
+    const timers = new ManualTimers();
+    let v6Alive = true;
+    const probes = new Set<string>();
+    const dual = { ...edge('dual', 8080), addresses: ['127.0.0.1', '::1'] };
+    const checker = new HealthChecker([dual, edge('other', 8081)], {
+      timers,
+      now: () => timers.now,
+      probe: async (t): Promise<ProbeResult> => {
+        probes.add(`${t.host}:${t.port}`);
+        return t.host !== '::1' || v6Alive ? { ok: true, status: 200 } : { ok: false, reason: 'connection refused' };
+      },
+    });
+    const changes: HealthChange[] = [];
+    checker.onChange((c) => changes.push(c));
+    checker.start();
+    await timers.advance(1500);
+    expect([...probes].sort()).toEqual(['127.0.0.1:8080', '127.0.0.1:8081', '::1:8080']);
+    v6Alive = false;
+    await timers.advance(3000);
+    expect(checker.isUp('dual')).toBe(false);
+    expect(checker.isUp('other')).toBe(true);
+    expect(changes).toEqual([{ edge: 'dual', status: 'down', reason: 'connection refused' }]);
+    expect(checker.status().find((s) => s.edge === 'dual')!.lastReason).toBe('[::1]:8080: connection refused');
+    v6Alive = true;
+    await timers.advance(2000);
+    expect(checker.isUp('dual')).toBe(true);
+    checker.stop();
+  });
+
   describe('against a real HTTP server', () => {
     let server: Server | undefined;
     afterEach(() => {

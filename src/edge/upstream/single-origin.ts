@@ -58,7 +58,8 @@ export class SingleOrigin implements Upstream {
     this.agent = new http.Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 256, maxFreeSockets: 64, scheduling: 'lifo' });
   }
 
-  request(r: UpstreamRequest): Promise<UpstreamResult> {
+  /** `headTimeoutMs`: a shorter wait for the response head (a pool's retry gets what is left of the first attempt's). */
+  request(r: UpstreamRequest, headTimeoutMs: number = this.options.timeoutMs): Promise<UpstreamResult> {
     const started = process.hrtime.bigint();
     const target = this.target;
     const latencySec = (): number => Number(process.hrtime.bigint() - started) / 1e9;
@@ -74,8 +75,8 @@ export class SingleOrigin implements Upstream {
         setHost: false,
       });
       const timer = setTimeout(() => {
-        req.destroy(new GaveUp('timeout', 504, `origin did not answer within ${this.options.timeoutMs} ms`));
-      }, this.options.timeoutMs);
+        req.destroy(new GaveUp('timeout', 504, `origin did not answer within ${headTimeoutMs} ms`));
+      }, headTimeoutMs);
       req.setTimeout(this.options.timeoutMs, () => req.destroy(new GaveUp('timeout', 504, 'origin connection idle too long')));
       req.on('response', (res) => {
         clearTimeout(timer);

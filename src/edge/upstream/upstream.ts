@@ -32,6 +32,8 @@ export interface UpstreamRequest {
   headers: HeaderMap;
   /** A request body to stream (unsafe methods), or none. */
   body?: RequestBody;
+  /** The cache key of the object a fill is for (policy.ts `cacheKey`); absent on a pass. The `hash` policy and a peer ring place by it. */
+  cacheKey?: string;
 }
 
 /** What every attempt reports, success or not. */
@@ -45,19 +47,28 @@ export interface UpstreamAttempt {
 /**
  * Why an attempt got no response head. `connect-error`: no connection could be made (refused, unreachable);
  * `timeout`: no head within the timeout; `broken`: connected, then reset or answered with something that is not
- * HTTP; `aborted`: our side gave up (the client's upload failed), which says nothing about the target's health.
+ * HTTP; `aborted`: our side gave up (the client's upload failed), which says nothing about the target's health;
+ * `unavailable`: no target was asked because every one is down (a pool's servers all failed their health checks
+ * or are ejected): 503 with `retryAfterSec`, answered at once.
  */
-export type FailureKind = 'connect-error' | 'timeout' | 'broken' | 'aborted';
+export type FailureKind = 'connect-error' | 'timeout' | 'broken' | 'aborted' | 'unavailable';
 
 export interface UpstreamResponse extends UpstreamAttempt {
   kind: 'response';
   status: number;
   response: IncomingMessage;
+  /**
+   * A sticky pool's cookie naming the server that answered. The caller adds it only to an answer that is neither
+   * stored nor shared (a pass, or an uncacheable fill).
+   */
+  setCookie?: string;
 }
 
 export interface UpstreamFailure extends UpstreamAttempt {
   kind: FailureKind;
   error: HttpError;
+  /** Seconds until a target may be back (`unavailable`): sent as Retry-After (RFC 9110 §10.2.3). */
+  retryAfterSec?: number;
 }
 
 export type UpstreamResult = UpstreamResponse | UpstreamFailure;
