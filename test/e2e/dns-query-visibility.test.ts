@@ -128,12 +128,19 @@ describe('dnscdn dns --query-log-sample', () => {
   it('names the steering decision for a steered name (dnscdn.yaml: geo-nearest by client subnet)', async () => {
     const cli = await startCli(['--config', 'dnscdn.yaml', '--listen', '127.0.0.1:0', '--metrics-listen', '127.0.0.1:0', '--query-log-sample', '1']);
     await dig(cli.port, '+subnet=192.0.2.0/24', 'www.cdn.test', 'A');
-    await expect.poll(() => queryLines(cli.stderr()).length).toBe(1);
-    const [line] = queryLines(cli.stderr());
+    // A located network (dnscdn.yaml pins 192.168.0.0/16 to london): its answer is kept encoded, so the
+    // second query is a steered fast-path hit.
+    await dig(cli.port, '+subnet=192.168.7.0/24', 'www.cdn.test', 'A');
+    await dig(cli.port, '+subnet=192.168.7.0/24', 'www.cdn.test', 'A');
+    await expect.poll(() => queryLines(cli.stderr()).length).toBe(3);
+    const [line, general, fast] = queryLines(cli.stderr());
     expect(line).toMatchObject({ qname: 'www.cdn.test', qtype: 'A', rcode: 'NOERROR', handler: 'authority', steering: 'www.cdn.test' });
     // The decision: steering generation / ECS scope / the edges in answer order; the answer is that edge's address.
     expect(line!.decision).toMatch(/^\d+\/24\/[a-z]+$/);
     expect(line!.answer).toMatch(/^127\.0\.0\.\d+$/);
+    // From encoded bytes: the same pool, decision and answer are named.
+    expect(general).toMatchObject({ handler: 'authority', steering: 'www.cdn.test', decision: expect.stringMatching(/^\d+\/16\/london$/) as unknown as string, answer: '127.0.0.11' });
+    expect(fast).toMatchObject({ handler: 'fastpath', steering: 'www.cdn.test', decision: general!.decision, answer: '127.0.0.11' });
   });
 
   it('without the flag logs nothing', async () => {
