@@ -15,8 +15,11 @@ export interface MetricsListener {
   close(): Promise<void>;
 }
 
+/** Where the Prometheus text comes from: a registry, or the workers' aggregated (workers/primary.ts). */
+export type MetricsSource = Pick<Registry, 'metrics'>;
+
 /** `health()` is the /healthz body; it answers 200 as long as the process serves DNS. */
-export async function listenMetrics(at: HostPort, registry: Registry, health: () => Record<string, unknown>): Promise<MetricsListener> {
+export async function listenMetrics(at: HostPort, registry: MetricsSource, health: () => Record<string, unknown>): Promise<MetricsListener> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
