@@ -58,7 +58,10 @@ export async function runDnsWorker(start: (context: WorkerContext) => Promise<Wo
     if (message.kind === 'dnscdn:dns:health') {
       health.apply(message.edges);
       heard();
-    } else role?.reload();
+    } else {
+      log.info('dns reload from the primary', { pid: process.pid });
+      role?.reload();
+    }
   });
   send({ kind: 'dnscdn:dns:hello' });
   await firstHealth;
