@@ -21,8 +21,11 @@ const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'dnscdn-workers-'));
 const zoneFile = join(dir, 'zones', 'cdn.test.zone');
 const [hostA, hostB] = privateLoopbacks(2) as [string, string];
-/** Health: a probe every 200 ms, down after 2 failures: a dead edge leaves the answers within ~0.4 s plus a timeout. */
-const INTERVAL_MS = 200;
+/**
+ * Health: a probe every 500 ms, down after 2 failures: a dead (refused) edge leaves the answers within
+ * ~1 s. The timeout (as long as the interval allows) keeps the live edge up on a loaded machine.
+ */
+const INTERVAL_MS = 500;
 const FALL = 2;
 const edges = new Map<string, Server>();
 let dns: DnsFromFile;
@@ -46,7 +49,7 @@ beforeAll(async () => {
   workers: 2
   queryLogSample: 1
 edgeDefaults:
-  health: { path: /healthz, interval: ${INTERVAL_MS}ms, timeout: 200ms, rise: 1, fall: ${FALL} }
+  health: { path: /healthz, interval: ${INTERVAL_MS}ms, timeout: ${INTERVAL_MS}ms, rise: 1, fall: ${FALL} }
 edges:
   a: { addresses: [${hostA}], port: ${portA}, location: { lat: 51.5, lon: -0.1 } }
   b: { addresses: [${hostB}], port: ${portB}, location: { lat: 35.7, lon: 139.7 } }
@@ -156,5 +159,17 @@ describe('dnscdn dns --workers 2', () => {
     const from = queryLogLines(dns.stderr()).length;
     expect(new Set(await askBoth(4, 'www.cdn.test', 'A'))).toEqual(new Set([hostB]));
     expect(workersSince(from, () => true)).toEqual(new Set(['2', '3']));
+  });
+});
+
+describe('dnscdn dns --workers 2 that cannot start', () => {
+  it('fails the start when a worker dies before every worker is ready, instead of restarting it in a loop', async () => {
+    const failed = await run(process.execPath, ['bin/dnscdn.js', 'dns', '--zones', '/nonexistent/dnscdn-zones', '--listen', '127.0.0.1:0', '--workers', '2'], { timeout: 20_000 }).then(
+      () => undefined,
+      (err: { code: number; stderr: string }) => err,
+    );
+    expect(failed?.code).toBe(1);
+    expect(failed?.stderr).toMatch(/ENOENT.*\/nonexistent\/dnscdn-zones/); // the worker's own error
+    expect(failed?.stderr).toMatch(/dnscdn: dns worker \d exited during start-up \(code 1\)/);
   });
 });

@@ -78,7 +78,11 @@ export async function startDnsPrimary(options: DnsPrimaryOptions): Promise<DnsPr
     for (const r of running.values()) if (r.worker.isConnected()) r.worker.send(message);
   };
   checker?.onChange(() => broadcast(healthMessage()));
-  source?.onChange((next) => checker!.setEdges(next.edges));
+  source?.onChange((next) => {
+    // New edges start up and dropped ones go, without a health change: tell the workers the new list.
+    checker!.setEdges(next.edges);
+    broadcast(healthMessage());
+  });
   const unwatch = source ? source.watch() : () => undefined;
 
   const backoff = new RestartBackoff(options.backoff);
