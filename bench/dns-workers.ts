@@ -4,7 +4,7 @@
  * what it can show is the CPU a million answers take with 1 and with 2 workers, and how the work splits.
  *
  * For each placement (the server tree on core 1 only; on cores 0-1, shared with dnsperf) and each N
- * (1, 2): `dnscdn dns --zones zones/ --workers N` (RRL off, a 1/1000 query-log sample to see worker ids),
+ * (1, 2): `dnscdn dns --zones zones/ --workers N` (real-time priority when allowed, as bench:dns) (RRL off, a 1/1000 query-log sample to see worker ids),
  * a warm-up, then RUNS runs of SECONDS at a fixed offered rate (BENCH_WORKERS_QPS, default 20,000 q/s:
  * below saturation, so every N does the same work) with dnsperf pinned to core 0, then one saturating
  * run. CPU is user + system of the whole process tree (primary and workers) from /proc, per run; the
@@ -18,7 +18,7 @@ import { dnsAnswers } from './dns-probe.js';
 import { RRL_OFF } from './dns-servers.js';
 import { dnsperf } from './dnsperf.js';
 import { dnsperfQueryFile } from './dns-queries.js';
-import { conditions, cpuSeconds, findCommand, freePort, INSTALL_HINT, installCleanup, LOADGEN_CORE, median, pinningAvailable, processTree, startProcess, waitUntil, type Server } from './proc.js';
+import { conditions, cpuSeconds, findCommand, freePort, INSTALL_HINT, installCleanup, LOADGEN_CORE, median, pinningAvailable, processTree, realtimeAvailable, startProcess, waitUntil, type Server } from './proc.js';
 import { formatTable, repoRoot, writeResults } from './report.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -62,8 +62,9 @@ async function startDnscdn(placement: Placement, workers: number): Promise<{ ser
   for (let attempt = 0; ; attempt++) {
     const port = await freePort(HOST);
     const argv = ['node', join(repoRoot(), 'bin', 'dnscdn.js'), 'dns', '--zones', join(repoRoot(), 'zones'), '--listen', `${HOST}:${port}`, '--workers', String(workers), '--query-log-sample', '0.001', ...RRL_OFF];
-    // taskset on the primary: the workers it forks inherit the affinity.
-    const server = startProcess(`dnscdn --workers ${workers}`, pinningAvailable() ? ['taskset', '-c', placement.cores, ...argv] : argv, { env: { ...process.env, DNSCDN_LOG: 'warn' } });
+    // taskset and chrt on the primary: the workers it forks inherit the affinity and the priority.
+    const placed = pinningAvailable() ? ['taskset', '-c', placement.cores, ...argv] : argv;
+    const server = startProcess(`dnscdn --workers ${workers}`, realtimeAvailable() ? ['chrt', '-r', '10', ...placed] : placed, { env: { ...process.env, DNSCDN_LOG: 'warn' } });
     try {
       await waitUntil(server, () => dnsAnswers(HOST, port));
       return { server, port };
