@@ -29,8 +29,14 @@ export interface ServerContext {
  */
 export const RRL_OFF = ['--rrl-responses-per-second', '0'] as const;
 
+/**
+ * bench:dns measures one process on one core against single-core peers (`dnscdn dns` defaults to a worker
+ * per core); bench:dns-workers measures the workers.
+ */
+export const ONE_PROCESS = ['--workers', '1'] as const;
+
 export function dnscdnSpec(ctx: ServerContext, port: number, extra: readonly string[] = []): DnsServerSpec {
-  return { name: 'dnscdn', argv: ['node', join(ctx.root, 'bin', 'dnscdn.js'), 'dns', '--zones', ctx.zonesDir, '--listen', `${ctx.host}:${port}`, ...RRL_OFF, ...extra], repin: false };
+  return { name: 'dnscdn', argv: ['node', join(ctx.root, 'bin', 'dnscdn.js'), 'dns', '--zones', ctx.zonesDir, '--listen', `${ctx.host}:${port}`, ...RRL_OFF, ...ONE_PROCESS, ...extra], repin: false };
 }
 
 export function ceilingSpec(ctx: ServerContext, port: number, primePort: number): DnsServerSpec {
@@ -126,7 +132,7 @@ export function dnscdnResolverSpec(ctx: ServerContext, port: number, authority: 
   const hints = join(ctx.root, 'test', 'fixtures', 'resolver', 'named.root');
   return {
     name: 'dnscdn',
-    argv: ['node', join(ctx.root, 'bin', 'dnscdn.js'), 'dns', '--zones', emptyZones, '--listen', `${ctx.host}:${port}`, '--root-hints', hints, '--forward', `${ctx.zone}=${authority}`, ...RRL_OFF],
+    argv: ['node', join(ctx.root, 'bin', 'dnscdn.js'), 'dns', '--zones', emptyZones, '--listen', `${ctx.host}:${port}`, '--root-hints', hints, '--forward', `${ctx.zone}=${authority}`, ...RRL_OFF, ...ONE_PROCESS],
     repin: false,
   };
 }
@@ -198,5 +204,5 @@ geo:
 export const STEERING_EDGE_ADDRESSES = ['127.0.0.11', '127.0.0.12', '127.0.0.13', '127.0.0.14', '127.0.0.15'] as const;
 
 export function dnscdnSteeredSpec(ctx: ServerContext, port: number, config: string): DnsServerSpec {
-  return { name: 'dnscdn', argv: ['node', join(ctx.root, 'bin', 'dnscdn.js'), 'dns', '--config', config, '--listen', `${ctx.host}:${port}`, ...RRL_OFF], repin: false };
+  return { name: 'dnscdn', argv: ['node', join(ctx.root, 'bin', 'dnscdn.js'), 'dns', '--config', config, '--listen', `${ctx.host}:${port}`, ...RRL_OFF, ...ONE_PROCESS], repin: false };
 }

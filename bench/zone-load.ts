@@ -19,7 +19,7 @@ import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, renameSync, rm
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { ask } from './dns-probe.js';
-import { knotSpec, type DnsServerSpec, type ServerContext } from './dns-servers.js';
+import { knotSpec, ONE_PROCESS, type DnsServerSpec, type ServerContext } from './dns-servers.js';
 import { dnsperf, type DnsperfResult } from './dnsperf.js';
 import { conditions, findCommand, freePort, INSTALL_HINT, installCleanup, pinned, repinTree, SERVER_CORE, sleep, startProcess, type Server } from './proc.js';
 import { publishComparison, repoRoot } from './report.js';
@@ -149,7 +149,7 @@ async function main(): Promise<void> {
 
     const dnscdnPort = await freePort();
     mkdirSync(zonesDir, { recursive: true });
-    const dnscdn: DnsServerSpec = { name: 'dnscdn', argv: ['node', join(root, 'bin', 'dnscdn.js'), 'dns', '--zones', zonesDir, '--listen', `${HOST}:${dnscdnPort}`], repin: false };
+    const dnscdn: DnsServerSpec = { name: 'dnscdn', argv: ['node', join(root, 'bin', 'dnscdn.js'), 'dns', '--zones', zonesDir, '--listen', `${HOST}:${dnscdnPort}`, ...ONE_PROCESS], repin: false };
     // The folder watch picks up the rename (as an operator's deploy would); no SIGHUP needed.
     results.push(await measure(dnscdn, dnscdnPort, join(zonesDir, `${ZONE}.zone`), queries, () => undefined));
 

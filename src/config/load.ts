@@ -18,10 +18,12 @@ import {
   DNS_TCP_RANGES,
   DNS_RRL_RANGES,
   DNS_UDP_SIZE_RANGE,
+  DNS_WORKERS_RANGE,
   QUERY_LOG_SAMPLE_RANGE,
   POOL_POLICIES,
   type Deployment,
   type DnsConfig,
+  type DnsInstanceConfig,
   type DnsTcpConfig,
   type DnsRrlConfig,
   type DnsTransferConfig,
@@ -167,9 +169,11 @@ function cidr(n: ConfigNode): Cidr {
 
 function readDns(n: ConfigNode, baseDir: string): DnsConfig {
   if (!n.present()) throw n.error('is required (listen addresses and zones folder)');
-  const f = n.fields(['listen', 'zones', 'udpSize', 'transfer', 'recursion', 'tcp', 'rrl', 'admin', 'queryLogSample']);
+  const f = n.fields(['listen', 'zones', 'udpSize', 'transfer', 'recursion', 'tcp', 'rrl', 'admin', 'queryLogSample', 'workers', 'instances']);
   const listen = f.listen.present() ? f.listen.itemsOrOne().map((x) => hostPort(x, 53)) : [{ host: '127.0.0.1', port: 5353 }];
-  const dns: DnsConfig = { listen, zones: resolve(baseDir, f.zones.present() ? f.zones.string() : 'zones') };
+  const instances = f.instances.present() ? readDnsInstances(f.instances) : [];
+  const dns: DnsConfig = { listen, zones: resolve(baseDir, f.zones.present() ? f.zones.string() : 'zones'), instances };
+  if (f.workers.present()) dns.workers = f.workers.integer(DNS_WORKERS_RANGE);
   if (f.udpSize.present()) dns.udpSize = f.udpSize.integer(DNS_UDP_SIZE_RANGE);
   if (f.transfer.present()) dns.transfer = readTransfer(f.transfer, baseDir);
   if (f.recursion.present()) dns.recursion = readRecursion(f.recursion, baseDir);
@@ -178,6 +182,17 @@ function readDns(n: ConfigNode, baseDir: string): DnsConfig {
   if (f.admin.present()) dns.admin = hostPort(f.admin);
   if (f.queryLogSample.present()) dns.queryLogSample = f.queryLogSample.number(QUERY_LOG_SAMPLE_RANGE);
   return dns;
+}
+
+/** `dns.instances`: name -> { listen, admin }; a name is what `dnscdn dns --name` takes. */
+function readDnsInstances(n: ConfigNode): DnsInstanceConfig[] {
+  return [...n.entries()].map(([name, node]) => {
+    const f = node.fields(['listen', 'admin']);
+    if (!f.listen.present()) throw f.listen.error('is required (where this name server listens, e.g. [127.0.0.2:5353])');
+    const instance: DnsInstanceConfig = { name, listen: f.listen.itemsOrOne().map((x) => hostPort(x, 53)) };
+    if (f.admin.present()) instance.admin = hostPort(f.admin);
+    return instance;
+  });
 }
 
 /** `name:hmac-sha256:secret`, or `...:@file` with the file relative to the deployment file's folder. */
@@ -556,6 +571,10 @@ function checkUniqueListeners(root: ConfigNode, d: Deployment, problems: Problem
   for (const e of d.edges) if (e.admin) claim(e.admin, ['tcp'], `edge ${e.name} admin`, `edges.${e.name}`);
   d.dns.listen.forEach((hp) => claim(hp, ['udp', 'tcp'], 'dns', 'dns.listen'));
   if (d.dns.admin) claim(d.dns.admin, ['tcp'], 'dns admin', 'dns.admin');
+  for (const i of d.dns.instances) {
+    i.listen.forEach((hp) => claim(hp, ['udp', 'tcp'], `dns ${i.name}`, `dns.instances.${i.name}.listen`));
+    if (i.admin) claim(i.admin, ['tcp'], `dns ${i.name} admin`, `dns.instances.${i.name}.admin`);
+  }
   if (d.origin) claim(d.origin.listen, ['tcp'], 'origin', 'origin.listen');
   if (d.origin) claim(d.origin.admin, ['tcp'], 'origin admin', 'origin');
   for (const r of d.origin?.replicas ?? []) {

@@ -179,6 +179,19 @@ export const DNS_RRL_RANGES = {
   ipv6Prefix: { min: 0, max: 128 },
 } as const;
 
+/** Processes answering DNS on one host (`dns.workers`, `--workers`): 1 = a single process, no cluster. */
+export const DNS_WORKERS_RANGE = { min: 1, max: 1024 } as const;
+
+/**
+ * One more name server for the same zones and pools (`dns.instances.<name>`, `dnscdn dns --name <name>`):
+ * ns2 on another host. Only where it listens differs; everything else is the `dns` section's.
+ */
+export interface DnsInstanceConfig {
+  name: string;
+  listen: HostPort[];
+  admin?: HostPort;
+}
+
 export interface DnsConfig {
   listen: HostPort[];
   zones: string;
@@ -192,6 +205,10 @@ export interface DnsConfig {
   admin?: HostPort;
   /** Fraction of queries written to the query log (src/dns/query-log.ts); absent = off. */
   queryLogSample?: number;
+  /** Worker processes (node:cluster); absent = one per core. */
+  workers?: number;
+  /** Further named instances (ns2, ...) started with `--name`; the section itself is the unnamed one. */
+  instances: DnsInstanceConfig[];
 }
 
 export interface GeoConfig {

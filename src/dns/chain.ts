@@ -50,7 +50,10 @@ export interface QueryContext {
   reply: Message | undefined;
   /** With `reply`: the client-independent authority outcome it came from, to keep encoded for the fast path. */
   reusable: AuthorityOutcome | undefined;
-  /** With `reply`: a steered answer for the asked name, kept encoded per decision (steered-cache.ts). */
+  /**
+   * A steered answer for the asked name: with `reply`, to keep it encoded per decision (steered-cache.ts);
+   * on a steered fast-path hit, the decision it was encoded for (the query log names it).
+   */
   steered: AuthorityOutcome['steered'] | undefined;
   /** With `reply`: a recursive answer, kept encoded while the resolver cache holds it (resolver-fastpath.ts). */
   recursive: boolean;
@@ -113,7 +116,7 @@ export function buildChain(parts: ChainParts): readonly ChainEntry[] {
         ctx.plain = plain;
         const limit = ctx.client.transport === 'tcp' ? 0xffff : Math.min(plain.clientUdpSize, udpSize);
         const ra = mayRecurse(ctx.client);
-        const hit = cache.answer(ctx.bytes, plain, limit, ra) ?? steeredCache?.answer(ctx.bytes, plain, ctx.client, limit, ra) ?? (ra ? resolverCache?.answer(ctx.bytes, plain, limit) : undefined);
+        const hit = cache.answer(ctx.bytes, plain, limit, ra) ?? steeredCache?.answer(ctx.bytes, plain, ctx.client, limit, ra, ctx) ?? (ra ? resolverCache?.answer(ctx.bytes, plain, limit) : undefined);
         if (!hit) return 'continue';
         ctx.wire = hit;
         return 'reply';

@@ -2,25 +2,32 @@
  * `dnscdn dns`: the DNS role, from flags alone or from the deployment file with flags on top.
  *   dnscdn dns --zones zones/ --listen 127.0.0.1:5353 --listen [::1]:5353
  *   dnscdn dns --config dnscdn.yaml --allow-transfer 127.0.0.2/32
+ *   dnscdn dns --config dnscdn.yaml --name ns2 --workers 2
  * Every flag has a key in the file (setup.ts lists them); a flag given next to `--config` replaces
  * that key. SIGHUP reloads the zones (as does any change in the zones folder).
+ * With more than one worker (the default: one per core) this process is the primary of workers/ and the
+ * workers run this same command line; `--workers 1` answers in this process alone.
  */
+import cluster from 'node:cluster';
 import { Command, Option } from 'commander';
 import { ConfigError } from '../errors.js';
 import { logger } from '../log.js';
 import { formatHostPort, parseHostPort, type HostPort } from '../net/address.js';
 import { parseCidr } from '../net/cidr.js';
 import { createRegistry } from '../metrics.js';
-import { DNS_RRL_RANGES, DNS_UDP_SIZE_RANGE, QUERY_LOG_SAMPLE_RANGE } from '../config/types.js';
+import { loadDeployment } from '../config/load.js';
+import { DNS_RRL_RANGES, DNS_UDP_SIZE_RANGE, DNS_WORKERS_RANGE, QUERY_LOG_SAMPLE_RANGE } from '../config/types.js';
 import { addDeprecatedAlias, durationFlag, listFlag } from '../cli/flags.js';
 import { integerFlag, numberFlag } from './flag-values.js';
 import { addRecursionFlags, recursionOverridesFromFlags, type RecursionFlags } from './resolver/flags.js';
 import { startDnsServer } from './server.js';
-import { DNS_ROLE_DEFAULTS, dnsServerOptions, withOverrides, type DnsOverrides, type RrlOverrides } from './setup.js';
+import { DNS_ROLE_DEFAULTS, dnsOptionsFromDeployment, dnsServerOptions, withOverrides, type DnsOverrides, type DnsRoleOptions, type RrlOverrides } from './setup.js';
 import { parseTsigKey, type TsigKey } from './tsig.js';
 import { startSteeredDns } from './steering-service.js';
 import { addTcpFlags, tcpConfigFromFlags, type TcpFlags } from './tcp-settings.js';
 import { reportReady } from '../up/child.js';
+import { startDnsPrimary } from './workers/primary.js';
+import { runDnsWorker, type WorkerContext, type WorkerRole } from './workers/worker.js';
 
 const log = logger('dns');
 
@@ -41,6 +48,8 @@ export interface DnsFlags extends RecursionFlags, TcpFlags {
   rrlIpv6Prefix?: number;
   rrlExempt?: string[];
   queryLogSample?: number;
+  workers?: number;
+  name?: string;
 }
 
 function collectHostPort(defaultPort: number): (value: string, previous: HostPort[] | undefined) => HostPort[] {
@@ -75,6 +84,8 @@ function rrlWindowFlag(value: string): number {
 export function addDnsFlags(cmd: Command): Command {
   cmd
     .option('--config <file>', 'deployment file (dnscdn.yaml): the dns section, steering pools and health checks; flags given too override its keys')
+    .option('--name <instance>', 'run the named instance of dns.instances in --config (e.g. ns2): its listen and admin addresses, the rest of the dns section shared')
+    .addOption(new Option('--workers <n>', 'processes answering queries (node:cluster): 1 = this process alone (default: one per core, or dns.workers)').argParser(integerFlag('--workers', DNS_WORKERS_RANGE)))
     .option('--zones <dir>', 'folder of <zone>.zone master files (default zones/)')
     .addOption(new Option('--listen <host:port>', 'addresses to listen on (UDP and TCP); comma list, repeatable (default 127.0.0.1:5353)').argParser(collectHostPort(53)))
     .addOption(new Option('--udp-size <bytes>', 'EDNS UDP payload size we advertise and send up to (default 1232)').argParser(integerFlag('--udp-size', DNS_UDP_SIZE_RANGE)))
@@ -106,6 +117,7 @@ export function dnsOverridesFromFlags(flags: DnsFlags): DnsOverrides {
     ...(flags.notify !== undefined && { notify: flags.notify }),
     ...(flags.tsigKey !== undefined && { tsigKeys: flags.tsigKey }),
     ...(flags.queryLogSample !== undefined && { queryLogSample: flags.queryLogSample }),
+    ...(flags.workers !== undefined && { workers: flags.workers }),
     recursion: recursionOverridesFromFlags(flags),
     tcp: tcpConfigFromFlags(flags),
     rrl: rrlOverridesFromFlags(flags),
@@ -126,26 +138,63 @@ function rrlOverridesFromFlags(flags: DnsFlags): RrlOverrides {
 export function dnsCommand(): Command {
   const command = new Command('dns').description('run the DNS server (UDP and TCP): authoritative for the zone files in a folder, steering and recursion when configured');
   return addDnsFlags(command).action(async (opts: DnsFlags) => {
+    if (opts.name !== undefined && opts.config === undefined) throw new ConfigError({ file: '--name' }, 'names an instance of dns.instances: give --config too');
     const overrides = dnsOverridesFromFlags(opts);
-    if (opts.config !== undefined) {
-      const steered = await startSteeredDns(opts.config, { overrides });
-      const metrics = steered.server.metricsAddress ? `, metrics http://${formatHostPort(steered.server.metricsAddress)}/metrics` : '';
-      process.stdout.write(`dns listening on ${steered.server.addresses.map(formatHostPort).join(' ')}${metrics}\n`);
-      reportReady([...steered.server.addresses.map((a) => `${formatHostPort(a)} udp+tcp`), ...(steered.admin ? [`http://${formatHostPort(steered.admin)}/metrics`] : [])]);
-      process.on('SIGHUP', () => void steered.server.reload());
-      const stopSteered = (): void => void steered.close().then(() => process.exit(0));
-      process.once('SIGINT', stopSteered);
-      process.once('SIGTERM', stopSteered);
+    if (cluster.isWorker) {
+      await runDnsWorker((worker) => startRole(opts, overrides, worker));
       return;
     }
-    const options = withOverrides(DNS_ROLE_DEFAULTS, overrides);
-    const server = await startDnsServer(dnsServerOptions(options, createRegistry({ labels: { role: 'dns' } })));
-    log.info('dns server started', { listen: server.addresses.map(formatHostPort).join(','), zones: options.zonesDir });
-    process.on('SIGHUP', () => void server.reload());
-    const stop = (): void => {
-      void server.close().then(() => process.exit(0));
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    const role = withOverrides(opts.config !== undefined ? dnsOptionsFromDeployment(loadDeployment(opts.config), opts.name) : DNS_ROLE_DEFAULTS, overrides);
+    if (role.workers > 1) await runPrimary(opts, role);
+    else await runSingle(opts, overrides, role);
   });
+}
+
+/** The role in this process, alone (`--workers 1`) or as one worker (`worker` given). */
+async function startRole(opts: DnsFlags, overrides: DnsOverrides, worker?: WorkerContext): Promise<WorkerRole & { metricsAddress?: HostPort }> {
+  if (opts.config !== undefined) {
+    const steered = await startSteeredDns(opts.config, { overrides, ...(opts.name !== undefined && { instance: opts.name }), ...(worker && { worker }) });
+    return { addresses: steered.server.addresses, ...(steered.admin && { metricsAddress: steered.admin }), reload: () => steered.reload(), close: () => steered.close() };
+  }
+  const role = withOverrides(DNS_ROLE_DEFAULTS, overrides);
+  const serverOptions = dnsServerOptions(role, worker?.registry ?? createRegistry({ labels: { role: 'dns' } }));
+  // A worker's admin listener is the primary's.
+  if (worker) delete serverOptions.metricsListen;
+  const server = await startDnsServer({ ...serverOptions, ...(worker?.reusePort && { reusePort: true }) });
+  return { addresses: server.addresses, ...(server.metricsAddress && { metricsAddress: server.metricsAddress }), reload: () => void server.reload(), close: () => server.close() };
+}
+
+async function runSingle(opts: DnsFlags, overrides: DnsOverrides, role: DnsRoleOptions): Promise<void> {
+  const running = await startRole(opts, overrides);
+  announce(opts, role, running.addresses, running.metricsAddress, {});
+  stopOnSignals(running);
+}
+
+async function runPrimary(opts: DnsFlags, role: DnsRoleOptions): Promise<void> {
+  const primary = await startDnsPrimary({
+    workers: role.workers,
+    listen: role.listen,
+    ...(role.metricsListen && { metricsListen: role.metricsListen }),
+    ...(opts.config !== undefined && { deploymentFile: opts.config }),
+  });
+  announce(opts, role, primary.addresses, primary.admin, { workers: role.workers, socket: primary.socketMode });
+  stopOnSignals({ reload: () => primary.reload(), close: () => primary.close() });
+}
+
+/** The start-up lines (tests and `up` read them): the same whether one process answers or N workers do. */
+function announce(opts: DnsFlags, role: DnsRoleOptions, addresses: HostPort[], admin: HostPort | undefined, workers: Record<string, string | number>): void {
+  if (opts.config !== undefined) {
+    const metrics = admin ? `, metrics http://${formatHostPort(admin)}/metrics` : '';
+    process.stdout.write(`dns listening on ${addresses.map(formatHostPort).join(' ')}${metrics}\n`);
+  }
+  log.info('dns server started', { listen: addresses.map(formatHostPort).join(','), zones: role.zonesDir, ...workers });
+  reportReady([...addresses.map((a) => `${formatHostPort(a)} udp+tcp`), ...(admin ? [`http://${formatHostPort(admin)}/metrics`] : [])]);
+}
+
+/** SIGHUP reloads; SIGINT and SIGTERM close and exit. */
+function stopOnSignals(running: Pick<WorkerRole, 'reload' | 'close'>): void {
+  process.on('SIGHUP', () => running.reload());
+  const stop = (): void => void running.close().then(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
 }

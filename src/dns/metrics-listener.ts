@@ -19,8 +19,11 @@ export interface MetricsListener {
 /** More routes on the listener (the dashboard): serves the request and returns true, or returns false. */
 export type ExtraRoutes = (req: IncomingMessage, res: ServerResponse, path: string) => boolean;
 
+/** Where the Prometheus text comes from: a registry, or the workers' aggregated (workers/primary.ts). */
+export type MetricsSource = Pick<Registry, 'metrics'>;
+
 /** `health()` is the /healthz body; it answers 200 as long as the process serves DNS. */
-export async function listenMetrics(at: HostPort, registry: Registry, health: () => Record<string, unknown>, extra?: () => ExtraRoutes | undefined): Promise<MetricsListener> {
+export async function listenMetrics(at: HostPort, registry: MetricsSource, health: () => Record<string, unknown>, extra?: () => ExtraRoutes | undefined): Promise<MetricsListener> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {

@@ -152,6 +152,8 @@ export function registerDnsMetrics(registry: Registry, src: DnsMetricSources): v
     name: 'dnscdn_dns_zone_serial',
     help: 'SOA serial of each zone served',
     labelNames: ['zone'],
+    // Under --workers the primary aggregates every worker's registry: the newest serial, not a sum.
+    aggregator: 'max',
     registers: [registry],
     collect() {
       this.reset();

@@ -147,12 +147,7 @@ export class QueryPipeline {
    */
   handle(bytes: Buffer, client: ClientInfo): Buffer | undefined | Promise<Buffer | undefined> {
     // Not a stream: the transfer entry never sets `messages`, so the reply is one buffer or none.
-    const reply = this.boundary(newContext(bytes, client, false)) as Buffer | undefined | Promise<Buffer | undefined>;
-    // RRL applies to UDP only, after the whole chain (fast path included), to the bytes about to be sent:
-    // TCP is the escape hatch a slipped client retries on.
-    const rrl = this.rrl;
-    if (!rrl || client.transport !== 'udp') return reply;
-    return reply instanceof Promise ? reply.then((r) => rrl.apply(r, client.address)) : rrl.apply(reply, client.address);
+    return this.boundary(newContext(bytes, client, false)) as Buffer | undefined | Promise<Buffer | undefined>;
   }
 
   /**
@@ -177,10 +172,10 @@ export class QueryPipeline {
       const ended = runChain(this.chain, ctx);
       if (ended instanceof Promise)
         return ended
-          .then((r) => this.deliver(ctx, r))
+          .then((r) => this.limit(ctx, this.deliver(ctx, r)))
           .catch((err: unknown) => this.recover(ctx, err))
           .then((out) => this.finish(ctx, started, out));
-      return this.finish(ctx, started, this.deliver(ctx, ended));
+      return this.finish(ctx, started, this.limit(ctx, this.deliver(ctx, ended)));
     } catch (err) {
       return this.finish(ctx, started, this.recover(ctx, err));
     }
@@ -203,6 +198,18 @@ export class QueryPipeline {
       }
     }
     return out;
+  }
+
+  /**
+   * Response-rate limiting (rrl.ts), inside the boundary so that a throw in it is a SERVFAIL counted
+   * under 'rrl', like any entry's. UDP only, after the whole chain (fast path included), on the bytes
+   * about to be sent: TCP is the escape hatch a slipped client retries on.
+   */
+  private limit<T extends Buffer | Buffer[] | undefined>(ctx: QueryContext, out: T): T | undefined {
+    const rrl = this.rrl;
+    if (!rrl || ctx.client.transport !== 'udp' || Array.isArray(out)) return out;
+    ctx.step = 'rrl';
+    return rrl.apply(out as Buffer | undefined, ctx.client.address) as T | undefined;
   }
 
   /** What the chain ended with, as bytes: counted by entry and rcode, a message encoded and truncated. */

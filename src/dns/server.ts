@@ -3,6 +3,7 @@
  * wired to one QueryPipeline. The server only moves bytes; every decision is in the pipeline.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import type { ReusePortSocketOptions } from './workers/socket-mode.js';
 import { createServer, isIPv6, type Server as TcpServer, type Socket } from 'node:net';
 import { logger } from '../log.js';
 import type { HostPort } from '../net/address.js';
@@ -59,6 +60,11 @@ export interface DnsServerOptions {
   rrl?: RrlSettings;
   /** Fraction of queries written to the query log (query-log.ts), 0..1; absent = off. */
   queryLogSample?: number;
+  /**
+   * Bind UDP with SO_REUSEPORT, outside node:cluster's shared handle (a worker in 'reuseport' socket
+   * mode: workers/socket-mode.ts). Needs a fixed port: with port 0 each socket would get its own.
+   */
+  reusePort?: boolean;
 }
 
 export interface DnsServer {
@@ -131,7 +137,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
   let metrics: MetricsListener | undefined;
   try {
     for (const address of options.listen) {
-      const l = await listen(address, pipeline, tcp);
+      const l = await listen(address, pipeline, tcp, options.reusePort ?? false);
       listeners.push(l.listener);
       addresses.push(l.bound);
       log.info('listening', { address: formatHostPort(l.bound), transports: 'udp+tcp' });
@@ -160,9 +166,9 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
 }
 
 /** Binds UDP first (port 0 picks a free port), then TCP on the same port; retries if TCP's port is taken. */
-async function listen(address: HostPort, pipeline: QueryPipeline, context: TcpContext): Promise<{ listener: Listener; bound: HostPort }> {
+async function listen(address: HostPort, pipeline: QueryPipeline, context: TcpContext, reusePort: boolean): Promise<{ listener: Listener; bound: HostPort }> {
   for (let attempt = 0; ; attempt++) {
-    const udp = await bindUdp(address, pipeline);
+    const udp = await bindUdp(address, pipeline, reusePort);
     const port = udp.address().port;
     try {
       const connections = new Set<Socket>();
@@ -175,8 +181,9 @@ async function listen(address: HostPort, pipeline: QueryPipeline, context: TcpCo
   }
 }
 
-function bindUdp(address: HostPort, pipeline: QueryPipeline): Promise<UdpSocket> {
-  const socket = createSocket({ type: isIPv6(address.host) ? 'udp6' : 'udp4', ipv6Only: isIPv6(address.host) });
+function bindUdp(address: HostPort, pipeline: QueryPipeline, reusePort: boolean): Promise<UdpSocket> {
+  const socketOptions: ReusePortSocketOptions = { type: isIPv6(address.host) ? 'udp6' : 'udp4', ipv6Only: isIPv6(address.host), ...(reusePort && { reusePort }) };
+  const socket = createSocket(socketOptions);
   socket.on('message', (msg, rinfo) => {
     const result = pipeline.handle(msg, { address: rinfo.address, port: rinfo.port, transport: 'udp' });
     if (result instanceof Promise) {
@@ -185,7 +192,8 @@ function bindUdp(address: HostPort, pipeline: QueryPipeline): Promise<UdpSocket>
   });
   return new Promise((resolve, reject) => {
     socket.once('error', reject);
-    socket.bind(address.port, address.host, () => {
+    // exclusive with reusePort: this worker's own socket, not the cluster primary's shared handle.
+    socket.bind({ port: address.port, address: address.host, exclusive: reusePort }, () => {
       socket.off('error', reject);
       // After bind, errors (e.g. ICMP unreachable surfacing on send) must not crash the process.
       socket.on('error', (err) => log.warn('udp socket error', { error: err.message }));

@@ -13,14 +13,18 @@
  *   --notify                dns.transfer.notify
  *   --tsig-key              dns.transfer.tsigKeys
  *   --query-log-sample      dns.queryLogSample
+ *   --workers               dns.workers       (workers/: 1 = one process, no cluster)
+ *   --name                  dns.instances.<name>: that instance's listen and admin (ns2 from the same file)
  *   --root-hints, ...       dns.recursion.*   (resolver/flags.ts)
  *   --tcp-*                 dns.tcp.*         (tcp-settings.ts)
  *   --rrl-*                 dns.rrl.*         (rrl.ts; --rrl-responses-per-second 0 turns it off)
  *
  * The file is parsed and validated in src/config (which never imports a role); this module only maps it.
  */
+import { availableParallelism } from 'node:os';
 import type { Registry } from 'prom-client';
-import type { Deployment, DnsTcpConfig } from '../config/types.js';
+import { ConfigError } from '../errors.js';
+import type { Deployment, DnsInstanceConfig, DnsTcpConfig } from '../config/types.js';
 import type { HostPort } from '../net/address.js';
 import { DEFAULT_RECURSION, recursionServerOptions, type RecursionSettings } from './resolver/flags.js';
 import { DEFAULT_UDP_PAYLOAD_SIZE } from './response.js';
@@ -50,6 +54,8 @@ export interface DnsRoleOptions {
   rrl: RrlSettings | undefined;
   /** Fraction of queries written to the query log, 0..1; 0 = off. */
   queryLogSample: number;
+  /** Processes answering queries (workers/); 1 = this process alone. */
+  workers: number;
 }
 
 /** RRL settings given as flags: each replaces the same one; a rate of 0 turns RRL off. */
@@ -70,13 +76,20 @@ export const DNS_ROLE_DEFAULTS: DnsRoleOptions = {
   tcp: {},
   rrl: undefined,
   queryLogSample: 0,
+  // One worker per core the process may use (cgroup and affinity limits included).
+  workers: availableParallelism(),
 };
 
-export function dnsOptionsFromDeployment(d: Deployment): DnsRoleOptions {
+/**
+ * The role's options from the file. `instance` names one of `dns.instances` (`--name`): its listen and
+ * admin addresses replace the section's; every other key is shared, so ns1 and ns2 answer alike.
+ */
+export function dnsOptionsFromDeployment(d: Deployment, instance?: string): DnsRoleOptions {
   const { dns } = d;
   const r = dns.recursion;
+  const named = instance === undefined ? undefined : dnsInstance(d, instance);
   const options: DnsRoleOptions = {
-    listen: dns.listen,
+    listen: named ? named.listen : dns.listen,
     zonesDir: dns.zones,
     udpPayloadSize: dns.udpSize ?? DEFAULT_UDP_PAYLOAD_SIZE,
     allowTransfer: dns.transfer?.allowText ?? [],
@@ -95,9 +108,18 @@ export function dnsOptionsFromDeployment(d: Deployment): DnsRoleOptions {
     tcp: dns.tcp ?? {},
     rrl: dns.rrl && { ...RRL_DEFAULTS, ...dns.rrl },
     queryLogSample: dns.queryLogSample ?? 0,
+    workers: dns.workers ?? DNS_ROLE_DEFAULTS.workers,
   };
-  if (dns.admin) options.metricsListen = dns.admin;
+  const admin = named ? named.admin : dns.admin;
+  if (admin) options.metricsListen = admin;
   return options;
+}
+
+function dnsInstance(d: Deployment, name: string): DnsInstanceConfig {
+  const found = d.dns.instances.find((i) => i.name === name);
+  if (found) return found;
+  const known = d.dns.instances.map((i) => i.name);
+  throw new ConfigError({ file: d.file, key: 'dns.instances' }, `no instance "${name}" (--name)${known.length ? `; the file names: ${known.join(', ')}` : '; the file names none'}`);
 }
 
 /** `base` with every setting in `overrides` replacing the same one (a flag given next to `--config` wins). */

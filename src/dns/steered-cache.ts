@@ -19,16 +19,25 @@
  * and the turn or draw still happens per query, in steering, exactly as on the general path.
  */
 import { LRUCache } from 'lru-cache';
-import type { DynamicAnswers } from './authority.js';
+import type { AuthorityOutcome, DynamicAnswers } from './authority.js';
 import type { ClientInfo } from './client.js';
 import { copyReply, type PlainQuery } from './fastpath.js';
 import { clientNetwork, ecsNetwork, type ClientNetwork } from './geo.js';
+
+/** The decision a steered reply was made with (authority.ts `AuthorityOutcome.steered`). */
+export type SteeredDecision = NonNullable<AuthorityOutcome['steered']>;
+
+/** One encoded reply, with the decision it was made for (named by the query log on a hit). */
+interface KeptReply {
+  bytes: Buffer;
+  decision: SteeredDecision;
+}
 
 /** One question's replies: the pool it asks for, and the encoded reply per decision. */
 interface SteeredEntry {
   pool: string;
   type: 'A' | 'AAAA';
-  byDecision: Map<string, Buffer>;
+  byDecision: Map<string, KeptReply>;
 }
 
 /**
@@ -52,25 +61,27 @@ export class SteeredAnswerCache {
   /**
    * The reply for `query` if we hold the encoding of the decision steering makes for this client and
    * it fits `limit` bytes; otherwise undefined, nothing given, and the general path answers (the same
-   * decision, since choosing has no side effects).
+   * decision, since choosing has no side effects). On a hit, `hit.steered` is set to the decision
+   * (a reference kept since the store: no allocation), for the query log.
    */
-  answer(query: Buffer, plain: PlainQuery, client: ClientInfo, limit: number, recursionAvailable: boolean): Buffer | undefined {
+  answer(query: Buffer, plain: PlainQuery, client: ClientInfo, limit: number, recursionAvailable: boolean, hit: { steered: SteeredDecision | undefined }): Buffer | undefined {
     const entry = this.entries.get(plain.key);
     if (!entry) return undefined;
     const choice = this.steering.choose(entry.pool, entry.type, () => networkOf(plain, client));
     if (!choice) return undefined;
     const kept = entry.byDecision.get(choice.cacheKey);
-    if (!kept || kept.length > limit) return undefined;
+    if (!kept || kept.bytes.length > limit) return undefined;
     choice.take();
     this.hits++;
-    return copyReply(kept, query, plain, recursionAvailable);
+    hit.steered = kept.decision;
+    return copyReply(kept.bytes, query, plain, recursionAvailable);
   }
 
   /**
    * Keeps a copy of the general path's reply (not truncated) for the decision it was made with. The copy
    * has RA cleared: RA is the one client-dependent header bit (RFC 1035 §4.1.1), set per query.
    */
-  store(plain: PlainQuery, steered: { pool: string; type: 'A' | 'AAAA'; cacheKey: string }, reply: Buffer): void {
+  store(plain: PlainQuery, steered: SteeredDecision, reply: Buffer): void {
     const kept = Buffer.from(reply);
     kept[3] = kept[3]! & 0x7f;
     let entry = this.entries.get(plain.key);
@@ -79,7 +90,7 @@ export class SteeredAnswerCache {
       this.entries.set(plain.key, entry);
     }
     if (entry.byDecision.size >= DECISIONS_PER_QUESTION) entry.byDecision.clear();
-    entry.byDecision.set(steered.cacheKey, kept);
+    entry.byDecision.set(steered.cacheKey, { bytes: kept, decision: steered });
   }
 
   clear(): void {

@@ -6,9 +6,12 @@
  * refused and the running deployment stays (config/reload.ts). The `dns` keys (listeners, zones folder,
  * transfer, recursion, TCP limits) are read at start only (setup.ts).
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Registry } from 'prom-client';
 import { ReloadableDeployment } from '../config/reload.js';
 import { DashboardCollector } from '../dashboard/collector.js';
 import { DashboardRoutes } from '../dashboard/routes.js';
+import type { HealthStatus } from '../health/state.js';
 import { HealthChecker } from '../health/checker.js';
 import { logger } from '../log.js';
 import { createRegistry } from '../metrics.js';
@@ -16,14 +19,19 @@ import type { HostPort } from '../net/address.js';
 import { GeoLocator } from './geo.js';
 import { startDnsServer, type DnsServer } from './server.js';
 import { dnsOptionsFromDeployment, dnsServerOptions, withOverrides, type DnsOverrides } from './setup.js';
-import { Steering } from './steering.js';
+import { Steering, type EdgeHealth } from './steering.js';
 
 const log = logger('dns');
+
+/** The edges' health as steering reads it, with the per-edge detail for /healthz. */
+export interface SteeringHealth extends EdgeHealth {
+  status(): Array<{ edge: string; status: HealthStatus; lastReason: string }>;
+}
 
 export interface SteeredDns {
   readonly server: DnsServer;
   readonly steering: Steering;
-  readonly health: HealthChecker;
+  readonly health: SteeringHealth;
   readonly deployment: ReloadableDeployment;
   /** Bound admin address, when the deployment has one. */
   readonly admin?: HostPort;
@@ -36,35 +44,51 @@ export interface SteeredDnsOptions {
   overrides?: DnsOverrides;
   /** Watch the file and SIGHUP for reloads (default true). */
   watch?: boolean;
+  /** `dns.instances.<name>` to run (`--name`); absent: the `dns` section's own listeners. */
+  instance?: string;
+  /**
+   * A DNS worker (workers/worker.ts): health comes from the primary's checker instead of probes of our
+   * own, and metrics go to this registry, which the primary aggregates.
+   */
+  worker?: { health: SteeringHealth; registry: Registry; reusePort: boolean };
 }
 
 export async function startSteeredDns(file: string, options: SteeredDnsOptions = {}): Promise<SteeredDns> {
   const source = new ReloadableDeployment(file);
   const d = source.current();
-  const registry = createRegistry({ labels: { role: 'dns' } });
-  const health = new HealthChecker(d.edges, { registry });
+  const registry = options.worker?.registry ?? createRegistry({ labels: { role: 'dns' } });
+  // In a worker the primary probes (once per host) and forwards what it finds.
+  const checker = options.worker ? undefined : new HealthChecker(d.edges, { registry });
+  const health: SteeringHealth = options.worker?.health ?? checker!;
   const geo = await GeoLocator.open(d.geo);
   const steering = new Steering(d, { health, geo, registry });
-  const role = withOverrides(dnsOptionsFromDeployment(d), options.overrides ?? {});
-  const dashboard = new DashboardCollector({
-    deployment: () => source.current(),
-    health: () => health.status(),
-    onHealthChange: (listener) => health.onChange(listener),
-    preview: (pool, address, prefixLength) => steering.preview(pool, { address, clientSubnet: { family: address.includes(':') ? 2 : 1, sourcePrefixLength: prefixLength, scopePrefixLength: 0, address } }),
-  });
-  const dashboardRoutes = new DashboardRoutes(dashboard);
+  const role = withOverrides(dnsOptionsFromDeployment(d, options.instance), options.overrides ?? {});
+  const serverOptions = dnsServerOptions(role, registry);
+  // A worker's metrics and /healthz are served by the primary's one admin listener (workers/primary.ts).
+  if (options.worker) delete serverOptions.metricsListen;
+  // The dashboard lives on the admin listener: here for a single process, in the primary with workers.
+  const dashboard = serverOptions.metricsListen
+    ? new DashboardCollector({
+        deployment: () => source.current(),
+        health: () => health.status(),
+        onHealthChange: (listener) => checker?.onChange(listener),
+        preview: (pool, address, prefixLength) => steering.preview(pool, { address, clientSubnet: { family: address.includes(':') ? 2 : 1, sourcePrefixLength: prefixLength, scopePrefixLength: 0, address } }),
+      })
+    : undefined;
+  const dashboardRoutes = dashboard && new DashboardRoutes(dashboard);
   const server = await startDnsServer({
-    ...dnsServerOptions(role, registry),
+    ...serverOptions,
     dynamicAnswers: steering,
     healthDetails: () => ({ edges: health.status() }),
-    adminRoutes: () => (req, res, path) => dashboardRoutes.handle(req, res, path),
+    ...(options.worker?.reusePort && { reusePort: true }),
+    ...(dashboardRoutes && { adminRoutes: () => (req: IncomingMessage, res: ServerResponse, path: string) => dashboardRoutes.handle(req, res, path) }),
   });
-  health.start();
+  checker?.start();
   // Sampling costs scrapes of every edge a second: only when there is an admin listener to show it on.
-  if (server.metricsAddress) dashboard.start();
+  dashboard?.start();
   source.onChange((next) => {
     // Edges first: new edges start up without a health event, and the new deployment starts every pool's epoch afresh.
-    health.setEdges(next.edges);
+    checker?.setEdges(next.edges);
     steering.setDeployment(next);
     geo.setNetworks(next.geo.networks);
   });
@@ -83,8 +107,8 @@ export async function startSteeredDns(file: string, options: SteeredDnsOptions =
     },
     close: async () => {
       unwatch();
-      dashboard.stop();
-      health.stop();
+      dashboard?.stop();
+      checker?.stop();
       await server.close();
     },
   };

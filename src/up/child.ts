@@ -5,13 +5,16 @@
  * - it says "ready" over that channel once every listener is bound, so `up` never announces a CDN that is
  *   still starting.
  */
+import cluster from 'node:cluster';
 import { SUPERVISED_ENV, SUPERVISED_VALUE, type ReadyMessage } from './messages.js';
 
 /** Time a role gets to close cleanly (journal, sockets) after its supervisor died, before a hard exit. */
 const ORPHAN_GRACE_MS = 3000;
 
 function supervised(): boolean {
-  return process.env[SUPERVISED_ENV] === SUPERVISED_VALUE && typeof process.send === 'function';
+  // A cluster worker (dnscdn dns --workers) inherits the variable, but its channel leads to its primary,
+  // which is the supervised one; node:cluster already ends a worker whose primary is gone.
+  return process.env[SUPERVISED_ENV] === SUPERVISED_VALUE && typeof process.send === 'function' && !cluster.isWorker;
 }
 
 /** Call once at start: when the supervisor's channel closes, stop as on SIGTERM, and exit for sure after a grace period. */

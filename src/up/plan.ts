@@ -29,6 +29,12 @@ export function planProcesses(d: Deployment): RoleProcess[] {
   const dnsListens = d.dns.listen.map((hp) => `${formatHostPort(hp)} udp+tcp`);
   if (d.dns.admin) dnsListens.push(`http://${formatHostPort(d.dns.admin)}/metrics`);
   out.push({ label: 'dns', role: 'dns', args: ['dns', '--config', file], wave: 2, listens: dnsListens });
+  // More name servers for the same zones and pools (dns.instances: ns2, ...), each probing the edges itself.
+  for (const i of d.dns.instances) {
+    const listens = i.listen.map((hp) => `${formatHostPort(hp)} udp+tcp`);
+    if (i.admin) listens.push(`http://${formatHostPort(i.admin)}/metrics`);
+    out.push({ label: `dns ${i.name}`, role: 'dns', args: ['dns', '--config', file, '--name', i.name], wave: 2, listens });
+  }
   if (d.origin) {
     if (d.distribution?.listen) {
       const at = d.distribution.listen;

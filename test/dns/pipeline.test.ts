@@ -2,9 +2,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import type { ClientInfo } from '../../src/dns/client.js';
 import { QueryPipeline, type RecursionHandler } from '../../src/dns/pipeline.js';
+import { ResponseRateLimiter } from '../../src/dns/rrl.js';
 import { RCODE, type Message } from '../../src/dns/types.js';
 import { encodeMessage } from '../../src/dns/wire.js';
 import { ZoneCatalog } from '../../src/dns/zone/catalog.js';
@@ -104,5 +105,41 @@ describe('the fast path and EDNS cookies (RFC 7873)', () => {
       expect(pipeline.stats.byHandler.fastpath! - before, label).toBe(hits);
       expect({ ...reply, id: 0 }, label).toEqual({ ...plain, id: 0 });
     }
+  });
+});
+
+describe('response-rate limiting inside the boundary', () => {
+  afterEach(() => vi.restoreAllMocks());
+  const rrl = { responsesPerSecond: 100, slip: 2, window: 15, ipv4Prefix: 24, ipv6Prefix: 56, exempt: [] };
+
+  // Fault injection: a limiter that throws stands for any bug in rrl.ts. The query must still get an
+  // answer (SERVFAIL), counted under 'rrl', and never an exception out of handle() or a rejected promise.
+  it('turns a throw in RRL into SERVFAIL counted under rrl, on the synchronous and the asynchronous path', async () => {
+    const recursion: RecursionHandler = {
+      canHandle: () => true,
+      resolve: async (q) => ({ ...q, rcode: RCODE.NOERROR, answers: [{ name: q.questions[0]!.name, type: 'A', ttl: 5, class: 'IN', data: '192.0.2.200' }] }),
+    };
+    const pipeline = new QueryPipeline({ zones: () => demo.zoneSet, rrl, recursion, allowRecursion: ['127.0.0.0/8'] });
+    vi.spyOn(ResponseRateLimiter.prototype, 'apply').mockImplementation(() => {
+      throw new Error('rrl bug');
+    });
+    const sync = pipeline.handle(encodeMessage(query('www.cdn.test', 'A')), udp);
+    expect(sync).not.toBeInstanceOf(Promise);
+    expect(decodeReply(sync as Buffer).rcode).toBe(RCODE.SERVFAIL);
+    const recursive = await ask(pipeline, query('elsewhere.example', 'A', { rd: true }), udp);
+    expect(recursive.rcode).toBe(RCODE.SERVFAIL);
+    expect(pipeline.stats.internalErrors).toEqual({ rrl: 2 });
+    expect(pipeline.stats.errors).toBe(2);
+    // Over TCP RRL does not run: the answer is whole.
+    expect((await ask(pipeline, query('www.cdn.test', 'A'), tcp)).rcode).toBe(RCODE.NOERROR);
+  });
+
+  it('still limits and slips UDP replies once the chain is done (fast path included)', async () => {
+    const pipeline = new QueryPipeline({ zones: () => demo.zoneSet, rrl: { ...rrl, responsesPerSecond: 1, slip: 1 } });
+    const replies = [];
+    for (let i = 0; i < 4; i++) replies.push(await ask(pipeline, query('cdn.test', 'MX'), udp));
+    expect(replies.map((r) => r.flags.tc)).toEqual([false, true, true, true]);
+    expect(pipeline.rrlCounters).toEqual({ limited: 3, slipped: 3, dropped: 0 });
+    expect(pipeline.stats.errors).toBe(0);
   });
 });

@@ -2,6 +2,7 @@
  * The DNS role's options: every key of the file's `dns` section, every flag of `dnscdn dns`, and a flag
  * given next to `--config` replacing exactly its key (src/dns/setup.ts, src/dns/command.ts).
  */
+import { availableParallelism } from 'node:os';
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { parseDeployment } from '../../src/config/load.js';
@@ -31,6 +32,10 @@ const EVERY_KEY = `dns:
   tcp: { idleTimeout: 5s, maxPerNetwork: 8 }
   rrl: { responsesPerSecond: 20, slip: 3, window: 10, ipv4Prefix: 24, ipv6Prefix: 48, exempt: [192.0.2.0/24] }
   queryLogSample: 0.25
+  workers: 3
+  instances:
+    ns2: { listen: [127.0.0.2:5353, "[::2]:5353"], admin: 127.0.0.2:9153 }
+    ns3: { listen: 127.0.0.3:5353 }
 edges: {}
 `;
 
@@ -75,7 +80,23 @@ describe('the dns section of the deployment file', () => {
       tcp: { idleTimeoutMs: 5000, maxPerNetwork: 8 },
       rrl: { responsesPerSecond: 20, slip: 3, window: 10, ipv4Prefix: 24, ipv6Prefix: 48, exempt: ['192.0.2.0/24'] },
       queryLogSample: 0.25,
+      workers: 3,
     });
+  });
+
+  it('--name takes an instance of dns.instances: its listen and admin, every other key shared', () => {
+    const d = parseDeployment(EVERY_KEY, FILE, { env: {} });
+    expect(dnsOptionsFromDeployment(d, 'ns2')).toEqual({ ...fromFile(), listen: [{ host: '127.0.0.2', port: 5353 }, { host: '::2', port: 5353 }], metricsListen: { host: '127.0.0.2', port: 9153 } });
+    // An instance without an admin address has no admin listener (it does not take the section's: that one is ns1's).
+    const { metricsListen: _none, ...ns3 } = fromFile();
+    expect(dnsOptionsFromDeployment(d, 'ns3')).toEqual({ ...ns3, listen: [{ host: '127.0.0.3', port: 5353 }] });
+    expect(() => dnsOptionsFromDeployment(d, 'ns4')).toThrow(/^\/etc\/dnscdn\/test\.yaml \(dns\.instances\): no instance "ns4" \(--name\); the file names: ns2, ns3$/);
+  });
+
+  it('workers default to one per core, and --workers replaces dns.workers', () => {
+    expect(DNS_ROLE_DEFAULTS.workers).toBe(availableParallelism());
+    expect(fromFile('dns:\n  zones: zones/\nedges: {}\n').workers).toBe(availableParallelism());
+    expect(withOverrides(fromFile(), dnsOverridesFromFlags(parseFlags(['--workers', '1']))).workers).toBe(1);
   });
 
   it('RRL is off without dns.rrl, and takes the documented defaults for the keys it does not set', () => {
@@ -120,6 +141,11 @@ describe('the dns section of the deployment file', () => {
     [['queryLogSample: 2'], /test\.yaml:2 \(dns\.queryLogSample\): 2 is above the maximum 1/],
     [['queryLogSample: -0.5'], /test\.yaml:2 \(dns\.queryLogSample\): -0\.5 is below the minimum 0/],
     [['queryLogSample: all'], /test\.yaml:2 \(dns\.queryLogSample\): expected a number/],
+    [['workers: 0'], /test\.yaml:2 \(dns\.workers\): 0 is below the minimum 1/],
+    [['workers: 2.5'], /test\.yaml:2 \(dns\.workers\): /],
+    [['instances:', '  ns2: { admin: 127.0.0.2:9153 }'], /test\.yaml:3 \(dns\.instances\.ns2\.listen\): is required/],
+    [['instances:', '  ns2: { listen: 127.0.0.2:5353, workers: 2 }'], /\(dns\.instances\.ns2\.workers\): unknown key "workers"/],
+    [['listen: 127.0.0.1:5353', 'instances:', '  ns2: { listen: 127.0.0.1:5353 }'], /test\.yaml:4 \(dns\.instances\.ns2\.listen\): duplicate address 127\.0\.0\.1:5353: already used by dns/],
   ])('refuses %j with the file, line and key', (lines, message) => {
     expect(fileError(lines)).toMatch(message);
   });

@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDnsServer, type DnsServer } from '../../src/dns/server.js';
 import { query, tcpQueries, udpExchange, udpQuery } from '../dns/query-client.js';
+import { queryLogLines } from './dns-cli.js';
 import { scrapeMetrics } from './prometheus-scrape.js';
 
 const run = promisify(execFile);
@@ -95,17 +96,12 @@ async function dig(at: number, ...args: string[]): Promise<string> {
   return (await run('dig', ['@127.0.0.1', '-p', String(at), '+time=3', '+tries=1', ...args])).stdout;
 }
 
-/** The query-log lines written so far, as key=value records (values unquoted). */
-function queryLines(stderr: string): Record<string, string>[] {
-  return stderr
-    .split('\n')
-    .filter((l) => l.includes(' QUERY dns.query:'))
-    .map((l) => Object.fromEntries([...l.matchAll(/ (\w+)=("(?:[^"\\]|\\.)*"|\S+)/g)].map(([, k, v]) => [k!, v!.startsWith('"') ? (JSON.parse(v!) as string) : v!])));
-}
+const queryLines = queryLogLines;
 
 describe('dnscdn dns --query-log-sample', () => {
   it('with 1 logs one line per query: client, qname, qtype, rcode, answer, handler, duration', async () => {
-    const cli = await startCli(['--zones', dir, '--listen', '127.0.0.1:0', '--query-log-sample', '1']);
+    // One process: the second query finds the first one's encoded answer (caches are per worker).
+    const cli = await startCli(['--zones', dir, '--listen', '127.0.0.1:0', '--workers', '1', '--query-log-sample', '1']);
     await dig(cli.port, 'www.cdn.test', 'A');
     await dig(cli.port, 'www.cdn.test', 'A'); // the fast path this time
     await dig(cli.port, 'nope.cdn.test', 'AAAA');
@@ -126,14 +122,21 @@ describe('dnscdn dns --query-log-sample', () => {
   });
 
   it('names the steering decision for a steered name (dnscdn.yaml: geo-nearest by client subnet)', async () => {
-    const cli = await startCli(['--config', 'dnscdn.yaml', '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--query-log-sample', '1']);
+    const cli = await startCli(['--config', 'dnscdn.yaml', '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--workers', '1', '--query-log-sample', '1']);
     await dig(cli.port, '+subnet=192.0.2.0/24', 'www.cdn.test', 'A');
-    await expect.poll(() => queryLines(cli.stderr()).length).toBe(1);
-    const [line] = queryLines(cli.stderr());
+    // A located network (dnscdn.yaml pins 192.168.0.0/16 to london): its answer is kept encoded, so the
+    // second query is a steered fast-path hit.
+    await dig(cli.port, '+subnet=192.168.7.0/24', 'www.cdn.test', 'A');
+    await dig(cli.port, '+subnet=192.168.7.0/24', 'www.cdn.test', 'A');
+    await expect.poll(() => queryLines(cli.stderr()).length).toBe(3);
+    const [line, general, fast] = queryLines(cli.stderr());
     expect(line).toMatchObject({ qname: 'www.cdn.test', qtype: 'A', rcode: 'NOERROR', handler: 'authority', steering: 'www.cdn.test' });
     // The decision: steering generation / ECS scope / the edges in answer order; the answer is that edge's address.
     expect(line!.decision).toMatch(/^\d+\/24\/[a-z]+$/);
     expect(line!.answer).toMatch(/^127\.0\.0\.\d+$/);
+    // From encoded bytes: the same pool, decision and answer are named.
+    expect(general).toMatchObject({ handler: 'authority', steering: 'www.cdn.test', decision: expect.stringMatching(/^\d+\/16\/london$/) as unknown as string, answer: '127.0.0.11' });
+    expect(fast).toMatchObject({ handler: 'fastpath', steering: 'www.cdn.test', decision: general!.decision, answer: '127.0.0.11' });
   });
 
   it('without the flag logs nothing', async () => {

@@ -212,7 +212,7 @@ describe('limits set from the flags and from the deployment file', () => {
   }
 
   it('dnscdn dns --tcp-max-per-network 1 --tcp-idle-timeout 1s', async () => {
-    const child: ChildProcess = spawn(process.execPath, ['bin/dnscdn.js', 'dns', '--zones', 'zones/', '--listen', '127.0.0.1:0', '--tcp-max-per-network', '1', '--tcp-idle-timeout', '1s'], {
+    const child: ChildProcess = spawn(process.execPath, ['bin/dnscdn.js', 'dns', '--zones', 'zones/', '--listen', '127.0.0.1:0', '--workers', '1', '--tcp-max-per-network', '1', '--tcp-idle-timeout', '1s'], {
       env: { ...process.env, DNSCDN_LOG: 'info' },
       stdio: ['ignore', 'ignore', 'pipe'],
     });

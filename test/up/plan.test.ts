@@ -25,6 +25,15 @@ describe('up plan', () => {
     ]);
   });
 
+  it('starts one more DNS process per dns.instances entry, with --name (workers come from the file in each)', () => {
+    const withNs2 = parseDeployment(FILE.replace('  zones: zones/\n', '  zones: zones/\n  workers: 2\n  instances:\n    ns2: { listen: [127.0.0.2:5353], admin: 127.0.0.2:9153 }\n'), '/etc/dnscdn/up.yaml', { env: {} });
+    const dns = planProcesses(withNs2).filter((p) => p.role === 'dns');
+    expect(dns.map((p) => [p.label, p.args, p.wave, p.listens])).toEqual([
+      ['dns', ['dns', '--config', '/etc/dnscdn/up.yaml'], 2, ['127.0.0.1:5353 udp+tcp']],
+      ['dns ns2', ['dns', '--config', '/etc/dnscdn/up.yaml', '--name', 'ns2'], 2, ['127.0.0.2:5353 udp+tcp', 'http://127.0.0.2:9153/metrics']],
+    ]);
+  });
+
   it('shows what each child reported it bound, and the plan for a child that has not reported', () => {
     const [dns, distributor, origin, london] = planProcesses(d);
     const banner = formatBanner(d, [

@@ -1,0 +1,188 @@
+/**
+ * The DNS primary of `dnscdn dns --workers N` (N > 1): it answers no query itself. It
+ *   - forks N workers (node:cluster; each runs the same command line and so reads the same file and flags),
+ *     which share the DNS port: UDP per socket-mode.ts, TCP accepted here and handed out round-robin;
+ *   - runs the one HealthChecker of the host and sends its results to every worker (probe traffic does
+ *     not grow with N, and every worker steers with the same up/down set);
+ *   - relays SIGHUP to every worker as a reload of zones and deployment;
+ *   - serves the one admin listener: /metrics sums the workers' registries (prom-client's
+ *     AggregatorRegistry) and adds its own (health, socket mode, workers, restarts); /healthz lists
+ *     the workers and the edges;
+ *   - restarts a worker that dies, after a backoff (restart-backoff.ts), while the others keep answering.
+ * A worker that dies before every worker is ready fails the start: that is a configuration problem
+ * (a zones folder missing, a port taken), which restarting would only repeat.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import { AggregatorRegistry, Counter, Gauge } from 'prom-client';
+import { ReloadableDeployment } from '../../config/reload.js';
+import { HealthChecker } from '../../health/checker.js';
+import { logger } from '../../log.js';
+import { createRegistry } from '../../metrics.js';
+import { formatHostPort, type HostPort } from '../../net/address.js';
+import { listenMetrics, type MetricsListener } from '../metrics-listener.js';
+import { isWorkerMessage, type PrimaryMessage } from './messages.js';
+import { RestartBackoff, type RestartBackoffOptions } from './restart-backoff.js';
+import { detectUdpSocketMode, type UdpSocketMode } from './socket-mode.js';
+import { SOCKET_MODE_ENV } from './worker.js';
+
+const log = logger('dns.workers');
+
+export interface DnsPrimaryOptions {
+  workers: number;
+  /** The role's DNS listen addresses: a port 0 among them rules out 'reuseport' (each socket would get its own port). */
+  listen: readonly HostPort[];
+  /** The admin listener (/metrics, /healthz); absent = none. */
+  metricsListen?: HostPort;
+  /** The deployment file whose edges the primary probes; absent = no steering, nothing to probe. */
+  deploymentFile?: string;
+  backoff?: RestartBackoffOptions;
+}
+
+export interface DnsPrimary {
+  /** The DNS addresses the workers bound (port 0 resolved). */
+  readonly addresses: HostPort[];
+  readonly admin?: HostPort;
+  readonly socketMode: UdpSocketMode;
+  /** Reloads the deployment here and the zones and deployment in every worker (SIGHUP). */
+  reload(): void;
+  close(): Promise<void>;
+}
+
+interface Running {
+  worker: Worker;
+  startedAt: number;
+  listening?: HostPort[];
+}
+
+export async function startDnsPrimary(options: DnsPrimaryOptions): Promise<DnsPrimary> {
+  const detected = await detectUdpSocketMode();
+  const socketMode: UdpSocketMode = detected === 'reuseport' && options.listen.every((a) => a.port !== 0) ? 'reuseport' : 'shared';
+  const registry = createRegistry({ labels: { role: 'dns' } });
+  const running = new Map<number, Running>();
+  const socketGauge = new Gauge({ name: 'dnscdn_dns_socket_mode', help: 'How the DNS workers share the UDP port: 1 for the mode in use (reuseport: a socket per worker; shared: one socket handed to all)', labelNames: ['mode'], registers: [registry] });
+  for (const mode of ['reuseport', 'shared'] as const) socketGauge.set({ mode }, mode === socketMode ? 1 : 0);
+  new Gauge({
+    name: 'dnscdn_dns_workers',
+    help: 'DNS worker processes answering (ready)',
+    registers: [registry],
+    collect() {
+      this.set([...running.values()].filter((r) => r.listening).length);
+    },
+  });
+  const restarts = new Counter({ name: 'dnscdn_dns_worker_restarts_total', help: 'DNS workers restarted after they died', registers: [registry] });
+
+  const source = options.deploymentFile !== undefined ? new ReloadableDeployment(options.deploymentFile) : undefined;
+  const checker = source ? new HealthChecker(source.current().edges, { registry }) : undefined;
+  const healthMessage = (): PrimaryMessage => ({ kind: 'dnscdn:dns:health', edges: checker?.status() ?? [] });
+  const broadcast = (message: PrimaryMessage): void => {
+    for (const r of running.values()) if (r.worker.isConnected()) r.worker.send(message);
+  };
+  checker?.onChange(() => broadcast(healthMessage()));
+  source?.onChange((next) => {
+    // New edges start up and dropped ones go, without a health change: tell the workers the new list.
+    checker!.setEdges(next.edges);
+    broadcast(healthMessage());
+  });
+  const unwatch = source ? source.watch() : () => undefined;
+
+  const backoff = new RestartBackoff(options.backoff);
+  const restartTimers = new Set<NodeJS.Timeout>();
+  let closing = false;
+  let started = false;
+  let startFailed: (err: Error) => void = () => undefined;
+  let allReady: () => void = () => undefined;
+  const ready = new Promise<void>((resolve, reject) => {
+    allReady = resolve;
+    startFailed = reject;
+  });
+
+  const fork = (): void => {
+    const worker = cluster.fork({ [SOCKET_MODE_ENV]: socketMode });
+    running.set(worker.id, { worker, startedAt: Date.now() });
+  };
+  const onMessage = (worker: Worker, message: unknown): void => {
+    if (!isWorkerMessage(message)) return;
+    const r = running.get(worker.id);
+    if (!r) return;
+    if (message.kind === 'dnscdn:dns:hello') {
+      worker.send(healthMessage());
+      return;
+    }
+    r.listening = message.listening;
+    if (started) {
+      log.info('dns worker restarted', { worker: worker.id, pid: worker.process.pid });
+      return;
+    }
+    if (running.size === options.workers && [...running.values()].every((x) => x.listening)) {
+      started = true;
+      allReady();
+    }
+  };
+  const onExit = (worker: Worker, code: number | null, signal: string | null): void => {
+    const r = running.get(worker.id);
+    running.delete(worker.id);
+    if (closing || !r) return;
+    const how = signal ?? `code ${code}`;
+    if (!started) {
+      startFailed(new Error(`dns worker ${worker.id} exited during start-up (${how})`));
+      return;
+    }
+    const delayMs = backoff.delayAfterExit(r.startedAt);
+    log.warn('dns worker died; the others keep answering, and it is restarted', { worker: worker.id, pid: worker.process.pid, exit: how, restartInMs: delayMs });
+    restarts.inc();
+    const timer = setTimeout(() => {
+      restartTimers.delete(timer);
+      if (!closing) fork();
+    }, delayMs);
+    restartTimers.add(timer);
+  };
+  cluster.on('message', onMessage);
+  cluster.on('exit', onExit);
+
+  const stopWorkers = async (): Promise<void> => {
+    closing = true;
+    for (const t of restartTimers) clearTimeout(t);
+    const exits = [...running.values()].map((r) => new Promise<void>((resolve) => (r.worker.isDead() ? resolve() : r.worker.once('exit', () => resolve()))));
+    for (const r of running.values()) r.worker.process.kill('SIGTERM');
+    await Promise.all(exits);
+    cluster.off('message', onMessage);
+    cluster.off('exit', onExit);
+  };
+
+  for (let i = 0; i < options.workers; i++) fork();
+  let admin: MetricsListener | undefined;
+  try {
+    await ready;
+    checker?.start();
+    if (options.metricsListen) {
+      const aggregator = new AggregatorRegistry();
+      const metrics = { metrics: async (): Promise<string> => `${await aggregator.clusterMetrics()}\n${await registry.metrics()}` };
+      admin = await listenMetrics(options.metricsListen, metrics, () => ({
+        workers: [...running.entries()].map(([id, r]) => ({ id, pid: r.worker.process.pid, ready: r.listening !== undefined })),
+        ...(checker && { edges: checker.status() }),
+      }));
+    }
+  } catch (err) {
+    unwatch();
+    await stopWorkers();
+    throw err;
+  }
+  const addresses = [...running.values()][0]!.listening!;
+  log.info('dns workers started', { workers: options.workers, socket: socketMode, listen: addresses.map(formatHostPort).join(',') });
+  return {
+    addresses,
+    ...(admin && { admin: admin.address }),
+    socketMode,
+    reload: () => {
+      source?.reload();
+      broadcast({ kind: 'dnscdn:dns:reload' });
+    },
+    close: async () => {
+      unwatch();
+      checker?.stop();
+      await stopWorkers();
+      await admin?.close();
+    },
+  };
+}
+
