@@ -36,7 +36,7 @@ export interface ChaosOptions {
   faultIntervalMs: number;
   /** Mean time between pushes or purges. */
   operationIntervalMs: number;
-  /** Which processes may be faulted, by label (default: every edge). */
+  /** Which processes may be faulted, by label (default: every edge and every origin replica). */
   targets?: RegExp;
   /** Where children's output goes (default: dropped). */
   write?: (line: string) => void;
@@ -85,7 +85,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       onRequest: (s) => requests.push(s),
       onResolution: (s) => resolutions.push(s),
     });
-    const targets = o.targets ?? /^edge /;
+    const targets = o.targets ?? /^edge |^origin \S+:\d+$/;
     const injector = new FaultInjector({
       random,
       targets: () => supervisor.pids().flatMap((p) => (p.pid !== undefined && targets.test(p.process.label) ? [{ label: p.process.label, pid: p.pid }] : [])),
