@@ -9,7 +9,10 @@
  * Sizes are drawn independently of popularity, as in most published CDN workload models.
  */
 import { seededPermutation, seededRandom, type Random } from './random.js';
+import { zipfSampler } from '../src/random.js';
 import { TraceBuilder, type Trace } from './trace.js';
+
+export { zipfSampler } from '../src/random.js';
 
 export interface ZipfOptions {
   /** Number of distinct objects in the catalogue. */
@@ -30,27 +33,6 @@ export function boundedPareto(random: Random, shape: number, min: number, max: n
   const u = random();
   const ratio = (min / max) ** shape;
   return Math.round(min / (1 - u * (1 - ratio)) ** (1 / shape));
-}
-
-/** A sampler of Zipf ranks 0..n-1 (0 = most popular), by binary search in the cumulative weights. */
-export function zipfSampler(n: number, alpha: number, random: Random): () => number {
-  const cdf = new Float64Array(n);
-  let total = 0;
-  for (let r = 0; r < n; r++) {
-    total += 1 / (r + 1) ** alpha;
-    cdf[r] = total;
-  }
-  return () => {
-    const target = random() * total;
-    let lo = 0;
-    let hi = n - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (cdf[mid]! < target) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
 }
 
 export function zipfTrace(name: string, options: ZipfOptions): Trace {

@@ -4,6 +4,7 @@
  * The same deployment can run every role in one tree (`up`) or one role per host.
  */
 import { Command, CommanderError } from 'commander';
+import { chaosCommand } from './chaos/command.js';
 import { readFileSync } from 'node:fs';
 import { checkCommand } from './check/command.js';
 import { distributorCommand } from './distribution/command.js';
@@ -26,7 +27,7 @@ export function buildProgram(): Command {
 }
 
 // Role commands, in the order `dnscdn --help` lists them.
-const commands: Array<() => Command> = [upCommand, checkCommand, dnsCommand, edgeCommand, originCommand, distributorCommand, pushCommand, purgeCommand, statusCommand, journalCommand];
+const commands: Array<() => Command> = [upCommand, checkCommand, dnsCommand, edgeCommand, originCommand, distributorCommand, pushCommand, purgeCommand, statusCommand, journalCommand, chaosCommand];
 
 export async function runCli(argv: string[]): Promise<void> {
   exitWithSupervisor();

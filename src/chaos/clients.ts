@@ -1,0 +1,131 @@
+/**
+ * The chaos run's clients, behaving as browsers behind a resolver do: each belongs to one client network
+ * (an ECS subnet, as a resolver would send for it), resolves the pool name through dnscdn's DNS, keeps the
+ * answer for its TTL, and fetches a Zipf mix of URLs from the edge the DNS answered. After a connect error it
+ * asks the DNS again (bypassing its cached answer) and retries once on the address it gets, as a browser
+ * retries another A record. Every request and every resolution is recorded with its time, for the report.
+ */
+import http from 'node:http';
+import { ask } from '../dns/ask.js';
+import type { ClientSubnet } from '../dns/types.js';
+import type { HostPort } from '../net/address.js';
+import { zipfSampler, type Random } from '../random.js';
+
+export interface RequestSample {
+  /** Milliseconds since the run started. */
+  at: number;
+  latencyMs: number;
+  ok: boolean;
+  /** The edge address the request finally went to. */
+  address: string;
+  /** Why it failed: HTTP status or error code. */
+  error?: string;
+  retried: boolean;
+}
+
+export interface ResolutionSample {
+  at: number;
+  network: string;
+  addresses: string[];
+}
+
+export interface ClientOptions {
+  dns: HostPort;
+  pool: string;
+  /** Client networks (CIDR), one per client in turn. */
+  networks: readonly string[];
+  /** Paths to ask for, most popular first (Zipf ranks). */
+  paths: readonly string[];
+  zipfAlpha: number;
+  /** The port every edge serves on, by address. */
+  edgePort: (address: string) => number | undefined;
+  clients: number;
+  random: Random;
+  /** Pause between one client's requests: a steady offered load, not a flood. */
+  thinkMs: number;
+  requestTimeoutMs: number;
+  now: () => number;
+  onRequest(sample: RequestSample): void;
+  onResolution(sample: ResolutionSample): void;
+}
+
+export class ChaosClients {
+  private running = false;
+  private loops: Array<Promise<void>> = [];
+  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+
+  constructor(private readonly o: ClientOptions) {}
+
+  start(): void {
+    this.running = true;
+    const next = zipfSampler(this.o.paths.length, this.o.zipfAlpha, this.o.random);
+    for (let i = 0; i < this.o.clients; i++) this.loops.push(this.loop(this.o.networks[i % this.o.networks.length]!, next));
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await Promise.all(this.loops);
+    this.agent.destroy();
+  }
+
+  private async loop(network: string, nextRank: () => number): Promise<void> {
+    const subnet = subnetOf(network);
+    let cached: { addresses: string[]; expires: number } | undefined;
+    const resolve = async (fresh: boolean): Promise<string[]> => {
+      if (!fresh && cached && cached.expires > this.o.now()) return cached.addresses;
+      const answer = await ask(this.o.dns.host, this.o.dns.port, this.o.pool, 'A', subnet, 1000);
+      const addresses = answer?.data ?? [];
+      this.o.onResolution({ at: this.o.now(), network, addresses });
+      cached = addresses.length > 0 ? { addresses, expires: this.o.now() + 1000 * (answer?.ttl ?? 0) } : undefined;
+      return addresses;
+    };
+    while (this.running) {
+      const path = this.o.paths[nextRank()]!;
+      const started = this.o.now();
+      let addresses = await resolve(false);
+      let result = addresses[0] === undefined ? { ok: false, error: 'no-answer', connectFailed: true } : await this.fetch(addresses[0], path);
+      let address = addresses[0] ?? '';
+      let retried = false;
+      if (!result.ok && result.connectFailed) {
+        retried = true;
+        addresses = await resolve(true);
+        address = addresses[0] ?? '';
+        result = address === '' ? { ok: false, error: 'no-answer', connectFailed: true } : await this.fetch(address, path);
+      }
+      const sample: RequestSample = { at: started, latencyMs: this.o.now() - started, ok: result.ok, address, retried };
+      if (result.error !== undefined) sample.error = result.error;
+      this.o.onRequest(sample);
+      await new Promise((r) => setTimeout(r, this.o.thinkMs));
+    }
+  }
+
+  private fetch(address: string, path: string): Promise<{ ok: boolean; error?: string; connectFailed: boolean }> {
+    const port = this.o.edgePort(address);
+    if (port === undefined) return Promise.resolve({ ok: false, error: 'unknown-edge', connectFailed: true });
+    return new Promise((resolve) => {
+      let settled = false;
+      const done = (r: { ok: boolean; error?: string; connectFailed: boolean }): void => {
+        if (settled) return;
+        settled = true;
+        resolve(r);
+      };
+      const req = http.request({ host: address, port, path, agent: this.agent, headers: { host: this.o.pool }, timeout: this.o.requestTimeoutMs }, (res) => {
+        res.resume();
+        res.on('end', () => done(res.statusCode !== undefined && res.statusCode < 500 ? { ok: true, connectFailed: false } : { ok: false, error: `status ${res.statusCode}`, connectFailed: false }));
+        res.on('error', (err: NodeJS.ErrnoException) => done({ ok: false, error: err.code ?? err.message, connectFailed: false }));
+      });
+      req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        const code = err.code ?? err.message;
+        // A refused or reset connection is what a browser retries on another address.
+        done({ ok: false, error: code, connectFailed: code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'TIMEOUT' || code === 'EHOSTUNREACH' });
+      });
+      req.end();
+    });
+  }
+}
+
+function subnetOf(cidr: string): ClientSubnet {
+  const [address, prefix] = cidr.split('/') as [string, string];
+  return { family: address.includes(':') ? 2 : 1, sourcePrefixLength: Number(prefix), scopePrefixLength: 0, address };
+}

@@ -1,0 +1,219 @@
+/**
+ * A chaos run: the whole deployment under steady client load while processes are killed and frozen at random,
+ * with pushes and purges arriving all the while; then a report. The roles run as children of this process,
+ * supervised as `dnscdn up --restart` supervises them (src/up/supervisor.ts), so a killed one comes back after
+ * the supervisor's back-off. At the end every fault is undone, the run waits for the edges to catch up, and
+ * compares what each edge holds of the pushed state.
+ */
+import { readdirSync, type Dirent } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { adminToken, edgeAdminUrl, originAdminUrl } from '../config/reach.js';
+import type { Deployment } from '../config/types.js';
+import { SAMPLE_NETWORKS } from '../dashboard/collector.js';
+import { readCounterSums } from '../dashboard/prometheus-text.js';
+import { request } from '../http/client.js';
+import { logger } from '../log.js';
+import { seededRandom, type Random } from '../random.js';
+import { planProcesses } from '../up/plan.js';
+import { Supervisor } from '../up/supervisor.js';
+import { ChaosClients, type RequestSample, type ResolutionSample } from './clients.js';
+import { FaultInjector, type Fault } from './faults.js';
+import { convergence, faultEffects, timeline, type ChaosReport } from './report.js';
+
+const log = logger('chaos');
+const BIN = fileURLToPath(new URL('../../bin/dnscdn.js', import.meta.url));
+const READY_TIMEOUT_MS = 60_000;
+/** How long the edges get, after the last fault, to reach the journal's sequence. */
+const SETTLE_TIMEOUT_MS = 30_000;
+
+export interface ChaosOptions {
+  deployment: Deployment;
+  durationMs: number;
+  seed: number;
+  clients: number;
+  /** Mean time between faults. */
+  faultIntervalMs: number;
+  /** Mean time between pushes or purges. */
+  operationIntervalMs: number;
+  /** Which processes may be faulted, by label (default: every edge and every origin replica). */
+  targets?: RegExp;
+  /** Where children's output goes (default: dropped). */
+  write?: (line: string) => void;
+}
+
+export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
+  const d = o.deployment;
+  const pool = d.pools[0];
+  if (!pool) throw new Error(`${d.file}: a chaos run needs a pool for its clients to resolve`);
+  const token = adminToken(d);
+  if (!d.origin || token === undefined) throw new Error(`${d.file}: a chaos run needs an origin and an admin token (pushes and purges)`);
+  const dns = d.dns.listen[0]!;
+  const random = seededRandom(o.seed);
+  const supervisor = new Supervisor(planProcesses(d), {
+    command: process.execPath,
+    commandArgs: [BIN],
+    restart: true,
+    env: { DNSCDN_ADMIN_TOKEN: token, DNSCDN_TOKEN: token, DNSCDN_LOG: process.env.DNSCDN_LOG ?? 'warn' },
+    write: o.write ?? (() => undefined),
+    backoffMs: 500,
+  });
+  supervisor.start();
+  try {
+    const ready = await supervisor.whenReady(READY_TIMEOUT_MS);
+    if (ready.kind !== 'ready') throw new Error(`the deployment did not start: ${JSON.stringify(ready)}`);
+    const t0 = Date.now();
+    const now = (): number => Date.now() - t0;
+    const requests: RequestSample[] = [];
+    const resolutions: ResolutionSample[] = [];
+    const faults: Fault[] = [];
+    const operations = { pushes: 0, purges: 0, failed: 0 };
+    const originRate = new Map<number, number>();
+    const edgePorts = new Map(d.edges.flatMap((e) => e.addresses.map((a) => [a, e.port] as const)));
+    const clients = new ChaosClients({
+      dns,
+      pool: pool.name,
+      networks: SAMPLE_NETWORKS.map((n) => n.network),
+      paths: contentPaths(d, random),
+      zipfAlpha: 0.8,
+      edgePort: (a) => edgePorts.get(a),
+      clients: o.clients,
+      random,
+      thinkMs: 50,
+      requestTimeoutMs: 2000,
+      now,
+      onRequest: (s) => requests.push(s),
+      onResolution: (s) => resolutions.push(s),
+    });
+    const targets = o.targets ?? /^edge |^origin \S+:\d+$/;
+    const injector = new FaultInjector({
+      random,
+      targets: () => supervisor.pids().flatMap((p) => (p.pid !== undefined && targets.test(p.process.label) ? [{ label: p.process.label, pid: p.pid }] : [])),
+      meanIntervalMs: o.faultIntervalMs,
+      minDowntimeMs: 1000,
+      maxDowntimeMs: 5000,
+      now,
+      onFault: (f) => {
+        faults.push(f);
+        log.warn('fault', { kind: f.kind, target: f.target, pid: f.pid, downtimeMs: f.downtimeMs });
+      },
+    });
+    const stopOperations = startOperations(d, token, random, o.operationIntervalMs, operations);
+    const stopOriginSampling = sampleOriginRate(d, now, originRate);
+    clients.start();
+    injector.start();
+    await new Promise((r) => setTimeout(r, o.durationMs));
+    injector.stop();
+    stopOperations();
+    await clients.stop();
+    stopOriginSampling();
+    const durationMs = now();
+    const settled = await settle(d, token);
+    const failed = requests.filter((r) => !r.ok).length;
+    const addressesOf = (label: string): readonly string[] => d.edges.find((e) => `edge ${e.name}` === label)?.addresses ?? [];
+    return {
+      seed: o.seed,
+      durationMs,
+      requests: requests.length,
+      failed,
+      errorRate: requests.length === 0 ? 0 : failed / requests.length,
+      timeline: timeline(requests, durationMs, originRate),
+      faults: faultEffects(faults, requests, resolutions, addressesOf, durationMs),
+      operations,
+      convergence: settled,
+    };
+  } finally {
+    await supervisor.stop();
+  }
+}
+
+/** The origin's content files as URL paths, in a seeded random order: the popularity ranks clients draw from. */
+function contentPaths(d: Deployment, random: Random): string[] {
+  const root = d.origin!.content;
+  const files = (readdirSync(root, { recursive: true, withFileTypes: true }) as Dirent[]).filter((f) => f.isFile());
+  const paths = files.map((f) => `/${relative(root, join(f.parentPath ?? f.path, f.name)).split(sep).join('/')}`).sort();
+  for (let i = paths.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [paths[i], paths[j]] = [paths[j]!, paths[i]!];
+  }
+  if (paths.length === 0) throw new Error(`${root}: the origin has no content for the clients to ask for`);
+  return paths;
+}
+
+/** Pushes of content paths and purges by tag or prefix, at random intervals, through the origin's admin API. */
+function startOperations(d: Deployment, token: string, random: Random, meanIntervalMs: number, counts: { pushes: number; purges: number; failed: number }): () => void {
+  const base = originAdminUrl(d);
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const next = (): void => {
+    timer = setTimeout(() => {
+      const push = random() < 0.6;
+      const body = push ? { paths: [['/index.html', '/css/site.css', '/img/logo.svg'][Math.floor(random() * 3)]!] } : { target: random() < 0.5 ? 'tag:images' : 'prefix:/css/' };
+      void request(`${base}/.dnscdn/${push ? 'push' : 'purge'}`, { method: 'POST', headers, body: JSON.stringify(body), timeoutMs: 5000 }).then(
+        (res) => {
+          if (res.status === 200) counts[push ? 'pushes' : 'purges']++;
+          else counts.failed++;
+        },
+        () => counts.failed++,
+      );
+      if (!stopped) next();
+    }, meanIntervalMs * (0.5 + random()));
+  };
+  next();
+  return () => {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+  };
+}
+
+/** The origin's content requests a second, from its /metrics once a second. */
+function sampleOriginRate(d: Deployment, now: () => number, out: Map<number, number>): () => void {
+  let previous: { at: number; total: number } | undefined;
+  const timer = setInterval(() => {
+    void request(`${originAdminUrl(d)}/metrics`, { timeoutMs: 800 }).then(
+      (res) => {
+        const total = readCounterSums(res.text(), ['dnscdn_origin_requests_total']).get('dnscdn_origin_requests_total') ?? 0;
+        const at = now();
+        if (previous && total >= previous.total) out.set(Math.floor(at / 1000), ((total - previous.total) * 1000) / (at - previous.at));
+        previous = { at, total };
+      },
+      () => undefined,
+    );
+  }, 1000);
+  return () => clearInterval(timer);
+}
+
+/** Waits until every edge's replica is at the journal's sequence (or the timeout), then compares their pushed objects. */
+async function settle(d: Deployment, token: string): Promise<ReturnType<typeof convergence>> {
+  const headers = { authorization: `Bearer ${token}` };
+  const journalSeq = async (): Promise<number | null> => {
+    try {
+      const status = (await request(`${originAdminUrl(d)}/.dnscdn/status`, { headers, timeoutMs: 2000 })).json() as { journal?: { lastSeq?: number }; edges?: Array<{ lagOps?: number | null }> };
+      const behind = (status.edges ?? []).some((e) => e.lagOps !== 0);
+      return behind ? null : (status.journal?.lastSeq ?? null);
+    } catch {
+      return null;
+    }
+  };
+  const deadline = Date.now() + SETTLE_TIMEOUT_MS;
+  let seq = await journalSeq();
+  while (seq === null && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 500));
+    seq = await journalSeq();
+  }
+  const lastSeqNow = seq ?? ((await request(`${originAdminUrl(d)}/.dnscdn/status`, { headers, timeoutMs: 2000 }).then((r) => (r.json() as { journal?: { lastSeq?: number } }).journal?.lastSeq, () => undefined)) ?? null);
+  const edges = await Promise.all(
+    d.edges.map(async (e) => {
+      try {
+        const objects = (await request(`${edgeAdminUrl(e)}/.dnscdn/objects`, { headers, timeoutMs: 3000, maxBodyBytes: 64 * 1024 * 1024 })).json() as Array<{ path: string; etag?: string; seq?: number }>;
+        const replica = (await request(`${edgeAdminUrl(e)}/.dnscdn/replica`, { headers, timeoutMs: 3000 })).json() as { lastSeq?: number };
+        const pushed = new Set(objects.filter((x) => x.seq !== undefined).map((x) => `${x.path} ${x.etag ?? ''}`));
+        return { name: e.name, lastSeq: replica.lastSeq ?? null, pushed };
+      } catch {
+        return { name: e.name, lastSeq: null, pushed: null };
+      }
+    }),
+  );
+  return convergence(lastSeqNow, edges);
+}

@@ -1,0 +1,81 @@
+/**
+ * `dnscdn chaos` end to end, the short run: a three-edge deployment with an origin replica, on loopback addresses
+ * of the test's own, 60 s of client load while edges and the replica are killed or frozen at random (fixed seed),
+ * pushes and purges arriving all the while. No acknowledged purge may be lost, and the clients' errors must stop
+ * within the health window after each fault.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import type { ChaosReport } from '../../src/chaos/report.js';
+import { freePortOn, privateLoopbacks } from '../net/loopback.js';
+import { ROOT } from './up-deployment.js';
+
+const run = promisify(execFile);
+const INTERVAL_MS = 300;
+const FALL = 2;
+const TTL_S = 1;
+/** The chaos clients' request timeout (src/chaos/run.ts): a request to a frozen process fails after it. */
+const CLIENT_TIMEOUT_MS = 2000;
+
+describe('dnscdn chaos (60 s)', () => {
+  it('loses no acknowledged purge, and errors stop within the health window after every fault', async () => {
+    const [dns, origin, replica, london, newyork, tokyo] = privateLoopbacks(6) as [string, string, string, string, string, string];
+    const dnsPort = await freePortOn(dns);
+    const edgePort = await freePortOn(london);
+    const originPort = await freePortOn(origin);
+    const dir = mkdtempSync(join(tmpdir(), 'dnscdn-chaos-'));
+    const file = join(dir, 'chaos.yaml');
+    writeFileSync(
+      file,
+      `dns:
+  listen: [${dns}:${dnsPort}]
+  zones: ${join(ROOT, 'zones')}
+edgeDefaults:
+  port: ${edgePort}
+  health: { interval: ${INTERVAL_MS}ms, timeout: 200ms, rise: 2, fall: ${FALL} }
+  cache: { maxBytes: 16MB }
+  origin: { servers: [{ url: "http://${origin}:${originPort}" }, { url: "http://${replica}:${originPort}" }], health: { interval: ${INTERVAL_MS}ms, timeout: 200ms, rise: 2, fall: ${FALL} } }
+edges:
+  london: { addresses: [${london}], location: { lat: 51.507, lon: -0.128 } }
+  newyork: { addresses: [${newyork}], location: { lat: 40.713, lon: -74.006 } }
+  tokyo: { addresses: [${tokyo}], location: { lat: 35.690, lon: 139.692 } }
+pools:
+  www.cdn.test: { policy: geo-nearest, edges: [london, newyork, tokyo], ttl: ${TTL_S} }
+origin:
+  listen: ${origin}:${originPort}
+  replicas: [${replica}:${originPort}]
+  content: ${join(ROOT, 'content')}
+  rules:
+    - { match: "*.html", cacheControl: "public, max-age=60" }
+    - { match: "/img/**", cacheControl: "public, max-age=600", surrogateKeys: [images] }
+distribution:
+  journal: ${join(dir, 'journal')}
+admin:
+  tokens: [chaos-e2e-token]
+`,
+    );
+    const reportFile = join(dir, 'report.json');
+    const { stdout } = await run(
+      process.execPath,
+      [join(ROOT, 'bin/dnscdn.js'), 'chaos', '--config', file, '--duration', '60s', '--seed', '7', '--clients', '8', '--fault-interval', '6s', '--report', reportFile],
+      { cwd: dir, env: { ...process.env, DNSCDN_LOG: 'error' }, timeout: 150_000 },
+    );
+    const report = JSON.parse(readFileSync(reportFile, 'utf8')) as ChaosReport;
+    expect(stdout).toContain('purges lost 0');
+    expect(report.convergence.purgesLost).toBe(0);
+    expect(report.convergence.edges.map((e) => e.lastSeq)).toEqual([report.convergence.journalSeq, report.convergence.journalSeq, report.convergence.journalSeq]);
+    expect(report.operations.pushes + report.operations.purges).toBeGreaterThan(10);
+    expect(report.faults.length).toBeGreaterThanOrEqual(5);
+    expect(report.requests).toBeGreaterThan(1000);
+    // The health window: a dead or frozen edge leaves DNS answers, and an origin replica its pool, within
+    // interval x fall (plus a probe's phase); clients hold an answer for the TTL, and a request already sent to
+    // a frozen process fails after the client's timeout. 2 s of slack for a loaded 2-core machine.
+    const window = INTERVAL_MS * (FALL + 1) + TTL_S * 1000 + CLIENT_TIMEOUT_MS + 2000;
+    for (const f of report.faults) expect(f.errorsEndedAfterMs, `${f.kind} ${f.target} at ${f.at} ms`).toBeLessThanOrEqual(window);
+    expect(report.errorRate).toBeLessThan(0.1);
+  }, 180_000);
+});
