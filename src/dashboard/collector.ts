@@ -53,8 +53,11 @@ export interface DashboardSources {
   deployment(): Deployment;
   health(): Array<{ edge: string; status: 'up' | 'down'; lastReason: string }>;
   onHealthChange(listener: (change: HealthChange) => void): void;
-  /** The edges the pool gives a client of this network now, without giving an answer. */
-  preview(pool: string, clientAddress: string, prefixLength: number): string[] | undefined;
+  /**
+   * The edges the pool gives a client of this network now: in process, without giving an answer; from a DNS
+   * primary whose workers hold the steering, by asking the DNS (then the answer is addresses).
+   */
+  preview(pool: string, clientAddress: string, prefixLength: number): string[] | undefined | Promise<string[] | undefined>;
 }
 
 /**
@@ -165,13 +168,19 @@ export class DashboardCollector {
         if (c.bytes !== undefined && before.bytes !== undefined) view.bytesPerSecond = (c.bytes - before.bytes) / seconds;
         return view;
       });
-      const pools = d.pools.map((p): PoolView => ({
-        pool: p.name,
-        answers: SAMPLE_NETWORKS.map(({ network, place }) => {
-          const [address, prefix] = network.split('/') as [string, string];
-          return { network, place, edges: this.sources.preview(p.name, address, Number(prefix)) ?? [] };
-        }),
-      }));
+      const pools = await Promise.all(
+        d.pools.map(
+          async (p): Promise<PoolView> => ({
+            pool: p.name,
+            answers: await Promise.all(
+              SAMPLE_NETWORKS.map(async ({ network, place }) => {
+                const [address, prefix] = network.split('/') as [string, string];
+                return { network, place, edges: (await this.sources.preview(p.name, address, Number(prefix))) ?? [] };
+              }),
+            ),
+          }),
+        ),
+      );
       this.latest = { at: new Date(now).toISOString(), edges, pools, journalSeq: distribution?.lastSeq ?? this.journalSeq };
       for (const l of this.listeners) l({ snapshot: this.latest });
     } catch (err) {

@@ -19,6 +19,9 @@ import { HealthChecker } from '../../health/checker.js';
 import { logger } from '../../log.js';
 import { createRegistry } from '../../metrics.js';
 import { formatHostPort, type HostPort } from '../../net/address.js';
+import { DashboardCollector } from '../../dashboard/collector.js';
+import { DashboardRoutes } from '../../dashboard/routes.js';
+import { ask } from '../ask.js';
 import { listenMetrics, type MetricsListener } from '../metrics-listener.js';
 import { isWorkerMessage, type PrimaryMessage } from './messages.js';
 import { RestartBackoff, type RestartBackoffOptions } from './restart-backoff.js';
@@ -151,16 +154,34 @@ export async function startDnsPrimary(options: DnsPrimaryOptions): Promise<DnsPr
 
   for (let i = 0; i < options.workers; i++) fork();
   let admin: MetricsListener | undefined;
+  let dashboard: DashboardCollector | undefined;
   try {
     await ready;
     checker?.start();
+    if (options.metricsListen && source && checker) {
+      // The dashboard on the one admin listener. The workers hold the steering, so the pools' answers for the
+      // sample networks are asked of them over DNS (with ECS), as any client would.
+      const dns = [...running.values()][0]!.listening![0]!;
+      dashboard = new DashboardCollector({
+        deployment: () => source.current(),
+        health: () => checker.status(),
+        onHealthChange: (listener) => checker.onChange(listener),
+        preview: async (pool, address, prefixLength) => {
+          const answer = await ask(dns.host, dns.port, pool, 'A', { family: address.includes(':') ? 2 : 1, sourcePrefixLength: prefixLength, scopePrefixLength: 0, address }, 500);
+          const edges = source.current().edges;
+          return answer?.data.map((a) => edges.find((e) => e.addresses.includes(a))?.name ?? a);
+        },
+      });
+      dashboard.start();
+    }
+    const routes = dashboard && new DashboardRoutes(dashboard);
     if (options.metricsListen) {
       const aggregator = new AggregatorRegistry();
       const metrics = { metrics: async (): Promise<string> => `${await aggregator.clusterMetrics()}\n${await registry.metrics()}` };
       admin = await listenMetrics(options.metricsListen, metrics, () => ({
         workers: [...running.entries()].map(([id, r]) => ({ id, pid: r.worker.process.pid, ready: r.listening !== undefined })),
         ...(checker && { edges: checker.status() }),
-      }));
+      }), routes && (() => (req, res, path) => routes.handle(req, res, path)));
     }
   } catch (err) {
     unwatch();
@@ -179,6 +200,7 @@ export async function startDnsPrimary(options: DnsPrimaryOptions): Promise<DnsPr
     },
     close: async () => {
       unwatch();
+      dashboard?.stop();
       checker?.stop();
       await stopWorkers();
       await admin?.close();
