@@ -14,6 +14,9 @@ import { isWildcard, listenersClash, type Listener, type Transport } from '../ne
 import { formatCidr, formatIp, parseCidr, parseIp, type Cidr } from '../net/cidr.js';
 import { ConfigNode } from './reader.js';
 import {
+  ACCESS_LOG_FORMATS,
+  type AccessLogConfig,
+  type AccessLogFormat,
   DNS_TCP_RANGES,
   DNS_RRL_RANGES,
   DNS_UDP_SIZE_RANGE,
@@ -85,7 +88,7 @@ function validate(root: ConfigNode, file: string, env: Record<string, string | u
   const baseDir = dirname(file);
   const f = root.fields(['dns', 'edgeDefaults', 'edges', 'pools', 'geo', 'origin', 'distribution', 'admin']);
   const dns = readDns(f.dns, baseDir);
-  const edges = readEdges(f.edges, f.edgeDefaults);
+  const edges = readEdges(f.edges, f.edgeDefaults, baseDir);
   const edgeNames = new Set(edges.map((e) => e.name));
   const pools = f.pools.present() ? readPools(f.pools, edges) : [];
   const geo = readGeo(f.geo, baseDir, edgeNames);
@@ -237,6 +240,7 @@ interface EdgeDefaults {
   weight: number;
   health: HealthCheckConfig;
   cache: EdgeConfig['cache'];
+  accessLog?: AccessLogConfig;
 }
 
 function readCache(n: ConfigNode, base: EdgeConfig['cache']): EdgeConfig['cache'] {
@@ -260,26 +264,53 @@ function readCookiePattern(n: ConfigNode): string {
   return pattern;
 }
 
-function readEdgeDefaults(n: ConfigNode): EdgeDefaults {
+/**
+ * `accessLog: { path: FILE | stderr: true, format: combined | json }`. A relative path is from the file's folder;
+ * `{edge}` in it is the edge's name, so that `edgeDefaults` can give every edge its own file.
+ */
+function readAccessLog(n: ConfigNode, baseDir: string): AccessLogConfig {
+  const f = n.fields(['path', 'stderr', 'format']);
+  const format = f.format.present() ? f.format.parse(parseAccessLogFormat) : 'combined';
+  if (f.path.present() === f.stderr.present()) throw n.error('needs exactly one of "path" (a file) or "stderr: true"');
+  if (f.stderr.present()) {
+    if (!f.stderr.boolean()) throw f.stderr.error('must be true (or leave accessLog out for no access log)');
+    return { to: { stderr: true }, format };
+  }
+  return { to: { path: resolve(baseDir, f.path.string()) }, format };
+}
+
+export function parseAccessLogFormat(text: string): AccessLogFormat {
+  if ((ACCESS_LOG_FORMATS as readonly string[]).includes(text)) return text as AccessLogFormat;
+  throw new Error(`unknown access log format "${text}" (one of: ${ACCESS_LOG_FORMATS.join(', ')})`);
+}
+
+function edgeAccessLog(log: AccessLogConfig | undefined, edge: string): AccessLogConfig | undefined {
+  if (log === undefined || !('path' in log.to)) return log;
+  return { ...log, to: { path: log.to.path.replaceAll('{edge}', edge) } };
+}
+
+function readEdgeDefaults(n: ConfigNode, baseDir: string): EdgeDefaults {
   const base: EdgeDefaults = { port: DEFAULT_EDGE_PORT, purgeAllow: [], weight: 1, health: DEFAULT_HEALTH, cache: { maxBytes: DEFAULT_EDGE_MAX_BYTES } };
   if (!n.present()) return base;
-  const f = n.fields(['port', 'weight', 'health', 'cache', 'purgeAllow']);
-  return {
+  const f = n.fields(['port', 'weight', 'health', 'cache', 'purgeAllow', 'accessLog']);
+  const defaults: EdgeDefaults = {
     port: f.port.present() ? f.port.integer({ min: 1, max: 65535 }) : base.port,
     purgeAllow: f.purgeAllow.present() ? readCidrTexts(f.purgeAllow) : base.purgeAllow,
     weight: f.weight.present() ? f.weight.number({ min: 0 }) : base.weight,
     health: readHealth(f.health, base.health),
     cache: readCache(f.cache, base.cache),
   };
+  if (f.accessLog.present()) defaults.accessLog = readAccessLog(f.accessLog, baseDir);
+  return defaults;
 }
 
-function readEdges(n: ConfigNode, defaultsNode: ConfigNode): EdgeConfig[] {
-  const defaults = readEdgeDefaults(defaultsNode);
+function readEdges(n: ConfigNode, defaultsNode: ConfigNode, baseDir: string): EdgeConfig[] {
+  const defaults = readEdgeDefaults(defaultsNode, baseDir);
   if (!n.present()) return [];
   const edges: EdgeConfig[] = [];
   for (const [name, e] of n.entries()) {
     if (!/^[a-zA-Z0-9][a-zA-Z0-9_-]{0,62}$/.test(name)) throw e.error(`edge name "${name}" must be letters, digits, - and _`);
-    const f = e.fields(['addresses', 'port', 'location', 'weight', 'health', 'cache', 'admin', 'purgeAllow']);
+    const f = e.fields(['addresses', 'port', 'location', 'weight', 'health', 'cache', 'admin', 'purgeAllow', 'accessLog']);
     if (!f.addresses.present()) throw f.addresses.error('is required (IPv4/IPv6 addresses the edge listens on)');
     const addresses = f.addresses.itemsOrOne().map((a) => {
       const ip = parseIp(a.text());
@@ -287,7 +318,9 @@ function readEdges(n: ConfigNode, defaultsNode: ConfigNode): EdgeConfig[] {
       return formatIp(ip);
     });
     const port = f.port.present() ? f.port.integer({ min: 1, max: 65535 }) : defaults.port;
+    const accessLog = edgeAccessLog(f.accessLog.present() ? readAccessLog(f.accessLog, baseDir) : defaults.accessLog, name);
     edges.push({
+      ...(accessLog ? { accessLog } : {}),
       name,
       addresses,
       port,

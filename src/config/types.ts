@@ -42,6 +42,17 @@ export interface EdgeConfig {
   admin?: HostPort;
   /** Networks (CIDR text) whose PURGE the public port accepts, with the token; absent or empty = admin listener only. */
   purgeAllow?: string[];
+  /** `accessLog`: one line per request (src/edge/access-log.ts); absent = no access log. */
+  accessLog?: AccessLogConfig;
+}
+
+export const ACCESS_LOG_FORMATS = ['combined', 'json'] as const;
+export type AccessLogFormat = (typeof ACCESS_LOG_FORMATS)[number];
+
+export interface AccessLogConfig {
+  /** An absolute file path, or `stderr`. */
+  to: { path: string } | { stderr: true };
+  format: AccessLogFormat;
 }
 
 export const POOL_POLICIES = ['round-robin', 'weighted', 'geo-nearest', 'failover'] as const;

@@ -2,8 +2,9 @@
  * `dnscdn edge`: one edge cache in front of one origin. The flags build the same EdgeRoleOptions as the
  * deployment file (setup.ts); with `--config`, every flag given on the command line overrides its key.
  */
+import { resolve } from 'node:path';
 import { Command } from 'commander';
-import { loadDeployment } from '../config/load.js';
+import { loadDeployment, parseAccessLogFormat } from '../config/load.js';
 import { adminToken } from '../config/reach.js';
 import { CACHE_POLICIES, DEFAULT_CACHE_POLICY, parseCachePolicy } from '../config/cache-policies.js';
 import { parseByteSize } from '../config/units.js';
@@ -33,6 +34,8 @@ export interface EdgeFlags {
   ignoreCookies?: string;
   adminListen?: string;
   purgeAllow?: string;
+  accessLog?: string;
+  accessLogFormat?: string;
 }
 
 const DEFAULT_MAX_BYTES = '256MB';
@@ -62,6 +65,7 @@ export function edgeRoleFromFlags(flags: EdgeFlags, env: Record<string, string |
   if (flags.adminListen !== undefined) s.adminListen = parseHostPort(flags.adminListen);
   else if (s.adminListen === undefined) s.adminListen = defaultAdminAddressOrThrow(typeof s.listen === 'string' ? parseHostPort(s.listen) : s.listen);
   if (flags.purgeAllow !== undefined) s.purgeAllow = flags.purgeAllow.split(',').map((c) => c.trim()).filter(Boolean);
+  if (flags.accessLog !== undefined || flags.accessLogFormat !== undefined) s.accessLog = accessLogFromFlags(flags, s.accessLog);
   const token = flags.adminToken ?? s.adminToken ?? envToken;
   if (token !== undefined) s.adminToken = token;
   if (flags.distributor !== undefined || flags.stateDir !== undefined) {
@@ -81,6 +85,16 @@ function fromFlagsAlone(flags: EdgeFlags): EdgeRoleOptions {
   };
   if (flags.name !== undefined) role.server.name = flags.name;
   return role;
+}
+
+/** `--access-log FILE|stderr` and `--access-log-format`, each over the file's `accessLog` key. */
+function accessLogFromFlags(flags: EdgeFlags, fromFile: EdgeRoleOptions['server']['accessLog']): NonNullable<EdgeRoleOptions['server']['accessLog']> {
+  const format = flags.accessLogFormat !== undefined ? parseAccessLogFormat(flags.accessLogFormat) : (fromFile?.format ?? 'combined');
+  if (flags.accessLog === undefined) {
+    if (fromFile === undefined) throw new Error('--access-log-format needs --access-log FILE|stderr (or accessLog in the file)');
+    return { ...fromFile, format };
+  }
+  return { to: flags.accessLog === 'stderr' ? { stderr: true } : { path: resolve(flags.accessLog) }, format };
 }
 
 function parseOriginTimeout(text: string): number {
@@ -104,6 +118,8 @@ export async function runEdge(role: EdgeRoleOptions): Promise<void> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  // logrotate's postrotate: the access log goes to a new file at its path. (Also keeps SIGHUP from ending the edge.)
+  process.on('SIGHUP', () => void edge.reopenAccessLog());
 }
 
 /** `run` is what the parsed options are handed to (tests pass one that records them). */
@@ -123,6 +139,8 @@ export function edgeCommand(run: (role: EdgeRoleOptions) => Promise<void> = runE
     .option('--name <name>', 'edge name (Via header, metrics label); with --config, which edge of the file')
     .option('--ignore-cookies <names>', "comma-separated cookie names (* wildcards) that do not make a response private, e.g. '_ga*,_gid'")
     .option('--distributor <url>', 'origin push: distribution node to receive pushes from and catch up with (needs the admin token)')
+    .option('--access-log <file|stderr>', 'one line per request to FILE (reopened on SIGHUP) or stderr (default: none, or the file\'s accessLog)')
+    .option('--access-log-format <format>', 'combined (default) or json')
     .option('--state-dir <dir>', 'origin push: replica journal and pushed bodies (default .dnscdn/edge-NAME)')
     .action(async (flags: EdgeFlags) => run(edgeRoleFromFlags(flags)));
 }

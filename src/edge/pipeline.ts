@@ -374,8 +374,8 @@ function answersAsStored(req: EdgeRequest, entry: CachedObject): boolean {
   );
 }
 
-/** The responses metric's label: X-Cache, or SYNTH for answers made here. */
-function cacheLabel(d: Delivery): string {
+/** The responses metric's (and access log's) label: X-Cache, or SYNTH for answers made here. */
+export function cacheLabel(d: Delivery): string {
   switch (d.kind) {
     case 'hit':
       return 'HIT';

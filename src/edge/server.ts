@@ -22,12 +22,13 @@ import { parseJsonObject } from '../http/body.js';
 import { sendJson } from '../http/reply.js';
 import { createRegistry } from '../metrics.js';
 import { formatHostPort, parseHostPort, type HostPort } from '../net/address.js';
+import { AccessLog, type AccessLogOptions, type AccessRecord } from './access-log.js';
 import { EdgeCache } from './cache.js';
 import { IncomingEdgeRequest } from './client-request.js';
 import { writeDelivery, writeSynth } from './deliver.js';
 import type { CachedObject } from './entry.js';
 import { createEdgeMetrics, type EdgeMetrics } from './metrics.js';
-import { EdgePipeline, type Delivery, type StepName, type EdgeRequest } from './pipeline.js';
+import { cacheLabel, EdgePipeline, type Delivery, type StepName, type EdgeRequest } from './pipeline.js';
 import { CookieRule } from './policy.js';
 import { PublicPurge } from './public-purge.js';
 import { EdgeStore } from './store.js';
@@ -76,6 +77,8 @@ export interface EdgeOptions {
   ignoreCookies?: readonly string[];
   /** Observes the lifecycle steps each request visited (pipeline.ts StepName), like varnishlog; for tests and debugging. */
   onSteps?: (steps: readonly StepName[], req: EdgeRequest) => void;
+  /** One line per request to a file or stderr (access-log.ts); absent = none. */
+  accessLog?: AccessLogOptions;
 }
 
 export interface EdgeServer {
@@ -90,6 +93,8 @@ export interface EdgeServer {
   readonly adminUrl: string;
   /** Registers a handler on the admin listener (bearer token checked before it runs). */
   addAdminRoute(method: string, path: string, handler: AdminHandler): void;
+  /** Reopens the access log's file (SIGHUP after logrotate moved it); nothing without an access log. */
+  reopenAccessLog(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -134,21 +139,25 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
   const admin = await AdminListener.start({ listen: adminListen, token: options.adminToken, registry, role: `edge ${name}`, maxBodyBytes: store.maxObjectBytes + 1024 * 1024 });
   addBuiltinAdminRoutes(admin, cache);
   const publicPurge = new PublicPurge(options.purgeAllow ?? [], options.adminToken);
+  const accessLog = options.accessLog ? new AccessLog(options.accessLog) : undefined;
+  const originName = new URL(options.origin).origin;
 
   /** Connections whose request was refused for its framing: answered once, then closed. */
   const refusedSockets = new WeakSet<Socket>();
   const server = http.createServer({ maxHeaderSize: options.maxHeaderBytes ?? 16 * 1024, keepAliveTimeout: 5000 }, (req, res) => {
     m.requests.inc({ method: knownMethod(req.method ?? 'GET') });
+    const record = accessLog?.begin(req, res);
     try {
       const delivery = pipeline.handle(new IncomingEdgeRequest(req, res, maxBodyBytes, bodyTooLarge));
-      if (delivery instanceof Promise) delivery.then((d) => respond(req, res, d)).catch((err: unknown) => fail(req, res, err));
-      else respond(req, res, delivery);
+      if (delivery instanceof Promise) delivery.then((d) => respond(req, res, d, record)).catch((err: unknown) => fail(req, res, err));
+      else respond(req, res, delivery, record);
     } catch (err) {
       fail(req, res, err);
     }
   });
 
-  function respond(req: http.IncomingMessage, res: http.ServerResponse, d: Delivery): void {
+  function respond(req: http.IncomingMessage, res: http.ServerResponse, d: Delivery, record: AccessRecord | undefined): void {
+    if (record) noteDelivery(record, d, originName);
     if (d.kind === 'admin') {
       handleAdmin(req, res).catch((err: unknown) => fail(req, res, err));
       return;
@@ -218,10 +227,12 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
     metrics: m,
     adminUrl: admin.url,
     addAdminRoute: (method, path, handler) => admin.add(method, path, handler),
+    reopenAccessLog: async () => accessLog?.reopen(),
     close: async () => {
       origin.close();
       server.closeAllConnections();
       await Promise.all([new Promise<void>((resolve) => server.close(() => resolve())), admin.close()]);
+      await accessLog?.close();
     },
   };
 }
@@ -242,6 +253,13 @@ function addBuiltinAdminRoutes(admin: AdminListener, cache: EdgeCache): void {
     return { status: 400, body: { error: 'expected one of "path", "prefix", "tag"' } };
   });
   admin.add('GET', '/.dnscdn/objects', () => ({ status: 200, body: cache.list() }));
+}
+
+/** The access log's cache outcome and upstream: the origin for answers that came from it, `-` for the cache's own. */
+function noteDelivery(record: AccessRecord, d: Delivery, origin: string): void {
+  record.outcome = cacheLabel(d);
+  const fromOrigin = d.kind === 'stream' || d.kind === 'pass' || (d.kind === 'object' && (d.cache === 'MISS' || d.cache === 'REVALIDATED'));
+  if (fromOrigin) record.upstream = origin;
 }
 
 /** The one catch: an HttpError becomes its status; anything else is a bug, logged, and answered 502. */

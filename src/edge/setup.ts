@@ -31,6 +31,7 @@ export function edgeRoleFromDeployment(d: Deployment, name: string | undefined, 
   if (edge.cache.maxObjectBytes !== undefined) server.maxObjectBytes = edge.cache.maxObjectBytes;
   if (edge.cache.ignoreCookies !== undefined) server.ignoreCookies = edge.cache.ignoreCookies;
   if (edge.cache.policy !== undefined) server.cachePolicy = edge.cache.policy;
+  if (edge.accessLog !== undefined) server.accessLog = edge.accessLog;
   if (token !== undefined) server.adminToken = token;
   const role: EdgeRoleOptions = { server };
   if (d.origin && token !== undefined) role.push = { distributor: distributionUrl(d), stateDir: edgeReplicaDir(d, edge), token };
