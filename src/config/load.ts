@@ -17,6 +17,7 @@ import {
   ACCESS_LOG_FORMATS,
   type AccessLogConfig,
   type AccessLogFormat,
+  type LinkTlsConfig,
   DNS_TCP_RANGES,
   DNS_RRL_RANGES,
   DNS_UDP_SIZE_RANGE,
@@ -86,7 +87,7 @@ export function parseDeployment(text: string, file: string, options: LoadOptions
 
 function validate(root: ConfigNode, file: string, env: Record<string, string | undefined>): Deployment {
   const baseDir = dirname(file);
-  const f = root.fields(['dns', 'edgeDefaults', 'edges', 'pools', 'geo', 'origin', 'distribution', 'admin']);
+  const f = root.fields(['dns', 'edgeDefaults', 'edges', 'pools', 'geo', 'origin', 'distribution', 'admin', 'tls']);
   const dns = readDns(f.dns, baseDir);
   const edges = readEdges(f.edges, f.edgeDefaults, baseDir);
   const edgeNames = new Set(edges.map((e) => e.name));
@@ -98,6 +99,7 @@ function validate(root: ConfigNode, file: string, env: Record<string, string | u
   const deployment: Deployment = { file, dns, edges, pools, geo, adminTokens };
   if (origin) deployment.origin = origin;
   if (distribution) deployment.distribution = distribution;
+  if (f.tls.present()) deployment.tls = readLinkTls(f.tls, baseDir);
   checkUniqueListeners(root, deployment);
   return deployment;
 }
@@ -404,7 +406,7 @@ function readGeo(n: ConfigNode, baseDir: string, edgeNames: Set<string>): GeoCon
 }
 
 function readOrigin(n: ConfigNode, baseDir: string): OriginConfig {
-  const f = n.fields(['listen', 'content', 'rules', 'admin']);
+  const f = n.fields(['listen', 'content', 'rules', 'admin', 'url']);
   const listen = f.listen.present() ? hostPort(f.listen, 80) : { host: '127.0.0.1', port: 8000 };
   const origin: OriginConfig = {
     listen,
@@ -412,6 +414,7 @@ function readOrigin(n: ConfigNode, baseDir: string): OriginConfig {
     content: resolve(baseDir, f.content.present() ? f.content.string() : 'content'),
     rules: [],
   };
+  if (f.url.present()) origin.url = f.url.parse(originReachUrl);
   if (f.rules.present()) {
     for (const item of f.rules.items()) {
       const rf = item.fields(['match', 'cacheControl', 'surrogateKeys']);
@@ -423,6 +426,27 @@ function readOrigin(n: ConfigNode, baseDir: string): OriginConfig {
     }
   }
   return origin;
+}
+
+/** `origin.url`: an http(s) URL with a host and nothing after it (paths are forwarded as requested). */
+function originReachUrl(text: string): string {
+  const u = new URL(text);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`"${text}" must be an http:// or https:// URL`);
+  if (u.pathname !== '/' || u.search !== '' || u.username !== '') throw new Error(`"${text}" must be scheme://host[:port] only`);
+  return u.origin;
+}
+
+/** `tls: { ca: FILE, admin: { cert: FILE, key: FILE } }`; files are checked to exist when the roles start. */
+function readLinkTls(n: ConfigNode, baseDir: string): LinkTlsConfig {
+  const f = n.fields(['ca', 'admin']);
+  const tls: LinkTlsConfig = {};
+  if (f.ca.present()) tls.ca = resolve(baseDir, f.ca.string());
+  if (f.admin.present()) {
+    const a = f.admin.fields(['cert', 'key']);
+    if (!a.cert.present() || !a.key.present()) throw f.admin.error('needs both "cert" and "key" (PEM files)');
+    tls.admin = { cert: resolve(baseDir, a.cert.string()), key: resolve(baseDir, a.key.string()) };
+  }
+  return tls;
 }
 
 function readDistribution(n: ConfigNode, baseDir: string): DistributionConfig {

@@ -179,6 +179,8 @@ export interface OriginRule {
 
 export interface OriginConfig {
   listen: HostPort;
+  /** `origin.url`: where edges reach the origin when not at `listen` (an https:// name behind TLS); absent = http://listen. */
+  url?: string;
   /** Admin listener (metrics, push, purge, status, the in-process distribution node): `origin.admin`. */
   admin: HostPort;
   content: string;
@@ -203,4 +205,14 @@ export interface Deployment {
   distribution?: DistributionConfig;
   /** Bearer tokens accepted by push/purge/journal endpoints (never logged). */
   adminTokens: string[];
+  /** `tls`: TLS between roles (src/http/link-tls.ts); absent = links over plain HTTP, public CAs for https origins. */
+  tls?: LinkTlsConfig;
+}
+
+/** TLS between roles: one CA the deployment's clients trust, one certificate its admin listeners serve. */
+export interface LinkTlsConfig {
+  /** PEM CA bundle every link client trusts (origin URL, push, purge, catch-up, status); absent = Node's public CAs. */
+  ca?: string;
+  /** PEM certificate and key every admin listener serves HTTPS with; absent = admin listeners speak HTTP. */
+  admin?: { cert: string; key: string };
 }

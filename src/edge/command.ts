@@ -12,6 +12,7 @@ import { logger } from '../log.js';
 import { parseHostPort } from '../net/address.js';
 import { defaultAdminAddressOrThrow } from '../net/admin-address.js';
 import { reportReady } from '../up/child.js';
+import { applyLinkTls } from '../http/link-tls.js';
 import { attachReplica } from './replica.js';
 import { startEdge } from './server.js';
 import { edgeRoleFromDeployment, type EdgeRoleOptions } from './setup.js';
@@ -36,6 +37,7 @@ export interface EdgeFlags {
   purgeAllow?: string;
   accessLog?: string;
   accessLogFormat?: string;
+  tlsCa?: string;
 }
 
 const DEFAULT_MAX_BYTES = '256MB';
@@ -66,6 +68,7 @@ export function edgeRoleFromFlags(flags: EdgeFlags, env: Record<string, string |
   else if (s.adminListen === undefined) s.adminListen = defaultAdminAddressOrThrow(typeof s.listen === 'string' ? parseHostPort(s.listen) : s.listen);
   if (flags.purgeAllow !== undefined) s.purgeAllow = flags.purgeAllow.split(',').map((c) => c.trim()).filter(Boolean);
   if (flags.accessLog !== undefined || flags.accessLogFormat !== undefined) s.accessLog = accessLogFromFlags(flags, s.accessLog);
+  if (flags.tlsCa !== undefined) role.linkTls = { ...role.linkTls, ca: resolve(flags.tlsCa) };
   const token = flags.adminToken ?? s.adminToken ?? envToken;
   if (token !== undefined) s.adminToken = token;
   if (flags.distributor !== undefined || flags.stateDir !== undefined) {
@@ -105,7 +108,8 @@ function parseOriginTimeout(text: string): number {
 
 /** Starts the cache, then its replica (which reloads what was pushed before a restart), and stops both on a signal. */
 export async function runEdge(role: EdgeRoleOptions): Promise<void> {
-  const edge = await startEdge(role.server);
+  const adminTls = applyLinkTls(role.linkTls);
+  const edge = await startEdge(adminTls ? { ...role.server, adminTls } : role.server);
   const replica = role.push ? await attachReplica(edge, role.push) : undefined;
   process.stdout.write(`edge ${edge.name} listening on ${edge.url}, admin ${edge.adminUrl}, origin ${role.server.origin}\n`);
   reportReady([edge.url, `${edge.adminUrl}/metrics`]);
@@ -141,6 +145,7 @@ export function edgeCommand(run: (role: EdgeRoleOptions) => Promise<void> = runE
     .option('--distributor <url>', 'origin push: distribution node to receive pushes from and catch up with (needs the admin token)')
     .option('--access-log <file|stderr>', 'one line per request to FILE (reopened on SIGHUP) or stderr (default: none, or the file\'s accessLog)')
     .option('--access-log-format <format>', 'combined (default) or json')
+    .option('--tls-ca <file>', "PEM CA bundle trusted for an https origin and the distribution links (default: the file's tls.ca, else public CAs)")
     .option('--state-dir <dir>', 'origin push: replica journal and pushed bodies (default .dnscdn/edge-NAME)')
     .action(async (flags: EdgeFlags) => run(edgeRoleFromFlags(flags)));
 }

@@ -18,6 +18,7 @@ import { HttpError } from '../errors.js';
 import { logger } from '../log.js';
 import { ADMIN_PREFIX, AdminListener, type AdminHandler } from '../http/admin-listener.js';
 import { BEARER_CHALLENGE } from '../http/bearer.js';
+import type { ServerTls } from '../http/link-tls.js';
 import { parseJsonObject } from '../http/body.js';
 import { sendJson } from '../http/reply.js';
 import { createRegistry } from '../metrics.js';
@@ -77,6 +78,8 @@ export interface EdgeOptions {
   ignoreCookies?: readonly string[];
   /** Observes the lifecycle steps each request visited (pipeline.ts StepName), like varnishlog; for tests and debugging. */
   onSteps?: (steps: readonly StepName[], req: EdgeRequest) => void;
+  /** The admin listener serves HTTPS with this certificate (http/link-tls.ts); absent = HTTP. */
+  adminTls?: ServerTls;
   /** One line per request to a file or stderr (access-log.ts); absent = none. */
   accessLog?: AccessLogOptions;
 }
@@ -136,7 +139,7 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
   });
   const adminListen = options.adminListen === undefined ? { host: '127.0.0.1', port: 0 } : typeof options.adminListen === 'string' ? parseHostPort(options.adminListen) : options.adminListen;
   // Bounded by the largest pushed batch the replica route accepts: one object plus its framing.
-  const admin = await AdminListener.start({ listen: adminListen, token: options.adminToken, registry, role: `edge ${name}`, maxBodyBytes: store.maxObjectBytes + 1024 * 1024 });
+  const admin = await AdminListener.start({ listen: adminListen, token: options.adminToken, registry, role: `edge ${name}`, maxBodyBytes: store.maxObjectBytes + 1024 * 1024, tls: options.adminTls });
   addBuiltinAdminRoutes(admin, cache);
   const publicPurge = new PublicPurge(options.purgeAllow ?? [], options.adminToken);
   const accessLog = options.accessLog ? new AccessLog(options.accessLog) : undefined;

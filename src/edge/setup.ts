@@ -3,7 +3,7 @@
  * `dnscdn up` start exactly this; command.ts builds the same object from flags and lets a flag override a key.
  */
 import { adminToken, edgeAdmin, edgeReplicaDir, findEdge, distributionUrl, originUrl } from '../config/reach.js';
-import type { Deployment } from '../config/types.js';
+import type { Deployment, LinkTlsConfig } from '../config/types.js';
 import type { EdgePushSettings } from './replica.js';
 import type { EdgeOptions } from './server.js';
 
@@ -12,6 +12,8 @@ export interface EdgeRoleOptions {
   server: EdgeOptions;
   /** Absent: a plain pull cache (no replica routes, no catch-up). */
   push?: EdgePushSettings;
+  /** TLS between roles: the CA links trust, the admin listener's certificate (http/link-tls.ts). */
+  linkTls?: LinkTlsConfig;
 }
 
 /**
@@ -34,6 +36,7 @@ export function edgeRoleFromDeployment(d: Deployment, name: string | undefined, 
   if (edge.accessLog !== undefined) server.accessLog = edge.accessLog;
   if (token !== undefined) server.adminToken = token;
   const role: EdgeRoleOptions = { server };
+  if (d.tls) role.linkTls = d.tls;
   if (d.origin && token !== undefined) role.push = { distributor: distributionUrl(d), stateDir: edgeReplicaDir(d, edge), token };
   return role;
 }

@@ -6,6 +6,7 @@ import { parseDistributionStatus, parseOpSummaries } from '../distribution/answe
 import { bearer } from '../http/bearer.js';
 import { parseDownstream, tokenFrom } from '../distribution/targets.js';
 import { request } from '../http/client.js';
+import { applyLinkTls, trustLinkCa } from '../http/link-tls.js';
 import { parseHostPort } from '../net/address.js';
 import { defaultAdminAddressOrThrow } from '../net/admin-address.js';
 import { reportReady } from '../up/child.js';
@@ -85,6 +86,7 @@ function rulesFromFlags(flags: OriginFlags): PathRule[] {
 
 /** Serves the content; with a token, publishes through a separate distributor or a node in this process. */
 export async function runOrigin(o: OriginRoleOptions): Promise<void> {
+  const adminTls = applyLinkTls(o.linkTls);
   await materialiseLargeFiles(o.content);
   let distributor: Distributor | undefined;
   let publisher: Publisher | undefined;
@@ -101,6 +103,7 @@ export async function runOrigin(o: OriginRoleOptions): Promise<void> {
     token: o.token,
     publisher,
     distributor,
+    adminTls,
   });
   const watcher = o.watch && publisher ? watchContent(origin, publisher) : undefined;
   process.stdout.write(`origin listening on ${origin.url}, admin ${origin.adminUrl}, content ${o.content}\n`);
@@ -136,13 +139,19 @@ export function originCommand(run: (role: OriginRoleOptions) => Promise<void> = 
 interface ClientOptions {
   origin: string;
   token?: string;
+  tlsCa?: string;
 }
 
 function withClientOptions(c: Command): Command {
-  return c.option('--origin <url>', "the origin's admin listener (or a distribution node's)", 'http://127.0.0.1:9000').option('--token <token>', 'admin token (default: $DNSCDN_ADMIN_TOKEN)');
+  return c
+    .option('--origin <url>', "the origin's admin listener (or a distribution node's); https:// when the deployment has tls.admin", 'http://127.0.0.1:9000')
+    .option('--token <token>', 'admin token (default: $DNSCDN_ADMIN_TOKEN)')
+    .option('--tls-ca <file>', "PEM CA bundle to trust for an https:// admin listener (the deployment's tls.ca; default: $DNSCDN_TLS_CA, else public CAs)");
 }
 
 async function adminCall(o: ClientOptions, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
+  const ca = o.tlsCa ?? process.env.DNSCDN_TLS_CA;
+  trustLinkCa(ca === '' ? undefined : ca);
   const token = tokenFrom(o.token);
   if (!token) throw new Error('a token is required (--token or DNSCDN_ADMIN_TOKEN)');
   const res = await request(new URL(path, o.origin), {

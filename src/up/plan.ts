@@ -3,7 +3,7 @@
  * own command, so a single edge can be killed (and failover watched) like a real site going dark.
  */
 import { formatHostPort } from '../net/address.js';
-import { edgeAdminUrl, edgeUrl } from '../config/reach.js';
+import { adminScheme, edgeAdminUrl, edgeUrl } from '../config/reach.js';
 import type { Deployment } from '../config/types.js';
 
 export interface RoleProcess {
@@ -32,10 +32,10 @@ export function planProcesses(d: Deployment): RoleProcess[] {
   if (d.origin) {
     if (d.distribution?.listen) {
       const at = d.distribution.listen;
-      const admin = d.distribution.admin ? [`http://${formatHostPort(d.distribution.admin)}/metrics`] : [];
+      const admin = d.distribution.admin ? [`${adminScheme(d)}://${formatHostPort(d.distribution.admin)}/metrics`] : [];
       out.push({ label: 'distributor', role: 'distributor', args: ['distributor', '--config', file], wave: 0, listens: [`http://${formatHostPort(at)}`, ...admin] });
     }
-    out.push({ label: 'origin', role: 'origin', args: ['origin', '--config', file], wave: 0, listens: [`http://${formatHostPort(d.origin.listen)}`, `http://${formatHostPort(d.origin.admin)}/metrics`] });
+    out.push({ label: 'origin', role: 'origin', args: ['origin', '--config', file], wave: 0, listens: [`http://${formatHostPort(d.origin.listen)}`, `${adminScheme(d)}://${formatHostPort(d.origin.admin)}/metrics`] });
   }
   for (const e of d.edges) {
     out.push({
@@ -43,7 +43,7 @@ export function planProcesses(d: Deployment): RoleProcess[] {
       role: 'edge',
       args: ['edge', '--config', file, '--name', e.name],
       wave: 1,
-      listens: e.admin ? [edgeUrl(e), `${edgeAdminUrl(e)}/metrics`] : [edgeUrl(e)],
+      listens: e.admin ? [edgeUrl(e), `${edgeAdminUrl(e, d)}/metrics`] : [edgeUrl(e)],
     });
   }
   return out;
@@ -79,7 +79,7 @@ export function formatBanner(d: Deployment, rows: Array<{ process: RoleProcess; 
   const adminEdge = d.edges.find((e) => e.admin !== undefined);
   if (adminEdge) {
     if (!pool) lines.push('try:');
-    lines.push(`  curl -s ${edgeAdminUrl(adminEdge)}/metrics | grep hits_total     # metrics and /.dnscdn/ APIs: admin listeners only, not :${adminEdge.port}`);
+    lines.push(`  curl -s ${edgeAdminUrl(adminEdge, d)}/metrics | grep hits_total     # metrics and /.dnscdn/ APIs: admin listeners only, not :${adminEdge.port}`);
   }
   return `${lines.join('\n')}\n`;
 }
