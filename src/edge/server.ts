@@ -25,6 +25,7 @@ import { createRegistry } from '../metrics.js';
 import { formatHostPort, parseHostPort, type HostPort } from '../net/address.js';
 import { AccessLog, type AccessLogOptions, type AccessRecord } from './access-log.js';
 import { EdgeCache } from './cache.js';
+import { DEFAULT_COMPRESSION, EdgeCompression, type CompressionOptions } from './compression.js';
 import { IncomingEdgeRequest } from './client-request.js';
 import { writeDelivery, writeSynth } from './deliver.js';
 import type { CachedObject } from './entry.js';
@@ -78,6 +79,8 @@ export interface EdgeOptions {
   ignoreCookies?: readonly string[];
   /** Observes the lifecycle steps each request visited (pipeline.ts StepName), like varnishlog; for tests and debugging. */
   onSteps?: (steps: readonly StepName[], req: EdgeRequest) => void;
+  /** Brotli/gzip variants of stored objects (compression.ts). Default DEFAULT_COMPRESSION; `false` = off. */
+  compression?: CompressionOptions | false;
   /** The admin listener serves HTTPS with this certificate (http/link-tls.ts); absent = HTTP. */
   adminTls?: ServerTls;
   /** One line per request to a file or stderr (access-log.ts); absent = none. */
@@ -119,6 +122,8 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
   metrics = createEdgeMetrics(registry, store);
   const m = metrics;
   const cache = new EdgeCache(store, now, via);
+  const compression = options.compression === false ? undefined : new EdgeCompression(cache, options.compression ?? DEFAULT_COMPRESSION, via);
+  if (compression) cache.compressible = (status, headers, length) => compression.compressible(status, headers, length);
   const origin = new SingleOrigin({ origin: options.origin, timeoutMs: options.originTimeoutMs ?? 10_000 });
   const upstream = observedUpstream(origin, (o) => {
     if (o.kind === 'response') m.originLatency.observe(o.latencySec);
@@ -136,6 +141,7 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
     // Only what the public port must answer itself: a guarded PURGE and the 404 for admin paths.
     isAdminRequest: (method, path) => method === 'PURGE' || path.startsWith(ADMIN_PREFIX),
     onSteps: options.onSteps,
+    compression,
   });
   const adminListen = options.adminListen === undefined ? { host: '127.0.0.1', port: 0 } : typeof options.adminListen === 'string' ? parseHostPort(options.adminListen) : options.adminListen;
   // Bounded by the largest pushed batch the replica route accepts: one object plus its framing.
