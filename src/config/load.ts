@@ -17,6 +17,7 @@ import {
   ACCESS_LOG_FORMATS,
   type AccessLogConfig,
   type AccessLogFormat,
+  type EdgeCompressionConfig,
   type LinkTlsConfig,
   DNS_TCP_RANGES,
   DNS_RRL_RANGES,
@@ -243,6 +244,7 @@ interface EdgeDefaults {
   health: HealthCheckConfig;
   cache: EdgeConfig['cache'];
   accessLog?: AccessLogConfig;
+  compression?: EdgeCompressionConfig | false;
 }
 
 function readCache(n: ConfigNode, base: EdgeConfig['cache']): EdgeConfig['cache'] {
@@ -286,6 +288,25 @@ export function parseAccessLogFormat(text: string): AccessLogFormat {
   throw new Error(`unknown access log format "${text}" (one of: ${ACCESS_LOG_FORMATS.join(', ')})`);
 }
 
+/** `compression: false` or `{ types: [text/, application/json], minBytes: 1KB, br: true, gzip: true }`. */
+function readCompression(n: ConfigNode): EdgeCompressionConfig | false {
+  if (!n.isMapping()) {
+    if (n.boolean()) throw n.error('true is the default: give false, or a map { types, minBytes, br, gzip }');
+    return false;
+  }
+  const f = n.fields(['types', 'minBytes', 'br', 'gzip']);
+  const c: EdgeCompressionConfig = {};
+  if (f.types.present()) c.types = f.types.itemsOrOne().map((t) => {
+    const type = t.string().toLowerCase();
+    if (!/^[a-z0-9!#$&^_.+-]+\/([a-z0-9!#$&^_.+-]+)?$/.test(type)) throw t.error(`"${type}" is not a content type (type/subtype, or type/ for every subtype)`);
+    return type;
+  });
+  if (f.minBytes.present()) c.minBytes = f.minBytes.parse(parseByteSize);
+  if (f.br.present()) c.br = f.br.boolean();
+  if (f.gzip.present()) c.gzip = f.gzip.boolean();
+  return c;
+}
+
 function edgeAccessLog(log: AccessLogConfig | undefined, edge: string): AccessLogConfig | undefined {
   if (log === undefined || !('path' in log.to)) return log;
   return { ...log, to: { path: log.to.path.replaceAll('{edge}', edge) } };
@@ -294,7 +315,7 @@ function edgeAccessLog(log: AccessLogConfig | undefined, edge: string): AccessLo
 function readEdgeDefaults(n: ConfigNode, baseDir: string): EdgeDefaults {
   const base: EdgeDefaults = { port: DEFAULT_EDGE_PORT, purgeAllow: [], weight: 1, health: DEFAULT_HEALTH, cache: { maxBytes: DEFAULT_EDGE_MAX_BYTES } };
   if (!n.present()) return base;
-  const f = n.fields(['port', 'weight', 'health', 'cache', 'purgeAllow', 'accessLog']);
+  const f = n.fields(['port', 'weight', 'health', 'cache', 'purgeAllow', 'accessLog', 'compression']);
   const defaults: EdgeDefaults = {
     port: f.port.present() ? f.port.integer({ min: 1, max: 65535 }) : base.port,
     purgeAllow: f.purgeAllow.present() ? readCidrTexts(f.purgeAllow) : base.purgeAllow,
@@ -303,6 +324,7 @@ function readEdgeDefaults(n: ConfigNode, baseDir: string): EdgeDefaults {
     cache: readCache(f.cache, base.cache),
   };
   if (f.accessLog.present()) defaults.accessLog = readAccessLog(f.accessLog, baseDir);
+  if (f.compression.present()) defaults.compression = readCompression(f.compression);
   return defaults;
 }
 
@@ -312,7 +334,7 @@ function readEdges(n: ConfigNode, defaultsNode: ConfigNode, baseDir: string): Ed
   const edges: EdgeConfig[] = [];
   for (const [name, e] of n.entries()) {
     if (!/^[a-zA-Z0-9][a-zA-Z0-9_-]{0,62}$/.test(name)) throw e.error(`edge name "${name}" must be letters, digits, - and _`);
-    const f = e.fields(['addresses', 'port', 'location', 'weight', 'health', 'cache', 'admin', 'purgeAllow', 'accessLog']);
+    const f = e.fields(['addresses', 'port', 'location', 'weight', 'health', 'cache', 'admin', 'purgeAllow', 'accessLog', 'compression']);
     if (!f.addresses.present()) throw f.addresses.error('is required (IPv4/IPv6 addresses the edge listens on)');
     const addresses = f.addresses.itemsOrOne().map((a) => {
       const ip = parseIp(a.text());
@@ -321,8 +343,10 @@ function readEdges(n: ConfigNode, defaultsNode: ConfigNode, baseDir: string): Ed
     });
     const port = f.port.present() ? f.port.integer({ min: 1, max: 65535 }) : defaults.port;
     const accessLog = edgeAccessLog(f.accessLog.present() ? readAccessLog(f.accessLog, baseDir) : defaults.accessLog, name);
+    const compression = f.compression.present() ? readCompression(f.compression) : defaults.compression;
     edges.push({
       ...(accessLog ? { accessLog } : {}),
+      ...(compression !== undefined ? { compression } : {}),
       name,
       addresses,
       port,

@@ -44,6 +44,17 @@ export interface EdgeConfig {
   purgeAllow?: string[];
   /** `accessLog`: one line per request (src/edge/access-log.ts); absent = no access log. */
   accessLog?: AccessLogConfig;
+  /** `compression`: br/gzip variants of stored objects (src/edge/compression.ts); absent = the defaults, false = off. */
+  compression?: EdgeCompressionConfig | false;
+}
+
+export interface EdgeCompressionConfig {
+  /** Content types (a value ending in `/` is a prefix); absent = the edge's default list. */
+  types?: string[];
+  /** Smallest body compressed, bytes. */
+  minBytes?: number;
+  br?: boolean;
+  gzip?: boolean;
 }
 
 export const ACCESS_LOG_FORMATS = ['combined', 'json'] as const;

@@ -38,6 +38,8 @@ export interface EdgeFlags {
   accessLog?: string;
   accessLogFormat?: string;
   tlsCa?: string;
+  /** false from `--no-compression`; commander leaves it undefined otherwise (no default given). */
+  compression?: boolean;
 }
 
 const DEFAULT_MAX_BYTES = '256MB';
@@ -68,6 +70,7 @@ export function edgeRoleFromFlags(flags: EdgeFlags, env: Record<string, string |
   else if (s.adminListen === undefined) s.adminListen = defaultAdminAddressOrThrow(typeof s.listen === 'string' ? parseHostPort(s.listen) : s.listen);
   if (flags.purgeAllow !== undefined) s.purgeAllow = flags.purgeAllow.split(',').map((c) => c.trim()).filter(Boolean);
   if (flags.accessLog !== undefined || flags.accessLogFormat !== undefined) s.accessLog = accessLogFromFlags(flags, s.accessLog);
+  if (flags.compression === false) s.compression = false;
   if (flags.tlsCa !== undefined) role.linkTls = { ...role.linkTls, ca: resolve(flags.tlsCa) };
   const token = flags.adminToken ?? s.adminToken ?? envToken;
   if (token !== undefined) s.adminToken = token;
@@ -145,6 +148,7 @@ export function edgeCommand(run: (role: EdgeRoleOptions) => Promise<void> = runE
     .option('--distributor <url>', 'origin push: distribution node to receive pushes from and catch up with (needs the admin token)')
     .option('--access-log <file|stderr>', 'one line per request to FILE (reopened on SIGHUP) or stderr (default: none, or the file\'s accessLog)')
     .option('--access-log-format <format>', 'combined (default) or json')
+    .option('--no-compression', 'serve every answer as the origin coded it (default: br/gzip variants of stored text objects)')
     .option('--tls-ca <file>', "PEM CA bundle trusted for an https origin and the distribution links (default: the file's tls.ca, else public CAs)")
     .option('--state-dir <dir>', 'origin push: replica journal and pushed bodies (default .dnscdn/edge-NAME)')
     .action(async (flags: EdgeFlags) => run(edgeRoleFromFlags(flags)));

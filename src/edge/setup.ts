@@ -4,6 +4,7 @@
  */
 import { adminToken, edgeAdmin, edgeReplicaDir, findEdge, distributionUrl, originUrl } from '../config/reach.js';
 import type { Deployment, LinkTlsConfig } from '../config/types.js';
+import { DEFAULT_COMPRESSION } from './compression.js';
 import type { EdgePushSettings } from './replica.js';
 import type { EdgeOptions } from './server.js';
 
@@ -34,6 +35,7 @@ export function edgeRoleFromDeployment(d: Deployment, name: string | undefined, 
   if (edge.cache.ignoreCookies !== undefined) server.ignoreCookies = edge.cache.ignoreCookies;
   if (edge.cache.policy !== undefined) server.cachePolicy = edge.cache.policy;
   if (edge.accessLog !== undefined) server.accessLog = edge.accessLog;
+  if (edge.compression !== undefined) server.compression = edge.compression === false ? false : { ...DEFAULT_COMPRESSION, ...edge.compression };
   if (token !== undefined) server.adminToken = token;
   const role: EdgeRoleOptions = { server };
   if (d.tls) role.linkTls = d.tls;

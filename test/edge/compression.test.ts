@@ -9,6 +9,10 @@ import { promisify } from 'node:util';
 import { brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chooseCoding } from '../../src/edge/accept-encoding.js';
+import { edgeCommand } from '../../src/edge/command.js';
+import { DEFAULT_COMPRESSION } from '../../src/edge/compression.js';
+import type { EdgeRoleOptions } from '../../src/edge/setup.js';
+import { parsedOptions, ROLE_FLAGS_DEPLOYMENT, writeDeployment } from '../config/role-flags.js';
 import { fixed, request, startFixture, type Fixture } from './harness.js';
 
 const run = promisify(execFile);
@@ -159,6 +163,38 @@ describe('Accept-Encoding parsing (bounded)', () => {
       const res = await request(fx.edge.url, '/p', { headers: { 'accept-encoding': `gzip, ${many}` } });
       expect(res.status).toBe(200);
       expect(res.headers['content-encoding']).toBe('gzip');
+    } finally {
+      await fx.close();
+    }
+  });
+});
+
+describe('compression in the deployment file and --no-compression', () => {
+  const parse = (file: string, ...extra: string[]): Promise<EdgeRoleOptions> => parsedOptions(edgeCommand, ['--config', file, '--name', 'london', ...extra]);
+  const withKey = (yaml: string): string => writeDeployment(ROLE_FLAGS_DEPLOYMENT.replace('edgeDefaults:\n', `edgeDefaults:\n  compression: ${yaml}\n`));
+
+  it('takes types, minBytes and codings over the defaults; false turns it off; the flag overrides the file', async () => {
+    const o = await parse(withKey('{ types: [text/, application/json], minBytes: 1KiB, br: false }'));
+    expect(o.server.compression).toEqual({ ...DEFAULT_COMPRESSION, types: ['text/', 'application/json'], minBytes: 1024, br: false });
+    expect((await parse(withKey('false'))).server.compression).toBe(false);
+    expect((await parse(withKey('{ minBytes: 1KiB }'), '--no-compression')).server.compression).toBe(false);
+    expect((await parse(writeDeployment())).server.compression).toBeUndefined();
+  });
+
+  it('refuses a bad type or true, naming file, line and key', async () => {
+    await expect(parse(withKey('{ types: [html] }'))).rejects.toThrow(/dnscdn\.yaml:\d+.*compression\.types.*"html" is not a content type/);
+    await expect(parse(withKey('true'))).rejects.toThrow(/dnscdn\.yaml:\d+.*compression.*true is the default/);
+  });
+
+  it('compression: false serves identity to a br client', async () => {
+    const fx = await startFixture({ compression: false });
+    try {
+      fx.origin.on('/p', fixed(200, { 'cache-control': 'max-age=60', 'content-type': 'text/plain' }, TEXT));
+      await fx.get('/p');
+      const res = await fx.get('/p', { 'accept-encoding': 'br' });
+      expect(res.headers['x-cache']).toBe('HIT');
+      expect(res.headers['content-encoding']).toBeUndefined();
+      expect(res.headers.vary).toBeUndefined();
     } finally {
       await fx.close();
     }
