@@ -107,7 +107,7 @@ export class AccessLog {
       protocol: req.httpVersionMajor === 2 ? 'h2' : 'h1',
       status: res.writableFinished ? res.statusCode : 499,
       bytes: Math.max(0, req.socket.bytesWritten - r.bytesBefore),
-      duration: Math.round(performance.now() - r.started) / 1000,
+      duration: Math.round((performance.now() - r.started) * 1000) / 1e6,
       cache: r.outcome,
       upstream: r.upstream,
       tls: (req.socket as Partial<TLSSocket>).getProtocol?.() ?? '-',

@@ -2,7 +2,7 @@
  * The access log (src/edge/access-log.ts): one line per request with the cache outcome, combined or JSON lines,
  * and a reopen after logrotate renamed the file. A real origin and edge on loopback; the lines are read from disk.
  */
-import { mkdtempSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -10,7 +10,9 @@ import type { AccessLine } from '../../src/edge/access-log.js';
 import { edgeCommand } from '../../src/edge/command.js';
 import type { EdgeRoleOptions } from '../../src/edge/setup.js';
 import { parsedOptions, ROLE_FLAGS_DEPLOYMENT, writeDeployment } from '../config/role-flags.js';
-import { fixed, startFixture, type Fixture } from './harness.js';
+import { eventually, startCli, stopCli } from '../push/processes.js';
+import { freePortOn, privateLoopbacks } from '../net/loopback.js';
+import { fixed, request, startFixture, startOrigin, type Fixture } from './harness.js';
 
 let fx: Fixture | undefined;
 afterEach(async () => {
@@ -136,5 +138,34 @@ describe('accessLog in the deployment file and --access-log', () => {
     await expect(parse(withLog('{ path: a.log, stderr: true }'))).rejects.toThrow(/dnscdn\.yaml:\d+.*accessLog.*exactly one of "path"/);
     await expect(parse(withLog('{ path: a.log, format: clf }'))).rejects.toThrow(/dnscdn\.yaml:\d+.*accessLog\.format.*unknown access log format "clf"/);
     await expect(parse(writeDeployment(), '--access-log-format', 'json')).rejects.toThrow(/needs --access-log/);
+  });
+});
+
+describe('dnscdn edge --access-log (a real process)', () => {
+  it('SIGHUP after logrotate renamed the file: the edge keeps running and writes to a new file at the path', async () => {
+    const origin = await startOrigin();
+    origin.on('/x', fixed(200, { 'cache-control': 'max-age=60' }, 'x'));
+    const dir = logDir();
+    const path = join(dir, 'access.log');
+    const [host] = privateLoopbacks(1);
+    const port = await freePortOn(host!);
+    const adminPort = await freePortOn(host!);
+    const edge = startCli(['edge', '--listen', `${host}:${port}`, '--admin-listen', `${host}:${adminPort}`, '--origin', origin.url, '--access-log', path]);
+    try {
+      const base = `http://${host}:${port}`;
+      await eventually(async () => (await request(base, '/healthz')).status === 200, 10_000, edge.output);
+      await request(base, '/x');
+      await eventually(async () => existsSync(path) && lines(path).length === 2, 5000, () => `log: ${existsSync(path) ? readFileSync(path, 'utf8') : 'none'}`);
+      renameSync(path, `${path}.1`);
+      edge.child.kill('SIGHUP');
+      await eventually(async () => existsSync(path), 5000, edge.output);
+      await request(base, '/x');
+      await eventually(async () => lines(path).length === 1, 5000, () => readFileSync(path, 'utf8'));
+      expect(lines(`${path}.1`).map((l) => /"GET (\S+) .* cache=(\S+)/.exec(l)!.slice(1).join(' '))).toEqual(['/healthz SYNTH', '/x MISS']);
+      expect(lines(path).map((l) => /"GET (\S+) .* cache=(\S+)/.exec(l)!.slice(1).join(' '))).toEqual(['/x HIT']);
+    } finally {
+      await stopCli(edge);
+      await origin.close();
+    }
   });
 });
