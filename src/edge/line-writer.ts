@@ -13,7 +13,8 @@
  * `reopen()` is logrotate's `postrotate kill -HUP`: the batch gathered so far goes to the old file, then the path
  * is opened again (created if logrotate moved it away).
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { logger } from '../log.js';
 
 const log = logger('access-log');
@@ -113,7 +114,8 @@ export class LineWriter {
 
 /** Opens for appending; a failure surfaces at the first write (logged there), never as an unhandled rejection. */
 function openForAppend(path: string): Promise<FileHandle> {
-  const handle = open(path, 'a', 0o640);
+  // The folder is made if missing (a fresh checkout's var/log, or logrotate's `olddir` moved it).
+  const handle = mkdir(dirname(path), { recursive: true }).then(() => open(path, 'a', 0o640));
   handle.catch(() => undefined);
   return handle;
 }
