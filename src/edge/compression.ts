@@ -72,6 +72,8 @@ export class EdgeCompression {
     private readonly options: CompressionOptions,
     /** The edge's Via (`1.1 name`), as on every stored object. */
     private readonly via: string,
+    /** Told of each variant compressed (the compressions metric). */
+    private readonly onCompressed: (coding: 'br' | 'gzip') => void = () => undefined,
   ) {}
 
   /** Would a stored object with these headers and body length be compressed? (Vary: Accept-Encoding goes on it.) */
@@ -117,6 +119,7 @@ export class EdgeCompression {
       coding === 'br'
         ? await brotli(entry.body, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: entry.body.length } })
         : await gzip(entry.body, { level: GZIP_LEVEL });
+    this.onCompressed(coding);
     const headers: HeaderMap = { ...entry.headers, 'content-encoding': coding, 'content-length': String(body.length), vary: withAcceptEncoding(single(entry.headers.vary)) };
     if (entry.etag !== undefined) headers.etag = suffixedEtag(entry.etag, coding);
     const variant = createCachedObject({

@@ -122,7 +122,7 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
   metrics = createEdgeMetrics(registry, store);
   const m = metrics;
   const cache = new EdgeCache(store, now, via);
-  const compression = options.compression === false ? undefined : new EdgeCompression(cache, options.compression ?? DEFAULT_COMPRESSION, via);
+  const compression = options.compression === false ? undefined : new EdgeCompression(cache, options.compression ?? DEFAULT_COMPRESSION, via, (coding) => m.compressions.inc({ coding }));
   if (compression) cache.compressible = (status, headers, length) => compression.compressible(status, headers, length);
   const origin = new SingleOrigin({ origin: options.origin, timeoutMs: options.originTimeoutMs ?? 10_000 });
   const upstream = observedUpstream(origin, (o) => {

@@ -13,7 +13,7 @@ import { edgeCommand } from '../../src/edge/command.js';
 import { DEFAULT_COMPRESSION } from '../../src/edge/compression.js';
 import type { EdgeRoleOptions } from '../../src/edge/setup.js';
 import { parsedOptions, ROLE_FLAGS_DEPLOYMENT, writeDeployment } from '../config/role-flags.js';
-import { fixed, request, startFixture, type Fixture } from './harness.js';
+import { fixed, metric, request, startFixture, type Fixture } from './harness.js';
 
 const run = promisify(execFile);
 const TEXT = 'The quick brown fox jumps over the lazy dog. '.repeat(200); // 9,000 bytes of text
@@ -128,6 +128,9 @@ describe('edge compression', () => {
     const answers = await Promise.all(spellings.map((ae) => request(f.edge.url, '/page.html', ae === '' ? {} : { headers: { 'accept-encoding': ae } })));
     expect(answers.map((a) => a.headers['content-encoding'] ?? 'identity')).toEqual(['br', 'br', 'br', 'gzip', 'gzip', 'gzip', 'br', 'identity', 'identity', 'br', 'br', 'identity']);
     expect(f.edge.cache.list().filter((o) => o.path === '/page.html')).toHaveLength(3);
+    // Six br and three gzip clients arrived together: one compression each (the jobs were shared).
+    expect(await metric(f.edge, 'dnscdn_edge_compressions_total', { coding: 'br' })).toBe(1);
+    expect(await metric(f.edge, 'dnscdn_edge_compressions_total', { coding: 'gzip' })).toBe(1);
   });
 });
 
