@@ -31,9 +31,8 @@ export function chooseCoding(header: string | undefined, offerBr: boolean, offer
     while (i < end && header.charCodeAt(i) !== 44 && header.charCodeAt(i) !== 59 && header.charCodeAt(i) !== 32 && header.charCodeAt(i) !== 9) i++;
     const nameEnd = i;
     if (nameEnd === nameStart) break;
-    const q = readWeight(header, i, end);
-    i = q.next;
-    const w = q.weight;
+    i = readWeight(header, i, end);
+    const w = lastWeight;
     if (w < 0) continue;
     if (matches(header, nameStart, nameEnd, 'br')) br = Math.max(br, w);
     else if (matches(header, nameStart, nameEnd, 'gzip') || matches(header, nameStart, nameEnd, 'x-gzip')) gzip = Math.max(gzip, w);
@@ -49,11 +48,14 @@ export function chooseCoding(header: string | undefined, offerBr: boolean, offer
   return 'identity';
 }
 
+/** readWeight's second result (a module slot rather than a returned object: no allocation per element). */
+let lastWeight = 1000;
+
 /**
  * The element's parameters up to the next comma: its `q` in thousandths (1000 when absent), or -1 when the q-value
- * is malformed. Returns where the next element starts.
+ * is malformed, left in `lastWeight`. Returns where the next element starts.
  */
-function readWeight(h: string, from: number, end: number): { weight: number; next: number } {
+function readWeight(h: string, from: number, end: number): number {
   let i = from;
   let weight = 1000;
   while (i < end && h.charCodeAt(i) !== 44) {
@@ -68,7 +70,8 @@ function readWeight(h: string, from: number, end: number): { weight: number; nex
     }
     i++;
   }
-  return { weight, next: i };
+  lastWeight = weight;
+  return i;
 }
 
 function precededByParamStart(h: string, i: number, from: number): boolean {

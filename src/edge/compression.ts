@@ -66,6 +66,8 @@ export class EdgeCompression {
   /** The encoded variants made from each identity object (dropped with it). */
   private readonly made = new WeakMap<CachedObject, { br?: CachedObject; gzip?: CachedObject }>();
   private readonly jobs = new Map<string, Promise<CachedObject | undefined>>();
+  /** compressible() of each stored object, worked out at its first hit from a client that accepts a coding. */
+  private readonly verdicts = new WeakMap<CachedObject, boolean>();
 
   constructor(
     private readonly cache: EdgeCache,
@@ -93,7 +95,14 @@ export class EdgeCompression {
   /** The coding this request gets for `entry`: identity when the client or the object does not call for one. */
   codingFor(acceptEncoding: string | undefined, entry: CachedObject): Coding {
     if (acceptEncoding === undefined) return 'identity';
-    if (!this.compressible(entry.status, entry.headers, entry.body.length)) return 'identity';
+    // Browsers send Accept-Encoding on every request: the verdict is kept per object so that hits on images and
+    // other incompressible objects cost a WeakMap lookup, not header parsing.
+    let ok = this.verdicts.get(entry);
+    if (ok === undefined) {
+      ok = this.compressible(entry.status, entry.headers, entry.body.length);
+      this.verdicts.set(entry, ok);
+    }
+    if (!ok) return 'identity';
     return chooseCoding(acceptEncoding, this.options.br, this.options.gzip);
   }
 
