@@ -25,6 +25,12 @@ export function dnscdnEdgeSpec(ctx: EdgeContext, port: number): HttpServerSpec {
   return { name: 'dnscdn', argv: ['node', join(ctx.root, 'bin', 'dnscdn.js'), 'edge', '--listen', `${ctx.host}:${port}`, '--admin-listen', `${ctx.host}:0`, '--origin', ctx.originUrl, '--max-bytes', '256MB'] };
 }
 
+/** dnscdn edge writing the combined access log to a file (issue 15 item 6): its cost, beside the plain run. */
+export function dnscdnAccessLogSpec(ctx: EdgeContext, port: number): HttpServerSpec {
+  const plain = dnscdnEdgeSpec(ctx, port);
+  return { name: 'dnscdn access log', argv: [...plain.argv, '--access-log', join(ctx.tmp, 'access.log')] };
+}
+
 export function httpCeilingSpec(ctx: EdgeContext, port: number): HttpServerSpec {
   return { name: 'node ceiling', argv: ['node', join(ctx.root, 'dist-bench', 'bench', 'http-ceiling.js'), '--listen', `${ctx.host}:${port}`] };
 }

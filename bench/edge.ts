@@ -10,12 +10,13 @@
  * saturation: the origin shares the load generator's core). Writes bench/results/edge.json and edge.svg.
  *
  *   npm run bench:edge     (BENCH_SECONDS=3 for a quick look; BENCH_SERVERS=dnscdn,nginx to choose among
- *                           dnscdn, node ceiling, nginx, varnish; BENCH_CPU_PROF=1 profiles dnscdn)
+ *                           dnscdn, dnscdn access log, node ceiling, nginx, varnish; BENCH_CPU_PROF=1
+ *                           profiles dnscdn)
  */
 import { request } from 'node:http';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { dnscdnEdgeSpec, httpCeilingSpec, nginxSpec, varnishSpec, type EdgeContext, type HttpServerSpec } from './edge-servers.js';
+import { dnscdnAccessLogSpec, dnscdnEdgeSpec, httpCeilingSpec, nginxSpec, varnishSpec, type EdgeContext, type HttpServerSpec } from './edge-servers.js';
 import { benchObjects, OBJECT_SIZES } from './objects.js';
 import {
   conditions,
@@ -171,6 +172,7 @@ async function main(): Promise<void> {
     console.log(`conditions: ${JSON.stringify(conditions())}\n`);
     const specs: Array<[string, (c: EdgeContext, p: number) => HttpServerSpec | undefined]> = [
       ['dnscdn', (c, p) => withProfiler(dnscdnEdgeSpec(c, p))],
+      ['dnscdn access log', dnscdnAccessLogSpec],
       ['node ceiling', httpCeilingSpec],
       ['nginx', nginxSpec],
       ['varnish', varnishSpec],
@@ -219,6 +221,8 @@ export function ratioTable(results: readonly EdgeCaseResult[]): Ratio[] {
       const q = rps(other);
       if (q !== undefined && q > 0) out.push({ ratio: `${c}: dnscdn / ${other}`, value: ours / q, ...(target !== undefined ? { target } : {}) });
     }
+    const logged = rps('dnscdn access log');
+    if (logged !== undefined) out.push({ ratio: `${c}: dnscdn with access log / without`, value: logged / ours });
     const ceiling = rps('node ceiling');
     const nginx = rps('nginx');
     if (ceiling !== undefined && nginx !== undefined && nginx > 0) out.push({ ratio: `${c}: node ceiling / nginx`, value: ceiling / nginx });

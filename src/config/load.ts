@@ -15,6 +15,11 @@ import { formatCidr, formatIp, parseCidr, parseIp, type Cidr } from '../net/cidr
 import { Problems } from './problems.js';
 import { ConfigNode } from './reader.js';
 import {
+  ACCESS_LOG_FORMATS,
+  type AccessLogConfig,
+  type AccessLogFormat,
+  type EdgeCompressionConfig,
+  type LinkTlsConfig,
   DNS_TCP_RANGES,
   DNS_RRL_RANGES,
   DNS_UDP_SIZE_RANGE,
@@ -138,6 +143,9 @@ function validate(root: ConfigNode, file: string, env: Record<string, string | u
   const dns = problems.attempt(() => readDns(f.dns, baseDir));
   const edgesRead = readEdges(f.edges, f.edgeDefaults, problems);
   const edges = edgesRead ?? [];
+  const f = root.fields(['dns', 'edgeDefaults', 'edges', 'pools', 'geo', 'origin', 'distribution', 'admin', 'tls']);
+  const dns = readDns(f.dns, baseDir);
+  const edges = readEdges(f.edges, f.edgeDefaults, baseDir);
   const edgeNames = new Set(edges.map((e) => e.name));
   const pools = edgesRead && f.pools.present() ? readPools(f.pools, edges, problems) : [];
   const geo = edgesRead ? problems.attempt(() => readGeo(f.geo, baseDir, edgeNames)) : undefined;
@@ -155,6 +163,9 @@ function validate(root: ConfigNode, file: string, env: Record<string, string | u
   checkUniqueListeners(root, deployment, problems);
   if (problems.found.length === before) sections.deployment = deployment;
   return sections;
+  if (f.tls.present()) deployment.tls = readLinkTls(f.tls, baseDir);
+  checkUniqueListeners(root, deployment);
+  return deployment;
 }
 
 function hostPort(n: ConfigNode, defaultPort?: number): HostPort {
@@ -316,6 +327,8 @@ interface EdgeDefaults {
   health: HealthCheckConfig;
   cache: EdgeConfig['cache'];
   origin?: EdgeConfig['origin'];
+  accessLog?: AccessLogConfig;
+  compression?: EdgeCompressionConfig | false;
 }
 
 function readCache(n: ConfigNode, base: EdgeConfig['cache']): EdgeConfig['cache'] {
@@ -341,10 +354,55 @@ function readCookiePattern(n: ConfigNode): string {
   return pattern;
 }
 
-function readEdgeDefaults(n: ConfigNode): EdgeDefaults {
+/**
+ * `accessLog: { path: FILE | stderr: true, format: combined | json }`. A relative path is from the file's folder;
+ * `{edge}` in it is the edge's name, so that `edgeDefaults` can give every edge its own file.
+ */
+function readAccessLog(n: ConfigNode, baseDir: string): AccessLogConfig {
+  const f = n.fields(['path', 'stderr', 'format']);
+  const format = f.format.present() ? f.format.parse(parseAccessLogFormat) : 'combined';
+  if (f.path.present() === f.stderr.present()) throw n.error('needs exactly one of "path" (a file) or "stderr: true"');
+  if (f.stderr.present()) {
+    if (!f.stderr.boolean()) throw f.stderr.error('must be true (or leave accessLog out for no access log)');
+    return { to: { stderr: true }, format };
+  }
+  return { to: { path: resolve(baseDir, f.path.string()) }, format };
+}
+
+export function parseAccessLogFormat(text: string): AccessLogFormat {
+  if ((ACCESS_LOG_FORMATS as readonly string[]).includes(text)) return text as AccessLogFormat;
+  throw new Error(`unknown access log format "${text}" (one of: ${ACCESS_LOG_FORMATS.join(', ')})`);
+}
+
+/** `compression: false` or `{ types: [text/, application/json], minBytes: 1KB, br: true, gzip: true }`. */
+function readCompression(n: ConfigNode): EdgeCompressionConfig | false {
+  if (!n.isMapping()) {
+    if (n.boolean()) throw n.error('true is the default: give false, or a map { types, minBytes, br, gzip }');
+    return false;
+  }
+  const f = n.fields(['types', 'minBytes', 'br', 'gzip']);
+  const c: EdgeCompressionConfig = {};
+  if (f.types.present()) c.types = f.types.itemsOrOne().map((t) => {
+    const type = t.string().toLowerCase();
+    if (!/^[a-z0-9!#$&^_.+-]+\/([a-z0-9!#$&^_.+-]+)?$/.test(type)) throw t.error(`"${type}" is not a content type (type/subtype, or type/ for every subtype)`);
+    return type;
+  });
+  if (f.minBytes.present()) c.minBytes = f.minBytes.parse(parseByteSize);
+  if (f.br.present()) c.br = f.br.boolean();
+  if (f.gzip.present()) c.gzip = f.gzip.boolean();
+  return c;
+}
+
+function edgeAccessLog(log: AccessLogConfig | undefined, edge: string): AccessLogConfig | undefined {
+  if (log === undefined || !('path' in log.to)) return log;
+  return { ...log, to: { path: log.to.path.replaceAll('{edge}', edge) } };
+}
+
+function readEdgeDefaults(n: ConfigNode, baseDir: string): EdgeDefaults {
   const base: EdgeDefaults = { port: DEFAULT_EDGE_PORT, purgeAllow: [], weight: 1, health: DEFAULT_HEALTH, cache: { maxBytes: DEFAULT_EDGE_MAX_BYTES } };
   if (!n.present()) return base;
   const f = n.fields(['port', 'weight', 'health', 'cache', 'purgeAllow', 'origin']);
+  const f = n.fields(['port', 'weight', 'health', 'cache', 'purgeAllow', 'accessLog', 'compression']);
   const defaults: EdgeDefaults = {
     port: f.port.present() ? f.port.integer({ min: 1, max: 65535 }) : base.port,
     purgeAllow: f.purgeAllow.present() ? readCidrTexts(f.purgeAllow) : base.purgeAllow,
@@ -368,6 +426,40 @@ function readEdges(n: ConfigNode, defaultsNode: ConfigNode, problems: Problems):
     const edge = problems.attempt(() => readEdge(name, e, defaults));
     if (edge) edges.push(edge);
     else complete = false;
+  if (f.accessLog.present()) defaults.accessLog = readAccessLog(f.accessLog, baseDir);
+  if (f.compression.present()) defaults.compression = readCompression(f.compression);
+  return defaults;
+}
+
+function readEdges(n: ConfigNode, defaultsNode: ConfigNode, baseDir: string): EdgeConfig[] {
+  const defaults = readEdgeDefaults(defaultsNode, baseDir);
+  if (!n.present()) return [];
+  const edges: EdgeConfig[] = [];
+  for (const [name, e] of n.entries()) {
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_-]{0,62}$/.test(name)) throw e.error(`edge name "${name}" must be letters, digits, - and _`);
+    const f = e.fields(['addresses', 'port', 'location', 'weight', 'health', 'cache', 'admin', 'purgeAllow', 'accessLog', 'compression']);
+    if (!f.addresses.present()) throw f.addresses.error('is required (IPv4/IPv6 addresses the edge listens on)');
+    const addresses = f.addresses.itemsOrOne().map((a) => {
+      const ip = parseIp(a.text());
+      if (!ip) throw a.error(`"${a.text()}" is not an IPv4 or IPv6 address`);
+      return formatIp(ip);
+    });
+    const port = f.port.present() ? f.port.integer({ min: 1, max: 65535 }) : defaults.port;
+    const accessLog = edgeAccessLog(f.accessLog.present() ? readAccessLog(f.accessLog, baseDir) : defaults.accessLog, name);
+    const compression = f.compression.present() ? readCompression(f.compression) : defaults.compression;
+    edges.push({
+      ...(accessLog ? { accessLog } : {}),
+      ...(compression !== undefined ? { compression } : {}),
+      name,
+      addresses,
+      port,
+      admin: adminAddress(f.admin, { host: addresses[0]!, port }, e),
+      purgeAllow: f.purgeAllow.present() ? readCidrTexts(f.purgeAllow) : defaults.purgeAllow,
+      location: readLocation(f.location),
+      weight: f.weight.present() ? f.weight.number({ min: 0 }) : defaults.weight,
+      health: readHealth(f.health, defaults.health),
+      cache: readCache(f.cache, defaults.cache),
+    });
   }
   return complete ? edges : undefined;
 }
@@ -473,6 +565,7 @@ function readGeo(n: ConfigNode, baseDir: string, edgeNames: Set<string>): GeoCon
 
 function readOrigin(n: ConfigNode, baseDir: string): OriginConfig {
   const f = n.fields(['listen', 'url', 'content', 'rules', 'admin', 'replicas']);
+  const f = n.fields(['listen', 'content', 'rules', 'admin', 'url']);
   const listen = f.listen.present() ? hostPort(f.listen, 80) : { host: '127.0.0.1', port: 8000 };
   const origin: OriginConfig = {
     listen,
@@ -482,6 +575,7 @@ function readOrigin(n: ConfigNode, baseDir: string): OriginConfig {
     content: resolve(baseDir, f.content.present() ? f.content.string() : 'content'),
     rules: [],
   };
+  if (f.url.present()) origin.url = f.url.parse(originReachUrl);
   if (f.rules.present()) {
     for (const item of f.rules.items()) {
       const rf = item.fields(['match', 'cacheControl', 'surrogateKeys']);
@@ -493,6 +587,27 @@ function readOrigin(n: ConfigNode, baseDir: string): OriginConfig {
     }
   }
   return origin;
+}
+
+/** `origin.url`: an http(s) URL with a host and nothing after it (paths are forwarded as requested). */
+function originReachUrl(text: string): string {
+  const u = new URL(text);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`"${text}" must be an http:// or https:// URL`);
+  if (u.pathname !== '/' || u.search !== '' || u.username !== '') throw new Error(`"${text}" must be scheme://host[:port] only`);
+  return u.origin;
+}
+
+/** `tls: { ca: FILE, admin: { cert: FILE, key: FILE } }`; files are checked to exist when the roles start. */
+function readLinkTls(n: ConfigNode, baseDir: string): LinkTlsConfig {
+  const f = n.fields(['ca', 'admin']);
+  const tls: LinkTlsConfig = {};
+  if (f.ca.present()) tls.ca = resolve(baseDir, f.ca.string());
+  if (f.admin.present()) {
+    const a = f.admin.fields(['cert', 'key']);
+    if (!a.cert.present() || !a.key.present()) throw f.admin.error('needs both "cert" and "key" (PEM files)');
+    tls.admin = { cert: resolve(baseDir, a.cert.string()), key: resolve(baseDir, a.key.string()) };
+  }
+  return tls;
 }
 
 function readDistribution(n: ConfigNode, baseDir: string): DistributionConfig {

@@ -37,11 +37,14 @@ export function originServerUrls(d: Deployment): string[] {
 /** The addresses an edge binds: `listen` if the file names it, else each of its addresses at its port. */
 export function edgeListeners(edge: EdgeConfig): HostPort[] {
   return edge.listen ?? edge.addresses.map((host) => ({ host, port: edge.port }));
+/** `https` when the deployment's admin listeners serve TLS (`tls.admin`), else `http`. */
+export function adminScheme(d: Pick<Deployment, 'tls'>): 'http' | 'https' {
+  return d.tls?.admin ? 'https' : 'http';
 }
 
 /** The origin's admin listener: push, purge, status, and the in-process distribution node. */
 export function originAdminUrl(d: Deployment): string {
-  return `http://${formatHostPort(requireOrigin(d).admin)}`;
+  return `${adminScheme(d)}://${formatHostPort(requireOrigin(d).admin)}`;
 }
 
 /** Where an edge is reached: its first (advertised) address; it listens on all of them (edgeListeners). */
@@ -58,8 +61,8 @@ export function edgeAdmin(edge: EdgeConfig): HostPort {
 }
 
 /** Where the distribution tier feeds an edge: its admin listener (`/.dnscdn/replica`). */
-export function edgeAdminUrl(edge: EdgeConfig): string {
-  return `http://${formatHostPort(edgeAdmin(edge))}`;
+export function edgeAdminUrl(edge: EdgeConfig, d: Pick<Deployment, 'tls'> = {}): string {
+  return `${adminScheme(d)}://${formatHostPort(edgeAdmin(edge))}`;
 }
 
 /**
@@ -67,7 +70,7 @@ export function edgeAdminUrl(edge: EdgeConfig): string {
  * has one, else the origin's (which runs the node in-process).
  */
 export function distributionUrl(d: Deployment): string {
-  return d.distribution?.admin ? `http://${formatHostPort(d.distribution.admin)}` : originAdminUrl(d);
+  return d.distribution?.admin ? `${adminScheme(d)}://${formatHostPort(d.distribution.admin)}` : originAdminUrl(d);
 }
 
 /** The journal folder of the deployment's distribution node (in the origin or a separate distributor). */

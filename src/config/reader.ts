@@ -42,6 +42,11 @@ export class ConfigNode {
     return this.scalarValue() === null;
   }
 
+  /** A `key: value` mapping (rather than a scalar or a list)? For keys that take either `false` or a map. */
+  isMapping(): boolean {
+    return isMap(this.node);
+  }
+
   /**
    * The entries of a mapping, after refusing keys outside `allowed` (typos must not pass silently).
    * `allowed` undefined means any key (maps keyed by user names such as edges and pools). With `problems` in

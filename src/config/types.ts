@@ -82,6 +82,28 @@ export interface EdgeConfig {
   admin?: HostPort;
   /** Networks (CIDR text) whose PURGE the public port accepts, with the token; absent or empty = admin listener only. */
   purgeAllow?: string[];
+  /** `accessLog`: one line per request (src/edge/access-log.ts); absent = no access log. */
+  accessLog?: AccessLogConfig;
+  /** `compression`: br/gzip variants of stored objects (src/edge/compression.ts); absent = the defaults, false = off. */
+  compression?: EdgeCompressionConfig | false;
+}
+
+export interface EdgeCompressionConfig {
+  /** Content types (a value ending in `/` is a prefix); absent = the edge's default list. */
+  types?: string[];
+  /** Smallest body compressed, bytes. */
+  minBytes?: number;
+  br?: boolean;
+  gzip?: boolean;
+}
+
+export const ACCESS_LOG_FORMATS = ['combined', 'json'] as const;
+export type AccessLogFormat = (typeof ACCESS_LOG_FORMATS)[number];
+
+export interface AccessLogConfig {
+  /** An absolute file path, or `stderr`. */
+  to: { path: string } | { stderr: true };
+  format: AccessLogFormat;
 }
 
 export const POOL_POLICIES = ['round-robin', 'weighted', 'geo-nearest', 'failover'] as const;
@@ -233,6 +255,8 @@ export interface OriginConfig {
    * with the main origin; edges spread their requests over all of them.
    */
   replicas: HostPort[];
+  /** `origin.url`: where edges reach the origin when not at `listen` (an https:// name behind TLS); absent = http://listen. */
+  url?: string;
   /** Admin listener (metrics, push, purge, status, the in-process distribution node): `origin.admin`. */
   admin: HostPort;
   content: string;
@@ -257,4 +281,14 @@ export interface Deployment {
   distribution?: DistributionConfig;
   /** Bearer tokens accepted by push/purge/journal endpoints (never logged). */
   adminTokens: string[];
+  /** `tls`: TLS between roles (src/http/link-tls.ts); absent = links over plain HTTP, public CAs for https origins. */
+  tls?: LinkTlsConfig;
+}
+
+/** TLS between roles: one CA the deployment's clients trust, one certificate its admin listeners serve. */
+export interface LinkTlsConfig {
+  /** PEM CA bundle every link client trusts (origin URL, push, purge, catch-up, status); absent = Node's public CAs. */
+  ca?: string;
+  /** PEM certificate and key every admin listener serves HTTPS with; absent = admin listeners speak HTTP. */
+  admin?: { cert: string; key: string };
 }

@@ -5,6 +5,7 @@
  */
 import { Command } from 'commander';
 import { loadDeployment } from '../config/load.js';
+import { applyLinkTls } from '../http/link-tls.js';
 import { parseHostPort } from '../net/address.js';
 import { defaultAdminAddressOrThrow } from '../net/admin-address.js';
 import { addDeprecatedAlias, listFlag } from '../cli/flags.js';
@@ -61,7 +62,8 @@ function parseCompactAfter(text: string): number {
 export async function runDistributor(o: DistributorRoleOptions): Promise<void> {
   if (!o.token) throw new Error('a token is required (--token or DNSCDN_ADMIN_TOKEN)');
   const d = await Distributor.open({ dataDir: o.dataDir, token: o.token, downstream: o.edges, upstream: o.upstream, compactAfter: o.compactAfter });
-  const http = await listenDistributor(d, o.listen, { listen: o.adminListen ?? defaultAdminAddressOrThrow(o.listen), token: o.token });
+  const adminTls = applyLinkTls(o.linkTls);
+  const http = await listenDistributor(d, o.listen, { listen: o.adminListen ?? defaultAdminAddressOrThrow(o.listen), token: o.token, tls: adminTls });
   process.stdout.write(`distributor listening on ${http.url}, admin ${http.adminUrl}\n`);
   reportReady([http.url, `${http.adminUrl}/metrics`]);
   const stop = async (): Promise<void> => {

@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AdminListener } from '../http/admin-listener.js';
+import type { ServerTls } from '../http/link-tls.js';
 import { sendText } from '../http/reply.js';
 import { logger } from '../log.js';
 import { createRegistry } from '../metrics.js';
@@ -23,10 +24,10 @@ export interface DistributorListeners {
  * The listeners of a stand-alone distribution node (`dnscdn distributor`): a public one that answers only
  * `/healthz` (for a load balancer or a probe), and the admin listener that carries its whole API.
  */
-export async function listenDistributor(d: Distributor, listen: HostPort, admin: { listen?: HostPort; token: string }): Promise<DistributorListeners> {
+export async function listenDistributor(d: Distributor, listen: HostPort, admin: { listen?: HostPort; token: string; tls?: ServerTls | undefined }): Promise<DistributorListeners> {
   const registry = createRegistry({ labels: { role: 'distributor' } });
   d.registerMetrics(registry);
-  const adminListener = await AdminListener.start({ listen: admin.listen ?? { host: '127.0.0.1', port: 0 }, token: admin.token, registry, role: 'distributor' });
+  const adminListener = await AdminListener.start({ listen: admin.listen ?? { host: '127.0.0.1', port: 0 }, token: admin.token, registry, role: 'distributor', tls: admin.tls });
   adminListener.mount((req, res) => d.handle(req, res));
   const server = createServer((req, res) => {
     req.resume();

@@ -3,7 +3,7 @@
  * builds the same object from flags and lets a flag override a key.
  */
 import { adminToken, edgeAdminUrl } from '../config/reach.js';
-import type { Deployment } from '../config/types.js';
+import type { Deployment, LinkTlsConfig } from '../config/types.js';
 import { ConfigError } from '../errors.js';
 import type { HostPort } from '../net/address.js';
 import type { DownstreamTarget } from './edge-link.js';
@@ -21,6 +21,8 @@ export interface DistributorRoleOptions {
   token?: string;
   /** Compact the journal after this many operations. */
   compactAfter: number;
+  /** TLS between roles: the CA links trust, the admin listener's certificate (http/link-tls.ts). */
+  linkTls?: LinkTlsConfig;
 }
 
 export const DEFAULT_COMPACT_AFTER = 10_000;
@@ -32,11 +34,12 @@ export function distributorRoleFromDeployment(d: Deployment): DistributorRoleOpt
   const role: DistributorRoleOptions = {
     listen,
     dataDir: d.distribution.journal,
-    edges: d.edges.map((e) => ({ name: e.name, url: edgeAdminUrl(e) })),
+    edges: d.edges.map((e) => ({ name: e.name, url: edgeAdminUrl(e, d) })),
     compactAfter: DEFAULT_COMPACT_AFTER,
   };
   if (d.distribution.admin !== undefined) role.adminListen = d.distribution.admin;
   const token = adminToken(d);
   if (token !== undefined) role.token = token;
+  if (d.tls) role.linkTls = d.tls;
   return role;
 }

@@ -5,6 +5,8 @@
  * with `lookup`; the store itself stays storage only.
  */
 import { createCachedObject, ENTRY_BOOKKEEPING_BYTES, mergeNotModified, notModifiedSelects, type CachedObject, type NewObject } from './entry.js';
+import { createCachedObject, mergeNotModified, notModifiedSelects, type CachedObject, type NewObject } from './entry.js';
+import { withAcceptEncoding } from './compression.js';
 import { decideStorage } from './freshness.js';
 import { single, type HeaderMap } from './headers.js';
 import { cacheKey, type FillRequest } from './policy.js';
@@ -49,6 +51,12 @@ export interface Lookup {
 const ANY_HOST = '*';
 
 export class EdgeCache {
+  /**
+   * Set by the edge when it compresses (compression.ts): stored objects it would compress carry
+   * `Vary: Accept-Encoding`, so a downstream cache keeps identity and encoded answers apart.
+   */
+  compressible: ((status: number, headers: HeaderMap, bodyLength: number) => boolean) | undefined;
+
   constructor(
     readonly store: EdgeStore<CachedObject>,
     private readonly now: () => number,
@@ -101,14 +109,19 @@ export class EdgeCache {
     // A pushed object has no request to take Vary values from: it is the variant for requests without them.
     const key = variantKey(primaryKey, vary, {});
     return this.store.set(
-      createCachedObject({ key, primaryKey, host, path: o.path, status: o.status, headers, body: o.body, freshness: decision.freshness, vary, via: this.via, seq: o.seq }),
+      createCachedObject({ key, primaryKey, host, path: o.path, status: o.status, headers: this.varied(o.status, headers, o.body.length), body: o.body, freshness: decision.freshness, vary, via: this.via, seq: o.seq }),
     );
   }
 
   /** Stores a completed fill. Returns the stored object, or undefined when the store did not take it. */
   storeFetched(o: FetchedObject): CachedObject | undefined {
-    const entry = createCachedObject({ ...o, via: this.via });
+    const entry = createCachedObject({ ...o, headers: this.varied(o.status, o.headers, o.body.length), via: this.via });
     return this.store.set(entry) === 'stored' ? entry : undefined;
+  }
+
+  private varied(status: number, headers: HeaderMap, bodyLength: number): HeaderMap {
+    if (this.compressible === undefined || !this.compressible(status, headers, bodyLength)) return headers;
+    return { ...headers, vary: withAcceptEncoding(single(headers.vary)) };
   }
 
   /**

@@ -4,6 +4,9 @@
  */
 import { Command, Option } from 'commander';
 import { loadDeployment } from '../config/load.js';
+import { resolve } from 'node:path';
+import { Command } from 'commander';
+import { loadDeployment, parseAccessLogFormat } from '../config/load.js';
 import { adminToken } from '../config/reach.js';
 import { CACHE_POLICIES, DEFAULT_CACHE_POLICY, parseCachePolicy } from '../config/cache-policies.js';
 import { parseByteSize } from '../config/units.js';
@@ -13,6 +16,7 @@ import { defaultAdminAddressOrThrow } from '../net/admin-address.js';
 import { addDeprecatedAlias, durationFlag, listFlag } from '../cli/flags.js';
 import { legacyStateDir } from '../cli/state-dir.js';
 import { reportReady } from '../up/child.js';
+import { applyLinkTls } from '../http/link-tls.js';
 import { attachReplica } from './replica.js';
 import { startEdge, type EdgeOptions } from './server.js';
 import { ORIGIN_POLICIES } from '../config/types.js';
@@ -43,6 +47,12 @@ export interface EdgeFlags {
   ignoreCookies?: string[];
   adminListen?: string;
   purgeAllow?: string[];
+  purgeAllow?: string;
+  accessLog?: string;
+  accessLogFormat?: string;
+  tlsCa?: string;
+  /** false from `--no-compression`; commander leaves it undefined otherwise (no default given). */
+  compression?: boolean;
 }
 
 const DEFAULT_MAX_BYTES = '256MB';
@@ -76,6 +86,12 @@ export function edgeRoleFromFlags(flags: EdgeFlags, env: Record<string, string |
   else if (s.adminListen === undefined) s.adminListen = defaultAdminAddressOrThrow(firstListener(s.listen));
   if (flags.purgeAllow !== undefined) s.purgeAllow = flags.purgeAllow;
   const token = flags.token ?? s.adminToken ?? envToken;
+  else if (s.adminListen === undefined) s.adminListen = defaultAdminAddressOrThrow(typeof s.listen === 'string' ? parseHostPort(s.listen) : s.listen);
+  if (flags.purgeAllow !== undefined) s.purgeAllow = flags.purgeAllow.split(',').map((c) => c.trim()).filter(Boolean);
+  if (flags.accessLog !== undefined || flags.accessLogFormat !== undefined) s.accessLog = accessLogFromFlags(flags, s.accessLog);
+  if (flags.compression === false) s.compression = false;
+  if (flags.tlsCa !== undefined) role.linkTls = { ...role.linkTls, ca: resolve(flags.tlsCa) };
+  const token = flags.adminToken ?? s.adminToken ?? envToken;
   if (token !== undefined) s.adminToken = token;
   if (flags.distributor !== undefined || flags.stateDir !== undefined) {
     if (token === undefined) throw new Error(`--distributor/--state-dir need the admin token (--token or ${TOKEN_ENV})`);
@@ -141,11 +157,26 @@ function flagValue<T>(flag: string, text: string, parse: (t: string) => T): T {
   } catch (err) {
     throw new Error(`bad ${flag}: ${(err as Error).message}`);
   }
+/** `--access-log FILE|stderr` and `--access-log-format`, each over the file's `accessLog` key. */
+function accessLogFromFlags(flags: EdgeFlags, fromFile: EdgeRoleOptions['server']['accessLog']): NonNullable<EdgeRoleOptions['server']['accessLog']> {
+  const format = flags.accessLogFormat !== undefined ? parseAccessLogFormat(flags.accessLogFormat) : (fromFile?.format ?? 'combined');
+  if (flags.accessLog === undefined) {
+    if (fromFile === undefined) throw new Error('--access-log-format needs --access-log FILE|stderr (or accessLog in the file)');
+    return { ...fromFile, format };
+  }
+  return { to: flags.accessLog === 'stderr' ? { stderr: true } : { path: resolve(flags.accessLog) }, format };
+}
+
+function parseOriginTimeout(text: string): number {
+  const ms = Number(text);
+  if (!(ms > 0)) throw new Error(`bad --origin-timeout "${text}": milliseconds above 0`);
+  return ms;
 }
 
 /** Starts the cache, then its replica (which reloads what was pushed before a restart), and stops both on a signal. */
 export async function runEdge(role: EdgeRoleOptions): Promise<void> {
-  const edge = await startEdge(role.server);
+  const adminTls = applyLinkTls(role.linkTls);
+  const edge = await startEdge(adminTls ? { ...role.server, adminTls } : role.server);
   const replica = role.push ? await attachReplica(edge, role.push) : undefined;
   const origins = edge.originPool.status().map((sv) => sv.url).join(' ');
   const urls = edge.addresses.map((a) => `http://${formatHostPort(a)}`);
@@ -160,6 +191,8 @@ export async function runEdge(role: EdgeRoleOptions): Promise<void> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  // logrotate's postrotate: the access log goes to a new file at its path. (Also keeps SIGHUP from ending the edge.)
+  process.on('SIGHUP', () => void edge.reopenAccessLog());
 }
 
 /** `run` is what the parsed options are handed to (tests pass one that records them). */
@@ -184,6 +217,11 @@ export function edgeCommand(run: (role: EdgeRoleOptions) => Promise<void> = runE
     .addOption(new Option('--ignore-cookies <names>', "cookie names (* wildcards) that do not make a response private, e.g. '_ga*,_gid'; comma list, repeatable").argParser(listFlag((c) => c)))
     .option('--distributor <url>', 'origin push: distribution node to receive pushes from and catch up with (needs the admin token)')
     .option('--state-dir <dir>', `origin push: replica journal and pushed bodies (default: ${stateDirOf('NAME')}, as in the deployment file)`)
+    .option('--access-log <file|stderr>', 'one line per request to FILE (reopened on SIGHUP) or stderr (default: none, or the file\'s accessLog)')
+    .option('--access-log-format <format>', 'combined (default) or json')
+    .option('--no-compression', 'serve every answer as the origin coded it (default: br/gzip variants of stored text objects)')
+    .option('--tls-ca <file>', "PEM CA bundle trusted for an https origin and the distribution links (default: the file's tls.ca, else public CAs)")
+    .option('--state-dir <dir>', 'origin push: replica journal and pushed bodies (default .dnscdn/edge-NAME)')
     .action(async (flags: EdgeFlags) => run(edgeRoleFromFlags(flags)));
   return addDeprecatedAlias(cmd, '--admin-token <token>', '--token');
 }

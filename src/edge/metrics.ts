@@ -12,6 +12,8 @@ export interface EdgeMetrics {
   staleServed: Counter;
   revalidations: Counter<'result'>;
   coalescedWaiters: Counter;
+  /** Encoded variants made (compression.ts): once per stored object and coding, however many clients asked. */
+  compressions: Counter<'coding'>;
   evictions: Counter;
   originLatency: Histogram;
 }
@@ -53,6 +55,7 @@ export function createEdgeMetrics(registry: Registry, store: StoreGauges): EdgeM
     misses: new Counter({ name: 'dnscdn_edge_misses_total', help: 'Requests with no usable stored response', registers: [registry] }),
     staleServed: new Counter({ name: 'dnscdn_edge_stale_total', help: 'Stale responses served (stale-while-revalidate, stale-if-error, max-stale)', registers: [registry] }),
     revalidations: new Counter({ name: 'dnscdn_edge_revalidations_total', help: 'Conditional requests to the origin, by result', labelNames: ['result'], registers: [registry] }),
+    compressions: new Counter({ name: 'dnscdn_edge_compressions_total', help: 'Encoded (br, gzip) variants of stored objects made', labelNames: ['coding'], registers: [registry] }),
     coalescedWaiters: new Counter({ name: 'dnscdn_edge_coalesced_waiters_total', help: 'Requests that joined an in-flight origin fetch instead of starting one', registers: [registry] }),
     evictions: new Counter({ name: 'dnscdn_edge_evictions_total', help: 'Objects evicted by the byte bound (chosen by the cache policy)', registers: [registry] }),
     originLatency: new Histogram({

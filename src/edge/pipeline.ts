@@ -25,6 +25,7 @@ import type { EdgeCache } from './cache.js';
 import type { CachedObject } from './entry.js';
 import { evaluateRequest, requestControls, staleIfErrorAllows, type RequestControls } from './freshness.js';
 import { single, toOriginHeaders, type HeaderMap } from './headers.js';
+import type { EdgeCompression } from './compression.js';
 import type { EdgeMetrics } from './metrics.js';
 import { cacheKey, fillHeaders, looksUp, sharesFill, type CookieRule, type FillRequest } from './policy.js';
 import { refuseFraming } from './request-framing.js';
@@ -128,6 +129,8 @@ export interface PipelineOptions {
    * logged-in GET is pinned to its server (only a pass may carry the sticky Set-Cookie, origin-pool.ts).
    */
   passCredentials?: boolean;
+  /** Brotli/gzip variants of stored objects (compression.ts); absent = every answer as the origin coded it. */
+  compression?: EdgeCompression | undefined;
   /** Observes the steps each request visited, in order, like varnishlog's VCL_call lines (tests, debugging). */
   onSteps?: ((steps: readonly StepName[], req: EdgeRequest) => void) | undefined;
 }
@@ -181,7 +184,7 @@ export class EdgePipeline {
       case 'lookup':
         return this.lookup(t, step.primaryKey);
       case 'hit':
-        return this.hit(t.req, step.entry, step.usable);
+        return this.encodedHit(t.req, step.entry, step.usable);
       case 'miss':
         this.o.metrics.misses.inc();
         return this.startFetch(t.req, step.key, step.primaryKey, undefined);
@@ -235,8 +238,34 @@ export class EdgePipeline {
     return { name: 'revalidate', key, primaryKey, entry };
   }
 
-  /** hit: a usable stored response; a stale one within stale-while-revalidate also starts a background revalidation. */
-  private hit(req: EdgeRequest, entry: CachedObject, usable: Extract<Step, { name: 'hit' }>['usable']): Step {
+  /**
+   * hit, for a client that accepts br or gzip: the stored encoded variant of the object, made now (once, shared by
+   * concurrent requests) when missing (compression.ts). Identity when nothing applies or too many encodings run.
+   */
+  private encodedHit(req: EdgeRequest, entry: CachedObject, usable: Extract<Step, { name: 'hit' }>['usable']): Step | Promise<Step> {
+    const c = this.o.compression;
+    const accept = req.headers['accept-encoding'];
+    if (c === undefined || accept === undefined) return this.hit(req, entry, entry, usable);
+    const coding = c.codingFor(accept, entry);
+    if (coding === 'identity') return this.hit(req, entry, entry, usable);
+    const stored = c.stored(entry, coding);
+    if (stored !== undefined) return this.hit(req, entry, stored, usable);
+    const job = c.encode(entry, coding);
+    if (job === undefined) return this.hit(req, entry, entry, usable);
+    return job.then(
+      (encoded) => this.hit(req, entry, encoded ?? entry, usable),
+      (err: unknown) => {
+        log.warn('compression failed', { path: entry.path, coding, error: err instanceof Error ? err.message : String(err) });
+        return this.hit(req, entry, entry, usable);
+      },
+    );
+  }
+
+  /**
+   * hit: a usable stored response (`served`: the object itself or its encoded variant); a stale one within
+   * stale-while-revalidate also starts a background revalidation of the object.
+   */
+  private hit(req: EdgeRequest, object: CachedObject, entry: CachedObject, usable: Extract<Step, { name: 'hit' }>['usable']): Step {
     this.o.metrics.hits.inc();
     if (usable === 'fresh' && answersAsStored(req, entry)) return { name: 'deliver', delivery: { kind: 'hit', entry } };
     const ttl = Math.round((entry.freshness.freshUntil - this.o.now()) / 1000);
@@ -248,7 +277,7 @@ export class EdgePipeline {
         return deliverObject(entry, 'STALE', `dnscdn; hit; ttl=${ttl}; detail=max-stale`);
       case 'stale-while-revalidate':
         this.o.metrics.staleServed.inc();
-        this.revalidateInBackground(req, entry);
+        this.revalidateInBackground(req, object);
         return deliverObject(entry, 'STALE', `dnscdn; hit; ttl=${ttl}; detail=stale-while-revalidate`);
     }
   }
@@ -386,8 +415,8 @@ function answersAsStored(req: EdgeRequest, entry: CachedObject): boolean {
   );
 }
 
-/** The responses metric's label: X-Cache, or SYNTH for answers made here. */
-function cacheLabel(d: Delivery): string {
+/** The responses metric's (and access log's) label: X-Cache, or SYNTH for answers made here. */
+export function cacheLabel(d: Delivery): string {
   switch (d.kind) {
     case 'hit':
       return 'HIT';

@@ -34,6 +34,7 @@
  *   extension; only the response's own headers can make a cookie request's response shared.
  */
 import { cookiePatternProblem } from '../http/cookie-pattern.js';
+import { chooseCoding } from './accept-encoding.js';
 import { single, type HeaderMap } from './headers.js';
 
 /** The request a fill answers, as the storage policy sees it. */
@@ -66,6 +67,10 @@ const CLIENT_CONDITIONALS = ['if-none-match', 'if-modified-since', 'if-match', '
 /** fill: the origin request headers of a fill: a pass's (`toOriginHeaders`, a fresh object, edited in place) without the client's conditionals. */
 export function fillHeaders(originHeaders: HeaderMap): HeaderMap {
   for (const h of CLIENT_CONDITIONALS) delete originHeaders[h];
+  // A shared fill asks for the one coding its variant stands for (store.ts variantKey), so an origin that
+  // compresses itself cannot answer `deflate` into the variant that `gzip`-only clients are served.
+  const ae = originHeaders['accept-encoding'];
+  if (ae !== undefined) originHeaders['accept-encoding'] = chooseCoding(Array.isArray(ae) ? ae.join(',') : ae, true, true);
   return originHeaders;
 }
 

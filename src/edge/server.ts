@@ -18,16 +18,21 @@ import { HttpError } from '../errors.js';
 import { logger } from '../log.js';
 import { ADMIN_PREFIX, AdminListener, type AdminHandler } from '../http/admin-listener.js';
 import { BEARER_CHALLENGE } from '../http/bearer.js';
+import type { ServerTls } from '../http/link-tls.js';
 import { parseJsonObject } from '../http/body.js';
 import { sendJson } from '../http/reply.js';
 import { createRegistry } from '../metrics.js';
 import { formatHostPort, parseHostPort, type HostPort } from '../net/address.js';
+import { AccessLog, type AccessLogOptions, type AccessRecord } from './access-log.js';
 import { EdgeCache } from './cache.js';
+import { DEFAULT_COMPRESSION, EdgeCompression, type CompressionOptions } from './compression.js';
 import { IncomingEdgeRequest } from './client-request.js';
 import { writeDelivery, writeSynth } from './deliver.js';
 import type { CachedObject } from './entry.js';
 import { createEdgeMetrics, createOriginServerMetrics, type EdgeMetrics } from './metrics.js';
 import { EdgePipeline, type Delivery, type StepName, type EdgeRequest } from './pipeline.js';
+import { createEdgeMetrics, type EdgeMetrics } from './metrics.js';
+import { cacheLabel, EdgePipeline, type Delivery, type StepName, type EdgeRequest } from './pipeline.js';
 import { CookieRule } from './policy.js';
 import { PublicPurge } from './public-purge.js';
 import { EdgeStore } from './store.js';
@@ -83,6 +88,12 @@ export interface EdgeOptions {
   ignoreCookies?: readonly string[];
   /** Observes the lifecycle steps each request visited (pipeline.ts StepName), like varnishlog; for tests and debugging. */
   onSteps?: (steps: readonly StepName[], req: EdgeRequest) => void;
+  /** Brotli/gzip variants of stored objects (compression.ts). Default DEFAULT_COMPRESSION; `false` = off. */
+  compression?: CompressionOptions | false;
+  /** The admin listener serves HTTPS with this certificate (http/link-tls.ts); absent = HTTP. */
+  adminTls?: ServerTls;
+  /** One line per request to a file or stderr (access-log.ts); absent = none. */
+  accessLog?: AccessLogOptions;
 }
 
 export interface EdgeServer {
@@ -102,6 +113,8 @@ export interface EdgeServer {
   readonly adminUrl: string;
   /** Registers a handler on the admin listener (bearer token checked before it runs). */
   addAdminRoute(method: string, path: string, handler: AdminHandler): void;
+  /** Reopens the access log's file (SIGHUP after logrotate moved it); nothing without an access log. */
+  reopenAccessLog(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -128,6 +141,10 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
   // The gauge reads the pool on each scrape, long after it exists.
   const pool: OriginPool = new OriginPool({ pool: poolConfig, timeoutMs: options.originTimeoutMs ?? 10_000, observer: createOriginServerMetrics(registry, () => pool.status()) });
   const upstream = observedUpstream(pool, (o) => {
+  const compression = options.compression === false ? undefined : new EdgeCompression(cache, options.compression ?? DEFAULT_COMPRESSION, via, (coding) => m.compressions.inc({ coding }));
+  if (compression) cache.compressible = (status, headers, length) => compression.compressible(status, headers, length);
+  const origin = new SingleOrigin({ origin: options.origin, timeoutMs: options.originTimeoutMs ?? 10_000 });
+  const upstream = observedUpstream(origin, (o) => {
     if (o.kind === 'response') m.originLatency.observe(o.latencySec);
   });
   // The sticky cookie is the edge's routing state: it must not make a response private (policy.ts), and the
@@ -147,27 +164,32 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
     isAdminRequest: (method, path) => method === 'PURGE' || path.startsWith(ADMIN_PREFIX),
     onSteps: options.onSteps,
     passCredentials: sticky !== undefined,
+    compression,
   });
   const adminListen = options.adminListen === undefined ? { host: '127.0.0.1', port: 0 } : typeof options.adminListen === 'string' ? parseHostPort(options.adminListen) : options.adminListen;
   // Bounded by the largest pushed batch the replica route accepts: one object plus its framing.
-  const admin = await AdminListener.start({ listen: adminListen, token: options.adminToken, registry, role: `edge ${name}`, maxBodyBytes: store.maxObjectBytes + 1024 * 1024 });
+  const admin = await AdminListener.start({ listen: adminListen, token: options.adminToken, registry, role: `edge ${name}`, maxBodyBytes: store.maxObjectBytes + 1024 * 1024, tls: options.adminTls });
   addBuiltinAdminRoutes(admin, cache);
   const publicPurge = new PublicPurge(options.purgeAllow ?? [], options.adminToken);
+  const accessLog = options.accessLog ? new AccessLog(options.accessLog) : undefined;
+  const originName = new URL(options.origin).origin;
 
   /** Connections whose request was refused for its framing: answered once, then closed. */
   const refusedSockets = new WeakSet<Socket>();
   const handleRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     m.requests.inc({ method: knownMethod(req.method ?? 'GET') });
+    const record = accessLog?.begin(req, res);
     try {
       const delivery = pipeline.handle(new IncomingEdgeRequest(req, res, maxBodyBytes, bodyTooLarge));
-      if (delivery instanceof Promise) delivery.then((d) => respond(req, res, d)).catch((err: unknown) => fail(req, res, err));
-      else respond(req, res, delivery);
+      if (delivery instanceof Promise) delivery.then((d) => respond(req, res, d, record)).catch((err: unknown) => fail(req, res, err));
+      else respond(req, res, delivery, record);
     } catch (err) {
       fail(req, res, err);
     }
   };
 
-  function respond(req: http.IncomingMessage, res: http.ServerResponse, d: Delivery): void {
+  function respond(req: http.IncomingMessage, res: http.ServerResponse, d: Delivery, record: AccessRecord | undefined): void {
+    if (record) noteDelivery(record, d, originName);
     if (d.kind === 'admin') {
       handleAdmin(req, res).catch((err: unknown) => fail(req, res, err));
       return;
@@ -252,10 +274,15 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
     metrics: m,
     adminUrl: admin.url,
     addAdminRoute: (method, path, handler) => admin.add(method, path, handler),
+    reopenAccessLog: async () => accessLog?.reopen(),
     close: async () => {
       pool.close();
       for (const sv of servers) sv.closeAllConnections();
       await Promise.all([...servers.map((sv) => new Promise<void>((resolve) => sv.close(() => resolve()))), admin.close()]);
+      origin.close();
+      server.closeAllConnections();
+      await Promise.all([new Promise<void>((resolve) => server.close(() => resolve())), admin.close()]);
+      await accessLog?.close();
     },
   };
 }
@@ -276,6 +303,13 @@ function addBuiltinAdminRoutes(admin: AdminListener, cache: EdgeCache): void {
     return { status: 400, body: { error: 'expected one of "path", "prefix", "tag"' } };
   });
   admin.add('GET', '/.dnscdn/objects', () => ({ status: 200, body: cache.list() }));
+}
+
+/** The access log's cache outcome and upstream: the origin for answers that came from it, `-` for the cache's own. */
+function noteDelivery(record: AccessRecord, d: Delivery, origin: string): void {
+  record.outcome = cacheLabel(d);
+  const fromOrigin = d.kind === 'stream' || d.kind === 'pass' || (d.kind === 'object' && (d.cache === 'MISS' || d.cache === 'REVALIDATED'));
+  if (fromOrigin) record.upstream = origin;
 }
 
 /** The one catch: an HttpError becomes its status; anything else is a bug, logged, and answered 502. */

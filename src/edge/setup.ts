@@ -5,6 +5,9 @@
 import { originPoolOf } from '../config/origin-pool.js';
 import { adminToken, edgeAdmin, edgeListeners, edgeReplicaDir, findEdge, distributionUrl, originServerUrls } from '../config/reach.js';
 import type { Deployment } from '../config/types.js';
+import { adminToken, edgeAdmin, edgeReplicaDir, findEdge, distributionUrl, originUrl } from '../config/reach.js';
+import type { Deployment, LinkTlsConfig } from '../config/types.js';
+import { DEFAULT_COMPRESSION } from './compression.js';
 import type { EdgePushSettings } from './replica.js';
 import type { EdgeOptions } from './server.js';
 
@@ -13,6 +16,8 @@ export interface EdgeRoleOptions {
   server: EdgeOptions;
   /** Absent: a plain pull cache (no replica routes, no catch-up). */
   push?: EdgePushSettings;
+  /** TLS between roles: the CA links trust, the admin listener's certificate (http/link-tls.ts). */
+  linkTls?: LinkTlsConfig;
 }
 
 /**
@@ -34,8 +39,11 @@ export function edgeRoleFromDeployment(d: Deployment, name: string | undefined, 
   if (edge.cache.expectedObjectBytes !== undefined) server.expectedObjectBytes = edge.cache.expectedObjectBytes;
   if (edge.cache.ignoreCookies !== undefined) server.ignoreCookies = edge.cache.ignoreCookies;
   if (edge.cache.policy !== undefined) server.cachePolicy = edge.cache.policy;
+  if (edge.accessLog !== undefined) server.accessLog = edge.accessLog;
+  if (edge.compression !== undefined) server.compression = edge.compression === false ? false : { ...DEFAULT_COMPRESSION, ...edge.compression };
   if (token !== undefined) server.adminToken = token;
   const role: EdgeRoleOptions = { server };
+  if (d.tls) role.linkTls = d.tls;
   if (d.origin && token !== undefined) role.push = { distributor: distributionUrl(d), stateDir: edgeReplicaDir(d, edge), token };
   return role;
 }

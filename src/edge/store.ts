@@ -8,6 +8,7 @@
  * Keys: a primary key is `host + path?query` (Host is part of the key, as Varnish's builtin does); a variant key
  * adds the normalised values of the request headers the response's Vary names (RFC 9111 §4.1).
  */
+import { chooseCoding } from './accept-encoding.js';
 import { createEvictionPolicy } from './eviction/create-policy.js';
 import type { EvictionPolicy } from './eviction/eviction-policy.js';
 import { DEFAULT_CACHE_POLICY, type CachePolicyName } from '../config/cache-policies.js';
@@ -60,6 +61,12 @@ export function variantKey(primaryKey: string, vary: readonly string[], headers:
   for (const name of vary) {
     const v = headers[name];
     const text = v === undefined ? '' : Array.isArray(v) ? v.join(',') : v;
+    // Accept-Encoding counts only by the coding it selects (br | gzip | identity): three variants at most,
+    // not one per spelling (accept-encoding.ts). The fill asks the origin for that coding alone (policy.ts).
+    if (name === 'accept-encoding') {
+      key += `\n${name}:${chooseCoding(text, true, true)}`;
+      continue;
+    }
     // Normalise the way §4.1 allows: whitespace around list separators is insignificant; case is kept
     // because most header values are case-sensitive.
     key += `\n${name}:${text.trim().replace(/\s*,\s*/g, ',')}`;

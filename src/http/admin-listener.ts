@@ -14,6 +14,7 @@
  * - a thrown HttpError becomes its status; anything else 500, logged, and the listener keeps serving.
  */
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { HttpError } from '../errors.js';
@@ -22,6 +23,7 @@ import { PROMETHEUS_CONTENT_TYPE } from '../metrics.js';
 import { formatHostPort, type HostPort } from '../net/address.js';
 import { BEARER_CHALLENGE, BearerCheck } from './bearer.js';
 import { readRequestBody } from './body.js';
+import type { ServerTls } from './link-tls.js';
 import type { HeaderMap } from './header-value.js';
 import { sendJson, sendText } from './reply.js';
 
@@ -60,6 +62,8 @@ export interface AdminListenerOptions {
   role: string;
   /** Largest request body a table route reads (default 1 MiB). */
   maxBodyBytes?: number;
+  /** Serve HTTPS with this certificate (the deployment's `tls.admin`), so the token never crosses a network in clear. */
+  tls?: ServerTls | undefined;
 }
 
 const log = logger('admin');
@@ -78,7 +82,9 @@ export class AdminListener {
 
   static async start(options: AdminListenerOptions): Promise<AdminListener> {
     // The same header limits as the public listeners; an admin request never needs more.
-    const server = http.createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 60_000 });
+    const limits = { maxHeaderSize: 16 * 1024, requestTimeout: 60_000 };
+    // TLS 1.2 at least (issue 15's floor for every listener); Node's default ciphers.
+    const server = options.tls ? https.createServer({ ...limits, cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' }) : http.createServer(limits);
     const admin = new AdminListener(server, options);
     server.on('request', (req, res) => void admin.dispatch(req, res));
     server.on('clientError', (_err, socket) => {
@@ -100,9 +106,9 @@ export class AdminListener {
     return { host: a.address, port: a.port };
   }
 
-  /** `http://host:port` of the listener. */
+  /** `http://host:port` of the listener, or `https://` with TLS. */
   get url(): string {
-    return `http://${formatHostPort(this.address)}`;
+    return `${this.options.tls ? 'https' : 'http'}://${formatHostPort(this.address)}`;
   }
 
   /** Registers `handler` for `method path` (`*` for any path); a second registration replaces the first. */

@@ -11,12 +11,15 @@
  * - every failure is a LinkError whose message names the method and URL tried and the cause
  *   (`ECONNREFUSED`, `timed out after 2000 ms`, `response body over 1048576 bytes`);
  * - connections are kept alive per scheme in one shared agent; an idle pooled socket the server closed
- *   under us (ECONNRESET on a reused socket) is retried once for idempotent requests only.
+ *   under us (ECONNRESET on a reused socket) is retried once for idempotent requests only;
+ * - https links trust the deployment's CA (link-tls.ts, `tls.ca`), else Node's public CAs, and send SNI; an
+ *   untrusted or misnamed certificate fails with a LinkError saying so (`certificate not trusted (...)`).
  * Any status is a response, not an error: callers decide what a 401 or a 503 means.
  */
 import http from 'node:http';
 import https from 'node:https';
 import { BodyCutShortError, BodyTooLargeError, readBounded } from './body.js';
+import { linkCa, linkTrustGeneration, tlsFailureReason } from './link-tls.js';
 
 export interface LinkRequest {
   method?: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'HEAD';
@@ -58,7 +61,20 @@ const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 // Node's http server closes idle keep-alive connections after 5 s; freeing ours after 4 s keeps us from
 // picking a socket the server is closing (the reused-socket retry below covers the remaining race).
 const agentOptions: http.AgentOptions = { keepAlive: true, timeout: 4000, maxSockets: 64, maxFreeSockets: 16 };
-const agents = { 'http:': new http.Agent(agentOptions), 'https:': new https.Agent(agentOptions) };
+const httpAgent = new http.Agent(agentOptions);
+let httpsAgent: { agent: https.Agent; generation: number } | undefined;
+
+/** The https agent for the current trust (link-tls.ts); remade, and the old one's sockets dropped, when it changes. */
+function agentFor(protocol: 'http:' | 'https:'): http.Agent {
+  if (protocol === 'http:') return httpAgent;
+  const generation = linkTrustGeneration();
+  if (httpsAgent?.generation !== generation) {
+    httpsAgent?.agent.destroy();
+    const ca = linkCa();
+    httpsAgent = { agent: new https.Agent({ ...agentOptions, ...(ca ? { ca } : {}) }), generation };
+  }
+  return httpsAgent.agent;
+}
 
 export async function request(url: string | URL, init: LinkRequest = {}): Promise<LinkResponse> {
   const target = new URL(url);
@@ -96,7 +112,7 @@ function exchange(target: URL, method: string, init: LinkRequest, label: string)
       clearTimeout(deadline);
       reject(err);
     };
-    const req = transport.request(target, { method, headers, agent: agents[target.protocol as 'http:' | 'https:'] });
+    const req = transport.request(target, { method, headers, agent: agentFor(target.protocol as 'http:' | 'https:') });
     const deadline = setTimeout(() => {
       const err = new LinkError(label, 'timeout', `timed out after ${timeoutMs} ms`);
       fail(err);
@@ -105,7 +121,8 @@ function exchange(target: URL, method: string, init: LinkRequest, label: string)
     req.on('error', (err: NodeJS.ErrnoException) => {
       if (err instanceof LinkError) return fail(err);
       const code = err.code ?? 'error';
-      const linkError = new LinkError(label, code, code === err.message || err.message.includes(code) ? err.message : `${code} (${err.message})`);
+      const detail = tlsFailureReason(err.code, err.message) ?? (code === err.message || err.message.includes(code) ? err.message : `${code} (${err.message})`);
+      const linkError = new LinkError(label, code, detail);
       fail(req.reusedSocket && code === 'ECONNRESET' ? new ReusedSocketReset(linkError) : linkError);
     });
     req.on('response', (res) => {

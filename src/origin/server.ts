@@ -8,6 +8,7 @@ import type { Registry } from 'prom-client';
 import type { Distributor } from '../distribution/distributor.js';
 import { OperationFormatError, purgeTargetFromPattern } from '../distribution/operations.js';
 import { AdminListener } from '../http/admin-listener.js';
+import type { ServerTls } from '../http/link-tls.js';
 import { parseJsonObject } from '../http/body.js';
 import { ifRangeAllows, notModified } from '../http/conditional.js';
 import { planRange } from '../http/range.js';
@@ -36,6 +37,8 @@ export interface OriginOptions {
   publisher?: Publisher | undefined;
   /** An in-process distribution node whose routes this server also answers. */
   distributor?: Distributor | undefined;
+  /** The admin listener serves HTTPS with this certificate (http/link-tls.ts). */
+  adminTls?: ServerTls | undefined;
 }
 
 const log = logger('origin');
@@ -83,6 +86,7 @@ export class OriginServer {
       token: options.publisher ? options.token : undefined,
       registry: origin.registry,
       role: 'origin',
+      tls: options.adminTls,
     });
     origin.addAdminRoutes();
     try {

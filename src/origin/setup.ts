@@ -2,8 +2,8 @@
  * The origin role's options, and how the deployment file fills them. command.ts builds the same object from
  * flags and lets a flag override a key, so `dnscdn origin --config FILE` and `dnscdn up` start the same origin.
  */
-import { adminToken, edgeAdminUrl, journalDir, requireOrigin } from '../config/reach.js';
-import type { Deployment } from '../config/types.js';
+import { adminScheme, adminToken, edgeAdminUrl, journalDir, requireOrigin } from '../config/reach.js';
+import type { Deployment, LinkTlsConfig } from '../config/types.js';
 import type { DownstreamTarget } from '../distribution/edge-link.js';
 import { ConfigError } from '../errors.js';
 import { formatHostPort, type HostPort } from '../net/address.js';
@@ -52,6 +52,8 @@ export function originReplica(content: string, listen: HostPort, rules: PathRule
   const admin = defaultAdminAddress(listen);
   if (admin) role.adminListen = admin;
   return role;
+  /** TLS between roles: the CA links trust, the admin listener's certificate (http/link-tls.ts). */
+  linkTls?: LinkTlsConfig;
 }
 
 export function originRoleFromDeployment(d: Deployment): OriginRoleOptions {
@@ -61,12 +63,13 @@ export function originRoleFromDeployment(d: Deployment): OriginRoleOptions {
     listen: origin.listen,
     adminListen: origin.admin,
     rules: origin.rules,
-    edges: d.edges.map((e) => ({ name: e.name, url: edgeAdminUrl(e) })),
+    edges: d.edges.map((e) => ({ name: e.name, url: edgeAdminUrl(e, d) })),
     dataDir: journalDir(d),
     watch: false,
   };
   const token = adminToken(d);
   if (token !== undefined) role.token = token;
-  if (d.distribution?.admin) role.distributor = `http://${formatHostPort(d.distribution.admin)}`;
+  if (d.distribution?.admin) role.distributor = `${adminScheme(d)}://${formatHostPort(d.distribution.admin)}`;
+  if (d.tls) role.linkTls = d.tls;
   return role;
 }

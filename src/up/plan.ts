@@ -4,6 +4,7 @@
  */
 import { formatHostPort } from '../net/address.js';
 import { edgeAdminUrl, edgeListeners } from '../config/reach.js';
+import { adminScheme, edgeAdminUrl, edgeUrl } from '../config/reach.js';
 import type { Deployment } from '../config/types.js';
 
 export interface RoleProcess {
@@ -38,7 +39,7 @@ export function planProcesses(d: Deployment): RoleProcess[] {
   if (d.origin) {
     if (d.distribution?.listen) {
       const at = d.distribution.listen;
-      const admin = d.distribution.admin ? [`http://${formatHostPort(d.distribution.admin)}/metrics`] : [];
+      const admin = d.distribution.admin ? [`${adminScheme(d)}://${formatHostPort(d.distribution.admin)}/metrics`] : [];
       out.push({ label: 'distributor', role: 'distributor', args: ['distributor', '--config', file], wave: 0, listens: [`http://${formatHostPort(at)}`, ...admin] });
     }
     out.push({ label: 'origin', role: 'origin', args: ['origin', '--config', file], wave: 0, listens: [`http://${formatHostPort(d.origin.listen)}`, `http://${formatHostPort(d.origin.admin)}/metrics`] });
@@ -47,6 +48,7 @@ export function planProcesses(d: Deployment): RoleProcess[] {
       const at = formatHostPort(r);
       out.push({ label: `origin ${at}`, role: 'origin', args: ['origin', '--config', file, '--replica', at], wave: 0, listens: [`http://${at}`] });
     }
+    out.push({ label: 'origin', role: 'origin', args: ['origin', '--config', file], wave: 0, listens: [`http://${formatHostPort(d.origin.listen)}`, `${adminScheme(d)}://${formatHostPort(d.origin.admin)}/metrics`] });
   }
   for (const e of d.edges) {
     out.push({
@@ -55,6 +57,7 @@ export function planProcesses(d: Deployment): RoleProcess[] {
       args: ['edge', '--config', file, '--name', e.name],
       wave: 1,
       listens: [...edgeListeners(e).map((hp) => `http://${formatHostPort(hp)}`), ...(e.admin ? [`${edgeAdminUrl(e)}/metrics`] : [])],
+      listens: e.admin ? [edgeUrl(e), `${edgeAdminUrl(e, d)}/metrics`] : [edgeUrl(e)],
     });
   }
   return out;
@@ -90,7 +93,7 @@ export function formatBanner(d: Deployment, rows: Array<{ process: RoleProcess; 
   const adminEdge = d.edges.find((e) => e.admin !== undefined);
   if (adminEdge) {
     if (!pool) lines.push('try:');
-    lines.push(`  curl -s ${edgeAdminUrl(adminEdge)}/metrics | grep hits_total     # metrics and /.dnscdn/ APIs: admin listeners only, not :${adminEdge.port}`);
+    lines.push(`  curl -s ${edgeAdminUrl(adminEdge, d)}/metrics | grep hits_total     # metrics and /.dnscdn/ APIs: admin listeners only, not :${adminEdge.port}`);
   }
   if (d.dns.admin) {
     lines.push('');

@@ -152,6 +152,7 @@ describe('deployment config', () => {
     const d = loadDeployment(new URL('../../dnscdn.yaml', import.meta.url).pathname, { env: {} });
     expect(d.edges.length).toBeGreaterThanOrEqual(4);
     expect(d.pools.find((p) => p.name === 'www.cdn.test')?.policy).toBe('geo-nearest');
+    expect(d.edges[0]!.accessLog).toEqual({ to: { path: new URL(`../../var/log/${d.edges[0]!.name}.access.log`, import.meta.url).pathname }, format: 'combined' });
   });
 });
 

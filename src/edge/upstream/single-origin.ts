@@ -15,12 +15,20 @@
  * - the response was cut short or badly framed (node's parser destroys the socket itself; tested).
  */
 import http from 'node:http';
+import https from 'node:https';
+import { isIP } from 'node:net';
 import { HttpError } from '../../errors.js';
+import { linkCa, tlsFailureReason } from '../../http/link-tls.js';
 import type { HeaderMap } from '../headers.js';
 import type { FailureKind, RequestBody, Upstream, UpstreamRequest, UpstreamResult } from './upstream.js';
 
 export interface SingleOriginOptions {
-  /** `http://host:port` (a path prefix is not supported: paths are forwarded as requested). */
+  /**
+   * `http://host:port` or `https://name:port` (a path prefix is not supported: paths are forwarded as
+   * requested). An https origin's certificate is checked against the deployment's CA (link-tls.ts) or Node's
+   * public CAs, for the URL's host name, which is also the SNI sent (the client's Host header is not: an origin
+   * reached as origin.example.net serves that name's certificate whatever site the edge is asked for).
+   */
   origin: string;
   timeoutMs: number;
   /** Sockets per origin; bounds what a burst of misses can open. */
@@ -45,17 +53,26 @@ class GaveUp extends HttpError {
 
 export class SingleOrigin implements Upstream {
   private readonly agent: http.Agent;
+  private readonly transport: typeof http | typeof https;
   private readonly host: string;
   private readonly port: number;
   private readonly target: string;
 
   constructor(private readonly options: SingleOriginOptions) {
     const url = new URL(options.origin);
-    if (url.protocol !== 'http:') throw new Error(`origin must be an http:// URL, got ${options.origin}`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`origin must be an http:// or https:// URL, got ${options.origin}`);
+    const secure = url.protocol === 'https:';
     this.host = url.hostname.replace(/^\[|\]$/g, '');
-    this.port = Number(url.port || 80);
+    this.port = Number(url.port || (secure ? 443 : 80));
     this.target = url.origin;
-    this.agent = new http.Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 256, maxFreeSockets: 64, scheduling: 'lifo' });
+    const pool = { keepAlive: true, maxSockets: options.maxSockets ?? 256, maxFreeSockets: 64, scheduling: 'lifo' as const };
+    this.transport = secure ? https : http;
+    if (secure) {
+      const ca = linkCa();
+      // SNI and the name checked are the URL's host. Set explicitly: node's agent would take it from the Host
+      // header, which is the client's site. '' for an IP literal: no SNI (RFC 6066 §3), the IP is checked.
+      this.agent = new https.Agent({ ...pool, ...(ca ? { ca } : {}), servername: isIP(this.host) ? '' : this.host });
+    } else this.agent = new http.Agent(pool);
   }
 
   /** `headTimeoutMs`: a shorter wait for the response head (a pool's retry gets what is left of the first attempt's). */
@@ -64,7 +81,7 @@ export class SingleOrigin implements Upstream {
     const target = this.target;
     const latencySec = (): number => Number(process.hrtime.bigint() - started) / 1e9;
     return new Promise((resolve) => {
-      const req = http.request({
+      const req = this.transport.request({
         host: this.host,
         port: this.port,
         method: r.method,
@@ -89,7 +106,8 @@ export class SingleOrigin implements Upstream {
         clearTimeout(timer);
         if (err instanceof GaveUp) return resolve({ kind: err.kind, error: err, target, latencySec: latencySec() });
         const kind = err.code !== undefined && CONNECT_ERRORS.has(err.code) ? 'connect-error' : 'broken';
-        resolve({ kind, error: new HttpError(502, `origin request failed: ${err.message}`), target, latencySec: latencySec() });
+        const reason = tlsFailureReason(err.code, err.message) ?? err.message;
+        resolve({ kind, error: new HttpError(502, `origin request failed: ${target}: ${reason}`), target, latencySec: latencySec() });
       });
       if (r.body) sendBody(req, r.body);
       else req.end();
