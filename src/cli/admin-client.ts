@@ -10,6 +10,7 @@ import { adminToken, originAdminUrl } from '../config/reach.js';
 import type { Deployment } from '../config/types.js';
 import { bearer } from '../http/bearer.js';
 import { request } from '../http/client.js';
+import { trustLinkCa } from '../http/link-tls.js';
 import { deploymentFile } from './config-path.js';
 import { addDeprecatedAlias } from './flags.js';
 
@@ -22,11 +23,15 @@ export interface AdminFlags {
   adminUrl?: string;
   token?: string;
   config?: string;
+  /** PEM CA bundle for an https:// admin listener (`tls.ca` of the file, $DNSCDN_TLS_CA). */
+  tlsCa?: string;
 }
 
 export interface AdminTarget {
   url: string;
   token: string | undefined;
+  /** The CA to trust for an https:// URL; undefined = Node's public CAs. */
+  ca: string | undefined;
 }
 
 type Env = Record<string, string | undefined>;
@@ -42,13 +47,15 @@ export function adminTarget(flags: AdminFlags, env: Env = process.env, cwd: stri
   const envToken = nonEmpty(env[ADMIN_TOKEN_ENV]) ?? nonEmpty(env.DNSCDN_TOKEN);
   const url = flags.adminUrl ?? envUrl ?? (file !== undefined ? originAdminUrl(fromFile()) : DEFAULT_ADMIN_URL);
   const token = flags.token ?? envToken ?? (file !== undefined ? adminToken(fromFile()) : undefined);
-  return { url, token };
+  const ca = flags.tlsCa ?? nonEmpty(env.DNSCDN_TLS_CA) ?? (file !== undefined ? fromFile().tls?.ca : undefined);
+  return { url, token, ca };
 }
 
 export function withAdminOptions(c: Command): Command {
   c.option('--config <file>', "deployment file: the origin's admin listener and the admin token (default: ./dnscdn.yaml if present)")
     .option('--admin-url <url>', `the origin's admin listener (or a distribution node's) (default: $${ADMIN_URL_ENV}, else the file's origin.admin, else ${DEFAULT_ADMIN_URL})`)
-    .option('--token <token>', `admin token (default: $${ADMIN_TOKEN_ENV}, else the file's)`);
+    .option('--token <token>', `admin token (default: $${ADMIN_TOKEN_ENV}, else the file's)`)
+    .option('--tls-ca <file>', "PEM CA bundle to trust for an https:// admin listener (default: $DNSCDN_TLS_CA, else the file's tls.ca, else public CAs)");
   return addDeprecatedAlias(c, '--origin <url>', '--admin-url');
 }
 
@@ -57,6 +64,7 @@ export async function adminCall(flags: AdminFlags, method: 'GET' | 'POST', path:
   const target = adminTarget(flags);
   const url = new URL(path, target.url);
   if (target.token === undefined) throw new Error(`${method} ${url.href}: an admin token is required (--token, $${ADMIN_TOKEN_ENV}, or admin.tokens in the deployment file)`);
+  trustLinkCa(target.ca);
   const res = await request(url, {
     method,
     headers: { ...bearer(target.token), ...(body ? { 'content-type': 'application/json' } : {}) },

@@ -138,20 +138,18 @@ function readDeploymentSections(text: string, file: string, options: LoadOptions
 
 function validate(root: ConfigNode, file: string, env: Record<string, string | undefined>, problems: Problems): Omit<DeploymentSections, 'at'> {
   const baseDir = dirname(file);
-  const f = root.fields(['dns', 'edgeDefaults', 'edges', 'pools', 'geo', 'origin', 'distribution', 'admin'], problems);
+  const f = root.fields(['dns', 'edgeDefaults', 'edges', 'pools', 'geo', 'origin', 'distribution', 'admin', 'tls'], problems);
   const before = problems.found.length;
   const dns = problems.attempt(() => readDns(f.dns, baseDir));
-  const edgesRead = readEdges(f.edges, f.edgeDefaults, problems);
+  const edgesRead = readEdges(f.edges, f.edgeDefaults, problems, baseDir);
   const edges = edgesRead ?? [];
-  const f = root.fields(['dns', 'edgeDefaults', 'edges', 'pools', 'geo', 'origin', 'distribution', 'admin', 'tls']);
-  const dns = readDns(f.dns, baseDir);
-  const edges = readEdges(f.edges, f.edgeDefaults, baseDir);
   const edgeNames = new Set(edges.map((e) => e.name));
   const pools = edgesRead && f.pools.present() ? readPools(f.pools, edges, problems) : [];
   const geo = edgesRead ? problems.attempt(() => readGeo(f.geo, baseDir, edgeNames)) : undefined;
   const origin = f.origin.present() ? problems.attempt(() => readOrigin(f.origin, baseDir)) : undefined;
   const distribution = f.distribution.present() ? problems.attempt(() => readDistribution(f.distribution, baseDir)) : undefined;
   const adminTokens = f.admin.present() ? problems.attempt(() => readAdmin(f.admin, baseDir, env)) : [];
+  const tls = f.tls.present() ? problems.attempt(() => readLinkTls(f.tls, baseDir)) : undefined;
   const sections: Omit<DeploymentSections, 'at'> = { file, edges };
   if (dns) sections.dns = dns;
   if (origin) sections.origin = origin;
@@ -160,12 +158,10 @@ function validate(root: ConfigNode, file: string, env: Record<string, string | u
   const deployment: Deployment = { file, dns, edges, pools, geo: geo ?? { databases: [], networks: [] }, adminTokens: adminTokens ?? [] };
   if (origin) deployment.origin = origin;
   if (distribution) deployment.distribution = distribution;
+  if (tls) deployment.tls = tls;
   checkUniqueListeners(root, deployment, problems);
   if (problems.found.length === before) sections.deployment = deployment;
   return sections;
-  if (f.tls.present()) deployment.tls = readLinkTls(f.tls, baseDir);
-  checkUniqueListeners(root, deployment);
-  return deployment;
 }
 
 function hostPort(n: ConfigNode, defaultPort?: number): HostPort {
@@ -401,8 +397,7 @@ function edgeAccessLog(log: AccessLogConfig | undefined, edge: string): AccessLo
 function readEdgeDefaults(n: ConfigNode, baseDir: string): EdgeDefaults {
   const base: EdgeDefaults = { port: DEFAULT_EDGE_PORT, purgeAllow: [], weight: 1, health: DEFAULT_HEALTH, cache: { maxBytes: DEFAULT_EDGE_MAX_BYTES } };
   if (!n.present()) return base;
-  const f = n.fields(['port', 'weight', 'health', 'cache', 'purgeAllow', 'origin']);
-  const f = n.fields(['port', 'weight', 'health', 'cache', 'purgeAllow', 'accessLog', 'compression']);
+  const f = n.fields(['port', 'weight', 'health', 'cache', 'purgeAllow', 'origin', 'accessLog', 'compression']);
   const defaults: EdgeDefaults = {
     port: f.port.present() ? f.port.integer({ min: 1, max: 65535 }) : base.port,
     purgeAllow: f.purgeAllow.present() ? readCidrTexts(f.purgeAllow) : base.purgeAllow,
@@ -411,62 +406,30 @@ function readEdgeDefaults(n: ConfigNode, baseDir: string): EdgeDefaults {
     cache: readCache(f.cache, base.cache),
   };
   if (f.origin.present()) defaults.origin = readOriginPool(f.origin, readHealth, DEFAULT_HEALTH);
+  if (f.accessLog.present()) defaults.accessLog = readAccessLog(f.accessLog, baseDir);
+  if (f.compression.present()) defaults.compression = readCompression(f.compression);
   return defaults;
 }
 
 /** The edges, each checked on its own; `undefined` when any of them (or the defaults) has a problem. */
-function readEdges(n: ConfigNode, defaultsNode: ConfigNode, problems: Problems): EdgeConfig[] | undefined {
-  const defaults = problems.attempt(() => readEdgeDefaults(defaultsNode));
+function readEdges(n: ConfigNode, defaultsNode: ConfigNode, problems: Problems, baseDir: string): EdgeConfig[] | undefined {
+  const defaults = problems.attempt(() => readEdgeDefaults(defaultsNode, baseDir));
   if (!n.present()) return defaults ? [] : undefined;
   const entries = problems.attempt(() => n.entries());
   if (!defaults || !entries) return undefined;
   const edges: EdgeConfig[] = [];
   let complete = true;
   for (const [name, e] of entries) {
-    const edge = problems.attempt(() => readEdge(name, e, defaults));
+    const edge = problems.attempt(() => readEdge(name, e, defaults, baseDir));
     if (edge) edges.push(edge);
     else complete = false;
-  if (f.accessLog.present()) defaults.accessLog = readAccessLog(f.accessLog, baseDir);
-  if (f.compression.present()) defaults.compression = readCompression(f.compression);
-  return defaults;
-}
-
-function readEdges(n: ConfigNode, defaultsNode: ConfigNode, baseDir: string): EdgeConfig[] {
-  const defaults = readEdgeDefaults(defaultsNode, baseDir);
-  if (!n.present()) return [];
-  const edges: EdgeConfig[] = [];
-  for (const [name, e] of n.entries()) {
-    if (!/^[a-zA-Z0-9][a-zA-Z0-9_-]{0,62}$/.test(name)) throw e.error(`edge name "${name}" must be letters, digits, - and _`);
-    const f = e.fields(['addresses', 'port', 'location', 'weight', 'health', 'cache', 'admin', 'purgeAllow', 'accessLog', 'compression']);
-    if (!f.addresses.present()) throw f.addresses.error('is required (IPv4/IPv6 addresses the edge listens on)');
-    const addresses = f.addresses.itemsOrOne().map((a) => {
-      const ip = parseIp(a.text());
-      if (!ip) throw a.error(`"${a.text()}" is not an IPv4 or IPv6 address`);
-      return formatIp(ip);
-    });
-    const port = f.port.present() ? f.port.integer({ min: 1, max: 65535 }) : defaults.port;
-    const accessLog = edgeAccessLog(f.accessLog.present() ? readAccessLog(f.accessLog, baseDir) : defaults.accessLog, name);
-    const compression = f.compression.present() ? readCompression(f.compression) : defaults.compression;
-    edges.push({
-      ...(accessLog ? { accessLog } : {}),
-      ...(compression !== undefined ? { compression } : {}),
-      name,
-      addresses,
-      port,
-      admin: adminAddress(f.admin, { host: addresses[0]!, port }, e),
-      purgeAllow: f.purgeAllow.present() ? readCidrTexts(f.purgeAllow) : defaults.purgeAllow,
-      location: readLocation(f.location),
-      weight: f.weight.present() ? f.weight.number({ min: 0 }) : defaults.weight,
-      health: readHealth(f.health, defaults.health),
-      cache: readCache(f.cache, defaults.cache),
-    });
   }
   return complete ? edges : undefined;
 }
 
-function readEdge(name: string, e: ConfigNode, defaults: EdgeDefaults): EdgeConfig {
+function readEdge(name: string, e: ConfigNode, defaults: EdgeDefaults, baseDir: string): EdgeConfig {
   if (!/^[a-zA-Z0-9][a-zA-Z0-9_-]{0,62}$/.test(name)) throw e.error(`edge name "${name}" must be letters, digits, - and _`);
-  const f = e.fields(['addresses', 'port', 'location', 'weight', 'health', 'cache', 'admin', 'purgeAllow', 'origin', 'listen']);
+  const f = e.fields(['addresses', 'port', 'location', 'weight', 'health', 'cache', 'admin', 'purgeAllow', 'origin', 'listen', 'accessLog', 'compression']);
   if (!f.addresses.present()) throw f.addresses.error('is required (IPv4/IPv6 addresses the edge listens on)');
   const addresses = f.addresses.itemsOrOne().map((a) => {
     const ip = parseIp(a.text());
@@ -475,9 +438,13 @@ function readEdge(name: string, e: ConfigNode, defaults: EdgeDefaults): EdgeConf
   });
   const port = f.port.present() ? f.port.integer({ min: 1, max: 65535 }) : defaults.port;
   const origin = f.origin.present() ? readOriginPool(f.origin, readHealth, DEFAULT_HEALTH) : defaults.origin;
+  const accessLog = edgeAccessLog(f.accessLog.present() ? readAccessLog(f.accessLog, baseDir) : defaults.accessLog, name);
+  const compression = f.compression.present() ? readCompression(f.compression) : defaults.compression;
   return {
     ...(f.listen.present() && { listen: f.listen.itemsOrOne().map((x) => hostPort(x, port)) }),
     ...(origin && { origin }),
+    ...(accessLog ? { accessLog } : {}),
+    ...(compression !== undefined ? { compression } : {}),
     name,
     addresses,
     port,
@@ -565,7 +532,6 @@ function readGeo(n: ConfigNode, baseDir: string, edgeNames: Set<string>): GeoCon
 
 function readOrigin(n: ConfigNode, baseDir: string): OriginConfig {
   const f = n.fields(['listen', 'url', 'content', 'rules', 'admin', 'replicas']);
-  const f = n.fields(['listen', 'content', 'rules', 'admin', 'url']);
   const listen = f.listen.present() ? hostPort(f.listen, 80) : { host: '127.0.0.1', port: 8000 };
   const origin: OriginConfig = {
     listen,

@@ -37,6 +37,8 @@ export function originServerUrls(d: Deployment): string[] {
 /** The addresses an edge binds: `listen` if the file names it, else each of its addresses at its port. */
 export function edgeListeners(edge: EdgeConfig): HostPort[] {
   return edge.listen ?? edge.addresses.map((host) => ({ host, port: edge.port }));
+}
+
 /** `https` when the deployment's admin listeners serve TLS (`tls.admin`), else `http`. */
 export function adminScheme(d: Pick<Deployment, 'tls'>): 'http' | 'https' {
   return d.tls?.admin ? 'https' : 'http';

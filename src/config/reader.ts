@@ -42,11 +42,6 @@ export class ConfigNode {
     return this.scalarValue() === null;
   }
 
-  /** A `key: value` mapping (rather than a scalar or a list)? For keys that take either `false` or a map. */
-  isMapping(): boolean {
-    return isMap(this.node);
-  }
-
   /**
    * The entries of a mapping, after refusing keys outside `allowed` (typos must not pass silently).
    * `allowed` undefined means any key (maps keyed by user names such as edges and pools). With `problems` in
@@ -80,7 +75,7 @@ export class ConfigNode {
     return out;
   }
 
-  /** For keys that take several forms (a URL, a list of them, or a mapping). */
+  /** For keys that take several forms (a URL, a list of them, or a mapping; `false` or a map). */
   isMapping(): boolean {
     return isMap(this.node);
   }

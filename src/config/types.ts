@@ -247,15 +247,13 @@ export interface OriginRule {
 
 export interface OriginConfig {
   listen: HostPort;
-  /** Where edges reach the origin when not at `listen` (NAT, a wildcard listener): `origin.url`. */
-  url?: string;
   /**
    * Content-only copies of the origin (`origin.replicas`): further origin processes serving the same content
    * folder with the same rules, each on its own address (admin beside it). Push and the distribution node stay
    * with the main origin; edges spread their requests over all of them.
    */
   replicas: HostPort[];
-  /** `origin.url`: where edges reach the origin when not at `listen` (an https:// name behind TLS); absent = http://listen. */
+  /** `origin.url`: where edges reach the origin when not at `listen` (NAT, a wildcard listener, an https:// name behind TLS); absent = http://listen. */
   url?: string;
   /** Admin listener (metrics, push, purge, status, the in-process distribution node): `origin.admin`. */
   admin: HostPort;

@@ -5,7 +5,6 @@
  * with `lookup`; the store itself stays storage only.
  */
 import { createCachedObject, ENTRY_BOOKKEEPING_BYTES, mergeNotModified, notModifiedSelects, type CachedObject, type NewObject } from './entry.js';
-import { createCachedObject, mergeNotModified, notModifiedSelects, type CachedObject, type NewObject } from './entry.js';
 import { withAcceptEncoding } from './compression.js';
 import { decideStorage } from './freshness.js';
 import { single, type HeaderMap } from './headers.js';

@@ -2,10 +2,8 @@
  * `dnscdn edge`: one edge cache in front of one origin. The flags build the same EdgeRoleOptions as the
  * deployment file (setup.ts); with `--config`, every flag given on the command line overrides its key.
  */
-import { Command, Option } from 'commander';
-import { loadDeployment } from '../config/load.js';
 import { resolve } from 'node:path';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { loadDeployment, parseAccessLogFormat } from '../config/load.js';
 import { adminToken } from '../config/reach.js';
 import { CACHE_POLICIES, DEFAULT_CACHE_POLICY, parseCachePolicy } from '../config/cache-policies.js';
@@ -47,7 +45,6 @@ export interface EdgeFlags {
   ignoreCookies?: string[];
   adminListen?: string;
   purgeAllow?: string[];
-  purgeAllow?: string;
   accessLog?: string;
   accessLogFormat?: string;
   tlsCa?: string;
@@ -85,13 +82,10 @@ export function edgeRoleFromFlags(flags: EdgeFlags, env: Record<string, string |
   if (flags.adminListen !== undefined) s.adminListen = parseHostPort(flags.adminListen);
   else if (s.adminListen === undefined) s.adminListen = defaultAdminAddressOrThrow(firstListener(s.listen));
   if (flags.purgeAllow !== undefined) s.purgeAllow = flags.purgeAllow;
-  const token = flags.token ?? s.adminToken ?? envToken;
-  else if (s.adminListen === undefined) s.adminListen = defaultAdminAddressOrThrow(typeof s.listen === 'string' ? parseHostPort(s.listen) : s.listen);
-  if (flags.purgeAllow !== undefined) s.purgeAllow = flags.purgeAllow.split(',').map((c) => c.trim()).filter(Boolean);
   if (flags.accessLog !== undefined || flags.accessLogFormat !== undefined) s.accessLog = accessLogFromFlags(flags, s.accessLog);
   if (flags.compression === false) s.compression = false;
   if (flags.tlsCa !== undefined) role.linkTls = { ...role.linkTls, ca: resolve(flags.tlsCa) };
-  const token = flags.adminToken ?? s.adminToken ?? envToken;
+  const token = flags.token ?? s.adminToken ?? envToken;
   if (token !== undefined) s.adminToken = token;
   if (flags.distributor !== undefined || flags.stateDir !== undefined) {
     if (token === undefined) throw new Error(`--distributor/--state-dir need the admin token (--token or ${TOKEN_ENV})`);
@@ -157,6 +151,8 @@ function flagValue<T>(flag: string, text: string, parse: (t: string) => T): T {
   } catch (err) {
     throw new Error(`bad ${flag}: ${(err as Error).message}`);
   }
+}
+
 /** `--access-log FILE|stderr` and `--access-log-format`, each over the file's `accessLog` key. */
 function accessLogFromFlags(flags: EdgeFlags, fromFile: EdgeRoleOptions['server']['accessLog']): NonNullable<EdgeRoleOptions['server']['accessLog']> {
   const format = flags.accessLogFormat !== undefined ? parseAccessLogFormat(flags.accessLogFormat) : (fromFile?.format ?? 'combined');
@@ -165,12 +161,6 @@ function accessLogFromFlags(flags: EdgeFlags, fromFile: EdgeRoleOptions['server'
     return { ...fromFile, format };
   }
   return { to: flags.accessLog === 'stderr' ? { stderr: true } : { path: resolve(flags.accessLog) }, format };
-}
-
-function parseOriginTimeout(text: string): number {
-  const ms = Number(text);
-  if (!(ms > 0)) throw new Error(`bad --origin-timeout "${text}": milliseconds above 0`);
-  return ms;
 }
 
 /** Starts the cache, then its replica (which reloads what was pushed before a restart), and stops both on a signal. */
@@ -221,7 +211,6 @@ export function edgeCommand(run: (role: EdgeRoleOptions) => Promise<void> = runE
     .option('--access-log-format <format>', 'combined (default) or json')
     .option('--no-compression', 'serve every answer as the origin coded it (default: br/gzip variants of stored text objects)')
     .option('--tls-ca <file>', "PEM CA bundle trusted for an https origin and the distribution links (default: the file's tls.ca, else public CAs)")
-    .option('--state-dir <dir>', 'origin push: replica journal and pushed bodies (default .dnscdn/edge-NAME)')
     .action(async (flags: EdgeFlags) => run(edgeRoleFromFlags(flags)));
   return addDeprecatedAlias(cmd, '--admin-token <token>', '--token');
 }

@@ -30,8 +30,6 @@ import { IncomingEdgeRequest } from './client-request.js';
 import { writeDelivery, writeSynth } from './deliver.js';
 import type { CachedObject } from './entry.js';
 import { createEdgeMetrics, createOriginServerMetrics, type EdgeMetrics } from './metrics.js';
-import { EdgePipeline, type Delivery, type StepName, type EdgeRequest } from './pipeline.js';
-import { createEdgeMetrics, type EdgeMetrics } from './metrics.js';
 import { cacheLabel, EdgePipeline, type Delivery, type StepName, type EdgeRequest } from './pipeline.js';
 import { CookieRule } from './policy.js';
 import { PublicPurge } from './public-purge.js';
@@ -140,11 +138,9 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
   const poolConfig = typeof options.origin === 'string' ? originPoolOf([options.origin]) : options.origin;
   // The gauge reads the pool on each scrape, long after it exists.
   const pool: OriginPool = new OriginPool({ pool: poolConfig, timeoutMs: options.originTimeoutMs ?? 10_000, observer: createOriginServerMetrics(registry, () => pool.status()) });
-  const upstream = observedUpstream(pool, (o) => {
   const compression = options.compression === false ? undefined : new EdgeCompression(cache, options.compression ?? DEFAULT_COMPRESSION, via, (coding) => m.compressions.inc({ coding }));
   if (compression) cache.compressible = (status, headers, length) => compression.compressible(status, headers, length);
-  const origin = new SingleOrigin({ origin: options.origin, timeoutMs: options.originTimeoutMs ?? 10_000 });
-  const upstream = observedUpstream(origin, (o) => {
+  const upstream = observedUpstream(pool, (o) => {
     if (o.kind === 'response') m.originLatency.observe(o.latencySec);
   });
   // The sticky cookie is the edge's routing state: it must not make a response private (policy.ts), and the
@@ -172,7 +168,7 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
   addBuiltinAdminRoutes(admin, cache);
   const publicPurge = new PublicPurge(options.purgeAllow ?? [], options.adminToken);
   const accessLog = options.accessLog ? new AccessLog(options.accessLog) : undefined;
-  const originName = new URL(options.origin).origin;
+  const originName = pool.status().map((sv) => new URL(sv.url).origin).join(',');
 
   /** Connections whose request was refused for its framing: answered once, then closed. */
   const refusedSockets = new WeakSet<Socket>();
@@ -279,9 +275,6 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
       pool.close();
       for (const sv of servers) sv.closeAllConnections();
       await Promise.all([...servers.map((sv) => new Promise<void>((resolve) => sv.close(() => resolve()))), admin.close()]);
-      origin.close();
-      server.closeAllConnections();
-      await Promise.all([new Promise<void>((resolve) => server.close(() => resolve())), admin.close()]);
       await accessLog?.close();
     },
   };

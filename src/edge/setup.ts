@@ -4,8 +4,6 @@
  */
 import { originPoolOf } from '../config/origin-pool.js';
 import { adminToken, edgeAdmin, edgeListeners, edgeReplicaDir, findEdge, distributionUrl, originServerUrls } from '../config/reach.js';
-import type { Deployment } from '../config/types.js';
-import { adminToken, edgeAdmin, edgeReplicaDir, findEdge, distributionUrl, originUrl } from '../config/reach.js';
 import type { Deployment, LinkTlsConfig } from '../config/types.js';
 import { DEFAULT_COMPRESSION } from './compression.js';
 import type { EdgePushSettings } from './replica.js';

@@ -5,9 +5,7 @@ import type { DistributionStatus } from '../distribution/distributor.js';
 import { parseDistributionStatus, parseOpSummaries } from '../distribution/answers.js';
 import { parseDownstream, tokenFrom } from '../distribution/targets.js';
 import { parseHostPort, type HostPort } from '../net/address.js';
-import { request } from '../http/client.js';
-import { applyLinkTls, trustLinkCa } from '../http/link-tls.js';
-import { parseHostPort } from '../net/address.js';
+import { applyLinkTls } from '../http/link-tls.js';
 import { defaultAdminAddressOrThrow } from '../net/admin-address.js';
 import { adminCall, withAdminOptions, type AdminFlags } from '../cli/admin-client.js';
 import { addDeprecatedAlias, listFlag } from '../cli/flags.js';
@@ -106,7 +104,6 @@ function rulesFromFlags(flags: OriginFlags): PathRule[] {
 export async function runOrigin(o: OriginRoleOptions): Promise<void> {
   if (o.replica !== true) await materialiseLargeFiles(o.content);
   const adminTls = applyLinkTls(o.linkTls);
-  await materialiseLargeFiles(o.content);
   let distributor: Distributor | undefined;
   let publisher: Publisher | undefined;
   if (o.token && o.distributor) publisher = remotePublisher(o.distributor, o.token);
@@ -155,34 +152,6 @@ export function originCommand(run: (role: OriginRoleOptions) => Promise<void> = 
     .option('--replica <host:port>', "run a content-only replica at this address (one of the file's origin.replicas): same content and rules, no push")
     .action(async (flags: OriginFlags) => run(originRoleFromFlags(flags)));
   return addDeprecatedAlias(cmd, '--data-dir <dir>', '--state-dir');
-}
-
-interface ClientOptions {
-  origin: string;
-  token?: string;
-  tlsCa?: string;
-}
-
-function withClientOptions(c: Command): Command {
-  return c
-    .option('--origin <url>', "the origin's admin listener (or a distribution node's); https:// when the deployment has tls.admin", 'http://127.0.0.1:9000')
-    .option('--token <token>', 'admin token (default: $DNSCDN_ADMIN_TOKEN)')
-    .option('--tls-ca <file>', "PEM CA bundle to trust for an https:// admin listener (the deployment's tls.ca; default: $DNSCDN_TLS_CA, else public CAs)");
-}
-
-async function adminCall(o: ClientOptions, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
-  const ca = o.tlsCa ?? process.env.DNSCDN_TLS_CA;
-  trustLinkCa(ca === '' ? undefined : ca);
-  const token = tokenFrom(o.token);
-  if (!token) throw new Error('a token is required (--token or DNSCDN_ADMIN_TOKEN)');
-  const res = await request(new URL(path, o.origin), {
-    method,
-    headers: { ...bearer(token), ...(body ? { 'content-type': 'application/json' } : {}) },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-    timeoutMs: 60_000,
-  });
-  if (res.status !== 200) throw new Error(`${path}: HTTP ${res.status}: ${res.text().trim()}`);
-  return res.json();
 }
 
 function printOps(answer: unknown): void {

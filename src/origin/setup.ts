@@ -33,6 +33,8 @@ export interface OriginRoleOptions {
    * origin writes (two writers of one file would serve each other half-written bytes).
    */
   replica?: boolean;
+  /** TLS between roles: the CA links trust, the admin listener's certificate (http/link-tls.ts). */
+  linkTls?: LinkTlsConfig;
 }
 
 /** The replica of the file's origin that listens at `listen` (one of `origin.replicas`). */
@@ -52,8 +54,6 @@ export function originReplica(content: string, listen: HostPort, rules: PathRule
   const admin = defaultAdminAddress(listen);
   if (admin) role.adminListen = admin;
   return role;
-  /** TLS between roles: the CA links trust, the admin listener's certificate (http/link-tls.ts). */
-  linkTls?: LinkTlsConfig;
 }
 
 export function originRoleFromDeployment(d: Deployment): OriginRoleOptions {

@@ -3,8 +3,7 @@
  * own command, so a single edge can be killed (and failover watched) like a real site going dark.
  */
 import { formatHostPort } from '../net/address.js';
-import { edgeAdminUrl, edgeListeners } from '../config/reach.js';
-import { adminScheme, edgeAdminUrl, edgeUrl } from '../config/reach.js';
+import { adminScheme, edgeAdminUrl, edgeListeners } from '../config/reach.js';
 import type { Deployment } from '../config/types.js';
 
 export interface RoleProcess {
@@ -42,13 +41,12 @@ export function planProcesses(d: Deployment): RoleProcess[] {
       const admin = d.distribution.admin ? [`${adminScheme(d)}://${formatHostPort(d.distribution.admin)}/metrics`] : [];
       out.push({ label: 'distributor', role: 'distributor', args: ['distributor', '--config', file], wave: 0, listens: [`http://${formatHostPort(at)}`, ...admin] });
     }
-    out.push({ label: 'origin', role: 'origin', args: ['origin', '--config', file], wave: 0, listens: [`http://${formatHostPort(d.origin.listen)}`, `http://${formatHostPort(d.origin.admin)}/metrics`] });
+    out.push({ label: 'origin', role: 'origin', args: ['origin', '--config', file], wave: 0, listens: [`http://${formatHostPort(d.origin.listen)}`, `${adminScheme(d)}://${formatHostPort(d.origin.admin)}/metrics`] });
     // Content-only replicas: the edges' pools spread over them and the origin, and survive either dying.
     for (const r of d.origin.replicas) {
       const at = formatHostPort(r);
       out.push({ label: `origin ${at}`, role: 'origin', args: ['origin', '--config', file, '--replica', at], wave: 0, listens: [`http://${at}`] });
     }
-    out.push({ label: 'origin', role: 'origin', args: ['origin', '--config', file], wave: 0, listens: [`http://${formatHostPort(d.origin.listen)}`, `${adminScheme(d)}://${formatHostPort(d.origin.admin)}/metrics`] });
   }
   for (const e of d.edges) {
     out.push({
@@ -56,8 +54,7 @@ export function planProcesses(d: Deployment): RoleProcess[] {
       role: 'edge',
       args: ['edge', '--config', file, '--name', e.name],
       wave: 1,
-      listens: [...edgeListeners(e).map((hp) => `http://${formatHostPort(hp)}`), ...(e.admin ? [`${edgeAdminUrl(e)}/metrics`] : [])],
-      listens: e.admin ? [edgeUrl(e), `${edgeAdminUrl(e, d)}/metrics`] : [edgeUrl(e)],
+      listens: [...edgeListeners(e).map((hp) => `http://${formatHostPort(hp)}`), ...(e.admin ? [`${edgeAdminUrl(e, d)}/metrics`] : [])],
     });
   }
   return out;
