@@ -33,7 +33,7 @@ export function serverIdFor(url: string): string {
   return createHmac('sha256', 'dnscdn-origin-server').update(url).digest('hex').slice(0, 12);
 }
 
-/** `http://host:port` with nothing after it; the reason otherwise. */
+/** `http(s)://host:port` with nothing after it; the reason otherwise (https: TLS to the origin, http/link-tls.ts). */
 export function parseOriginUrl(text: string): string {
   let u: URL;
   try {
@@ -41,7 +41,7 @@ export function parseOriginUrl(text: string): string {
   } catch {
     throw new Error(`"${text}" is not a URL (e.g. http://127.0.0.1:8000)`);
   }
-  if (u.protocol !== 'http:') throw new Error(`"${text}": origin servers are reached over http://`);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`"${text}": origin servers are reached over http:// or https://`);
   if (u.pathname !== '/' || u.search !== '' || u.username !== '') throw new Error(`"${text}": give scheme, host and port only (paths are forwarded as requested)`);
   return u.origin;
 }

@@ -98,7 +98,7 @@ describe('origin pools in the deployment file', () => {
   const bad: Array<[string, string, string, RegExp]> = [
     ['unknown policy', '    origin: { policy: random, servers: [http://127.0.0.1:8000] }', 'edges.london.origin.policy', /unknown origin policy "random".*round-robin, weighted, least-connections, hash, failover/],
     ['not a URL', '    origin: 127.0.0.1:8000', 'edges.london.origin', /is not a URL|origin servers are reached over http/],
-    ['https', '    origin: https://127.0.0.1:8443', 'edges.london.origin', /reached over http:\/\//],
+    ['another scheme', '    origin: ftp://127.0.0.1:8443', 'edges.london.origin', /reached over http:\/\/ or https:\/\//],
     ['a path', '    origin: http://127.0.0.1:8000/app', 'edges.london.origin', /scheme, host and port only/],
     ['no servers', '    origin: { policy: failover }', 'edges.london.origin.servers', /is required/],
     ['twice', '    origin: [http://127.0.0.1:8000, http://127.0.0.1:8000]', 'edges.london.origin[1]', /listed twice/],

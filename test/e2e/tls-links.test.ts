@@ -142,7 +142,7 @@ describe('tls in the deployment file', () => {
     const dir = join(file, '..');
     expect(d.tls).toEqual({ ca: join(dir, 'tls/ca.pem'), admin: { cert: join(dir, 'tls/admin.pem'), key: join(dir, 'tls/admin-key.pem') } });
     const edge = edgeRoleFromDeployment(d, 'london');
-    expect(edge.server.origin).toBe('https://origin.example.net:8443');
+    expect(typeof edge.server.origin === 'string' ? edge.server.origin : edge.server.origin.servers.map((s) => s.url)).toEqual(['https://origin.example.net:8443']);
     expect(edge.linkTls).toEqual(d.tls);
     expect(edge.push?.distributor).toBe('https://127.0.0.1:18101');
     expect(originRoleFromDeployment(d).edges).toEqual([
@@ -157,6 +157,6 @@ describe('tls in the deployment file', () => {
   it('refuses half an admin certificate and an origin.url with a path, naming file, line and key', () => {
     expect(() => loadDeployment(writeDeployment(deployment('tls:\n  admin: { cert: a.pem }\n')))).toThrow(/dnscdn\.yaml:\d+.*tls\.admin.*needs both "cert" and "key"/);
     const withPath = ROLE_FLAGS_DEPLOYMENT.replace('origin:\n  listen: 127.0.0.1:18000\n', 'origin:\n  listen: 127.0.0.1:18000\n  url: https://o.example/sub\n');
-    expect(() => loadDeployment(writeDeployment(withPath))).toThrow(/dnscdn\.yaml:\d+.*origin\.url.*scheme:\/\/host\[:port\] only/);
+    expect(() => loadDeployment(writeDeployment(withPath))).toThrow(/dnscdn\.yaml:\d+.*origin\.url.*give scheme, host and port only/);
   });
 });
