@@ -5,7 +5,8 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findCommand } from './proc.js';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { findCommand, freePort } from './proc.js';
 import { flattenZone } from './zone-file.js';
 
 export interface DnsServerSpec {
@@ -205,4 +206,20 @@ export const STEERING_EDGE_ADDRESSES = ['127.0.0.11', '127.0.0.12', '127.0.0.13'
 
 export function dnscdnSteeredSpec(ctx: ServerContext, port: number, config: string): DnsServerSpec {
   return { name: 'dnscdn', argv: ['node', join(ctx.root, 'bin', 'dnscdn.js'), 'dns', '--config', config, '--listen', `${ctx.host}:${port}`, ...RRL_OFF, ...ONE_PROCESS], repin: false };
+}
+
+/** The edges' health checks in the steering cases: every edge address answers GET /healthz with 200. */
+export async function startHealthEndpoints(): Promise<{ port: number; close: () => Promise<void> }> {
+  const port = await freePort(STEERING_EDGE_ADDRESSES[0]);
+  const servers = await Promise.all(
+    STEERING_EDGE_ADDRESSES.map(
+      (address) =>
+        new Promise<HttpServer>((resolve, reject) => {
+          const server = createHttpServer((_req, res) => res.end('ok'));
+          server.once('error', reject);
+          server.listen(port, address, () => resolve(server));
+        }),
+    ),
+  );
+  return { port, close: () => Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r())))).then(() => undefined) };
 }

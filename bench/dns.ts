@@ -17,7 +17,6 @@
  *                          BENCH_CPU_PROF=1 profiles dnscdn into bench/results/tmp)
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { join } from 'node:path';
 import type { ClientSubnet } from '../src/dns/types.js';
 import { ask, dnsAnswers, ecsOptionArgument } from './dns-probe.js';
@@ -30,8 +29,8 @@ import {
   knotSpec,
   RRL_OFF,
   nsdSpec,
+  startHealthEndpoints,
   steeringConfig,
-  STEERING_EDGE_ADDRESSES,
   unboundSpec,
   type DnsServerSpec,
   type ServerContext,
@@ -124,22 +123,6 @@ async function measure(workload: Workload, spec: DnsServerSpec, port: number, re
   } finally {
     await server.stop();
   }
-}
-
-/** The edges' health checks in the steering case: every edge address answers GET /healthz with 200. */
-async function startHealthEndpoints(): Promise<{ port: number; close: () => Promise<void> }> {
-  const port = await freePort(STEERING_EDGE_ADDRESSES[0]);
-  const servers = await Promise.all(
-    STEERING_EDGE_ADDRESSES.map(
-      (address) =>
-        new Promise<HttpServer>((resolve, reject) => {
-          const server = createHttpServer((_req, res) => res.end('ok'));
-          server.once('error', reject);
-          server.listen(port, address, () => resolve(server));
-        }),
-    ),
-  );
-  return { port, close: () => Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r())))).then(() => undefined) };
 }
 
 /** Measures a ceiling whose packets come from a primer (dnscdn answering the same workload, same bytes). */

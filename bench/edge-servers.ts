@@ -5,7 +5,8 @@
  */
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findCommand } from './proc.js';
+import { benchObjects } from './objects.js';
+import { findCommand, freePort, LOADGEN_CORE, pinned, startProcess, tcpAccepts, waitUntil, type Server } from './proc.js';
 
 export interface HttpServerSpec {
   name: string;
@@ -93,4 +94,31 @@ export function varnishSpec(ctx: EdgeContext, port: number): HttpServerSpec | un
     name: 'varnish',
     argv: [varnishd, '-F', '-j', 'none', '-n', join(dir, 'work'), '-a', `${ctx.host}:${port}`, '-f', vcl, '-s', 'malloc,256m', '-p', 'thread_pools=1'],
   };
+}
+
+/**
+ * The origin the edge benchmarks fill from: the project's own, on the load generator's core, serving the
+ * benchmark objects; /rev/* is no-cache (revalidated on every request), /miss/* takes any query string;
+ * everything else is cacheable for an hour.
+ */
+export async function startBenchOrigin(root: string, tmp: string, host: string): Promise<{ ctx: EdgeContext; stop: () => Promise<void> }> {
+  const originPort = await freePort();
+  const content = join(tmp, 'content');
+  mkdirSync(join(content, 'rev'), { recursive: true });
+  mkdirSync(join(content, 'miss'), { recursive: true });
+  for (const o of benchObjects()) writeFileSync(join(content, o.path), o.body);
+  writeFileSync(join(content, 'rev', '1k'), benchObjects()[0]!.body);
+  writeFileSync(join(content, 'miss', '1k'), benchObjects()[0]!.body);
+  const origin: Server = startProcess(
+    'dnscdn origin',
+    pinned(LOADGEN_CORE, ['node', join(root, 'bin', 'dnscdn.js'), 'origin', '--content', content, '--listen', `${host}:${originPort}`, '--admin-listen', `${host}:0`, '--data-dir', join(tmp, 'origin-data'), '--cache-control', '/rev/*=no-cache', '--cache-control', '/**=public, max-age=3600']),
+    { env: { ...process.env, DNSCDN_LOG: 'warn', DNSCDN_ADMIN_TOKEN: '' } },
+  );
+  try {
+    await waitUntil(origin, () => tcpAccepts(host, originPort));
+  } catch (err) {
+    await origin.stop();
+    throw err;
+  }
+  return { ctx: { root, host, tmp, originUrl: `http://${host}:${originPort}`, origin: { host, port: originPort } }, stop: () => origin.stop() };
 }

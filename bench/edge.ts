@@ -14,10 +14,10 @@
  *                           profiles dnscdn)
  */
 import { request } from 'node:http';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { dnscdnAccessLogSpec, dnscdnEdgeSpec, httpCeilingSpec, nginxSpec, varnishSpec, type EdgeContext, type HttpServerSpec } from './edge-servers.js';
-import { benchObjects, OBJECT_SIZES } from './objects.js';
+import { dnscdnAccessLogSpec, dnscdnEdgeSpec, httpCeilingSpec, nginxSpec, startBenchOrigin, varnishSpec, type EdgeContext, type HttpServerSpec } from './edge-servers.js';
+import { OBJECT_SIZES } from './objects.js';
 import {
   conditions,
   cpuSeconds,
@@ -25,7 +25,6 @@ import {
   freePort,
   INSTALL_HINT,
   installCleanup,
-  LOADGEN_CORE,
   median,
   pinned,
   repinTree,
@@ -151,23 +150,9 @@ async function main(): Promise<void> {
   const tmp = mkdtempSync('/tmp/dnscdn-bench-edge-');
   const results: EdgeCaseResult[] = [];
   const notes: string[] = [];
-  const originPort = await freePort();
-  // The origin: the project's own, serving the benchmark objects; /rev/* is no-cache (revalidated on every
-  // request), /miss/* any query string; everything else cacheable for an hour.
-  const content = join(tmp, 'content');
-  mkdirSync(join(content, 'rev'), { recursive: true });
-  mkdirSync(join(content, 'miss'), { recursive: true });
-  for (const o of benchObjects()) writeFileSync(join(content, o.path), o.body);
-  writeFileSync(join(content, 'rev', '1k'), benchObjects()[0]!.body);
-  writeFileSync(join(content, 'miss', '1k'), benchObjects()[0]!.body);
-  const origin = startProcess(
-    'dnscdn origin',
-    pinned(LOADGEN_CORE, ['node', join(root, 'bin', 'dnscdn.js'), 'origin', '--content', content, '--listen', `${HOST}:${originPort}`, '--admin-listen', `${HOST}:0`, '--data-dir', join(tmp, 'origin-data'), '--cache-control', '/rev/*=no-cache', '--cache-control', '/**=public, max-age=3600']),
-    { env: { ...process.env, DNSCDN_LOG: 'warn', DNSCDN_ADMIN_TOKEN: '' } },
-  );
-  const ctx: EdgeContext = { root, host: HOST, tmp, originUrl: `http://${HOST}:${originPort}`, origin: { host: HOST, port: originPort } };
+  const origin = await startBenchOrigin(root, tmp, HOST);
+  const ctx = origin.ctx;
   try {
-    await waitUntil(origin, () => tcpAccepts(HOST, originPort));
     console.log(`bench:edge: ${SECONDS} s x ${RUNS} runs, ${CONNECTIONS} connections, after a ${WARMUP_SECONDS} s warm-up per object`);
     console.log(`conditions: ${JSON.stringify(conditions())}\n`);
     const specs: Array<[string, (c: EdgeContext, p: number) => HttpServerSpec | undefined]> = [
