@@ -123,11 +123,17 @@ export class DashboardCollector {
     return { snapshot: this.latest, feed: [...this.feed] };
   }
 
+  /**
+   * Sampling runs only while a page listens: it scrapes every edge, and with DNS workers asks the DNS for the
+   * sample networks' answers, which nobody should pay for (or see in query logs and metrics) unwatched.
+   */
   subscribe(listener: (event: { snapshot?: Snapshot; feed?: FeedItem[] }) => void): () => void {
     this.listeners.push(listener);
+    if (this.listeners.length === 1) this.start();
     return () => {
       const i = this.listeners.indexOf(listener);
       if (i >= 0) this.listeners.splice(i, 1);
+      if (this.listeners.length === 0) this.stop();
     };
   }
 

@@ -84,8 +84,6 @@ export async function startSteeredDns(file: string, options: SteeredDnsOptions =
     ...(dashboardRoutes && { adminRoutes: () => (req: IncomingMessage, res: ServerResponse, path: string) => dashboardRoutes.handle(req, res, path) }),
   });
   checker?.start();
-  // Sampling costs scrapes of every edge a second: only when there is an admin listener to show it on.
-  dashboard?.start();
   source.onChange((next) => {
     // Edges first: new edges start up without a health event, and the new deployment starts every pool's epoch afresh.
     checker?.setEdges(next.edges);

@@ -172,7 +172,6 @@ export async function startDnsPrimary(options: DnsPrimaryOptions): Promise<DnsPr
           return answer?.data.map((a) => edges.find((e) => e.addresses.includes(a))?.name ?? a);
         },
       });
-      dashboard.start();
     }
     const routes = dashboard && new DashboardRoutes(dashboard);
     if (options.metricsListen) {
