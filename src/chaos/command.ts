@@ -37,7 +37,7 @@ export function chaosCommand(): Command {
     .option('--clients <n>', 'concurrent clients', '16')
     .addOption(new Option('--fault-interval <duration>', 'mean time between faults').default(8000, '8s').argParser(durationFlag('--fault-interval', 100)))
     .addOption(new Option('--operation-interval <duration>', 'mean time between pushes or purges').default(2000, '2s').argParser(durationFlag('--operation-interval', 100)))
-    .option('--targets <regex>', "which processes of up's table may be faulted (default: edges and origin replicas)")
+    .option('--targets <regex>', "which processes may be faulted, by label: up's table, or '<role> worker <pid>' (default: edges, origin replicas, workers)")
     .option('--report <file>', 'also write the report as JSON')
     .action(async (o: ChaosFlags) => {
       const deployment = loadDeployment(deploymentFileOrEmbedded(o.config));

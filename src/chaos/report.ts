@@ -17,7 +17,10 @@ export interface SecondStats {
 }
 
 export interface FaultEffect extends Fault {
-  /** Faulted edge's address still handed out by DNS until this many ms after the fault (edge faults only). */
+  /**
+   * Edge faults: ms from the fault until every client network that was being answered the faulted edge got an
+   * answer without it (0 when no network was; null when one still had it at the next fault or the end).
+   */
   dnsMovedAfterMs: number | null;
   /** The last failed client request within this fault's window, in ms after the fault; 0 when none failed. */
   errorsEndedAfterMs: number;
@@ -80,11 +83,24 @@ export function faultEffects(faults: readonly Fault[], requests: readonly Reques
   return faults.map((f, i) => {
     const end = faults[i + 1]?.at ?? durationMs;
     const inWindow = <T extends { at: number }>(s: T): boolean => s.at >= f.at && s.at < end;
-    const addresses = addressesOf(f.target);
+    // A worker's fault is its role's: `edge london worker 1234` names edge london's addresses.
+    const addresses = addressesOf(f.target.replace(/ worker \d+$/, ''));
+    const names = (r: ResolutionSample): boolean => r.addresses.some((a) => addresses.includes(a));
     let dnsMovedAfterMs: number | null = null;
     if (addresses.length > 0) {
-      const stale = resolutions.filter((r) => inWindow(r) && r.addresses.some((a) => addresses.includes(a)));
-      dnsMovedAfterMs = stale.length === 0 ? 0 : Math.max(...stale.map((r) => r.at)) - f.at;
+      // The networks DNS was sending to the faulted edge: their last answer before the fault named it.
+      const lastBefore = new Map<string, ResolutionSample>();
+      for (const r of resolutions) if (r.at < f.at) lastBefore.set(r.network, r);
+      const affected = [...lastBefore.values()].filter(names).map((r) => r.network);
+      dnsMovedAfterMs = 0;
+      for (const network of affected) {
+        const moved = resolutions.find((r) => r.network === network && inWindow(r) && !names(r));
+        if (moved === undefined) {
+          dnsMovedAfterMs = null;
+          break;
+        }
+        dnsMovedAfterMs = Math.max(dnsMovedAfterMs, moved.at - f.at);
+      }
     }
     const failed = requests.filter((r) => inWindow(r) && !r.ok);
     return { ...f, dnsMovedAfterMs, errorsEndedAfterMs: failed.length === 0 ? 0 : Math.max(...failed.map((r) => r.at + r.latencyMs)) - f.at, failedRequests: failed.length };

@@ -5,7 +5,7 @@
  * the supervisor's back-off. At the end every fault is undone, the run waits for the edges to catch up, and
  * compares what each edge holds of the pushed state.
  */
-import { readdirSync, type Dirent } from 'node:fs';
+import { readdirSync, readFileSync, type Dirent } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { adminToken, edgeAdminUrl, originAdminUrl } from '../config/reach.js';
@@ -36,7 +36,7 @@ export interface ChaosOptions {
   faultIntervalMs: number;
   /** Mean time between pushes or purges. */
   operationIntervalMs: number;
-  /** Which processes may be faulted, by label (default: every edge and every origin replica). */
+  /** Which processes may be faulted, by label (default: every edge, origin replica and role worker). */
   targets?: RegExp;
   /** Where children's output goes (default: dropped). */
   write?: (line: string) => void;
@@ -85,10 +85,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       onRequest: (s) => requests.push(s),
       onResolution: (s) => resolutions.push(s),
     });
-    const targets = o.targets ?? /^edge |^origin \S+:\d+$/;
+    const targets = o.targets ?? DEFAULT_TARGETS;
     const injector = new FaultInjector({
       random,
-      targets: () => supervisor.pids().flatMap((p) => (p.pid !== undefined && targets.test(p.process.label) ? [{ label: p.process.label, pid: p.pid }] : [])),
+      targets: () => faultable(supervisor).filter((t) => targets.test(t.label)),
       meanIntervalMs: o.faultIntervalMs,
       minDowntimeMs: 1000,
       maxDowntimeMs: 5000,
@@ -124,6 +124,31 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     };
   } finally {
     await supervisor.stop();
+  }
+}
+
+/** Edges, origin replicas and the workers of any role (a DNS or edge worker is restarted by its primary). */
+const DEFAULT_TARGETS = /^edge \S+$|^origin \S+:\d+$| worker \d+$/;
+
+/**
+ * Every process of the deployment by label: up's table, and the workers each of them runs (node:cluster children,
+ * labelled `dns worker 1234`), read from /proc (Linux) so that a worker can be faulted apart from its primary.
+ */
+function faultable(supervisor: Supervisor): Array<{ label: string; pid: number }> {
+  const out: Array<{ label: string; pid: number }> = [];
+  for (const p of supervisor.pids()) {
+    if (p.pid === undefined) continue;
+    out.push({ label: p.process.label, pid: p.pid });
+    for (const child of childrenOf(p.pid)) out.push({ label: `${p.process.label} worker ${child}`, pid: child });
+  }
+  return out;
+}
+
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
   }
 }
 
