@@ -32,6 +32,7 @@ import { CookieRule } from './policy.js';
 import { PublicPurge } from './public-purge.js';
 import { EdgeStore } from './store.js';
 import type { CachePolicyName } from '../config/cache-policies.js';
+import { buildRings, type EdgeRingOptions, type EdgeRings } from './ring/ring-setup.js';
 import { observedUpstream } from './upstream/observed.js';
 import { SingleOrigin } from './upstream/single-origin.js';
 
@@ -76,6 +77,13 @@ export interface EdgeOptions {
   ignoreCookies?: readonly string[];
   /** Observes the lifecycle steps each request visited (pipeline.ts StepName), like varnishlog; for tests and debugging. */
   onSteps?: (steps: readonly StepName[], req: EdgeRequest) => void;
+  /** Cluster peers, shield and worker ring (ring/ring-setup.ts); absent: every miss goes to the origin. */
+  ring?: EdgeRingOptions;
+  /**
+   * A second listener, on this process alone, where the other workers of the host reach this one (peer fill over
+   * loopback); the public port is shared by all workers through node:cluster. Default: none.
+   */
+  peerListen?: HostPort;
 }
 
 export interface EdgeServer {
@@ -90,6 +98,10 @@ export interface EdgeServer {
   readonly adminUrl: string;
   /** Registers a handler on the admin listener (bearer token checked before it runs). */
   addAdminRoute(method: string, path: string, handler: AdminHandler): void;
+  /** The rings this edge is a member of, when it has any. */
+  readonly rings: EdgeRings | undefined;
+  /** `http://127.0.0.1:port` of the worker's own peer listener, when `peerListen` was given. */
+  readonly peerUrl: string | undefined;
   close(): Promise<void>;
 }
 
@@ -111,8 +123,10 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
   metrics = createEdgeMetrics(registry, store);
   const m = metrics;
   const cache = new EdgeCache(store, now, via);
-  const origin = new SingleOrigin({ origin: options.origin, timeoutMs: options.originTimeoutMs ?? 10_000 });
-  const upstream = observedUpstream(origin, (o) => {
+  const originTimeoutMs = options.originTimeoutMs ?? 10_000;
+  const origin = new SingleOrigin({ origin: options.origin, timeoutMs: originTimeoutMs });
+  const rings = options.ring ? buildRings(options.ring, { origin, registry, originTimeoutMs, storeBytes: options.maxBytes, holds: (key) => store.peek(key) !== undefined }) : undefined;
+  const upstream = observedUpstream(rings?.upstream ?? origin, (o) => {
     if (o.kind === 'response') m.originLatency.observe(o.latencySec);
   });
   const cookies = new CookieRule(options.ignoreCookies);
@@ -128,6 +142,8 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
     // Only what the public port must answer itself: a guarded PURGE and the 404 for admin paths.
     isAdminRequest: (method, path) => method === 'PURGE' || path.startsWith(ADMIN_PREFIX),
     onSteps: options.onSteps,
+    hops: rings?.signer,
+    hot: rings?.hot,
   });
   const adminListen = options.adminListen === undefined ? { host: '127.0.0.1', port: 0 } : typeof options.adminListen === 'string' ? parseHostPort(options.adminListen) : options.adminListen;
   // Bounded by the largest pushed batch the replica route accepts: one object plus its framing.
@@ -137,7 +153,7 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
 
   /** Connections whose request was refused for its framing: answered once, then closed. */
   const refusedSockets = new WeakSet<Socket>();
-  const server = http.createServer({ maxHeaderSize: options.maxHeaderBytes ?? 16 * 1024, keepAliveTimeout: 5000 }, (req, res) => {
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     m.requests.inc({ method: knownMethod(req.method ?? 'GET') });
     try {
       const delivery = pipeline.handle(new IncomingEdgeRequest(req, res, maxBodyBytes, bodyTooLarge));
@@ -146,7 +162,10 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
     } catch (err) {
       fail(req, res, err);
     }
-  });
+  };
+  const serverOptions = { maxHeaderSize: options.maxHeaderBytes ?? 16 * 1024, keepAliveTimeout: 5000 };
+  const server = http.createServer(serverOptions, handler);
+  const peerServer = options.peerListen ? http.createServer(serverOptions, handler) : undefined;
 
   function respond(req: http.IncomingMessage, res: http.ServerResponse, d: Delivery): void {
     if (d.kind === 'admin') {
@@ -184,14 +203,16 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
   }
 
   // Node's parser rejects malformed requests and oversized headers before our handler; answer them, keep serving.
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+  const onClientError = (err: NodeJS.ErrnoException, socket: Socket): void => {
     // A refused request already has its answer; its unreadable body must not produce a second one.
     if (refusedSockets.has(socket)) return void socket.end();
-    if (!socket.writable) return socket.destroy();
+    if (!socket.writable) return void socket.destroy();
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'HPE_URI_TOO_LONG' ? 414 : 400;
     const text = http.STATUS_CODES[status] ?? 'Bad Request';
     socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain\r\nContent-Length: ${text.length + 1}\r\nConnection: close\r\n\r\n${text}\n`);
-  });
+  };
+  server.on('clientError', onClientError);
+  peerServer?.on('clientError', onClientError);
 
   const listen = typeof options.listen === 'string' ? parseHostPort(options.listen) : options.listen;
   try {
@@ -202,10 +223,15 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
         resolve();
       });
     });
+    // exclusive: in a node:cluster worker, port 0 must be this worker's own port, not one shared by all workers.
+    if (peerServer && options.peerListen) await listenOn(peerServer, { host: options.peerListen.host, port: options.peerListen.port, exclusive: true });
   } catch (err) {
     await admin.close(); // a public port that cannot bind must not leave the admin port held
+    server.close();
+    rings?.close();
     throw err;
   }
+  const peerAddr = peerServer?.address() as AddressInfo | undefined;
   const addr = server.address() as AddressInfo;
   const address = { host: addr.address, port: addr.port };
   log.info('edge listening', { name, listen: formatHostPort(address), admin: admin.url, origin: options.origin });
@@ -218,10 +244,16 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
     metrics: m,
     adminUrl: admin.url,
     addAdminRoute: (method, path, handler) => admin.add(method, path, handler),
+    rings,
+    peerUrl: peerAddr ? `http://${formatHostPort({ host: peerAddr.address, port: peerAddr.port })}` : undefined,
     close: async () => {
       origin.close();
+      rings?.close();
       server.closeAllConnections();
-      await Promise.all([new Promise<void>((resolve) => server.close(() => resolve())), admin.close()]);
+      peerServer?.closeAllConnections();
+      const closing = [new Promise<void>((resolve) => server.close(() => resolve())), admin.close()];
+      if (peerServer) closing.push(new Promise<void>((resolve) => peerServer.close(() => resolve())));
+      await Promise.all(closing);
     },
   };
 }
@@ -260,4 +292,14 @@ const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 
 
 function knownMethod(m: string): string {
   return KNOWN_METHODS.has(m) ? m : 'OTHER';
+}
+
+function listenOn(server: http.Server, options: { host: string; port: number; exclusive: boolean }): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
 }

@@ -28,6 +28,7 @@ import type { CachedObject } from './entry.js';
 import { decideStorage, staleIfErrorAllows, type Freshness, type StoreDecision } from './freshness.js';
 import { single, type HeaderMap } from './headers.js';
 import type { FillRequest } from './policy.js';
+import type { HotCopies } from './ring/hot-copies.js';
 import { parseVary, variantKey } from './store.js';
 import type { Upstream } from './upstream/upstream.js';
 
@@ -44,6 +45,8 @@ export interface FetchContext {
   cache: EdgeCache;
   upstream: Upstream;
   now: () => number;
+  /** Which answers from a ring peer (`fromPeer`) are kept here as hot copies; absent: none is kept. */
+  hot?: HotCopies | undefined;
 }
 
 export interface FetchParams {
@@ -57,6 +60,8 @@ export interface FetchParams {
   originHeaders: HeaderMap;
   /** The stale entry being revalidated; its validators are added. */
   revalidating?: CachedObject;
+  /** Edges the triggering request passed through (authenticated hop header), for the ring upstreams. */
+  hops?: readonly string[] | undefined;
 }
 
 /** A body being kept for the store (and for replay to clients that join late). */
@@ -68,6 +73,8 @@ interface KeptBody {
   status: number;
   headers: HeaderMap;
   freshness: Freshness;
+  /** A ring peer's answer kept as a hot local copy: charged against the hot share when it completes. */
+  hotCopy: boolean;
 }
 
 type FetchState =
@@ -180,7 +187,7 @@ export class SharedFetch implements BodySource {
     }
     // §4.2.3 request_time: response_delay (the time the request took) counts towards the response's age.
     this.requestTime = ctx.now();
-    const result = await ctx.upstream.request({ method: 'GET', path: params.path, headers });
+    const result = await ctx.upstream.request({ method: 'GET', path: params.path, headers, cacheKey: params.primaryKey, ...(params.hops ? { hops: params.hops } : {}) });
     if (result.kind !== 'response') {
       this.state = { name: 'failed', error: result.error };
       this.settle(undefined);
@@ -199,7 +206,10 @@ export class SharedFetch implements BodySource {
     const key = variantKey(params.primaryKey, vary, params.fill.headers);
     const declared = Number(single(resHeaders['content-length']) ?? NaN);
     const fits = !(declared > ctx.cache.maxObjectBytes);
-    const kept = decision.storable && fits ? { chunks: [], key, vary, status, headers: resHeaders, freshness: decision.freshness } : undefined;
+    // The ring owner keeps a peer's answer; here it is kept only when it is hot (ring/hot-copies.ts).
+    const hotCopy = result.fromPeer === true;
+    const keep = decision.storable && fits && (!hotCopy || (ctx.hot?.wants(params.primaryKey) ?? false));
+    const kept = keep ? { chunks: [], key, vary, status, headers: resHeaders, freshness: decision.freshness, hotCopy } : undefined;
     this.state = { name: 'streaming', response: res, shared: decision.storable, flowing: false, bytes: 0, kept };
     // Flow starts on the next turn of the event loop, after every waiter that awaited `outcome` has subscribed.
     setImmediate(() => this.pump(res));
@@ -256,7 +266,7 @@ export class SharedFetch implements BodySource {
       const p = this.params;
       const whole = kept.chunks.length === 1 ? kept.chunks[0]! : Buffer.concat(kept.chunks, s.bytes);
       body = whole;
-      stored = this.ctx.cache.storeFetched({ key: kept.key, primaryKey: p.primaryKey, host: p.host, path: p.path, status: kept.status, headers: kept.headers, body: whole, freshness: kept.freshness, vary: kept.vary });
+      if (!kept.hotCopy || this.ctx.hot?.charge(kept.key, whole.length)) stored = this.ctx.cache.storeFetched({ key: kept.key, primaryKey: p.primaryKey, host: p.host, path: p.path, status: kept.status, headers: kept.headers, body: whole, freshness: kept.freshness, vary: kept.vary });
       // Paused clients get the rest as a view of the complete body; the chunk list goes with the state.
       for (const [sink, cursor] of this.subscribers) {
         if (cursor.sent < whole.length) sink.write(whole.subarray(cursor.sent));

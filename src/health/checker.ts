@@ -34,6 +34,9 @@ export interface HealthCheckerOptions {
   now?: () => number;
 }
 
+/** What a probe needs of an edge: DNS steering passes its edges, an edge passes its ring peers (edge/ring/ring-setup.ts). */
+export type ProbedEdge = Pick<EdgeConfig, 'name' | 'addresses' | 'port' | 'health'>;
+
 export interface HealthChange {
   edge: string;
   status: HealthStatus;
@@ -41,7 +44,7 @@ export interface HealthChange {
 }
 
 interface Checked {
-  edge: EdgeConfig;
+  edge: ProbedEdge;
   state: HealthState;
   timer?: unknown;
   lastReason: string;
@@ -58,7 +61,7 @@ export class HealthChecker {
   private running = false;
   private readonly now: () => number;
 
-  constructor(edges: EdgeConfig[], options: HealthCheckerOptions = {}) {
+  constructor(edges: readonly ProbedEdge[], options: HealthCheckerOptions = {}) {
     this.timers = options.timers ?? realTimers;
     this.probe = options.probe ?? probeHttp;
     this.now = options.now ?? Date.now;
@@ -72,7 +75,7 @@ export class HealthChecker {
   }
 
   /** Replaces the set of edges (config reload): edges that stay keep their state; new ones start up. */
-  setEdges(edges: EdgeConfig[]): void {
+  setEdges(edges: readonly ProbedEdge[]): void {
     const next = new Set(edges.map((e) => e.name));
     for (const [name, c] of this.checked) {
       if (next.has(name)) continue;

@@ -32,6 +32,13 @@ export interface UpstreamRequest {
   headers: HeaderMap;
   /** A request body to stream (unsafe methods), or none. */
   body?: RequestBody;
+  /** The primary cache key of a fill (policy.ts `cacheKey`): rings and hash pools place the request by it. */
+  cacheKey?: string;
+  /**
+   * Edges this request already passed through (the authenticated hop header, ring/hops.ts); absent or empty
+   * for a client's own request. A ring never forwards to one of its members a request that passed one.
+   */
+  hops?: readonly string[];
 }
 
 /** What every attempt reports, success or not. */
@@ -53,6 +60,11 @@ export interface UpstreamResponse extends UpstreamAttempt {
   kind: 'response';
   status: number;
   response: IncomingMessage;
+  /**
+   * The answer came from the ring peer that owns the key and keeps the copy (peer-ring.ts): this edge stores it
+   * only as a hot local copy (ring/hot-copies.ts), not as an object of its own share.
+   */
+  fromPeer?: boolean;
 }
 
 export interface UpstreamFailure extends UpstreamAttempt {
