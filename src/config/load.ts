@@ -40,6 +40,7 @@ import { cookiePatternProblem } from '../http/cookie-pattern.js';
 import { parseByteSize, parseDuration } from './units.js';
 import { parseCachePolicy } from './cache-policies.js';
 import { parseTsigKey, type TsigKey } from './tsig-keys.js';
+import { readClusters } from './clusters.js';
 
 /** The geo database shipped as an npm dependency: DB-IP IP to City Lite (CC BY 4.0, https://db-ip.com). */
 export const BUILTIN_GEO_DATABASE = 'dbip-city-lite';
@@ -83,7 +84,7 @@ export function parseDeployment(text: string, file: string, options: LoadOptions
 
 function validate(root: ConfigNode, file: string, env: Record<string, string | undefined>): Deployment {
   const baseDir = dirname(file);
-  const f = root.fields(['dns', 'edgeDefaults', 'edges', 'pools', 'geo', 'origin', 'distribution', 'admin']);
+  const f = root.fields(['dns', 'edgeDefaults', 'edges', 'clusters', 'pools', 'geo', 'origin', 'distribution', 'admin']);
   const dns = readDns(f.dns, baseDir);
   const edges = readEdges(f.edges, f.edgeDefaults);
   const edgeNames = new Set(edges.map((e) => e.name));
@@ -93,6 +94,8 @@ function validate(root: ConfigNode, file: string, env: Record<string, string | u
   const distribution = f.distribution.present() ? readDistribution(f.distribution, baseDir) : undefined;
   const adminTokens = f.admin.present() ? readAdmin(f.admin, baseDir, env) : [];
   const deployment: Deployment = { file, dns, edges, pools, geo, adminTokens };
+  const clusters = readClusters(f.clusters, f.edges, edges, adminTokens.length > 0);
+  if (clusters.length > 0) deployment.clusters = clusters;
   if (origin) deployment.origin = origin;
   if (distribution) deployment.distribution = distribution;
   checkUniqueListeners(root, deployment);
@@ -232,6 +235,7 @@ function readHealth(n: ConfigNode, base: HealthCheckConfig): HealthCheckConfig {
 }
 
 interface EdgeDefaults {
+  workers?: number;
   port: number;
   purgeAllow: string[];
   weight: number;
@@ -263,8 +267,9 @@ function readCookiePattern(n: ConfigNode): string {
 function readEdgeDefaults(n: ConfigNode): EdgeDefaults {
   const base: EdgeDefaults = { port: DEFAULT_EDGE_PORT, purgeAllow: [], weight: 1, health: DEFAULT_HEALTH, cache: { maxBytes: DEFAULT_EDGE_MAX_BYTES } };
   if (!n.present()) return base;
-  const f = n.fields(['port', 'weight', 'health', 'cache', 'purgeAllow']);
+  const f = n.fields(['port', 'weight', 'health', 'cache', 'purgeAllow', 'workers']);
   return {
+    ...(f.workers.present() ? { workers: readWorkers(f.workers) } : {}),
     port: f.port.present() ? f.port.integer({ min: 1, max: 65535 }) : base.port,
     purgeAllow: f.purgeAllow.present() ? readCidrTexts(f.purgeAllow) : base.purgeAllow,
     weight: f.weight.present() ? f.weight.number({ min: 0 }) : base.weight,
@@ -279,7 +284,7 @@ function readEdges(n: ConfigNode, defaultsNode: ConfigNode): EdgeConfig[] {
   const edges: EdgeConfig[] = [];
   for (const [name, e] of n.entries()) {
     if (!/^[a-zA-Z0-9][a-zA-Z0-9_-]{0,62}$/.test(name)) throw e.error(`edge name "${name}" must be letters, digits, - and _`);
-    const f = e.fields(['addresses', 'port', 'location', 'weight', 'health', 'cache', 'admin', 'purgeAllow']);
+    const f = e.fields(['addresses', 'port', 'location', 'weight', 'health', 'cache', 'admin', 'purgeAllow', 'shield', 'workers']);
     if (!f.addresses.present()) throw f.addresses.error('is required (IPv4/IPv6 addresses the edge listens on)');
     const addresses = f.addresses.itemsOrOne().map((a) => {
       const ip = parseIp(a.text());
@@ -287,7 +292,10 @@ function readEdges(n: ConfigNode, defaultsNode: ConfigNode): EdgeConfig[] {
       return formatIp(ip);
     });
     const port = f.port.present() ? f.port.integer({ min: 1, max: 65535 }) : defaults.port;
+    const workers = f.workers.present() ? readWorkers(f.workers) : defaults.workers;
     edges.push({
+      ...(f.shield.present() ? { shield: f.shield.string() } : {}),
+      ...(workers !== undefined ? { workers } : {}),
       name,
       addresses,
       port,
@@ -300,6 +308,11 @@ function readEdges(n: ConfigNode, defaultsNode: ConfigNode): EdgeConfig[] {
     });
   }
   return edges;
+}
+
+/** Worker processes of one edge host (src/edge/workers.ts): 1 = a single process. */
+function readWorkers(n: ConfigNode): number {
+  return n.integer({ min: 1, max: 256 });
 }
 
 function readPools(n: ConfigNode, edges: EdgeConfig[]): PoolConfig[] {

@@ -42,6 +42,20 @@ export interface EdgeConfig {
   admin?: HostPort;
   /** Networks (CIDR text) whose PURGE the public port accepts, with the token; absent or empty = admin listener only. */
   purgeAllow?: string[];
+  /** The cluster (clusters.NAME) whose ring this edge shares; set by load.ts from `clusters`. */
+  cluster?: string;
+  /** An edge or cluster asked instead of the origin: the edge's own `shield`, else its cluster's. */
+  shield?: string;
+  /** Worker processes (`workers`, `--workers`); absent: one per core. */
+  workers?: number;
+}
+
+/** A named group of edges sharing their cache space through a consistent-hash ring (`clusters.NAME`). */
+export interface ClusterConfig {
+  name: string;
+  edges: string[];
+  /** An edge or another cluster that the members ask instead of the origin. */
+  shield?: string;
 }
 
 export const POOL_POLICIES = ['round-robin', 'weighted', 'geo-nearest', 'failover'] as const;
@@ -187,6 +201,8 @@ export interface Deployment {
   dns: DnsConfig;
   edges: EdgeConfig[];
   pools: PoolConfig[];
+  /** `clusters`: absent or empty when no edge shares a ring. */
+  clusters?: ClusterConfig[];
   geo: GeoConfig;
   origin?: OriginConfig;
   distribution?: DistributionConfig;

@@ -2,8 +2,9 @@
  * The edge role's options, and how the deployment file fills them. `dnscdn edge --config FILE --name X` and
  * `dnscdn up` start exactly this; command.ts builds the same object from flags and lets a flag override a key.
  */
-import { adminToken, edgeAdmin, edgeReplicaDir, findEdge, distributionUrl, originUrl } from '../config/reach.js';
-import type { Deployment } from '../config/types.js';
+import { adminToken, edgeAdmin, edgeReplicaDir, edgeUrl, findEdge, distributionUrl, originUrl } from '../config/reach.js';
+import type { Deployment, EdgeConfig } from '../config/types.js';
+import type { EdgeRingOptions, PeerTarget } from './ring/ring-setup.js';
 import type { EdgePushSettings } from './replica.js';
 import type { EdgeOptions } from './server.js';
 
@@ -12,6 +13,8 @@ export interface EdgeRoleOptions {
   server: EdgeOptions;
   /** Absent: a plain pull cache (no replica routes, no catch-up). */
   push?: EdgePushSettings;
+  /** Worker processes (workers.ts); absent: one per core. */
+  workers?: number;
 }
 
 /**
@@ -32,7 +35,24 @@ export function edgeRoleFromDeployment(d: Deployment, name: string | undefined, 
   if (edge.cache.ignoreCookies !== undefined) server.ignoreCookies = edge.cache.ignoreCookies;
   if (edge.cache.policy !== undefined) server.cachePolicy = edge.cache.policy;
   if (token !== undefined) server.adminToken = token;
+  const ring = token === undefined ? undefined : ringFromDeployment(d, edge, token);
+  if (ring) server.ring = ring;
   const role: EdgeRoleOptions = { server };
+  if (edge.workers !== undefined) role.workers = edge.workers;
   if (d.origin && token !== undefined) role.push = { distributor: distributionUrl(d), stateDir: edgeReplicaDir(d, edge), token };
   return role;
+}
+
+/** The edge's cluster peers and shield from the file (config/clusters.ts validated them); undefined when it has neither. */
+export function ringFromDeployment(d: Deployment, edge: EdgeConfig, secret: string): EdgeRingOptions | undefined {
+  const byName = new Map(d.edges.map((e) => [e.name, e]));
+  const target = (e: EdgeConfig): PeerTarget => ({ name: e.name, url: edgeUrl(e), health: e.health });
+  const membersOf = (name: string): EdgeConfig[] => {
+    const cluster = d.clusters?.find((c) => c.name === name);
+    return cluster ? cluster.edges.map((n) => byName.get(n)!) : [byName.get(name)!];
+  };
+  const cluster = edge.cluster === undefined ? [] : membersOf(edge.cluster).filter((e) => e.name !== edge.name);
+  const shield = edge.shield === undefined ? [] : membersOf(edge.shield);
+  if (edge.cluster === undefined && shield.length === 0) return undefined;
+  return { secret, name: edge.name, cluster: cluster.map(target), shield: shield.map(target) };
 }
