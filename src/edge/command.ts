@@ -2,6 +2,7 @@
  * `dnscdn edge`: one edge cache in front of one origin. The flags build the same EdgeRoleOptions as the
  * deployment file (setup.ts); with `--config`, every flag given on the command line overrides its key.
  */
+import { availableParallelism } from 'node:os';
 import { Command } from 'commander';
 import { loadDeployment } from '../config/load.js';
 import { adminToken } from '../config/reach.js';
@@ -14,6 +15,7 @@ import { reportReady } from '../up/child.js';
 import { attachReplica } from './replica.js';
 import { startEdge } from './server.js';
 import { edgeRoleFromDeployment, type EdgeRoleOptions } from './setup.js';
+import { edgeWorkerIndex, runEdgePrimary, runEdgeWorker } from './workers.js';
 
 const log = logger('edge');
 
@@ -33,6 +35,7 @@ export interface EdgeFlags {
   ignoreCookies?: string;
   adminListen?: string;
   purgeAllow?: string;
+  workers?: string;
 }
 
 const DEFAULT_MAX_BYTES = '256MB';
@@ -62,6 +65,7 @@ export function edgeRoleFromFlags(flags: EdgeFlags, env: Record<string, string |
   if (flags.adminListen !== undefined) s.adminListen = parseHostPort(flags.adminListen);
   else if (s.adminListen === undefined) s.adminListen = defaultAdminAddressOrThrow(typeof s.listen === 'string' ? parseHostPort(s.listen) : s.listen);
   if (flags.purgeAllow !== undefined) s.purgeAllow = flags.purgeAllow.split(',').map((c) => c.trim()).filter(Boolean);
+  if (flags.workers !== undefined) role.workers = parseWorkers(flags.workers);
   const token = flags.adminToken ?? s.adminToken ?? envToken;
   if (token !== undefined) s.adminToken = token;
   if (flags.distributor !== undefined || flags.stateDir !== undefined) {
@@ -83,6 +87,12 @@ function fromFlagsAlone(flags: EdgeFlags): EdgeRoleOptions {
   return role;
 }
 
+function parseWorkers(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 256) throw new Error(`bad --workers "${text}": a whole number from 1 to 256`);
+  return n;
+}
+
 function parseOriginTimeout(text: string): number {
   const ms = Number(text);
   if (!(ms > 0)) throw new Error(`bad --origin-timeout "${text}": milliseconds above 0`);
@@ -91,6 +101,11 @@ function parseOriginTimeout(text: string): number {
 
 /** Starts the cache, then its replica (which reloads what was pushed before a restart), and stops both on a signal. */
 export async function runEdge(role: EdgeRoleOptions): Promise<void> {
+  const workers = role.workers ?? availableParallelism();
+  if (workers > 1) {
+    const index = edgeWorkerIndex();
+    return index === undefined ? runEdgePrimary(role, workers) : runEdgeWorker(role, index);
+  }
   const edge = await startEdge(role.server);
   const replica = role.push ? await attachReplica(edge, role.push) : undefined;
   process.stdout.write(`edge ${edge.name} listening on ${edge.url}, admin ${edge.adminUrl}, origin ${role.server.origin}\n`);
@@ -123,6 +138,7 @@ export function edgeCommand(run: (role: EdgeRoleOptions) => Promise<void> = runE
     .option('--name <name>', 'edge name (Via header, metrics label); with --config, which edge of the file')
     .option('--ignore-cookies <names>', "comma-separated cookie names (* wildcards) that do not make a response private, e.g. '_ga*,_gid'")
     .option('--distributor <url>', 'origin push: distribution node to receive pushes from and catch up with (needs the admin token)')
+    .option('--workers <n>', 'worker processes sharing the port and one cache ring (default: the file\'s workers, else one per core; 1 = a single process)')
     .option('--state-dir <dir>', 'origin push: replica journal and pushed bodies (default .dnscdn/edge-NAME)')
     .action(async (flags: EdgeFlags) => run(edgeRoleFromFlags(flags)));
 }

@@ -53,6 +53,8 @@ export interface EdgeOptions {
   adminToken?: string;
   /** The admin listener (metrics, purge, replica): loopback by default. Default `127.0.0.1:0`. */
   adminListen?: string | HostPort;
+  /** Bind the admin listener in this process only (a node:cluster worker other than worker 0). */
+  adminExclusive?: boolean;
   /**
    * Networks (CIDR) whose PURGE requests the public port accepts, with the admin token as well. Default none:
    * PURGE is then only served by the admin listener.
@@ -147,7 +149,7 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
   });
   const adminListen = options.adminListen === undefined ? { host: '127.0.0.1', port: 0 } : typeof options.adminListen === 'string' ? parseHostPort(options.adminListen) : options.adminListen;
   // Bounded by the largest pushed batch the replica route accepts: one object plus its framing.
-  const admin = await AdminListener.start({ listen: adminListen, token: options.adminToken, registry, role: `edge ${name}`, maxBodyBytes: store.maxObjectBytes + 1024 * 1024 });
+  const admin = await AdminListener.start({ listen: adminListen, token: options.adminToken, registry, role: `edge ${name}`, maxBodyBytes: store.maxObjectBytes + 1024 * 1024, exclusive: options.adminExclusive ?? false });
   addBuiltinAdminRoutes(admin, cache);
   const publicPurge = new PublicPurge(options.purgeAllow ?? [], options.adminToken);
 

@@ -60,6 +60,8 @@ export interface AdminListenerOptions {
   role: string;
   /** Largest request body a table route reads (default 1 MiB). */
   maxBodyBytes?: number;
+  /** Bind in this process even as a node:cluster worker (a worker's own listener, never shared). Default false. */
+  exclusive?: boolean;
 }
 
 const log = logger('admin');
@@ -86,7 +88,7 @@ export class AdminListener {
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(options.listen.port, options.listen.host, () => {
+      server.listen({ port: options.listen.port, host: options.listen.host, exclusive: options.exclusive ?? false }, () => {
         server.off('error', reject);
         resolve();
       });

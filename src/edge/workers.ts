@@ -1,0 +1,173 @@
+/**
+ * Every core of an edge host: `dnscdn edge --workers N` runs N worker processes under one primary (node:cluster).
+ *
+ * - Connections: the workers share the public listener; node:cluster's primary accepts and hands connections
+ *   out round-robin (its default on Linux), so every worker serves clients.
+ * - Cache space: the workers are the members `NAME#0 .. NAME#N-1` of one consistent-hash ring (the worker tier
+ *   of ring-setup.ts). A miss at a worker that does not own the key is asked of the owner over loopback (each
+ *   worker has its own peer listener on 127.0.0.1, bound `exclusive`), with the hot local copy for what a worker
+ *   serves most; so N workers hold about one copy of each object, not N. The hop header between workers is
+ *   signed with the deployment's admin token, or without one with a random secret the primary makes at start
+ *   and hands its workers in their environment (readable only by the same user).
+ * - Membership: each worker reports its peer URL to the primary, which sends every worker the full list on each
+ *   change. A worker that dies leaves the list and is started again (same index, a new peer port); until the
+ *   list arrives, a worker fills from the next tier itself. Workers are not probed: a dead one is known from
+ *   its exit at once, and a failing one is ejected passively by the ring.
+ * - Origin push: worker 0 alone keeps the host's replica (journal, catch-up, acknowledgements) on the admin
+ *   listener, as a single process does, and every operation it applies is relayed through the primary to the
+ *   other workers, which apply it to their own stores. So every worker holds every pushed object (pushed
+ *   content is what must be at the edge, whichever worker a client reaches), purges reach every copy, and
+ *   "nothing acknowledged is lost" holds as before: the journal is acknowledged only once written, and a worker
+ *   started again is sent the journal's live state (worker 0 replays it) or fills from the ring or origin.
+ * - Admin: worker 0 serves the configured admin listener (metrics, purge, replica); `/metrics` there counts
+ *   worker 0's requests only (each worker has its own registry).
+ * - Lifetime: SIGTERM/SIGINT at the primary stops every worker; a worker whose primary is gone (IPC channel
+ *   closed) stops too.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import { randomBytes } from 'node:crypto';
+import type { Operation, PutOperation } from '../distribution/operations.js';
+import type { FollowerSink } from '../distribution/follower.js';
+import { logger } from '../log.js';
+import { reportReady } from '../up/child.js';
+import { attachReplica, cacheSink, type EdgeReplica } from './replica.js';
+import { startEdge } from './server.js';
+import type { EdgeRoleOptions } from './setup.js';
+import type { RingMember } from './upstream/peer-ring.js';
+
+const log = logger('edge');
+
+const WORKER_ENV = 'DNSCDN_EDGE_WORKER';
+const SECRET_ENV = 'DNSCDN_EDGE_WORKER_SECRET';
+
+type RelayedOp = { kind: 'put'; op: PutOperation; body: Buffer } | { kind: 'purge'; op: Extract<Operation, { kind: 'purge' }> } | { kind: 'clear' };
+
+type ToWorker = { type: 'edge:members'; members: RingMember[] } | { type: 'edge:op'; relayed: RelayedOp };
+type ToPrimary = { type: 'edge:worker-ready'; index: number; peerUrl: string; url: string; adminUrl: string } | { type: 'edge:op'; relayed: RelayedOp };
+
+/** This process's worker index when it is a worker of `dnscdn edge --workers N`, else undefined. */
+export function edgeWorkerIndex(): number | undefined {
+  const v = process.env[WORKER_ENV];
+  return cluster.isWorker && v !== undefined ? Number(v) : undefined;
+}
+
+/** The primary: starts `count` workers, keeps their ring list, relays pushed operations, restarts the dead. */
+export async function runEdgePrimary(role: EdgeRoleOptions, count: number): Promise<void> {
+  const name = role.server.name ?? 'dnscdn';
+  const secret = randomBytes(32).toString('hex');
+  // Pushed bodies are relayed as Buffers: the advanced (structured clone) IPC keeps them binary.
+  cluster.setupPrimary({ serialization: 'advanced' });
+  const workers = new Map<number, Worker>();
+  const members = new Map<number, RingMember>();
+  let stopping = false;
+  let announced = false;
+  let adminUrl = '';
+
+  const broadcast = (message: ToWorker, except?: Worker): void => {
+    for (const w of workers.values()) if (w !== except && w.isConnected()) w.send(message);
+  };
+  const sendMembers = (): void => broadcast({ type: 'edge:members', members: [...members.values()] });
+
+  const fork = (index: number): void => {
+    const w = cluster.fork({ [WORKER_ENV]: String(index), [SECRET_ENV]: secret });
+    workers.set(index, w);
+    w.on('message', (m: ToPrimary) => {
+      if (m.type === 'edge:op') return broadcast({ type: 'edge:op', relayed: m.relayed }, w);
+      if (m.type !== 'edge:worker-ready') return;
+      members.set(index, { name: `${name}#${index}`, url: m.peerUrl });
+      if (index === 0) adminUrl = m.adminUrl;
+      sendMembers();
+      if (!announced && members.size === count) {
+        announced = true;
+        process.stdout.write(`edge ${name} listening on ${m.url}, admin ${adminUrl}, origin ${role.server.origin}, ${count} workers\n`);
+        reportReady([m.url, `${adminUrl}/metrics`]);
+      }
+    });
+    w.on('exit', (code, signal) => {
+      if (workers.get(index) === w) workers.delete(index);
+      members.delete(index);
+      if (stopping) {
+        if (workers.size === 0) process.exit(0);
+        return;
+      }
+      log.warn('edge worker exited; starting it again', { worker: index, code, signal });
+      sendMembers();
+      fork(index);
+    });
+  };
+  for (let i = 0; i < count; i++) fork(i);
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info('shutting down', { workers: workers.size });
+    if (workers.size === 0) process.exit(0);
+    for (const w of workers.values()) w.process.kill('SIGTERM');
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+/** A worker: the edge with its worker ring and peer listener; worker 0 also runs the replica and relays pushes. */
+export async function runEdgeWorker(role: EdgeRoleOptions, index: number): Promise<void> {
+  const server = { ...role.server };
+  const name = server.name ?? 'dnscdn';
+  const secret = process.env[SECRET_ENV] ?? '';
+  server.ring = { ...(server.ring ?? { secret, name }), worker: `${name}#${index}` };
+  server.peerListen = { host: '127.0.0.1', port: 0 };
+  // Each worker binds its admin listener itself: through the primary, a shared one would hand worker 0's replica
+  // and metrics requests to any worker, and port 0 would even share the public listener's port (node:cluster
+  // keys shared handles by address and port, and every `:0` is the same key).
+  server.adminExclusive = true;
+  if (index !== 0) server.adminListen = { host: '127.0.0.1', port: 0 };
+  const edge = await startEdge(server);
+  const local = cacheSink(edge.cache);
+  process.on('message', (m: ToWorker) => {
+    if (m.type === 'edge:members') edge.rings?.setWorkers(m.members);
+    else if (m.type === 'edge:op') apply(local, m.relayed);
+  });
+  let replica: EdgeReplica | undefined;
+  if (index === 0 && role.push) replica = await attachReplica(edge, role.push, relaying(local));
+  send({ type: 'edge:worker-ready', index, peerUrl: edge.peerUrl!, url: edge.url, adminUrl: edge.adminUrl });
+  let stopped = false;
+  const stop = (): void => {
+    if (stopped) return;
+    stopped = true;
+    void edge
+      .close()
+      .then(() => replica?.close())
+      .then(() => process.exit(0));
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  process.once('disconnect', stop);
+}
+
+function send(m: ToPrimary): void {
+  if (process.connected) process.send!(m);
+}
+
+function apply(sink: FollowerSink, r: RelayedOp): void {
+  if (r.kind === 'put') sink.put(r.op, Buffer.from(r.body));
+  else if (r.kind === 'purge') sink.purge(r.op);
+  else sink.clear();
+}
+
+/** Worker 0's sink: apply here, then relay to the other workers (through the primary). */
+function relaying(local: FollowerSink): FollowerSink {
+  return {
+    accepts: (op) => local.accepts(op),
+    ...(local.maxBodyBytes !== undefined ? { maxBodyBytes: local.maxBodyBytes } : {}),
+    put(op, body) {
+      local.put(op, body);
+      send({ type: 'edge:op', relayed: { kind: 'put', op, body } });
+    },
+    purge(op) {
+      local.purge(op);
+      send({ type: 'edge:op', relayed: { kind: 'purge', op } });
+    },
+    clear() {
+      local.clear();
+      send({ type: 'edge:op', relayed: { kind: 'clear' } });
+    },
+  };
+}
