@@ -420,8 +420,19 @@ function deliverObject(entry: CachedObject, cache: CacheOutcome, cacheStatus: st
   return { name: 'deliver', delivery: { kind: 'object', entry, cache, cacheStatus } };
 }
 
+/** X-Cache values a ring peer's answer may carry through to the client (deliverStream). */
+const PEER_OUTCOMES: ReadonlySet<string> = new Set<CacheOutcome>(['HIT', 'STALE', 'REVALIDATED']);
+
+/**
+ * A fetched answer. One that a ring peer answered from its store keeps the peer's outcome (HIT, STALE,
+ * REVALIDATED: the cluster had it, no origin was asked for this client), with `detail=peer` in Cache-Status
+ * (RFC 9211 §2.8); anything else is this edge's MISS.
+ */
 function deliverStream(body: BodySource, outcome: Extract<FetchOutcome, { kind: 'response' }>, cacheStatus: string): Step {
-  return { name: 'deliver', delivery: { kind: 'stream', body, status: outcome.status, headers: outcome.headers, cache: 'MISS', cacheStatus } };
+  const peer = outcome.peerCache !== undefined && PEER_OUTCOMES.has(outcome.peerCache) ? (outcome.peerCache as CacheOutcome) : undefined;
+  const cache: CacheOutcome = peer ?? 'MISS';
+  const status = peer === undefined ? cacheStatus : `${cacheStatus}; detail=peer-${peer.toLowerCase()}`;
+  return { name: 'deliver', delivery: { kind: 'stream', body, status: outcome.status, headers: outcome.headers, cache, cacheStatus: status } };
 }
 
 function synthDelivery(s: Extract<Step, { name: 'synth' }>): Delivery {

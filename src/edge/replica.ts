@@ -40,10 +40,7 @@ export function cacheSink(cache: EdgeCache): FollowerSink {
       if (result !== 'stored') log.warn('pushed object not stored', { path: op.path, seq: op.seq, result });
     },
     purge(op) {
-      const t = op.target;
-      if (t.type === 'url') cache.purgeUrl(t.path);
-      else if (t.type === 'prefix') cache.purgePrefix(t.prefix);
-      else cache.purgeTag(t.tag);
+      cache.purge(op.target);
     },
     clear: () => void cache.purgePrefix('/'),
   };

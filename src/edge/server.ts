@@ -32,6 +32,7 @@ import { CookieRule } from './policy.js';
 import { PublicPurge } from './public-purge.js';
 import { EdgeStore } from './store.js';
 import type { CachePolicyName } from '../config/cache-policies.js';
+import type { PurgeTarget } from '../distribution/operations.js';
 import { buildRings, type EdgeRingOptions, type EdgeRings } from './ring/ring-setup.js';
 import { observedUpstream } from './upstream/observed.js';
 import { SingleOrigin } from './upstream/single-origin.js';
@@ -55,6 +56,8 @@ export interface EdgeOptions {
   adminListen?: string | HostPort;
   /** Bind the admin listener in this process only (a node:cluster worker other than worker 0). */
   adminExclusive?: boolean;
+  /** Applies a purge received here to the host's other workers too; resolves with how many objects went there. */
+  purgeElsewhere?: (t: PurgeTarget) => Promise<number>;
   /**
    * Networks (CIDR) whose PURGE requests the public port accepts, with the admin token as well. Default none:
    * PURGE is then only served by the admin listener.
@@ -150,7 +153,8 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
   const adminListen = options.adminListen === undefined ? { host: '127.0.0.1', port: 0 } : typeof options.adminListen === 'string' ? parseHostPort(options.adminListen) : options.adminListen;
   // Bounded by the largest pushed batch the replica route accepts: one object plus its framing.
   const admin = await AdminListener.start({ listen: adminListen, token: options.adminToken, registry, role: `edge ${name}`, maxBodyBytes: store.maxObjectBytes + 1024 * 1024, exclusive: options.adminExclusive ?? false });
-  addBuiltinAdminRoutes(admin, cache);
+  const purge = async (t: PurgeTarget): Promise<number> => cache.purge(t) + (options.purgeElsewhere ? await options.purgeElsewhere(t) : 0);
+  addBuiltinAdminRoutes(admin, cache, purge);
   const publicPurge = new PublicPurge(options.purgeAllow ?? [], options.adminToken);
 
   /** Connections whose request was refused for its framing: answered once, then closed. */
@@ -192,14 +196,14 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
     return writeSynth(res, 404, 'not found\n');
   }
 
-  function handlePublicPurge(req: http.IncomingMessage, res: http.ServerResponse, url: string): void {
+  async function handlePublicPurge(req: http.IncomingMessage, res: http.ServerResponse, url: string): Promise<void> {
     req.resume();
     const verdict = publicPurge.authorize(req.socket.remoteAddress ?? '', req.headers);
     if (!verdict.ok) {
       if (verdict.status === 401) res.setHeader('www-authenticate', BEARER_CHALLENGE['www-authenticate']);
       return writeSynth(res, verdict.status, `${verdict.reason}\n`);
     }
-    const purged = cache.purgeUrl(url);
+    const purged = await purge({ type: 'url', path: url });
     log.info('purge', { path: url, purged, from: req.socket.remoteAddress });
     sendJson(res, 200, { purged });
   }
@@ -260,19 +264,19 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
   };
 }
 
-function addBuiltinAdminRoutes(admin: AdminListener, cache: EdgeCache): void {
+function addBuiltinAdminRoutes(admin: AdminListener, cache: EdgeCache, purge: (t: PurgeTarget) => Promise<number>): void {
   // PURGE /path with the token: the admin listener's form of a URL purge (no allow-list needed on it).
-  admin.add('PURGE', '*', (req) => {
-    const purged = cache.purgeUrl(req.target);
+  admin.add('PURGE', '*', async (req) => {
+    const purged = await purge({ type: 'url', path: req.target });
     log.info('purge', { path: req.target, purged });
     return { status: 200, body: { purged } };
   });
   // POST /.dnscdn/purge {"path": "/a"} | {"prefix": "/img/"} | {"tag": "product-42"}
-  admin.add('POST', '/.dnscdn/purge', (req) => {
+  admin.add('POST', '/.dnscdn/purge', async (req) => {
     const s = parseJsonObject(req.body);
-    if (typeof s.path === 'string') return { status: 200, body: { purged: cache.purgeUrl(s.path) } };
-    if (typeof s.prefix === 'string') return { status: 200, body: { purged: cache.purgePrefix(s.prefix) } };
-    if (typeof s.tag === 'string') return { status: 200, body: { purged: cache.purgeTag(s.tag) } };
+    if (typeof s.path === 'string') return { status: 200, body: { purged: await purge({ type: 'url', path: s.path }) } };
+    if (typeof s.prefix === 'string') return { status: 200, body: { purged: await purge({ type: 'prefix', prefix: s.prefix }) } };
+    if (typeof s.tag === 'string') return { status: 200, body: { purged: await purge({ type: 'tag', tag: s.tag }) } };
     return { status: 400, body: { error: 'expected one of "path", "prefix", "tag"' } };
   });
   admin.add('GET', '/.dnscdn/objects', () => ({ status: 200, body: cache.list() }));

@@ -34,7 +34,7 @@ import type { Upstream } from './upstream/upstream.js';
 
 export type FetchOutcome =
   /** Origin answered with a body. `shared`: other clients may receive it (it is storable, or storable but too big). */
-  | { kind: 'response'; status: number; headers: HeaderMap; shared: boolean; storing: boolean; variantKey: string; vary: readonly string[]; notStorable?: string }
+  | { kind: 'response'; status: number; headers: HeaderMap; shared: boolean; storing: boolean; variantKey: string; vary: readonly string[]; notStorable?: string; peerCache?: string }
   /** Revalidation: 304 selected the stored response, which was refreshed. */
   | { kind: 'not-modified'; entry: CachedObject; status: number }
   /** Revalidation: a 304 that does not select our response (§4.3.4); callers start over without validators. */
@@ -215,6 +215,7 @@ export class SharedFetch implements BodySource {
     setImmediate(() => this.pump(res));
     const outcome: FetchOutcome = { kind: 'response', status, headers: resHeaders, shared: decision.storable, storing: kept !== undefined, variantKey: key, vary };
     if (!decision.storable) outcome.notStorable = decision.reason;
+    if (result.peerCache !== undefined) outcome.peerCache = result.peerCache;
     return outcome;
   }
 

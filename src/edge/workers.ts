@@ -26,7 +26,7 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import { randomBytes } from 'node:crypto';
-import type { Operation, PutOperation } from '../distribution/operations.js';
+import type { Operation, PurgeTarget, PutOperation } from '../distribution/operations.js';
 import type { FollowerSink } from '../distribution/follower.js';
 import { logger } from '../log.js';
 import { reportReady } from '../up/child.js';
@@ -42,8 +42,15 @@ const SECRET_ENV = 'DNSCDN_EDGE_WORKER_SECRET';
 
 type RelayedOp = { kind: 'put'; op: PutOperation; body: Buffer } | { kind: 'purge'; op: Extract<Operation, { kind: 'purge' }> } | { kind: 'clear' };
 
-type ToWorker = { type: 'edge:members'; members: RingMember[] } | { type: 'edge:op'; relayed: RelayedOp };
-type ToPrimary = { type: 'edge:worker-ready'; index: number; peerUrl: string; url: string; adminUrl: string } | { type: 'edge:op'; relayed: RelayedOp };
+/** A purge asked of one worker (public PURGE, admin API) goes to all, and the answer counts every worker's objects. */
+type PurgeAsk = { type: 'edge:purge'; id: number; target: PurgeTarget };
+type PurgeCount = { type: 'edge:purged'; id: number; count: number };
+
+type ToWorker = { type: 'edge:members'; members: RingMember[] } | { type: 'edge:op'; relayed: RelayedOp } | PurgeAsk | PurgeCount;
+type ToPrimary = { type: 'edge:worker-ready'; index: number; peerUrl: string; url: string; adminUrl: string } | { type: 'edge:op'; relayed: RelayedOp } | PurgeAsk | PurgeCount;
+
+/** A worker that does not answer a relayed purge within this is counted as 0 (it is dying or stuck). */
+const PURGE_RELAY_TIMEOUT_MS = 2000;
 
 /** This process's worker index when it is a worker of `dnscdn edge --workers N`, else undefined. */
 export function edgeWorkerIndex(): number | undefined {
@@ -67,12 +74,37 @@ export async function runEdgePrimary(role: EdgeRoleOptions, count: number): Prom
     for (const w of workers.values()) if (w !== except && w.isConnected()) w.send(message);
   };
   const sendMembers = (): void => broadcast({ type: 'edge:members', members: [...members.values()] });
+  // Relayed purges in flight: the asking worker, the answers still awaited, the count so far.
+  const purges = new Map<string, { asker: Worker; id: number; waiting: number; count: number; timer: NodeJS.Timeout }>();
+  let nextPurge = 0;
+  const finishPurge = (key: string): void => {
+    const p = purges.get(key);
+    if (!p) return;
+    purges.delete(key);
+    clearTimeout(p.timer);
+    if (p.asker.isConnected()) p.asker.send({ type: 'edge:purged', id: p.id, count: p.count } satisfies ToWorker);
+  };
+  const relayPurge = (asker: Worker, ask: PurgeAsk): void => {
+    const others = [...workers.values()].filter((w) => w !== asker && w.isConnected());
+    const key = String(nextPurge++);
+    purges.set(key, { asker, id: ask.id, waiting: others.length, count: 0, timer: setTimeout(() => finishPurge(key), PURGE_RELAY_TIMEOUT_MS) });
+    if (others.length === 0) return finishPurge(key);
+    for (const w of others) w.send({ type: 'edge:purge', id: Number(key), target: ask.target } satisfies ToWorker);
+  };
+  const countPurge = (answer: PurgeCount): void => {
+    const p = purges.get(String(answer.id));
+    if (!p) return;
+    p.count += answer.count;
+    if (--p.waiting === 0) finishPurge(String(answer.id));
+  };
 
   const fork = (index: number): void => {
     const w = cluster.fork({ [WORKER_ENV]: String(index), [SECRET_ENV]: secret });
     workers.set(index, w);
     w.on('message', (m: ToPrimary) => {
       if (m.type === 'edge:op') return broadcast({ type: 'edge:op', relayed: m.relayed }, w);
+      if (m.type === 'edge:purge') return relayPurge(w, m);
+      if (m.type === 'edge:purged') return countPurge(m);
       if (m.type !== 'edge:worker-ready') return;
       members.set(index, { name: `${name}#${index}`, url: m.peerUrl });
       if (index === 0) adminUrl = m.adminUrl;
@@ -83,11 +115,19 @@ export async function runEdgePrimary(role: EdgeRoleOptions, count: number): Prom
         reportReady([m.url, `${adminUrl}/metrics`]);
       }
     });
+    let ready = false;
+    w.on('message', (m: ToPrimary) => void (ready ||= m.type === 'edge:worker-ready'));
     w.on('exit', (code, signal) => {
       if (workers.get(index) === w) workers.delete(index);
       members.delete(index);
+      if (!ready && !stopping) {
+        // It could not start (a bad setting, an address in use): starting it again would fail the same way.
+        log.error('edge worker failed to start; stopping', { worker: index, code, signal });
+        process.exitCode = 1;
+        stop();
+      }
       if (stopping) {
-        if (workers.size === 0) process.exit(0);
+        if (workers.size === 0) process.exit();
         return;
       }
       log.warn('edge worker exited; starting it again', { worker: index, code, signal });
@@ -95,14 +135,14 @@ export async function runEdgePrimary(role: EdgeRoleOptions, count: number): Prom
       fork(index);
     });
   };
-  for (let i = 0; i < count; i++) fork(i);
-  const stop = (): void => {
+  function stop(): void {
     if (stopping) return;
     stopping = true;
     log.info('shutting down', { workers: workers.size });
-    if (workers.size === 0) process.exit(0);
+    if (workers.size === 0) process.exit();
     for (const w of workers.values()) w.process.kill('SIGTERM');
-  };
+  }
+  for (let i = 0; i < count; i++) fork(i);
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 }
@@ -119,11 +159,25 @@ export async function runEdgeWorker(role: EdgeRoleOptions, index: number): Promi
   // keys shared handles by address and port, and every `:0` is the same key).
   server.adminExclusive = true;
   if (index !== 0) server.adminListen = { host: '127.0.0.1', port: 0 };
+  const asked = new Map<number, (count: number) => void>();
+  let nextAsk = 0;
+  server.purgeElsewhere = (target) =>
+    new Promise<number>((resolve) => {
+      if (!process.connected) return resolve(0);
+      const id = nextAsk++;
+      asked.set(id, resolve);
+      send({ type: 'edge:purge', id, target });
+    });
   const edge = await startEdge(server);
   const local = cacheSink(edge.cache);
   process.on('message', (m: ToWorker) => {
     if (m.type === 'edge:members') edge.rings?.setWorkers(m.members);
     else if (m.type === 'edge:op') apply(local, m.relayed);
+    else if (m.type === 'edge:purge') send({ type: 'edge:purged', id: m.id, count: edge.cache.purge(m.target) });
+    else if (m.type === 'edge:purged') {
+      asked.get(m.id)?.(m.count);
+      asked.delete(m.id);
+    }
   });
   let replica: EdgeReplica | undefined;
   if (index === 0 && role.push) replica = await attachReplica(edge, role.push, relaying(local));

@@ -133,8 +133,12 @@ export class PeerRing implements Upstream {
     const headers = { ...r.headers, ...this.o.signer.sign([...hops, this.o.hopName], r.method, host, r.path) };
     const result = await target.client.request({ method: r.method, path: r.path, headers });
     if (result.kind === 'response') {
+      const peerCache = single(result.response.headers['x-cache']);
       for (const h of PEER_ANNOTATIONS) delete result.response.headers[h];
-      if (this.o.tier === 'peers') result.fromPeer = true;
+      if (this.o.tier === 'peers') {
+        result.fromPeer = true;
+        if (peerCache !== undefined) result.peerCache = peerCache;
+      }
       return result;
     }
     if (result.kind === 'aborted') return result;

@@ -65,6 +65,11 @@ export interface UpstreamResponse extends UpstreamAttempt {
    * only as a hot local copy (ring/hot-copies.ts), not as an object of its own share.
    */
   fromPeer?: boolean;
+  /**
+   * How the peer's cache answered (its X-Cache: HIT, STALE, REVALIDATED or MISS): for this edge's client, the
+   * outcome in the cluster, which is what a client asking "did this reach the origin?" wants to know.
+   */
+  peerCache?: string;
 }
 
 export interface UpstreamFailure extends UpstreamAttempt {
