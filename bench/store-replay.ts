@@ -9,15 +9,25 @@ import type { CachePolicyName } from '../src/config/cache-policies.js';
 import type { HitCounts } from './opt.js';
 import { traceTotals, type Trace } from './trace.js';
 
-export function storeReplay(trace: Trace, capacity: number, policy: CachePolicyName): HitCounts {
+/** A store of `capacity` bytes as the replays use it: the edge's default max object size, tables sized for the trace. */
+export function replayStore(trace: Trace, capacity: number, policy: CachePolicyName): EdgeStore {
   const totals = traceTotals(trace);
-  const store = new EdgeStore({
+  return new EdgeStore({
     maxBytes: capacity,
     maxObjectBytes: Math.max(1, Math.floor(capacity / 8)),
     policy,
     expectedObjectBytes: totals.objects === 0 ? 1 : totals.uniqueBytes / totals.objects,
   });
-  const keys = Array.from(trace.sizes, (_, id) => `/o/${id}`);
+}
+
+/** The key of object `id` in every replay. */
+export function replayKeys(trace: Trace): string[] {
+  return Array.from(trace.sizes, (_, id) => `/o/${id}`);
+}
+
+export function storeReplay(trace: Trace, capacity: number, policy: CachePolicyName): HitCounts {
+  const store = replayStore(trace, capacity, policy);
+  const keys = replayKeys(trace);
   const counts: HitCounts = { requests: trace.requests.length, hits: 0, bytes: 0, hitBytes: 0 };
   for (const id of trace.requests) {
     const size = trace.sizes[id]!;
