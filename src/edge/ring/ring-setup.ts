@@ -9,7 +9,7 @@
  * steering uses, with each edge's own `health` settings); workers are not probed (the primary restarts a dead
  * worker and sends the new list), only ejected passively.
  */
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { HealthCheckConfig } from '../../config/types.js';
 import { HealthChecker, type ProbedEdge } from '../../health/checker.js';
 import { PeerRing, type RingEvent, type RingMember } from '../upstream/peer-ring.js';
@@ -102,6 +102,20 @@ export function buildRings(o: EdgeRingOptions, ctx: RingContext): EdgeRings {
     workers = new PeerRing({ ...common, tier: 'peers', self: o.worker, hopName: o.worker, members: [], fallback: upstream, onEvent: counted('workers') });
     upstream = workers;
   }
+  const rings: Array<[string, PeerRing | undefined]> = [
+    ['shield', shield],
+    ['cluster', cluster],
+    ['workers', workers],
+  ];
+  new Gauge({
+    name: 'dnscdn_edge_ring_members',
+    help: 'Members on each ring now (healthy and not ejected; this edge included on its own rings)',
+    labelNames: ['tier'],
+    registers: [ctx.registry],
+    collect() {
+      for (const [tier, ring] of rings) if (ring) this.set({ tier }, ring.live.length);
+    },
+  });
   health?.onChange(() => {
     shield?.refresh();
     cluster?.refresh();
