@@ -4,7 +4,7 @@
  * asks instead of the origin. Validated here, once, with file, line and key:
  * - every listed edge exists and belongs to one cluster at most; a cluster name is not also an edge name;
  * - a shield names an existing edge or cluster, not the edge itself nor its own cluster;
- * - following shields from any edge never comes back to it (a loop would send a miss round for ever; at run
+ * - following shields from an edge never comes back to it (a loop would send a miss round for ever; at run
  *   time the hop header refuses one with 508, but a file that describes one is refused first);
  * - peer fill is authenticated with the admin token, so clusters and shields need `admin.tokens`.
  */

@@ -103,7 +103,7 @@ export interface EdgeServer {
   readonly adminUrl: string;
   /** Registers a handler on the admin listener (bearer token checked before it runs). */
   addAdminRoute(method: string, path: string, handler: AdminHandler): void;
-  /** The rings this edge is a member of, when it has any. */
+  /** The rings this edge is a member of; undefined when it has none. */
   readonly rings: EdgeRings | undefined;
   /** `http://127.0.0.1:port` of the worker's own peer listener, when `peerListen` was given. */
   readonly peerUrl: string | undefined;

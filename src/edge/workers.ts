@@ -155,7 +155,7 @@ export async function runEdgeWorker(role: EdgeRoleOptions, index: number): Promi
   server.ring = { ...(server.ring ?? { secret, name }), worker: `${name}#${index}` };
   server.peerListen = { host: '127.0.0.1', port: 0 };
   // Each worker binds its admin listener itself: through the primary, a shared one would hand worker 0's replica
-  // and metrics requests to any worker, and port 0 would even share the public listener's port (node:cluster
+  // and metrics requests to whichever worker, and port 0 would even share the public listener's port (node:cluster
   // keys shared handles by address and port, and every `:0` is the same key).
   server.adminExclusive = true;
   if (index !== 0) server.adminListen = { host: '127.0.0.1', port: 0 };

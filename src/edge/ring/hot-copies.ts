@@ -7,7 +7,7 @@
  *   every peer fill this edge makes. A peer-filled object is kept once its key was asked for `minHits` times
  *   in the sketch's current period (aging halves the counts, so "often" means "recently often");
  * - memory: kept copies are charged against `maxBytes` (default a tenth of the store). The copies live in the
- *   edge's one store, so a purge, a Vary variant or an eviction treats them like any other object; this ledger
+ *   edge's one store, so a purge, a Vary variant or an eviction treats them as it treats every other object; this ledger
  *   only bounds how much of the store they may take. When the ledger is full, entries the store no longer
  *   holds are dropped from it first (evicted or purged since), then a copy that still does not fit is refused.
  *
