@@ -46,7 +46,7 @@ export interface EdgeConfig {
   cluster?: string;
   /** An edge or cluster asked instead of the origin: the edge's own `shield`, else its cluster's. */
   shield?: string;
-  /** Worker processes (`workers`, `--workers`); absent: one per core. */
+  /** Worker processes (`workers`, `--workers`); absent: 1, a single process. */
   workers?: number;
 }
 

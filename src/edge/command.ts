@@ -2,7 +2,6 @@
  * `dnscdn edge`: one edge cache in front of one origin. The flags build the same EdgeRoleOptions as the
  * deployment file (setup.ts); with `--config`, every flag given on the command line overrides its key.
  */
-import { availableParallelism } from 'node:os';
 import { Command } from 'commander';
 import { loadDeployment } from '../config/load.js';
 import { adminToken } from '../config/reach.js';
@@ -101,7 +100,8 @@ function parseOriginTimeout(text: string): number {
 
 /** Starts the cache, then its replica (which reloads what was pushed before a restart), and stops both on a signal. */
 export async function runEdge(role: EdgeRoleOptions): Promise<void> {
-  const workers = role.workers ?? availableParallelism();
+  // Default 1 (a single process, as before workers existed): see workers.ts for what changes with N > 1.
+  const workers = role.workers ?? 1;
   if (workers > 1) {
     const index = edgeWorkerIndex();
     return index === undefined ? runEdgePrimary(role, workers) : runEdgeWorker(role, index);
@@ -138,7 +138,7 @@ export function edgeCommand(run: (role: EdgeRoleOptions) => Promise<void> = runE
     .option('--name <name>', 'edge name (Via header, metrics label); with --config, which edge of the file')
     .option('--ignore-cookies <names>', "comma-separated cookie names (* wildcards) that do not make a response private, e.g. '_ga*,_gid'")
     .option('--distributor <url>', 'origin push: distribution node to receive pushes from and catch up with (needs the admin token)')
-    .option('--workers <n>', 'worker processes sharing the port and one cache ring (default: the file\'s workers, else one per core; 1 = a single process)')
+    .option('--workers <n>', 'worker processes sharing the port and one cache ring, e.g. the number of cores (default: the file\'s workers, else 1: a single process)')
     .option('--state-dir <dir>', 'origin push: replica journal and pushed bodies (default .dnscdn/edge-NAME)')
     .action(async (flags: EdgeFlags) => run(edgeRoleFromFlags(flags)));
 }

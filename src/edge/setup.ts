@@ -13,7 +13,7 @@ export interface EdgeRoleOptions {
   server: EdgeOptions;
   /** Absent: a plain pull cache (no replica routes, no catch-up). */
   push?: EdgePushSettings;
-  /** Worker processes (workers.ts); absent: one per core. */
+  /** Worker processes (workers.ts); absent: 1, a single process. */
   workers?: number;
 }
 

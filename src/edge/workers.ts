@@ -1,5 +1,7 @@
 /**
  * Every core of an edge host: `dnscdn edge --workers N` runs N worker processes under one primary (node:cluster).
+ * The default stays 1 (one process, exactly as before): with N > 1, `/metrics` is worker 0's alone and a pushed
+ * object reaches the other workers a moment after worker 0 acknowledged it, which operators should choose.
  *
  * - Connections: the workers share the public listener; node:cluster's primary accepts and hands connections
  *   out round-robin (its default on Linux), so every worker serves clients.
