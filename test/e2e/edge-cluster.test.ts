@@ -33,6 +33,8 @@ describe('the shipped file: five edges in two clusters, one shield', () => {
     yaml = yaml
       .replace('listen: 127.0.0.1:8000', `listen: ${originHost}:8000`)
       .replace('admin: 127.0.0.1:9000', `admin: ${originHost}:9000`)
+      // The edges' origin pool: this test's origin alone (the shipped replica at 127.0.0.2:8000 is not started).
+      .replace('servers: [http://127.0.0.1:8000, http://127.0.0.2:8000]', `servers: [http://${originHost}:8000]`)
       .replace('content: content/', `content: ${join(ROOT, 'content')}`)
       .replace('zones: zones/', `zones: ${join(ROOT, 'zones')}`)
       .replace('journal: var/journal', `journal: ${join(dir, 'journal')}`);
