@@ -9,6 +9,8 @@
  * For each policy it prints the share of the LRU->OPT gap closed, (policy - lru) / (opt - lru), for object
  * and byte hit ratio, and checks the issue-16 targets for the default policy.
  * Writes bench/results/hit-ratio.json (rows {trace, cacheFraction, policy, ohr, bhr}) and .svg.
+ * The `cluster` rows (cluster-replay.ts): 5 sharded edges of size C (one ring) against 5 independent edges of
+ * size C and one cache of 5 x C, per trace; written to bench/results/hit-ratio-cluster.json.
  *
  * Traces: synthetic Zipf (zipf.ts), the synthetic CDN mix (cdn-mix.ts), every `*.csv` / `*.csv.gz` in
  * the nearest shared/traces beside the repository or one of its parents (cache2k traces, CC BY 4.0, headissue GmbH), and any trace files
@@ -20,6 +22,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { CACHE_POLICIES, DEFAULT_CACHE_POLICY, type CachePolicyName } from '../src/config/cache-policies.js';
 import { cdnMixTrace } from './cdn-mix.js';
+import { CLUSTER_EDGES, CLUSTER_FRACTIONS, CLUSTER_LAYOUTS, clusterRows, type ClusterRow } from './cluster-replay.js';
 import { lineChartSvg, type LinePanel, type LineStyle } from './chart.js';
 import { belady, hitRatios, intervalBound, staticBest } from './opt.js';
 import { formatTable, repoRoot, writeResults } from './report.js';
@@ -192,15 +195,47 @@ function meanShares(rows: readonly HitRatioRow[], get: Lookup): Array<[CachePoli
   });
 }
 
+function clusterPanels(rows: readonly ClusterRow[]): LinePanel[] {
+  const style: Record<ClusterRow['layout'], LineStyle> = { sharded: 'solid', independent: 'solid', single: 'dashed' };
+  return [...new Set(rows.map((r) => r.trace))].map((trace) => ({
+    title: trace,
+    xLabel: 'cache per edge, % of unique bytes',
+    yLabel: 'object hit ratio',
+    xTicks: CLUSTER_FRACTIONS.map((f) => f * 100),
+    xTickLabel: (x: number) => `${x}%`,
+    yDomain: [0, 1] as const,
+    series: CLUSTER_LAYOUTS.map((layout) => ({
+      name: layout === 'single' ? `one cache of ${CLUSTER_EDGES} x C` : `${CLUSTER_EDGES} ${layout} edges`,
+      style: style[layout],
+      points: rows.filter((r) => r.trace === trace && r.layout === layout).map((r) => [r.cacheFraction * 100, r.ohr] as const),
+    })),
+  }));
+}
+
+/** One line per trace and size: the three layouts side by side. */
+function clusterTable(rows: readonly ClusterRow[]): string {
+  const at = (r: ClusterRow, layout: ClusterRow['layout']): ClusterRow => rows.find((x) => x.trace === r.trace && x.cacheFraction === r.cacheFraction && x.layout === layout)!;
+  const body = rows
+    .filter((r) => r.layout === 'sharded')
+    .map((r) => {
+      const ind = at(r, 'independent');
+      const one = at(r, 'single');
+      return [r.trace, `${r.cacheFraction * 100}%`, `${r.ohr.toFixed(3)} / ${r.bhr.toFixed(3)}`, `${ind.ohr.toFixed(3)} / ${ind.bhr.toFixed(3)}`, `${one.ohr.toFixed(3)} / ${one.bhr.toFixed(3)}`];
+    });
+  return formatTable(['trace', 'C per edge', 'sharded', 'independent', `single ${CLUSTER_EDGES}xC`], body);
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   const rows: HitRatioRow[] = [];
+  const cluster: ClusterRow[] = [];
   const countOnly = new Set<string>();
   const run = (trace: Trace): void => {
     const t = Date.now();
     const totals = traceTotals(trace);
     if (trace.countOnly) countOnly.add(trace.name);
     rows.push(...replayTrace(trace));
+    cluster.push(...clusterRows(trace));
     console.log(`${trace.name}: ${totals.requests} requests, ${totals.objects} objects, ${trace.countOnly ? 'count only' : `${(totals.uniqueBytes / 2 ** 20).toFixed(1)} MiB unique`} (${((Date.now() - t) / 1000).toFixed(1)} s)`);
   };
   for (const alpha of ZIPF.alphas) {
@@ -233,6 +268,10 @@ async function main(): Promise<void> {
   console.log(formatTable(['policy', 'ohr gap closed', 'bhr gap closed'], meanShares(rows, get).map(([p, o, b]) => [p, percent(o), percent(b)])));
   const misses = targetMisses(rows, get);
   console.log(misses.length === 0 ? `\nissue-16 targets met by ${DEFAULT_CACHE_POLICY}` : `\nissue-16 targets missed by ${DEFAULT_CACHE_POLICY}:\n${misses.join('\n')}`);
+
+  console.log(`\ncluster: ${CLUSTER_EDGES} edges of C each, sharded by one ring vs independent, and one cache of ${CLUSTER_EDGES} x C (object / byte hit ratio):\n`);
+  console.log(clusterTable(cluster));
+  await writeResults('hit-ratio-cluster', cluster, lineChartSvg(`Object hit ratio of ${CLUSTER_EDGES} edges: sharded by a ring vs independent`, clusterPanels(cluster), 4));
 
   const svg = lineChartSvg('Hit ratio against cache size: edge store policies vs offline optimum', panels(rows, countOnly), 4);
   const written = await writeResults('hit-ratio', rows, svg);

@@ -11,9 +11,10 @@ import { traceTotals, type Trace } from './trace.js';
 
 const REPLAY_HASH_SEED = 0x811c9dc5;
 
-export function storeReplay(trace: Trace, capacity: number, policy: CachePolicyName): HitCounts {
+/** A store of `capacity` bytes as the replays use it: the edge's default max object size, tables sized for the trace, a fixed hash seed. */
+export function replayStore(trace: Trace, capacity: number, policy: CachePolicyName): EdgeStore {
   const totals = traceTotals(trace);
-  const store = new EdgeStore({
+  return new EdgeStore({
     maxBytes: capacity,
     maxObjectBytes: Math.max(1, Math.floor(capacity / 8)),
     policy,
@@ -21,7 +22,16 @@ export function storeReplay(trace: Trace, capacity: number, policy: CachePolicyN
     // A fixed hash seed: the replay, and so the committed results, are the same on every run.
     hashSeed: REPLAY_HASH_SEED,
   });
-  const keys = Array.from(trace.sizes, (_, id) => `/o/${id}`);
+}
+
+/** The key of object `id` in every replay. */
+export function replayKeys(trace: Trace): string[] {
+  return Array.from(trace.sizes, (_, id) => `/o/${id}`);
+}
+
+export function storeReplay(trace: Trace, capacity: number, policy: CachePolicyName): HitCounts {
+  const store = replayStore(trace, capacity, policy);
+  const keys = replayKeys(trace);
   const counts: HitCounts = { requests: trace.requests.length, hits: 0, bytes: 0, hitBytes: 0 };
   for (const id of trace.requests) {
     const size = trace.sizes[id]!;

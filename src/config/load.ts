@@ -24,6 +24,7 @@ import {
   DNS_RRL_RANGES,
   DNS_UDP_SIZE_RANGE,
   DNS_WORKERS_RANGE,
+  EDGE_WORKERS_RANGE,
   QUERY_LOG_SAMPLE_RANGE,
   POOL_POLICIES,
   type Deployment,
@@ -49,6 +50,7 @@ import { parseByteSize, parseDuration } from './units.js';
 import { parseCachePolicy } from './cache-policies.js';
 import { parseTsigKey, type TsigKey } from './tsig-keys.js';
 import { parseOriginUrl, readOriginPool } from './origin-pool.js';
+import { readClusters } from './clusters.js';
 
 /** The geo database shipped as an npm dependency: DB-IP IP to City Lite (CC BY 4.0, https://db-ip.com). */
 export const BUILTIN_GEO_DATABASE = 'dbip-city-lite';
@@ -138,7 +140,7 @@ function readDeploymentSections(text: string, file: string, options: LoadOptions
 
 function validate(root: ConfigNode, file: string, env: Record<string, string | undefined>, problems: Problems): Omit<DeploymentSections, 'at'> {
   const baseDir = dirname(file);
-  const f = root.fields(['dns', 'edgeDefaults', 'edges', 'pools', 'geo', 'origin', 'distribution', 'admin', 'tls'], problems);
+  const f = root.fields(['dns', 'edgeDefaults', 'edges', 'clusters', 'pools', 'geo', 'origin', 'distribution', 'admin', 'tls'], problems);
   const before = problems.found.length;
   const dns = problems.attempt(() => readDns(f.dns, baseDir));
   const edgesRead = readEdges(f.edges, f.edgeDefaults, problems, baseDir);
@@ -150,12 +152,15 @@ function validate(root: ConfigNode, file: string, env: Record<string, string | u
   const distribution = f.distribution.present() ? problems.attempt(() => readDistribution(f.distribution, baseDir)) : undefined;
   const adminTokens = f.admin.present() ? problems.attempt(() => readAdmin(f.admin, baseDir, env)) : [];
   const tls = f.tls.present() ? problems.attempt(() => readLinkTls(f.tls, baseDir)) : undefined;
+  // Clusters and shields need the edges read (they name them); with admin in error, the token check is left to that error.
+  const clusters = edgesRead ? problems.attempt(() => readClusters(f.clusters, f.edges, edges, adminTokens === undefined || adminTokens.length > 0)) : undefined;
   const sections: Omit<DeploymentSections, 'at'> = { file, edges };
   if (dns) sections.dns = dns;
   if (origin) sections.origin = origin;
   if (geo) sections.geo = geo;
   if (!dns) return sections;
   const deployment: Deployment = { file, dns, edges, pools, geo: geo ?? { databases: [], networks: [] }, adminTokens: adminTokens ?? [] };
+  if (clusters && clusters.length > 0) deployment.clusters = clusters;
   if (origin) deployment.origin = origin;
   if (distribution) deployment.distribution = distribution;
   if (tls) deployment.tls = tls;
@@ -317,6 +322,7 @@ function readHealth(n: ConfigNode, base: HealthCheckConfig): HealthCheckConfig {
 }
 
 interface EdgeDefaults {
+  workers?: number;
   port: number;
   purgeAllow: string[];
   weight: number;
@@ -397,8 +403,9 @@ function edgeAccessLog(log: AccessLogConfig | undefined, edge: string): AccessLo
 function readEdgeDefaults(n: ConfigNode, baseDir: string): EdgeDefaults {
   const base: EdgeDefaults = { port: DEFAULT_EDGE_PORT, purgeAllow: [], weight: 1, health: DEFAULT_HEALTH, cache: { maxBytes: DEFAULT_EDGE_MAX_BYTES } };
   if (!n.present()) return base;
-  const f = n.fields(['port', 'weight', 'health', 'cache', 'purgeAllow', 'origin', 'accessLog', 'compression']);
+  const f = n.fields(['port', 'weight', 'health', 'cache', 'purgeAllow', 'origin', 'accessLog', 'compression', 'workers']);
   const defaults: EdgeDefaults = {
+    ...(f.workers.present() ? { workers: readWorkers(f.workers) } : {}),
     port: f.port.present() ? f.port.integer({ min: 1, max: 65535 }) : base.port,
     purgeAllow: f.purgeAllow.present() ? readCidrTexts(f.purgeAllow) : base.purgeAllow,
     weight: f.weight.present() ? f.weight.number({ min: 0 }) : base.weight,
@@ -429,7 +436,7 @@ function readEdges(n: ConfigNode, defaultsNode: ConfigNode, problems: Problems, 
 
 function readEdge(name: string, e: ConfigNode, defaults: EdgeDefaults, baseDir: string): EdgeConfig {
   if (!/^[a-zA-Z0-9][a-zA-Z0-9_-]{0,62}$/.test(name)) throw e.error(`edge name "${name}" must be letters, digits, - and _`);
-  const f = e.fields(['addresses', 'port', 'location', 'weight', 'health', 'cache', 'admin', 'purgeAllow', 'origin', 'listen', 'accessLog', 'compression']);
+  const f = e.fields(['addresses', 'port', 'location', 'weight', 'health', 'cache', 'admin', 'purgeAllow', 'origin', 'listen', 'accessLog', 'compression', 'shield', 'workers']);
   if (!f.addresses.present()) throw f.addresses.error('is required (IPv4/IPv6 addresses the edge listens on)');
   const addresses = f.addresses.itemsOrOne().map((a) => {
     const ip = parseIp(a.text());
@@ -440,11 +447,14 @@ function readEdge(name: string, e: ConfigNode, defaults: EdgeDefaults, baseDir: 
   const origin = f.origin.present() ? readOriginPool(f.origin, readHealth, DEFAULT_HEALTH) : defaults.origin;
   const accessLog = edgeAccessLog(f.accessLog.present() ? readAccessLog(f.accessLog, baseDir) : defaults.accessLog, name);
   const compression = f.compression.present() ? readCompression(f.compression) : defaults.compression;
+  const workers = f.workers.present() ? readWorkers(f.workers) : defaults.workers;
   return {
     ...(f.listen.present() && { listen: f.listen.itemsOrOne().map((x) => hostPort(x, port)) }),
     ...(origin && { origin }),
     ...(accessLog ? { accessLog } : {}),
     ...(compression !== undefined ? { compression } : {}),
+    ...(f.shield.present() ? { shield: f.shield.string() } : {}),
+    ...(workers !== undefined ? { workers } : {}),
     name,
     addresses,
     port,
@@ -455,6 +465,11 @@ function readEdge(name: string, e: ConfigNode, defaults: EdgeDefaults, baseDir: 
     health: readHealth(f.health, defaults.health),
     cache: readCache(f.cache, defaults.cache),
   };
+}
+
+/** Worker processes of one edge host (src/edge/workers.ts): 1 = a single process. */
+function readWorkers(n: ConfigNode): number {
+  return n.integer(EDGE_WORKERS_RANGE);
 }
 
 function readPools(n: ConfigNode, edges: EdgeConfig[], problems: Problems): PoolConfig[] {

@@ -86,6 +86,12 @@ export interface EdgeConfig {
   accessLog?: AccessLogConfig;
   /** `compression`: br/gzip variants of stored objects (src/edge/compression.ts); absent = the defaults, false = off. */
   compression?: EdgeCompressionConfig | false;
+  /** The cluster (clusters.NAME) whose ring this edge shares; set by load.ts from `clusters`. */
+  cluster?: string;
+  /** An edge or cluster asked instead of the origin: the edge's own `shield`, else its cluster's. */
+  shield?: string;
+  /** Worker processes (`workers`, `--workers`); absent: 1, a single process. */
+  workers?: number;
 }
 
 export interface EdgeCompressionConfig {
@@ -104,6 +110,17 @@ export interface AccessLogConfig {
   /** An absolute file path, or `stderr`. */
   to: { path: string } | { stderr: true };
   format: AccessLogFormat;
+}
+
+/** `workers` of an edge and `dnscdn edge --workers`. */
+export const EDGE_WORKERS_RANGE = { min: 1, max: 256 } as const;
+
+/** A named group of edges sharing their cache space through a consistent-hash ring (`clusters.NAME`). */
+export interface ClusterConfig {
+  name: string;
+  edges: string[];
+  /** An edge or another cluster that the members ask instead of the origin. */
+  shield?: string;
 }
 
 export const POOL_POLICIES = ['round-robin', 'weighted', 'geo-nearest', 'failover'] as const;
@@ -274,6 +291,8 @@ export interface Deployment {
   dns: DnsConfig;
   edges: EdgeConfig[];
   pools: PoolConfig[];
+  /** `clusters`: absent or empty when no edge shares a ring. */
+  clusters?: ClusterConfig[];
   geo: GeoConfig;
   origin?: OriginConfig;
   distribution?: DistributionConfig;

@@ -9,6 +9,7 @@ import { withAcceptEncoding } from './compression.js';
 import { decideStorage } from './freshness.js';
 import { single, type HeaderMap } from './headers.js';
 import { cacheKey, type FillRequest } from './policy.js';
+import type { PurgeTarget } from '../distribution/operations.js';
 import { parseVary, variantKey, EdgeStore, type InsertResult, type StoreListing } from './store.js';
 
 /** An object pushed by the origin (via the distribution tier), stored as if it had just been fetched. */
@@ -173,6 +174,13 @@ export class EdgeCache {
 
   purgeTag(tag: string): number {
     return this.store.purgeTag(tag);
+  }
+
+  /** A purge as the distribution tier and the admin API name it. Returns how many objects went. */
+  purge(t: PurgeTarget): number {
+    if (t.type === 'url') return this.purgeUrl(t.path);
+    if (t.type === 'prefix') return this.purgePrefix(t.prefix);
+    return this.purgeTag(t.tag);
   }
 
   list(): StoreListing[] {

@@ -17,10 +17,12 @@ import { reportReady } from '../up/child.js';
 import { applyLinkTls } from '../http/link-tls.js';
 import { attachReplica } from './replica.js';
 import { startEdge, type EdgeOptions } from './server.js';
-import { ORIGIN_POLICIES } from '../config/types.js';
+import { EDGE_WORKERS_RANGE, ORIGIN_POLICIES } from '../config/types.js';
+import { integerFlag } from '../dns/flag-values.js';
 import { originPoolOf, parseOriginPolicy, parseOriginUrl, parseStickyCookie } from '../config/origin-pool.js';
 import type { HostPort } from '../net/address.js';
 import { edgeRoleFromDeployment, type EdgeRoleOptions } from './setup.js';
+import { edgeWorkerIndex, runEdgePrimary, runEdgeWorker } from './workers.js';
 
 const log = logger('edge');
 
@@ -50,6 +52,7 @@ export interface EdgeFlags {
   tlsCa?: string;
   /** false from `--no-compression`; commander leaves it undefined otherwise (no default given). */
   compression?: boolean;
+  workers?: number;
 }
 
 const DEFAULT_MAX_BYTES = '256MB';
@@ -85,6 +88,7 @@ export function edgeRoleFromFlags(flags: EdgeFlags, env: Record<string, string |
   if (flags.accessLog !== undefined || flags.accessLogFormat !== undefined) s.accessLog = accessLogFromFlags(flags, s.accessLog);
   if (flags.compression === false) s.compression = false;
   if (flags.tlsCa !== undefined) role.linkTls = { ...role.linkTls, ca: resolve(flags.tlsCa) };
+  if (flags.workers !== undefined) role.workers = flags.workers;
   const token = flags.token ?? s.adminToken ?? envToken;
   if (token !== undefined) s.adminToken = token;
   if (flags.distributor !== undefined || flags.stateDir !== undefined) {
@@ -166,7 +170,14 @@ function accessLogFromFlags(flags: EdgeFlags, fromFile: EdgeRoleOptions['server'
 /** Starts the cache, then its replica (which reloads what was pushed before a restart), and stops both on a signal. */
 export async function runEdge(role: EdgeRoleOptions): Promise<void> {
   const adminTls = applyLinkTls(role.linkTls);
-  const edge = await startEdge(adminTls ? { ...role.server, adminTls } : role.server);
+  const server = adminTls ? { ...role.server, adminTls } : role.server;
+  // Default 1 (a single process, as before workers existed): see workers.ts for what changes with N > 1.
+  const workers = role.workers ?? 1;
+  if (workers > 1) {
+    const index = edgeWorkerIndex();
+    return index === undefined ? runEdgePrimary({ ...role, server }, workers) : runEdgeWorker({ ...role, server }, index);
+  }
+  const edge = await startEdge(server);
   const replica = role.push ? await attachReplica(edge, role.push) : undefined;
   const origins = edge.originPool.status().map((sv) => sv.url).join(' ');
   const urls = edge.addresses.map((a) => `http://${formatHostPort(a)}`);
@@ -210,6 +221,7 @@ export function edgeCommand(run: (role: EdgeRoleOptions) => Promise<void> = runE
     .option('--access-log <file|stderr>', 'one line per request to FILE (reopened on SIGHUP) or stderr (default: none, or the file\'s accessLog)')
     .option('--access-log-format <format>', 'combined (default) or json')
     .option('--no-compression', 'serve every answer as the origin coded it (default: br/gzip variants of stored text objects)')
+    .addOption(new Option('--workers <n>', "worker processes sharing the port and one cache ring, e.g. the number of cores (default: the file's workers, else 1: a single process)").argParser(integerFlag('--workers', EDGE_WORKERS_RANGE)))
     .option('--tls-ca <file>', "PEM CA bundle trusted for an https origin and the distribution links (default: the file's tls.ca, else public CAs)")
     .action(async (flags: EdgeFlags) => run(edgeRoleFromFlags(flags)));
   return addDeprecatedAlias(cmd, '--admin-token <token>', '--token');

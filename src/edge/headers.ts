@@ -5,6 +5,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 
 import { single, type HeaderMap } from '../http/header-value.js';
+import { HOP_AUTH_HEADER, HOP_HEADER } from './ring/hops.js';
 
 // The shared value helpers live in the HTTP toolkit (origin and distribution use them too).
 export { single, type HeaderMap } from '../http/header-value.js';
@@ -26,6 +27,9 @@ const HOP_BY_HOP = new Set([
  * purge tags it indexes (Surrogate-Key, Cache-Tag): consumed here, never delivered to clients.
  */
 export const EDGE_ONLY = new Set(['cdn-cache-control', 'surrogate-control', 'surrogate-key', 'cache-tag']);
+
+/** The hop header between edges (ring/hops.ts): never forwarded as a client sent it. */
+const EDGE_HOP = [HOP_HEADER, HOP_AUTH_HEADER];
 
 /** A copy without hop-by-hop headers, including those the Connection header names (RFC 9110 §7.6.1). */
 export function endToEnd(headers: HeaderMap | IncomingHttpHeaders): HeaderMap {
@@ -50,6 +54,8 @@ export interface ClientInfo {
 export function toOriginHeaders(request: IncomingHttpHeaders, client: ClientInfo, via: string): HeaderMap {
   // Framing (Content-Length, Transfer-Encoding, Expect) is set by the origin client from the body it sends.
   const out = endToEnd(request);
+  // The hop header is between edges only: the ring upstream signs a new one for each forward (ring/hops.ts).
+  for (const h of EDGE_HOP) delete out[h];
   out.host = client.host;
   const xff = single(out['x-forwarded-for']);
   out['x-forwarded-for'] = xff ? `${xff}, ${client.address}` : client.address;

@@ -29,6 +29,8 @@ import type { EdgeCompression } from './compression.js';
 import type { EdgeMetrics } from './metrics.js';
 import { cacheKey, fillHeaders, looksUp, sharesFill, type CookieRule, type FillRequest } from './policy.js';
 import { refuseFraming } from './request-framing.js';
+import { HOP_HEADER, type HopSigner } from './ring/hops.js';
+import type { HotCopies } from './ring/hot-copies.js';
 import { SharedFetch, type FetchContext, type FetchOutcome } from './shared-fetch.js';
 import { variantKey } from './store.js';
 import type { RequestBody, Upstream } from './upstream/upstream.js';
@@ -97,6 +99,8 @@ interface Transaction {
   served: boolean;
   /** The steps visited, kept only when someone observes them. */
   readonly trace: StepName[] | undefined;
+  /** Edges this request was forwarded by (authenticated hop header, ring/hops.ts); undefined for a client's request. */
+  hops: readonly string[] | undefined;
 }
 
 /** Steps per request: recv, hash, lookup, revalidate, fetch, one restart of those, pass, fetch, deliver fit well under it. */
@@ -133,6 +137,10 @@ export interface PipelineOptions {
   compression?: EdgeCompression | undefined;
   /** Observes the steps each request visited, in order, like varnishlog's VCL_call lines (tests, debugging). */
   onSteps?: ((steps: readonly StepName[], req: EdgeRequest) => void) | undefined;
+  /** Reads the hop header of requests forwarded by other edges (clusters, shields, workers); absent: none is trusted. */
+  hops?: HopSigner | undefined;
+  /** Which ring peers' answers this edge keeps as hot copies (ring/hot-copies.ts). */
+  hot?: HotCopies | undefined;
 }
 
 export class EdgePipeline {
@@ -140,7 +148,7 @@ export class EdgePipeline {
   private readonly fetchContext: FetchContext;
 
   constructor(private readonly o: PipelineOptions) {
-    this.fetchContext = { cache: o.cache, upstream: o.upstream, now: o.now };
+    this.fetchContext = { cache: o.cache, upstream: o.upstream, now: o.now, hot: o.hot };
   }
 
   /**
@@ -148,7 +156,7 @@ export class EdgePipeline {
    * answers), else a promise of it. A throw (a bug) is for the server's one catch to turn into 502.
    */
   handle(req: EdgeRequest): Delivery | Promise<Delivery> {
-    const t: Transaction = { req, controls: undefined, restarts: 0, served: false, trace: this.o.onSteps ? [] : undefined };
+    const t: Transaction = { req, controls: undefined, restarts: 0, served: false, trace: this.o.onSteps ? [] : undefined, hops: undefined };
     return this.advance(t, RECV, 0);
   }
 
@@ -175,7 +183,7 @@ export class EdgePipeline {
   private step(t: Transaction, step: Exclude<Step, { name: 'deliver' | 'synth' }>): Step | Promise<Step> {
     switch (step.name) {
       case 'recv': {
-        const next = this.recv(t.req);
+        const next = this.recv(t);
         t.served = next.name === 'hash' || next.name === 'pass';
         return next;
       }
@@ -184,12 +192,12 @@ export class EdgePipeline {
       case 'lookup':
         return this.lookup(t, step.primaryKey);
       case 'hit':
-        return this.encodedHit(t.req, step.entry, step.usable);
+        return this.encodedHit(t, step.entry, step.usable);
       case 'miss':
         this.o.metrics.misses.inc();
-        return this.startFetch(t.req, step.key, step.primaryKey, undefined);
+        return this.startFetch(t, step.key, step.primaryKey, undefined);
       case 'revalidate':
-        return this.startFetch(t.req, step.key, step.primaryKey, step.entry);
+        return this.startFetch(t, step.key, step.primaryKey, step.entry);
       case 'pass':
         return { name: 'fetch', from: 'pass', reason: step.reason };
       case 'fetch':
@@ -205,7 +213,8 @@ export class EdgePipeline {
    * recv: answers what must not reach the cache (framing refusals, 414, 400, /healthz, 413), hands reserved
    * admin paths to the server, and decides between lookup and pass (policy.ts).
    */
-  private recv(req: EdgeRequest): Step {
+  private recv(t: Transaction): Step {
+    const { req } = t;
     const refused = refuseFraming(req.headers, req.rawHeaders);
     if (refused !== undefined) return { name: 'synth', status: refused.status, message: refused.message, close: true };
     const url = req.path;
@@ -216,6 +225,12 @@ export class EdgePipeline {
     const path = q < 0 ? url : url.slice(0, q);
     if (req.method === 'GET' && path === '/healthz') return { name: 'synth', status: 200, message: 'ok\n' };
     if (this.o.isAdminRequest(req.method, path)) return { name: 'deliver', delivery: { kind: 'admin' } };
+    // A client's request has no hop header: one property read, nothing more, on the hit path.
+    if (req.headers[HOP_HEADER] !== undefined && this.o.hops !== undefined) {
+      const verdict = this.o.hops.read(req.headers, req.method, req.host, url);
+      if (verdict.kind === 'loop') return { name: 'synth', status: 508, message: `loop detected: forwarded by ${verdict.hops.join(', ')}\n` };
+      if (verdict.kind === 'peer') t.hops = verdict.hops;
+    }
     if (Number(single(req.headers['content-length']) ?? 0) > this.o.maxBodyBytes) return { name: 'synth', status: 413, message: 'request body too large\n' };
     if (!looksUp(req.method)) return { name: 'pass', reason: 'method' };
     if (this.o.passCredentials === true && req.headers.authorization !== undefined) return { name: 'pass', reason: 'authorization' };
@@ -242,21 +257,22 @@ export class EdgePipeline {
    * hit, for a client that accepts br or gzip: the stored encoded variant of the object, made now (once, shared by
    * concurrent requests) when missing (compression.ts). Identity when nothing applies or too many encodings run.
    */
-  private encodedHit(req: EdgeRequest, entry: CachedObject, usable: Extract<Step, { name: 'hit' }>['usable']): Step | Promise<Step> {
+  private encodedHit(t: Transaction, entry: CachedObject, usable: Extract<Step, { name: 'hit' }>['usable']): Step | Promise<Step> {
+    const { req } = t;
     const c = this.o.compression;
     const accept = req.headers['accept-encoding'];
-    if (c === undefined || accept === undefined) return this.hit(req, entry, entry, usable);
+    if (c === undefined || accept === undefined) return this.hit(t, entry, entry, usable);
     const coding = c.codingFor(accept, entry);
-    if (coding === 'identity') return this.hit(req, entry, entry, usable);
+    if (coding === 'identity') return this.hit(t, entry, entry, usable);
     const stored = c.stored(entry, coding);
-    if (stored !== undefined) return this.hit(req, entry, stored, usable);
+    if (stored !== undefined) return this.hit(t, entry, stored, usable);
     const job = c.encode(entry, coding);
-    if (job === undefined) return this.hit(req, entry, entry, usable);
+    if (job === undefined) return this.hit(t, entry, entry, usable);
     return job.then(
-      (encoded) => this.hit(req, entry, encoded ?? entry, usable),
+      (encoded) => this.hit(t, entry, encoded ?? entry, usable),
       (err: unknown) => {
         log.warn('compression failed', { path: entry.path, coding, error: err instanceof Error ? err.message : String(err) });
-        return this.hit(req, entry, entry, usable);
+        return this.hit(t, entry, entry, usable);
       },
     );
   }
@@ -265,7 +281,8 @@ export class EdgePipeline {
    * hit: a usable stored response (`served`: the object itself or its encoded variant); a stale one within
    * stale-while-revalidate also starts a background revalidation of the object.
    */
-  private hit(req: EdgeRequest, object: CachedObject, entry: CachedObject, usable: Extract<Step, { name: 'hit' }>['usable']): Step {
+  private hit(t: Transaction, object: CachedObject, entry: CachedObject, usable: Extract<Step, { name: 'hit' }>['usable']): Step {
+    const { req } = t;
     this.o.metrics.hits.inc();
     if (usable === 'fresh' && answersAsStored(req, entry)) return { name: 'deliver', delivery: { kind: 'hit', entry } };
     const ttl = Math.round((entry.freshness.freshUntil - this.o.now()) / 1000);
@@ -277,27 +294,29 @@ export class EdgePipeline {
         return deliverObject(entry, 'STALE', `dnscdn; hit; ttl=${ttl}; detail=max-stale`);
       case 'stale-while-revalidate':
         this.o.metrics.staleServed.inc();
-        this.revalidateInBackground(req, object);
+        this.revalidateInBackground(t, object);
         return deliverObject(entry, 'STALE', `dnscdn; hit; ttl=${ttl}; detail=stale-while-revalidate`);
     }
   }
 
   /** miss / revalidate: joins the in-flight fetch for this key, or starts one (unless policy.ts says this request may not share). */
-  private startFetch(req: EdgeRequest, key: string, primaryKey: string, stale: CachedObject | undefined): Step {
+  private startFetch(t: Transaction, key: string, primaryKey: string, stale: CachedObject | undefined): Step {
+    const { req } = t;
     const privateFill = !sharesFill(req.headers);
     const current = privateFill ? undefined : this.inFlight.get(key);
     if (current?.joinable) {
       this.o.metrics.coalescedWaiters.inc();
       return { name: 'fetch', from: 'shared', fetch: current, owner: false, stale };
     }
-    const fetch = this.newFetch(req, key, primaryKey, stale, !privateFill);
+    const fetch = this.newFetch(t, key, primaryKey, stale, !privateFill);
     return { name: 'fetch', from: 'shared', fetch, owner: true, stale };
   }
 
-  private newFetch(req: EdgeRequest, key: string, primaryKey: string, stale: CachedObject | undefined, register: boolean): SharedFetch {
+  private newFetch(t: Transaction, key: string, primaryKey: string, stale: CachedObject | undefined, register: boolean): SharedFetch {
+    const { req } = t;
     const originHeaders = fillHeaders(toOriginHeaders(req.headers, { address: req.clientAddress, host: req.host }, this.o.via));
     const fill: FillRequest = { method: 'GET', url: req.path, headers: { ...req.headers } as HeaderMap, userCookie: this.o.cookies.identifiesUser(req.headers.cookie) };
-    const params = { key, primaryKey, host: req.host, path: req.path, fill, originHeaders, ...(stale ? { revalidating: stale } : {}) };
+    const params = { key, primaryKey, host: req.host, path: req.path, fill, originHeaders, hops: t.hops, ...(stale ? { revalidating: stale } : {}) };
     const track = register && this.inFlight.size < MAX_IN_FLIGHT;
     const fetch = new SharedFetch(this.fetchContext, params, (f) => {
       if (this.inFlight.get(key) === f) this.inFlight.delete(key);
@@ -308,10 +327,10 @@ export class EdgePipeline {
   }
 
   /** RFC 5861 §3: one background revalidation per key; the stale copy is served meanwhile. */
-  private revalidateInBackground(req: EdgeRequest, entry: CachedObject): void {
+  private revalidateInBackground(t: Transaction, entry: CachedObject): void {
     if (this.inFlight.get(entry.key)?.joinable) return;
     // The triggering request selected this variant, so its headers are the right ones to revalidate with.
-    const fetch = this.newFetch(req, entry.key, entry.primaryKey, entry, true);
+    const fetch = this.newFetch(t, entry.key, entry.primaryKey, entry, true);
     void fetch.outcome.then((o) => {
       if (o.kind === 'error') log.debug('background revalidation failed', { path: entry.path, status: o.error.status });
     });
@@ -429,6 +448,7 @@ export function cacheLabel(d: Delivery): string {
 }
 
 function upstreamFailureText(e: HttpError): string {
+  if (e.status === 508) return `loop detected: ${e.message}\n`;
   return `${e.status === 504 ? 'origin timed out' : e.status === 503 ? 'origin unavailable' : 'origin unreachable'}: ${e.message}\n`;
 }
 
@@ -449,10 +469,21 @@ function deliverObject(entry: CachedObject, cache: CacheOutcome, cacheStatus: st
   return { name: 'deliver', delivery: { kind: 'object', entry, cache, cacheStatus } };
 }
 
+/** X-Cache values a ring peer's answer may carry through to the client (deliverStream). */
+const PEER_OUTCOMES: ReadonlySet<string> = new Set<CacheOutcome>(['HIT', 'STALE', 'REVALIDATED']);
+
+/**
+ * A fetched answer. One that a ring peer answered from its store keeps the peer's outcome (HIT, STALE,
+ * REVALIDATED: the cluster had it, no origin was asked for this client), with `detail=peer` in Cache-Status
+ * (RFC 9211 §2.8); anything else is this edge's MISS.
+ */
 function deliverStream(body: BodySource, outcome: Extract<FetchOutcome, { kind: 'response' }>, cacheStatus: string): Step {
   // The sticky cookie (an unshared answer only, shared-fetch.ts) goes beside the origin's own cookies.
   const headers = outcome.setCookie === undefined ? outcome.headers : { ...outcome.headers, 'set-cookie': [...[outcome.headers['set-cookie'] ?? []].flat(), outcome.setCookie] };
-  return { name: 'deliver', delivery: { kind: 'stream', body, status: outcome.status, headers, cache: 'MISS', cacheStatus } };
+  const peer = outcome.peerCache !== undefined && PEER_OUTCOMES.has(outcome.peerCache) ? (outcome.peerCache as CacheOutcome) : undefined;
+  const cache: CacheOutcome = peer ?? 'MISS';
+  const status = peer === undefined ? cacheStatus : `${cacheStatus}; detail=peer-${peer.toLowerCase()}`;
+  return { name: 'deliver', delivery: { kind: 'stream', body, status: outcome.status, headers, cache, cacheStatus: status } };
 }
 
 function synthDelivery(s: Extract<Step, { name: 'synth' }>): Delivery {

@@ -25,6 +25,8 @@ export interface EdgeReplicaOptions {
   pollMs?: number;
   /** Where replica journal and blob writes go (tests inject a disk that fills up or writes short). */
   disk?: DiskWriter;
+  /** Where applied operations go. Default: the cache (`cacheSink`); workers add a relay to the other workers. */
+  sink?: FollowerSink;
 }
 
 const log = logger('replica');
@@ -38,10 +40,7 @@ export function cacheSink(cache: EdgeCache): FollowerSink {
       if (result !== 'stored') log.warn('pushed object not stored', { path: op.path, seq: op.seq, result });
     },
     purge(op) {
-      const t = op.target;
-      if (t.type === 'url') cache.purgeUrl(t.path);
-      else if (t.type === 'prefix') cache.purgePrefix(t.prefix);
-      else cache.purgeTag(t.tag);
+      cache.purge(op.target);
     },
     clear: () => void cache.purgePrefix('/'),
   };
@@ -51,7 +50,7 @@ export class EdgeReplica {
   private constructor(readonly follower: Follower) {}
 
   static async open(o: EdgeReplicaOptions): Promise<EdgeReplica> {
-    const follower = await Follower.open({ dir: o.dir, upstream: o.distributor, token: o.token, sink: cacheSink(o.cache), pollMs: o.pollMs, disk: o.disk });
+    const follower = await Follower.open({ dir: o.dir, upstream: o.distributor, token: o.token, sink: o.sink ?? cacheSink(o.cache), pollMs: o.pollMs, disk: o.disk });
     return new EdgeReplica(follower);
   }
 
@@ -95,8 +94,8 @@ export interface EdgePushSettings {
 }
 
 /** Opens the edge's replica (reloading what was pushed before a restart), adds its routes, starts catch-up. */
-export async function attachReplica(edge: EdgeServer, s: EdgePushSettings): Promise<EdgeReplica> {
-  const replica = await EdgeReplica.open({ cache: edge.cache, dir: s.stateDir, distributor: s.distributor, token: s.token, ...(s.pollMs ? { pollMs: s.pollMs } : {}) });
+export async function attachReplica(edge: EdgeServer, s: EdgePushSettings, sink?: FollowerSink): Promise<EdgeReplica> {
+  const replica = await EdgeReplica.open({ cache: edge.cache, dir: s.stateDir, distributor: s.distributor, token: s.token, ...(s.pollMs ? { pollMs: s.pollMs } : {}), ...(sink ? { sink } : {}) });
   replica.register(edge);
   replica.start();
   return replica;

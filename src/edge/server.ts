@@ -35,6 +35,8 @@ import { CookieRule } from './policy.js';
 import { PublicPurge } from './public-purge.js';
 import { EdgeStore } from './store.js';
 import type { CachePolicyName } from '../config/cache-policies.js';
+import type { PurgeTarget } from '../distribution/operations.js';
+import { buildRings, type EdgeRingOptions, type EdgeRings } from './ring/ring-setup.js';
 import { observedUpstream } from './upstream/observed.js';
 import { OriginPool } from './upstream/origin-pool.js';
 import { originPoolOf } from '../config/origin-pool.js';
@@ -62,6 +64,10 @@ export interface EdgeOptions {
   adminToken?: string;
   /** The admin listener (metrics, purge, replica): loopback by default. Default `127.0.0.1:0`. */
   adminListen?: string | HostPort;
+  /** Bind the admin listener in this process only (a node:cluster worker other than worker 0). */
+  adminExclusive?: boolean;
+  /** Applies a purge received here to the host's other workers too; resolves with how many objects went there. */
+  purgeElsewhere?: (t: PurgeTarget) => Promise<number>;
   /**
    * Networks (CIDR) whose PURGE requests the public port accepts, with the admin token as well. Default none:
    * PURGE is then only served by the admin listener.
@@ -92,6 +98,13 @@ export interface EdgeOptions {
   adminTls?: ServerTls;
   /** One line per request to a file or stderr (access-log.ts); absent = none. */
   accessLog?: AccessLogOptions;
+  /** Cluster peers, shield and worker ring (ring/ring-setup.ts); absent: every miss goes to the origin. */
+  ring?: EdgeRingOptions;
+  /**
+   * A second listener, on this process alone, where the other workers of the host reach this one (peer fill over
+   * loopback); the public port is shared by all workers through node:cluster. Default: none.
+   */
+  peerListen?: HostPort;
 }
 
 export interface EdgeServer {
@@ -113,6 +126,10 @@ export interface EdgeServer {
   addAdminRoute(method: string, path: string, handler: AdminHandler): void;
   /** Reopens the access log's file (SIGHUP after logrotate moved it); nothing without an access log. */
   reopenAccessLog(): Promise<void>;
+  /** The rings this edge is a member of; undefined when it has none. */
+  readonly rings: EdgeRings | undefined;
+  /** `http://127.0.0.1:port` of the worker's own peer listener, when `peerListen` was given. */
+  readonly peerUrl: string | undefined;
   close(): Promise<void>;
 }
 
@@ -135,12 +152,14 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
   metrics = createEdgeMetrics(registry, store);
   const m = metrics;
   const cache = new EdgeCache(store, now, via);
+  const originTimeoutMs = options.originTimeoutMs ?? 10_000;
   const poolConfig = typeof options.origin === 'string' ? originPoolOf([options.origin]) : options.origin;
   // The gauge reads the pool on each scrape, long after it exists.
-  const pool: OriginPool = new OriginPool({ pool: poolConfig, timeoutMs: options.originTimeoutMs ?? 10_000, observer: createOriginServerMetrics(registry, () => pool.status()) });
+  const pool: OriginPool = new OriginPool({ pool: poolConfig, timeoutMs: originTimeoutMs, observer: createOriginServerMetrics(registry, () => pool.status()) });
   const compression = options.compression === false ? undefined : new EdgeCompression(cache, options.compression ?? DEFAULT_COMPRESSION, via, (coding) => m.compressions.inc({ coding }));
   if (compression) cache.compressible = (status, headers, length) => compression.compressible(status, headers, length);
-  const upstream = observedUpstream(pool, (o) => {
+  const rings = options.ring ? buildRings(options.ring, { origin: pool, registry, originTimeoutMs, storeBytes: options.maxBytes, holds: (key) => store.peek(key) !== undefined }) : undefined;
+  const upstream = observedUpstream(rings?.upstream ?? pool, (o) => {
     if (o.kind === 'response') m.originLatency.observe(o.latencySec);
   });
   // The sticky cookie is the edge's routing state: it must not make a response private (policy.ts), and the
@@ -161,11 +180,14 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
     onSteps: options.onSteps,
     passCredentials: sticky !== undefined,
     compression,
+    hops: rings?.signer,
+    hot: rings?.hot,
   });
   const adminListen = options.adminListen === undefined ? { host: '127.0.0.1', port: 0 } : typeof options.adminListen === 'string' ? parseHostPort(options.adminListen) : options.adminListen;
   // Bounded by the largest pushed batch the replica route accepts: one object plus its framing.
-  const admin = await AdminListener.start({ listen: adminListen, token: options.adminToken, registry, role: `edge ${name}`, maxBodyBytes: store.maxObjectBytes + 1024 * 1024, tls: options.adminTls });
-  addBuiltinAdminRoutes(admin, cache);
+  const admin = await AdminListener.start({ listen: adminListen, token: options.adminToken, registry, role: `edge ${name}`, maxBodyBytes: store.maxObjectBytes + 1024 * 1024, tls: options.adminTls, exclusive: options.adminExclusive ?? false });
+  const purge = async (t: PurgeTarget): Promise<number> => cache.purge(t) + (options.purgeElsewhere ? await options.purgeElsewhere(t) : 0);
+  addBuiltinAdminRoutes(admin, cache, purge);
   const publicPurge = new PublicPurge(options.purgeAllow ?? [], options.adminToken);
   const accessLog = options.accessLog ? new AccessLog(options.accessLog) : undefined;
   const originName = pool.status().map((sv) => new URL(sv.url).origin).join(',');
@@ -183,6 +205,8 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
       fail(req, res, err);
     }
   };
+  const serverOptions = { maxHeaderSize: options.maxHeaderBytes ?? 16 * 1024, keepAliveTimeout: 5000 };
+  const peerServer = options.peerListen ? http.createServer(serverOptions, handleRequest) : undefined;
 
   function respond(req: http.IncomingMessage, res: http.ServerResponse, d: Delivery, record: AccessRecord | undefined): void {
     if (record) noteDelivery(record, d, originName);
@@ -208,14 +232,14 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
     return writeSynth(res, 404, 'not found\n');
   }
 
-  function handlePublicPurge(req: http.IncomingMessage, res: http.ServerResponse, url: string): void {
+  async function handlePublicPurge(req: http.IncomingMessage, res: http.ServerResponse, url: string): Promise<void> {
     req.resume();
     const verdict = publicPurge.authorize(req.socket.remoteAddress ?? '', req.headers);
     if (!verdict.ok) {
       if (verdict.status === 401) res.setHeader('www-authenticate', BEARER_CHALLENGE['www-authenticate']);
       return writeSynth(res, verdict.status, `${verdict.reason}\n`);
     }
-    const purged = cache.purgeUrl(url);
+    const purged = await purge({ type: 'url', path: url });
     log.info('purge', { path: url, purged, from: req.socket.remoteAddress });
     sendJson(res, 200, { purged });
   }
@@ -229,6 +253,7 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
     const text = http.STATUS_CODES[status] ?? 'Bad Request';
     socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain\r\nContent-Length: ${text.length + 1}\r\nConnection: close\r\n\r\n${text}\n`);
   };
+  peerServer?.on('clientError', onClientError);
 
   // One node server per address (a node server binds one): same handler, same pipeline and cache.
   const listens = (Array.isArray(options.listen) ? options.listen : [options.listen]) as ReadonlyArray<string | HostPort>;
@@ -237,7 +262,7 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
   try {
     for (const l of listens) {
       const listen = typeof l === 'string' ? parseHostPort(l) : l;
-      const server = http.createServer({ maxHeaderSize: options.maxHeaderBytes ?? 16 * 1024, keepAliveTimeout: 5000 }, handleRequest);
+      const server = http.createServer(serverOptions, handleRequest);
       server.on('clientError', onClientError);
       servers.push(server);
       await new Promise<void>((resolve, reject) => {
@@ -250,13 +275,18 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
       const addr = server.address() as AddressInfo;
       addresses.push({ host: addr.address, port: addr.port });
     }
+    // exclusive: in a node:cluster worker, port 0 must be this worker's own port, not one shared by all workers.
+    if (peerServer && options.peerListen) await listenOn(peerServer, { host: options.peerListen.host, port: options.peerListen.port, exclusive: true });
   } catch (err) {
     // A public address that cannot bind must not leave the others or the admin port held.
     await Promise.all(servers.map((sv) => new Promise<void>((r) => sv.close(() => r()))));
+    peerServer?.close();
     await admin.close();
+    rings?.close();
     pool.close();
     throw err;
   }
+  const peerAddr = peerServer?.address() as AddressInfo | undefined;
   const address = addresses[0]!;
   log.info('edge listening', { name, listen: addresses.map(formatHostPort).join(' '), admin: admin.url, origin: poolConfig.servers.map((sv) => sv.url).join(' ') });
   return {
@@ -271,28 +301,32 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
     adminUrl: admin.url,
     addAdminRoute: (method, path, handler) => admin.add(method, path, handler),
     reopenAccessLog: async () => accessLog?.reopen(),
+    rings,
+    peerUrl: peerAddr ? `http://${formatHostPort({ host: peerAddr.address, port: peerAddr.port })}` : undefined,
     close: async () => {
       pool.close();
+      rings?.close();
+      peerServer?.closeAllConnections();
       for (const sv of servers) sv.closeAllConnections();
-      await Promise.all([...servers.map((sv) => new Promise<void>((resolve) => sv.close(() => resolve()))), admin.close()]);
+      await Promise.all([...servers.map((sv) => new Promise<void>((resolve) => sv.close(() => resolve()))), admin.close(), ...(peerServer ? [new Promise<void>((resolve) => peerServer.close(() => resolve()))] : [])]);
       await accessLog?.close();
     },
   };
 }
 
-function addBuiltinAdminRoutes(admin: AdminListener, cache: EdgeCache): void {
+function addBuiltinAdminRoutes(admin: AdminListener, cache: EdgeCache, purge: (t: PurgeTarget) => Promise<number>): void {
   // PURGE /path with the token: the admin listener's form of a URL purge (no allow-list needed on it).
-  admin.add('PURGE', '*', (req) => {
-    const purged = cache.purgeUrl(req.target);
+  admin.add('PURGE', '*', async (req) => {
+    const purged = await purge({ type: 'url', path: req.target });
     log.info('purge', { path: req.target, purged });
     return { status: 200, body: { purged } };
   });
   // POST /.dnscdn/purge {"path": "/a"} | {"prefix": "/img/"} | {"tag": "product-42"}
-  admin.add('POST', '/.dnscdn/purge', (req) => {
+  admin.add('POST', '/.dnscdn/purge', async (req) => {
     const s = parseJsonObject(req.body);
-    if (typeof s.path === 'string') return { status: 200, body: { purged: cache.purgeUrl(s.path) } };
-    if (typeof s.prefix === 'string') return { status: 200, body: { purged: cache.purgePrefix(s.prefix) } };
-    if (typeof s.tag === 'string') return { status: 200, body: { purged: cache.purgeTag(s.tag) } };
+    if (typeof s.path === 'string') return { status: 200, body: { purged: await purge({ type: 'url', path: s.path }) } };
+    if (typeof s.prefix === 'string') return { status: 200, body: { purged: await purge({ type: 'prefix', prefix: s.prefix }) } };
+    if (typeof s.tag === 'string') return { status: 200, body: { purged: await purge({ type: 'tag', tag: s.tag }) } };
     return { status: 400, body: { error: 'expected one of "path", "prefix", "tag"' } };
   });
   admin.add('GET', '/.dnscdn/objects', () => ({ status: 200, body: cache.list() }));
@@ -321,4 +355,14 @@ const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 
 
 function knownMethod(m: string): string {
   return KNOWN_METHODS.has(m) ? m : 'OTHER';
+}
+
+function listenOn(server: http.Server, options: { host: string; port: number; exclusive: boolean }): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
 }

@@ -3,9 +3,10 @@
  * `dnscdn up` start exactly this; command.ts builds the same object from flags and lets a flag override a key.
  */
 import { originPoolOf } from '../config/origin-pool.js';
-import { adminToken, edgeAdmin, edgeListeners, edgeReplicaDir, findEdge, distributionUrl, originServerUrls } from '../config/reach.js';
-import type { Deployment, LinkTlsConfig } from '../config/types.js';
+import { adminToken, edgeAdmin, edgeListeners, edgeReplicaDir, edgeUrl, findEdge, distributionUrl, originServerUrls } from '../config/reach.js';
+import type { Deployment, EdgeConfig, LinkTlsConfig } from '../config/types.js';
 import { DEFAULT_COMPRESSION } from './compression.js';
+import type { EdgeRingOptions, PeerTarget } from './ring/ring-setup.js';
 import type { EdgePushSettings } from './replica.js';
 import type { EdgeOptions } from './server.js';
 
@@ -16,6 +17,8 @@ export interface EdgeRoleOptions {
   push?: EdgePushSettings;
   /** TLS between roles: the CA links trust, the admin listener's certificate (http/link-tls.ts). */
   linkTls?: LinkTlsConfig;
+  /** Worker processes (workers.ts); absent: 1, a single process. */
+  workers?: number;
 }
 
 /**
@@ -40,8 +43,25 @@ export function edgeRoleFromDeployment(d: Deployment, name: string | undefined, 
   if (edge.accessLog !== undefined) server.accessLog = edge.accessLog;
   if (edge.compression !== undefined) server.compression = edge.compression === false ? false : { ...DEFAULT_COMPRESSION, ...edge.compression };
   if (token !== undefined) server.adminToken = token;
+  const ring = token === undefined ? undefined : ringFromDeployment(d, edge, token);
+  if (ring) server.ring = ring;
   const role: EdgeRoleOptions = { server };
   if (d.tls) role.linkTls = d.tls;
+  if (edge.workers !== undefined) role.workers = edge.workers;
   if (d.origin && token !== undefined) role.push = { distributor: distributionUrl(d), stateDir: edgeReplicaDir(d, edge), token };
   return role;
+}
+
+/** The edge's cluster peers and shield from the file (config/clusters.ts validated them); undefined when it has neither. */
+export function ringFromDeployment(d: Deployment, edge: EdgeConfig, secret: string): EdgeRingOptions | undefined {
+  const byName = new Map(d.edges.map((e) => [e.name, e]));
+  const target = (e: EdgeConfig): PeerTarget => ({ name: e.name, url: edgeUrl(e), health: e.health });
+  const membersOf = (name: string): EdgeConfig[] => {
+    const cluster = d.clusters?.find((c) => c.name === name);
+    return cluster ? cluster.edges.map((n) => byName.get(n)!) : [byName.get(name)!];
+  };
+  const cluster = edge.cluster === undefined ? [] : membersOf(edge.cluster).filter((e) => e.name !== edge.name);
+  const shield = edge.shield === undefined ? [] : membersOf(edge.shield);
+  if (edge.cluster === undefined && shield.length === 0) return undefined;
+  return { secret, name: edge.name, cluster: cluster.map(target), shield: shield.map(target) };
 }

@@ -28,13 +28,17 @@ import type { CachedObject } from './entry.js';
 import { decideStorage, staleIfErrorAllows, type Freshness, type StoreDecision } from './freshness.js';
 import { single, type HeaderMap } from './headers.js';
 import type { FillRequest } from './policy.js';
+import type { HotCopies } from './ring/hot-copies.js';
 import { parseVary, variantKey } from './store.js';
 import type { Upstream } from './upstream/upstream.js';
 
 export type FetchOutcome =
   /** Origin answered with a body. `shared`: other clients may receive it (it is storable, or storable but too big). */
-  /** `setCookie`: the origin pool's sticky cookie, only on a response that is not shared (its one client gets it). */
-  | { kind: 'response'; status: number; headers: HeaderMap; shared: boolean; storing: boolean; variantKey: string; vary: readonly string[]; notStorable?: string; setCookie?: string }
+  /**
+   * `setCookie`: the origin pool's sticky cookie, only on a response that is not shared (its one client gets it).
+   * `peerCache`: a ring peer's X-Cache outcome (HIT, STALE, ...), carried to this edge's client.
+   */
+  | { kind: 'response'; status: number; headers: HeaderMap; shared: boolean; storing: boolean; variantKey: string; vary: readonly string[]; notStorable?: string; setCookie?: string; peerCache?: string }
   /** Revalidation: 304 selected the stored response, which was refreshed. */
   | { kind: 'not-modified'; entry: CachedObject; status: number }
   /** Revalidation: a 304 that does not select our response (§4.3.4); callers start over without validators. */
@@ -46,6 +50,8 @@ export interface FetchContext {
   cache: EdgeCache;
   upstream: Upstream;
   now: () => number;
+  /** Which answers from a ring peer (`fromPeer`) are kept here as hot copies; absent: none is kept. */
+  hot?: HotCopies | undefined;
 }
 
 export interface FetchParams {
@@ -59,6 +65,8 @@ export interface FetchParams {
   originHeaders: HeaderMap;
   /** The stale entry being revalidated; its validators are added. */
   revalidating?: CachedObject;
+  /** Edges the triggering request passed through (authenticated hop header), for the ring upstreams. */
+  hops?: readonly string[] | undefined;
 }
 
 /** A body being kept for the store (and for replay to clients that join late). */
@@ -70,6 +78,8 @@ interface KeptBody {
   status: number;
   headers: HeaderMap;
   freshness: Freshness;
+  /** A ring peer's answer kept as a hot local copy: charged against the hot share when it completes. */
+  hotCopy: boolean;
 }
 
 type FetchState =
@@ -182,7 +192,7 @@ export class SharedFetch implements BodySource {
     }
     // §4.2.3 request_time: response_delay (the time the request took) counts towards the response's age.
     this.requestTime = ctx.now();
-    const result = await ctx.upstream.request({ method: 'GET', path: params.path, headers, cacheKey: params.primaryKey });
+    const result = await ctx.upstream.request({ method: 'GET', path: params.path, headers, cacheKey: params.primaryKey, ...(params.hops ? { hops: params.hops } : {}) });
     if (result.kind !== 'response') {
       this.state = { name: 'failed', error: result.error };
       this.settle(undefined);
@@ -204,7 +214,10 @@ export class SharedFetch implements BodySource {
     // up front, admitted by the cache policy (a refused object is served as it streams and not held in memory,
     // and its Cache-Status does not claim `stored`). A chunked body is offered when it completes.
     const fits = Number.isNaN(declared) ? true : ctx.cache.wouldStore(key, declared);
-    const kept = decision.storable && fits ? { chunks: [], key, vary, status, headers: resHeaders, freshness: decision.freshness } : undefined;
+    // The ring owner keeps a peer's answer; here it is kept only when it is hot (ring/hot-copies.ts).
+    const hotCopy = result.fromPeer === true;
+    const keep = decision.storable && fits && (!hotCopy || (ctx.hot?.wants(params.primaryKey) ?? false));
+    const kept = keep ? { chunks: [], key, vary, status, headers: resHeaders, freshness: decision.freshness, hotCopy } : undefined;
     this.state = { name: 'streaming', response: res, shared: decision.storable, flowing: false, bytes: 0, kept };
     // Flow starts on the next turn of the event loop, after every waiter that awaited `outcome` has subscribed.
     setImmediate(() => this.pump(res));
@@ -212,6 +225,7 @@ export class SharedFetch implements BodySource {
     if (!decision.storable) outcome.notStorable = decision.reason;
     // A sticky cookie may go only where nothing is stored or shared: an uncacheable answer to its one client.
     if (!decision.storable && result.setCookie !== undefined) outcome.setCookie = result.setCookie;
+    if (result.peerCache !== undefined) outcome.peerCache = result.peerCache;
     return outcome;
   }
 
@@ -263,7 +277,7 @@ export class SharedFetch implements BodySource {
       const p = this.params;
       const whole = kept.chunks.length === 1 ? kept.chunks[0]! : Buffer.concat(kept.chunks, s.bytes);
       body = whole;
-      stored = this.ctx.cache.storeFetched({ key: kept.key, primaryKey: p.primaryKey, host: p.host, path: p.path, status: kept.status, headers: kept.headers, body: whole, freshness: kept.freshness, vary: kept.vary });
+      if (!kept.hotCopy || this.ctx.hot?.charge(kept.key, whole.length)) stored = this.ctx.cache.storeFetched({ key: kept.key, primaryKey: p.primaryKey, host: p.host, path: p.path, status: kept.status, headers: kept.headers, body: whole, freshness: kept.freshness, vary: kept.vary });
       // Paused clients get the rest as a view of the complete body; the chunk list goes with the state.
       for (const [sink, cursor] of this.subscribers) {
         if (cursor.sent < whole.length) sink.write(whole.subarray(cursor.sent));

@@ -27,6 +27,9 @@ export interface HealthCheckerOptions {
   now?: () => number;
 }
 
+/** What a probe needs of an edge: DNS steering passes its edges, an edge passes its ring peers (edge/ring/ring-setup.ts). */
+export type ProbedEdge = Pick<EdgeConfig, 'name' | 'addresses' | 'port' | 'health'>;
+
 export interface HealthChange {
   edge: string;
   status: HealthStatus;
@@ -34,13 +37,13 @@ export interface HealthChange {
 }
 
 /** The monitor's id of one address of an edge: `london@[::1]:8080`. */
-function addressId(edge: EdgeConfig, address: string): string {
+function addressId(edge: ProbedEdge, address: string): string {
   return `${edge.name}@${formatHostPort({ host: address, port: edge.port })}`;
 }
 
 export class HealthChecker {
   private readonly monitor: HealthMonitor;
-  private edges = new Map<string, EdgeConfig>();
+  private edges = new Map<string, ProbedEdge>();
   /** The edge each monitored address belongs to. */
   private readonly owner = new Map<string, string>();
   private readonly down = new Set<string>();
@@ -50,7 +53,7 @@ export class HealthChecker {
   private readonly changes?: Counter;
   private readonly failures?: Counter;
 
-  constructor(edges: EdgeConfig[], options: HealthCheckerOptions = {}) {
+  constructor(edges: readonly ProbedEdge[], options: HealthCheckerOptions = {}) {
     if (options.registry) {
       const registers = [options.registry];
       this.upGauge = new Gauge({ name: 'dnscdn_edge_up', help: 'Edge health as DNS steering sees it (1 up, 0 down: some address failed)', labelNames: ['edge'], registers });
@@ -74,7 +77,7 @@ export class HealthChecker {
   }
 
   /** Replaces the set of edges (config reload): addresses that stay keep their state; new ones start up. */
-  setEdges(edges: EdgeConfig[]): void {
+  setEdges(edges: readonly ProbedEdge[]): void {
     const targets: MonitoredTarget[] = [];
     this.owner.clear();
     for (const edge of edges) {

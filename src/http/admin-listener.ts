@@ -64,6 +64,8 @@ export interface AdminListenerOptions {
   maxBodyBytes?: number;
   /** Serve HTTPS with this certificate (the deployment's `tls.admin`), so the token never crosses a network in clear. */
   tls?: ServerTls | undefined;
+  /** Bind in this process even as a node:cluster worker (a worker's own listener, never shared). Default false. */
+  exclusive?: boolean;
 }
 
 const log = logger('admin');
@@ -92,7 +94,7 @@ export class AdminListener {
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(options.listen.port, options.listen.host, () => {
+      server.listen({ port: options.listen.port, host: options.listen.host, exclusive: options.exclusive ?? false }, () => {
         server.off('error', reject);
         resolve();
       });

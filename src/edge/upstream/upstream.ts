@@ -34,6 +34,11 @@ export interface UpstreamRequest {
   body?: RequestBody;
   /** The cache key of the object a fill is for (policy.ts `cacheKey`); absent on a pass. The `hash` policy and a peer ring place by it. */
   cacheKey?: string;
+  /**
+   * Edges this request already passed through (the authenticated hop header, ring/hops.ts); absent or empty
+   * for a client's own request. A ring never forwards to one of its members a request that passed one.
+   */
+  hops?: readonly string[];
 }
 
 /** What every attempt reports, success or not. */
@@ -62,6 +67,16 @@ export interface UpstreamResponse extends UpstreamAttempt {
    * stored nor shared (a pass, or an uncacheable fill).
    */
   setCookie?: string;
+  /**
+   * The answer came from the ring peer that owns the key and keeps the copy (peer-ring.ts): this edge stores it
+   * only as a hot local copy (ring/hot-copies.ts), not as an object of its own share.
+   */
+  fromPeer?: boolean;
+  /**
+   * How the peer's cache answered (its X-Cache: HIT, STALE, REVALIDATED or MISS): for this edge's client, the
+   * outcome in the cluster, which is what a client asking "did this reach the origin?" wants to know.
+   */
+  peerCache?: string;
 }
 
 export interface UpstreamFailure extends UpstreamAttempt {
