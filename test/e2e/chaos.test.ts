@@ -76,9 +76,10 @@ admin:
     expect(report.faults.length).toBeGreaterThanOrEqual(5);
     expect(report.requests).toBeGreaterThan(1000);
     // The health window: a dead or frozen edge leaves DNS answers within interval x fall (plus a probe's phase and
-    // timeout); clients hold an answer for the TTL. 2 s of slack for a loaded 2-core machine. How long client
-    // errors lasted is reported (errorsEndedAfterMs) but not bounded here: see issue 17's note.
-    const window = INTERVAL_MS * (FALL + 1) + 200 + TTL_S * 1000 + 2000;
+    // timeout); clients hold an answer for the TTL. 6 s of slack: with the whole suite running on 2 cores (load
+    // average ~20) probes were measured running up to ~5 s late. Without health checks DNS would never move
+    // (null). How long client errors lasted is reported (errorsEndedAfterMs) but not bounded: see issue 17's note.
+    const window = INTERVAL_MS * (FALL + 1) + 200 + TTL_S * 1000 + 6000;
     const edgeFaults = report.faults.filter((f) => /^edge \S+$/.test(f.target));
     expect(edgeFaults.length).toBeGreaterThan(0);
     for (const f of edgeFaults) {

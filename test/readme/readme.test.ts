@@ -22,7 +22,7 @@ import { consoleBlocks, missingLines, type Example } from './blocks.js';
 const REPO = resolve('.');
 const BIN = join(REPO, 'bin/dnscdn.js');
 /** The demo's addresses, and 127.0.0.21, which the README gives a stand-alone edge beside the demo. */
-const DEMO_HOSTS = ['127.0.0.1', '127.0.0.11', '127.0.0.12', '127.0.0.13', '127.0.0.14', '127.0.0.15', '127.0.0.21'];
+const DEMO_HOSTS = ['127.0.0.1', '127.0.0.2', '127.0.0.11', '127.0.0.12', '127.0.0.13', '127.0.0.14', '127.0.0.15', '127.0.0.21'];
 /** Commands that only read state may be repeated until their output matches: health and push settle in ~3 s. */
 const SETTLE_MS = 8_000;
 
