@@ -35,6 +35,10 @@ import {
   type RecursionConfig,
   type DistributionConfig,
   type OriginRule,
+  type EdgeTlsConfig,
+  type TlsCertificateFiles,
+  type AcmeConfig,
+  type Http2LimitsConfig,
 } from './types.js';
 import { cookiePatternProblem } from '../http/cookie-pattern.js';
 import { parseByteSize, parseDuration } from './units.js';
@@ -51,6 +55,7 @@ export function builtinGeoDatabaseFiles(): string[] {
 
 const DEFAULT_HEALTH: HealthCheckConfig = { path: '/healthz', intervalMs: 2000, timeoutMs: 1000, rise: 2, fall: 3 };
 const DEFAULT_EDGE_PORT = 8080;
+const DEFAULT_EDGE_TLS_PORT = 8443;
 const DEFAULT_EDGE_MAX_BYTES = 256e6;
 const DEFAULT_POOL_TTL = 20;
 
@@ -85,7 +90,7 @@ function validate(root: ConfigNode, file: string, env: Record<string, string | u
   const baseDir = dirname(file);
   const f = root.fields(['dns', 'edgeDefaults', 'edges', 'pools', 'geo', 'origin', 'distribution', 'admin']);
   const dns = readDns(f.dns, baseDir);
-  const edges = readEdges(f.edges, f.edgeDefaults);
+  const edges = readEdges(f.edges, f.edgeDefaults, baseDir);
   const edgeNames = new Set(edges.map((e) => e.name));
   const pools = f.pools.present() ? readPools(f.pools, edges) : [];
   const geo = readGeo(f.geo, baseDir, edgeNames);
@@ -237,6 +242,7 @@ interface EdgeDefaults {
   weight: number;
   health: HealthCheckConfig;
   cache: EdgeConfig['cache'];
+  tls?: EdgeTlsConfig;
 }
 
 function readCache(n: ConfigNode, base: EdgeConfig['cache']): EdgeConfig['cache'] {
@@ -260,26 +266,29 @@ function readCookiePattern(n: ConfigNode): string {
   return pattern;
 }
 
-function readEdgeDefaults(n: ConfigNode): EdgeDefaults {
+function readEdgeDefaults(n: ConfigNode, baseDir: string): EdgeDefaults {
   const base: EdgeDefaults = { port: DEFAULT_EDGE_PORT, purgeAllow: [], weight: 1, health: DEFAULT_HEALTH, cache: { maxBytes: DEFAULT_EDGE_MAX_BYTES } };
   if (!n.present()) return base;
-  const f = n.fields(['port', 'weight', 'health', 'cache', 'purgeAllow']);
-  return {
+  const f = n.fields(['port', 'weight', 'health', 'cache', 'purgeAllow', 'tls']);
+  const defaults: EdgeDefaults = {
     port: f.port.present() ? f.port.integer({ min: 1, max: 65535 }) : base.port,
     purgeAllow: f.purgeAllow.present() ? readCidrTexts(f.purgeAllow) : base.purgeAllow,
     weight: f.weight.present() ? f.weight.number({ min: 0 }) : base.weight,
     health: readHealth(f.health, base.health),
     cache: readCache(f.cache, base.cache),
   };
+  const tls = readEdgeTls(f.tls, baseDir, undefined);
+  if (tls) defaults.tls = tls;
+  return defaults;
 }
 
-function readEdges(n: ConfigNode, defaultsNode: ConfigNode): EdgeConfig[] {
-  const defaults = readEdgeDefaults(defaultsNode);
+function readEdges(n: ConfigNode, defaultsNode: ConfigNode, baseDir: string): EdgeConfig[] {
+  const defaults = readEdgeDefaults(defaultsNode, baseDir);
   if (!n.present()) return [];
   const edges: EdgeConfig[] = [];
   for (const [name, e] of n.entries()) {
     if (!/^[a-zA-Z0-9][a-zA-Z0-9_-]{0,62}$/.test(name)) throw e.error(`edge name "${name}" must be letters, digits, - and _`);
-    const f = e.fields(['addresses', 'port', 'location', 'weight', 'health', 'cache', 'admin', 'purgeAllow']);
+    const f = e.fields(['addresses', 'port', 'location', 'weight', 'health', 'cache', 'admin', 'purgeAllow', 'tls']);
     if (!f.addresses.present()) throw f.addresses.error('is required (IPv4/IPv6 addresses the edge listens on)');
     const addresses = f.addresses.itemsOrOne().map((a) => {
       const ip = parseIp(a.text());
@@ -287,7 +296,9 @@ function readEdges(n: ConfigNode, defaultsNode: ConfigNode): EdgeConfig[] {
       return formatIp(ip);
     });
     const port = f.port.present() ? f.port.integer({ min: 1, max: 65535 }) : defaults.port;
+    const tls = readEdgeTls(f.tls, baseDir, defaults.tls);
     edges.push({
+      ...(tls ? { tls } : {}),
       name,
       addresses,
       port,
@@ -300,6 +311,62 @@ function readEdges(n: ConfigNode, defaultsNode: ConfigNode): EdgeConfig[] {
     });
   }
   return edges;
+}
+
+/** `tls` of an edge (over the defaults' `tls`, key by key) or of `edgeDefaults`. */
+function readEdgeTls(n: ConfigNode, baseDir: string, base: EdgeTlsConfig | undefined): EdgeTlsConfig | undefined {
+  if (!n.present()) return base;
+  const f = n.fields(['port', 'certificates', 'default', 'demoCa', 'acme', 'redirectHttp', 'hsts', 'handshakeTimeout', 'ticketKeyRotation', 'http2']);
+  const tls: EdgeTlsConfig = {
+    ...base,
+    port: f.port.present() ? f.port.integer({ min: 1, max: 65535 }) : (base?.port ?? DEFAULT_EDGE_TLS_PORT),
+    certificates: f.certificates.present() ? f.certificates.items().map((c) => readCertificateFiles(c, baseDir)) : (base?.certificates ?? []),
+    redirectHttp: f.redirectHttp.present() ? f.redirectHttp.boolean() : (base?.redirectHttp ?? false),
+  };
+  if (f.default.present()) tls.default = readCertificateFiles(f.default, baseDir);
+  if (f.demoCa.present()) tls.demoCa = resolve(baseDir, f.demoCa.string());
+  if (f.acme.present()) tls.acme = readAcme(f.acme, baseDir);
+  if (f.hsts.present()) tls.hstsMaxAgeSec = Math.floor(f.hsts.parse(parseDuration) / 1000);
+  if (f.handshakeTimeout.present()) tls.handshakeTimeoutMs = positiveDuration(f.handshakeTimeout);
+  if (f.ticketKeyRotation.present()) tls.ticketKeyRotationMs = positiveDuration(f.ticketKeyRotation);
+  if (f.http2.present()) tls.http2 = readHttp2Limits(f.http2, base?.http2);
+  if (tls.certificates.length === 0 && tls.default === undefined && tls.demoCa === undefined && tls.acme === undefined) {
+    throw n.error('needs "certificates", "default", "demoCa" or "acme": an HTTPS listener without a certificate cannot answer');
+  }
+  return tls;
+}
+
+function readCertificateFiles(n: ConfigNode, baseDir: string): TlsCertificateFiles {
+  const f = n.fields(['cert', 'key', 'names']);
+  const files: TlsCertificateFiles = { cert: resolve(baseDir, f.cert.string()), key: resolve(baseDir, f.key.string()) };
+  if (f.names.present()) files.names = f.names.itemsOrOne().map((x) => normaliseName(x.string(), x));
+  return files;
+}
+
+function readAcme(n: ConfigNode, baseDir: string): AcmeConfig {
+  const f = n.fields(['directory', 'names', 'email', 'dir', 'challengeDir', 'caFile']);
+  const directory = f.directory.string();
+  if (!/^https?:\/\//.test(directory)) throw f.directory.error('must be an http(s):// URL (the CA\'s directory)');
+  if (!f.names.present()) throw f.names.error('is required (the hostnames to certify)');
+  const acme: AcmeConfig = {
+    directory,
+    names: f.names.itemsOrOne().map((x) => normaliseName(x.string(), x)),
+    dir: resolve(baseDir, f.dir.present() ? f.dir.string() : 'var/acme'),
+    challengeDir: resolve(baseDir, f.challengeDir.present() ? f.challengeDir.string() : 'var/acme-challenges'),
+  };
+  if (f.email.present()) acme.email = f.email.string();
+  if (f.caFile.present()) acme.caFile = resolve(baseDir, f.caFile.string());
+  return acme;
+}
+
+function readHttp2Limits(n: ConfigNode, base: Http2LimitsConfig | undefined): Http2LimitsConfig {
+  const f = n.fields(['maxConcurrentStreams', 'maxHeaderListBytes', 'maxResets', 'resetWindow']);
+  const h: Http2LimitsConfig = { ...base };
+  if (f.maxConcurrentStreams.present()) h.maxConcurrentStreams = f.maxConcurrentStreams.integer({ min: 1, max: 10_000 });
+  if (f.maxHeaderListBytes.present()) h.maxHeaderListBytes = f.maxHeaderListBytes.parse(parseByteSize);
+  if (f.maxResets.present()) h.maxResets = f.maxResets.integer({ min: 1, max: 100_000 });
+  if (f.resetWindow.present()) h.resetWindowMs = positiveDuration(f.resetWindow);
+  return h;
 }
 
 function readPools(n: ConfigNode, edges: EdgeConfig[]): PoolConfig[] {
@@ -462,6 +529,7 @@ function checkUniqueListeners(root: ConfigNode, d: Deployment): void {
   };
   for (const e of d.edges) for (const a of e.addresses) claim({ host: a, port: e.port }, ['tcp'], `edge ${e.name}`, `edges.${e.name}.addresses`);
   for (const e of d.edges) if (e.admin) claim(e.admin, ['tcp'], `edge ${e.name} admin`, `edges.${e.name}`);
+  for (const e of d.edges) if (e.tls) claim({ host: e.addresses[0]!, port: e.tls.port }, ['tcp'], `edge ${e.name} https`, `edges.${e.name}`);
   d.dns.listen.forEach((hp) => claim(hp, ['udp', 'tcp'], 'dns', 'dns.listen'));
   if (d.dns.admin) claim(d.dns.admin, ['tcp'], 'dns admin', 'dns.admin');
   if (d.origin) claim(d.origin.listen, ['tcp'], 'origin', 'origin.listen');

@@ -45,6 +45,12 @@ export interface EdgeRequest {
   /** Header lines as received, `[name, value, ...]` (repeats that `headers` folds away are visible here). */
   readonly rawHeaders: readonly string[];
   readonly clientAddress: string;
+  /** `https` on the TLS listener (HTTP/1.1 or HTTP/2 alike). */
+  readonly scheme: 'http' | 'https';
+  /** `h1` or `h2`: what the client spoke, for logs (the lifecycle itself does not branch on it). */
+  readonly protocol: 'h1' | 'h2';
+  /** The TLS version of the connection (`TLSv1.3`), undefined on the plain port; for logs. */
+  readonly tlsVersion: string | undefined;
   /** The body to forward on a pass: as framed by the client, bounded (past the bound the client gets 413). */
   forwardBody(): RequestBody | undefined;
   /** A looked-up request's body is read and dropped (RFC 9110 §9.3.1: it cannot change a GET's meaning). */
@@ -61,8 +67,8 @@ export type Delivery =
   | { kind: 'object'; entry: CachedObject; cache: CacheOutcome; cacheStatus: string }
   | { kind: 'stream'; body: BodySource; status: number; headers: HeaderMap; cache: CacheOutcome; cacheStatus: string }
   | { kind: 'pass'; response: IncomingMessage; cache: CacheOutcome; cacheStatus: string }
-  /** An answer made here. `close`: the request's framing is in doubt, so the connection ends after it. */
-  | { kind: 'synth'; status: number; message: string; cacheStatus?: string; close?: boolean }
+  /** An answer made here. `close`: the request's framing is in doubt, so the connection ends after it. `location`: a redirect's target. */
+  | { kind: 'synth'; status: number; message: string; cacheStatus?: string; close?: boolean; location?: string }
   /** A reserved admin path (metrics, PURGE, /.dnscdn/): the server's admin routes answer it, not the cache. */
   | { kind: 'admin' };
 
@@ -77,7 +83,7 @@ type Step =
   | { name: 'fetch'; from: 'shared'; fetch: SharedFetch; owner: boolean; stale: CachedObject | undefined }
   | { name: 'fetch'; from: 'pass'; reason: string }
   | { name: 'deliver'; delivery: Delivery }
-  | { name: 'synth'; status: number; message: string; cacheStatus?: string; close?: boolean };
+  | { name: 'synth'; status: number; message: string; cacheStatus?: string; close?: boolean; location?: string };
 
 export type StepName = Step['name'];
 
@@ -121,7 +127,15 @@ export interface PipelineOptions {
   isAdminRequest: (method: string, path: string) => boolean;
   /** Observes the steps each request visited, in order, like varnishlog's VCL_call lines (tests, debugging). */
   onSteps?: ((steps: readonly StepName[], req: EdgeRequest) => void) | undefined;
+  /** ACME HTTP-01 (RFC 8555 §8.3): the key authorization for a token, if one is pending (tls/challenges.ts). */
+  acmeChallenge?: ((token: string) => string | undefined) | undefined;
+  /** Plain-HTTP requests are redirected (308) to HTTPS on this port, except /healthz and ACME challenges. */
+  httpsRedirectPort?: number | undefined;
 }
+
+/** RFC 8555 §8.3: the path an HTTP-01 validation fetches; the token is base64url (§8.1). */
+const ACME_CHALLENGE_PREFIX = '/.well-known/acme-challenge/';
+const ACME_TOKEN = /^[A-Za-z0-9_-]{1,256}$/;
 
 export class EdgePipeline {
   private readonly inFlight = new Map<string, SharedFetch>();
@@ -129,6 +143,11 @@ export class EdgePipeline {
 
   constructor(private readonly o: PipelineOptions) {
     this.fetchContext = { cache: o.cache, upstream: o.upstream, now: o.now };
+  }
+
+  /** From now on, plain-HTTP requests get 308 to this HTTPS port (known once the listener is bound). */
+  redirectToHttps(port: number): void {
+    this.o.httpsRedirectPort = port;
   }
 
   /**
@@ -203,11 +222,22 @@ export class EdgePipeline {
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
     if (req.method === 'GET' && path === '/healthz') return { name: 'synth', status: 200, message: 'ok\n' };
+    if (this.o.acmeChallenge && path.startsWith(ACME_CHALLENGE_PREFIX)) return this.acmeAnswer(path.slice(ACME_CHALLENGE_PREFIX.length));
+    if (this.o.httpsRedirectPort !== undefined && req.scheme === 'http') {
+      return { name: 'synth', status: 308, message: 'use HTTPS\n', location: httpsLocation(req.host, this.o.httpsRedirectPort, url) };
+    }
     if (this.o.isAdminRequest(req.method, path)) return { name: 'deliver', delivery: { kind: 'admin' } };
     if (Number(single(req.headers['content-length']) ?? 0) > this.o.maxBodyBytes) return { name: 'synth', status: 413, message: 'request body too large\n' };
     if (!looksUp(req.method)) return { name: 'pass', reason: 'method' };
     req.discardBody();
     return HASH;
+  }
+
+  /** ACME HTTP-01: the key authorization as text/plain (§8.3), never cached, never sent to the origin. */
+  private acmeAnswer(token: string): Step {
+    const answer = ACME_TOKEN.test(token) ? this.o.acmeChallenge?.(token) : undefined;
+    if (answer === undefined) return { name: 'synth', status: 404, message: 'no such ACME challenge\n' };
+    return { name: 'synth', status: 200, message: answer };
   }
 
   /** lookup: the stored variant for this request (cache.ts), and whether it may be used as it is (freshness.ts). */
@@ -387,6 +417,13 @@ function cacheLabel(d: Delivery): string {
   }
 }
 
+/** The same host and target on the HTTPS port (RFC 9110 §15.4.9: 308 keeps the method and body). */
+function httpsLocation(host: string, port: number, target: string): string {
+  const end = host.startsWith('[') ? host.indexOf(']') + 1 : host.lastIndexOf(':') < 0 ? host.length : host.lastIndexOf(':');
+  const name = host.slice(0, end > 0 ? end : host.length);
+  return `https://${name}${port === 443 ? '' : `:${port}`}${target}`;
+}
+
 function upstreamFailureText(e: HttpError): string {
   return `${e.status === 504 ? 'origin timed out' : 'origin unreachable'}: ${e.message}\n`;
 }
@@ -409,5 +446,6 @@ function synthDelivery(s: Extract<Step, { name: 'synth' }>): Delivery {
   const d: Delivery = { kind: 'synth', status: s.status, message: s.message };
   if (s.cacheStatus !== undefined) d.cacheStatus = s.cacheStatus;
   if (s.close) d.close = true;
+  if (s.location !== undefined) d.location = s.location;
   return d;
 }
