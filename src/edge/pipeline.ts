@@ -286,7 +286,7 @@ export class EdgePipeline {
   }
 
   private newFetch(req: EdgeRequest, key: string, primaryKey: string, stale: CachedObject | undefined, register: boolean): SharedFetch {
-    const originHeaders = fillHeaders(toOriginHeaders(req.headers, { address: req.clientAddress, host: req.host }, this.o.via));
+    const originHeaders = fillHeaders(toOriginHeaders(req.headers, { address: req.clientAddress, host: req.host, scheme: req.scheme }, this.o.via));
     const fill: FillRequest = { method: 'GET', url: req.path, headers: { ...req.headers } as HeaderMap, userCookie: this.o.cookies.identifiesUser(req.headers.cookie) };
     const params = { key, primaryKey, host: req.host, path: req.path, fill, originHeaders, ...(stale ? { revalidating: stale } : {}) };
     const track = register && this.inFlight.size < MAX_IN_FLIGHT;
@@ -358,7 +358,7 @@ export class EdgePipeline {
   /** fetch (pass): straight to the origin and back, nothing stored. Successful unsafe methods invalidate (RFC 9111 §4.4). */
   private async passFetch(req: EdgeRequest, reason: string): Promise<Step> {
     const safe = req.method === 'GET' || req.method === 'HEAD';
-    const headers = toOriginHeaders(req.headers, { address: req.clientAddress, host: req.host }, this.o.via);
+    const headers = toOriginHeaders(req.headers, { address: req.clientAddress, host: req.host, scheme: req.scheme }, this.o.via);
     const body = req.forwardBody();
     const result = await this.o.upstream.request({ method: req.method, path: req.path, headers, ...(body ? { body } : {}) });
     if (result.kind !== 'response') return { name: 'synth', status: result.error.status, message: upstreamFailureText(result.error), cacheStatus: 'dnscdn; fwd=request' };

@@ -63,7 +63,12 @@ export async function startHttpsListener(o: HttpsListenerOptions): Promise<Https
   Object.assign(server, { maxHeaderSize: o.maxHeaderBytes });
   server.setTimeout(IDLE_TIMEOUT_MS);
   server.on('request', o.onRequest);
-  server.on('clientError', o.onClientError);
+  // http2's secure server reports failed handshakes (timeout included) as clientError and leaves the socket
+  // open when someone listens; only HTTP/1.1 parser errors (HPE_*) get an HTTP answer, the rest are closed.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    if (err.code?.startsWith('HPE_')) o.onClientError(err, socket);
+    else socket.destroy();
+  });
   // HTTP/1.1 keep-alive sockets and HTTP/2 sessions, ended on close (server.close waits for them otherwise).
   const sockets = new Set<Socket>();
   server.on('secureConnection', (socket: Socket) => {
