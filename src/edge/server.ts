@@ -100,6 +100,8 @@ export interface EdgeTlsOptions {
   hstsMaxAgeSec?: number;
   handshakeTimeoutMs?: number;
   ticketKeyRotationMs?: number;
+  /** Idle HTTP/2 sessions and keep-alive connections close after this (default 120 s). */
+  idleTimeoutMs?: number;
   http2?: Http2LimitsConfig;
   /** The port clients are sent to by the redirect, when it differs from the bound one (a port forward). Default: the bound port. */
   publicPort?: number;
@@ -264,6 +266,7 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
         now: Date.now,
         ...(options.tls.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: options.tls.handshakeTimeoutMs } : {}),
         ...(options.tls.ticketKeyRotationMs !== undefined ? { ticketKeyRotationMs: options.tls.ticketKeyRotationMs } : {}),
+        ...(options.tls.idleTimeoutMs !== undefined ? { idleTimeoutMs: options.tls.idleTimeoutMs } : {}),
       });
     } catch (err) {
       server.close();

@@ -39,6 +39,17 @@ export function http2Limits(c: Http2LimitsConfig | undefined, maxHeaderBytes: nu
   };
 }
 
+/**
+ * The size of a request's header list as RFC 9113 §6.5.2 counts it (RFC 7541 §4.1: name + value + 32 per
+ * field). node advertises SETTINGS_MAX_HEADER_LIST_SIZE but does not refuse a larger list itself (measured on
+ * node 20.20), so the listener checks it and answers 431, as HTTP/1.1 does beyond the same bound.
+ */
+export function headerListBytes(rawHeaders: readonly string[]): number {
+  let bytes = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) bytes += rawHeaders[i]!.length + (rawHeaders[i + 1]?.length ?? 0) + 32;
+  return bytes;
+}
+
 /** Options for `http2.createSecureServer` that node enforces. */
 export function http2ServerOptions(l: Http2Limits): http2.SecureServerOptions {
   return {
@@ -53,7 +64,7 @@ export function http2ServerOptions(l: Http2Limits): http2.SecureServerOptions {
 }
 
 /** Counts the streams a client reset (or had reset) on one session; past the cap the session ends. */
-export function guardResets(session: http2.ServerHttp2Session, l: Http2Limits, now: () => number, onClose: () => void): void {
+export function guardResets(session: http2.ServerHttp2Session, l: Http2Limits, now: () => number): void {
   let windowStart = now();
   let resets = 0;
   session.on('stream', (stream) => {
@@ -67,7 +78,6 @@ export function guardResets(session: http2.ServerHttp2Session, l: Http2Limits, n
       }
       if (++resets > l.maxResets) {
         log.warn('http2 session closed: too many stream resets', { resets, windowMs: l.resetWindowMs, client: session.socket?.remoteAddress });
-        onClose();
         session.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
         session.destroy();
       }

@@ -11,7 +11,8 @@ import http2 from 'node:http2';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { MIN_TLS_VERSION } from './certificate-set.js';
-import { guardResets, http2ServerOptions, type Http2Limits } from './h2-limits.js';
+import { guardResets, headerListBytes, http2ServerOptions, type Http2Limits } from './h2-limits.js';
+import { sendText } from '../../http/reply.js';
 import type { ServedCertificates } from './served-certificates.js';
 import type { HostPort } from '../../net/address.js';
 import { logger } from '../../log.js';
@@ -22,8 +23,12 @@ const log = logger('edge');
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 /** 1 h between ticket keys; a resumed session is then at most this old in key terms. */
 export const DEFAULT_TICKET_ROTATION_MS = 3_600_000;
-/** An idle HTTP/2 session or HTTP/1.1 keep-alive connection is closed after this. */
-const IDLE_TIMEOUT_MS = 120_000;
+/**
+ * An idle HTTP/2 session or HTTP/1.1 keep-alive connection is closed after this. It is also what ends a
+ * connection whose client sent a malformed frame: nghttp2 answers GOAWAY (PROTOCOL_ERROR, FRAME_SIZE_ERROR) and
+ * serves nothing more on it, but node 20 keeps the socket open until the client closes or this timeout fires.
+ */
+export const DEFAULT_IDLE_TIMEOUT_MS = 120_000;
 
 export type EdgeRequestHandler = (req: IncomingMessage | http2.Http2ServerRequest, res: ServerResponse | http2.Http2ServerResponse) => void;
 
@@ -33,6 +38,7 @@ export interface HttpsListenerOptions {
   limits: Http2Limits;
   handshakeTimeoutMs?: number;
   ticketKeyRotationMs?: number;
+  idleTimeoutMs?: number;
   /** HTTP/1.1 header bytes (431 beyond), as on the plain port. */
   maxHeaderBytes: number;
   onRequest: EdgeRequestHandler;
@@ -61,8 +67,14 @@ export async function startHttpsListener(o: HttpsListenerOptions): Promise<Https
   o.certificates.onDefaultChange = (c) => server.setSecureContext({ cert: c.cert, key: c.key, minVersion: MIN_TLS_VERSION });
   // HTTP/1.1 over this server runs node:http's connection code, which reads the header limit from the server.
   Object.assign(server, { maxHeaderSize: o.maxHeaderBytes });
-  server.setTimeout(IDLE_TIMEOUT_MS);
-  server.on('request', o.onRequest);
+  server.setTimeout(o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS);
+  server.on('request', (req: IncomingMessage | http2.Http2ServerRequest, res: ServerResponse | http2.Http2ServerResponse) => {
+    if (req.httpVersionMajor === 2 && headerListBytes(req.rawHeaders) > o.limits.maxHeaderListBytes) {
+      req.resume();
+      return sendText(res, 431, 'Request Header Fields Too Large\n');
+    }
+    o.onRequest(req, res);
+  });
   // http2's secure server reports failed handshakes (timeout included) as clientError and leaves the socket
   // open when someone listens; only HTTP/1.1 parser errors (HPE_*) get an HTTP answer, the rest are closed.
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
@@ -79,7 +91,7 @@ export async function startHttpsListener(o: HttpsListenerOptions): Promise<Https
   server.on('session', (session) => {
     sessions.add(session);
     session.once('close', () => sessions.delete(session));
-    guardResets(session, o.limits, o.now, () => undefined);
+    guardResets(session, o.limits, o.now);
   });
   // A failed handshake (timeout, no shared version, garbage) concerns that socket only; node destroys it.
   server.on('tlsClientError', (err: NodeJS.ErrnoException) => log.debug('tls handshake failed', { error: err.code ?? err.message }));
