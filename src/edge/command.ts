@@ -12,6 +12,8 @@ import { parseHostPort } from '../net/address.js';
 import { defaultAdminAddressOrThrow } from '../net/admin-address.js';
 import { reportReady } from '../up/child.js';
 import { attachReplica } from './replica.js';
+import { startAcme } from './tls/acme.js';
+import { ensureDemoCertificates } from './tls/demo-ca.js';
 import { startEdge } from './server.js';
 import { edgeRoleFromDeployment, type EdgeRoleOptions } from './setup.js';
 
@@ -91,12 +93,18 @@ function parseOriginTimeout(text: string): number {
 
 /** Starts the cache, then its replica (which reloads what was pushed before a restart), and stops both on a signal. */
 export async function runEdge(role: EdgeRoleOptions): Promise<void> {
+  if (role.demoCa && role.server.tls) {
+    const demo = await ensureDemoCertificates(role.demoCa.dir, role.demoCa.names);
+    role.server.tls.certificates.push(demo.server);
+  }
   const edge = await startEdge(role.server);
   const replica = role.push ? await attachReplica(edge, role.push) : undefined;
-  process.stdout.write(`edge ${edge.name} listening on ${edge.url}, admin ${edge.adminUrl}, origin ${role.server.origin}\n`);
-  reportReady([edge.url, `${edge.adminUrl}/metrics`]);
+  const acme = role.acme && edge.certificates ? startAcme(role.acme, edge.certificates) : undefined;
+  process.stdout.write(`edge ${edge.name} listening on ${edge.url}${edge.httpsUrl ? ` and ${edge.httpsUrl}` : ''}, admin ${edge.adminUrl}, origin ${role.server.origin}\n`);
+  reportReady([edge.url, ...(edge.httpsUrl ? [edge.httpsUrl] : []), `${edge.adminUrl}/metrics`]);
   const stop = (): void => {
     log.info('shutting down');
+    acme?.stop();
     void edge
       .close()
       .then(() => replica?.close())

@@ -3,15 +3,20 @@
  * `dnscdn up` start exactly this; command.ts builds the same object from flags and lets a flag override a key.
  */
 import { adminToken, edgeAdmin, edgeReplicaDir, findEdge, distributionUrl, originUrl } from '../config/reach.js';
-import type { Deployment } from '../config/types.js';
+import type { AcmeConfig, Deployment, EdgeConfig } from '../config/types.js';
 import type { EdgePushSettings } from './replica.js';
-import type { EdgeOptions } from './server.js';
+import type { EdgeOptions, EdgeTlsOptions } from './server.js';
+import { demoCertificateNames } from './tls/demo-setup.js';
 
 /** Everything one edge process runs: the cache and, when it takes part in origin push, its replica. */
 export interface EdgeRoleOptions {
   server: EdgeOptions;
   /** Absent: a plain pull cache (no replica routes, no catch-up). */
   push?: EdgePushSettings;
+  /** A demo CA folder and the names its certificate must carry (made before the listener starts, if missing). */
+  demoCa?: { dir: string; names: string[] };
+  /** Certificates ordered from an ACME CA (tls/acme.ts). */
+  acme?: AcmeConfig;
 }
 
 /**
@@ -33,6 +38,26 @@ export function edgeRoleFromDeployment(d: Deployment, name: string | undefined, 
   if (edge.cache.policy !== undefined) server.cachePolicy = edge.cache.policy;
   if (token !== undefined) server.adminToken = token;
   const role: EdgeRoleOptions = { server };
+  if (edge.tls) {
+    server.tls = edgeTlsOptions(edge);
+    if (edge.tls.demoCa !== undefined) role.demoCa = { dir: edge.tls.demoCa, names: demoCertificateNames(d) };
+    if (edge.tls.acme) {
+      role.acme = edge.tls.acme;
+      server.acmeChallengeDir = edge.tls.acme.challengeDir;
+    }
+  }
   if (d.origin && token !== undefined) role.push = { distributor: distributionUrl(d), stateDir: edgeReplicaDir(d, edge), token };
   return role;
+}
+
+/** The HTTPS listener of an edge from its `tls` settings: on the edge's first address, at `tls.port`. */
+function edgeTlsOptions(edge: EdgeConfig): EdgeTlsOptions {
+  const t = edge.tls!;
+  const o: EdgeTlsOptions = { listen: { host: edge.addresses[0]!, port: t.port }, certificates: [...t.certificates], redirectHttp: t.redirectHttp };
+  if (t.default) o.default = t.default;
+  if (t.hstsMaxAgeSec !== undefined) o.hstsMaxAgeSec = t.hstsMaxAgeSec;
+  if (t.handshakeTimeoutMs !== undefined) o.handshakeTimeoutMs = t.handshakeTimeoutMs;
+  if (t.ticketKeyRotationMs !== undefined) o.ticketKeyRotationMs = t.ticketKeyRotationMs;
+  if (t.http2) o.http2 = t.http2;
+  return o;
 }
