@@ -37,6 +37,11 @@ export function edgeUrl(edge: EdgeConfig): string {
   return `http://${formatHostPort({ host: edge.addresses[0]!, port: edge.port })}`;
 }
 
+/** Where an edge's HTTPS listener is reached: its first address, at `tls.port`. */
+export function edgeHttpsUrl(edge: EdgeConfig): string {
+  return `https://${formatHostPort({ host: edge.addresses[0]!, port: edge.tls?.port ?? 8443 })}`;
+}
+
 /**
  * An edge's admin listener (metrics, purge, `/.dnscdn/replica`). load.ts always sets it; an EdgeConfig built
  * by hand without one gets a loopback address on a port the system picks.
