@@ -2,6 +2,7 @@
  * `dnscdn edge`: one edge cache in front of one origin. The flags build the same EdgeRoleOptions as the
  * deployment file (setup.ts); with `--config`, every flag given on the command line overrides its key.
  */
+import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { loadDeployment } from '../config/load.js';
 import { adminToken } from '../config/reach.js';
@@ -35,6 +36,14 @@ export interface EdgeFlags {
   ignoreCookies?: string;
   adminListen?: string;
   purgeAllow?: string;
+  tlsListen?: string;
+  tlsCert?: string[];
+  tlsKey?: string[];
+}
+
+/** A list-valued flag: a comma list, and the flag may repeat. */
+function collectList(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), ...value.split(',').map((v) => v.trim()).filter(Boolean)];
 }
 
 const DEFAULT_MAX_BYTES = '256MB';
@@ -64,6 +73,7 @@ export function edgeRoleFromFlags(flags: EdgeFlags, env: Record<string, string |
   if (flags.adminListen !== undefined) s.adminListen = parseHostPort(flags.adminListen);
   else if (s.adminListen === undefined) s.adminListen = defaultAdminAddressOrThrow(typeof s.listen === 'string' ? parseHostPort(s.listen) : s.listen);
   if (flags.purgeAllow !== undefined) s.purgeAllow = flags.purgeAllow.split(',').map((c) => c.trim()).filter(Boolean);
+  applyTlsFlags(role, flags);
   const token = flags.adminToken ?? s.adminToken ?? envToken;
   if (token !== undefined) s.adminToken = token;
   if (flags.distributor !== undefined || flags.stateDir !== undefined) {
@@ -74,6 +84,23 @@ export function edgeRoleFromFlags(flags: EdgeFlags, env: Record<string, string |
     role.push = push;
   }
   return role;
+}
+
+/** `--tls-listen`, `--tls-cert`, `--tls-key` over the file's `tls` (certificates and keys pair up by position). */
+function applyTlsFlags(role: EdgeRoleOptions, flags: EdgeFlags): void {
+  if (flags.tlsListen === undefined && flags.tlsCert === undefined && flags.tlsKey === undefined) return;
+  const certs = flags.tlsCert ?? [];
+  const keys = flags.tlsKey ?? [];
+  if (certs.length !== keys.length) throw new Error(`--tls-cert and --tls-key pair up by position: ${certs.length} certificate(s), ${keys.length} key(s)`);
+  const existing = role.server.tls;
+  if (existing === undefined && flags.tlsListen === undefined) throw new Error('--tls-cert/--tls-key need --tls-listen (or a tls section in --config)');
+  const tls = existing ?? { listen: flags.tlsListen!, certificates: [] };
+  if (flags.tlsListen !== undefined) tls.listen = parseHostPort(flags.tlsListen);
+  if (certs.length > 0) tls.certificates = certs.map((cert, i) => ({ cert: resolve(cert), key: resolve(keys[i]!) }));
+  if (tls.certificates.length === 0 && tls.default === undefined && role.demoCa === undefined && role.acme === undefined) {
+    throw new Error('--tls-listen needs a certificate: --tls-cert FILE --tls-key FILE');
+  }
+  role.server.tls = tls;
 }
 
 function fromFlagsAlone(flags: EdgeFlags): EdgeRoleOptions {
@@ -132,5 +159,8 @@ export function edgeCommand(run: (role: EdgeRoleOptions) => Promise<void> = runE
     .option('--ignore-cookies <names>', "comma-separated cookie names (* wildcards) that do not make a response private, e.g. '_ga*,_gid'")
     .option('--distributor <url>', 'origin push: distribution node to receive pushes from and catch up with (needs the admin token)')
     .option('--state-dir <dir>', 'origin push: replica journal and pushed bodies (default .dnscdn/edge-NAME)')
+    .option('--tls-listen <host:port>', 'HTTPS and HTTP/2 listener, e.g. 127.0.0.11:8443 (default: the file\'s tls.port on the edge\'s address)')
+    .option('--tls-cert <files>', 'PEM certificate chain(s), chosen by SNI; comma list or repeated, paired with --tls-key', collectList)
+    .option('--tls-key <files>', 'PEM private key(s), in the order of --tls-cert', collectList)
     .action(async (flags: EdgeFlags) => run(edgeRoleFromFlags(flags)));
 }
