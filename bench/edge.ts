@@ -36,6 +36,7 @@ import {
 import { publishComparison, repoRoot, type Ratio } from './report.js';
 import { profiledArgv } from './profile-summary.js';
 import { uniqueUrlScript, wrk, type WrkResult } from './wrk.js';
+import { measureTls } from './edge-tls.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const WARMUP_SECONDS = Math.min(2, SECONDS);
@@ -149,6 +150,7 @@ async function main(): Promise<void> {
   const root = repoRoot();
   const tmp = mkdtempSync('/tmp/dnscdn-bench-edge-');
   const results: EdgeCaseResult[] = [];
+  const tlsRatios: Ratio[] = [];
   const notes: string[] = [];
   const originPort = await freePort();
   // The origin: the project's own, serving the benchmark objects; /rev/* is no-cache (revalidated on every
@@ -188,6 +190,14 @@ async function main(): Promise<void> {
       }
       results.push(...(await measureServer(spec, port, tmp)));
     }
+    // HTTPS: hits over TLS (h1 and h2), handshakes/s (edge-tls.ts); BENCH_TLS=0 skips them.
+    if (process.env.BENCH_TLS !== '0') {
+      console.log('\nHTTPS:');
+      const tls = await measureTls(ctx, SECONDS, RUNS, CONNECTIONS, only);
+      results.push(...tls.results);
+      tlsRatios.push(...tls.ratios);
+      notes.push(...tls.notes);
+    }
   } finally {
     await origin.stop();
     rmSync(tmp, { recursive: true, force: true });
@@ -200,7 +210,7 @@ async function main(): Promise<void> {
     headers: ['case', 'server', 'req/s', 'MB/s', 'p50 ms', 'p99 ms', 'server cpu %', 'wrk cpu %', 'errors'],
     row: (r) => [r.case, r.server, r.rps, r.mbPerSecond, r.p50Ms, r.p99Ms, r.serverCpuPercent, r.loadgenCpuPercent, r.errors],
     results,
-    ratios: ratioTable(results),
+    ratios: [...ratioTable(results), ...tlsRatios],
     notes,
     categories: OBJECT_SIZES.map((o) => `HIT ${o.path.slice(1)}`),
     value: (r) => r.rps,
