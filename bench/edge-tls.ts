@@ -6,7 +6,7 @@
  * Same pinning as the plain cases: the server on core 1, load generators and the origin on core 0. The
  * certificate is ECDSA P-256 from the demo CA code (src/edge/tls/demo-ca.ts).
  */
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { chmodSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureDemoCertificates } from '../src/edge/tls/demo-ca.js';
 import type { EdgeCaseResult } from './edge.js';
@@ -149,7 +149,10 @@ function nginxTls(ctx: EdgeContext, port: number, files: { cert: string; key: st
   const nginx = findCommand('nginx');
   if (nginx === undefined) return undefined;
   const dir = join(ctx.tmp, 'nginx-tls');
-  for (const d of ['cache', 'temp']) mkdirSync(join(dir, d), { recursive: true, mode: 0o777 });
+  for (const d of ['cache', 'temp']) mkdirSync(join(dir, d), { recursive: true });
+  // Started as root, nginx's worker runs as nobody: it must reach and write its cache and temp folders.
+  for (const d of [ctx.tmp, dir]) chmodSync(d, 0o755);
+  for (const d of ['cache', 'temp']) chmodSync(join(dir, d), 0o777);
   const conf = join(dir, 'nginx.conf');
   writeFileSync(
     conf,
