@@ -47,7 +47,7 @@ export async function createCertificateAuthority(commonName: string, validDays =
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
-  return { cert, privateKey: keys.privateKey, certPem: cert.toString('pem'), keyPem: await pkcs8Pem(keys.privateKey) };
+  return { cert, privateKey: keys.privateKey, certPem: pem(cert), keyPem: await pkcs8Pem(keys.privateKey) };
 }
 
 /** Reads a CA written by `createCertificateAuthority` (PEM certificate and PKCS#8 key). */
@@ -59,7 +59,7 @@ export async function loadCertificateAuthority(certPem: string, keyPem: string):
 }
 
 /** A server certificate for `names` (DNS names, `*.` wildcards allowed; IP literals become IP entries). */
-export async function issueCertificate(ca: CertificateAuthority, names: readonly string[], validDays = 365): Promise<PemPair> {
+export async function issueCertificate(ca: CertificateAuthority, names: readonly string[], validDays = 365, ocspUrl?: string): Promise<PemPair> {
   const keys = await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
   const now = Date.now();
   const cert = await x509.X509CertificateGenerator.create({
@@ -76,9 +76,16 @@ export async function issueCertificate(ca: CertificateAuthority, names: readonly
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
       new x509.SubjectAlternativeNameExtension(names.map((n) => (/^[\d.]+$|:/.test(n) ? { type: 'ip' as const, value: n } : { type: 'dns' as const, value: n }))),
       await x509.AuthorityKeyIdentifierExtension.create(ca.cert),
+      // Authority Information Access: where OCSP status is asked (tests of stapling run a responder).
+      ...(ocspUrl !== undefined ? [new x509.AuthorityInfoAccessExtension({ ocsp: ocspUrl })] : []),
     ],
   });
-  return { certPem: cert.toString('pem'), keyPem: await pkcs8Pem(keys.privateKey) };
+  return { certPem: pem(cert), keyPem: await pkcs8Pem(keys.privateKey) };
+}
+
+/** PEM text ending in a newline, so that a chain is the plain concatenation of its certificates. */
+function pem(cert: x509.X509Certificate): string {
+  return `${cert.toString('pem').trimEnd()}\n`;
 }
 
 async function pkcs8Pem(key: CryptoKey): Promise<string> {

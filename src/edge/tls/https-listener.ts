@@ -13,6 +13,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { MIN_TLS_VERSION } from './certificate-set.js';
 import { guardResets, headerListBytes, http2ServerOptions, type Http2Limits } from './h2-limits.js';
 import { sendText } from '../../http/reply.js';
+import { OcspStapler } from './ocsp.js';
 import type { ServedCertificates } from './served-certificates.js';
 import type { HostPort } from '../../net/address.js';
 import { logger } from '../../log.js';
@@ -68,6 +69,7 @@ export async function startHttpsListener(o: HttpsListenerOptions): Promise<Https
   // HTTP/1.1 over this server runs node:http's connection code, which reads the header limit from the server.
   Object.assign(server, { maxHeaderSize: o.maxHeaderBytes });
   server.setTimeout(o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS);
+  server.on('OCSPRequest', new OcspStapler().onRequest);
   server.on('request', (req: IncomingMessage | http2.Http2ServerRequest, res: ServerResponse | http2.Http2ServerResponse) => {
     if (req.httpVersionMajor === 2 && headerListBytes(req.rawHeaders) > o.limits.maxHeaderListBytes) {
       req.resume();
