@@ -36,6 +36,7 @@ import {
 import { publishComparison, repoRoot, type Ratio } from './report.js';
 import { profiledArgv } from './profile-summary.js';
 import { uniqueUrlScript, wrk, type WrkResult } from './wrk.js';
+import { measureTls } from './edge-tls.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const WARMUP_SECONDS = Math.min(2, SECONDS);
@@ -149,6 +150,7 @@ async function main(): Promise<void> {
   const root = repoRoot();
   const tmp = mkdtempSync('/tmp/dnscdn-bench-edge-');
   const results: EdgeCaseResult[] = [];
+  let tls: Awaited<ReturnType<typeof measureTls>> | undefined;
   const notes: string[] = [];
   const origin = await startBenchOrigin(root, tmp, HOST);
   const ctx = origin.ctx;
@@ -175,12 +177,18 @@ async function main(): Promise<void> {
       }
       results.push(...(await measureServer(spec, port, tmp)));
     }
+    // HTTPS: hits over TLS (h1 and h2), handshakes/s (edge-tls.ts); BENCH_TLS=0 skips them.
+    if (process.env.BENCH_TLS !== '0') {
+      console.log('\nHTTPS:');
+      tls = await measureTls(ctx, SECONDS, RUNS, CONNECTIONS, only);
+    }
   } finally {
     await origin.stop();
     rmSync(tmp, { recursive: true, force: true });
   }
 
-  await publishComparison({
+  // A run of only some servers (BENCH_SERVERS=https) leaves the other results file as it was.
+  if (results.length > 0) await publishComparison({
     name: 'edge',
     title: 'bench:edge — cache-hit requests/s (server on 1 core, wrk on the other)',
     yLabel: 'requests per second',
@@ -190,6 +198,24 @@ async function main(): Promise<void> {
     ratios: ratioTable(results),
     notes,
     categories: OBJECT_SIZES.map((o) => `HIT ${o.path.slice(1)}`),
+    value: (r) => r.rps,
+    conditions: { ...conditions(), secondsPerRun: SECONDS, runs: RUNS, connections: CONNECTIONS, note: 'preliminary when the machine was shared with other work' },
+  });
+  if (tls !== undefined && tls.results.length > 0) await publishTls(tls);
+}
+
+/** The HTTPS cases in their own results file (bench/results/edge-https.json), printed with their ratios. */
+async function publishTls(tls: Awaited<ReturnType<typeof measureTls>>): Promise<void> {
+  await publishComparison({
+    name: 'edge-https',
+    title: 'bench:edge HTTPS — cache hits over TLS (h1: wrk, h2: h2load) and full handshakes per second',
+    yLabel: 'requests (handshakes) per second',
+    headers: ['case', 'server', 'req/s', 'MB/s', 'p50 (h2: mean) ms', 'p99 ms', 'server cpu %', 'client cpu %', 'errors'],
+    row: (r) => [r.case, r.server, r.rps, r.mbPerSecond, r.p50Ms, r.p99Ms, r.serverCpuPercent, r.loadgenCpuPercent, r.errors],
+    results: tls.results,
+    ratios: tls.ratios,
+    notes: tls.notes,
+    categories: [...new Set(tls.results.map((r) => r.case))],
     value: (r) => r.rps,
     conditions: { ...conditions(), secondsPerRun: SECONDS, runs: RUNS, connections: CONNECTIONS, note: 'preliminary when the machine was shared with other work' },
   });

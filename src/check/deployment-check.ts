@@ -31,6 +31,7 @@ export function checkDeploymentFile(file: string, env: Record<string, string | u
   if (sections.dns?.recursion?.rootHints !== undefined) checkRootHints(sections.dns.recursion.rootHints, sections.at('dns.recursion.rootHints'), problems);
   if (sections.origin) checkFolder(sections.origin.content, sections.at('origin.content'), 'content folder', problems);
   for (const db of sections.geo?.databases ?? []) checkFile(db, sections.at('geo.databases'), 'geo database', problems);
+  checkEdgeCertificates(sections, problems);
   const report: CheckReport = { file: sections.file, problems, checked: { zones, edges: sections.edges.length, pools: sections.deployment?.pools.length ?? 0, origin: sections.origin !== undefined } };
   if (sections.deployment) report.deployment = sections.deployment;
   return report;
@@ -44,6 +45,30 @@ function checkZones(sections: DeploymentSections, problems: ConfigError[]): numb
   const files = readdirSync(dir).filter((f) => f.endsWith(ZONE_SUFFIX) && f.length > ZONE_SUFFIX.length);
   for (const f of files.sort()) problems.push(...loadZoneFile(join(dir, f), dir).errors);
   return files.length;
+}
+
+/**
+ * The PEM files of edges' HTTPS listeners (`edgeDefaults.tls`, `edges.NAME.tls`): each must exist, as the edge
+ * refuses to start without it. Named once even when every edge shares the defaults' files. Their contents are
+ * read by the edge (tls/served-certificates.ts); a demo CA or ACME folder is made at start, so not checked here.
+ */
+function checkEdgeCertificates(sections: DeploymentSections, problems: ConfigError[]): void {
+  const seen = new Set<string>();
+  for (const e of sections.edges) {
+    if (!e.tls) continue;
+    const own = sections.at(`edges.${e.name}.tls`);
+    const at = own.line !== undefined ? own : sections.at('edgeDefaults.tls');
+    const files: Array<[string, string]> = [...e.tls.certificates, ...(e.tls.default ? [e.tls.default] : [])].flatMap((c) => [
+      [c.cert, 'certificate'],
+      [c.key, 'certificate key'],
+    ]);
+    if (e.tls.acme?.caFile !== undefined) files.push([e.tls.acme.caFile, 'ACME CA file']);
+    for (const [path, what] of files) {
+      if (seen.has(path)) continue;
+      seen.add(path);
+      checkFile(path, at, what, problems);
+    }
+  }
 }
 
 function checkRootHints(file: string, at: SourcePosition, problems: ConfigError[]): void {

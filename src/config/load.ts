@@ -44,6 +44,10 @@ import {
   type RecursionConfig,
   type DistributionConfig,
   type OriginRule,
+  type EdgeTlsConfig,
+  type TlsCertificateFiles,
+  type AcmeConfig,
+  type Http2LimitsConfig,
 } from './types.js';
 import { cookiePatternProblem } from '../http/cookie-pattern.js';
 import { parseByteSize, parseDuration } from './units.js';
@@ -62,6 +66,7 @@ export function builtinGeoDatabaseFiles(): string[] {
 
 const DEFAULT_HEALTH: HealthCheckConfig = { path: '/healthz', intervalMs: 2000, timeoutMs: 1000, rise: 2, fall: 3 };
 const DEFAULT_EDGE_PORT = 8080;
+const DEFAULT_EDGE_TLS_PORT = 8443;
 const DEFAULT_EDGE_MAX_BYTES = 256e6;
 const DEFAULT_POOL_TTL = 20;
 
@@ -331,6 +336,7 @@ interface EdgeDefaults {
   origin?: EdgeConfig['origin'];
   accessLog?: AccessLogConfig;
   compression?: EdgeCompressionConfig | false;
+  tls?: EdgeTlsConfig;
 }
 
 function readCache(n: ConfigNode, base: EdgeConfig['cache']): EdgeConfig['cache'] {
@@ -403,7 +409,7 @@ function edgeAccessLog(log: AccessLogConfig | undefined, edge: string): AccessLo
 function readEdgeDefaults(n: ConfigNode, baseDir: string): EdgeDefaults {
   const base: EdgeDefaults = { port: DEFAULT_EDGE_PORT, purgeAllow: [], weight: 1, health: DEFAULT_HEALTH, cache: { maxBytes: DEFAULT_EDGE_MAX_BYTES } };
   if (!n.present()) return base;
-  const f = n.fields(['port', 'weight', 'health', 'cache', 'purgeAllow', 'origin', 'accessLog', 'compression', 'workers']);
+  const f = n.fields(['port', 'weight', 'health', 'cache', 'purgeAllow', 'origin', 'accessLog', 'compression', 'workers', 'tls']);
   const defaults: EdgeDefaults = {
     ...(f.workers.present() ? { workers: readWorkers(f.workers) } : {}),
     port: f.port.present() ? f.port.integer({ min: 1, max: 65535 }) : base.port,
@@ -415,6 +421,8 @@ function readEdgeDefaults(n: ConfigNode, baseDir: string): EdgeDefaults {
   if (f.origin.present()) defaults.origin = readOriginPool(f.origin, readHealth, DEFAULT_HEALTH);
   if (f.accessLog.present()) defaults.accessLog = readAccessLog(f.accessLog, baseDir);
   if (f.compression.present()) defaults.compression = readCompression(f.compression);
+  const tls = readEdgeTls(f.tls, baseDir, undefined);
+  if (tls) defaults.tls = tls;
   return defaults;
 }
 
@@ -436,7 +444,7 @@ function readEdges(n: ConfigNode, defaultsNode: ConfigNode, problems: Problems, 
 
 function readEdge(name: string, e: ConfigNode, defaults: EdgeDefaults, baseDir: string): EdgeConfig {
   if (!/^[a-zA-Z0-9][a-zA-Z0-9_-]{0,62}$/.test(name)) throw e.error(`edge name "${name}" must be letters, digits, - and _`);
-  const f = e.fields(['addresses', 'port', 'location', 'weight', 'health', 'cache', 'admin', 'purgeAllow', 'origin', 'listen', 'accessLog', 'compression', 'shield', 'workers']);
+  const f = e.fields(['addresses', 'port', 'location', 'weight', 'health', 'cache', 'admin', 'purgeAllow', 'origin', 'listen', 'accessLog', 'compression', 'shield', 'workers', 'tls']);
   if (!f.addresses.present()) throw f.addresses.error('is required (IPv4/IPv6 addresses the edge listens on)');
   const addresses = f.addresses.itemsOrOne().map((a) => {
     const ip = parseIp(a.text());
@@ -448,6 +456,7 @@ function readEdge(name: string, e: ConfigNode, defaults: EdgeDefaults, baseDir: 
   const accessLog = edgeAccessLog(f.accessLog.present() ? readAccessLog(f.accessLog, baseDir) : defaults.accessLog, name);
   const compression = f.compression.present() ? readCompression(f.compression) : defaults.compression;
   const workers = f.workers.present() ? readWorkers(f.workers) : defaults.workers;
+  const tls = readEdgeTls(f.tls, baseDir, defaults.tls);
   return {
     ...(f.listen.present() && { listen: f.listen.itemsOrOne().map((x) => hostPort(x, port)) }),
     ...(origin && { origin }),
@@ -455,6 +464,7 @@ function readEdge(name: string, e: ConfigNode, defaults: EdgeDefaults, baseDir: 
     ...(compression !== undefined ? { compression } : {}),
     ...(f.shield.present() ? { shield: f.shield.string() } : {}),
     ...(workers !== undefined ? { workers } : {}),
+    ...(tls ? { tls } : {}),
     name,
     addresses,
     port,
@@ -470,6 +480,62 @@ function readEdge(name: string, e: ConfigNode, defaults: EdgeDefaults, baseDir: 
 /** Worker processes of one edge host (src/edge/workers.ts): 1 = a single process. */
 function readWorkers(n: ConfigNode): number {
   return n.integer(EDGE_WORKERS_RANGE);
+}
+
+/** `tls` of an edge (over the defaults' `tls`, key by key) or of `edgeDefaults`. */
+function readEdgeTls(n: ConfigNode, baseDir: string, base: EdgeTlsConfig | undefined): EdgeTlsConfig | undefined {
+  if (!n.present()) return base;
+  const f = n.fields(['port', 'certificates', 'default', 'demoCa', 'acme', 'redirectHttp', 'hsts', 'handshakeTimeout', 'ticketKeyRotation', 'http2']);
+  const tls: EdgeTlsConfig = {
+    ...base,
+    port: f.port.present() ? f.port.integer({ min: 1, max: 65535 }) : (base?.port ?? DEFAULT_EDGE_TLS_PORT),
+    certificates: f.certificates.present() ? f.certificates.items().map((c) => readCertificateFiles(c, baseDir)) : (base?.certificates ?? []),
+    redirectHttp: f.redirectHttp.present() ? f.redirectHttp.boolean() : (base?.redirectHttp ?? false),
+  };
+  if (f.default.present()) tls.default = readCertificateFiles(f.default, baseDir);
+  if (f.demoCa.present()) tls.demoCa = resolve(baseDir, f.demoCa.string());
+  if (f.acme.present()) tls.acme = readAcme(f.acme, baseDir);
+  if (f.hsts.present()) tls.hstsMaxAgeSec = Math.floor(f.hsts.parse(parseDuration) / 1000);
+  if (f.handshakeTimeout.present()) tls.handshakeTimeoutMs = positiveDuration(f.handshakeTimeout);
+  if (f.ticketKeyRotation.present()) tls.ticketKeyRotationMs = positiveDuration(f.ticketKeyRotation);
+  if (f.http2.present()) tls.http2 = readHttp2Limits(f.http2, base?.http2);
+  if (tls.certificates.length === 0 && tls.default === undefined && tls.demoCa === undefined && tls.acme === undefined) {
+    throw n.error('needs "certificates", "default", "demoCa" or "acme": an HTTPS listener without a certificate cannot answer');
+  }
+  return tls;
+}
+
+function readCertificateFiles(n: ConfigNode, baseDir: string): TlsCertificateFiles {
+  const f = n.fields(['cert', 'key', 'names']);
+  const files: TlsCertificateFiles = { cert: resolve(baseDir, f.cert.string()), key: resolve(baseDir, f.key.string()) };
+  if (f.names.present()) files.names = f.names.itemsOrOne().map((x) => normaliseName(x.string(), x));
+  return files;
+}
+
+function readAcme(n: ConfigNode, baseDir: string): AcmeConfig {
+  const f = n.fields(['directory', 'names', 'email', 'dir', 'challengeDir', 'caFile']);
+  const directory = f.directory.string();
+  if (!/^https?:\/\//.test(directory)) throw f.directory.error('must be an http(s):// URL (the CA\'s directory)');
+  if (!f.names.present()) throw f.names.error('is required (the hostnames to certify)');
+  const acme: AcmeConfig = {
+    directory,
+    names: f.names.itemsOrOne().map((x) => normaliseName(x.string(), x)),
+    dir: resolve(baseDir, f.dir.present() ? f.dir.string() : 'var/acme'),
+    challengeDir: resolve(baseDir, f.challengeDir.present() ? f.challengeDir.string() : 'var/acme-challenges'),
+  };
+  if (f.email.present()) acme.email = f.email.string();
+  if (f.caFile.present()) acme.caFile = resolve(baseDir, f.caFile.string());
+  return acme;
+}
+
+function readHttp2Limits(n: ConfigNode, base: Http2LimitsConfig | undefined): Http2LimitsConfig {
+  const f = n.fields(['maxConcurrentStreams', 'maxHeaderListBytes', 'maxResets', 'resetWindow']);
+  const h: Http2LimitsConfig = { ...base };
+  if (f.maxConcurrentStreams.present()) h.maxConcurrentStreams = f.maxConcurrentStreams.integer({ min: 1, max: 10_000 });
+  if (f.maxHeaderListBytes.present()) h.maxHeaderListBytes = f.maxHeaderListBytes.parse(parseByteSize);
+  if (f.maxResets.present()) h.maxResets = f.maxResets.integer({ min: 1, max: 100_000 });
+  if (f.resetWindow.present()) h.resetWindowMs = positiveDuration(f.resetWindow);
+  return h;
 }
 
 function readPools(n: ConfigNode, edges: EdgeConfig[], problems: Problems): PoolConfig[] {
@@ -665,6 +731,7 @@ function checkUniqueListeners(root: ConfigNode, d: Deployment, problems: Problem
     else for (const a of e.addresses) claim({ host: a, port: e.port }, ['tcp'], `edge ${e.name}`, `edges.${e.name}.addresses`);
   }
   for (const e of d.edges) if (e.admin) claim(e.admin, ['tcp'], `edge ${e.name} admin`, `edges.${e.name}`);
+  for (const e of d.edges) if (e.tls) claim({ host: (e.listen?.[0] ?? { host: e.addresses[0]! }).host, port: e.tls.port }, ['tcp'], `edge ${e.name} https`, `edges.${e.name}`);
   d.dns.listen.forEach((hp) => claim(hp, ['udp', 'tcp'], 'dns', 'dns.listen'));
   if (d.dns.admin) claim(d.dns.admin, ['tcp'], 'dns admin', 'dns.admin');
   for (const i of d.dns.instances) {

@@ -55,6 +55,19 @@ export function edgeUrl(edge: EdgeConfig): string {
 }
 
 /**
+ * What an edge's HTTPS listener binds: `tls.port` on the host of its first listener (edgeListeners), so a
+ * `listen` override (a wildcard behind NAT) applies to HTTPS too. One HTTPS listener per edge.
+ */
+export function edgeHttpsListener(edge: EdgeConfig): HostPort {
+  return { host: edgeListeners(edge)[0]!.host, port: edge.tls?.port ?? 8443 };
+}
+
+/** Where an edge's HTTPS listener is reached: its first (advertised) address, at `tls.port`. */
+export function edgeHttpsUrl(edge: EdgeConfig): string {
+  return `https://${formatHostPort({ host: edge.addresses[0]!, port: edge.tls?.port ?? 8443 })}`;
+}
+
+/**
  * An edge's admin listener (metrics, purge, `/.dnscdn/replica`). load.ts always sets it; an EdgeConfig built
  * by hand without one gets a loopback address on a port the system picks.
  */

@@ -92,6 +92,8 @@ export interface EdgeConfig {
   shield?: string;
   /** Worker processes (`workers`, `--workers`); absent: 1, a single process. */
   workers?: number;
+  /** HTTPS (and HTTP/2) beside the plain port: `edges.NAME.tls` over `edgeDefaults.tls`, key by key. */
+  tls?: EdgeTlsConfig;
 }
 
 export interface EdgeCompressionConfig {
@@ -121,6 +123,53 @@ export interface ClusterConfig {
   edges: string[];
   /** An edge or another cluster that the members ask instead of the origin. */
   shield?: string;
+}
+
+/** A certificate chain and its key (PEM files); `names` default to the certificate's DNS subjectAltNames. */
+export interface TlsCertificateFiles {
+  cert: string;
+  key: string;
+  names?: string[];
+}
+
+/** ACME (RFC 8555) certificates for `names`, answered by HTTP-01 on the edges (src/edge/tls/acme.ts). */
+export interface AcmeConfig {
+  /** The CA's directory URL. */
+  directory: string;
+  names: string[];
+  email?: string;
+  /** Account key and issued certificates (0600). */
+  dir: string;
+  /** Where pending HTTP-01 key authorizations are kept; every edge serves `/.well-known/acme-challenge/` from it. */
+  challengeDir: string;
+  /** PEM bundle to trust for the CA's own HTTPS (a test CA such as Pebble); absent = the system CAs. */
+  caFile?: string;
+}
+
+/** HTTP/2 abuse limits (src/edge/tls/h2-limits.ts); absent keys keep the defaults written there. */
+export interface Http2LimitsConfig {
+  maxConcurrentStreams?: number;
+  maxHeaderListBytes?: number;
+  /** RST_STREAMs a client may send per `resetWindowMs` before its connection is closed (CVE-2023-44487). */
+  maxResets?: number;
+  resetWindowMs?: number;
+}
+
+export interface EdgeTlsConfig {
+  port: number;
+  certificates: TlsCertificateFiles[];
+  /** Served to clients without SNI or with a name no certificate has; absent = the first certificate. */
+  default?: TlsCertificateFiles;
+  /** A folder where a demo CA and a certificate for the CDN's names are made on first start (`npm start`). */
+  demoCa?: string;
+  acme?: AcmeConfig;
+  /** The plain port answers 308 to https:// (except /healthz and ACME challenges). */
+  redirectHttp: boolean;
+  /** Strict-Transport-Security max-age on HTTPS answers (RFC 6797), seconds; absent = no header. */
+  hstsMaxAgeSec?: number;
+  handshakeTimeoutMs?: number;
+  ticketKeyRotationMs?: number;
+  http2?: Http2LimitsConfig;
 }
 
 export const POOL_POLICIES = ['round-robin', 'weighted', 'geo-nearest', 'failover'] as const;

@@ -14,7 +14,8 @@
  * Off the hot path: a request costs one small record and the line itself; lines are batched in memory and
  * written by an async append (line-writer.ts), never a synchronous write per request.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest } from 'node:http2';
+import type { ClientMessage, NodeResponse } from './client-response.js';
 import type { TLSSocket } from 'node:tls';
 import type { AccessLogConfig } from '../config/types.js';
 import { LineWriter } from './line-writer.js';
@@ -65,11 +66,22 @@ export class AccessLog {
   }
 
   /** Starts a request's record; its line is written when the response ends (or the client goes away). */
-  begin(req: IncomingMessage, res: ServerResponse): AccessRecord {
-    const record: AccessRecord = { started: performance.now(), bytesBefore: req.socket.bytesWritten, outcome: '-', upstream: '-' };
+  begin(req: ClientMessage, res: NodeResponse): AccessRecord {
+    // For HTTP/2, req.socket reaches the connection's socket only while the stream belongs to its session, so the
+    // TLS version is read now and the byte count through the session (still open when a stream closes, unless the
+    // client went away: then the count from when the response finished). HTTP/2 counts are of the shared
+    // connection, so approximate under multiplexing.
+    const socket = req.socket;
+    const session = req.httpVersionMajor === 2 ? (req as Http2ServerRequest).stream.session : undefined;
+    const bytesNow = (): number | undefined => socketBytes(() => (session ? session.socket : socket));
+    const tls = (socket as Partial<TLSSocket>).getProtocol?.() ?? '-';
+    const record: AccessRecord = { started: performance.now(), bytesBefore: bytesNow() ?? 0, outcome: '-', upstream: '-' };
+    let bytesAtFinish: number | undefined;
+    if (session) res.once('finish', () => (bytesAtFinish = bytesNow()));
     this.open++;
     res.once('close', () => {
-      this.writer.write(this.format(req, res, record));
+      const bytes = Math.max(0, (bytesNow() ?? bytesAtFinish ?? record.bytesBefore) - record.bytesBefore);
+      this.writer.write(this.format(req, res, record, tls, bytes));
       if (--this.open === 0) this.drained?.();
     });
     return record;
@@ -97,7 +109,7 @@ export class AccessLog {
     return this.writer.close();
   }
 
-  private format(req: IncomingMessage, res: ServerResponse, r: AccessRecord): string {
+  private format(req: ClientMessage, res: NodeResponse, r: AccessRecord, tls: string, bytes: number): string {
     const now = Date.now();
     const line: AccessLine = {
       time: '',
@@ -106,11 +118,11 @@ export class AccessLog {
       url: req.url ?? '-',
       protocol: req.httpVersionMajor === 2 ? 'h2' : 'h1',
       status: res.writableFinished ? res.statusCode : 499,
-      bytes: Math.max(0, req.socket.bytesWritten - r.bytesBefore),
+      bytes,
       duration: Math.round((performance.now() - r.started) * 1000) / 1e6,
       cache: r.outcome,
       upstream: r.upstream,
-      tls: (req.socket as Partial<TLSSocket>).getProtocol?.() ?? '-',
+      tls,
       referer: headerText(req.headers.referer),
       userAgent: headerText(req.headers['user-agent']),
     };
@@ -131,6 +143,16 @@ export class AccessLog {
       this.stamp = clfTime(new Date(second * 1000));
     }
     return this.stamp;
+  }
+}
+
+/** The bytes a socket has written, or undefined when it cannot be read (an HTTP/2 stream detached from its session). */
+function socketBytes(socket: () => unknown): number | undefined {
+  try {
+    const n = (socket() as { bytesWritten?: unknown }).bytesWritten;
+    return typeof n === 'number' ? n : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,10 +1,22 @@
 /**
- * A client's request as the lifecycle sees it (pipeline.ts EdgeRequest), made from node's IncomingMessage. What
- * is costly is done only when a step asks: the client's address when a fetch needs X-Forwarded-For, the body when
- * a pass forwards it.
+ * A client's request as the lifecycle sees it (pipeline.ts EdgeRequest), made from node's IncomingMessage
+ * (HTTP/1.1, plain or TLS) or Http2ServerRequest: the lifecycle sees one request type whatever the protocol.
+ * What is costly is done only when a step asks: the client's address when a fetch needs X-Forwarded-For, the
+ * body when a pass forwards it, the TLS version when a log asks.
+ *
+ * HTTP/2 differences made invisible here (RFC 9113 §8.3): the target comes in `:authority` (taken as Host when
+ * present, else the Host header), and the pseudo-headers (`:method`, `:path`, ...) are not headers: they are left
+ * out of `headers` so they never reach the origin, the Vary match or a log. A body is there unless HEADERS ended
+ * the stream (there is no Content-Length or Transfer-Encoding to say so).
+ * The scheme: HTTPS requests carry `X-Forwarded-Proto: https` in their headers, set here over whatever the
+ * client sent, so an origin that answers differently per scheme says `Vary: X-Forwarded-Proto` and the cache keeps
+ * one variant per scheme; otherwise both schemes share one entry (the key is Host + target, policy.ts).
  */
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { Http2ServerRequest } from 'node:http2';
+import type { TLSSocket } from 'node:tls';
 import { Transform, type TransformCallback } from 'node:stream';
+import type { ClientMessage, NodeResponse } from './client-response.js';
 import { HttpError } from '../errors.js';
 import { single } from './headers.js';
 import type { EdgeRequest } from './pipeline.js';
@@ -16,18 +28,39 @@ export class IncomingEdgeRequest implements EdgeRequest {
   readonly path: string;
   readonly host: string;
   readonly headers: IncomingHttpHeaders;
+  readonly scheme: 'http' | 'https';
 
   constructor(
-    private readonly req: IncomingMessage,
-    private readonly res: ServerResponse,
+    private readonly req: ClientMessage,
+    private readonly res: NodeResponse,
     private readonly maxBodyBytes: number,
     /** Answers 413 when a forwarded body outgrows `maxBodyBytes` (one function per server, not one per request). */
-    private readonly tooLarge: (res: ServerResponse) => void,
+    private readonly tooLarge: (res: NodeResponse) => void,
+    secure = false,
   ) {
     this.method = req.method ?? 'GET';
     this.path = req.url ?? '/';
-    this.host = req.headers.host ?? '';
-    this.headers = req.headers;
+    this.scheme = secure ? 'https' : 'http';
+    if (isHttp2(req)) {
+      this.headers = withoutPseudoHeaders(req.headers, req.authority);
+      this.headers['x-forwarded-proto'] = 'https';
+    } else {
+      this.headers = req.headers;
+      // The plain port's hit path stays as it was: its headers are only touched when a client claimed a scheme.
+      if (secure || req.headers['x-forwarded-proto'] !== undefined) this.headers['x-forwarded-proto'] = this.scheme;
+    }
+    this.host = this.headers.host ?? '';
+  }
+
+  /** `h2` or `h1` (HTTP/1.0 and 1.1), for logs. */
+  get protocol(): 'h1' | 'h2' {
+    return isHttp2(this.req) ? 'h2' : 'h1';
+  }
+
+  /** `TLSv1.3`, `TLSv1.2`, or undefined on the plain port. */
+  get tlsVersion(): string | undefined {
+    if (this.scheme !== 'https') return undefined;
+    return (this.req.socket as TLSSocket).getProtocol?.() ?? undefined;
   }
 
   get rawHeaders(): readonly string[] {
@@ -39,14 +72,31 @@ export class IncomingEdgeRequest implements EdgeRequest {
   }
 
   forwardBody(): RequestBody | undefined {
-    return forwardedBody(this.req, this.method, this.maxBodyBytes, () => this.tooLarge(this.res));
+    return forwardedBody(this.req, this.method, this.hasBody(), this.maxBodyBytes, () => this.tooLarge(this.res));
   }
 
   discardBody(): void {
     // A request without a body has nothing to drain (node dumps any unread rest when the response ends); only one
     // that announces a body is read at once, so its client can finish sending while the fill runs.
-    if (this.headers['content-length'] !== undefined || this.headers['transfer-encoding'] !== undefined) this.req.resume();
+    if (this.hasBody()) this.req.resume();
   }
+
+  private hasBody(): boolean {
+    if (isHttp2(this.req)) return !this.req.stream.endAfterHeaders;
+    return this.headers['content-length'] !== undefined || this.headers['transfer-encoding'] !== undefined;
+  }
+}
+
+function isHttp2(req: ClientMessage): req is Http2ServerRequest {
+  return req.httpVersionMajor === 2;
+}
+
+/** Header fields of an HTTP/2 request without its pseudo-headers; `:authority` becomes Host (RFC 9113 §8.3.1). */
+function withoutPseudoHeaders(h: IncomingHttpHeaders, authority: string | undefined): IncomingHttpHeaders {
+  const out: IncomingHttpHeaders = {};
+  for (const k of Object.keys(h)) if (k[0] !== ':') out[k] = h[k];
+  if (authority) out.host = authority;
+  return out;
 }
 
 /**
@@ -60,9 +110,9 @@ export class IncomingEdgeRequest implements EdgeRequest {
  * Other methods: the body as framed by the client (RFC 9112 §6.3: neither Content-Length nor Transfer-Encoding
  * means no body), bounded by `maxBodyBytes`; a client that goes away mid-body fails the upload.
  */
-function forwardedBody(req: IncomingMessage, method: string, limit: number, onTooLarge: () => void): RequestBody | undefined {
+function forwardedBody(req: IncomingMessage | Http2ServerRequest, method: string, hasBody: boolean, limit: number, onTooLarge: () => void): RequestBody | undefined {
   const declared = single(req.headers['content-length']);
-  if (looksUp(method) || (declared === undefined && req.headers['transfer-encoding'] === undefined)) {
+  if (looksUp(method) || !hasBody) {
     req.resume();
     return undefined;
   }

@@ -21,6 +21,8 @@ import { EDGE_WORKERS_RANGE, ORIGIN_POLICIES } from '../config/types.js';
 import { integerFlag } from '../dns/flag-values.js';
 import { originPoolOf, parseOriginPolicy, parseOriginUrl, parseStickyCookie } from '../config/origin-pool.js';
 import type { HostPort } from '../net/address.js';
+import { startAcme } from './tls/acme.js';
+import { ensureDemoCertificates } from './tls/demo-ca.js';
 import { edgeRoleFromDeployment, type EdgeRoleOptions } from './setup.js';
 import { edgeWorkerIndex, runEdgePrimary, runEdgeWorker } from './workers.js';
 
@@ -53,6 +55,9 @@ export interface EdgeFlags {
   /** false from `--no-compression`; commander leaves it undefined otherwise (no default given). */
   compression?: boolean;
   workers?: number;
+  tlsListen?: string;
+  tlsCert?: string[];
+  tlsKey?: string[];
 }
 
 const DEFAULT_MAX_BYTES = '256MB';
@@ -89,6 +94,7 @@ export function edgeRoleFromFlags(flags: EdgeFlags, env: Record<string, string |
   if (flags.compression === false) s.compression = false;
   if (flags.tlsCa !== undefined) role.linkTls = { ...role.linkTls, ca: resolve(flags.tlsCa) };
   if (flags.workers !== undefined) role.workers = flags.workers;
+  applyTlsFlags(role, flags);
   const token = flags.token ?? s.adminToken ?? envToken;
   if (token !== undefined) s.adminToken = token;
   if (flags.distributor !== undefined || flags.stateDir !== undefined) {
@@ -100,6 +106,23 @@ export function edgeRoleFromFlags(flags: EdgeFlags, env: Record<string, string |
     role.push = push;
   }
   return role;
+}
+
+/** `--tls-listen`, `--tls-cert`, `--tls-key` over the file's `tls` (certificates and keys pair up by position). */
+function applyTlsFlags(role: EdgeRoleOptions, flags: EdgeFlags): void {
+  if (flags.tlsListen === undefined && flags.tlsCert === undefined && flags.tlsKey === undefined) return;
+  const certs = flags.tlsCert ?? [];
+  const keys = flags.tlsKey ?? [];
+  if (certs.length !== keys.length) throw new Error(`--tls-cert and --tls-key pair up by position: ${certs.length} certificate(s), ${keys.length} key(s)`);
+  const existing = role.server.tls;
+  if (existing === undefined && flags.tlsListen === undefined) throw new Error('--tls-cert/--tls-key need --tls-listen (or a tls section in --config)');
+  const tls = existing ?? { listen: flags.tlsListen!, certificates: [] };
+  if (flags.tlsListen !== undefined) tls.listen = parseHostPort(flags.tlsListen);
+  if (certs.length > 0) tls.certificates = certs.map((cert, i) => ({ cert: resolve(cert), key: resolve(keys[i]!) }));
+  if (tls.certificates.length === 0 && tls.default === undefined && role.demoCa === undefined && role.acme === undefined) {
+    throw new Error('--tls-listen needs a certificate: --tls-cert FILE --tls-key FILE');
+  }
+  role.server.tls = tls;
 }
 
 function fromFlagsAlone(flags: EdgeFlags): EdgeRoleOptions {
@@ -171,6 +194,11 @@ function accessLogFromFlags(flags: EdgeFlags, fromFile: EdgeRoleOptions['server'
 export async function runEdge(role: EdgeRoleOptions): Promise<void> {
   const adminTls = applyLinkTls(role.linkTls);
   const server = adminTls ? { ...role.server, adminTls } : role.server;
+  // The demo certificate is made (once, kept under var/) before any listener starts, in the primary and workers alike.
+  if (role.demoCa && server.tls) {
+    const demo = await ensureDemoCertificates(role.demoCa.dir, role.demoCa.names);
+    server.tls.certificates.push(demo.server);
+  }
   // Default 1 (a single process, as before workers existed): see workers.ts for what changes with N > 1.
   const workers = role.workers ?? 1;
   if (workers > 1) {
@@ -179,12 +207,14 @@ export async function runEdge(role: EdgeRoleOptions): Promise<void> {
   }
   const edge = await startEdge(server);
   const replica = role.push ? await attachReplica(edge, role.push) : undefined;
+  const acme = role.acme && edge.certificates ? startAcme(role.acme, edge.certificates) : undefined;
   const origins = edge.originPool.status().map((sv) => sv.url).join(' ');
-  const urls = edge.addresses.map((a) => `http://${formatHostPort(a)}`);
+  const urls = [...edge.addresses.map((a) => `http://${formatHostPort(a)}`), ...(edge.httpsUrl ? [edge.httpsUrl] : [])];
   process.stdout.write(`edge ${edge.name} listening on ${urls.join(' ')}, admin ${edge.adminUrl}, origin ${origins}\n`);
   reportReady([...urls, `${edge.adminUrl}/metrics`]);
   const stop = (): void => {
     log.info('shutting down');
+    acme?.stop();
     void edge
       .close()
       .then(() => replica?.close())
@@ -223,6 +253,9 @@ export function edgeCommand(run: (role: EdgeRoleOptions) => Promise<void> = runE
     .option('--no-compression', 'serve every answer as the origin coded it (default: br/gzip variants of stored text objects)')
     .addOption(new Option('--workers <n>', "worker processes sharing the port and one cache ring, e.g. the number of cores (default: the file's workers, else 1: a single process)").argParser(integerFlag('--workers', EDGE_WORKERS_RANGE)))
     .option('--tls-ca <file>', "PEM CA bundle trusted for an https origin and the distribution links (default: the file's tls.ca, else public CAs)")
+    .option('--tls-listen <host:port>', 'HTTPS and HTTP/2 listener, e.g. 127.0.0.11:8443 (default: with --config, the edge\'s tls.port on the host of its first listener)')
+    .addOption(new Option('--tls-cert <files>', 'PEM certificate chain(s), chosen by SNI; comma list, repeatable; paired with --tls-key').argParser(listFlag((f) => f)))
+    .addOption(new Option('--tls-key <files>', 'PEM private key(s), in the order of --tls-cert; comma list, repeatable').argParser(listFlag((f) => f)))
     .action(async (flags: EdgeFlags) => run(edgeRoleFromFlags(flags)));
   return addDeprecatedAlias(cmd, '--admin-token <token>', '--token');
 }

@@ -4,7 +4,8 @@
  * Age (RFC 9111 §5.1), X-Cache, Cache-Status (RFC 9211), and answers to the client's conditionals (304),
  * Range / If-Range (206 / 416) and HEAD, all cut from the complete stored body without copying it.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import type { ClientResponse, DeliveredRequest } from './client-response.js';
 import { notModified, ifRangeAllows, NOT_MODIFIED_HEADERS } from '../http/conditional.js';
 import { CACHE_NAME, type CachedObject } from './entry.js';
 import { currentAge, MAX_AGE_SEC } from './freshness.js';
@@ -13,41 +14,50 @@ import type { BodySink } from './body-source.js';
 import type { Delivery } from './pipeline.js';
 import { planRange } from '../http/range.js';
 
+/**
+ * Headers the listener adds to every answer (Strict-Transport-Security on HTTPS, RFC 6797 §7.2: never on plain
+ * HTTP). `NO_ADDED_HEADERS` (the plain port) keeps a hit's precomputed head as it is.
+ */
+/** The header map type, for the listeners that pass added headers. */
+export type HeaderMapAlias = HeaderMap;
+
+export const NO_ADDED_HEADERS: HeaderMap = Object.freeze({}) as HeaderMap;
+
 /** A plain fresh hit: one writeHead with the precomputed header list and one write of the stored body. */
-function writeHit(res: ServerResponse, entry: CachedObject, now: number): void {
+function writeHit(res: ClientResponse, entry: CachedObject, now: number, added: HeaderMap): void {
   entry.hitHead[entry.ageSlot] = String(Math.floor(currentAge(entry.freshness, now)));
-  res.writeHead(entry.status, entry.hitHead);
+  res.writeHead(entry.status, added === NO_ADDED_HEADERS ? entry.hitHead : entry.hitHead.concat(flatten(added)));
   res.end(entry.body);
 }
 
-export function writeDelivery(req: IncomingMessage, res: ServerResponse, d: Exclude<Delivery, { kind: 'admin' }>, via: string, now: number): void {
+export function writeDelivery(req: DeliveredRequest, res: ClientResponse, d: Exclude<Delivery, { kind: 'admin' }>, via: string, now: number, added: HeaderMap = NO_ADDED_HEADERS): void {
   switch (d.kind) {
     case 'hit':
-      return writeHit(res, d.entry, now);
+      return writeHit(res, d.entry, now, added);
     case 'object':
-      return writeObject(req, res, d.entry, { 'x-cache': d.cache, 'cache-status': d.cacheStatus }, now);
+      return writeObject(req, res, d.entry, { 'x-cache': d.cache, 'cache-status': d.cacheStatus, ...added }, now);
     case 'stream':
-      return writeStream(req, res, d, via);
+      return writeStream(req, res, d, via, added);
     case 'pass':
-      return writePass(req, res, d.response, via, { 'x-cache': d.cache, 'cache-status': d.cacheStatus }, d.setCookie);
+      return writePass(req, res, d.response, via, { 'x-cache': d.cache, 'cache-status': d.cacheStatus, ...added }, d.setCookie);
     case 'synth':
-      return writeSynth(res, d.status, d.message, d.cacheStatus, d.retryAfterSec);
+      return writeSynth(res, d.status, d.message, d.cacheStatus, d.location === undefined ? added : { ...added, location: d.location }, d.retryAfterSec);
   }
 }
 
-export function writeSynth(res: ServerResponse, status: number, message: string, cacheStatus?: string, retryAfterSec?: number): void {
+export function writeSynth(res: ClientResponse, status: number, message: string, cacheStatus?: string, added: HeaderMap = NO_ADDED_HEADERS, retryAfterSec?: number): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  const headers: HeaderMap = { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(Buffer.byteLength(message)), 'cache-control': 'no-store' };
+  const headers: HeaderMap = { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(Buffer.byteLength(message)), 'cache-control': 'no-store', ...added };
   if (cacheStatus) headers['cache-status'] = cacheStatus;
   if (retryAfterSec !== undefined) headers['retry-after'] = String(retryAfterSec);
   res.writeHead(status, headers);
   res.end(message);
 }
 
-function writeObject(req: IncomingMessage, res: ServerResponse, entry: CachedObject, extra: HeaderMap, now: number): void {
+function writeObject(req: DeliveredRequest, res: ClientResponse, entry: CachedObject, extra: HeaderMap, now: number): void {
   const headers: HeaderMap = { ...entry.clientHeaders, age: String(Math.min(Math.floor(currentAge(entry.freshness, now)), MAX_AGE_SEC)), ...extra };
   const isGetOrHead = req.method === 'GET' || req.method === 'HEAD';
   if (isGetOrHead && entry.status === 200 && notModified(req.headers, entry.etag, entry.lastModified)) {
@@ -77,8 +87,8 @@ function writeObject(req: IncomingMessage, res: ServerResponse, entry: CachedObj
   else res.end(body);
 }
 
-function writeStream(req: IncomingMessage, res: ServerResponse, d: Extract<Delivery, { kind: 'stream' }>, via: string): void {
-  const headers: HeaderMap = { ...toClientHeaders(d.headers, via), 'x-cache': d.cache, 'cache-status': d.cacheStatus };
+function writeStream(req: DeliveredRequest, res: ClientResponse, d: Extract<Delivery, { kind: 'stream' }>, via: string, added: HeaderMap): void {
+  const headers: HeaderMap = { ...toClientHeaders(d.headers, via), 'x-cache': d.cache, 'cache-status': d.cacheStatus, ...added };
   const etag = single(d.headers.etag);
   if (d.status === 200 && notModified(req.headers, etag, single(d.headers['last-modified']))) {
     res.writeHead(304, pick(headers, [...NOT_MODIFIED_HEADERS, 'x-cache', 'cache-status']));
@@ -99,7 +109,7 @@ function writeStream(req: IncomingMessage, res: ServerResponse, d: Extract<Deliv
   if (!d.body.subscribe(sink)) res.destroy();
 }
 
-function writePass(req: IncomingMessage, res: ServerResponse, origin: IncomingMessage, via: string, extra: HeaderMap, setCookie: string | undefined): void {
+function writePass(req: DeliveredRequest, res: ClientResponse, origin: IncomingMessage, via: string, extra: HeaderMap, setCookie: string | undefined): void {
   const headers: HeaderMap = { ...toClientHeaders(origin.headers, via), ...extra };
   // The pool's sticky cookie goes beside the origin's own cookies, never instead of them.
   if (setCookie !== undefined) headers['set-cookie'] = [...[headers['set-cookie'] ?? []].flat(), setCookie];
@@ -134,7 +144,7 @@ function writePass(req: IncomingMessage, res: ServerResponse, origin: IncomingMe
 class BodyWriter {
   private started = false;
   constructor(
-    private readonly res: ServerResponse,
+    private readonly res: ClientResponse,
     private readonly status: number,
     private readonly headers: HeaderMap,
     /** Cache-Status of the relayed response; a 502 in its place adds why (RFC 9211 detail). */

@@ -48,6 +48,8 @@ export interface ClientInfo {
   address: string;
   /** The Host the client asked for; preserved toward the origin so it can serve virtual hosts. */
   host: string;
+  /** The scheme the client used (RFC 7239 `proto`); default http. */
+  scheme?: 'http' | 'https';
 }
 
 /** Headers for a request to the origin: end-to-end ones plus Via, X-Forwarded-For and Forwarded. */
@@ -61,7 +63,7 @@ export function toOriginHeaders(request: IncomingHttpHeaders, client: ClientInfo
   out['x-forwarded-for'] = xff ? `${xff}, ${client.address}` : client.address;
   // RFC 7239 §6: IPv6 addresses are quoted and bracketed; the host value is quoted when it holds a ':'.
   const forNode = client.address.includes(':') ? `"[${client.address}]"` : client.address;
-  const element = `for=${forNode};host="${client.host.replace(/["\\]/g, '')}";proto=http`;
+  const element = `for=${forNode};host="${client.host.replace(/["\\]/g, '')}";proto=${client.scheme ?? 'http'}`;
   const fwd = single(out.forwarded);
   out.forwarded = fwd ? `${fwd}, ${element}` : element;
   const prior = single(out.via);

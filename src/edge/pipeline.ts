@@ -48,6 +48,12 @@ export interface EdgeRequest {
   /** Header lines as received, `[name, value, ...]` (repeats that `headers` folds away are visible here). */
   readonly rawHeaders: readonly string[];
   readonly clientAddress: string;
+  /** `https` on the TLS listener (HTTP/1.1 or HTTP/2 alike). */
+  readonly scheme: 'http' | 'https';
+  /** `h1` or `h2`: what the client spoke, for logs (the lifecycle itself does not branch on it). */
+  readonly protocol: 'h1' | 'h2';
+  /** The TLS version of the connection (`TLSv1.3`), undefined on the plain port; for logs. */
+  readonly tlsVersion: string | undefined;
   /** The body to forward on a pass: as framed by the client, bounded (past the bound the client gets 413). */
   forwardBody(): RequestBody | undefined;
   /** A looked-up request's body is read and dropped (RFC 9110 §9.3.1: it cannot change a GET's meaning). */
@@ -67,9 +73,9 @@ export type Delivery =
   | { kind: 'pass'; response: IncomingMessage; cache: CacheOutcome; cacheStatus: string; setCookie?: string }
   /**
    * An answer made here. `close`: the request's framing is in doubt, so the connection ends after it.
-   * `retryAfterSec`: a 503 because every origin server is down, with Retry-After.
+   * `retryAfterSec`: a 503 because every origin server is down, with Retry-After. `location`: a redirect's target.
    */
-  | { kind: 'synth'; status: number; message: string; cacheStatus?: string; close?: boolean; retryAfterSec?: number }
+  | { kind: 'synth'; status: number; message: string; cacheStatus?: string; close?: boolean; retryAfterSec?: number; location?: string }
   /** A reserved admin path (metrics, PURGE, /.dnscdn/): the server's admin routes answer it, not the cache. */
   | { kind: 'admin' };
 
@@ -84,7 +90,7 @@ type Step =
   | { name: 'fetch'; from: 'shared'; fetch: SharedFetch; owner: boolean; stale: CachedObject | undefined }
   | { name: 'fetch'; from: 'pass'; reason: string }
   | { name: 'deliver'; delivery: Delivery }
-  | { name: 'synth'; status: number; message: string; cacheStatus?: string; close?: boolean; retryAfterSec?: number };
+  | { name: 'synth'; status: number; message: string; cacheStatus?: string; close?: boolean; retryAfterSec?: number; location?: string };
 
 export type StepName = Step['name'];
 
@@ -141,7 +147,15 @@ export interface PipelineOptions {
   hops?: HopSigner | undefined;
   /** Which ring peers' answers this edge keeps as hot copies (ring/hot-copies.ts). */
   hot?: HotCopies | undefined;
+  /** ACME HTTP-01 (RFC 8555 §8.3): the key authorization for a token, if one is pending (tls/challenges.ts). */
+  acmeChallenge?: ((token: string) => string | undefined) | undefined;
+  /** Plain-HTTP requests are redirected (308) to HTTPS on this port, except /healthz and ACME challenges. */
+  httpsRedirectPort?: number | undefined;
 }
+
+/** RFC 8555 §8.3: the path an HTTP-01 validation fetches; the token is base64url (§8.1). */
+const ACME_CHALLENGE_PREFIX = '/.well-known/acme-challenge/';
+const ACME_TOKEN = /^[A-Za-z0-9_-]{1,256}$/;
 
 export class EdgePipeline {
   private readonly inFlight = new Map<string, SharedFetch>();
@@ -149,6 +163,11 @@ export class EdgePipeline {
 
   constructor(private readonly o: PipelineOptions) {
     this.fetchContext = { cache: o.cache, upstream: o.upstream, now: o.now, hot: o.hot };
+  }
+
+  /** From now on, plain-HTTP requests get 308 to this HTTPS port (known once the listener is bound). */
+  redirectToHttps(port: number): void {
+    this.o.httpsRedirectPort = port;
   }
 
   /**
@@ -224,6 +243,10 @@ export class EdgePipeline {
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
     if (req.method === 'GET' && path === '/healthz') return { name: 'synth', status: 200, message: 'ok\n' };
+    if (this.o.acmeChallenge && path.startsWith(ACME_CHALLENGE_PREFIX)) return this.acmeAnswer(path.slice(ACME_CHALLENGE_PREFIX.length));
+    if (this.o.httpsRedirectPort !== undefined && req.scheme === 'http') {
+      return { name: 'synth', status: 308, message: 'use HTTPS\n', location: httpsLocation(req.host, this.o.httpsRedirectPort, url) };
+    }
     if (this.o.isAdminRequest(req.method, path)) return { name: 'deliver', delivery: { kind: 'admin' } };
     // A client's request has no hop header: one property read, nothing more, on the hit path.
     if (req.headers[HOP_HEADER] !== undefined && this.o.hops !== undefined) {
@@ -236,6 +259,13 @@ export class EdgePipeline {
     if (this.o.passCredentials === true && req.headers.authorization !== undefined) return { name: 'pass', reason: 'authorization' };
     req.discardBody();
     return HASH;
+  }
+
+  /** ACME HTTP-01: the key authorization as text/plain (§8.3), never cached, never sent to the origin. */
+  private acmeAnswer(token: string): Step {
+    const answer = ACME_TOKEN.test(token) ? this.o.acmeChallenge?.(token) : undefined;
+    if (answer === undefined) return { name: 'synth', status: 404, message: 'no such ACME challenge\n' };
+    return { name: 'synth', status: 200, message: answer };
   }
 
   /** lookup: the stored variant for this request (cache.ts), and whether it may be used as it is (freshness.ts). */
@@ -314,7 +344,7 @@ export class EdgePipeline {
 
   private newFetch(t: Transaction, key: string, primaryKey: string, stale: CachedObject | undefined, register: boolean): SharedFetch {
     const { req } = t;
-    const originHeaders = fillHeaders(toOriginHeaders(req.headers, { address: req.clientAddress, host: req.host }, this.o.via));
+    const originHeaders = fillHeaders(toOriginHeaders(req.headers, { address: req.clientAddress, host: req.host, scheme: req.scheme }, this.o.via));
     const fill: FillRequest = { method: 'GET', url: req.path, headers: { ...req.headers } as HeaderMap, userCookie: this.o.cookies.identifiesUser(req.headers.cookie) };
     const params = { key, primaryKey, host: req.host, path: req.path, fill, originHeaders, hops: t.hops, ...(stale ? { revalidating: stale } : {}) };
     const track = register && this.inFlight.size < MAX_IN_FLIGHT;
@@ -386,7 +416,7 @@ export class EdgePipeline {
   /** fetch (pass): straight to the origin and back, nothing stored. Successful unsafe methods invalidate (RFC 9111 §4.4). */
   private async passFetch(req: EdgeRequest, reason: string): Promise<Step> {
     const safe = req.method === 'GET' || req.method === 'HEAD';
-    const headers = toOriginHeaders(req.headers, { address: req.clientAddress, host: req.host }, this.o.via);
+    const headers = toOriginHeaders(req.headers, { address: req.clientAddress, host: req.host, scheme: req.scheme }, this.o.via);
     const body = req.forwardBody();
     const result = await this.o.upstream.request({ method: req.method, path: req.path, headers, ...(body ? { body } : {}) });
     if (result.kind !== 'response') return upstreamFailure(result.error, result.retryAfterSec, 'dnscdn; fwd=request');
@@ -447,6 +477,13 @@ export function cacheLabel(d: Delivery): string {
   }
 }
 
+/** The same host and target on the HTTPS port (RFC 9110 §15.4.9: 308 keeps the method and body). */
+function httpsLocation(host: string, port: number, target: string): string {
+  const end = host.startsWith('[') ? host.indexOf(']') + 1 : host.lastIndexOf(':') < 0 ? host.length : host.lastIndexOf(':');
+  const name = host.slice(0, end > 0 ? end : host.length);
+  return `https://${name}${port === 443 ? '' : `:${port}`}${target}`;
+}
+
 function upstreamFailureText(e: HttpError): string {
   if (e.status === 508) return `loop detected: ${e.message}\n`;
   return `${e.status === 504 ? 'origin timed out' : e.status === 503 ? 'origin unavailable' : 'origin unreachable'}: ${e.message}\n`;
@@ -491,5 +528,6 @@ function synthDelivery(s: Extract<Step, { name: 'synth' }>): Delivery {
   if (s.cacheStatus !== undefined) d.cacheStatus = s.cacheStatus;
   if (s.close) d.close = true;
   if (s.retryAfterSec !== undefined) d.retryAfterSec = s.retryAfterSec;
+  if (s.location !== undefined) d.location = s.location;
   return d;
 }

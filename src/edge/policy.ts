@@ -5,9 +5,12 @@
  *
  *   recv   Only GET and HEAD are looked up; every other method passes to the origin (RFC 9111 §2: a cache
  *          stores GET responses; §4.4: a successful unsafe method invalidates, pipeline.ts). `looksUp`.
- *   hash   The key is Host (lowercased: RFC 9110 §4.2.3, the host is case-insensitive) + path and query as
- *          requested, built once per request by `cacheKey`; a response's Vary adds one variant per value of the
- *          request headers it names (§4.1, store.ts variantKey).
+ *   hash   The key is Host (lowercased: RFC 9110 §4.2.3, the host is case-insensitive) without its port + path and
+ *          query as requested, built once per request by `cacheKey`; a response's Vary adds one variant per value of
+ *          the request headers it names (§4.1, store.ts variantKey). Scheme and port are left out on purpose: the
+ *          plain port (8080) and HTTPS (8443) serve the same site, so both share one entry. An origin whose answer
+ *          depends on the scheme says `Vary: X-Forwarded-Proto` (the edge sets that header from the connection,
+ *          client-request.ts), and the scheme then keys a variant.
  *   fill   A request with Authorization never shares its origin fetch with others (§3.5), and its response is
  *          stored only if it says public, s-maxage or must-revalidate (the library checks §3.5). `sharesFill`.
  *          A fill never carries the client's conditionals or Range (§4.3.1: the cache validates with its own
@@ -53,7 +56,10 @@ export function looksUp(method: string): boolean {
 
 /** hash: the primary cache key of a request (Host + path and query, see above). */
 export function cacheKey(host: string, path: string): string {
-  return `${host.toLowerCase()}${path}`;
+  // `name:port` or `[v6]:port`: the port goes; a bare IPv6 literal in brackets keeps its colons.
+  const colon = host.lastIndexOf(':');
+  const name = colon > host.lastIndexOf(']') ? host.slice(0, colon) : host;
+  return `${name.toLowerCase()}${path}`;
 }
 
 /** fill: may this request share an origin fetch with other clients (§3.5: not with credentials)? */

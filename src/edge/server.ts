@@ -13,6 +13,13 @@
  */
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import type { TlsCertificateFiles, Http2LimitsConfig } from '../config/types.js';
+import { asClientResponse, type ClientMessage, type NodeResponse } from './client-response.js';
+import { NO_ADDED_HEADERS, type HeaderMapAlias } from './deliver.js';
+import { ChallengeDirectory } from './tls/challenges.js';
+import { http2Limits } from './tls/h2-limits.js';
+import { startHttpsListener, type HttpsListener } from './tls/https-listener.js';
+import { ServedCertificates } from './tls/served-certificates.js';
 import type { Registry } from 'prom-client';
 import { HttpError } from '../errors.js';
 import { logger } from '../log.js';
@@ -90,6 +97,10 @@ export interface EdgeOptions {
    * treated as cookie-less when deciding whether a heuristically fresh response may be shared (policy.ts).
    */
   ignoreCookies?: readonly string[];
+  /** HTTPS and HTTP/2 beside the plain port (tls/https-listener.ts). */
+  tls?: EdgeTlsOptions;
+  /** ACME HTTP-01 answers are served from this folder on both ports (tls/challenges.ts). */
+  acmeChallengeDir?: string;
   /** Observes the lifecycle steps each request visited (pipeline.ts StepName), like varnishlog; for tests and debugging. */
   onSteps?: (steps: readonly StepName[], req: EdgeRequest) => void;
   /** Brotli/gzip variants of stored objects (compression.ts). Default DEFAULT_COMPRESSION; `false` = off. */
@@ -107,6 +118,24 @@ export interface EdgeOptions {
   peerListen?: HostPort;
 }
 
+export interface EdgeTlsOptions {
+  listen: string | HostPort;
+  /** Served by SNI; may be empty while the first ACME certificate is awaited. */
+  certificates: TlsCertificateFiles[];
+  default?: TlsCertificateFiles;
+  /** The plain port answers 308 to https:// on this listener's port (not /healthz, not ACME challenges). */
+  redirectHttp?: boolean;
+  /** Strict-Transport-Security max-age (seconds) on HTTPS answers. */
+  hstsMaxAgeSec?: number;
+  handshakeTimeoutMs?: number;
+  ticketKeyRotationMs?: number;
+  /** Idle HTTP/2 sessions and keep-alive connections close after this (default 120 s). */
+  idleTimeoutMs?: number;
+  http2?: Http2LimitsConfig;
+  /** The port clients are sent to by the redirect, when it differs from the bound one (a port forward). Default: the bound port. */
+  publicPort?: number;
+}
+
 export interface EdgeServer {
   /** The first listener's bound address. */
   readonly address: HostPort;
@@ -120,6 +149,10 @@ export interface EdgeServer {
   readonly cache: EdgeCache;
   readonly registry: Registry;
   readonly metrics: EdgeMetrics;
+  /** `https://host:port` of the HTTPS listener, when there is one. */
+  readonly httpsUrl: string | undefined;
+  /** The certificates the HTTPS listener serves (ACME adds to them). */
+  readonly certificates: ServedCertificates | undefined;
   /** `http://host:port` of the admin listener (`/metrics`, `/.dnscdn/*`). */
   readonly adminUrl: string;
   /** Registers a handler on the admin listener (bearer token checked before it runs). */
@@ -166,6 +199,10 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
   // pool never forwards it.
   const sticky = poolConfig.sticky?.cookie;
   const cookies = new CookieRule(sticky === undefined ? options.ignoreCookies : [...(options.ignoreCookies ?? []), sticky]);
+  const challenges = options.acmeChallengeDir === undefined ? undefined : new ChallengeDirectory(options.acmeChallengeDir);
+  // Certificates load before anything binds: a bad file refuses the start with the file and the reason.
+  const certificates = options.tls ? new ServedCertificates(options.tls.certificates, options.tls.default) : undefined;
+  const httpsListen = options.tls === undefined ? undefined : typeof options.tls.listen === 'string' ? parseHostPort(options.tls.listen) : options.tls.listen;
   const pipeline = new EdgePipeline({
     cache,
     upstream,
@@ -182,6 +219,9 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
     compression,
     hops: rings?.signer,
     hot: rings?.hot,
+    acmeChallenge: challenges ? (token) => challenges.get(token) : undefined,
+    // The port is known once bound (port 0 in tests): set below.
+    httpsRedirectPort: undefined,
   });
   const adminListen = options.adminListen === undefined ? { host: '127.0.0.1', port: 0 } : typeof options.adminListen === 'string' ? parseHostPort(options.adminListen) : options.adminListen;
   // Bounded by the largest pushed batch the replica route accepts: one object plus its framing.
@@ -194,50 +234,54 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
 
   /** Connections whose request was refused for its framing: answered once, then closed. */
   const refusedSockets = new WeakSet<Socket>();
-  const handleRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+  const maxHeaderBytes = options.maxHeaderBytes ?? 16 * 1024;
+  // RFC 6797 §7.2: HSTS only on secure transport, so only the HTTPS listener adds it.
+  const hsts = options.tls?.hstsMaxAgeSec === undefined ? NO_ADDED_HEADERS : { 'strict-transport-security': `max-age=${options.tls.hstsMaxAgeSec}` };
+
+  /** Every listener, both protocols: one lifecycle. `added`: headers the listener puts on every answer. */
+  function handle(req: ClientMessage, res: NodeResponse, secure: boolean, added: HeaderMapAlias): void {
     m.requests.inc({ method: knownMethod(req.method ?? 'GET') });
     const record = accessLog?.begin(req, res);
     try {
-      const delivery = pipeline.handle(new IncomingEdgeRequest(req, res, maxBodyBytes, bodyTooLarge));
-      if (delivery instanceof Promise) delivery.then((d) => respond(req, res, d, record)).catch((err: unknown) => fail(req, res, err));
-      else respond(req, res, delivery, record);
+      const delivery = pipeline.handle(new IncomingEdgeRequest(req, res, maxBodyBytes, bodyTooLarge, secure));
+      if (delivery instanceof Promise) delivery.then((d) => respond(req, res, d, added, record)).catch((err: unknown) => fail(req, res, err));
+      else respond(req, res, delivery, added, record);
     } catch (err) {
       fail(req, res, err);
     }
-  };
-  const serverOptions = { maxHeaderSize: options.maxHeaderBytes ?? 16 * 1024, keepAliveTimeout: 5000 };
-  const peerServer = options.peerListen ? http.createServer(serverOptions, handleRequest) : undefined;
+  }
+  const peerServer = options.peerListen ? http.createServer({ maxHeaderSize: maxHeaderBytes, keepAliveTimeout: 5000 }, (req, res) => handle(req, res, false, NO_ADDED_HEADERS)) : undefined;
 
-  function respond(req: http.IncomingMessage, res: http.ServerResponse, d: Delivery, record: AccessRecord | undefined): void {
+  function respond(req: ClientMessage, res: NodeResponse, d: Delivery, added: HeaderMapAlias, record: AccessRecord | undefined): void {
     if (record) noteDelivery(record, d, originName);
     if (d.kind === 'admin') {
       handleAdmin(req, res).catch((err: unknown) => fail(req, res, err));
       return;
     }
-    if (d.kind === 'synth' && d.close) {
+    if (d.kind === 'synth' && d.close && res instanceof http.ServerResponse) {
       res.shouldKeepAlive = false;
-      refusedSockets.add(req.socket);
+      refusedSockets.add(res.socket!);
     }
-    writeDelivery(req, res, d, via, now());
+    writeDelivery(req, asClientResponse(res), d, via, now(), added);
   }
 
   /** `GET /metrics`, PURGE and `/.dnscdn/` routes (the lifecycle's recv hands them here). */
-  async function handleAdmin(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  async function handleAdmin(req: ClientMessage, res: NodeResponse): Promise<void> {
     const method = req.method ?? 'GET';
     const url = req.url ?? '/';
     const pathOnly = url.split('?', 1)[0]!;
     if (method === 'PURGE') return handlePublicPurge(req, res, url);
     req.resume();
-    if (pathOnly.startsWith(ADMIN_PREFIX)) return writeSynth(res, 404, 'admin endpoints are served on the admin listener\n');
-    return writeSynth(res, 404, 'not found\n');
+    if (pathOnly.startsWith(ADMIN_PREFIX)) return writeSynth(asClientResponse(res), 404, 'admin endpoints are served on the admin listener\n');
+    return writeSynth(asClientResponse(res), 404, 'not found\n');
   }
 
-  async function handlePublicPurge(req: http.IncomingMessage, res: http.ServerResponse, url: string): Promise<void> {
+  async function handlePublicPurge(req: ClientMessage, res: NodeResponse, url: string): Promise<void> {
     req.resume();
     const verdict = publicPurge.authorize(req.socket.remoteAddress ?? '', req.headers);
     if (!verdict.ok) {
       if (verdict.status === 401) res.setHeader('www-authenticate', BEARER_CHALLENGE['www-authenticate']);
-      return writeSynth(res, verdict.status, `${verdict.reason}\n`);
+      return writeSynth(asClientResponse(res), verdict.status, `${verdict.reason}\n`);
     }
     const purged = await purge({ type: 'url', path: url });
     log.info('purge', { path: url, purged, from: req.socket.remoteAddress });
@@ -245,15 +289,15 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
   }
 
   // Node's parser rejects malformed requests and oversized headers before our handler; answer them, keep serving.
-  const onClientError = (err: NodeJS.ErrnoException, socket: Socket): void => {
+  function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
     // A refused request already has its answer; its unreadable body must not produce a second one.
     if (refusedSockets.has(socket)) return void socket.end();
     if (!socket.writable) return void socket.destroy();
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'HPE_URI_TOO_LONG' ? 414 : 400;
     const text = http.STATUS_CODES[status] ?? 'Bad Request';
     socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain\r\nContent-Length: ${text.length + 1}\r\nConnection: close\r\n\r\n${text}\n`);
-  };
-  peerServer?.on('clientError', onClientError);
+  }
+  peerServer?.on('clientError', answerClientError);
 
   // One node server per address (a node server binds one): same handler, same pipeline and cache.
   const listens = (Array.isArray(options.listen) ? options.listen : [options.listen]) as ReadonlyArray<string | HostPort>;
@@ -262,8 +306,8 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
   try {
     for (const l of listens) {
       const listen = typeof l === 'string' ? parseHostPort(l) : l;
-      const server = http.createServer(serverOptions, handleRequest);
-      server.on('clientError', onClientError);
+      const server = http.createServer({ maxHeaderSize: maxHeaderBytes, keepAliveTimeout: 5000 }, (req, res) => handle(req, res, false, NO_ADDED_HEADERS));
+      server.on('clientError', answerClientError);
       servers.push(server);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -287,13 +331,47 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
     throw err;
   }
   const peerAddr = peerServer?.address() as AddressInfo | undefined;
+  let https: HttpsListener | undefined;
+  if (options.tls && certificates && httpsListen) {
+    try {
+      https = await startHttpsListener({
+        listen: httpsListen,
+        certificates,
+        limits: http2Limits(options.tls.http2, maxHeaderBytes),
+        maxHeaderBytes,
+        onRequest: (req, res) => handle(req, res, true, hsts),
+        onClientError: answerClientError,
+        now: Date.now,
+        ...(options.tls.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: options.tls.handshakeTimeoutMs } : {}),
+        ...(options.tls.ticketKeyRotationMs !== undefined ? { ticketKeyRotationMs: options.tls.ticketKeyRotationMs } : {}),
+        ...(options.tls.idleTimeoutMs !== undefined ? { idleTimeoutMs: options.tls.idleTimeoutMs } : {}),
+      });
+    } catch (err) {
+      for (const sv of servers) sv.closeAllConnections();
+      await Promise.all(servers.map((sv) => new Promise<void>((r) => sv.close(() => r()))));
+      await admin.close();
+      pool.close();
+      throw err;
+    }
+    certificates.watch();
+    if (options.tls.redirectHttp) pipeline.redirectToHttps(options.tls.publicPort ?? https.address.port);
+  }
   const address = addresses[0]!;
-  log.info('edge listening', { name, listen: addresses.map(formatHostPort).join(' '), admin: admin.url, origin: poolConfig.servers.map((sv) => sv.url).join(' ') });
+  const httpsUrl = https ? `https://${formatHostPort(https.address)}` : undefined;
+  log.info('edge listening', {
+    name,
+    listen: addresses.map(formatHostPort).join(' '),
+    ...(httpsUrl ? { https: httpsUrl } : {}),
+    admin: admin.url,
+    origin: poolConfig.servers.map((sv) => sv.url).join(' '),
+  });
   return {
     address,
     addresses,
     originPool: pool,
     url: `http://${formatHostPort(address)}`,
+    httpsUrl,
+    certificates,
     name,
     cache,
     registry,
@@ -306,9 +384,10 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
     close: async () => {
       pool.close();
       rings?.close();
+      certificates?.close();
       peerServer?.closeAllConnections();
       for (const sv of servers) sv.closeAllConnections();
-      await Promise.all([...servers.map((sv) => new Promise<void>((resolve) => sv.close(() => resolve()))), admin.close(), ...(peerServer ? [new Promise<void>((resolve) => peerServer.close(() => resolve()))] : [])]);
+      await Promise.all([...servers.map((sv) => new Promise<void>((resolve) => sv.close(() => resolve()))), admin.close(), https?.close(), ...(peerServer ? [new Promise<void>((resolve) => peerServer.close(() => resolve()))] : [])]);
       await accessLog?.close();
     },
   };
@@ -340,14 +419,14 @@ function noteDelivery(record: AccessRecord, d: Delivery, origin: string): void {
 }
 
 /** The one catch: an HttpError becomes its status; anything else is a bug, logged, and answered 502. */
-function fail(req: http.IncomingMessage, res: http.ServerResponse, err: unknown): void {
+function fail(req: ClientMessage, res: NodeResponse, err: unknown): void {
   const status = err instanceof HttpError ? err.status : 502;
   if (!(err instanceof HttpError)) log.error('request failed', { path: req.url, error: err instanceof Error ? err.message : String(err) });
-  writeSynth(res, status, `${http.STATUS_CODES[status] ?? 'error'}\n`);
+  writeSynth(asClientResponse(res), status, `${http.STATUS_CODES[status] ?? 'error'}\n`);
 }
 
-function bodyTooLarge(res: http.ServerResponse): void {
-  writeSynth(res, 413, 'request body too large\n');
+function bodyTooLarge(res: NodeResponse): void {
+  writeSynth(asClientResponse(res), 413, 'request body too large\n');
 }
 
 /** Metric label values come from a fixed set, so a client cannot grow the label space. */

@@ -3,12 +3,13 @@
  * `dnscdn up` start exactly this; command.ts builds the same object from flags and lets a flag override a key.
  */
 import { originPoolOf } from '../config/origin-pool.js';
-import { adminToken, edgeAdmin, edgeListeners, edgeReplicaDir, edgeUrl, findEdge, distributionUrl, originServerUrls } from '../config/reach.js';
-import type { Deployment, EdgeConfig, LinkTlsConfig } from '../config/types.js';
+import { adminToken, edgeAdmin, edgeHttpsListener, edgeListeners, edgeReplicaDir, edgeUrl, findEdge, distributionUrl, originServerUrls } from '../config/reach.js';
+import type { AcmeConfig, Deployment, EdgeConfig, LinkTlsConfig } from '../config/types.js';
 import { DEFAULT_COMPRESSION } from './compression.js';
 import type { EdgeRingOptions, PeerTarget } from './ring/ring-setup.js';
 import type { EdgePushSettings } from './replica.js';
-import type { EdgeOptions } from './server.js';
+import type { EdgeOptions, EdgeTlsOptions } from './server.js';
+import { demoCertificateNames } from './tls/demo-setup.js';
 
 /** Everything one edge process runs: the cache and, when it takes part in origin push, its replica. */
 export interface EdgeRoleOptions {
@@ -19,6 +20,10 @@ export interface EdgeRoleOptions {
   linkTls?: LinkTlsConfig;
   /** Worker processes (workers.ts); absent: 1, a single process. */
   workers?: number;
+  /** A demo CA folder and the names its certificate must carry (made before the listener starts, if missing). */
+  demoCa?: { dir: string; names: string[] };
+  /** Certificates ordered from an ACME CA (tls/acme.ts). */
+  acme?: AcmeConfig;
 }
 
 /**
@@ -48,6 +53,14 @@ export function edgeRoleFromDeployment(d: Deployment, name: string | undefined, 
   const role: EdgeRoleOptions = { server };
   if (d.tls) role.linkTls = d.tls;
   if (edge.workers !== undefined) role.workers = edge.workers;
+  if (edge.tls) {
+    server.tls = edgeTlsOptions(edge);
+    if (edge.tls.demoCa !== undefined) role.demoCa = { dir: edge.tls.demoCa, names: demoCertificateNames(d) };
+    if (edge.tls.acme) {
+      role.acme = edge.tls.acme;
+      server.acmeChallengeDir = edge.tls.acme.challengeDir;
+    }
+  }
   if (d.origin && token !== undefined) role.push = { distributor: distributionUrl(d), stateDir: edgeReplicaDir(d, edge), token };
   return role;
 }
@@ -64,4 +77,19 @@ export function ringFromDeployment(d: Deployment, edge: EdgeConfig, secret: stri
   const shield = edge.shield === undefined ? [] : membersOf(edge.shield);
   if (edge.cluster === undefined && shield.length === 0) return undefined;
   return { secret, name: edge.name, cluster: cluster.map(target), shield: shield.map(target) };
+}
+
+/**
+ * The HTTPS listener of an edge from its `tls` settings: at `tls.port` on the host of the edge's first listener
+ * (edgeListeners: its first address, or the first `listen` entry, e.g. a wildcard behind NAT).
+ */
+function edgeTlsOptions(edge: EdgeConfig): EdgeTlsOptions {
+  const t = edge.tls!;
+  const o: EdgeTlsOptions = { listen: edgeHttpsListener(edge), certificates: [...t.certificates], redirectHttp: t.redirectHttp };
+  if (t.default) o.default = t.default;
+  if (t.hstsMaxAgeSec !== undefined) o.hstsMaxAgeSec = t.hstsMaxAgeSec;
+  if (t.handshakeTimeoutMs !== undefined) o.handshakeTimeoutMs = t.handshakeTimeoutMs;
+  if (t.ticketKeyRotationMs !== undefined) o.ticketKeyRotationMs = t.ticketKeyRotationMs;
+  if (t.http2) o.http2 = t.http2;
+  return o;
 }

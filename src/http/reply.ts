@@ -3,17 +3,23 @@
  * people and errors. Both carry their Content-Length and `Cache-Control: no-store`: an admin answer or an
  * error must never be kept by a cache in between.
  */
-import type { ServerResponse } from 'node:http';
+import type { OutgoingHttpHeaders } from 'node:http';
 
-export function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
+/** What is written to: node:http's ServerResponse, or node:http2's compat response (the edge's HTTPS port). */
+export interface ReplyTarget {
+  writeHead(status: number, headers: OutgoingHttpHeaders): unknown;
+  end(body: string | Buffer): unknown;
+}
+
+export function sendJson(res: ReplyTarget, status: number, value: unknown, headers: Record<string, string> = {}): void {
   sendBody(res, status, 'application/json', `${JSON.stringify(value)}\n`, headers);
 }
 
-export function sendText(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
+export function sendText(res: ReplyTarget, status: number, text: string, headers: Record<string, string> = {}): void {
   sendBody(res, status, 'text/plain; charset=utf-8', text, headers);
 }
 
-function sendBody(res: ServerResponse, status: number, contentType: string, body: string | Buffer, headers: Record<string, string>): void {
+function sendBody(res: ReplyTarget, status: number, contentType: string, body: string | Buffer, headers: Record<string, string>): void {
   res.writeHead(status, { 'content-type': contentType, 'content-length': String(Buffer.byteLength(body)), 'cache-control': 'no-store', ...headers });
   res.end(body);
 }

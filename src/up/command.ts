@@ -7,10 +7,12 @@
  * ends before that makes `up` stop the others and exit 1 with that child's error (unless --restart).
  */
 import { Command } from 'commander';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkDeploymentFile } from '../check/deployment-check.js';
 import { reportCheck } from '../check/command.js';
 import { deploymentFileOrEmbedded } from '../cli/config-path.js';
+import { prepareDemoCertificates } from '../edge/tls/demo-setup.js';
 import { formatBanner, planProcesses } from './plan.js';
 import { Supervisor, type StartOutcome } from './supervisor.js';
 
@@ -40,6 +42,9 @@ export function upCommand(): Command {
       const deployment = checked.deployment;
       const specs = planProcesses(deployment);
       const write = (line: string): void => void process.stdout.write(`${line}\n`);
+      // Once, before any edge starts: five edge processes must not race to make five CAs.
+      const demo = await prepareDemoCertificates(deployment);
+      if (demo?.created) write(`[up] made a demo CA and certificate in ${dirname(demo.caFile)} (trust ${demo.caFile})`);
       const token = deployment.adminTokens[0];
       const supervisor = new Supervisor(specs, {
         command: process.execPath,

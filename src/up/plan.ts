@@ -3,7 +3,8 @@
  * own command, so a single edge can be killed (and failover watched) like a real site going dark.
  */
 import { formatHostPort } from '../net/address.js';
-import { adminScheme, edgeAdminUrl, edgeListeners } from '../config/reach.js';
+import { join, relative } from 'node:path';
+import { adminScheme, edgeAdminUrl, edgeHttpsListener, edgeListeners } from '../config/reach.js';
 import type { Deployment } from '../config/types.js';
 
 export interface RoleProcess {
@@ -54,7 +55,11 @@ export function planProcesses(d: Deployment): RoleProcess[] {
       role: 'edge',
       args: ['edge', '--config', file, '--name', e.name],
       wave: 1,
-      listens: [...edgeListeners(e).map((hp) => `http://${formatHostPort(hp)}`), ...(e.admin ? [`${edgeAdminUrl(e, d)}/metrics`] : [])],
+      listens: [
+        ...edgeListeners(e).map((hp) => `http://${formatHostPort(hp)}`),
+        ...(e.tls ? [`https://${formatHostPort(edgeHttpsListener(e))}`] : []),
+        ...(e.admin ? [`${edgeAdminUrl(e, d)}/metrics`] : []),
+      ],
     });
   }
   return out;
@@ -84,6 +89,10 @@ export function formatBanner(d: Deployment, rows: Array<{ process: RoleProcess; 
     const edge = d.edges.find((e) => pool.edges.includes(e.name));
     if (edge) {
       lines.push(`  curl -si --resolve ${pool.name}:${edge.port}:${edge.addresses[0]} http://${pool.name}:${edge.port}/ | grep -i x-cache     # twice: MISS, then HIT`);
+      if (edge.tls) {
+        const ca = edge.tls.demoCa === undefined ? '' : ` --cacert ${relative(process.cwd(), join(edge.tls.demoCa, 'ca.pem'))}`;
+        lines.push(`  curl${ca} --http2 -sI --resolve ${pool.name}:${edge.tls.port}:${edge.addresses[0]} https://${pool.name}:${edge.tls.port}/     # HTTPS and HTTP/2`);
+      }
     }
     lines.push(`  kill <pid of the edge that answered>     # within interval x fall the answer moves to the next nearest edge`);
   }

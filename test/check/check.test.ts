@@ -39,6 +39,7 @@ describe('dnscdn check', () => {
     ['bad-duration.yaml', /^test\/fixtures\/check\/bad-duration\.yaml:9: edges\.one\.health\.interval: "fast" is not a duration/],
     ['bad-zone.yaml', /^test\/fixtures\/check\/zones-bad\/check\.test\.zone:7: A "192\.0\.2\.300" is not an IPv4 address/],
     ['missing-content.yaml', /^test\/fixtures\/check\/missing-content\.yaml:7: origin\.content: content folder test\/fixtures\/check\/no-such-folder does not exist/],
+    ['missing-certificate.yaml', /^test\/fixtures\/check\/missing-certificate\.yaml:6: edgeDefaults\.tls: certificate test\/fixtures\/check\/no-such-cert\.pem does not exist/],
     ['clash.yaml', /^test\/fixtures\/check\/clash\.yaml:3: dns\.listen: address 0\.0\.0\.0:8080 clashes with 127\.0\.0\.40:8080 of edge one/],
   ];
   // In-process (the CLI's own functions): a child process per case would cost ~1 s each on a loaded machine.

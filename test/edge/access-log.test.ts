@@ -84,6 +84,8 @@ describe('edge access log', () => {
     fx.origin.on('/r', fixed(200, { 'cache-control': 'max-age=60' }, 'r'));
     await fx.get('/r');
     await fx.get('/r');
+    // The writer opens (creates) the file asynchronously at start: on a loaded machine it may not exist yet.
+    await eventually(async () => existsSync(path), 5000, () => `${path} created`);
     // What logrotate does: rename, then signal. Lines still buffered belong to the file that was open.
     renameSync(path, join(dir, 'access.log.1'));
     await fx.edge.reopenAccessLog();

@@ -121,3 +121,21 @@ describe('dnscdn edge without --config', () => {
     expect((await parse([...base, '--admin-token', 'flag-token-456'])).push).toEqual({ distributor: 'http://127.0.0.1:8100', stateDir: 'var/edges/x', token: 'flag-token-456' });
   });
 });
+
+describe('dnscdn edge TLS flags', () => {
+  it('--tls-listen with --tls-cert/--tls-key pairs (comma list or repeated) build the HTTPS listener', async () => {
+    const o = await parse(['--listen', '127.0.0.1:8080', '--origin', 'http://127.0.0.1:8000', '--tls-listen', '127.0.0.1:8443', '--tls-cert', '/c/a.pem,/c/b.pem', '--tls-key', '/c/a.key', '--tls-key', '/c/b.key']);
+    expect(o.server.tls).toEqual({
+      listen: { host: '127.0.0.1', port: 8443 },
+      certificates: [
+        { cert: '/c/a.pem', key: '/c/a.key' },
+        { cert: '/c/b.pem', key: '/c/b.key' },
+      ],
+    });
+  });
+
+  it('refuses certificates and keys that do not pair up, and a listener without a certificate', async () => {
+    await expect(parse(['--listen', '127.0.0.1:8080', '--origin', 'http://x', '--tls-listen', '127.0.0.1:8443', '--tls-cert', '/a.pem'])).rejects.toThrow(/pair up by position: 1 certificate\(s\), 0 key\(s\)/);
+    await expect(parse(['--listen', '127.0.0.1:8080', '--origin', 'http://x', '--tls-listen', '127.0.0.1:8443'])).rejects.toThrow(/needs a certificate/);
+  });
+});

@@ -62,3 +62,27 @@ describe('up plan', () => {
     expect(formatBanner(d, planProcesses(d).map((p) => ({ process: p, pid: 1 })))).not.toContain('dashboard');
   });
 });
+
+describe('up plan with HTTPS edges', () => {
+  it('lists the https listener and prints the curl --cacert line of the demo CA', () => {
+    const d = parseDeployment(
+      `dns:
+  listen: [127.0.0.1:5353]
+edgeDefaults:
+  tls: { port: 8443, demoCa: var/demo-ca }
+edges:
+  london: { addresses: [127.0.0.11], port: 8080, location: { lat: 51.5, lon: -0.1 } }
+pools:
+  www.cdn.test: { edges: [london] }
+origin:
+  listen: 127.0.0.1:8000
+`,
+      `${process.cwd()}/up.yaml`,
+      { env: {} },
+    );
+    const london = planProcesses(d).find((p) => p.label === 'edge london')!;
+    expect(london.listens).toEqual(['http://127.0.0.11:8080', 'https://127.0.0.11:8443', 'http://127.0.0.11:9080/metrics']);
+    const banner = formatBanner(d, [{ process: london, pid: 1 }]);
+    expect(banner).toContain('curl --cacert var/demo-ca/ca.pem --http2 -sI --resolve www.cdn.test:8443:127.0.0.11 https://www.cdn.test:8443/');
+  });
+});

@@ -1,0 +1,209 @@
+/**
+ * bench:edge's HTTPS cases: 1 KiB and 100 KiB cache hits over TLS, HTTP/1.1 with keep-alive (wrk) and HTTP/2
+ * (h2load, 64 connections x 10 streams), for dnscdn edge, the TLS ceiling (tls-ceiling.ts: plain node:https and
+ * node:http2 servers answering from a Map) and nginx with `ssl` and `http2` in front of the same origin, in the
+ * same run; then full handshakes per second (no resumption: `openssl s_time -new`, two clients in parallel).
+ * Same pinning as the plain cases: the server on core 1, load generators and the origin on core 0. The
+ * certificate is ECDSA P-256 from the demo CA code (src/edge/tls/demo-ca.ts).
+ */
+import { chmodSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensureDemoCertificates } from '../src/edge/tls/demo-ca.js';
+import type { EdgeCaseResult } from './edge.js';
+import type { EdgeContext } from './edge-servers.js';
+import { h2load } from './h2load.js';
+import { OBJECT_SIZES } from './objects.js';
+import { cpuSeconds, findCommand, freePort, LOADGEN_CORE, median, pinned, repinTree, runMeasured, SERVER_CORE, startProcess, tcpAccepts, waitUntil } from './proc.js';
+import type { Ratio } from './report.js';
+import { wrk } from './wrk.js';
+
+interface TlsServer {
+  name: string;
+  argv: string[];
+  /** Where HTTP/1.1 over TLS and HTTP/2 are served (the same port for dnscdn and nginx). */
+  h1: string;
+  h2: string;
+  /** A plain-HTTP URL base to fill the cache through, if the server has one (the cache is shared). */
+  fill?: string;
+}
+
+const H2_STREAMS = 10;
+const HANDSHAKE_CLIENTS = 2;
+
+export async function measureTls(ctx: EdgeContext, seconds: number, runs: number, connections: number, only: readonly string[] | undefined): Promise<{ results: EdgeCaseResult[]; ratios: Ratio[]; notes: string[] }> {
+  const dir = join(ctx.tmp, 'tls');
+  const pki = await ensureDemoCertificates(dir, ['bench.test', ctx.host]);
+  const results: EdgeCaseResult[] = [];
+  const notes: string[] = [];
+  if (findCommand('h2load') === undefined) notes.push('h2load (nghttp2-client) not installed: HTTP/2 cases skipped');
+  const makers: Array<[string, (p: number, q: number) => TlsServer | undefined]> = [
+    ['dnscdn', (p, q) => dnscdnTls(ctx, p, q, pki.server)],
+    ['tls ceiling', (p, q) => ceilingTls(ctx, p, q, pki.server)],
+    ['nginx', (p) => nginxTls(ctx, p, pki.server)],
+  ];
+  for (const [label, make] of makers) {
+    if (only && !only.includes(label) && !only.includes('https')) continue;
+    const spec = make(await freePort(), await freePort());
+    if (spec === undefined) {
+      notes.push(`${label} (https): not installed, skipped`);
+      continue;
+    }
+    results.push(...(await measure(spec, seconds, runs, connections)));
+  }
+  return { results, ratios: tlsRatios(results), notes };
+}
+
+async function measure(spec: TlsServer, seconds: number, runs: number, connections: number): Promise<EdgeCaseResult[]> {
+  const server = startProcess(`${spec.name} (https)`, pinned(SERVER_CORE, spec.argv), { env: { ...process.env, DNSCDN_LOG: 'warn' } });
+  const out: EdgeCaseResult[] = [];
+  const h1 = new URL(spec.h1);
+  try {
+    await waitUntil(server, () => tcpAccepts(h1.hostname, Number(h1.port)));
+    repinTree(server.pid, SERVER_CORE);
+    for (const { path } of OBJECT_SIZES) {
+      await wrk({ url: (spec.fill ?? spec.h1) + path, seconds: 1, connections: 8 });
+      out.push(await repeat(`HTTPS h1 HIT ${path.slice(1)}`, spec.name, server.pid, runs, () => wrk({ url: spec.h1 + path, seconds, connections })));
+      if (findCommand('h2load') !== undefined) {
+        out.push(
+          await repeat(`HTTPS h2 HIT ${path.slice(1)}`, spec.name, server.pid, runs, async () => {
+            const r = await h2load({ url: spec.h2 + path, seconds, connections, streams: H2_STREAMS });
+            return { ...r, p50Ms: r.meanMs, p99Ms: NaN };
+          }),
+        );
+      }
+    }
+    out.push(await repeat('TLS handshakes/s', spec.name, server.pid, runs, () => handshakes(`${h1.hostname}:${h1.port}`, seconds)));
+    return out;
+  } finally {
+    await server.stop();
+  }
+}
+
+interface Sample {
+  rps: number;
+  mbPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+  loadgenCpuPercent: number;
+}
+
+async function repeat(name: string, server: string, pid: number, runs: number, once: () => Promise<Sample>): Promise<EdgeCaseResult> {
+  const samples: Sample[] = [];
+  const cpu: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const cpu0 = cpuSeconds(pid);
+    const t0 = process.hrtime.bigint();
+    samples.push(await once());
+    cpu.push((100 * (cpuSeconds(pid) - cpu0)) / (Number(process.hrtime.bigint() - t0) / 1e9));
+  }
+  const rps = samples.map((s) => s.rps);
+  const mid = samples.find((s) => s.rps === median(rps)) ?? samples[0]!;
+  const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d;
+  const r: EdgeCaseResult = {
+    case: name,
+    server,
+    rps: Math.round(median(rps)),
+    runsRps: rps.map((x) => Math.round(x)),
+    mbPerSecond: round(mid.mbPerSecond),
+    p50Ms: round(mid.p50Ms, 3),
+    p99Ms: round(mid.p99Ms, 3),
+    errors: mid.errors,
+    serverCpuPercent: round(median(cpu)),
+    loadgenCpuPercent: round(mid.loadgenCpuPercent),
+  };
+  console.log(`  ${name.padEnd(18)} ${server.padEnd(12)} ${String(r.rps).padStart(7)}/s ${String(r.mbPerSecond).padStart(7)} MB/s  runs ${r.runsRps.join(' ')}  errors ${r.errors}  cpu server ${r.serverCpuPercent}% client ${r.loadgenCpuPercent}%`);
+  return r;
+}
+
+/** Full handshakes per second (`openssl s_time -new`: no session reuse), HANDSHAKE_CLIENTS in parallel. */
+async function handshakes(hostPort: string, seconds: number): Promise<Sample> {
+  const runs = await Promise.all(Array.from({ length: HANDSHAKE_CLIENTS }, () => runMeasured(pinned(LOADGEN_CORE, ['openssl', 's_time', '-connect', hostPort, '-new', '-time', String(seconds)]))));
+  let total = 0;
+  let cpu = 0;
+  let wall = 0;
+  for (const r of runs) {
+    const m = /(\d+) connections in ([\d.]+) real seconds/.exec(r.stdout);
+    if (!m) throw new Error(`openssl s_time: unexpected output: ${r.stdout.slice(-300)}`);
+    total += Number(m[1]) / Number(m[2]);
+    cpu += r.cpuSeconds;
+    wall = Math.max(wall, r.wallSeconds);
+  }
+  return { rps: total, mbPerSecond: 0, p50Ms: NaN, p99Ms: NaN, errors: 0, loadgenCpuPercent: (100 * cpu) / wall };
+}
+
+function dnscdnTls(ctx: EdgeContext, port: number, tlsPort: number, files: { cert: string; key: string }): TlsServer {
+  const argv = ['node', join(ctx.root, 'bin', 'dnscdn.js'), 'edge', '--listen', `${ctx.host}:${port}`, '--admin-listen', `${ctx.host}:0`, '--origin', ctx.originUrl, '--max-bytes', '256MB'];
+  argv.push('--tls-listen', `${ctx.host}:${tlsPort}`, '--tls-cert', files.cert, '--tls-key', files.key);
+  const https = `https://${ctx.host}:${tlsPort}`;
+  return { name: 'dnscdn', argv, h1: https, h2: https, fill: `http://${ctx.host}:${port}` };
+}
+
+function ceilingTls(ctx: EdgeContext, h1Port: number, h2Port: number, files: { cert: string; key: string }): TlsServer {
+  const argv = ['node', join(ctx.root, 'dist-bench', 'bench', 'tls-ceiling.js'), '--h1', `${ctx.host}:${h1Port}`, '--h2', `${ctx.host}:${h2Port}`, '--cert', files.cert, '--key', files.key];
+  return { name: 'tls ceiling', argv, h1: `https://${ctx.host}:${h1Port}`, h2: `https://${ctx.host}:${h2Port}` };
+}
+
+/** nginx 1.22 with one worker, `ssl http2` and proxy_cache, as in the plain cases. */
+function nginxTls(ctx: EdgeContext, port: number, files: { cert: string; key: string }): TlsServer | undefined {
+  const nginx = findCommand('nginx');
+  if (nginx === undefined) return undefined;
+  const dir = join(ctx.tmp, 'nginx-tls');
+  for (const d of ['cache', 'temp']) mkdirSync(join(dir, d), { recursive: true });
+  // Started as root, nginx's worker runs as nobody: it must reach and write its cache and temp folders.
+  for (const d of [ctx.tmp, dir]) chmodSync(d, 0o755);
+  for (const d of ['cache', 'temp']) chmodSync(join(dir, d), 0o777);
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(
+    conf,
+    `worker_processes 1;
+daemon off;
+master_process on;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/temp/body;
+  proxy_temp_path ${dir}/temp/proxy;
+  fastcgi_temp_path ${dir}/temp/fastcgi;
+  uwsgi_temp_path ${dir}/temp/uwsgi;
+  scgi_temp_path ${dir}/temp/scgi;
+  keepalive_requests 1000000;
+  http2_max_requests 1000000;
+  proxy_cache_path ${dir}/cache levels=1:2 keys_zone=benchtls:16m max_size=256m inactive=1h use_temp_path=off;
+  upstream origin { server ${ctx.origin.host}:${ctx.origin.port}; keepalive 16; }
+  server {
+    listen ${ctx.host}:${port} ssl http2;
+    ssl_certificate ${files.cert};
+    ssl_certificate_key ${files.key};
+    ssl_protocols TLSv1.2 TLSv1.3;
+    location / {
+      proxy_pass http://origin;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_cache benchtls;
+      add_header X-Cache $upstream_cache_status;
+    }
+  }
+}
+`,
+  );
+  const https = `https://${ctx.host}:${port}`;
+  return { name: 'nginx', argv: [nginx, '-p', dir, '-c', conf], h1: https, h2: https };
+}
+
+export function tlsRatios(results: readonly EdgeCaseResult[]): Ratio[] {
+  const out: Ratio[] = [];
+  const cases = [...new Set(results.map((r) => r.case))];
+  for (const c of cases) {
+    const rate = (server: string): number | undefined => results.find((r) => r.case === c && r.server === server)?.rps;
+    const ours = rate('dnscdn');
+    if (ours === undefined) continue;
+    const ceiling = rate('tls ceiling');
+    if (ceiling !== undefined && ceiling > 0) out.push({ ratio: `${c}: dnscdn / tls ceiling`, value: ours / ceiling, ...(c.startsWith('HTTPS') ? { target: '>= 0.9' } : {}) });
+    const nginx = rate('nginx');
+    if (nginx !== undefined && nginx > 0) out.push({ ratio: `${c}: dnscdn / nginx`, value: ours / nginx });
+  }
+  return out;
+}

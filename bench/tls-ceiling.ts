@@ -1,0 +1,39 @@
+/**
+ * The Node.js TLS ceiling for bench:edge's HTTPS cases: a plain node:https server (HTTP/1.1) and a plain
+ * node:http2 secure server (HTTP/2), answering GET /<path> from an in-memory Map with a cache hit's header set:
+ * the least work an HTTPS cache hit can cost in Node, per protocol.
+ *
+ *   node dist-bench/bench/tls-ceiling.js --h1 127.0.0.1:8401 --h2 127.0.0.1:8402 --cert edge.pem --key edge-key.pem
+ */
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:https';
+import { createSecureServer } from 'node:http2';
+import { parseHostPort } from '../src/net/address.js';
+import { benchObjects } from './objects.js';
+
+const arg = (name: string): string => {
+  const i = process.argv.indexOf(name);
+  if (i < 0 || process.argv[i + 1] === undefined) throw new Error(`tls-ceiling: ${name} is required`);
+  return process.argv[i + 1]!;
+};
+const tls = { cert: readFileSync(arg('--cert')), key: readFileSync(arg('--key')), minVersion: 'TLSv1.2' as const };
+const bodies = new Map<string, Buffer>(benchObjects().map((o) => [o.path, o.body]));
+const headers = (body: Buffer): Record<string, string | number> => ({ 'content-type': 'application/octet-stream', 'content-length': body.length, 'cache-control': 'max-age=3600', age: '0' });
+
+const h1 = createServer(tls, (req, res) => {
+  const body = bodies.get(req.url ?? '');
+  if (body === undefined) return void res.writeHead(404, { 'content-length': 0 }).end();
+  res.writeHead(200, headers(body));
+  res.end(body);
+});
+h1.keepAliveTimeout = 60_000;
+const h2 = createSecureServer(tls, (req, res) => {
+  const body = bodies.get(req.url);
+  if (body === undefined) return void res.writeHead(404, { 'content-length': 0 }).end();
+  res.writeHead(200, headers(body));
+  res.end(body);
+});
+const a = parseHostPort(arg('--h1'));
+const b = parseHostPort(arg('--h2'));
+h1.listen(a.port, a.host, () => h2.listen(b.port, b.host, () => process.stdout.write(`tls-ceiling listening on ${a.host}:${a.port} (h1), ${b.host}:${b.port} (h2)\n`)));
+process.once('SIGTERM', () => process.exit(0));

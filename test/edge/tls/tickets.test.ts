@@ -1,0 +1,57 @@
+/**
+ * Session resumption by tickets, with rotated ticket keys: a client resumes with the ticket it was given, and
+ * after the key has rotated the old ticket no longer resumes (a full handshake instead).
+ */
+import tls from 'node:tls';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEdge, type EdgeServer } from '../../../src/edge/server.js';
+import { startOrigin, type TestOrigin } from '../harness.js';
+import { startPki, type TestPki } from './certs.js';
+
+let pki: TestPki;
+let origin: TestOrigin;
+let edge: EdgeServer;
+let port: number;
+const ROTATION_MS = 400;
+
+beforeAll(async () => {
+  pki = await startPki();
+  const files = await pki.issue('www', ['www.cdn.test']);
+  origin = await startOrigin();
+  edge = await startEdge({ listen: '127.0.0.1:0', origin: origin.url, maxBytes: 1 << 20, tls: { listen: '127.0.0.1:0', certificates: [files], ticketKeyRotationMs: ROTATION_MS } });
+  port = Number(new URL(edge.httpsUrl!).port);
+});
+
+afterAll(async () => {
+  await edge?.close();
+  await origin?.close();
+  pki?.remove();
+});
+
+/** Connects (offering `session` if given); resolves with whether it resumed and the ticket it was given. */
+function connect(session?: Buffer): Promise<{ reused: boolean; ticket: Buffer | undefined }> {
+  return new Promise((resolve, reject) => {
+    let ticket: Buffer | undefined;
+    let reused = false;
+    const s = tls.connect({ host: '127.0.0.1', port, servername: 'www.cdn.test', ca: pki.ca.certPem, ...(session ? { session } : {}) }, () => {
+      reused = s.isSessionReused();
+      // TLS 1.3 sends tickets after the handshake, before any answer: one request, and the server closes.
+      s.write('GET /healthz HTTP/1.1\r\nHost: www.cdn.test\r\nConnection: close\r\n\r\n');
+    });
+    s.on('session', (t: Buffer) => (ticket ??= t));
+    s.resume();
+    s.on('close', () => resolve({ reused, ticket }));
+    s.on('error', reject);
+  });
+}
+
+describe('session tickets', () => {
+  it('resume with a fresh ticket, and not with one from before the key rotated', async () => {
+    const first = await connect();
+    expect(first.reused).toBe(false);
+    expect(first.ticket).toBeDefined();
+    expect((await connect(first.ticket)).reused).toBe(true);
+    await new Promise((r) => setTimeout(r, ROTATION_MS * 2.5));
+    expect((await connect(first.ticket)).reused).toBe(false);
+  });
+});
