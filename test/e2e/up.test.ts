@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePortOn, privateLoopbacks } from '../net/loopback.js';
 import { alive } from './pids.js';
+import { scrapeMetrics } from './prometheus-scrape.js';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -49,11 +50,13 @@ describe('dnscdn up', () => {
   let up: ChildProcess;
   let output = '';
   let dnsPort = 0;
+  let dnsAdminPort = 0;
   let edgePort = 0;
   let originPort = 0;
 
   beforeAll(async () => {
     dnsPort = await freePortOn(DNS_HOST);
+    dnsAdminPort = await freePortOn(DNS_HOST);
     edgePort = await freePortOn(LONDON);
     originPort = await freePortOn(ORIGIN_HOST);
     const dir = mkdtempSync(join(tmpdir(), 'dnscdn-up-'));
@@ -62,6 +65,7 @@ describe('dnscdn up', () => {
       file,
       `dns:
   listen: [${DNS_HOST}:${dnsPort}]
+  admin: ${DNS_HOST}:${dnsAdminPort}
   zones: ${join(ROOT, 'zones')}
 edgeDefaults:
   port: ${edgePort}
@@ -158,6 +162,20 @@ admin:
     expect(pushed.stdout).toMatch(/^seq \d+\tput\t\/index\.html\n$/);
     const publicPush = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-X', 'POST', '-H', 'Authorization: Bearer up-e2e-test-token', '-d', '{"paths":["/index.html"]}', `http://${ORIGIN_HOST}:${originPort}/.dnscdn/push`]);
     expect(publicPush.stdout).toBe('405'); // the public port serves content only (GET, HEAD)
+  }, 30_000);
+
+  it('every role exports the process and Node.js metrics with its role (and edge) label on its admin /metrics', async () => {
+    const rows = [...output.matchAll(/^(dns|origin|distributor|edge \w+)\s+\d+\s.*?(http:\/\/\S+\/metrics)/gm)].map((m) => ({ label: m[1]!, url: m[2]! }));
+    expect(rows.map((r) => r.label).sort()).toEqual(['dns', 'edge london', 'edge newyork', 'edge tokyo', 'origin']);
+    for (const { label, url } of rows) {
+      const names = [...(await scrapeMetrics(url)).keys()];
+      const processSamples = names.filter((n) => n.startsWith('process_'));
+      expect(processSamples.length, label).toBeGreaterThan(0);
+      expect(names.filter((n) => n.startsWith('nodejs_')).length, label).toBeGreaterThan(0);
+      const [role, edge] = label.split(' ');
+      for (const n of processSamples) expect(n, label).toContain(`role="${role}"`);
+      if (edge) for (const n of processSamples) expect(n, label).toContain(`edge="${edge}"`);
+    }
   }, 30_000);
 
   it('stops every child on SIGTERM', async () => {

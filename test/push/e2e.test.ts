@@ -158,6 +158,7 @@ describe('push through the distribution tier', () => {
     await c.converged();
     const gauges = async (): Promise<string> => (await rawRequest(c.distributorUrl, '/metrics')).body.toString();
     let text = await gauges();
+    expect(text).toMatch(/^process_cpu_seconds_total\{role="distributor"\} /m);
     for (const name of ['edge0', 'edge1', 'edge2']) {
       expect(text).toContain(`dnscdn_distribution_lag_ops{edge="${name}",role="distributor"} 0`);
       expect(text).toContain(`dnscdn_distribution_lag_seconds{edge="${name}",role="distributor"} 0`);
