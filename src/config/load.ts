@@ -40,6 +40,7 @@ import { cookiePatternProblem } from '../http/cookie-pattern.js';
 import { parseByteSize, parseDuration } from './units.js';
 import { parseCachePolicy } from './cache-policies.js';
 import { parseTsigKey, type TsigKey } from './tsig-keys.js';
+import { isLogFormat, isLogLevel, LOG_FORMATS, LOG_LEVELS, type LogSettings } from '../log.js';
 
 /** The geo database shipped as an npm dependency: DB-IP IP to City Lite (CC BY 4.0, https://db-ip.com). */
 export const BUILTIN_GEO_DATABASE = 'dbip-city-lite';
@@ -83,7 +84,7 @@ export function parseDeployment(text: string, file: string, options: LoadOptions
 
 function validate(root: ConfigNode, file: string, env: Record<string, string | undefined>): Deployment {
   const baseDir = dirname(file);
-  const f = root.fields(['dns', 'edgeDefaults', 'edges', 'pools', 'geo', 'origin', 'distribution', 'admin']);
+  const f = root.fields(['dns', 'edgeDefaults', 'edges', 'pools', 'geo', 'origin', 'distribution', 'admin', 'log']);
   const dns = readDns(f.dns, baseDir);
   const edges = readEdges(f.edges, f.edgeDefaults);
   const edgeNames = new Set(edges.map((e) => e.name));
@@ -95,8 +96,25 @@ function validate(root: ConfigNode, file: string, env: Record<string, string | u
   const deployment: Deployment = { file, dns, edges, pools, geo, adminTokens };
   if (origin) deployment.origin = origin;
   if (distribution) deployment.distribution = distribution;
+  if (f.log.present()) deployment.log = readLog(f.log);
   checkUniqueListeners(root, deployment);
   return deployment;
+}
+
+function readLog(n: ConfigNode): LogSettings {
+  const f = n.fields(['format', 'level']);
+  const out: LogSettings = {};
+  if (f.format.present()) {
+    const v = f.format.string();
+    if (!isLogFormat(v)) throw f.format.error(`unknown log format "${v}" (one of ${LOG_FORMATS.join(', ')})`);
+    out.format = v;
+  }
+  if (f.level.present()) {
+    const v = f.level.string();
+    if (!isLogLevel(v)) throw f.level.error(`unknown log level "${v}" (one of ${LOG_LEVELS.join(', ')})`);
+    out.level = v;
+  }
+  return out;
 }
 
 function hostPort(n: ConfigNode, defaultPort?: number): HostPort {

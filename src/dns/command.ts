@@ -7,7 +7,7 @@
  */
 import { Command, Option } from 'commander';
 import { ConfigError } from '../errors.js';
-import { logger } from '../log.js';
+import { announceListening, logger } from '../log.js';
 import { formatHostPort, parseHostPort, type HostPort } from '../net/address.js';
 import { parseCidr } from '../net/cidr.js';
 import { createRegistry } from '../metrics.js';
@@ -122,7 +122,8 @@ export function dnsCommand(): Command {
     if (opts.config !== undefined) {
       const steered = await startSteeredDns(opts.config, { overrides });
       const metrics = steered.server.metricsAddress ? `, metrics http://${formatHostPort(steered.server.metricsAddress)}/metrics` : '';
-      process.stdout.write(`dns listening on ${steered.server.addresses.map(formatHostPort).join(' ')}${metrics}\n`);
+      const addresses = steered.server.addresses.map(formatHostPort).join(' ');
+      announceListening('dns', `dns listening on ${addresses}${metrics}`, { address: addresses, metrics: steered.server.metricsAddress ? `http://${formatHostPort(steered.server.metricsAddress)}/metrics` : undefined });
       reportReady([...steered.server.addresses.map((a) => `${formatHostPort(a)} udp+tcp`), ...(steered.admin ? [`http://${formatHostPort(steered.admin)}/metrics`] : [])]);
       process.on('SIGHUP', () => void steered.server.reload());
       const stopSteered = (): void => void steered.close().then(() => process.exit(0));

@@ -3,11 +3,11 @@
  * deployment file (setup.ts); with `--config`, every flag given on the command line overrides its key.
  */
 import { Command } from 'commander';
-import { loadDeployment } from '../config/load.js';
+import { loadDeploymentWithLogSettings, reloadLogSettingsOnHangup } from '../config/role-file.js';
 import { adminToken } from '../config/reach.js';
 import { CACHE_POLICIES, DEFAULT_CACHE_POLICY, parseCachePolicy } from '../config/cache-policies.js';
 import { parseByteSize } from '../config/units.js';
-import { logger } from '../log.js';
+import { announceListening, logger } from '../log.js';
 import { parseHostPort } from '../net/address.js';
 import { defaultAdminAddressOrThrow } from '../net/admin-address.js';
 import { reportReady } from '../up/child.js';
@@ -48,7 +48,7 @@ export function edgeRoleFromFlags(flags: EdgeFlags, env: Record<string, string |
   const envToken = env[TOKEN_ENV] === '' ? undefined : env[TOKEN_ENV];
   let role: EdgeRoleOptions;
   if (flags.config !== undefined) {
-    const d = loadDeployment(flags.config);
+    const d = loadDeploymentWithLogSettings(flags.config);
     role = edgeRoleFromDeployment(d, flags.name, flags.adminToken ?? adminToken(d) ?? envToken);
   } else role = fromFlagsAlone(flags);
   const s = role.server;
@@ -93,7 +93,7 @@ function parseOriginTimeout(text: string): number {
 export async function runEdge(role: EdgeRoleOptions): Promise<void> {
   const edge = await startEdge(role.server);
   const replica = role.push ? await attachReplica(edge, role.push) : undefined;
-  process.stdout.write(`edge ${edge.name} listening on ${edge.url}, admin ${edge.adminUrl}, origin ${role.server.origin}\n`);
+  announceListening('edge', `edge ${edge.name} listening on ${edge.url}, admin ${edge.adminUrl}, origin ${role.server.origin}`, { name: edge.name, address: edge.url, admin: edge.adminUrl, origin: role.server.origin });
   reportReady([edge.url, `${edge.adminUrl}/metrics`]);
   const stop = (): void => {
     log.info('shutting down');
@@ -124,5 +124,9 @@ export function edgeCommand(run: (role: EdgeRoleOptions) => Promise<void> = runE
     .option('--ignore-cookies <names>', "comma-separated cookie names (* wildcards) that do not make a response private, e.g. '_ga*,_gid'")
     .option('--distributor <url>', 'origin push: distribution node to receive pushes from and catch up with (needs the admin token)')
     .option('--state-dir <dir>', 'origin push: replica journal and pushed bodies (default .dnscdn/edge-NAME)')
-    .action(async (flags: EdgeFlags) => run(edgeRoleFromFlags(flags)));
+    .action(async (flags: EdgeFlags) => {
+      const role = edgeRoleFromFlags(flags);
+      reloadLogSettingsOnHangup('edge', flags.config);
+      await run(role);
+    });
 }

@@ -233,7 +233,7 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
   }
   const addr = server.address() as AddressInfo;
   const address = { host: addr.address, port: addr.port };
-  log.info('edge listening', { name, listen: formatHostPort(address), admin: admin.url, origin: options.origin });
+  log.debug('edge listening', { name, listen: formatHostPort(address), admin: admin.url, origin: options.origin });
   return {
     address,
     url: `http://${formatHostPort(address)}`,

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
-import { loadDeployment } from '../config/load.js';
+import { loadDeploymentWithLogSettings, reloadLogSettingsOnHangup } from '../config/role-file.js';
 import { Distributor } from '../distribution/distributor.js';
+import { announceListening } from '../log.js';
 import type { DistributionStatus } from '../distribution/distributor.js';
 import { parseDistributionStatus, parseOpSummaries } from '../distribution/answers.js';
 import { bearer } from '../http/bearer.js';
@@ -53,7 +54,7 @@ const FLAG_DEFAULTS = { content: 'content/', listen: '127.0.0.1:8000', dataDir: 
 export function originRoleFromFlags(flags: OriginFlags): OriginRoleOptions {
   const role: OriginRoleOptions =
     flags.config !== undefined
-      ? originRoleFromDeployment(loadDeployment(flags.config))
+      ? originRoleFromDeployment(loadDeploymentWithLogSettings(flags.config))
       : { content: FLAG_DEFAULTS.content, listen: parseHostPort(FLAG_DEFAULTS.listen), rules: [], edges: [], dataDir: FLAG_DEFAULTS.dataDir, watch: false };
   if (flags.content !== undefined) role.content = flags.content;
   if (flags.listen !== undefined) role.listen = parseHostPort(flags.listen);
@@ -103,7 +104,7 @@ export async function runOrigin(o: OriginRoleOptions): Promise<void> {
     distributor,
   });
   const watcher = o.watch && publisher ? watchContent(origin, publisher) : undefined;
-  process.stdout.write(`origin listening on ${origin.url}, admin ${origin.adminUrl}, content ${o.content}\n`);
+  announceListening('origin', `origin listening on ${origin.url}, admin ${origin.adminUrl}, content ${o.content}`, { address: origin.url, admin: origin.adminUrl, content: o.content });
   reportReady([origin.url, `${origin.adminUrl}/metrics`]);
   const stop = async (): Promise<void> => {
     watcher?.close();
@@ -130,7 +131,11 @@ export function originCommand(run: (role: OriginRoleOptions) => Promise<void> = 
     .option('--surrogate-key <pattern=keys>', 'Surrogate-Key values for matching paths (space separated); repeatable', collect, [])
     .option('--watch', 'push changed files and purge deleted ones automatically')
     .option('--config <file>', 'deployment file: origin, rules, edges, journal and token from it; other flags override them')
-    .action(async (flags: OriginFlags) => run(originRoleFromFlags(flags)));
+    .action(async (flags: OriginFlags) => {
+      const role = originRoleFromFlags(flags);
+      reloadLogSettingsOnHangup('origin', flags.config);
+      await run(role);
+    });
 }
 
 interface ClientOptions {

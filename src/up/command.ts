@@ -7,7 +7,7 @@
  */
 import { Command } from 'commander';
 import { fileURLToPath } from 'node:url';
-import { loadDeployment } from '../config/load.js';
+import { loadDeploymentWithLogSettings } from '../config/role-file.js';
 import { formatBanner, planProcesses } from './plan.js';
 import { Supervisor, type StartOutcome } from './supervisor.js';
 
@@ -30,7 +30,7 @@ export function upCommand(): Command {
     .option('--config <file>', 'deployment file', DEFAULT_CONFIG)
     .option('--restart', 'restart a child that exits (with backoff); without it a killed edge stays down')
     .action(async (o: { config: string; restart?: boolean }) => {
-      const deployment = loadDeployment(o.config);
+      const deployment = loadDeploymentWithLogSettings(o.config);
       const specs = planProcesses(deployment);
       const write = (line: string): void => void process.stdout.write(`${line}\n`);
       const token = deployment.adminTokens[0];
