@@ -6,7 +6,8 @@
  * Health probes (`GET /healthz`) are counted apart: they are not client requests.
  */
 import type { Socket } from 'node:net';
-import { Counter, Histogram, type MetricObjectWithValues, type MetricValueWithName, type Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
+import { MirroredHistogram } from '../mirrored-histogram.js';
 
 /** X-Cache outcomes, plus SYNTH for answers made by the edge itself (400, 413, 414, 502, 504, a refused PURGE). */
 export const OUTCOMES = ['HIT', 'MISS', 'STALE', 'REVALIDATED', 'PASS', 'SYNTH'] as const;
@@ -24,9 +25,9 @@ const DURATION_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0
 export class EdgeTraffic {
   private readonly responses = new Float64Array(OUTCOMES.length * STATUS_CLASSES.length);
   private readonly methods = new Float64Array(METHODS.length);
-  private readonly buckets = new Float64Array(DURATION_BUCKETS.length);
-  private durationSum = 0;
-  private durationCount = 0;
+  readonly buckets = new Float64Array(DURATION_BUCKETS.length);
+  durationSum = 0;
+  durationCount = 0;
   probes = 0;
   /** Bytes sent on closed client connections; open ones are read on scrape (a cost per connection, not per request). */
   private closedBytes = 0;
@@ -108,51 +109,13 @@ export class EdgeTraffic {
         this.inc(traffic.sentBytes());
       },
     });
-    new DurationHistogram(traffic, registry);
+    new MirroredHistogram(registry, { name: DURATION_NAME, help: DURATION_HELP, bounds: DURATION_BUCKETS }, () => ({ buckets: traffic.buckets, sum: traffic.durationSum, count: traffic.durationCount }));
   }
 
-  /** The histogram as prom-client prints it: cumulative `le` buckets, `+Inf`, sum and count. */
-  durationSamples(): Array<MetricValueWithName<'le'>> {
-    const out: Array<MetricValueWithName<'le'>> = [];
-    let cumulative = 0;
-    for (let i = 0; i < DURATION_BUCKETS.length; i++) {
-      cumulative += this.buckets[i]!;
-      out.push({ metricName: `${DURATION_NAME}_bucket`, labels: { le: DURATION_BUCKETS[i]! }, value: cumulative });
-    }
-    out.push({ metricName: `${DURATION_NAME}_bucket`, labels: { le: '+Inf' }, value: this.durationCount });
-    out.push({ metricName: `${DURATION_NAME}_sum`, labels: {}, value: this.durationSum });
-    out.push({ metricName: `${DURATION_NAME}_count`, labels: {}, value: this.durationCount });
-    return out;
-  }
 }
 
 const DURATION_NAME = 'dnscdn_edge_request_duration_seconds';
-
 const DURATION_HELP = 'Seconds from a client request to its complete response (health probes not included)';
-
-/**
- * A prom-client Histogram whose samples come from EdgeTraffic's arrays instead of per-call `observe()`. The
- * registry prints a histogram through `getForPromString()` (JSON through `get()`): both return our samples, under
- * the name, help, type and aggregator of an unregistered twin that nothing observes.
- */
-class DurationHistogram extends Histogram<'le'> {
-  private readonly shape = new Histogram({ name: DURATION_NAME, help: DURATION_HELP, buckets: DURATION_BUCKETS, registers: [] });
-
-  constructor(
-    private readonly traffic: EdgeTraffic,
-    registry: Registry,
-  ) {
-    super({ name: DURATION_NAME, help: DURATION_HELP, buckets: DURATION_BUCKETS, registers: [registry] });
-  }
-
-  override async get(): Promise<MetricObjectWithValues<MetricValueWithName<'le'>>> {
-    return { ...(await this.shape.get()), values: this.traffic.durationSamples() };
-  }
-
-  getForPromString(): Promise<MetricObjectWithValues<MetricValueWithName<'le'>>> {
-    return this.get();
-  }
-}
 
 function methodIndex(m: string | undefined): number {
   switch (m) {
