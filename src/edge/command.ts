@@ -4,11 +4,12 @@
  */
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { loadDeployment, parseAccessLogFormat } from '../config/load.js';
+import { parseAccessLogFormat } from '../config/load.js';
+import { loadDeploymentWithLogSettings, reloadLogSettingsOnHangup } from '../config/role-file.js';
 import { adminToken } from '../config/reach.js';
 import { CACHE_POLICIES, DEFAULT_CACHE_POLICY, parseCachePolicy } from '../config/cache-policies.js';
 import { parseByteSize } from '../config/units.js';
-import { logger } from '../log.js';
+import { announceListening, logger } from '../log.js';
 import { formatHostPort, parseHostPort } from '../net/address.js';
 import { defaultAdminAddressOrThrow } from '../net/admin-address.js';
 import { addDeprecatedAlias, durationFlag, listFlag } from '../cli/flags.js';
@@ -67,7 +68,7 @@ export function edgeRoleFromFlags(flags: EdgeFlags, env: Record<string, string |
   const envToken = env[TOKEN_ENV] === '' ? undefined : env[TOKEN_ENV];
   let role: EdgeRoleOptions;
   if (flags.config !== undefined) {
-    const d = loadDeployment(flags.config);
+    const d = loadDeploymentWithLogSettings(flags.config);
     role = edgeRoleFromDeployment(d, flags.name, flags.token ?? adminToken(d) ?? envToken);
   } else role = fromFlagsAlone(flags);
   const s = role.server;
@@ -170,7 +171,7 @@ export async function runEdge(role: EdgeRoleOptions): Promise<void> {
   const replica = role.push ? await attachReplica(edge, role.push) : undefined;
   const origins = edge.originPool.status().map((sv) => sv.url).join(' ');
   const urls = edge.addresses.map((a) => `http://${formatHostPort(a)}`);
-  process.stdout.write(`edge ${edge.name} listening on ${urls.join(' ')}, admin ${edge.adminUrl}, origin ${origins}\n`);
+  announceListening('edge', `edge ${edge.name} listening on ${urls.join(' ')}, admin ${edge.adminUrl}, origin ${origins}`, { name: edge.name, address: urls.join(' '), admin: edge.adminUrl, origin: origins });
   reportReady([...urls, `${edge.adminUrl}/metrics`]);
   const stop = (): void => {
     log.info('shutting down');
@@ -211,6 +212,10 @@ export function edgeCommand(run: (role: EdgeRoleOptions) => Promise<void> = runE
     .option('--access-log-format <format>', 'combined (default) or json')
     .option('--no-compression', 'serve every answer as the origin coded it (default: br/gzip variants of stored text objects)')
     .option('--tls-ca <file>', "PEM CA bundle trusted for an https origin and the distribution links (default: the file's tls.ca, else public CAs)")
-    .action(async (flags: EdgeFlags) => run(edgeRoleFromFlags(flags)));
+    .action(async (flags: EdgeFlags) => {
+      const role = edgeRoleFromFlags(flags);
+      reloadLogSettingsOnHangup('edge', flags.config);
+      await run(role);
+    });
   return addDeprecatedAlias(cmd, '--admin-token <token>', '--token');
 }

@@ -13,6 +13,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { Registry } from 'prom-client';
 import { HttpError } from '../errors.js';
 import { logger } from '../log.js';
@@ -30,10 +31,11 @@ import { IncomingEdgeRequest } from './client-request.js';
 import { writeDelivery, writeSynth } from './deliver.js';
 import type { CachedObject } from './entry.js';
 import { createEdgeMetrics, createOriginServerMetrics, type EdgeMetrics } from './metrics.js';
-import { cacheLabel, EdgePipeline, type Delivery, type StepName, type EdgeRequest } from './pipeline.js';
+import { cacheLabel, EdgePipeline, outcomeIndex, type Delivery, type StepName, type EdgeRequest } from './pipeline.js';
 import { CookieRule } from './policy.js';
 import { PublicPurge } from './public-purge.js';
 import { EdgeStore } from './store.js';
+import { SYNTH_OUTCOME } from './traffic.js';
 import type { CachePolicyName } from '../config/cache-policies.js';
 import { observedUpstream } from './upstream/observed.js';
 import { OriginPool } from './upstream/origin-pool.js';
@@ -123,7 +125,7 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
   const via = `1.1 ${name}`;
   const now = options.now ?? Date.now;
   const maxBodyBytes = options.maxBodyBytes ?? 16 * 1024 * 1024;
-  const registry = createRegistry({ labels: { edge: name } });
+  const registry = createRegistry({ labels: { role: 'edge', edge: name } });
   let metrics: EdgeMetrics | undefined;
   const store = new EdgeStore<CachedObject>({
     maxBytes: options.maxBytes,
@@ -173,19 +175,41 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
   /** Connections whose request was refused for its framing: answered once, then closed. */
   const refusedSockets = new WeakSet<Socket>();
   const handleRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
-    m.requests.inc({ method: knownMethod(req.method ?? 'GET') });
+    // A double from a monotonic clock: no allocation on the hit path (process.hrtime.bigint() would allocate).
+    const started = performance.now();
     const record = accessLog?.begin(req, res);
     try {
       const delivery = pipeline.handle(new IncomingEdgeRequest(req, res, maxBodyBytes, bodyTooLarge));
-      if (delivery instanceof Promise) delivery.then((d) => respond(req, res, d, record)).catch((err: unknown) => fail(req, res, err));
-      else respond(req, res, delivery, record);
+      if (delivery instanceof Promise) delivery.then((d) => respond(req, res, d, record, started)).catch((err: unknown) => failCounted(req, res, err, started));
+      else respond(req, res, delivery, record, started);
     } catch (err) {
-      fail(req, res, err);
+      failCounted(req, res, err, started);
     }
   };
 
-  function respond(req: http.IncomingMessage, res: http.ServerResponse, d: Delivery, record: AccessRecord | undefined): void {
+  function respond(req: http.IncomingMessage, res: http.ServerResponse, d: Delivery, record: AccessRecord | undefined, started: number): void {
     if (record) noteDelivery(record, d, originName);
+    if (d.kind === 'synth' && d.probe === true) {
+      m.traffic.probes++;
+      writeDelivery(req, res, d, via, now());
+      return;
+    }
+    respondTo(req, res, d);
+    count(req, res, outcomeIndex(d), started);
+  }
+
+  function failCounted(req: http.IncomingMessage, res: http.ServerResponse, err: unknown, started: number): void {
+    fail(req, res, err);
+    count(req, res, SYNTH_OUTCOME, started);
+  }
+
+  /** Records the response once it is complete: at once for answers written in one go (hits), else when it closes. */
+  function count(req: http.IncomingMessage, res: http.ServerResponse, outcome: number, started: number): void {
+    if (res.writableEnded) m.traffic.record(outcome, req.method, res.statusCode, (performance.now() - started) / 1000);
+    else res.once('close', () => m.traffic.record(outcome, req.method, res.statusCode, (performance.now() - started) / 1000));
+  }
+
+  function respondTo(req: http.IncomingMessage, res: http.ServerResponse, d: Delivery): void {
     if (d.kind === 'admin') {
       handleAdmin(req, res).catch((err: unknown) => fail(req, res, err));
       return;
@@ -239,6 +263,7 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
       const listen = typeof l === 'string' ? parseHostPort(l) : l;
       const server = http.createServer({ maxHeaderSize: options.maxHeaderBytes ?? 16 * 1024, keepAliveTimeout: 5000 }, handleRequest);
       server.on('clientError', onClientError);
+      server.on('connection', (socket: Socket) => m.traffic.trackConnection(socket));
       servers.push(server);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -258,7 +283,8 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
     throw err;
   }
   const address = addresses[0]!;
-  log.info('edge listening', { name, listen: addresses.map(formatHostPort).join(' '), admin: admin.url, origin: poolConfig.servers.map((sv) => sv.url).join(' ') });
+  // At debug: the command's announcement (src/log.ts announceListening) is the role's one start-up line.
+  log.debug('edge listening', { name, listen: addresses.map(formatHostPort).join(' '), admin: admin.url, origin: poolConfig.servers.map((sv) => sv.url).join(' ') });
   return {
     address,
     addresses,
@@ -316,9 +342,3 @@ function bodyTooLarge(res: http.ServerResponse): void {
   writeSynth(res, 413, 'request body too large\n');
 }
 
-/** Metric label values come from a fixed set, so a client cannot grow the label space. */
-const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'PURGE']);
-
-function knownMethod(m: string): string {
-  return KNOWN_METHODS.has(m) ? m : 'OTHER';
-}

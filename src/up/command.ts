@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { checkDeploymentFile } from '../check/deployment-check.js';
 import { reportCheck } from '../check/command.js';
 import { deploymentFileOrEmbedded } from '../cli/config-path.js';
+import { applyFileLogSettings } from '../log.js';
 import { formatBanner, planProcesses } from './plan.js';
 import { Supervisor, type StartOutcome } from './supervisor.js';
 
@@ -38,6 +39,7 @@ export function upCommand(): Command {
         process.exit(1);
       }
       const deployment = checked.deployment;
+      applyFileLogSettings(deployment.log);
       const specs = planProcesses(deployment);
       const write = (line: string): void => void process.stdout.write(`${line}\n`);
       const token = deployment.adminTokens[0];
