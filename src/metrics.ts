@@ -9,10 +9,12 @@ import { Counter, Gauge, Histogram, Registry, Summary, collectDefaultMetrics, ty
  * describe the process, so they are collected once per process (one GC observer, one event-loop monitor) and the
  * same metric objects are registered on every role registry, which adds its own `role`/`edge` labels on scrape.
  */
-export function createRegistry(options: { labels?: Record<string, string> } = {}): Registry {
+export function createRegistry(options: { labels?: Record<string, string>; processMetrics?: boolean } = {}): Registry {
   const registry = new Registry();
   if (options.labels) registry.setDefaultLabels(options.labels);
-  for (const metric of processMetrics()) registry.registerMetric(metric);
+  // `processMetrics: false`: a registry exposed beside others that already carry them (the DNS primary's, whose
+  // page appends to its workers' aggregated metrics: the same family twice would make the scrape fail).
+  if (options.processMetrics !== false) for (const metric of processMetrics()) registry.registerMetric(metric);
   return registry;
 }
 
