@@ -32,7 +32,8 @@ export interface BarChart {
   categories: readonly string[];
   /** One bar per series in each group; null where the series has no value (e.g. server not installed). */
   series: ReadonlyArray<{ name: string; values: ReadonlyArray<number | null> }>;
-  valueLabel?: (v: number) => string;
+  /** Written after each bar's value (`28 ms`); without it values are compact numbers (`126k`). Data, not a function, so a chart can be kept in its results JSON and drawn again. */
+  valueUnit?: string;
 }
 
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#17becf', '#bcbd22'];
@@ -50,11 +51,11 @@ function colourMap(names: Iterable<string>): Map<string, string> {
   return map;
 }
 
-/** A "nice" upper bound for an axis: 1, 2 or 5 times a power of ten at or above max. */
+/** A "nice" upper bound for an axis, a multiple of a power of ten whose quarters read well (1, 2, 2.5, 3, 4, 5, 6, 8), at or above max. */
 export function niceCeiling(max: number): number {
   if (!(max > 0)) return 1;
   const power = 10 ** Math.floor(Math.log10(max));
-  for (const step of [1, 2, 2.5, 5, 10]) if (step * power >= max) return step * power;
+  for (const step of [1, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (step * power >= max) return step * power;
   return 10 * power;
 }
 
@@ -125,11 +126,48 @@ function legend(entries: ReadonlyArray<{ name: string; colour: string; style: Li
   return out.join('\n');
 }
 
-function document(width: number, height: number, title: string, body: string[]): string {
+/**
+ * Text width estimates, since an SVG cannot measure its own text: sans-serif glyphs average about 0.55 em
+ * (0.62 em bold) in DejaVu Sans and Liberation Sans, the widest common fallbacks; the chart test measures the
+ * real boxes in Chromium, so an estimate that is too small fails there.
+ */
+function textWidth(text: string, fontSize: number, bold = false): number {
+  return text.length * fontSize * (bold ? 0.62 : 0.55);
+}
+
+/** Greedy word wrap into lines at most `width` wide (a single long word gets a line of its own). */
+function wrap(text: string, fontSize: number, width: number, bold = false): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    const next = line === '' ? word : `${line} ${word}`;
+    if (line !== '' && textWidth(next, fontSize, bold) > width) {
+      lines.push(line);
+      line = word;
+    } else line = next;
+  }
+  lines.push(line);
+  return lines;
+}
+
+/** A centred text of one or more lines (tspans), first baseline at y. */
+function textLines(lines: readonly string[], x: number, y: number, fontSize: number, extra = ''): string {
+  const spans = lines.map((l, i) => `<tspan x="${x.toFixed(1)}" dy="${i === 0 ? 0 : Math.round(fontSize * 1.2)}">${escapeXml(l)}</tspan>`).join('');
+  return `<text x="${x.toFixed(1)}" y="${y}" text-anchor="middle" font-size="${fontSize}"${extra} ${FONT}>${spans}</text>`;
+}
+
+const TITLE_SIZE = 16;
+/** Title lines and the height they take; the title wraps rather than widening the canvas past `maxWidth`. */
+function titleBlock(title: string, width: number): { lines: string[]; height: number } {
+  const lines = wrap(title, TITLE_SIZE, width - 24, true);
+  return { lines, height: lines.length * Math.round(TITLE_SIZE * 1.2) };
+}
+
+function document(width: number, height: number, title: readonly string[], body: string[]): string {
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`,
     `<rect width="${width}" height="${height}" fill="#fff"/>`,
-    `<text x="${width / 2}" y="22" text-anchor="middle" font-size="16" font-weight="bold" ${FONT}>${escapeXml(title)}</text>`,
+    textLines(title, width / 2, 22, TITLE_SIZE, ' font-weight="bold" class="title"'),
     ...body,
     '</svg>',
     '',
@@ -148,27 +186,44 @@ export function lineChartSvg(title: string, panels: readonly LinePanel[], column
   const colours = colourMap(styles.keys());
   const body = [legend([...styles].map(([name, style]) => ({ name, style, colour: colours.get(name)! })), legendY, width)];
   panels.forEach((panel, i) => body.push(renderPanel(panel, (i % cols) * PANEL_W, 60 + Math.floor(i / cols) * PANEL_H, colours)));
-  return document(width, height, title, body);
+  return document(width, height, titleBlock(title, width).lines, body);
 }
 
-/** A grouped bar chart: one group per category, one bar per series, value written above each bar. */
+/** Values spanning this factor or more get a log axis: a 28 ms bar beside a 3,000 ms one is invisible on a linear one. */
+const LOG_AXIS_SPAN = 100;
+const MAX_WIDTH = 1000;
+const LABEL_SIZE = 11;
+
+/**
+ * A grouped bar chart: one group per category, one bar per series, value written above each bar. The plot spans
+ * the canvas; category labels wrap to their group's width; the y axis is logarithmic (ticks at powers of ten)
+ * when the values span LOG_AXIS_SPAN or more.
+ */
 export function barChartSvg(chart: BarChart): string {
-  const groupW = Math.max(90, chart.series.length * 48 + 24);
-  const plotW = chart.categories.length * groupW;
-  // Wide enough for the plot, the legend (one 130 px item per series) and the title.
-  const width = Math.max(MARGIN.left + plotW + MARGIN.right, 24 + chart.series.length * 130, Math.ceil(chart.title.length * 9), 480);
-  const plotH = 280;
-  const top = 70;
-  const height = top + plotH + 50;
-  const left = MARGIN.left;
   const values = chart.series.flatMap((s) => s.values.filter((v): v is number => v !== null));
-  const yMax = niceCeiling(Math.max(0, ...values));
-  const py = (y: number): number => top + plotH - (y / yMax) * plotH;
+  const positive = values.filter((v) => v > 0);
+  const log = positive.length > 1 && Math.max(...positive) / Math.min(...positive) >= LOG_AXIS_SPAN;
+  // Wide enough for a 48 px bar per series in each group, the legend (130 px per series) and the title on one line
+  // up to MAX_WIDTH; past that the title wraps.
+  const minGroupW = Math.max(110, chart.series.length * 48 + 24);
+  const titleW = Math.min(MAX_WIDTH, Math.ceil(textWidth(chart.title, TITLE_SIZE, true)) + 32);
+  const width = Math.ceil(Math.max(MARGIN.left + chart.categories.length * minGroupW + MARGIN.right, 24 + chart.series.length * 130, titleW, 480));
+  const title = titleBlock(chart.title, width);
+  const left = MARGIN.left;
+  const plotW = width - left - MARGIN.right;
+  const groupW = plotW / Math.max(1, chart.categories.length);
+  const labelLines = chart.categories.map((c) => wrap(c, LABEL_SIZE, groupW - 12));
+  const labelH = Math.max(1, ...labelLines.map((l) => l.length)) * Math.round(LABEL_SIZE * 1.2);
+  const legendY = 22 + title.height + 6;
+  const top = legendY + 26;
+  const plotH = 280;
+  const height = top + plotH + 12 + labelH + 8;
+  const axis = log ? logAxis(positive) : linearAxis(Math.max(0, ...values));
+  const py = (y: number): number => top + plotH - axis.fraction(y) * plotH;
   const colours = colourMap(chart.series.map((s) => s.name));
-  const label = chart.valueLabel ?? compactNumber;
-  const body: string[] = [legend(chart.series.map((s) => ({ name: s.name, style: 'solid' as const, colour: colours.get(s.name)! })), 44, width)];
-  for (let i = 0; i <= 4; i++) {
-    const y = (yMax * i) / 4;
+  const label = (v: number): string => (chart.valueUnit === undefined ? compactNumber(v) : `${v} ${chart.valueUnit}`);
+  const body: string[] = [legend(chart.series.map((s) => ({ name: s.name, style: 'solid' as const, colour: colours.get(s.name)! })), legendY, width)];
+  for (const y of axis.ticks) {
     const yy = py(y).toFixed(1);
     body.push(`<line x1="${left}" x2="${left + plotW}" y1="${yy}" y2="${yy}" stroke="#e5e5e5"/>`);
     body.push(`<text x="${left - 6}" y="${yy}" dy="4" text-anchor="end" font-size="11" ${FONT}>${escapeXml(compactNumber(y))}</text>`);
@@ -187,10 +242,31 @@ export function barChartSvg(chart: BarChart): string {
       body.push(`<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${(barW - 2).toFixed(1)}" height="${(top + plotH - y).toFixed(1)}" fill="${colours.get(s.name)}"/>`);
       body.push(`<text x="${(x + barW / 2).toFixed(1)}" y="${(y - 3).toFixed(1)}" text-anchor="middle" font-size="9" ${FONT}>${escapeXml(label(v))}</text>`);
     });
-    body.push(`<text x="${(gx + (groupW - 24) / 2).toFixed(1)}" y="${top + plotH + 16}" text-anchor="middle" font-size="11" ${FONT}>${escapeXml(category)}</text>`);
+    body.push(textLines(labelLines[c]!, gx + (groupW - 24) / 2, top + plotH + 16, LABEL_SIZE, ' class="x-label"'));
   });
   body.push(`<line x1="${left}" x2="${left + plotW}" y1="${top + plotH}" y2="${top + plotH}" stroke="#999"/>`);
   const midY = top + plotH / 2;
-  body.push(`<text x="14" y="${midY}" text-anchor="middle" font-size="11" transform="rotate(-90 14 ${midY})" ${FONT}>${escapeXml(chart.yLabel)}</text>`);
-  return document(width, height, chart.title, body);
+  const yLabel = log ? `${chart.yLabel} (log scale)` : chart.yLabel;
+  body.push(`<text x="14" y="${midY}" text-anchor="middle" font-size="11" transform="rotate(-90 14 ${midY})" ${FONT}>${escapeXml(yLabel)}</text>`);
+  return document(width, height, title.lines, body);
+}
+
+interface Axis {
+  ticks: readonly number[];
+  /** Where a value sits, 0 (bottom) to 1 (top). */
+  fraction(v: number): number;
+}
+
+function linearAxis(max: number): Axis {
+  const top = niceCeiling(max);
+  return { ticks: [0, 1, 2, 3, 4].map((i) => (top * i) / 4), fraction: (v) => v / top };
+}
+
+/** Decades from the one below the smallest value to the one at or above the largest. */
+function logAxis(values: readonly number[]): Axis {
+  const lo = Math.floor(Math.log10(Math.min(...values)));
+  const hi = Math.max(lo + 1, Math.ceil(Math.log10(Math.max(...values))));
+  const ticks: number[] = [];
+  for (let e = lo; e <= hi; e++) ticks.push(10 ** e);
+  return { ticks, fraction: (v) => Math.max(0, (Math.log10(v) - lo) / (hi - lo)) };
 }

@@ -13,7 +13,7 @@
  *   npm run bench:dns-workers      (BENCH_SECONDS=3 for a quick look)
  */
 import { join } from 'node:path';
-import { barChartSvg } from './chart.js';
+import { barChartSvg, type BarChart } from './chart.js';
 import { dnsAnswers } from './dns-probe.js';
 import { RRL_OFF } from './dns-servers.js';
 import { dnsperf } from './dnsperf.js';
@@ -134,13 +134,14 @@ async function main(): Promise<void> {
         results.map((r) => [r.placement, r.workers, `${r.cpuSecondsPerMillion} (${r.runsCpuSecondsPerMillion.join('–')})`, r.workerCpuShare.join(' / '), r.workerIdsInQueryLog.join(','), r.saturatedQps]),
       ),
     );
-    const svg = barChartSvg({
+    const chart: BarChart = {
       title: `dnscdn dns --workers: CPU seconds per million answers at ${RATE} q/s`,
       yLabel: 'CPU s per million',
       categories: PLACEMENTS.map((p) => p.name),
       series: [1, 2].map((n) => ({ name: `${n} worker${n > 1 ? 's' : ''}`, values: PLACEMENTS.map((p) => results.find((r) => r.placement === p.name && r.workers === n)?.cpuSecondsPerMillion ?? null) })),
-    });
-    const files = await writeResults('dns-workers', { conditions: { ...started, loadAverageAtEnd: conditions().loadAverageAtStart, offeredQps: RATE, seconds: SECONDS, runs: RUNS }, results }, svg);
+    };
+    // The chart's data goes into the JSON too, so that `npm run bench:charts` can draw it again without a re-run.
+    const files = await writeResults('dns-workers', { conditions: { ...started, loadAverageAtEnd: conditions().loadAverageAtStart, offeredQps: RATE, seconds: SECONDS, runs: RUNS }, results, chart }, barChartSvg(chart));
     console.log(`wrote ${files.join(', ')}`);
   } finally {
     rmSync(tmp, { recursive: true, force: true });

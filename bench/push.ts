@@ -21,7 +21,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { barChartSvg } from './chart.js';
+import { barChartSvg, type BarChart } from './chart.js';
 import { conditions, freePort, installCleanup, median, percentile, startProcess, waitUntil, type Server } from './proc.js';
 import { formatTable, repoRoot, writeResults } from './report.js';
 
@@ -265,14 +265,14 @@ async function main(): Promise<void> {
       catchUp: { runs: runs.map((r) => ({ ...r, listenMs: round(r.listenMs), convergedMs: round(r.convergedMs) })), medianConvergedMs: round(median(runs.map((r) => r.convergedMs))) },
       status: statusText,
     };
-    const svg = barChartSvg({
+    const chart: BarChart = {
       title: `push propagation to 3 edges (${PUSHES} pushes) and catch-up after ${MISSED_OPS} missed operations`,
       yLabel: 'ms',
       categories: ['propagation p50', 'propagation p99', 'catch-up (median)'],
       series: [{ name: 'dnscdn', values: [round(percentile(all, 50)), round(percentile(all, 99)), result.catchUp.medianConvergedMs] }],
-      valueLabel: (v) => `${v} ms`,
-    });
-    const files = await writeResults('push', result, svg);
+      valueUnit: 'ms',
+    };
+    const files = await writeResults('push', { ...result, chart }, barChartSvg(chart));
     console.log(`wrote ${files.join(', ')}`);
   } finally {
     await Promise.all([...c.edges, c.origin, c.distributor].map((s) => s.stop()));

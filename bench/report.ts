@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { barChartSvg } from './chart.js';
+import { barChartSvg, type BarChart } from './chart.js';
 
 /** The repository root: the nearest folder above this file holding package.json (works from bench/ and from the build output). */
 export function repoRoot(): string {
@@ -72,7 +72,7 @@ export async function publishComparison<R extends { case: string; server: string
   console.log(`\n${formatTable(['ratio', 'value', 'target'], c.ratios.map((r) => [r.ratio, r.value.toFixed(2), r.target ?? '']))}`);
   for (const n of c.notes) console.log(`note: ${n}`);
   const servers = [...new Set(c.results.map((r) => r.server))];
-  const svg = barChartSvg({
+  const chart: BarChart = {
     title: c.title,
     yLabel: c.yLabel,
     categories: c.categories,
@@ -83,7 +83,8 @@ export async function publishComparison<R extends { case: string; server: string
         return r === undefined ? null : c.value(r);
       }),
     })),
-  });
-  const written = await writeResults(c.name, { conditions: c.conditions, results: c.results, ratios: c.ratios, notes: c.notes }, svg);
+  };
+  // The chart's data goes into the JSON too, so that `npm run bench:charts` can draw it again without a re-run.
+  const written = await writeResults(c.name, { conditions: c.conditions, results: c.results, ratios: c.ratios, notes: c.notes, chart }, barChartSvg(chart));
   console.log(`\nwrote ${written.join(', ')}`);
 }

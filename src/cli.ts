@@ -12,6 +12,9 @@ import { journalCommand } from './distribution/journal-command.js';
 import { originCommand, pushCommand, purgeCommand, statusCommand } from './origin/command.js';
 import { dnsCommand } from './dns/command.js';
 import { edgeCommand } from './edge/command.js';
+import { addLogFlags, applyLogFlags } from './log-flags.js';
+import { bindFailure } from './bind-error.js';
+import { logger } from './log.js';
 import { exitWithSupervisor } from './up/child.js';
 import { upCommand } from './up/command.js';
 
@@ -22,7 +25,8 @@ export function buildProgram(): Command {
     .description('caching DNS server with geo-steering, RFC 9111 edge caches and origin push')
     .version(pkg.version)
     .showHelpAfterError();
-  for (const make of commands) program.addCommand(make());
+  for (const make of commands) program.addCommand(addLogFlags(make()));
+  program.hook('preAction', applyLogFlags);
   return program;
 }
 
@@ -35,6 +39,11 @@ export async function runCli(argv: string[]): Promise<void> {
     await buildProgram().parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) process.exit(err.exitCode);
+    const bind = bindFailure(err);
+    if (bind) {
+      logger('dnscdn').error('cannot bind a listener; not started', bind);
+      process.exit(1);
+    }
     process.stderr.write(`dnscdn: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);
   }

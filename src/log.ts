@@ -1,20 +1,73 @@
 /**
- * A small leveled logger: one line per event on stderr, `time LEVEL component: message key=value`.
- * DNSCDN_LOG=debug|info|warn|error|silent sets the level (tests run with warn).
- * Values are printed with JSON quoting so that a hostile name cannot forge a log line.
+ * A small leveled logger: one line per event on stderr.
+ * - `text` (default): `time LEVEL component: message key=value`, values JSON-quoted when they are not plain words,
+ *   so that a hostile name cannot forge a log line;
+ * - `json`: one JSON object per line, `{"time","level","component","msg",...fields}`, for journald or a log shipper.
+ *
+ * Where the settings come from, the first that gives one wins: `--log-format` / `--log-level` (every command),
+ * then the environment (`DNSCDN_LOG` for the level, `DNSCDN_LOG_FORMAT`), then the deployment file's
+ * `log: { format, level }`, then text at info. Tests run with DNSCDN_LOG=warn, which a file cannot undo.
  */
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 } as const;
 export type LogLevel = keyof typeof LEVELS;
+export const LOG_LEVELS = Object.keys(LEVELS) as readonly LogLevel[];
+export const LOG_FORMATS = ['text', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
-function levelFromEnv(): LogLevel {
-  const v = process.env.DNSCDN_LOG;
-  return v !== undefined && v in LEVELS ? (v as LogLevel) : 'info';
+export interface LogSettings {
+  format?: LogFormat | undefined;
+  level?: LogLevel | undefined;
 }
 
-let threshold: number = LEVELS[levelFromEnv()];
+export function isLogLevel(v: string): v is LogLevel {
+  return Object.hasOwn(LEVELS, v);
+}
+
+export function isLogFormat(v: string): v is LogFormat {
+  return (LOG_FORMATS as readonly string[]).includes(v);
+}
+
+/** Settings from flags or the environment: a deployment file does not override them. */
+const pinned: LogSettings = fromEnv(process.env);
+let threshold: number = LEVELS[pinned.level ?? 'info'];
+let format: LogFormat = pinned.format ?? 'text';
+
+function fromEnv(env: NodeJS.ProcessEnv): LogSettings {
+  const level = env.DNSCDN_LOG;
+  const fmt = env.DNSCDN_LOG_FORMAT;
+  return { level: level !== undefined && isLogLevel(level) ? level : undefined, format: fmt !== undefined && isLogFormat(fmt) ? fmt : undefined };
+}
 
 export function setLogLevel(level: LogLevel): void {
   threshold = LEVELS[level];
+}
+
+/**
+ * Applies settings from the command line. They win over the environment and the file, and are exported to the
+ * environment so that the processes `dnscdn up` starts log the same way.
+ */
+export function pinLogSettings(s: LogSettings): void {
+  if (s.level !== undefined) {
+    pinned.level = s.level;
+    threshold = LEVELS[s.level];
+    process.env.DNSCDN_LOG = s.level;
+  }
+  if (s.format !== undefined) {
+    pinned.format = s.format;
+    format = s.format;
+    process.env.DNSCDN_LOG_FORMAT = s.format;
+  }
+}
+
+/** Applies the deployment file's `log:` section where neither a flag nor the environment has spoken. */
+export function applyFileLogSettings(s: LogSettings | undefined): void {
+  if (s?.level !== undefined && pinned.level === undefined) threshold = LEVELS[s.level];
+  if (s?.format !== undefined && pinned.format === undefined) format = s.format;
+}
+
+/** The format in force: commands print their one-line start-up summary as plain text only in `text`. */
+export function logFormat(): LogFormat {
+  return format;
 }
 
 export type LogFields = Record<string, string | number | boolean | bigint | null | undefined>;
@@ -31,6 +84,19 @@ export function formatFields(fields: LogFields | undefined): string {
   return out;
 }
 
+type LineLevel = Exclude<LogLevel, 'silent'>;
+
+/** One JSON record; the fixed keys come first and a field cannot replace them. */
+export function jsonLine(time: string, level: LineLevel, component: string, msg: string, fields: LogFields | undefined): string {
+  const record: Record<string, string | number | boolean | null> = { time, level, component, msg };
+  if (fields)
+    for (const [k, v] of Object.entries(fields)) {
+      if (v === undefined || Object.hasOwn(record, k)) continue;
+      record[k] = typeof v === 'bigint' ? v.toString() : v;
+    }
+  return `${JSON.stringify(record)}\n`;
+}
+
 export interface Logger {
   debug(msg: string, fields?: LogFields): void;
   info(msg: string, fields?: LogFields): void;
@@ -39,9 +105,10 @@ export interface Logger {
 }
 
 export function logger(component: string): Logger {
-  const emit = (level: Exclude<LogLevel, 'silent'>, msg: string, fields?: LogFields): void => {
+  const emit = (level: LineLevel, msg: string, fields?: LogFields): void => {
     if (LEVELS[level] < threshold) return;
-    process.stderr.write(`${new Date().toISOString()} ${level.toUpperCase()} ${component}: ${msg}${formatFields(fields)}\n`);
+    const time = new Date().toISOString();
+    process.stderr.write(format === 'json' ? jsonLine(time, level, component, msg, fields) : `${time} ${level.toUpperCase()} ${component}: ${msg}${formatFields(fields)}\n`);
   };
   return {
     debug: (m, f) => emit('debug', m, f),
@@ -49,4 +116,13 @@ export function logger(component: string): Logger {
     warn: (m, f) => emit('warn', m, f),
     error: (m, f) => emit('error', m, f),
   };
+}
+
+/**
+ * A role's start-up summary (`edge london listening on …`): in text it is the plain line on stdout that people
+ * and scripts read; in json it is one `listening` record instead, so a log shipper sees no stray text line.
+ */
+export function announceListening(component: string, text: string, fields: LogFields): void {
+  if (format === 'text') process.stdout.write(`${text}\n`);
+  else logger(component).info('listening', fields);
 }

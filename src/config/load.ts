@@ -55,6 +55,7 @@ import { parseCachePolicy } from './cache-policies.js';
 import { parseTsigKey, type TsigKey } from './tsig-keys.js';
 import { parseOriginUrl, readOriginPool } from './origin-pool.js';
 import { readClusters } from './clusters.js';
+import { isLogFormat, isLogLevel, LOG_FORMATS, LOG_LEVELS, type LogSettings } from '../log.js';
 
 /** The geo database shipped as an npm dependency: DB-IP IP to City Lite (CC BY 4.0, https://db-ip.com). */
 export const BUILTIN_GEO_DATABASE = 'dbip-city-lite';
@@ -145,7 +146,7 @@ function readDeploymentSections(text: string, file: string, options: LoadOptions
 
 function validate(root: ConfigNode, file: string, env: Record<string, string | undefined>, problems: Problems): Omit<DeploymentSections, 'at'> {
   const baseDir = dirname(file);
-  const f = root.fields(['dns', 'edgeDefaults', 'edges', 'clusters', 'pools', 'geo', 'origin', 'distribution', 'admin', 'tls'], problems);
+  const f = root.fields(['dns', 'edgeDefaults', 'edges', 'clusters', 'pools', 'geo', 'origin', 'distribution', 'admin', 'tls', 'log'], problems);
   const before = problems.found.length;
   const dns = problems.attempt(() => readDns(f.dns, baseDir));
   const edgesRead = readEdges(f.edges, f.edgeDefaults, problems, baseDir);
@@ -159,6 +160,7 @@ function validate(root: ConfigNode, file: string, env: Record<string, string | u
   const tls = f.tls.present() ? problems.attempt(() => readLinkTls(f.tls, baseDir)) : undefined;
   // Clusters and shields need the edges read (they name them); with admin in error, the token check is left to that error.
   const clusters = edgesRead ? problems.attempt(() => readClusters(f.clusters, f.edges, edges, adminTokens === undefined || adminTokens.length > 0)) : undefined;
+  const log = f.log.present() ? problems.attempt(() => readLog(f.log)) : undefined;
   const sections: Omit<DeploymentSections, 'at'> = { file, edges };
   if (dns) sections.dns = dns;
   if (origin) sections.origin = origin;
@@ -169,9 +171,26 @@ function validate(root: ConfigNode, file: string, env: Record<string, string | u
   if (origin) deployment.origin = origin;
   if (distribution) deployment.distribution = distribution;
   if (tls) deployment.tls = tls;
+  if (log) deployment.log = log;
   checkUniqueListeners(root, deployment, problems);
   if (problems.found.length === before) sections.deployment = deployment;
   return sections;
+}
+
+function readLog(n: ConfigNode): LogSettings {
+  const f = n.fields(['format', 'level']);
+  const out: LogSettings = {};
+  if (f.format.present()) {
+    const v = f.format.string();
+    if (!isLogFormat(v)) throw f.format.error(`unknown log format "${v}" (one of ${LOG_FORMATS.join(', ')})`);
+    out.format = v;
+  }
+  if (f.level.present()) {
+    const v = f.level.string();
+    if (!isLogLevel(v)) throw f.level.error(`unknown log level "${v}" (one of ${LOG_LEVELS.join(', ')})`);
+    out.level = v;
+  }
+  return out;
 }
 
 function hostPort(n: ConfigNode, defaultPort?: number): HostPort {

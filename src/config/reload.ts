@@ -5,7 +5,7 @@
  */
 import { watchFile, unwatchFile } from 'node:fs';
 import { ConfigError } from '../errors.js';
-import { logger } from '../log.js';
+import { applyFileLogSettings, logger } from '../log.js';
 import { loadDeployment, type LoadOptions } from './load.js';
 import type { Deployment } from './types.js';
 
@@ -23,6 +23,7 @@ export class ReloadableDeployment {
     private readonly options: LoadOptions = {},
   ) {
     this.deployment = loadDeployment(file, options);
+    applyFileLogSettings(this.deployment.log);
   }
 
   current(): Deployment {
@@ -43,6 +44,7 @@ export class ReloadableDeployment {
       return { ok: false, error };
     }
     this.deployment = next;
+    applyFileLogSettings(next.log);
     log.info('config reloaded', { file: this.file });
     for (const l of this.listeners) l(next);
     return { ok: true, deployment: next };

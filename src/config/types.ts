@@ -6,6 +6,7 @@ import type { HostPort } from '../net/address.js';
 import type { Cidr } from '../net/cidr.js';
 import type { CachePolicyName } from './cache-policies.js';
 import type { TsigKey } from './tsig-keys.js';
+import type { LogSettings } from '../log.js';
 
 export interface GeoPoint {
   /** Degrees, -90..90. */
@@ -347,6 +348,8 @@ export interface Deployment {
   distribution?: DistributionConfig;
   /** Bearer tokens accepted by push/purge/journal endpoints (never logged). */
   adminTokens: string[];
+  /** `log: { format, level }`; `--log-format`/`--log-level` and DNSCDN_LOG(_FORMAT) win over it (src/log.ts). */
+  log?: LogSettings;
   /** `tls`: TLS between roles (src/http/link-tls.ts); absent = links over plain HTTP, public CAs for https origins. */
   tls?: LinkTlsConfig;
 }

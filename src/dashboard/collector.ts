@@ -207,8 +207,8 @@ export class DashboardCollector {
     try {
       const res = await request(`${adminUrl}/metrics`, { timeoutMs: SCRAPE_TIMEOUT_MS });
       if (res.status !== 200) return undefined;
-      const sums = readCounterSums(res.body.toString('utf8'), ['dnscdn_edge_requests_total', 'dnscdn_edge_hits_total', 'dnscdn_edge_misses_total', 'dnscdn_edge_response_bytes_total']);
-      return { requests: sums.get('dnscdn_edge_requests_total') ?? 0, hits: sums.get('dnscdn_edge_hits_total') ?? 0, misses: sums.get('dnscdn_edge_misses_total') ?? 0, bytes: sums.get('dnscdn_edge_response_bytes_total') };
+      const sums = readCounterSums(res.body.toString('utf8'), ['dnscdn_edge_requests_total', 'dnscdn_edge_hits_total', 'dnscdn_edge_misses_total', 'dnscdn_edge_sent_bytes_total']);
+      return { requests: sums.get('dnscdn_edge_requests_total') ?? 0, hits: sums.get('dnscdn_edge_hits_total') ?? 0, misses: sums.get('dnscdn_edge_misses_total') ?? 0, bytes: sums.get('dnscdn_edge_sent_bytes_total') };
     } catch {
       return undefined;
     }

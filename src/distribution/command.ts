@@ -4,8 +4,9 @@
  * flag given on the command line overrides its key.
  */
 import { Command } from 'commander';
-import { loadDeployment } from '../config/load.js';
+import { loadDeploymentWithLogSettings, reloadLogSettingsOnHangup } from '../config/role-file.js';
 import { applyLinkTls } from '../http/link-tls.js';
+import { announceListening } from '../log.js';
 import { parseHostPort } from '../net/address.js';
 import { defaultAdminAddressOrThrow } from '../net/admin-address.js';
 import { addDeprecatedAlias, listFlag } from '../cli/flags.js';
@@ -38,7 +39,7 @@ const FLAG_DEFAULTS = { listen: '127.0.0.1:8100', stateDir: 'var/journal', oldSt
 export function distributorRoleFromFlags(flags: DistributorFlags): DistributorRoleOptions {
   const role: DistributorRoleOptions =
     flags.config !== undefined
-      ? distributorRoleFromDeployment(loadDeployment(flags.config))
+      ? distributorRoleFromDeployment(loadDeploymentWithLogSettings(flags.config))
       : { listen: parseHostPort(FLAG_DEFAULTS.listen), dataDir: FLAG_DEFAULTS.stateDir, edges: [], compactAfter: DEFAULT_COMPACT_AFTER };
   if (flags.listen !== undefined) role.listen = parseHostPort(flags.listen);
   if (flags.adminListen !== undefined) role.adminListen = parseHostPort(flags.adminListen);
@@ -64,7 +65,7 @@ export async function runDistributor(o: DistributorRoleOptions): Promise<void> {
   const d = await Distributor.open({ dataDir: o.dataDir, token: o.token, downstream: o.edges, upstream: o.upstream, compactAfter: o.compactAfter });
   const adminTls = applyLinkTls(o.linkTls);
   const http = await listenDistributor(d, o.listen, { listen: o.adminListen ?? defaultAdminAddressOrThrow(o.listen), token: o.token, tls: adminTls });
-  process.stdout.write(`distributor listening on ${http.url}, admin ${http.adminUrl}\n`);
+  announceListening('distribution', `distributor listening on ${http.url}, admin ${http.adminUrl}`, { address: http.url, admin: http.adminUrl });
   reportReady([http.url, `${http.adminUrl}/metrics`]);
   const stop = async (): Promise<void> => {
     await http.close();
@@ -87,6 +88,10 @@ export function distributorCommand(run: (role: DistributorRoleOptions) => Promis
     .option('--token <token>', "admin token (default: the file's, else $DNSCDN_ADMIN_TOKEN)")
     .option('--compact-after <n>', `compact the journal after this many operations (default: ${DEFAULT_COMPACT_AFTER})`)
     .option('--config <file>', 'deployment file: listener, journal, edges and token from its distribution section; other flags override them')
-    .action(async (flags: DistributorFlags) => run(distributorRoleFromFlags(flags)));
+    .action(async (flags: DistributorFlags) => {
+      const role = distributorRoleFromFlags(flags);
+      reloadLogSettingsOnHangup('distribution', flags.config);
+      await run(role);
+    });
   return addDeprecatedAlias(cmd, '--data-dir <dir>', '--state-dir');
 }

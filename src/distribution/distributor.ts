@@ -228,6 +228,43 @@ export class Distributor {
         for (const l of links) this.set({ peer: l.target.name }, l.acked === undefined ? 0 : Math.max(0, l.acked - journal.lastSeq));
       },
     });
+    // The same lag as `status` reports, from the links' last view (no request per scrape). An edge not heard from
+    // since this node started has no lag sample (unknown, not 0); `dnscdn_distribution_edge_reachable` covers it.
+    new Gauge({
+      name: 'dnscdn_distribution_lag_ops',
+      help: 'Operations journaled that the edge has not acknowledged',
+      labelNames: ['edge'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const l of links) if (l.acked !== undefined) this.set({ edge: l.target.name }, Math.max(0, journal.lastSeq - l.acked));
+      },
+    });
+    new Gauge({
+      name: 'dnscdn_distribution_lag_seconds',
+      help: 'Age of the oldest operation the edge has not acknowledged (0 when it is current)',
+      labelNames: ['edge'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        const now = Date.now();
+        for (const l of links) {
+          if (l.acked === undefined) continue;
+          const firstMissed = l.acked < journal.lastSeq ? journal.timeOf(l.acked + 1) : now;
+          if (firstMissed !== undefined) this.set({ edge: l.target.name }, Math.max(0, (now - firstMissed) / 1000));
+        }
+      },
+    });
+    new Gauge({
+      name: 'dnscdn_distribution_edge_reachable',
+      help: 'Whether the last delivery exchange with the edge succeeded (1) or failed (0)',
+      labelNames: ['edge'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const l of links) if (l.reachable !== undefined) this.set({ edge: l.target.name }, l.reachable ? 1 : 0);
+      },
+    });
   }
 
   private async body(sha256: string): Promise<Buffer> {

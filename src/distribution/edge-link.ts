@@ -72,6 +72,8 @@ export function batchRequestFor(report: ReplicaReport | undefined): BatchRequest
  */
 export class EdgeLink {
   acked: number | undefined;
+  /** Did the last exchange with the peer succeed? undefined before the first one ended. */
+  reachable: boolean | undefined;
   private report: ReplicaReport | undefined;
   private stopped = false;
   private wake: (() => void) | undefined;
@@ -124,6 +126,7 @@ export class EdgeLink {
         backoff = min;
       } catch (err) {
         if (this.stopped) break;
+        this.reachable = false;
         const message = err instanceof Error ? err.message : String(err);
         this.failures.failed(this.target.name, message);
         await this.idle(backoff);
@@ -146,6 +149,7 @@ export class EdgeLink {
   private async call(method: 'GET' | 'POST', body?: Buffer): Promise<ReplicaReport> {
     const report = await callReplica(this.target.url, this.options.token, method, body, this.options.requestTimeoutMs ?? 10_000);
     this.report = report;
+    this.reachable = true;
     this.failures.succeeded(this.target.name);
     for (const s of report.skipped ?? []) this.log.debug('peer skipped an object larger than its max object size', { peer: this.target.name, path: s.path, length: s.length });
     return report;

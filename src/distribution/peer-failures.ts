@@ -39,7 +39,9 @@ export class PeerFailureLog {
     this.peers.set(peer, state);
     state.failures++;
     if (now < state.nextWarnAt) {
+      // A routine retry inside the quiet period: visible at debug, counted in the next warning.
       state.suppressed++;
+      this.log.debug(`${this.what} failed again, will retry`, { peer, error, failures: state.failures });
       return;
     }
     this.log.warn(`${this.what} failed, will retry`, { peer, error, failures: state.failures, suppressed: state.suppressed || undefined });

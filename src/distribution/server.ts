@@ -45,7 +45,7 @@ export async function listenDistributor(d: Distributor, listen: HostPort, admin:
   }
   const a = server.address() as AddressInfo;
   const url = `http://${formatHostPort({ host: a.address, port: a.port })}`;
-  log.info('distribution node listening', { address: url, admin: adminListener.url });
+  log.debug('distribution node listening', { address: url, admin: adminListener.url });
   return {
     server,
     url,

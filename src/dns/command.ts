@@ -11,11 +11,11 @@
 import cluster from 'node:cluster';
 import { Command, Option } from 'commander';
 import { ConfigError } from '../errors.js';
-import { logger } from '../log.js';
+import { announceListening, logger } from '../log.js';
 import { formatHostPort, parseHostPort, type HostPort } from '../net/address.js';
 import { parseCidr } from '../net/cidr.js';
 import { createRegistry } from '../metrics.js';
-import { loadDeployment } from '../config/load.js';
+import { loadDeploymentWithLogSettings } from '../config/role-file.js';
 import { DNS_RRL_RANGES, DNS_UDP_SIZE_RANGE, DNS_WORKERS_RANGE, QUERY_LOG_SAMPLE_RANGE } from '../config/types.js';
 import { addDeprecatedAlias, durationFlag, listFlag } from '../cli/flags.js';
 import { integerFlag, numberFlag } from './flag-values.js';
@@ -144,7 +144,7 @@ export function dnsCommand(): Command {
       await runDnsWorker((worker) => startRole(opts, overrides, worker));
       return;
     }
-    const role = withOverrides(opts.config !== undefined ? dnsOptionsFromDeployment(loadDeployment(opts.config), opts.name) : DNS_ROLE_DEFAULTS, overrides);
+    const role = withOverrides(opts.config !== undefined ? dnsOptionsFromDeployment(loadDeploymentWithLogSettings(opts.config), opts.name) : DNS_ROLE_DEFAULTS, overrides);
     if (role.workers > 1) await runPrimary(opts, role);
     else await runSingle(opts, overrides, role);
   });
@@ -184,10 +184,14 @@ async function runPrimary(opts: DnsFlags, role: DnsRoleOptions): Promise<void> {
 /** The start-up lines (tests and `up` read them): the same whether one process answers or N workers do. */
 function announce(opts: DnsFlags, role: DnsRoleOptions, addresses: HostPort[], admin: HostPort | undefined, workers: Record<string, string | number>): void {
   if (opts.config !== undefined) {
-    const metrics = admin ? `, metrics http://${formatHostPort(admin)}/metrics` : '';
-    process.stdout.write(`dns listening on ${addresses.map(formatHostPort).join(' ')}${metrics}\n`);
+    const metricsUrl = admin ? `http://${formatHostPort(admin)}/metrics` : undefined;
+    const listening = addresses.map(formatHostPort).join(' ');
+    announceListening('dns', `dns listening on ${listening}${metricsUrl ? `, metrics ${metricsUrl}` : ''}`, { address: listening, metrics: metricsUrl, ...workers });
   }
-  log.info('dns server started', { listen: addresses.map(formatHostPort).join(','), zones: role.zonesDir, ...workers });
+  // From a file the announcement above is the role's one start-up line (src/log.ts); from flags this line is it.
+  const started = { listen: addresses.map(formatHostPort).join(','), zones: role.zonesDir, ...workers };
+  if (opts.config !== undefined) log.debug('dns server started', started);
+  else log.info('dns server started', started);
   reportReady([...addresses.map((a) => `${formatHostPort(a)} udp+tcp`), ...(admin ? [`http://${formatHostPort(admin)}/metrics`] : [])]);
 }
 

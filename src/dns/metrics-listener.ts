@@ -56,7 +56,7 @@ export async function listenMetrics(at: HostPort, registry: MetricsSource, healt
   });
   const bound = server.address();
   const address = bound && typeof bound === 'object' ? { host: at.host, port: bound.port } : at;
-  log.info('dns metrics listening', { address: formatHostPort(address) });
+  log.debug('dns metrics listening', { address: formatHostPort(address) });
   return {
     address,
     close: () =>

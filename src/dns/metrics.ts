@@ -3,10 +3,11 @@
  * catalog's load counters, the TCP counters); every metric here is filled by a `collect()` callback
  * when the registry is scraped, so a query never pays for a label lookup.
  */
-import { Counter, Gauge, Histogram, type MetricType, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { MirroredHistogram } from '../mirrored-histogram.js';
 import type { PipelineStats } from './pipeline.js';
 import type { RrlCounters } from './rrl.js';
-import { LATENCY_BUCKETS, QTYPE_LABELS, type QueryStats } from './query-stats.js';
+import { LATENCY_BUCKETS, QTYPE_LABELS } from './query-stats.js';
 import { rcodeName } from './rcode-names.js';
 import type { TcpCloseReason } from './tcp.js';
 import type { TcpRefusalReason } from './tcp-admission.js';
@@ -81,7 +82,8 @@ export function registerDnsMetrics(registry: Registry, src: DnsMetricSources): v
       }
     },
   });
-  new MirroredHistogram(registry, stats.queries);
+  const q = stats.queries;
+  new MirroredHistogram(registry, { name: DURATION_NAME, help: DURATION_HELP, bounds: LATENCY_BUCKETS }, () => ({ buckets: q.latencyBuckets, sum: q.latencySum, count: q.latencyCount }));
   new Counter({
     name: 'dnscdn_dns_handled_total',
     help: 'Replies by the chain entry that gave them (src/dns/chain.ts; fastpath = encoded-answer cache)',
@@ -167,43 +169,3 @@ export function registerDnsMetrics(registry: Registry, src: DnsMetricSources): v
 
 const DURATION_NAME = 'dnscdn_dns_request_duration_seconds';
 const DURATION_HELP = 'Time from receiving a query to having its reply bytes (or deciding to drop it), in seconds; every query, every transport';
-type HistogramSamples = Awaited<ReturnType<Histogram['get']>>;
-
-/**
- * dnscdn_dns_request_duration_seconds, read from QueryStats' plain bucket counts at scrape time. A
- * Histogram subclass (so the registry takes it as one) whose samples are built from those counts:
- * prom-client's own observe() would cost a label-hash lookup and its bucket search per query.
- * The registry prints through `getForPromString` (text) and `get` (JSON, aggregation): both answer here.
- */
-class MirroredHistogram extends Histogram {
-  constructor(
-    registry: Registry,
-    private readonly source: QueryStats,
-  ) {
-    super({ name: DURATION_NAME, help: DURATION_HELP, buckets: [...LATENCY_BUCKETS], registers: [registry] });
-  }
-
-  override get(): Promise<HistogramSamples> {
-    return Promise.resolve(this.samples());
-  }
-
-  getForPromString(): Promise<HistogramSamples> {
-    return Promise.resolve(this.samples());
-  }
-
-  private samples(): HistogramSamples {
-    const { latencyBuckets, latencySum, latencyCount } = this.source;
-    const values: HistogramSamples['values'] = [];
-    let cumulative = 0;
-    for (const [i, le] of LATENCY_BUCKETS.entries()) {
-      cumulative += latencyBuckets[i]!;
-      values.push({ metricName: `${DURATION_NAME}_bucket`, labels: { le }, value: cumulative });
-    }
-    values.push({ metricName: `${DURATION_NAME}_bucket`, labels: { le: '+Inf' }, value: latencyCount });
-    values.push({ metricName: `${DURATION_NAME}_sum`, labels: {}, value: latencySum });
-    values.push({ metricName: `${DURATION_NAME}_count`, labels: {}, value: latencyCount });
-    // prom-client's typings call `type` a numeric enum, but the text format prints the field as it is
-    // and its own histograms carry the string 'histogram'.
-    return { name: DURATION_NAME, help: DURATION_HELP, type: 'histogram' as unknown as MetricType, aggregator: 'sum', collect: () => undefined, values };
-  }
-}

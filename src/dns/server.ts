@@ -140,7 +140,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
       const l = await listen(address, pipeline, tcp, options.reusePort ?? false);
       listeners.push(l.listener);
       addresses.push(l.bound);
-      log.info('listening', { address: formatHostPort(l.bound), transports: 'udp+tcp' });
+      log.debug('listening', { address: formatHostPort(l.bound), transports: 'udp+tcp' });
     }
     if (options.metricsListen) metrics = await listenMetrics(options.metricsListen, registry, () => ({
         zones: zones.zoneSet.size,

@@ -4,11 +4,12 @@
  */
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { loadDeployment, parseAccessLogFormat } from '../config/load.js';
+import { parseAccessLogFormat } from '../config/load.js';
+import { loadDeploymentWithLogSettings, reloadLogSettingsOnHangup } from '../config/role-file.js';
 import { adminToken } from '../config/reach.js';
 import { CACHE_POLICIES, DEFAULT_CACHE_POLICY, parseCachePolicy } from '../config/cache-policies.js';
 import { parseByteSize } from '../config/units.js';
-import { logger } from '../log.js';
+import { announceListening, logger } from '../log.js';
 import { formatHostPort, parseHostPort } from '../net/address.js';
 import { defaultAdminAddressOrThrow } from '../net/admin-address.js';
 import { addDeprecatedAlias, durationFlag, listFlag } from '../cli/flags.js';
@@ -75,7 +76,7 @@ export function edgeRoleFromFlags(flags: EdgeFlags, env: Record<string, string |
   const envToken = env[TOKEN_ENV] === '' ? undefined : env[TOKEN_ENV];
   let role: EdgeRoleOptions;
   if (flags.config !== undefined) {
-    const d = loadDeployment(flags.config);
+    const d = loadDeploymentWithLogSettings(flags.config);
     role = edgeRoleFromDeployment(d, flags.name, flags.token ?? adminToken(d) ?? envToken);
   } else role = fromFlagsAlone(flags);
   const s = role.server;
@@ -210,7 +211,7 @@ export async function runEdge(role: EdgeRoleOptions): Promise<void> {
   const acme = role.acme && edge.certificates ? startAcme(role.acme, edge.certificates) : undefined;
   const origins = edge.originPool.status().map((sv) => sv.url).join(' ');
   const urls = [...edge.addresses.map((a) => `http://${formatHostPort(a)}`), ...(edge.httpsUrl ? [edge.httpsUrl] : [])];
-  process.stdout.write(`edge ${edge.name} listening on ${urls.join(' ')}, admin ${edge.adminUrl}, origin ${origins}\n`);
+  announceListening('edge', `edge ${edge.name} listening on ${urls.join(' ')}, admin ${edge.adminUrl}, origin ${origins}`, { name: edge.name, address: urls.join(' '), admin: edge.adminUrl, origin: origins });
   reportReady([...urls, `${edge.adminUrl}/metrics`]);
   const stop = (): void => {
     log.info('shutting down');
@@ -256,6 +257,10 @@ export function edgeCommand(run: (role: EdgeRoleOptions) => Promise<void> = runE
     .option('--tls-listen <host:port>', 'HTTPS and HTTP/2 listener, e.g. 127.0.0.11:8443 (default: with --config, the edge\'s tls.port on the host of its first listener)')
     .addOption(new Option('--tls-cert <files>', 'PEM certificate chain(s), chosen by SNI; comma list, repeatable; paired with --tls-key').argParser(listFlag((f) => f)))
     .addOption(new Option('--tls-key <files>', 'PEM private key(s), in the order of --tls-cert; comma list, repeatable').argParser(listFlag((f) => f)))
-    .action(async (flags: EdgeFlags) => run(edgeRoleFromFlags(flags)));
+    .action(async (flags: EdgeFlags) => {
+      const role = edgeRoleFromFlags(flags);
+      reloadLogSettingsOnHangup('edge', flags.config);
+      await run(role);
+    });
   return addDeprecatedAlias(cmd, '--admin-token <token>', '--token');
 }

@@ -33,6 +33,7 @@ import { HOP_HEADER, type HopSigner } from './ring/hops.js';
 import type { HotCopies } from './ring/hot-copies.js';
 import { SharedFetch, type FetchContext, type FetchOutcome } from './shared-fetch.js';
 import { variantKey } from './store.js';
+import { OUTCOMES, SYNTH_OUTCOME, type Outcome } from './traffic.js';
 import type { RequestBody, Upstream } from './upstream/upstream.js';
 
 const log = logger('edge');
@@ -74,8 +75,9 @@ export type Delivery =
   /**
    * An answer made here. `close`: the request's framing is in doubt, so the connection ends after it.
    * `retryAfterSec`: a 503 because every origin server is down, with Retry-After. `location`: a redirect's target.
+   * `probe`: the answer to a health check (`GET /healthz`), which the metrics do not count as a client request.
    */
-  | { kind: 'synth'; status: number; message: string; cacheStatus?: string; close?: boolean; retryAfterSec?: number; location?: string }
+  | { kind: 'synth'; status: number; message: string; cacheStatus?: string; close?: boolean; retryAfterSec?: number; location?: string; probe?: boolean }
   /** A reserved admin path (metrics, PURGE, /.dnscdn/): the server's admin routes answer it, not the cache. */
   | { kind: 'admin' };
 
@@ -90,7 +92,8 @@ type Step =
   | { name: 'fetch'; from: 'shared'; fetch: SharedFetch; owner: boolean; stale: CachedObject | undefined }
   | { name: 'fetch'; from: 'pass'; reason: string }
   | { name: 'deliver'; delivery: Delivery }
-  | { name: 'synth'; status: number; message: string; cacheStatus?: string; close?: boolean; retryAfterSec?: number; location?: string };
+  /** `probe`: the answer to a health check (`GET /healthz`), which the metrics do not count as a client request. */
+  | { name: 'synth'; status: number; message: string; cacheStatus?: string; close?: boolean; retryAfterSec?: number; location?: string; probe?: boolean };
 
 export type StepName = Step['name'];
 
@@ -101,8 +104,6 @@ interface Transaction {
   controls: Readonly<RequestControls> | undefined;
   /** Times a revalidation started over (a 304 that selected nothing). */
   restarts: number;
-  /** The request left recv for the cache (hash or pass): its answer is a cache outcome, counted by X-Cache. */
-  served: boolean;
   /** The steps visited, kept only when someone observes them. */
   readonly trace: StepName[] | undefined;
   /** Edges this request was forwarded by (authenticated hop header, ring/hops.ts); undefined for a client's request. */
@@ -119,6 +120,7 @@ const MAX_URL_BYTES = 8192;
 const BAD_HOST = /[\s/\\@]/;
 const HASH: Step = { name: 'hash' };
 const RECV: Step = { name: 'recv' };
+const HEALTHZ: Step = { name: 'synth', status: 200, message: 'ok\n', probe: true };
 
 export interface PipelineOptions {
   cache: EdgeCache;
@@ -175,7 +177,7 @@ export class EdgePipeline {
    * answers), else a promise of it. A throw (a bug) is for the server's one catch to turn into 502.
    */
   handle(req: EdgeRequest): Delivery | Promise<Delivery> {
-    const t: Transaction = { req, controls: undefined, restarts: 0, served: false, trace: this.o.onSteps ? [] : undefined, hops: undefined };
+    const t: Transaction = { req, controls: undefined, restarts: 0, trace: this.o.onSteps ? [] : undefined, hops: undefined };
     return this.advance(t, RECV, 0);
   }
 
@@ -193,7 +195,6 @@ export class EdgePipeline {
   }
 
   private finish(t: Transaction, d: Delivery): Delivery {
-    if (t.served) this.o.metrics.countResponse(cacheLabel(d));
     if (t.trace) this.o.onSteps?.(t.trace, t.req);
     return d;
   }
@@ -201,11 +202,8 @@ export class EdgePipeline {
   /** The step table: each step's work, and the step it leads to. */
   private step(t: Transaction, step: Exclude<Step, { name: 'deliver' | 'synth' }>): Step | Promise<Step> {
     switch (step.name) {
-      case 'recv': {
-        const next = this.recv(t);
-        t.served = next.name === 'hash' || next.name === 'pass';
-        return next;
-      }
+      case 'recv':
+        return this.recv(t);
       case 'hash':
         return { name: 'lookup', primaryKey: cacheKey(t.req.host, t.req.path) };
       case 'lookup':
@@ -242,7 +240,7 @@ export class EdgePipeline {
     if (req.host === '' || BAD_HOST.test(req.host)) return { name: 'synth', status: 400, message: 'bad Host header\n' };
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
-    if (req.method === 'GET' && path === '/healthz') return { name: 'synth', status: 200, message: 'ok\n' };
+    if (req.method === 'GET' && path === '/healthz') return HEALTHZ;
     if (this.o.acmeChallenge && path.startsWith(ACME_CHALLENGE_PREFIX)) return this.acmeAnswer(path.slice(ACME_CHALLENGE_PREFIX.length));
     if (this.o.httpsRedirectPort !== undefined && req.scheme === 'http') {
       return { name: 'synth', status: 308, message: 'use HTTPS\n', location: httpsLocation(req.host, this.o.httpsRedirectPort, url) };
@@ -464,16 +462,21 @@ function answersAsStored(req: EdgeRequest, entry: CachedObject): boolean {
   );
 }
 
-/** The responses metric's (and access log's) label: X-Cache, or SYNTH for answers made here. */
-export function cacheLabel(d: Delivery): string {
+/** The access log's label: X-Cache, or SYNTH for answers made here. */
+export function cacheLabel(d: Delivery): Outcome {
+  return OUTCOMES[outcomeIndex(d)]!;
+}
+
+/** The delivery's index in traffic.ts OUTCOMES (its X-Cache value, or SYNTH for answers made here). */
+export function outcomeIndex(d: Delivery): number {
   switch (d.kind) {
     case 'hit':
-      return 'HIT';
+      return 0;
     case 'synth':
     case 'admin':
-      return 'SYNTH';
+      return SYNTH_OUTCOME;
     default:
-      return d.cache;
+      return OUTCOMES.indexOf(d.cache);
   }
 }
 
@@ -529,5 +532,6 @@ function synthDelivery(s: Extract<Step, { name: 'synth' }>): Delivery {
   if (s.close) d.close = true;
   if (s.retryAfterSec !== undefined) d.retryAfterSec = s.retryAfterSec;
   if (s.location !== undefined) d.location = s.location;
+  if (s.probe) d.probe = true;
   return d;
 }

@@ -20,6 +20,7 @@ import { ChallengeDirectory } from './tls/challenges.js';
 import { http2Limits } from './tls/h2-limits.js';
 import { startHttpsListener, type HttpsListener } from './tls/https-listener.js';
 import { ServedCertificates } from './tls/served-certificates.js';
+import { performance } from 'node:perf_hooks';
 import type { Registry } from 'prom-client';
 import { HttpError } from '../errors.js';
 import { logger } from '../log.js';
@@ -37,10 +38,11 @@ import { IncomingEdgeRequest } from './client-request.js';
 import { writeDelivery, writeSynth } from './deliver.js';
 import type { CachedObject } from './entry.js';
 import { createEdgeMetrics, createOriginServerMetrics, type EdgeMetrics } from './metrics.js';
-import { cacheLabel, EdgePipeline, type Delivery, type StepName, type EdgeRequest } from './pipeline.js';
+import { cacheLabel, EdgePipeline, outcomeIndex, type Delivery, type StepName, type EdgeRequest } from './pipeline.js';
 import { CookieRule } from './policy.js';
 import { PublicPurge } from './public-purge.js';
 import { EdgeStore } from './store.js';
+import { SYNTH_OUTCOME } from './traffic.js';
 import type { CachePolicyName } from '../config/cache-policies.js';
 import type { PurgeTarget } from '../distribution/operations.js';
 import { buildRings, type EdgeRingOptions, type EdgeRings } from './ring/ring-setup.js';
@@ -173,7 +175,7 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
   const via = `1.1 ${name}`;
   const now = options.now ?? Date.now;
   const maxBodyBytes = options.maxBodyBytes ?? 16 * 1024 * 1024;
-  const registry = createRegistry({ labels: { edge: name } });
+  const registry = createRegistry({ labels: { role: 'edge', edge: name } });
   let metrics: EdgeMetrics | undefined;
   const store = new EdgeStore<CachedObject>({
     maxBytes: options.maxBytes,
@@ -240,20 +242,42 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
 
   /** Every listener, both protocols: one lifecycle. `added`: headers the listener puts on every answer. */
   function handle(req: ClientMessage, res: NodeResponse, secure: boolean, added: HeaderMapAlias): void {
-    m.requests.inc({ method: knownMethod(req.method ?? 'GET') });
+    // A double from a monotonic clock: no allocation on the hit path (process.hrtime.bigint() would allocate).
+    const started = performance.now();
     const record = accessLog?.begin(req, res);
     try {
       const delivery = pipeline.handle(new IncomingEdgeRequest(req, res, maxBodyBytes, bodyTooLarge, secure));
-      if (delivery instanceof Promise) delivery.then((d) => respond(req, res, d, added, record)).catch((err: unknown) => fail(req, res, err));
-      else respond(req, res, delivery, added, record);
+      if (delivery instanceof Promise) delivery.then((d) => respond(req, res, d, added, record, started)).catch((err: unknown) => failCounted(req, res, err, started));
+      else respond(req, res, delivery, added, record, started);
     } catch (err) {
-      fail(req, res, err);
+      failCounted(req, res, err, started);
     }
   }
   const peerServer = options.peerListen ? http.createServer({ maxHeaderSize: maxHeaderBytes, keepAliveTimeout: 5000 }, (req, res) => handle(req, res, false, NO_ADDED_HEADERS)) : undefined;
 
-  function respond(req: ClientMessage, res: NodeResponse, d: Delivery, added: HeaderMapAlias, record: AccessRecord | undefined): void {
+  function respond(req: ClientMessage, res: NodeResponse, d: Delivery, added: HeaderMapAlias, record: AccessRecord | undefined, started: number): void {
     if (record) noteDelivery(record, d, originName);
+    if (d.kind === 'synth' && d.probe === true) {
+      m.traffic.probes++;
+      writeDelivery(req, asClientResponse(res), d, via, now(), added);
+      return;
+    }
+    respondTo(req, res, d, added);
+    count(req, res, outcomeIndex(d), started);
+  }
+
+  function failCounted(req: ClientMessage, res: NodeResponse, err: unknown, started: number): void {
+    fail(req, res, err);
+    count(req, res, SYNTH_OUTCOME, started);
+  }
+
+  /** Records the response once it is complete: at once for answers written in one go (hits), else when it closes. */
+  function count(req: ClientMessage, res: NodeResponse, outcome: number, started: number): void {
+    if (res.writableEnded) m.traffic.record(outcome, req.method, res.statusCode, (performance.now() - started) / 1000);
+    else res.once('close', () => m.traffic.record(outcome, req.method, res.statusCode, (performance.now() - started) / 1000));
+  }
+
+  function respondTo(req: ClientMessage, res: NodeResponse, d: Delivery, added: HeaderMapAlias): void {
     if (d.kind === 'admin') {
       handleAdmin(req, res).catch((err: unknown) => fail(req, res, err));
       return;
@@ -308,6 +332,7 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
       const listen = typeof l === 'string' ? parseHostPort(l) : l;
       const server = http.createServer({ maxHeaderSize: maxHeaderBytes, keepAliveTimeout: 5000 }, (req, res) => handle(req, res, false, NO_ADDED_HEADERS));
       server.on('clientError', answerClientError);
+      server.on('connection', (socket: Socket) => m.traffic.trackConnection(socket));
       servers.push(server);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -358,7 +383,8 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
   }
   const address = addresses[0]!;
   const httpsUrl = https ? `https://${formatHostPort(https.address)}` : undefined;
-  log.info('edge listening', {
+  // At debug: the command's announcement (src/log.ts announceListening) is the role's one start-up line.
+  log.debug('edge listening', {
     name,
     listen: addresses.map(formatHostPort).join(' '),
     ...(httpsUrl ? { https: httpsUrl } : {}),
@@ -427,13 +453,6 @@ function fail(req: ClientMessage, res: NodeResponse, err: unknown): void {
 
 function bodyTooLarge(res: NodeResponse): void {
   writeSynth(asClientResponse(res), 413, 'request body too large\n');
-}
-
-/** Metric label values come from a fixed set, so a client cannot grow the label space. */
-const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'PURGE']);
-
-function knownMethod(m: string): string {
-  return KNOWN_METHODS.has(m) ? m : 'OTHER';
 }
 
 function listenOn(server: http.Server, options: { host: string; port: number; exclusive: boolean }): Promise<void> {

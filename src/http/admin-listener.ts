@@ -99,7 +99,7 @@ export class AdminListener {
         resolve();
       });
     });
-    log.info('admin listening', { role: options.role, address: admin.url });
+    log.debug('admin listening', { role: options.role, address: admin.url });
     return admin;
   }
 

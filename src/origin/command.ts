@@ -1,6 +1,7 @@
 import { Command } from 'commander';
-import { loadDeployment } from '../config/load.js';
+import { loadDeploymentWithLogSettings, reloadLogSettingsOnHangup } from '../config/role-file.js';
 import { Distributor } from '../distribution/distributor.js';
+import { announceListening } from '../log.js';
 import type { DistributionStatus } from '../distribution/distributor.js';
 import { parseDistributionStatus, parseOpSummaries } from '../distribution/answers.js';
 import { parseDownstream, tokenFrom } from '../distribution/targets.js';
@@ -58,7 +59,7 @@ export function originRoleFromFlags(flags: OriginFlags): OriginRoleOptions {
   if (flags.replica !== undefined) return replicaFromFlags(flags, parseHostPort(flags.replica));
   const role: OriginRoleOptions =
     flags.config !== undefined
-      ? originRoleFromDeployment(loadDeployment(flags.config))
+      ? originRoleFromDeployment(loadDeploymentWithLogSettings(flags.config))
       : { content: FLAG_DEFAULTS.content, listen: parseHostPort(FLAG_DEFAULTS.listen), rules: [], edges: [], dataDir: FLAG_DEFAULTS.stateDir, watch: false };
   if (flags.content !== undefined) role.content = flags.content;
   if (flags.listen !== undefined) role.listen = parseHostPort(flags.listen);
@@ -78,7 +79,7 @@ export function originRoleFromFlags(flags: OriginFlags): OriginRoleOptions {
 
 /** `--replica HOST:PORT`: a content-only copy (setup.ts); from the file's `origin.replicas`, or from the flags alone. */
 function replicaFromFlags(flags: OriginFlags, listen: HostPort): OriginRoleOptions {
-  const role = flags.config !== undefined ? originReplicaFromDeployment(loadDeployment(flags.config), listen) : originReplica(FLAG_DEFAULTS.content, listen, []);
+  const role = flags.config !== undefined ? originReplicaFromDeployment(loadDeploymentWithLogSettings(flags.config), listen) : originReplica(FLAG_DEFAULTS.content, listen, []);
   if (flags.content !== undefined) role.content = flags.content;
   if (flags.adminListen !== undefined) role.adminListen = parseHostPort(flags.adminListen);
   else if (role.adminListen === undefined) role.adminListen = defaultAdminAddressOrThrow(listen);
@@ -122,7 +123,12 @@ export async function runOrigin(o: OriginRoleOptions): Promise<void> {
     adminTls,
   });
   const watcher = o.watch && publisher ? watchContent(origin, publisher) : undefined;
-  process.stdout.write(`origin${o.replica === true ? ' replica' : ''} listening on ${origin.url}, admin ${origin.adminUrl}, content ${o.content}\n`);
+  announceListening('origin', `origin${o.replica === true ? ' replica' : ''} listening on ${origin.url}, admin ${origin.adminUrl}, content ${o.content}`, {
+    address: origin.url,
+    admin: origin.adminUrl,
+    content: o.content,
+    replica: o.replica === true ? true : undefined,
+  });
   reportReady([origin.url, `${origin.adminUrl}/metrics`]);
   const stop = async (): Promise<void> => {
     watcher?.close();
@@ -150,7 +156,11 @@ export function originCommand(run: (role: OriginRoleOptions) => Promise<void> = 
     .option('--watch', 'push changed files and purge deleted ones automatically')
     .option('--config <file>', 'deployment file: origin, rules, edges, journal and token from it; other flags override them')
     .option('--replica <host:port>', "run a content-only replica at this address (one of the file's origin.replicas): same content and rules, no push")
-    .action(async (flags: OriginFlags) => run(originRoleFromFlags(flags)));
+    .action(async (flags: OriginFlags) => {
+      const role = originRoleFromFlags(flags);
+      reloadLogSettingsOnHangup('origin', flags.config);
+      await run(role);
+    });
   return addDeprecatedAlias(cmd, '--data-dir <dir>', '--state-dir');
 }
 

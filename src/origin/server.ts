@@ -98,7 +98,7 @@ export class OriginServer {
       await origin.adminListener.close();
       throw err;
     }
-    log.info('origin listening', { address: origin.url, admin: origin.adminUrl, content: root });
+    log.debug('origin listening', { address: origin.url, admin: origin.adminUrl, content: root });
     return origin;
   }
 

@@ -13,6 +13,7 @@ import { checkDeploymentFile } from '../check/deployment-check.js';
 import { reportCheck } from '../check/command.js';
 import { deploymentFileOrEmbedded } from '../cli/config-path.js';
 import { prepareDemoCertificates } from '../edge/tls/demo-setup.js';
+import { applyFileLogSettings } from '../log.js';
 import { formatBanner, planProcesses } from './plan.js';
 import { Supervisor, type StartOutcome } from './supervisor.js';
 
@@ -40,6 +41,7 @@ export function upCommand(): Command {
         process.exit(1);
       }
       const deployment = checked.deployment;
+      applyFileLogSettings(deployment.log);
       const specs = planProcesses(deployment);
       const write = (line: string): void => void process.stdout.write(`${line}\n`);
       // Once, before any edge starts: five edge processes must not race to make five CAs.

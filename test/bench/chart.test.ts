@@ -65,4 +65,24 @@ describe('barChartSvg', () => {
     expect(svg).toContain('>n/a<');
     expect(svg).toContain('>300k<');
   });
+
+  it('puts values 100x apart on a log axis, so the small bar stays visible; closer values stay linear', () => {
+    const heights = (svg: string): number[] => [...svg.matchAll(/<rect x="[\d.]+" y="[\d.]+" width="[\d.]+" height="([\d.]+)" fill="#/g)].map((m) => Number(m[1]));
+    const wide = barChartSvg({ title: 'push', yLabel: 'ms', categories: ['p50', 'p99', 'catch-up'], series: [{ name: 'dnscdn', values: [28, 130, 3000] }], valueUnit: 'ms' });
+    expect(wide).toContain('ms (log scale)');
+    expect(wide).toContain('>28 ms<');
+    const [p50, , catchUp] = heights(wide);
+    expect(p50! / catchUp!).toBeGreaterThan(0.1); // linear: 28/3000 < 0.01, a bar under 3 px
+    const close = barChartSvg({ title: 'qps', yLabel: 'q/s', categories: ['a', 'b'], series: [{ name: 'x', values: [13_000, 257_000] }] });
+    expect(close).not.toContain('log scale');
+  });
+
+  it('spreads the groups over the whole canvas and wraps a title too long for it', () => {
+    const svg = barChartSvg({ title: 'word '.repeat(60).trim(), yLabel: 'ms', categories: ['one'], series: [{ name: 'a', values: [1] }] });
+    const width = Number(/width="(\d+)"/.exec(svg)![1]);
+    expect(width).toBeLessThanOrEqual(1000);
+    expect(svg.match(/<tspan[^>]*>word/g)!.length).toBeGreaterThan(1);
+    const axis = [...svg.matchAll(/<line x1="56" x2="([\d.]+)"/g)].map((m) => Number(m[1]));
+    expect(Math.max(...axis)).toBe(width - 12);
+  });
 });

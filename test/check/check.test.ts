@@ -55,7 +55,7 @@ describe('dnscdn check', () => {
     expect(r.stderr.trimEnd().split('\n')).toEqual([
       `${F}/many.yaml:5: dns.udpSize: 100 is below the minimum 512`,
       `${F}/many.yaml:10: edges.one.weight: expected a number`,
-      `${F}/many.yaml:14: colour: unknown key "colour" (allowed here: dns, edgeDefaults, edges, clusters, pools, geo, origin, distribution, admin, tls)`,
+      `${F}/many.yaml:14: colour: unknown key "colour" (allowed here: dns, edgeDefaults, edges, clusters, pools, geo, origin, distribution, admin, tls, log)`,
     ]);
   });
 

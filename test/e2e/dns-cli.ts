@@ -33,6 +33,8 @@ export async function startDnsCli(args: string[]): Promise<DnsCli> {
 export interface DnsFromFile {
   child: ChildProcess;
   port: number;
+  /** The addresses of its start-up line, as printed (`127.0.0.1:5353 [::1]:5353`). */
+  listening: string;
   /** http://host:port of the admin listener, when there is one. */
   admin: string | undefined;
   /** Everything written to stderr so far. */
@@ -55,7 +57,7 @@ export async function startDnsFromFile(file: string, args: string[]): Promise<Dn
     if (line !== undefined) {
       exited.catch(() => undefined); // a later exit is the test's business
       const port = Number(/^\S*:(\d+)/.exec(line)![1]);
-      return { child, port, admin: /, metrics (http:\/\/\S+)\/metrics$/.exec(line)?.[1], stderr: () => stderr };
+      return { child, port, listening: line.replace(/, metrics .*$/, ''), admin: /, metrics (http:\/\/\S+)\/metrics$/.exec(line)?.[1], stderr: () => stderr };
     }
   }
 }

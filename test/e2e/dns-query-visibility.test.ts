@@ -81,12 +81,14 @@ async function startCli(args: string[]): Promise<{ port: number; stderr: () => s
     throw new Error(`dnscdn dns exited: ${stderr}`);
   });
   exited.catch(() => undefined); // after start-up an exit is afterAll's business
+  // Started from flags the port is in the "dns server started" log line; from a file, in the start-up line on stdout.
+  let stdout = '';
+  child.stdout!.on('data', (b: Buffer) => (stdout += b.toString()));
+  child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
   for (;;) {
-    const [chunk] = (await Promise.race([once(child.stderr!, 'data'), exited])) as [Buffer];
-    stderr += chunk.toString();
-    const m = /(?:dns server started listen|dns listening on|listening address)=?\s?127\.0\.0\.1:(\d+)/.exec(stderr);
+    await Promise.race([once(child.stderr!, 'data'), once(child.stdout!, 'data'), exited]);
+    const m = /(?:dns server started listen|dns listening on)=?\s?127\.0\.0\.1:(\d+)/.exec(stderr + stdout);
     if (m) {
-      child.stderr!.on('data', (more: Buffer) => (stderr += more.toString()));
       return { port: Number(m[1]), stderr: () => stderr };
     }
   }

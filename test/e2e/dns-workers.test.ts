@@ -111,6 +111,10 @@ describe('dnscdn dns --workers 2', () => {
     expect(m.get('dnscdn_dns_queries_total{transport="tcp",qtype="A",role="dns"}')).toBe(tcpA.length);
     expect(m.get('dnscdn_dns_queries_total{transport="udp",qtype="A",role="dns"}')).toBe(lines.length - tcpA.length);
     expect(m.get('dnscdn_dns_workers{role="dns"}')).toBe(2);
+    // The workers' process_*/nodejs_* metrics, aggregated, and no family twice (a scrape would refuse the page).
+    const families = [...(await run('curl', ['-sf', `${dns.admin}/metrics`])).stdout.matchAll(/^# HELP (\S+)/gm)].map((f) => f[1]!);
+    expect(families.filter((f, i) => families.indexOf(f) !== i)).toEqual([]);
+    expect(families.some((f) => f.startsWith('process_'))).toBe(true);
     // The same zone in both: its serial once (the aggregator takes the max), not twice.
     expect(m.get('dnscdn_dns_zone_serial{zone="cdn.test",role="dns"}')).toBe(2024060101);
     const mode = await detectUdpSocketMode();

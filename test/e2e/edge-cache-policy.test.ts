@@ -15,7 +15,7 @@ describe('dnscdn edge --cache-policy', () => {
       const [line] = (await once(edge.stdout!, 'data')) as [Buffer];
       const base = /admin (http:\/\/\S+),/.exec(line.toString())![1]!;
       const { stdout } = await run('curl', ['-s', `${base}/metrics`]);
-      expect(stdout).toContain('dnscdn_edge_cache_policy_info{policy="s3-fifo",edge="e2e-policy"} 1');
+      expect(stdout).toContain('dnscdn_edge_cache_policy_info{policy="s3-fifo",role="edge",edge="e2e-policy"} 1');
     } finally {
       edge.kill('SIGTERM');
     }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alive } from './pids.js';
+import { scrapeMetrics } from './prometheus-scrape.js';
 import { pidIn, ROOT, startUpDeployment, until, UP_TOKEN, type UpDeployment } from './up-deployment.js';
 
 const run = promisify(execFile);
@@ -35,7 +36,8 @@ describe('dnscdn up', () => {
     (await run('dig', [`@${DNS_HOST}`, '-p', String(port), 'www.cdn.test', 'A', `+subnet=${subnet}`, '+time=1', '+tries=1'])).stdout;
 
   beforeAll(async () => {
-    u = await startUpDeployment({ intervalMs: INTERVAL_MS, rise: RISE, fall: FALL, restart: true });
+    // DNS gets an admin listener so that its /metrics can be scraped too.
+    u = await startUpDeployment({ intervalMs: INTERVAL_MS, rise: RISE, fall: FALL, restart: true, dnsAdmin: true });
     ({ dns: DNS_HOST, origin: ORIGIN_HOST, london: LONDON, newyork: NEWYORK, tokyo: TOKYO } = u.hosts);
     ({ dnsPort, edgePort, originPort } = u);
     await until('up to be ready', 60_000, () => (/\[up\] ready[\s\S]*try:/.test(output()) ? true : undefined));
@@ -101,6 +103,20 @@ describe('dnscdn up', () => {
     expect(pushed.stdout).toMatch(/^seq \d+\tput\t\/index\.html\n$/);
     const publicPush = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-X', 'POST', '-H', `Authorization: Bearer ${UP_TOKEN}`, '-d', '{"paths":["/index.html"]}', `http://${ORIGIN_HOST}:${originPort}/.dnscdn/push`]);
     expect(publicPush.stdout).toBe('405'); // the public port serves content only (GET, HEAD)
+  }, 30_000);
+
+  it('every role exports the process and Node.js metrics with its role (and edge) label on its admin /metrics', async () => {
+    const rows = [...output().matchAll(/^(dns|origin|distributor|edge \w+)\s+\d+\s.*?(http:\/\/\S+\/metrics)/gm)].map((m) => ({ label: m[1]!, url: m[2]! }));
+    expect(rows.map((r) => r.label).sort()).toEqual(['dns', 'edge london', 'edge newyork', 'edge tokyo', 'origin']);
+    for (const { label, url } of rows) {
+      const names = [...(await scrapeMetrics(url)).keys()];
+      const processSamples = names.filter((n) => n.startsWith('process_'));
+      expect(processSamples.length, label).toBeGreaterThan(0);
+      expect(names.filter((n) => n.startsWith('nodejs_')).length, label).toBeGreaterThan(0);
+      const [role, edge] = label.split(' ');
+      for (const n of processSamples) expect(n, label).toContain(`role="${role}"`);
+      if (edge) for (const n of processSamples) expect(n, label).toContain(`edge="${edge}"`);
+    }
   }, 30_000);
 
   it('stops every child on SIGTERM', async () => {

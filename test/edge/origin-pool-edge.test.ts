@@ -190,7 +190,7 @@ describe('per-server metrics', () => {
     expect(await metric(edge, 'dnscdn_edge_origin_up', { server: dead })).toBe(0);
     expect(await metric(edge, 'dnscdn_edge_origin_up', { server: a!.url })).toBe(1);
     const text = await edge.registry.metrics();
-    expect(text).toMatch(new RegExp(`dnscdn_edge_origin_server_latency_seconds_count\\{edge="dnscdn",server="${a!.url}"\\} 4`));
+    expect(text).toMatch(new RegExp(`dnscdn_edge_origin_server_latency_seconds_count\\{role="edge",edge="dnscdn",server="${a!.url}"\\} 4`));
   });
 });
 

@@ -186,11 +186,16 @@ describe('operations', () => {
     const m = await request(f.edge.adminUrl, '/metrics');
     expect(m.headers['content-type']).toMatch(/^text\/plain; version=0.0.4/);
     for (const line of [
-      'dnscdn_edge_requests_total{method="GET",edge="edge-a"} 3', // two for /m, /healthz (admin traffic is not counted)
-      'dnscdn_edge_hits_total{edge="edge-a"} 1',
-      'dnscdn_edge_misses_total{edge="edge-a"} 1',
-      'dnscdn_edge_stored_objects{edge="edge-a"} 1',
-      'dnscdn_edge_origin_latency_seconds_count{edge="edge-a"} 1',
+      // Two client requests for /m; the health probe is counted apart (a load balancer's probes would swamp them).
+      'dnscdn_edge_requests_total{method="GET",role="edge",edge="edge-a"} 2',
+      'dnscdn_edge_health_probes_total{role="edge",edge="edge-a"} 1',
+      'dnscdn_edge_responses_total{cache="MISS",code="2xx",role="edge",edge="edge-a"} 1',
+      'dnscdn_edge_responses_total{cache="HIT",code="2xx",role="edge",edge="edge-a"} 1',
+      'dnscdn_edge_request_duration_seconds_count{role="edge",edge="edge-a"} 2',
+      'dnscdn_edge_hits_total{role="edge",edge="edge-a"} 1',
+      'dnscdn_edge_misses_total{role="edge",edge="edge-a"} 1',
+      'dnscdn_edge_stored_objects{role="edge",edge="edge-a"} 1',
+      'dnscdn_edge_origin_latency_seconds_count{role="edge",edge="edge-a"} 1',
     ])
       expect(m.body).toContain(line);
     expect(m.body).toContain('dnscdn_edge_coalesced_waiters_total');

@@ -153,4 +153,27 @@ describe('push through the distribution tier', () => {
     expect(text).toContain(`dnscdn_distribution_journal_last_seq{role="distributor"} ${c.distributor.lastSeq}`);
     for (const name of ['edge0', 'edge1', 'edge2']) expect(text).toContain(`dnscdn_distribution_peer_ahead_ops{peer="${name}",role="distributor"} 0`);
   });
+
+  it('/metrics gives each edge\'s lag in operations and seconds, and whether it is reachable, as gauges', async () => {
+    await c.converged();
+    const gauges = async (): Promise<string> => (await rawRequest(c.distributorUrl, '/metrics')).body.toString();
+    let text = await gauges();
+    expect(text).toMatch(/^process_cpu_seconds_total\{role="distributor"\} /m);
+    for (const name of ['edge0', 'edge1', 'edge2']) {
+      expect(text).toContain(`dnscdn_distribution_lag_ops{edge="${name}",role="distributor"} 0`);
+      expect(text).toContain(`dnscdn_distribution_lag_seconds{edge="${name}",role="distributor"} 0`);
+      expect(text).toContain(`dnscdn_distribution_edge_reachable{edge="${name}",role="distributor"} 1`);
+    }
+    await c.stopSite(2);
+    await push(['/page0.html']);
+    await push(['/page1.html']);
+    // The link notices the stopped edge on its next attempt (backoff starts at 50 ms).
+    await expect.poll(async () => (text = await gauges()), { timeout: 5000 }).toContain('dnscdn_distribution_edge_reachable{edge="edge2",role="distributor"} 0');
+    expect(text).toContain('dnscdn_distribution_lag_ops{edge="edge2",role="distributor"} 2');
+    const seconds = Number(/dnscdn_distribution_lag_seconds\{edge="edge2",role="distributor"\} (\S+)/.exec(text)?.[1]);
+    expect(seconds).toBeGreaterThan(0);
+    await c.restartSite(2);
+    await c.converged();
+    await expect.poll(gauges, { timeout: 5000 }).toContain('dnscdn_distribution_lag_ops{edge="edge2",role="distributor"} 0');
+  });
 });

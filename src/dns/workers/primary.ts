@@ -60,7 +60,9 @@ interface Running {
 export async function startDnsPrimary(options: DnsPrimaryOptions): Promise<DnsPrimary> {
   const detected = await detectUdpSocketMode();
   const socketMode: UdpSocketMode = detected === 'reuseport' && options.listen.every((a) => a.port !== 0) ? 'reuseport' : 'shared';
-  const registry = createRegistry({ labels: { role: 'dns' } });
+  // The page is the workers' aggregated metrics, process_* and nodejs_* included (prom-client's aggregators sum
+  // or average them across workers), then this registry: it must not repeat those families.
+  const registry = createRegistry({ labels: { role: 'dns' }, processMetrics: false });
   const running = new Map<number, Running>();
   const socketGauge = new Gauge({ name: 'dnscdn_dns_socket_mode', help: 'How the DNS workers share the UDP port: 1 for the mode in use (reuseport: a socket per worker; shared: one socket handed to all)', labelNames: ['mode'], registers: [registry] });
   for (const mode of ['reuseport', 'shared'] as const) socketGauge.set({ mode }, mode === socketMode ? 1 : 0);

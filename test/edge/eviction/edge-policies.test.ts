@@ -50,8 +50,8 @@ describe.each(CACHE_POLICIES)('edge with cache policy %s', (policy) => {
     expect([hit.headers['x-cache'], hit.body]).toEqual(['HIT', 'v2']);
     expect(f.origin.count('/pushed')).toBe(0);
     const { stdout } = await run('curl', ['-s', `${f.edge.adminUrl}/metrics`]);
-    expect(stdout).toContain(`dnscdn_edge_cache_policy_info{policy="${policy}",edge="edge-${policy}"} 1`);
-    expect(stdout).toContain(`dnscdn_edge_admission_rejections_total{edge="edge-${policy}"} 0`);
+    expect(stdout).toContain(`dnscdn_edge_cache_policy_info{policy="${policy}",role="edge",edge="edge-${policy}"} 1`);
+    expect(stdout).toContain(`dnscdn_edge_admission_rejections_total{role="edge",edge="edge-${policy}"} 0`);
   });
 });
 
@@ -60,7 +60,7 @@ describe('default policy', () => {
     f = await startFixture({ name: 'edge-default' });
     expect(f.edge.cache.store.policyName).toBe(DEFAULT_CACHE_POLICY);
     const { stdout } = await run('curl', ['-s', `${f.edge.adminUrl}/metrics`]);
-    expect(stdout).toContain(`dnscdn_edge_cache_policy_info{policy="${DEFAULT_CACHE_POLICY}",edge="edge-default"} 1`);
+    expect(stdout).toContain(`dnscdn_edge_cache_policy_info{policy="${DEFAULT_CACHE_POLICY}",role="edge",edge="edge-default"} 1`);
   });
 });
 
