@@ -33,6 +33,9 @@ export function edgeRoleFromDeployment(d: Deployment, name: string | undefined, 
   if (edge.cache.policy !== undefined) server.cachePolicy = edge.cache.policy;
   if (token !== undefined) server.adminToken = token;
   const role: EdgeRoleOptions = { server };
-  if (d.origin && token !== undefined) role.push = { distributor: distributionUrl(d), stateDir: edgeReplicaDir(d, edge), token };
+  if (d.origin && token !== undefined) {
+    const nats = d.distribution?.backend === 'nats' ? d.distribution.nats : undefined;
+    role.push = nats ? { stateDir: edgeReplicaDir(d, edge), token, nats: { config: nats, edge: edge.name } } : { distributor: distributionUrl(d), stateDir: edgeReplicaDir(d, edge), token };
+  }
   return role;
 }

@@ -1,11 +1,13 @@
 import { Command } from 'commander';
 import { loadDeployment } from '../config/load.js';
 import { Distributor } from '../distribution/distributor.js';
+import { NatsPublisher } from '../distribution/nats/publisher.js';
 import type { DistributionStatus } from '../distribution/distributor.js';
 import { parseDistributionStatus, parseOpSummaries } from '../distribution/answers.js';
 import { bearer } from '../http/bearer.js';
 import { parseDownstream, tokenFrom } from '../distribution/targets.js';
-import { request } from '../http/client.js';
+import { randomUUID } from 'node:crypto';
+import { LinkError, request, type LinkResponse } from '../http/client.js';
 import { parseHostPort } from '../net/address.js';
 import { defaultAdminAddressOrThrow } from '../net/admin-address.js';
 import { reportReady } from '../up/child.js';
@@ -88,7 +90,9 @@ export async function runOrigin(o: OriginRoleOptions): Promise<void> {
   await materialiseLargeFiles(o.content);
   let distributor: Distributor | undefined;
   let publisher: Publisher | undefined;
-  if (o.token && o.distributor) publisher = remotePublisher(o.distributor, o.token);
+  let nats: NatsPublisher | undefined;
+  if (o.token && o.nats) publisher = nats = await NatsPublisher.open(o.nats, o.edges.map((e) => e.name));
+  else if (o.token && o.distributor) publisher = remotePublisher(o.distributor, o.token);
   else if (o.token) {
     distributor = await Distributor.open({ dataDir: o.dataDir, token: o.token, downstream: o.edges });
     publisher = localPublisher(distributor);
@@ -109,6 +113,7 @@ export async function runOrigin(o: OriginRoleOptions): Promise<void> {
     watcher?.close();
     await origin.close();
     await distributor?.close();
+    await nats?.close();
     process.exit(0);
   };
   process.once('SIGINT', () => void stop());
@@ -142,15 +147,33 @@ function withClientOptions(c: Command): Command {
   return c.option('--origin <url>', "the origin's admin listener (or a distribution node's)", 'http://127.0.0.1:9000').option('--token <token>', 'admin token (default: $DNSCDN_ADMIN_TOKEN)');
 }
 
+/** How long push and purge retry an origin that is down or restarting (with the same Idempotency-Key). */
+const PUBLISH_RETRY_MS = 30_000;
+
 async function adminCall(o: ClientOptions, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
   const token = tokenFrom(o.token);
   if (!token) throw new Error('a token is required (--token or DNSCDN_ADMIN_TOKEN)');
-  const res = await request(new URL(path, o.origin), {
-    method,
-    headers: { ...bearer(token), ...(body ? { 'content-type': 'application/json' } : {}) },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-    timeoutMs: 60_000,
-  });
+  // One key for every attempt of this command: a retry after a lost answer is published once (NATS dedupe).
+  const key = method === 'POST' ? randomUUID() : undefined;
+  const send = (): Promise<LinkResponse> =>
+    request(new URL(path, o.origin), {
+      method,
+      headers: { ...bearer(token), ...(body ? { 'content-type': 'application/json' } : {}), ...(key ? { 'idempotency-key': key } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+      timeoutMs: 60_000,
+    });
+  const deadline = Date.now() + PUBLISH_RETRY_MS;
+  let res: LinkResponse;
+  for (;;) {
+    try {
+      res = await send();
+      break;
+    } catch (err) {
+      if (!key || !(err instanceof LinkError) || Date.now() > deadline) throw err;
+      process.stderr.write(`${err.message}: retrying\n`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
   if (res.status !== 200) throw new Error(`${path}: HTTP ${res.status}: ${res.text().trim()}`);
   return res.json();
 }

@@ -1,0 +1,160 @@
+/**
+ * The edge's side of the NATS backend: a durable pull consumer per edge (`edge-<name>`) whose messages go
+ * through the edge's Follower (follower.ts: in stream order, idempotently, durable in the local replica before
+ * the cache), and are acknowledged only once applied. The stream sequence is the operation's `seq`.
+ *
+ * Where it starts: the consumer resumes at its ack floor after downtime. An edge whose last applied sequence is
+ * older than the stream's first (or that is new while the stream has already dropped its start) first rebuilds
+ * from the state stream (state.ts) as a snapshot reset, then takes the tail. A consumer that has acknowledged
+ * more than this edge holds (the edge lost its disk) is recreated at the edge's own position.
+ */
+import type { ObjectStore } from '@nats-io/obj';
+import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
+import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
+import type { NatsConfig } from '../../config/types.js';
+import { logger } from '../../log.js';
+import type { Follower } from '../follower.js';
+import { verifyBody } from '../frames.js';
+import type { Reset, StreamItem } from '../frames.js';
+import { parseOperation } from '../operations.js';
+import type { PutOperation } from '../operations.js';
+import { connectNats, openBodies } from './connect.js';
+import type { NatsLink } from './connect.js';
+import { consumerName } from './names.js';
+import { readState } from './state.js';
+
+const log = logger('replica');
+
+/** A batch applied at once (one local fsync): at most this many operations, or this many body bytes past the first. */
+const BATCH_OPS = 256;
+const BATCH_BYTES = 8 * 1024 * 1024;
+
+export class NatsFeed {
+  private stopped = false;
+  private link: NatsLink | undefined;
+  private messages: ConsumerMessages | undefined;
+  private readonly loop: Promise<void>;
+
+  constructor(
+    private readonly follower: Follower,
+    private readonly config: NatsConfig,
+    private readonly edge: string,
+  ) {
+    this.loop = this.run();
+  }
+
+  private async run(): Promise<void> {
+    for (let backoff = 100; !this.stopped; backoff = Math.min(backoff * 2, 2000)) {
+      try {
+        this.link ??= await connectNats(this.config, `dnscdn-edge-${this.edge}`);
+        await this.session(this.link);
+        backoff = 100;
+      } catch (err) {
+        if (this.stopped) break;
+        log.warn('NATS feed failed, retrying', { edge: this.edge, error: err instanceof Error ? err.message : String(err) });
+      }
+      if (!this.stopped) await new Promise((r) => setTimeout(r, backoff));
+    }
+  }
+
+  /** Rebuild if needed, then consume until the consumer stops (a close, or a lost consumer). */
+  private async session(link: NatsLink): Promise<void> {
+    const { jsm, js, names } = link;
+    const bodies = await openBodies(link);
+    const info = await jsm.streams.info(names.stream);
+    if (this.follower.lastSeq + 1 < info.state.first_seq) await this.rebuild(link, bodies);
+    if (this.follower.lastSeq > info.state.last_seq) {
+      log.error('edge has applied operations beyond the stream: the stream lost acknowledged operations', { edge: this.edge, applied: this.follower.lastSeq, streamLast: info.state.last_seq });
+    }
+    const durable = consumerName(this.edge);
+    const existing = await jsm.consumers.info(names.stream, durable).catch(() => undefined);
+    if (existing && existing.ack_floor.stream_seq > this.follower.lastSeq) {
+      log.warn('consumer acknowledged more than this edge holds: recreating it at the edge', { edge: this.edge, ackFloor: existing.ack_floor.stream_seq, applied: this.follower.lastSeq });
+      await jsm.consumers.delete(names.stream, durable);
+    }
+    if (!existing || existing.ack_floor.stream_seq > this.follower.lastSeq) {
+      await jsm.consumers.add(names.stream, {
+        durable_name: durable,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.StartSequence,
+        opt_start_seq: this.follower.lastSeq + 1,
+        ack_wait: 30e9,
+        max_ack_pending: 4 * BATCH_OPS,
+      });
+    }
+    const consumer = await js.consumers.get(names.stream, durable);
+    // Pull requests expire every 5 s: `status` counts an edge with an open request as reachable.
+    const messages = await consumer.consume({ max_messages: BATCH_OPS, expires: 5000 });
+    this.messages = messages;
+    if (this.stopped) await messages.close();
+    let batch: JsMsg[] = [];
+    let bytes = 0;
+    for await (const m of messages) {
+      batch.push(m);
+      bytes += m.data.length;
+      if (m.info.pending > 0 && batch.length < BATCH_OPS && bytes < BATCH_BYTES) continue;
+      await this.apply(batch, bodies);
+      batch = [];
+      bytes = 0;
+    }
+  }
+
+  /** Applies a batch through the follower; acks what it applied, asks again (nak) for what it could not. */
+  private async apply(batch: JsMsg[], bodies: ObjectStore): Promise<void> {
+    let applied: number;
+    try {
+      const items: StreamItem[] = [];
+      for (const m of batch) {
+        const op = parseOperation({ ...(m.json() as object), seq: m.seq });
+        items.push(op.kind === 'put' ? { kind: 'op', op, body: await this.body(bodies, op) } : { kind: 'op', op });
+      }
+      applied = await this.follower.receive(items);
+    } catch (err) {
+      log.warn('NATS batch not applied, redelivery asked', { edge: this.edge, first: batch[0]!.seq, error: err instanceof Error ? err.message : String(err) });
+      applied = this.follower.lastSeq;
+    }
+    for (const m of batch) {
+      if (m.seq <= applied) m.ack();
+      else m.nak(500); // a gap (an earlier message redelivered later) or a failure: again, in a moment
+    }
+  }
+
+  /** The put's body if this edge keeps objects of its size; checked against the digest and length. */
+  private async body(bodies: ObjectStore, op: PutOperation): Promise<Buffer | undefined> {
+    if (this.follower.maxBodyBytes !== undefined && op.length > this.follower.maxBodyBytes) return undefined;
+    const data = await bodies.getBlob(op.sha256);
+    if (data === null) throw new Error(`body ${op.sha256.slice(0, 12)} of ${op.path} missing from ${this.link?.names.bodies}`);
+    const body = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    verifyBody(op, body);
+    return body;
+  }
+
+  /** The per-path state as a snapshot reset, in pages of at most BATCH_BYTES of bodies (the follower stages them). */
+  private async rebuild(link: NatsLink, bodies: ObjectStore): Promise<void> {
+    const snap = await readState(link);
+    const ops = [...snap.live.values()];
+    log.info('edge behind the stream: rebuilding from the state stream', { edge: this.edge, applied: this.follower.lastSeq, stateSeq: snap.seq, objects: ops.length });
+    const time = Date.now();
+    let page: Reset = { kind: 'reset', seq: snap.seq, time, from: 0, total: ops.length, entries: [] };
+    let bytes = 0;
+    for (const op of ops) {
+      const body = await this.body(bodies, op);
+      if (page.entries.length > 0 && bytes + op.length > BATCH_BYTES) {
+        await this.follower.receive([page]);
+        page = { ...page, from: page.from + page.entries.length, entries: [] };
+        bytes = 0;
+      }
+      page.entries.push({ op, body });
+      bytes += body?.length ?? 0;
+    }
+    await this.follower.receive([page]);
+    if (this.follower.lastSeq < snap.seq) throw new Error(`rebuild to seq ${snap.seq} did not complete (at ${this.follower.lastSeq})`);
+  }
+
+  async close(): Promise<void> {
+    this.stopped = true;
+    await this.messages?.close();
+    await this.loop;
+    await this.link?.nc.close();
+  }
+}
