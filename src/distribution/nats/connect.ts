@@ -56,7 +56,7 @@ export async function connectNats(config: NatsConfig, name: string): Promise<Nat
   } catch (err) {
     throw new Error(`NATS ${config.servers.join(',')}: ${err instanceof Error ? err.message : String(err)}`);
   }
-  return { nc, js: jetstream(nc), jsm: await jetstreamManager(nc), names: natsNames(config.stream), config };
+  return { nc, js: jetstream(nc), jsm: await jetstreamManager(nc, { checkAPI: false }), names: natsNames(config.stream), config };
 }
 
 /**
@@ -65,6 +65,18 @@ export async function connectNats(config: NatsConfig, name: string): Promise<Nat
  * rebuilds from the state stream); the state stream keeps one message per subject (per path, and the marker).
  */
 export async function ensureStreams(link: NatsLink): Promise<ObjectStore> {
+  // A cluster that has just started answers "JetStream not ready" until its leaders are elected.
+  for (let wait = 100, deadline = Date.now() + 30_000; ; wait = Math.min(wait * 2, 2000)) {
+    try {
+      return await createStreams(link);
+    } catch (err) {
+      if (Date.now() + wait > deadline || link.nc.isClosed()) throw new Error(`NATS ${link.config.servers.join(',')}: creating streams: ${err instanceof Error ? err.message : String(err)}`);
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+}
+
+async function createStreams(link: NatsLink): Promise<ObjectStore> {
   const { jsm, names, config } = link;
   const common = { storage: StorageType.File, num_replicas: config.replicas, retention: RetentionPolicy.Limits };
   await upsertStream(jsm, { ...common, name: names.stream, subjects: [`${names.prefix}.ops.>`], max_msgs: config.retainOps, discard: DiscardPolicy.Old, duplicate_window: DUPLICATE_WINDOW_NS });
