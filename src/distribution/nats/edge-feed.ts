@@ -1,7 +1,7 @@
 /**
  * The edge's side of the NATS backend: a durable pull consumer per edge (`edge-<name>`) whose messages go
  * through the edge's Follower (follower.ts: in stream order, idempotently, durable in the local replica before
- * the cache), and are acknowledged only once applied. The stream sequence is the operation's `seq`.
+ * the cache), and are acknowledged (AckPolicy.All: the last one applied) only once applied. The stream sequence is the operation's `seq`.
  *
  * Where it starts: the consumer resumes at its ack floor after downtime. An edge whose last applied sequence is
  * older than the stream's first (or that is new while the stream has already dropped its start) first rebuilds
@@ -18,6 +18,7 @@ import { verifyBody } from '../frames.js';
 import type { Reset, StreamItem } from '../frames.js';
 import { parseOperation } from '../operations.js';
 import type { PutOperation } from '../operations.js';
+import { readBody } from './bodies.js';
 import { connectNats, openBodies } from './connect.js';
 import type { NatsLink } from './connect.js';
 import { consumerName } from './names.js';
@@ -28,6 +29,8 @@ const log = logger('replica');
 /** A batch applied at once (one local fsync): at most this many operations, or this many body bytes past the first. */
 const BATCH_OPS = 256;
 const BATCH_BYTES = 8 * 1024 * 1024;
+/** A consumer with pending messages that delivers none for this long is consumed afresh (see `watch`). */
+const STALL_MS = 3000;
 
 export class NatsFeed {
   private stopped = false;
@@ -75,10 +78,11 @@ export class NatsFeed {
     if (!existing || existing.ack_floor.stream_seq > this.follower.lastSeq) {
       await jsm.consumers.add(names.stream, {
         durable_name: durable,
-        ack_policy: AckPolicy.Explicit,
+        ack_policy: AckPolicy.All,
         deliver_policy: DeliverPolicy.StartSequence,
         opt_start_seq: this.follower.lastSeq + 1,
-        ack_wait: 30e9,
+        // An unacknowledged message comes again after 10 s: a lost ack costs at most that much lag.
+        ack_wait: 10e9,
         max_ack_pending: 4 * BATCH_OPS,
       });
     }
@@ -87,16 +91,50 @@ export class NatsFeed {
     const messages = await consumer.consume({ max_messages: BATCH_OPS, expires: 5000 });
     this.messages = messages;
     if (this.stopped) await messages.close();
+    const watch = this.watch(messages, () => consumer.info());
     let batch: JsMsg[] = [];
     let bytes = 0;
-    for await (const m of messages) {
-      batch.push(m);
+    try {
+      for await (const m of messages) {
+        watch.lastMessageAt = Date.now();
+        batch.push(m);
       bytes += m.data.length;
-      if (m.info.pending > 0 && batch.length < BATCH_OPS && bytes < BATCH_BYTES) continue;
-      await this.apply(batch, bodies);
-      batch = [];
-      bytes = 0;
+        if (m.info.pending > 0 && batch.length < BATCH_OPS && bytes < BATCH_BYTES) continue;
+        await this.apply(batch, bodies);
+        batch = [];
+        bytes = 0;
+      }
+    } finally {
+      watch.stop();
     }
+  }
+
+  /**
+   * Ends the consume loop (the session then starts over) when the client reports the consumer gone or its
+   * heartbeats missed, or when the consumer has messages pending and none arrived for STALL_MS: after a NATS
+   * server dies the consumer's leader moves, and a pull sent to the old one is never answered.
+   */
+  private watch(messages: ConsumerMessages, info: () => Promise<{ num_pending: number }>): { lastMessageAt: number; stop(): void } {
+    const state = { lastMessageAt: Date.now(), stop: () => clearInterval(timer) };
+    const restart = (why: string): void => {
+      log.warn('NATS consumer stalled: starting over', { edge: this.edge, why });
+      void messages.close();
+    };
+    void (async () => {
+      for await (const s of messages.status()) {
+        if (s.type === 'consumer_deleted' || s.type === 'consumer_not_found' || s.type === 'stream_not_found') return restart(s.type);
+        if (s.type === 'heartbeats_missed' && s.count >= 2) return restart(s.type);
+      }
+    })().catch(() => undefined);
+    const timer = setInterval(() => {
+      if (Date.now() - state.lastMessageAt < STALL_MS) return;
+      info().then(
+        (ci) => void (ci.num_pending > 0 && Date.now() - state.lastMessageAt >= STALL_MS && restart('messages pending, none delivered')),
+        (err: unknown) => restart(err instanceof Error ? err.message : String(err)),
+      );
+    }, STALL_MS);
+    timer.unref();
+    return state;
   }
 
   /** Applies a batch through the follower; acks what it applied, asks again (nak) for what it could not. */
@@ -113,18 +151,18 @@ export class NatsFeed {
       log.warn('NATS batch not applied, redelivery asked', { edge: this.edge, first: batch[0]!.seq, error: err instanceof Error ? err.message : String(err) });
       applied = this.follower.lastSeq;
     }
-    for (const m of batch) {
-      if (m.seq <= applied) m.ack();
-      else m.nak(500); // a gap (an earlier message redelivered later) or a failure: again, in a moment
-    }
+    // AckPolicy.All: one confirmed ack of the last applied message acknowledges everything before it (the
+    // journal's "acknowledge the last one applied"). A lost ack only means a redelivery, skipped as a repeat.
+    const last = batch.filter((m) => m.seq <= applied).at(-1);
+    if (last) await last.ackAck({ timeout: 2000 }).catch(() => false);
+    for (const m of batch) if (m.seq > applied) m.nak(500); // a gap (an earlier message comes again) or a failure: again, in a moment
   }
 
   /** The put's body if this edge keeps objects of its size; checked against the digest and length. */
   private async body(bodies: ObjectStore, op: PutOperation): Promise<Buffer | undefined> {
     if (this.follower.maxBodyBytes !== undefined && op.length > this.follower.maxBodyBytes) return undefined;
-    const data = await bodies.getBlob(op.sha256);
-    if (data === null) throw new Error(`body ${op.sha256.slice(0, 12)} of ${op.path} missing from ${this.link?.names.bodies}`);
-    const body = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    const body = this.link ? await readBody(this.link, bodies, op.sha256) : undefined;
+    if (body === undefined) throw new Error(`body ${op.sha256.slice(0, 12)} of ${op.path} missing from ${this.link?.names.bodies}`);
     verifyBody(op, body);
     return body;
   }

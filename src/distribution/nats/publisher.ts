@@ -99,7 +99,7 @@ export class NatsPublisher {
         const time = Date.now();
         const ack = await this.publishOne(opSubject(this.link.names, input), JSON.stringify({ ...input, time }), `${key}:${i}`);
         const op: Operation = { ...input, seq: ack.seq, time };
-        await this.state.apply(op);
+        await this.retrying(`state of seq ${op.seq}`, () => this.state.apply(op));
         ops.push(op);
         log.info(op.kind === 'put' ? 'put published' : 'purge published', { seq: op.seq, duplicate: ack.duplicate, what: op.kind === 'put' ? op.path : describeTarget(op.target) });
       }
