@@ -28,11 +28,11 @@ const suite = pushSuite(
 );
 
 describe('NATS backend specifics', () => {
-  it('a new edge joining after the stream dropped its first operations rebuilds from the per-path state, then takes the tail', async () => {
+  it('a new edge joining after the stream dropped its first operations rebuilds from the per-path state, then takes the tail', { timeout: 60_000 }, async () => {
     const c = suite.cluster();
     const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
-    // More operations than the stream keeps (60): the stream no longer starts at 1.
-    for (let i = 0; i < 70; i++) {
+    // The suite above published more operations than the stream keeps (60): it no longer starts at 1.
+    for (let i = 0; i < 10; i++) {
       const r = await rawRequest(c.origin.adminUrl, '/.dnscdn/push', { method: 'POST', headers: auth, body: JSON.stringify({ paths: [`/page${i % 5}.html`, '/img/a.svg'] }) });
       expect(r.status).toBe(200);
     }
