@@ -100,7 +100,7 @@ export class NatsFeed {
       for await (const m of messages) {
         watch.lastMessageAt = Date.now();
         batch.push(m);
-      bytes += m.data.length;
+        bytes += declaredLength(m); // the bodies the batch will hold in memory, not the small JSON messages
         if (m.info.pending > 0 && batch.length < BATCH_OPS && bytes < BATCH_BYTES) continue;
         await this.apply(batch, bodies);
         batch = [];
@@ -202,5 +202,15 @@ export class NatsFeed {
     await this.messages?.close();
     await this.loop;
     await this.link?.nc.close();
+  }
+}
+
+/** A put's declared body length (0 for a purge or a message that is not an operation: the parse rejects it later). */
+function declaredLength(m: JsMsg): number {
+  try {
+    const length = (m.json() as { length?: unknown }).length;
+    return typeof length === 'number' && Number.isSafeInteger(length) && length > 0 ? length : 0;
+  } catch {
+    return 0;
   }
 }
