@@ -92,7 +92,7 @@ export class NatsFeed {
     // Pull requests expire every 5 s: `status` counts an edge with an open request as reachable.
     const messages = await consumer.consume({ max_messages: BATCH_OPS, expires: 5000 });
     this.messages = messages;
-    if (this.stopped) await messages.close();
+    if (this.stopped) await messages.close().catch(() => undefined);
     const watch = this.watch(messages, () => consumer.info());
     let batch: JsMsg[] = [];
     let bytes = 0;
@@ -120,7 +120,8 @@ export class NatsFeed {
     const state = { lastMessageAt: Date.now(), stop: () => clearInterval(timer) };
     const restart = (why: string): void => {
       log.warn('NATS consumer stalled: starting over', { edge: this.edge, why });
-      void messages.close();
+      // close() rejects once the connection is gone: unhandled, that rejection would end the edge process.
+      messages.close().catch(() => undefined);
     };
     void (async () => {
       for await (const s of messages.status()) {
@@ -199,7 +200,7 @@ export class NatsFeed {
 
   async close(): Promise<void> {
     this.stopped = true;
-    await this.messages?.close();
+    await this.messages?.close().catch(() => undefined);
     await this.loop;
     await this.link?.nc.close();
   }
