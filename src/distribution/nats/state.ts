@@ -37,6 +37,8 @@ function parseMark(v: unknown): number | undefined {
   return isNat(seq) ? seq : undefined;
 }
 
+const READ_STATE_MS = 15_000;
+
 export interface StateSnapshot {
   /** The last operation the snapshot is complete for. */
   seq: number;
@@ -54,14 +56,24 @@ export async function readState(link: NatsLink): Promise<StateSnapshot> {
   const pending = new Map<string, StateEntry>();
   const mark = markSubject(names);
   const messages = await consumer.consume({ max_messages: 512 });
+  // Read up to the last message the stream had when we looked; a read that stalls (a server died under it)
+  // is abandoned after READ_STATE_MS and the caller starts over.
+  const end = info.state.last_seq;
+  let stalled = false;
+  const timer = setTimeout(() => {
+    stalled = true;
+    messages.close().catch(() => undefined);
+  }, READ_STATE_MS);
   try {
     for await (const m of messages) {
       take(m);
-      if (m.info.pending === 0) break;
+      if (m.seq >= end || m.info.pending === 0) break;
     }
   } finally {
-    await messages.close();
+    clearTimeout(timer);
+    await messages.close().catch(() => undefined);
   }
+  if (stalled) throw new Error(`reading ${names.stateStream} stalled after ${READ_STATE_MS} ms`);
   return { seq, live };
 
   function take(m: JsMsg): void {
