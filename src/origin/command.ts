@@ -164,12 +164,15 @@ async function adminCall(o: ClientOptions, method: 'GET' | 'POST', path: string,
     });
   const deadline = Date.now() + PUBLISH_RETRY_MS;
   let res: LinkResponse;
-  for (;;) {
+  for (let attempt = 0; ; attempt++) {
     try {
       res = await send();
       break;
     } catch (err) {
-      if (!key || !(err instanceof LinkError) || Date.now() > deadline) throw err;
+      // Retried only once the request may have reached the origin (the answer was lost); an origin that
+      // refuses the first connection is reported at once.
+      const neverReached = attempt === 0 && err instanceof LinkError && err.code === 'ECONNREFUSED';
+      if (!key || !(err instanceof LinkError) || neverReached || Date.now() > deadline) throw err;
       process.stderr.write(`${err.message}: retrying\n`);
       await new Promise((r) => setTimeout(r, 500));
     }
