@@ -42,6 +42,9 @@ export function edgeRoleFromDeployment(d: Deployment, name: string | undefined, 
   if (token !== undefined) server.adminToken = token;
   const role: EdgeRoleOptions = { server };
   if (d.tls) role.linkTls = d.tls;
-  if (d.origin && token !== undefined) role.push = { distributor: distributionUrl(d), stateDir: edgeReplicaDir(d, edge), token };
+  if (d.origin && token !== undefined) {
+    const nats = d.distribution?.backend === 'nats' ? d.distribution.nats : undefined;
+    role.push = nats ? { stateDir: edgeReplicaDir(d, edge), token, nats: { config: nats, edge: edge.name } } : { distributor: distributionUrl(d), stateDir: edgeReplicaDir(d, edge), token };
+  }
   return role;
 }
