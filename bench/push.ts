@@ -1,7 +1,9 @@
 /**
  * bench:push — origin push through the distribution tier, with every role a real `dnscdn` process started
- * from one generated deployment file (`--config`): `dnscdn distributor`, `dnscdn origin` (publishing to it)
- * and three `dnscdn edge`s on 127.0.0.11-13.
+ * from one generated deployment file (`--config`), once per backend:
+ * - journal: `dnscdn distributor`, `dnscdn origin` (publishing to it) and three `dnscdn edge`s on 127.0.0.11-13;
+ * - nats: three clustered `nats-server -js` (streams with 3 replicas), `dnscdn origin` publishing to JetStream,
+ *   the same three edges, each on its durable consumer.
  *
  * 1. Propagation: 100 pushes of a new 2 KiB object, one at a time; for each, the time from the push's
  *    acknowledgement (journaled and fsynced) until a `Cache-Control: only-if-cached` GET is a HIT at each edge
@@ -11,8 +13,9 @@
  *    `GET /.dnscdn/status` shows every edge at the journal's sequence; then every one of the 1,000 objects is
  *    checked to be a HIT there, and `dnscdn status` is printed. Repeated 3 times (median).
  *
- * Every write is fsynced (journal, bodies, each edge's replica), so the figures include the disk.
- * Writes bench/results/push.json and push.svg.
+ * Every dnscdn write is fsynced (journal, bodies, each edge's replica), so the figures include the disk; a
+ * JetStream ack is a Raft majority in memory, synced to disk on nats-server's interval.
+ * Writes bench/results/push.json and push.svg, both backends side by side.
  *
  *   npm run bench:push
  */
@@ -24,6 +27,9 @@ import { join } from 'node:path';
 import { barChartSvg, type BarChart } from './chart.js';
 import { conditions, freePort, installCleanup, median, percentile, startProcess, waitUntil, type Server } from './proc.js';
 import { formatTable, repoRoot, writeResults } from './report.js';
+import { NatsCluster } from '../test/distribution/nats-servers.js';
+
+type Backend = 'journal' | 'nats';
 
 const TOKEN = 'bench-push-token-0123';
 const EDGE_HOSTS = ['127.0.0.11', '127.0.0.12', '127.0.0.13'];
@@ -62,7 +68,8 @@ interface Cluster {
   /** The origin's admin listener: push, status, metrics. */
   originAdminUrl: string;
   edgeUrls: string[];
-  distributor: Server;
+  /** The journal backend's separate distribution node (absent with nats). */
+  distributor?: Server;
   origin: Server;
   edges: Server[];
 }
@@ -82,7 +89,7 @@ function startEdge(c: Cluster, i: number): Server {
   return startProcess(`edge${i + 1}`, ['node', cli, 'edge', '--config', c.config, '--name', `e${i + 1}`], { env });
 }
 
-async function startCluster(): Promise<Cluster> {
+async function startCluster(backend: Backend, nats: NatsCluster | undefined): Promise<Cluster> {
   const dir = mkdtempSync(join(tmpdir(), 'dnscdn-bench-push-'));
   mkdirSync(join(dir, 'content', 'p'), { recursive: true });
   const originPort = await freePort();
@@ -97,7 +104,10 @@ async function startCluster(): Promise<Cluster> {
     config,
     `dns:\n  listen: [127.0.0.1:${await freePort()}]\n  zones: zones/\nedgeDefaults:\n  cache: { maxBytes: 64MB }\nedges:\n${edges}\n` +
       `origin:\n  listen: 127.0.0.1:${originPort}\n  admin: 127.0.0.1:${originAdminPort}\n  content: content/\n  rules:\n    - { match: "/p/**", cacheControl: "public, max-age=3600", surrogateKeys: [bench] }\n` +
-      `distribution:\n  listen: 127.0.0.1:${distPort}\n  admin: 127.0.0.1:${distAdminPort}\n  journal: state/journal\nadmin:\n  tokens: [${TOKEN}]\n`,
+      (backend === 'nats'
+        ? `distribution:\n  journal: state/journal\n  backend: nats\n  nats:\n    servers: [${nats!.servers.join(', ')}]\n    replicas: 3\n`
+        : `distribution:\n  listen: 127.0.0.1:${distPort}\n  admin: 127.0.0.1:${distAdminPort}\n  journal: state/journal\n`) +
+      `admin:\n  tokens: [${TOKEN}]\n`,
   );
   const c: Cluster = {
     dir,
@@ -105,12 +115,12 @@ async function startCluster(): Promise<Cluster> {
     originUrl: `http://127.0.0.1:${originPort}`,
     originAdminUrl: `http://127.0.0.1:${originAdminPort}`,
     edgeUrls: EDGE_HOSTS.map((h, i) => `http://${h}:${edgePorts[i]}`),
-    distributor: startProcess('distributor', ['node', cli, 'distributor', '--config', config], { env }),
     origin: startProcess('origin', ['node', cli, 'origin', '--config', config], { env }),
     edges: [],
   };
+  if (backend === 'journal') c.distributor = startProcess('distributor', ['node', cli, 'distributor', '--config', config], { env });
   c.edges = EDGE_HOSTS.map((_, i) => startEdge(c, i));
-  await waitUntil(c.distributor, () => healthy(`http://127.0.0.1:${distPort}`), 60_000);
+  if (c.distributor) await waitUntil(c.distributor, () => healthy(`http://127.0.0.1:${distPort}`), 60_000);
   await waitUntil(c.origin, () => healthy(c.originUrl), 60_000);
   for (let i = 0; i < c.edges.length; i++) await waitUntil(c.edges[i]!, () => healthy(c.edgeUrls[i]!), 60_000);
   return c;
@@ -221,42 +231,42 @@ async function catchUp(c: Cluster, run: number): Promise<CatchUpRun> {
   return { missedOps, listenMs, convergedMs, objectsChecked: paths.length };
 }
 
-async function main(): Promise<void> {
-  installCleanup();
-  const c = await startCluster();
+interface BackendResult {
+  propagation: { perEdge: Array<{ edge: string; p50Ms: number; p99Ms: number; maxMs: number }>; ackP50Ms: number; ackP99Ms: number; originContentRequests: number };
+  catchUp: { runs: CatchUpRun[]; medianConvergedMs: number };
+  status: string;
+}
+
+async function measure(backend: Backend): Promise<BackendResult> {
+  const nats = backend === 'nats' ? await NatsCluster.start(3) : undefined;
+  const c = await startCluster(backend, nats);
   try {
     await waitConverged(c);
     const prop = await propagation(c);
     const all = prop.perEdge.flat().sort((a, b) => a - b);
     const rows = prop.perEdge.map((ts, e) => {
       const s = [...ts].sort((a, b) => a - b);
-      return [`e${e + 1} (${EDGE_HOSTS[e]})`, ts.length, round(percentile(s, 50)), round(percentile(s, 99)), round(s.at(-1)!)];
+      return [`e${e + 1} (${EDGE_HOSTS[e]})`, ts.length, round(percentile(s, 50)), round(percentile(s, 99)), round(s.at(-1)!)] as [string, number, number, number, number];
     });
     rows.push(['all edges', all.length, round(percentile(all, 50)), round(percentile(all, 99)), round(all.at(-1)!)]);
     const acks = [...prop.ackMs].sort((a, b) => a - b);
-    console.log(`\npush propagation: ${PUSHES} pushes of a new 2 KiB object, ms from the push's ack to a HIT (only-if-cached poll every ${POLL_MS} ms)`);
+    console.log(`\n[${backend}] push propagation: ${PUSHES} pushes of a new 2 KiB object, ms from the push's ack to a HIT (only-if-cached poll every ${POLL_MS} ms)`);
     console.log(formatTable(['edge', 'pushes', 'p50 ms', 'p99 ms', 'max ms'], rows));
-    console.log(`push ack (journaled + fsynced): p50 ${round(percentile(acks, 50))} ms, p99 ${round(percentile(acks, 99))} ms; origin content requests during the run: ${prop.originRequests}`);
+    console.log(`[${backend}] push ack: p50 ${round(percentile(acks, 50))} ms, p99 ${round(percentile(acks, 99))} ms; origin content requests during the run: ${prop.originRequests}`);
 
     const runs: CatchUpRun[] = [];
     for (let r = 0; r < CATCHUP_RUNS; r++) runs.push(await catchUp(c, r));
-    console.log(`\ncatch-up: edge e3 killed with SIGKILL during a stream of ${MISSED_OPS + 50} operations, restarted after it`);
+    console.log(`\n[${backend}] catch-up: edge e3 killed with SIGKILL during a stream of ${MISSED_OPS + 50} operations, restarted after it`);
     console.log(
       formatTable(
-        ['run', 'missed ops', 'listening ms', 'all edges at the journal seq ms', 'objects verified HIT'],
+        ['run', 'missed ops', 'listening ms', 'all edges at the last seq ms', 'objects verified HIT'],
         runs.map((r, i) => [i + 1, r.missedOps, round(r.listenMs), round(r.convergedMs), r.objectsChecked]),
       ),
     );
-    const statusText = spawnSync('node', [cli, 'status', '--origin', c.originAdminUrl, '--token', TOKEN], { encoding: 'utf8', env }).stdout;
-    console.log(`\n$ dnscdn status\n${statusText}`);
-
-    const result = {
-      conditions: conditions(),
-      setup: 'separate processes from one generated deployment file: dnscdn distributor, dnscdn origin (publishing to it), dnscdn edge x3 on 127.0.0.11-13; every write fsynced',
+    const statusText = spawnSync('node', [cli, 'status', '--admin-url', c.originAdminUrl, '--token', TOKEN], { encoding: 'utf8', env }).stdout;
+    console.log(`\n[${backend}] $ dnscdn status\n${statusText}`);
+    return {
       propagation: {
-        pushes: PUSHES,
-        objectBytes: 2048 + 30,
-        pollMs: POLL_MS,
         perEdge: rows.map((r) => ({ edge: r[0], p50Ms: r[2], p99Ms: r[3], maxMs: r[4] })),
         ackP50Ms: round(percentile(acks, 50)),
         ackP99Ms: round(percentile(acks, 99)),
@@ -265,19 +275,44 @@ async function main(): Promise<void> {
       catchUp: { runs: runs.map((r) => ({ ...r, listenMs: round(r.listenMs), convergedMs: round(r.convergedMs) })), medianConvergedMs: round(median(runs.map((r) => r.convergedMs))) },
       status: statusText,
     };
-    const chart: BarChart = {
-      title: `push propagation to 3 edges (${PUSHES} pushes) and catch-up after ${MISSED_OPS} missed operations`,
-      yLabel: 'ms',
-      categories: ['propagation p50', 'propagation p99', 'catch-up (median)'],
-      series: [{ name: 'dnscdn', values: [round(percentile(all, 50)), round(percentile(all, 99)), result.catchUp.medianConvergedMs] }],
-      valueUnit: 'ms',
-    };
-    const files = await writeResults('push', { ...result, chart }, barChartSvg(chart));
-    console.log(`wrote ${files.join(', ')}`);
   } finally {
-    await Promise.all([...c.edges, c.origin, c.distributor].map((s) => s.stop()));
+    await Promise.all([...c.edges, c.origin, ...(c.distributor ? [c.distributor] : [])].map((s) => s.stop()));
     rmSync(c.dir, { recursive: true, force: true });
+    await nats?.stop();
   }
+}
+
+async function main(): Promise<void> {
+  installCleanup();
+  const results: Record<Backend, BackendResult> = { journal: await measure('journal'), nats: await measure('nats') };
+  const allEdges = (b: Backend): { p50Ms: number; p99Ms: number } => results[b].propagation.perEdge.at(-1)!;
+  console.log('\nside by side (3 edges; ack to HIT over all edges; catch-up median of runs)');
+  console.log(
+    formatTable(
+      ['backend', 'ack p50 ms', 'ack p99 ms', 'ack->HIT p50 ms', 'ack->HIT p99 ms', `catch-up after ${MISSED_OPS} ops ms`],
+      (['journal', 'nats'] as const).map((b) => [b, results[b].propagation.ackP50Ms, results[b].propagation.ackP99Ms, allEdges(b).p50Ms, allEdges(b).p99Ms, results[b].catchUp.medianConvergedMs]),
+    ),
+  );
+  const result = {
+    conditions: conditions(),
+    setup:
+      'separate processes from one generated deployment file per backend. journal: dnscdn distributor, dnscdn origin (publishing to it), dnscdn edge x3 on 127.0.0.11-13, every write fsynced. nats: 3 clustered nats-server 2.9 (-js, streams R3), dnscdn origin publishing to JetStream, the same 3 edges on durable consumers',
+    pushes: PUSHES,
+    objectBytes: 2048 + 30,
+    pollMs: POLL_MS,
+    missedOps: MISSED_OPS,
+    backends: results,
+  };
+  const chart: BarChart = {
+    title: `push propagation to 3 edges (${PUSHES} pushes) and catch-up after ${MISSED_OPS} missed operations`,
+    yLabel: 'ms',
+    categories: ['propagation p50', 'propagation p99', 'catch-up (median)'],
+    series: (['journal', 'nats'] as const).map((b) => ({ name: b, values: [allEdges(b).p50Ms, allEdges(b).p99Ms, results[b].catchUp.medianConvergedMs] })),
+    valueUnit: 'ms',
+  };
+  // The chart's data goes with the results, so `npm run bench:charts` can redraw it without re-running.
+  const files = await writeResults('push', { ...result, chart }, barChartSvg(chart));
+  console.log(`wrote ${files.join(', ')}`);
 }
 
 main().catch((err: unknown) => {

@@ -4,12 +4,13 @@
  * $DNSCDN_ADMIN_TOKEN, else the deployment file (`--config`, or `./dnscdn.yaml` when it exists: the origin's
  * admin listener and the file's first admin token), else the local default. Failures name the URL tried.
  */
+import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { loadDeployment } from '../config/load.js';
 import { adminToken, originAdminUrl } from '../config/reach.js';
 import type { Deployment } from '../config/types.js';
 import { bearer } from '../http/bearer.js';
-import { request } from '../http/client.js';
+import { LinkError, request, type LinkResponse } from '../http/client.js';
 import { trustLinkCa } from '../http/link-tls.js';
 import { deploymentFile } from './config-path.js';
 import { addDeprecatedAlias } from './flags.js';
@@ -59,18 +60,42 @@ export function withAdminOptions(c: Command): Command {
   return addDeprecatedAlias(c, '--origin <url>', '--admin-url');
 }
 
-/** One admin API call; any failure (unreachable, non-200, not JSON) names the method and the URL. */
+/** How long push and purge retry an origin that is down or restarting (with the same Idempotency-Key). */
+export const PUBLISH_RETRY_MS = 30_000;
+
+/**
+ * One admin API call; any failure (unreachable, non-200, not JSON) names the method and the URL. A POST (push,
+ * purge) carries one Idempotency-Key for all its attempts and is retried for up to PUBLISH_RETRY_MS once the
+ * request may have reached the origin (the answer was lost): the NATS backend publishes a retry only once. An
+ * origin that refuses the first connection is reported at once.
+ */
 export async function adminCall(flags: AdminFlags, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
   const target = adminTarget(flags);
   const url = new URL(path, target.url);
   if (target.token === undefined) throw new Error(`${method} ${url.href}: an admin token is required (--token, $${ADMIN_TOKEN_ENV}, or admin.tokens in the deployment file)`);
   trustLinkCa(target.ca);
-  const res = await request(url, {
-    method,
-    headers: { ...bearer(target.token), ...(body ? { 'content-type': 'application/json' } : {}) },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-    timeoutMs: 60_000,
-  });
+  const token = target.token;
+  const key = method === 'POST' ? randomUUID() : undefined;
+  const send = (): Promise<LinkResponse> =>
+    request(url, {
+      method,
+      headers: { ...bearer(token), ...(body ? { 'content-type': 'application/json' } : {}), ...(key ? { 'idempotency-key': key } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+      timeoutMs: 60_000,
+    });
+  const deadline = Date.now() + PUBLISH_RETRY_MS;
+  let res: LinkResponse;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      res = await send();
+      break;
+    } catch (err) {
+      const neverReached = attempt === 0 && err instanceof LinkError && err.code === 'ECONNREFUSED';
+      if (!key || !(err instanceof LinkError) || neverReached || Date.now() > deadline) throw err;
+      process.stderr.write(`${err.message}: retrying\n`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
   if (res.status !== 200) throw new Error(`${method} ${url.href}: HTTP ${res.status}: ${res.text().trim()}`);
   return res.json();
 }

@@ -12,6 +12,7 @@ import { formatHostPort, parseHostPort, type HostPort } from '../net/address.js'
 import { defaultAdminAddress } from '../net/admin-address.js';
 import { isWildcard, listenersClash, type Listener, type Transport } from '../net/bind-clash.js';
 import { formatCidr, formatIp, parseCidr, parseIp, type Cidr } from '../net/cidr.js';
+import { readBackend, readNats } from './nats.js';
 import { Problems } from './problems.js';
 import { ConfigNode } from './reader.js';
 import {
@@ -677,8 +678,13 @@ function readLinkTls(n: ConfigNode, baseDir: string): LinkTlsConfig {
 }
 
 function readDistribution(n: ConfigNode, baseDir: string): DistributionConfig {
-  const f = n.fields(['listen', 'journal', 'admin']);
-  const d: DistributionConfig = { journal: resolve(baseDir, f.journal.present() ? f.journal.string() : 'var/journal') };
+  const f = n.fields(['listen', 'journal', 'admin', 'backend', 'nats']);
+  const d: DistributionConfig = { journal: resolve(baseDir, f.journal.present() ? f.journal.string() : 'var/journal'), backend: readBackend(f.backend) };
+  if (d.backend === 'nats') {
+    if (!f.nats.present()) throw f.backend.error('backend nats needs a distribution.nats section (servers, replicas)');
+    if (f.listen.present()) throw f.listen.error('a separate distribution node runs the journal backend; with nats the origin publishes to JetStream');
+    d.nats = readNats(f.nats, baseDir);
+  } else if (f.nats.present()) throw f.nats.error('only used with backend: nats');
   if (f.listen.present()) {
     d.listen = hostPort(f.listen);
     d.admin = adminAddress(f.admin, d.listen, n);

@@ -334,6 +334,30 @@ export interface DistributionConfig {
   /** Admin listener of the separate distributor (metrics, publish, journal, status): with `listen` only. */
   admin?: HostPort;
   journal: string;
+  /** Where push and purge go: dnscdn's own journal (the default) or NATS JetStream (src/distribution/nats/). */
+  backend: 'journal' | 'nats';
+  /** With `backend: nats` only (src/config/nats.ts reads it). */
+  nats?: NatsConfig;
+}
+
+/** `distribution.nats`: the JetStream cluster that carries operations, bodies and the per-path state. */
+export interface NatsConfig {
+  /** host:port of each server (the client fails over among them). */
+  servers: string[];
+  /** Stream of operations; the state stream and the body bucket are named after it (`<stream>_STATE`, `<stream>_BODIES`). */
+  stream: string;
+  /** Raft replicas of the streams and the bucket: 3 (or 5); 1 only with allowUnsafeSingleReplica. */
+  replicas: number;
+  allowUnsafeSingleReplica: boolean;
+  /** Operations the stream keeps; an edge further behind rebuilds from the per-path state. */
+  retainOps: number;
+  /** Credentials: user + password, a token, or a `.creds` file (NATS decentralised auth). */
+  user?: string;
+  password?: string;
+  token?: string;
+  credsFile?: string;
+  /** TLS to the servers: CA to trust, and a client certificate for mutual TLS. */
+  tls?: { ca?: string; cert?: string; key?: string };
 }
 
 export interface Deployment {

@@ -69,6 +69,8 @@ export class Follower {
    * state and cursor, and starts the transfer over.
    */
   private staging: { seq: number; time: number; total: number; ops: PutOperation[] } | undefined;
+  /** The sequence before a snapshot reset that is still refilling the sink (see `lastSeq`). */
+  private resetFrom: number | undefined;
 
   private constructor(
     private readonly options: FollowerOptions,
@@ -106,8 +108,13 @@ export class Follower {
     return f;
   }
 
+  /**
+   * The applied sequence: the journal's, except while a snapshot reset refills the sink (the journal already has
+   * the snapshot's sequence, the sink does not yet hold its objects): until then the sequence before the reset,
+   * so nothing (`status`, the sender's cursor, a test waiting for convergence) sees a current edge that is empty.
+   */
   get lastSeq(): number {
-    return this.journal.lastSeq;
+    return this.resetFrom ?? this.journal.lastSeq;
   }
 
   /** The snapshot transfer in progress, for the sender's next page. */
@@ -236,12 +243,17 @@ export class Follower {
 
   private async reset(seq: number, time: number, ops: PutOperation[]): Promise<void> {
     this.log.info('replica reset to a snapshot', { seq, objects: ops.length });
-    await this.journal.resetTo(seq, time, ops);
-    this.options.sink.clear();
-    for (const op of ops) {
-      const body = this.options.sink.accepts(op) ? await this.blobs.get(op.sha256) : undefined;
-      if (body) this.options.sink.put(op, body);
-      else this.noteSkipped(op);
+    this.resetFrom = this.journal.lastSeq;
+    try {
+      await this.journal.resetTo(seq, time, ops);
+      this.options.sink.clear();
+      for (const op of ops) {
+        const body = this.options.sink.accepts(op) ? await this.blobs.get(op.sha256) : undefined;
+        if (body) this.options.sink.put(op, body);
+        else this.noteSkipped(op);
+      }
+    } finally {
+      this.resetFrom = undefined;
     }
     await this.blobs.retainOnly(new Set(ops.map((op) => op.sha256)));
   }

@@ -1,7 +1,9 @@
 import type { DiskWriter } from '../distribution/durable-file.js';
 import { Follower } from '../distribution/follower.js';
 import type { FollowerSink } from '../distribution/follower.js';
+import { NatsFeed } from '../distribution/nats/edge-feed.js';
 import { answerReplica, REPLICA_PATH } from '../distribution/replica-endpoint.js';
+import type { NatsConfig } from '../config/types.js';
 import { HttpError } from '../errors.js';
 import { logger } from '../log.js';
 import type { AdminHandler } from '../http/admin-listener.js';
@@ -47,6 +49,9 @@ export function cacheSink(cache: EdgeCache): FollowerSink {
 }
 
 export class EdgeReplica {
+  /** With the NATS backend: the durable consumer that feeds the follower instead of HTTP pushes. */
+  private feed: NatsFeed | undefined;
+
   private constructor(readonly follower: Follower) {}
 
   static async open(o: EdgeReplicaOptions): Promise<EdgeReplica> {
@@ -75,12 +80,18 @@ export class EdgeReplica {
     this.follower.start();
   }
 
+  /** Consume this edge's durable consumer on NATS JetStream (`distribution.backend: nats`). */
+  startNats(config: NatsConfig, edgeName: string): void {
+    this.feed ??= new NatsFeed(this.follower, config, edgeName);
+  }
+
   catchUp(): Promise<void> {
     return this.follower.catchUp();
   }
 
-  close(): Promise<void> {
-    return this.follower.close();
+  async close(): Promise<void> {
+    await this.feed?.close();
+    await this.follower.close();
   }
 }
 
@@ -91,12 +102,15 @@ export interface EdgePushSettings {
   stateDir: string;
   token: string;
   pollMs?: number;
+  /** With `distribution.backend: nats`: the cluster, and this edge's name (its durable consumer). */
+  nats?: { config: NatsConfig; edge: string };
 }
 
 /** Opens the edge's replica (reloading what was pushed before a restart), adds its routes, starts catch-up. */
 export async function attachReplica(edge: EdgeServer, s: EdgePushSettings, sink?: FollowerSink): Promise<EdgeReplica> {
   const replica = await EdgeReplica.open({ cache: edge.cache, dir: s.stateDir, distributor: s.distributor, token: s.token, ...(s.pollMs ? { pollMs: s.pollMs } : {}), ...(sink ? { sink } : {}) });
   replica.register(edge);
-  replica.start();
+  if (s.nats) replica.startNats(s.nats.config, s.nats.edge);
+  else replica.start();
   return replica;
 }

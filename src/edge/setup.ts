@@ -61,7 +61,10 @@ export function edgeRoleFromDeployment(d: Deployment, name: string | undefined, 
       server.acmeChallengeDir = edge.tls.acme.challengeDir;
     }
   }
-  if (d.origin && token !== undefined) role.push = { distributor: distributionUrl(d), stateDir: edgeReplicaDir(d, edge), token };
+  if (d.origin && token !== undefined) {
+    const nats = d.distribution?.backend === 'nats' ? d.distribution.nats : undefined;
+    role.push = nats ? { stateDir: edgeReplicaDir(d, edge), token, nats: { config: nats, edge: edge.name } } : { distributor: distributionUrl(d), stateDir: edgeReplicaDir(d, edge), token };
+  }
   return role;
 }
 

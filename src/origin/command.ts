@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { loadDeploymentWithLogSettings, reloadLogSettingsOnHangup } from '../config/role-file.js';
 import { Distributor } from '../distribution/distributor.js';
 import { announceListening } from '../log.js';
+import { NatsPublisher } from '../distribution/nats/publisher.js';
 import type { DistributionStatus } from '../distribution/distributor.js';
 import { parseDistributionStatus, parseOpSummaries } from '../distribution/answers.js';
 import { parseDownstream, tokenFrom } from '../distribution/targets.js';
@@ -107,7 +108,9 @@ export async function runOrigin(o: OriginRoleOptions): Promise<void> {
   const adminTls = applyLinkTls(o.linkTls);
   let distributor: Distributor | undefined;
   let publisher: Publisher | undefined;
-  if (o.token && o.distributor) publisher = remotePublisher(o.distributor, o.token);
+  let nats: NatsPublisher | undefined;
+  if (o.token && o.nats) publisher = nats = await NatsPublisher.open(o.nats, o.edges.map((e) => e.name));
+  else if (o.token && o.distributor) publisher = remotePublisher(o.distributor, o.token);
   else if (o.token) {
     distributor = await Distributor.open({ dataDir: o.dataDir, token: o.token, downstream: o.edges });
     publisher = localPublisher(distributor);
@@ -134,6 +137,7 @@ export async function runOrigin(o: OriginRoleOptions): Promise<void> {
     watcher?.close();
     await origin.close();
     await distributor?.close();
+    await nats?.close();
     process.exit(0);
   };
   process.once('SIGINT', () => void stop());

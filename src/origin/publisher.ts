@@ -9,7 +9,8 @@ import { LinkError, request, type LinkResponse } from '../http/client.js';
 
 /** Where the origin sends what it publishes: a distribution node in this process, or one over HTTP. */
 export interface Publisher {
-  publish(items: Array<{ op: OperationInput; body?: Buffer | undefined }>, opts?: { allowAll?: boolean }): Promise<OpSummary[]>;
+  /** `id`: the request's idempotency key (used by the NATS backend for dedupe; the journal ignores it). */
+  publish(items: Array<{ op: OperationInput; body?: Buffer | undefined }>, opts?: { allowAll?: boolean; id?: string | undefined }): Promise<OpSummary[]>;
   status(): Promise<DistributionStatus>;
 }
 

@@ -200,7 +200,7 @@ export class OriginServer {
       if (!Array.isArray(body.paths) || body.paths.length === 0 || body.paths.length > 10_000 || !body.paths.every((p) => typeof p === 'string')) {
         throw new HttpError(400, 'expected {"paths": ["/a", ...]}');
       }
-      return { status: 200, body: { ops: await this.push(body.paths as string[]) } };
+      return { status: 200, body: { ops: await this.push(body.paths as string[], idempotencyKey(req.headers)) } };
     });
     admin.add('POST', '/.dnscdn/purge', async (req) => {
       const body = parseJsonObject(req.body);
@@ -212,14 +212,14 @@ export class OriginServer {
       } catch (err) {
         throw new HttpError(400, err instanceof Error ? err.message : 'bad purge target');
       }
-      return { status: 200, body: { ops: await publisher().publish([{ op: { kind: 'purge', target } }], { allowAll: all }) } };
+      return { status: 200, body: { ops: await publisher().publish([{ op: { kind: 'purge', target } }], { allowAll: all, id: idempotencyKey(req.headers) }) } };
     });
     const distributor = this.options.distributor;
     if (distributor) admin.mount((req, res) => distributor.handle(req, res));
   }
 
   /** Publishes the current content of these paths (one journal batch). */
-  async push(paths: string[]): Promise<Array<{ seq: number; kind: string; what: string }>> {
+  async push(paths: string[], id?: string): Promise<Array<{ seq: number; kind: string; what: string }>> {
     const publisher = this.options.publisher;
     if (!publisher) throw new HttpError(404, 'push is not enabled on this origin');
     const items = [];
@@ -232,6 +232,17 @@ export class OriginServer {
         throw err;
       }
     }
-    return publisher.publish(items);
+    return publisher.publish(items, { id });
   }
+}
+
+/**
+ * `Idempotency-Key` of a push or purge: the NATS backend publishes with ids derived from it, so a client that
+ * retries after losing the answer (the origin was killed between publish and reply) does not publish twice.
+ */
+function idempotencyKey(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const v = headers['idempotency-key'];
+  if (typeof v !== 'string') return undefined;
+  if (!/^[A-Za-z0-9_-]{8,128}$/.test(v)) throw new HttpError(400, 'Idempotency-Key: 8 to 128 letters, digits, _ or -');
+  return v;
 }

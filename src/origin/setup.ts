@@ -3,7 +3,7 @@
  * flags and lets a flag override a key, so `dnscdn origin --config FILE` and `dnscdn up` start the same origin.
  */
 import { adminScheme, adminToken, edgeAdminUrl, journalDir, requireOrigin } from '../config/reach.js';
-import type { Deployment, LinkTlsConfig } from '../config/types.js';
+import type { Deployment, LinkTlsConfig, NatsConfig } from '../config/types.js';
 import type { DownstreamTarget } from '../distribution/edge-link.js';
 import { ConfigError } from '../errors.js';
 import { formatHostPort, type HostPort } from '../net/address.js';
@@ -25,6 +25,8 @@ export interface OriginRoleOptions {
   dataDir: string;
   /** A separate distribution node to publish to instead of running one in-process. */
   distributor?: string;
+  /** Publish to NATS JetStream instead (`distribution.backend: nats`). */
+  nats?: NatsConfig;
   /** Push changed files and purge deleted ones automatically. */
   watch: boolean;
   /**
@@ -69,6 +71,7 @@ export function originRoleFromDeployment(d: Deployment): OriginRoleOptions {
   };
   const token = adminToken(d);
   if (token !== undefined) role.token = token;
+  if (d.distribution?.backend === 'nats' && d.distribution.nats) role.nats = d.distribution.nats;
   if (d.distribution?.admin) role.distributor = `${adminScheme(d)}://${formatHostPort(d.distribution.admin)}`;
   if (d.tls) role.linkTls = d.tls;
   return role;

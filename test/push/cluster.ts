@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import { mkdir, writeFile } from 'node:fs/promises';
+import type { NatsConfig } from '../../src/config/types.js';
 import { Distributor } from '../../src/distribution/distributor.js';
+import { NatsPublisher } from '../../src/distribution/nats/publisher.js';
 import { listenDistributor } from '../../src/distribution/server.js';
 import { EdgeReplica } from '../../src/edge/replica.js';
 import { startEdge } from '../../src/edge/server.js';
@@ -21,19 +23,43 @@ export interface Site {
   /** The admin listener's port, kept across a restart: the distributor feeds the edge there. */
   adminPort: number;
   dir: string;
+  /** `edge0` ...: its name in status, and its durable consumer with NATS. */
+  name: string;
 }
 
-/** An origin, a stand-alone distribution node, and three edges on loopback addresses of their own, all real sockets. */
+/**
+ * Which distribution backend a cluster runs: dnscdn's journal (a stand-alone distribution node), or NATS
+ * JetStream (servers given by the test file, test/distribution/nats-servers.ts).
+ */
+export type BackendChoice = { kind: 'journal' } | { kind: 'nats'; nats: NatsConfig };
+
+/** The NATS settings tests use: the given servers, 3 replicas, a stream of its own, few retained operations. */
+export function testNatsConfig(servers: string[], stream: string, retainOps = 60): NatsConfig {
+  return { servers, stream, replicas: servers.length >= 3 ? 3 : 1, allowUnsafeSingleReplica: servers.length < 3, retainOps };
+}
+
+/**
+ * An origin, a distribution backend (a stand-alone distribution node, or NATS JetStream), and three edges on
+ * loopback addresses of their own, all real sockets.
+ */
 export class Cluster {
   origin!: OriginServer;
   distributor!: Distributor;
   distributorUrl!: string;
-  private closeDistributorHttp!: () => Promise<void>;
+  nats: NatsPublisher | undefined;
+  private closeDistributorHttp: () => Promise<void> = async () => undefined;
   sites: Site[] = [];
   base = '';
 
-  static async start(): Promise<Cluster> {
-    const c = new Cluster();
+  constructor(readonly backend: BackendChoice = { kind: 'journal' }) {}
+
+  /** The backend's last sequence (journal) or the last operation published (JetStream). */
+  get lastSeq(): number {
+    return this.nats ? this.nats.lastSeq : this.distributor.lastSeq;
+  }
+
+  static async start(backend: BackendChoice = { kind: 'journal' }): Promise<Cluster> {
+    const c = new Cluster(backend);
     c.base = await tempDir('push');
     const content = join(c.base, 'content');
     await mkdir(join(content, 'img'), { recursive: true });
@@ -57,7 +83,13 @@ export class Cluster {
     });
     // restartSite binds an edge's port again after closing it: each edge has a loopback address of its own
     // (test/net/loopback.ts), so no other test can have taken that port in between.
-    for (const [i, host] of privateLoopbacks(3).entries()) c.sites.push(await c.startSite(host, 0, 0, join(c.base, `edge${i}`)));
+    if (backend.kind === 'nats') {
+      c.nats = await NatsPublisher.open(backend.nats, ['edge0', 'edge1', 'edge2']);
+      target = c.nats;
+      for (const [i, host] of privateLoopbacks(3).entries()) c.sites.push(await c.startSite(host, 0, 0, join(c.base, `edge${i}`), `edge${i}`));
+      return c;
+    }
+    for (const [i, host] of privateLoopbacks(3).entries()) c.sites.push(await c.startSite(host, 0, 0, join(c.base, `edge${i}`), `edge${i}`));
     c.distributor = await Distributor.open({
       dataDir: join(c.base, 'dist'),
       token: TOKEN,
@@ -73,12 +105,13 @@ export class Cluster {
     return c;
   }
 
-  async startSite(host: string, port: number, adminPort: number, dir: string): Promise<Site> {
+  async startSite(host: string, port: number, adminPort: number, dir: string, name: string): Promise<Site> {
     const edge = await startEdge({ listen: { host, port }, adminListen: { host, port: adminPort }, origin: this.origin.url, maxBytes: 64 * 1024 * 1024, maxObjectBytes: 1024 * 1024, adminToken: TOKEN });
     const replica = await EdgeReplica.open({ cache: edge.cache, dir, distributor: this.distributorUrl || undefined, token: TOKEN, pollMs: 300 });
     replica.register(edge);
-    if (this.distributorUrl) replica.start();
-    return { edge, replica, host, port: edge.address.port, adminPort: Number(new URL(edge.adminUrl).port), dir };
+    if (this.backend.kind === 'nats') replica.startNats(this.backend.nats, name);
+    else if (this.distributorUrl) replica.start();
+    return { edge, replica, host, port: edge.address.port, adminPort: Number(new URL(edge.adminUrl).port), dir, name };
   }
 
   async stopSite(i: number): Promise<void> {
@@ -89,14 +122,14 @@ export class Cluster {
 
   async restartSite(i: number): Promise<void> {
     const s = this.sites[i]!;
-    this.sites[i] = await this.startSite(s.host, s.port, s.adminPort, s.dir);
+    this.sites[i] = await this.startSite(s.host, s.port, s.adminPort, s.dir, s.name);
   }
 
   /** Waits (bounded) until every edge has applied the journal's last sequence. */
   async converged(timeoutMs = 10_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (this.sites.some((s) => s.replica.lastSeq !== this.distributor.lastSeq)) {
-      if (Date.now() > deadline) throw new Error(`not converged: ${this.sites.map((s) => s.replica.lastSeq).join(',')} vs ${this.distributor.lastSeq}`);
+    while (this.sites.some((s) => s.replica.lastSeq !== this.lastSeq)) {
+      if (Date.now() > deadline) throw new Error(`not converged: ${this.sites.map((s) => s.replica.lastSeq).join(',')} vs ${this.lastSeq}`);
       await new Promise((r) => setTimeout(r, 20));
     }
   }
@@ -112,7 +145,8 @@ export class Cluster {
   async close(): Promise<void> {
     for (let i = 0; i < this.sites.length; i++) await this.stopSite(i).catch(() => undefined);
     await this.closeDistributorHttp();
-    await this.distributor.close();
+    await this.distributor?.close();
+    await this.nats?.close();
     await this.origin.close();
   }
 }

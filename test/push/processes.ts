@@ -74,11 +74,20 @@ export interface DeploymentFile {
  * Writes a deployment file for an origin, 3 edges and optionally a separate distributor, on loopback addresses of
  * this deployment's own (test/net/loopback.ts): the roles are separate processes that must know each other's ports.
  */
-export async function writeDeployment(dir: string, token: string, opts: { separateDistributor?: boolean } = {}): Promise<DeploymentFile> {
+export interface DeploymentOptions {
+  separateDistributor?: boolean;
+  /** `distribution.backend: nats` with these servers (and this many operations kept in the stream). */
+  nats?: { servers: string[]; retainOps?: number };
+  /** Edges e1..eN (default 3). */
+  edges?: number;
+}
+
+export async function writeDeployment(dir: string, token: string, opts: DeploymentOptions = {}): Promise<DeploymentFile> {
+  const edgeCount = opts.edges ?? 3;
   // One address per listener: two ports found free one after the other on one address may be the same port.
-  const [dnsHost, originHost, originAdminHost, distHost, distAdminHost, ...hosts] = privateLoopbacks(11) as [string, string, string, string, string, ...string[]];
-  const edgeHosts = hosts.slice(0, 3);
-  const edgeAdminHosts = hosts.slice(3);
+  const [dnsHost, originHost, originAdminHost, distHost, distAdminHost, ...hosts] = privateLoopbacks(5 + 2 * edgeCount) as [string, string, string, string, string, ...string[]];
+  const edgeHosts = hosts.slice(0, edgeCount);
+  const edgeAdminHosts = hosts.slice(edgeCount);
   const ports = await Promise.all(edgeHosts.map(freePortOn));
   const adminPorts = await Promise.all(edgeAdminHosts.map(freePortOn));
   const originPort = await freePortOn(originHost);
@@ -91,7 +100,10 @@ export async function writeDeployment(dir: string, token: string, opts: { separa
     file,
     `dns:\n  listen: [${dnsHost}:${await freePortOn(dnsHost)}]\n  zones: zones/\nedgeDefaults:\n  cache: { maxBytes: 16MB }\nedges:\n${edges}\n` +
       `origin:\n  listen: ${originHost}:${originPort}\n  admin: ${originAdminHost}:${originAdminPort}\n  content: content/\n  rules:\n    - { match: "*.html", cacheControl: "public, max-age=600", surrogateKeys: [html] }\n` +
-      `distribution:\n${opts.separateDistributor ? `  listen: ${distHost}:${distPort}\n  admin: ${distAdminHost}:${distAdminPort}\n` : ''}  journal: state/journal\nadmin:\n  tokens: [${token}]\n`,
+      `    - { match: "/img/**", cacheControl: "public, max-age=600", surrogateKeys: [images] }\n` +
+      `distribution:\n${opts.separateDistributor ? `  listen: ${distHost}:${distPort}\n  admin: ${distAdminHost}:${distAdminPort}\n` : ''}  journal: state/journal\n` +
+      (opts.nats ? `  backend: nats\n  nats:\n    servers: [${opts.nats.servers.join(', ')}]\n    replicas: 3\n    retainOps: ${opts.nats.retainOps ?? 100_000}\n` : '') +
+      `admin:\n  tokens: [${token}]\n`,
   );
   const d: DeploymentFile = {
     file,
