@@ -180,25 +180,29 @@ function label(c: Curve): string {
   return `${c.server}${c.server === 'dnscdn' ? ` (${c.workers} worker${c.workers > 1 ? 's' : ''})` : ''}`;
 }
 
-/** Two panels per protocol: throughput against load, and p50 (dashed) / p99 (solid) against load; knees in the legend. */
+/**
+ * Three panels per protocol: throughput, p50 and p99 against load. Each server is one series with the same name in
+ * every panel (its knee in the name), so the legend has one entry per server however many panels there are.
+ */
 export function curveChart(protocol: 'dns' | 'edge', curves: readonly Curve[]): string {
   const mine = curves.filter((c) => c.protocol === protocol);
-  const loads = protocol === 'dns' ? DNS_RATES : EDGE_CONNECTIONS;
-  const xLabel = protocol === 'dns' ? 'offered load, queries/s (log)' : 'concurrent clients (log)';
+  // A few labelled ticks; the axis ends at the last step, whose tick is left unlabelled (a label centred on the
+  // canvas's right edge would leave it).
+  const last = protocol === 'dns' ? DNS_RATES[DNS_RATES.length - 1]! : EDGE_CONNECTIONS[EDGE_CONNECTIONS.length - 1]!;
+  const loads = protocol === 'dns' ? [1_000, 10_000, 100_000, last] : [1, 4, 16, 64, last];
+  const xLabel = protocol === 'dns' ? 'offered queries/s (log)' : 'concurrent clients (log)';
   const tick = (x: number): string => (x >= 1000 ? `${x / 1000}k` : String(x));
+  const axisTick = (x: number): string => (x === last ? '' : tick(x));
   const knee = (c: Curve): string => (c.knee === null ? 'no knee' : `knee ${tick(c.knee)}`);
-  const throughput: Series[] = mine.map((c) => ({ name: `${label(c)}, ${knee(c)}`, points: c.points.map((p) => [p.load, p.throughput] as const) }));
-  const latency: Series[] = mine.flatMap((c) => [
-    { name: `${label(c)} p99`, points: c.points.map((p) => [p.load, p.p99Ms] as const) },
-    { name: `${label(c)} p50`, style: 'dashed' as const, points: c.points.map((p) => [p.load, p.p50Ms] as const) },
-  ]);
-  const common = { xLabel, xTicks: loads, xTickLabel: tick, xScale: 'log' as const };
+  const series = (value: (p: CurvePoint) => number): Series[] => mine.map((c) => ({ name: `${label(c)}, ${knee(c)}`, points: c.points.map((p) => [p.load, value(p)] as const) }));
+  const common = { xLabel, xTicks: loads, xTickLabel: axisTick, xScale: 'log' as const };
   const panels: LinePanel[] = [
-    { ...common, title: protocol === 'dns' ? 'answered queries/s' : 'requests/s', yLabel: protocol === 'dns' ? 'queries/s' : 'requests/s', series: throughput },
-    { ...common, title: 'response time', yLabel: 'ms', series: latency },
+    { ...common, title: protocol === 'dns' ? 'answered queries/s' : 'requests/s', yLabel: protocol === 'dns' ? 'queries/s' : 'requests/s', series: series((p) => p.throughput) },
+    { ...common, title: 'p50 response time', yLabel: 'ms', series: series((p) => p.p50Ms) },
+    { ...common, title: 'p99 response time', yLabel: 'ms', series: series((p) => p.p99Ms) },
   ];
   const what = protocol === 'dns' ? 'steered DNS answers (dnsperf -Q)' : 'edge cache hits, 1 KiB (wrk)';
-  return lineChartSvg(`bench:curve — ${what}: response time against load`, panels, 2);
+  return lineChartSvg(`bench:curve — ${what}: response time against load`, panels, 3);
 }
 
 async function main(): Promise<void> {

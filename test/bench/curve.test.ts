@@ -24,7 +24,8 @@ describe('bench:curve knees', () => {
     ];
     const svg = curveChart('edge', curves);
     expect(svg).toContain('dnscdn (1 worker), no knee');
-    expect(svg).toContain('nginx p99');
+    expect(svg).toContain('nginx, no knee');
+    expect(svg).toContain('p99 response time');
     expect(svg).not.toContain('knot');
   });
 });

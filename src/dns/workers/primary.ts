@@ -162,7 +162,7 @@ export async function startDnsPrimary(options: DnsPrimaryOptions): Promise<DnsPr
     checker?.start();
     if (options.metricsListen && source && checker) {
       // The dashboard on the one admin listener. The workers hold the steering, so the pools' answers for the
-      // sample networks are asked of them over DNS (with ECS), as any client would.
+      // sample networks are asked of them over DNS (with ECS), as a client would.
       const dns = [...running.values()][0]!.listening![0]!;
       dashboard = new DashboardCollector({
         deployment: () => source.current(),
