@@ -13,7 +13,8 @@
  * acme-client speaks HTTP through its own axios instance (not src/http/client.ts); the CA's TLS trust
  * (`caFile`, for a test CA such as Pebble) is set on that instance.
  */
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tryLock } from './file-lock.js';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import https from 'node:https';
 import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
@@ -186,13 +187,9 @@ export class AcmeManager {
   /** One order at a time per `dir`, across processes. */
   private lock(): () => void {
     const path = join(this.config.dir, 'order.lock');
-    try {
-      if (existsSync(path) && this.now() - statSync(path).mtimeMs > STALE_LOCK_MS) rmSync(path, { force: true });
-      closeSync(openSync(path, 'wx', 0o600));
-    } catch {
-      throw new Error(`another process is ordering (lock ${path})`);
-    }
-    return () => rmSync(path, { force: true });
+    const release = tryLock(path, STALE_LOCK_MS, this.now());
+    if (!release) throw new Error(`another process is ordering (lock ${path})`);
+    return release;
   }
 }
 

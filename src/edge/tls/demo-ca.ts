@@ -7,6 +7,7 @@
  * what acme-client builds its CSRs with, so it adds no second X.509 stack.
  * ECDSA P-256: small and fast to handshake, and accepted by every current TLS client.
  */
+import { lock } from './file-lock.js';
 import { X509Certificate as NodeX509, webcrypto } from 'node:crypto';
 
 type CryptoKey = webcrypto.CryptoKey;
@@ -110,6 +111,20 @@ export interface DemoCertificates {
  */
 export async function ensureDemoCertificates(dir: string, names: readonly string[]): Promise<DemoCertificates> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // Edges started one by one (systemd units, a test) may all make the CA at once: one does, the others wait and
+  // read it. Without the lock two of them could leave one's key beside the other's certificate.
+  const release = await lock(join(dir, 'make.lock'), DEMO_LOCK_STALE_MS, DEMO_LOCK_STALE_MS);
+  try {
+    return await ensureLocked(dir, names);
+  } finally {
+    release();
+  }
+}
+
+/** Making a key and a certificate takes well under a second; a lock this old was left by a process that died. */
+const DEMO_LOCK_STALE_MS = 30_000;
+
+async function ensureLocked(dir: string, names: readonly string[]): Promise<DemoCertificates> {
   const caFile = join(dir, 'ca.pem');
   const caKey = join(dir, 'ca-key.pem');
   const server: TlsCertificateFiles = { cert: join(dir, 'edge.pem'), key: join(dir, 'edge-key.pem') };
