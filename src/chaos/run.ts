@@ -24,6 +24,7 @@ import { convergence, faultEffects, timeline, type ChaosReport } from './report.
 const log = logger('chaos');
 const BIN = fileURLToPath(new URL('../../bin/dnscdn.js', import.meta.url));
 const READY_TIMEOUT_MS = 60_000;
+const READY_ROUNDS = 5;
 /** How long the edges get, after the last fault, to reach the journal's sequence. */
 const SETTLE_TIMEOUT_MS = 30_000;
 
@@ -60,7 +61,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   });
   supervisor.start();
   try {
-    const ready = await supervisor.whenReady(READY_TIMEOUT_MS);
+    // As `up` does: a child still starting is slow, not failed (the origin writes the demo's large files on its
+    // first start); only an exit, or READY_ROUNDS timeouts in a row, fails the run.
+    let ready = await supervisor.whenReady(READY_TIMEOUT_MS);
+    for (let round = 1; ready.kind === 'timeout' && round < READY_ROUNDS; round++) ready = await supervisor.whenReady(READY_TIMEOUT_MS);
     if (ready.kind !== 'ready') throw new Error(`the deployment did not start: ${JSON.stringify(ready)}`);
     const t0 = Date.now();
     const now = (): number => Date.now() - t0;
