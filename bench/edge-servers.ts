@@ -38,14 +38,28 @@ export function httpCeilingSpec(ctx: EdgeContext, port: number): HttpServerSpec 
 
 /** nginx with one worker and proxy_cache (on the temp folder: the page cache keeps it in memory). */
 export function nginxSpec(ctx: EdgeContext, port: number): HttpServerSpec | undefined {
+  return nginxProxyCache(ctx, 'nginx', { listen: `${ctx.host}:${port}` });
+}
+
+/**
+ * One nginx worker in front of the bench origin with proxy_cache, in `ctx.tmp/<folder>`: the plain case above, and
+ * with `ssl http2` and a certificate the HTTPS cases (edge-tls.ts). Undefined when nginx is not installed.
+ */
+export function nginxProxyCache(ctx: EdgeContext, folder: string, o: { listen: string; tls?: { cert: string; key: string } }): HttpServerSpec | undefined {
   const nginx = findCommand('nginx');
   if (nginx === undefined) return undefined;
-  const dir = join(ctx.tmp, 'nginx');
+  const dir = join(ctx.tmp, folder);
   mkdirSync(join(dir, 'cache'), { recursive: true });
   mkdirSync(join(dir, 'temp'), { recursive: true });
   // Started as root, nginx's worker runs as nobody: it must reach and write its cache and temp folders.
   for (const d of [ctx.tmp, dir]) chmodSync(d, 0o755);
   for (const d of ['cache', 'temp']) chmodSync(join(dir, d), 0o777);
+  const tls = o.tls
+    ? `    ssl_certificate ${o.tls.cert};
+    ssl_certificate_key ${o.tls.key};
+    ssl_protocols TLSv1.2 TLSv1.3;
+`
+    : '';
   const conf = join(dir, 'nginx.conf');
   writeFileSync(
     conf,
@@ -63,11 +77,11 @@ http {
   uwsgi_temp_path ${dir}/temp/uwsgi;
   scgi_temp_path ${dir}/temp/scgi;
   keepalive_requests 1000000;
-  proxy_cache_path ${dir}/cache levels=1:2 keys_zone=bench:16m max_size=256m inactive=1h use_temp_path=off;
+${o.tls ? '  http2_max_requests 1000000;\n' : ''}  proxy_cache_path ${dir}/cache levels=1:2 keys_zone=bench:16m max_size=256m inactive=1h use_temp_path=off;
   upstream origin { server ${ctx.origin.host}:${ctx.origin.port}; keepalive 16; }
   server {
-    listen ${ctx.host}:${port};
-    location / {
+    listen ${o.listen}${o.tls ? ' ssl http2' : ''};
+${tls}    location / {
       proxy_pass http://origin;
       proxy_http_version 1.1;
       proxy_set_header Connection "";

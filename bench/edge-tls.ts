@@ -6,11 +6,10 @@
  * Same pinning as the plain cases: the server on core 1, load generators and the origin on core 0. The
  * certificate is ECDSA P-256 from the demo CA code (src/edge/tls/demo-ca.ts).
  */
-import { chmodSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureDemoCertificates } from '../src/edge/tls/demo-ca.js';
 import type { EdgeCaseResult } from './edge.js';
-import type { EdgeContext } from './edge-servers.js';
+import { nginxProxyCache, type EdgeContext } from './edge-servers.js';
 import { h2load } from './h2load.js';
 import { OBJECT_SIZES } from './objects.js';
 import { cpuSeconds, findCommand, freePort, LOADGEN_CORE, median, pinned, repinTree, runMeasured, SERVER_CORE, startProcess, tcpAccepts, waitUntil } from './proc.js';
@@ -146,51 +145,10 @@ function ceilingTls(ctx: EdgeContext, h1Port: number, h2Port: number, files: { c
 
 /** nginx 1.22 with one worker, `ssl http2` and proxy_cache, as in the plain cases. */
 function nginxTls(ctx: EdgeContext, port: number, files: { cert: string; key: string }): TlsServer | undefined {
-  const nginx = findCommand('nginx');
-  if (nginx === undefined) return undefined;
-  const dir = join(ctx.tmp, 'nginx-tls');
-  for (const d of ['cache', 'temp']) mkdirSync(join(dir, d), { recursive: true });
-  // Started as root, nginx's worker runs as nobody: it must reach and write its cache and temp folders.
-  for (const d of [ctx.tmp, dir]) chmodSync(d, 0o755);
-  for (const d of ['cache', 'temp']) chmodSync(join(dir, d), 0o777);
-  const conf = join(dir, 'nginx.conf');
-  writeFileSync(
-    conf,
-    `worker_processes 1;
-daemon off;
-master_process on;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/temp/body;
-  proxy_temp_path ${dir}/temp/proxy;
-  fastcgi_temp_path ${dir}/temp/fastcgi;
-  uwsgi_temp_path ${dir}/temp/uwsgi;
-  scgi_temp_path ${dir}/temp/scgi;
-  keepalive_requests 1000000;
-  http2_max_requests 1000000;
-  proxy_cache_path ${dir}/cache levels=1:2 keys_zone=benchtls:16m max_size=256m inactive=1h use_temp_path=off;
-  upstream origin { server ${ctx.origin.host}:${ctx.origin.port}; keepalive 16; }
-  server {
-    listen ${ctx.host}:${port} ssl http2;
-    ssl_certificate ${files.cert};
-    ssl_certificate_key ${files.key};
-    ssl_protocols TLSv1.2 TLSv1.3;
-    location / {
-      proxy_pass http://origin;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_cache benchtls;
-      add_header X-Cache $upstream_cache_status;
-    }
-  }
-}
-`,
-  );
+  const spec = nginxProxyCache(ctx, 'nginx-tls', { listen: `${ctx.host}:${port}`, tls: files });
+  if (spec === undefined) return undefined;
   const https = `https://${ctx.host}:${port}`;
-  return { name: 'nginx', argv: [nginx, '-p', dir, '-c', conf], h1: https, h2: https };
+  return { ...spec, h1: https, h2: https };
 }
 
 export function tlsRatios(results: readonly EdgeCaseResult[]): Ratio[] {
