@@ -3,29 +3,18 @@
  * origin process under load lets no 5xx (and no failed request) reach a client, and a sticky session stays on its
  * origin process and moves, with a new cookie, when that process dies.
  */
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePortOn, privateLoopbacks } from '../net/loopback.js';
+import { ROOT, spawnUp, until } from './up-deployment.js';
 
 const run = promisify(execFile);
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const [DNS_HOST, ORIGIN_HOST, REPLICA_HOST, EDGE_HOST] = privateLoopbacks(4) as [string, string, string, string];
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** One GET through a keep-alive agent: the status, or the error's text when the request failed. */
 function get(agent: http.Agent, url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders } | { error: string }> {
@@ -41,7 +30,7 @@ function get(agent: http.Agent, url: string, headers: Record<string, string> = {
 
 describe('an origin pool of two origin processes (dnscdn up)', () => {
   let up: ChildProcess;
-  let output = '';
+  let output = (): string => '';
   let edgeUrl = '';
   let edgeAdmin = '';
   let originUrl = '';
@@ -82,11 +71,9 @@ admin:
   tokens: [pool-e2e-test-token]
 `,
     );
-    up = spawn(process.execPath, [join(ROOT, 'bin/dnscdn.js'), 'up', '--config', file, '--restart'], { cwd: dir, env: { ...process.env, DNSCDN_LOG: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    up.stdout!.on('data', (b: Buffer) => (output += b.toString()));
-    up.stderr!.on('data', (b: Buffer) => (output += b.toString()));
+    ({ up, output } = spawnUp(file, dir, true));
     // The table and the lines to try come after the ready line, possibly in a later chunk.
-    await until('up to be ready', 60_000, async () => (/\[up\] ready[\s\S]*try:/.test(output) ? true : undefined));
+    await until('up to be ready', 60_000, async () => (/\[up\] ready[\s\S]*try:/.test(output()) ? true : undefined));
   }, 90_000);
 
   afterAll(() => {
@@ -96,9 +83,9 @@ admin:
   const pidOf = (label: string): number => {
     const l = label.replaceAll('.', '\\.');
     // The banner row (`origin   PID  http://...`), or a later `[up] LABEL restarted as pid PID`.
-    const all = [...output.matchAll(new RegExp(`^${l}\\s+(\\d+)\\s+http|^\\[up\\] ${l} restarted as pid (\\d+)`, 'gm'))];
+    const all = [...output().matchAll(new RegExp(`^${l}\\s+(\\d+)\\s+http|^\\[up\\] ${l} restarted as pid (\\d+)`, 'gm'))];
     const last = all.at(-1);
-    if (!last) throw new Error(`no pid for ${label} in:\n${output}`);
+    if (!last) throw new Error(`no pid for ${label} in:\n${output()}`);
     return Number(last[1] ?? last[2]);
   };
 
@@ -119,8 +106,8 @@ admin:
   }
 
   it('prints both origin processes, and curl through the edge works', async () => {
-    expect(output).toMatch(new RegExp(`^origin\\s+\\d+\\s+${originUrl.replaceAll('.', '\\.')}`, 'm'));
-    expect(output).toMatch(new RegExp(`^origin ${REPLICA_HOST.replaceAll('.', '\\.')}:\\d+\\s+\\d+\\s+${replicaUrl.replaceAll('.', '\\.')}`, 'm'));
+    expect(output()).toMatch(new RegExp(`^origin\\s+\\d+\\s+${originUrl.replaceAll('.', '\\.')}`, 'm'));
+    expect(output()).toMatch(new RegExp(`^origin ${REPLICA_HOST.replaceAll('.', '\\.')}:\\d+\\s+\\d+\\s+${replicaUrl.replaceAll('.', '\\.')}`, 'm'));
     const { stdout } = await run('curl', ['-si', '--max-time', '5', `${edgeUrl}/index.html`]);
     expect(stdout).toMatch(/^HTTP\/1\.1 200/);
     expect(stdout).toMatch(/x-cache: MISS/i);
@@ -157,7 +144,7 @@ admin:
   }, 60_000);
 
   it('keeps a sticky session on its origin process, and moves it with a new cookie when that process dies', async () => {
-    await until('the replica to be restarted', 20_000, async () => (/restarted as pid \d+/.test(output) ? true : undefined));
+    await until('the replica to be restarted', 20_000, async () => (/restarted as pid \d+/.test(output()) ? true : undefined));
     await bothUp();
     const agent = new http.Agent({ keepAlive: false });
     // A GET with credentials passes (the pool is sticky) and is pinned.

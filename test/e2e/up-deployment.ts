@@ -71,14 +71,7 @@ admin:
   tokens: [${UP_TOKEN}]
 `,
   );
-  const up = spawn(process.execPath, [join(ROOT, 'bin/dnscdn.js'), 'up', '--config', file, ...(o.restart ? ['--restart'] : [])], {
-    cwd: dir,
-    env: { ...process.env, DNSCDN_LOG: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  up.stdout!.on('data', (b: Buffer) => (output += b.toString()));
-  up.stderr!.on('data', (b: Buffer) => (output += b.toString()));
+  const { up, output } = spawnUp(file, dir, o.restart === true);
   return {
     hosts: { dns, origin, london, newyork, tokyo },
     dnsPort,
@@ -87,8 +80,21 @@ admin:
     originPort,
     originAdminUrl: `http://${origin}:${originPort + 1000}`,
     up,
-    output: () => output,
+    output,
   };
+}
+
+/** `dnscdn up --config FILE [--restart]` as a child in `cwd`, collecting what it prints (stdout and stderr). */
+export function spawnUp(file: string, cwd: string, restart: boolean): { up: ChildProcess; output: () => string } {
+  const up = spawn(process.execPath, [join(ROOT, 'bin/dnscdn.js'), 'up', '--config', file, ...(restart ? ['--restart'] : [])], {
+    cwd,
+    env: { ...process.env, DNSCDN_LOG: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  up.stdout!.on('data', (b: Buffer) => (output += b.toString()));
+  up.stderr!.on('data', (b: Buffer) => (output += b.toString()));
+  return { up, output: () => output };
 }
 
 /** Polls `probe` every 100 ms until it gives a value (errors count as "not yet"). */
