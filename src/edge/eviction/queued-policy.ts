@@ -2,6 +2,7 @@
  * What the queue-based policies (w-tinylfu, s3-fifo) share: the map from key to node, and the read-only
  * views over their queues. Each policy keeps its own rules for hits, admission and eviction.
  */
+import { hashKey, randomHashSeed } from './key-hash.js';
 import { ByteQueue, QueueNode } from './byte-queue.js';
 import type { Sized } from './eviction-policy.js';
 
@@ -23,6 +24,17 @@ export abstract class QueuedPolicy<E extends Sized, N extends PolicyNode<E>> {
   protected abstract readonly queues: ReadonlyArray<ByteQueue<N>>;
   /** The node a `set` is offering: refused within that call, it is not reported as a removal (the contract). */
   protected offering: N | undefined;
+  /** Seed of the key hash (key-hash.ts): random per policy unless given (reproducible replays). */
+  private readonly hashSeed: number;
+
+  constructor(hashSeed: number | undefined) {
+    this.hashSeed = hashSeed ?? randomHashSeed();
+  }
+
+  /** The key's hash for the policy's fixed tables; computed once per stored object (nodes keep it). */
+  protected hashOf(key: string): number {
+    return hashKey(key, this.hashSeed);
+  }
 
   /** Indexes a new node, queues it, and runs `makeRoom` with it marked as offered; returns whether it stayed. */
   protected insert(node: N, queue: ByteQueue<N>, makeRoom: () => void): boolean {

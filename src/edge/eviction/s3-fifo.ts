@@ -16,7 +16,6 @@ import { ByteQueue } from './byte-queue.js';
 import { expectedEntries } from './capacity.js';
 import type { Admission, EvictionPolicy, PolicyOptions, RemovalReason, Sized } from './eviction-policy.js';
 import { GhostQueue } from './ghost-queue.js';
-import { hashKey, randomHashSeed } from './key-hash.js';
 import { PolicyNode, QueuedPolicy } from './queued-policy.js';
 
 /** The paper's small-queue share, "10 % of the cache size". */
@@ -37,7 +36,6 @@ class FifoNode<E> extends PolicyNode<E> {
 export class S3FifoPolicy<E extends Sized> extends QueuedPolicy<E, FifoNode<E>> implements EvictionPolicy<E> {
   readonly name = 's3-fifo' as const;
   readonly maxBytes: number;
-  private readonly hashSeed: number;
   readonly smallMax: number;
   rejections = 0;
   private readonly small = new ByteQueue<FifoNode<E>>();
@@ -48,9 +46,8 @@ export class S3FifoPolicy<E extends Sized> extends QueuedPolicy<E, FifoNode<E>> 
   private readonly onRemove: (key: string, entry: E, reason: RemovalReason) => void;
 
   constructor(options: PolicyOptions<E>) {
-    super();
+    super(options.hashSeed);
     this.maxBytes = options.maxBytes;
-    this.hashSeed = options.hashSeed ?? randomHashSeed();
     this.smallMax = Math.max(1, Math.floor(options.maxBytes * SMALL_SHARE));
     const entries = expectedEntries(options.maxBytes, options.expectedObjectBytes);
     this.ghost = new GhostQueue(Math.max(1, Math.floor(entries * (1 - SMALL_SHARE))));
@@ -74,7 +71,7 @@ export class S3FifoPolicy<E extends Sized> extends QueuedPolicy<E, FifoNode<E>> 
       return this.nodes.has(key);
     }
     if (size > this.maxBytes) return false;
-    const hash = hashKey(key, this.hashSeed);
+    const hash = this.hashOf(key);
     const toMain = admission === 'always' || this.ghost.contains(hash);
     const node = new FifoNode(key, entry, size, hash, toMain);
     // The operator asked for a pushed object: it enters main as valued as the most used ones, so main's
@@ -94,7 +91,7 @@ export class S3FifoPolicy<E extends Sized> extends QueuedPolicy<E, FifoNode<E>> 
     if (this.nodes.has(key)) return true;
     if (charged > this.maxBytes) return false;
     let overflow = this.small.bytes + this.main.bytes + charged - this.maxBytes;
-    if (overflow <= 0 || charged <= this.smallMax || this.ghost.contains(hashKey(key, this.hashSeed))) return true;
+    if (overflow <= 0 || charged <= this.smallMax || this.ghost.contains(this.hashOf(key))) return true;
     let scanned = 0;
     for (let older = this.small.tail(); older !== undefined && scanned < MAX_PREDICTION_SCAN; older = this.small.towardsHead(older), scanned++) {
       if (older.frequency === 0) overflow -= older.size;

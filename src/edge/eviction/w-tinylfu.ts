@@ -31,7 +31,6 @@ import { ByteQueue } from './byte-queue.js';
 import { expectedEntries } from './capacity.js';
 import type { Admission, EvictionPolicy, PolicyOptions, RemovalReason, Sized } from './eviction-policy.js';
 import { FrequencySketch } from './frequency-sketch.js';
-import { hashKey, randomHashSeed } from './key-hash.js';
 import { PolicyNode, QueuedPolicy } from './queued-policy.js';
 
 /** Caffeine's initial window share, from which the hill climber starts. */
@@ -81,7 +80,6 @@ class TinyLfuNode<E> extends PolicyNode<E> {
 export class WTinyLfuPolicy<E extends Sized> extends QueuedPolicy<E, TinyLfuNode<E>> implements EvictionPolicy<E> {
   readonly name = 'w-tinylfu' as const;
   readonly maxBytes: number;
-  private readonly hashSeed: number;
   /** Byte budgets of the regions: windowMax + mainMax = maxBytes; the climber moves the split. */
   windowMax: number;
   mainMax: number;
@@ -101,9 +99,8 @@ export class WTinyLfuPolicy<E extends Sized> extends QueuedPolicy<E, TinyLfuNode
   private readonly climbPeriod: number;
 
   constructor(options: PolicyOptions<E>) {
-    super();
+    super(options.hashSeed);
     this.maxBytes = options.maxBytes;
-    this.hashSeed = options.hashSeed ?? randomHashSeed();
     this.windowMax = 0;
     this.mainMax = 0;
     this.protectedMax = 0;
@@ -135,7 +132,7 @@ export class WTinyLfuPolicy<E extends Sized> extends QueuedPolicy<E, TinyLfuNode
       this.enforceBounds(held);
       return this.nodes.has(key);
     }
-    const hash = hashKey(key, this.hashSeed);
+    const hash = this.hashOf(key);
     this.sketch.increment(hash);
     if (this.sampleHits + ++this.sampleMisses >= this.climbPeriod) this.climb();
     if (size >= this.maxBytes) return false; // the window keeps at least one byte
@@ -160,7 +157,7 @@ export class WTinyLfuPolicy<E extends Sized> extends QueuedPolicy<E, TinyLfuNode
     if (charged <= this.windowMax) return true;
     const needed = this.probation.bytes + this.protected.bytes + charged - Math.max(this.mainMax, charged);
     // set() counts the offer in the sketch before admission; the prediction counts it too.
-    return needed <= 0 || this.denserThanVictims(this.sketch.estimate(hashKey(key, this.hashSeed)) + 1, charged, needed);
+    return needed <= 0 || this.denserThanVictims(this.sketch.estimate(this.hashOf(key)) + 1, charged, needed);
   }
 
   delete(key: string): boolean {
