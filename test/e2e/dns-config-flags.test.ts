@@ -3,7 +3,7 @@
  * file's dns.transfer keys work, and --allow-transfer, --notify, --admin-listen and --root-hints
  * (which the command used to ignore next to --config) replace the file's keys.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Message } from '../../src/dns/types.js';
 import { decodeMessage } from '../../src/dns/wire.js';
 import { HINTS_FILE, startHierarchy, type Hierarchy } from '../dns/resolver/hierarchy.js';
+import { startDnsFromFile } from './dns-cli.js';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'dnscdn-dns-flags-'));
@@ -36,25 +37,11 @@ let hierarchy: Hierarchy;
 let notifyTarget: Socket;
 const notifies: Message[] = [];
 
-/** Starts `dnscdn dns --config FILE ...args`; resolves with its DNS port and metrics URL from its first stdout line. */
+/** Starts `dnscdn dns --config FILE ...args` (dns-cli.ts); its DNS port and metrics URL from its start-up line. */
 async function startDns(args: string[]): Promise<{ port: number; metrics: string | undefined }> {
-  const child = spawn(process.execPath, ['bin/dnscdn.js', 'dns', '--config', file, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = once(child, 'exit').then(([code]) => {
-    throw new Error(`dnscdn dns exited with ${String(code)}: ${stderr}`);
-  });
-  let seen = '';
-  for (;;) {
-    const [chunk] = (await Promise.race([once(child.stdout!, 'data'), exited])) as [Buffer];
-    seen += chunk.toString();
-    const m = /dns listening on 127\.0\.0\.1:(\d+)(?:, metrics (\S+))?\n/.exec(seen);
-    if (m) {
-      exited.catch(() => undefined); // a later exit is afterAll's business
-      return { port: Number(m[1]), metrics: m[2] };
-    }
-  }
+  const dns = await startDnsFromFile(file, args);
+  children.push(dns.child);
+  return { port: dns.port, metrics: dns.admin === undefined ? undefined : `${dns.admin}/metrics` };
 }
 
 async function dig(port: number, ...args: string[]): Promise<string> {
