@@ -32,6 +32,7 @@ import {
   type DnsConfig,
   type DnsInstanceConfig,
   type DnsTcpConfig,
+  type DnsWorkerLivenessConfig,
   type DnsRrlConfig,
   type DnsTransferConfig,
   type EdgeConfig,
@@ -57,6 +58,7 @@ import { parseTsigKey, type TsigKey } from './tsig-keys.js';
 import { parseOriginUrl, readOriginPool } from './origin-pool.js';
 import { readClusters } from './clusters.js';
 import { isLogFormat, isLogLevel, LOG_FORMATS, LOG_LEVELS, type LogSettings } from '../log.js';
+import { LIVENESS_RANGES } from '../cluster/liveness.js';
 
 /** The geo database shipped as an npm dependency: DB-IP IP to City Lite (CC BY 4.0, https://db-ip.com). */
 export const BUILTIN_GEO_DATABASE = 'dbip-city-lite';
@@ -206,11 +208,12 @@ function cidr(n: ConfigNode): Cidr {
 
 function readDns(n: ConfigNode, baseDir: string): DnsConfig {
   if (!n.present()) throw n.error('is required (listen addresses and zones folder)');
-  const f = n.fields(['listen', 'zones', 'udpSize', 'transfer', 'recursion', 'tcp', 'rrl', 'admin', 'queryLogSample', 'workers', 'instances']);
+  const f = n.fields(['listen', 'zones', 'udpSize', 'transfer', 'recursion', 'tcp', 'rrl', 'admin', 'queryLogSample', 'workers', 'instances', 'workerLiveness']);
   const listen = f.listen.present() ? f.listen.itemsOrOne().map((x) => hostPort(x, 53)) : [{ host: '127.0.0.1', port: 5353 }];
   const instances = f.instances.present() ? readDnsInstances(f.instances) : [];
   const dns: DnsConfig = { listen, zones: resolve(baseDir, f.zones.present() ? f.zones.string() : 'zones'), instances };
   if (f.workers.present()) dns.workers = f.workers.integer(DNS_WORKERS_RANGE);
+  if (f.workerLiveness.present()) dns.workerLiveness = readWorkerLiveness(f.workerLiveness);
   if (f.udpSize.present()) dns.udpSize = f.udpSize.integer(DNS_UDP_SIZE_RANGE);
   if (f.transfer.present()) dns.transfer = readTransfer(f.transfer, baseDir);
   if (f.recursion.present()) dns.recursion = readRecursion(f.recursion, baseDir);
@@ -219,6 +222,20 @@ function readDns(n: ConfigNode, baseDir: string): DnsConfig {
   if (f.admin.present()) dns.admin = hostPort(f.admin);
   if (f.queryLogSample.present()) dns.queryLogSample = f.queryLogSample.number(QUERY_LOG_SAMPLE_RANGE);
   return dns;
+}
+
+/** `dns.workerLiveness: { interval: 1s, misses: 3 }`; interval 0 turns the check off. */
+function readWorkerLiveness(n: ConfigNode): DnsWorkerLivenessConfig {
+  const f = n.fields(['interval', 'misses']);
+  const out: DnsWorkerLivenessConfig = {};
+  if (f.interval.present()) {
+    const ms = f.interval.parse(parseDuration);
+    const { min, max } = LIVENESS_RANGES.intervalMs;
+    if (ms !== 0 && (ms < min || ms > max)) throw f.interval.error(`must be 0 (off) or from ${min}ms to ${max / 1000}s`);
+    out.intervalMs = ms;
+  }
+  if (f.misses.present()) out.misses = f.misses.integer(LIVENESS_RANGES.misses);
+  return out;
 }
 
 /** `dns.instances`: name -> { listen, admin }; a name is what `dnscdn dns --name` takes. */

@@ -271,6 +271,14 @@ export const DNS_RRL_RANGES = {
 /** Processes answering DNS on one host (`dns.workers`, `--workers`): 1 = a single process, no cluster. */
 export const DNS_WORKERS_RANGE = { min: 1, max: 1024 } as const;
 
+/** `dns.workerLiveness`: the primary's ping of its workers (src/cluster/liveness.ts); absent keys take its defaults. */
+export interface DnsWorkerLivenessConfig {
+  /** Time between pings; 0 = off. */
+  intervalMs?: number;
+  /** Pings in a row without an answer before the worker is killed and restarted. */
+  misses?: number;
+}
+
 /**
  * One more name server for the same zones and pools (`dns.instances.<name>`, `dnscdn dns --name <name>`):
  * ns2 on another host. Only where it listens differs; everything else is the `dns` section's.
@@ -296,6 +304,8 @@ export interface DnsConfig {
   queryLogSample?: number;
   /** Worker processes (node:cluster); absent = one per core. */
   workers?: number;
+  /** How the primary finds a frozen or blocked worker; absent = the defaults (1s x 3). */
+  workerLiveness?: DnsWorkerLivenessConfig;
   /** Further named instances (ns2, ...) started with `--name`; the section itself is the unnamed one. */
   instances: DnsInstanceConfig[];
 }

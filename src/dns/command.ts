@@ -26,6 +26,7 @@ import { parseTsigKey, type TsigKey } from './tsig.js';
 import { startSteeredDns } from './steering-service.js';
 import { addTcpFlags, tcpConfigFromFlags, type TcpFlags } from './tcp-settings.js';
 import { reportReady } from '../up/child.js';
+import { LIVENESS_RANGES } from '../cluster/liveness.js';
 import { startDnsPrimary } from './workers/primary.js';
 import { runDnsWorker, type WorkerContext, type WorkerRole } from './workers/worker.js';
 
@@ -49,6 +50,8 @@ export interface DnsFlags extends RecursionFlags, TcpFlags {
   rrlExempt?: string[];
   queryLogSample?: number;
   workers?: number;
+  workerLivenessInterval?: number;
+  workerLivenessMisses?: number;
   name?: string;
 }
 
@@ -80,12 +83,24 @@ function rrlWindowFlag(value: string): number {
   return ms / 1000;
 }
 
+/** `--worker-liveness-interval 1s`: a duration; 0 turns the check off. */
+function livenessIntervalFlag(value: string): number {
+  // A new flag: no bare numbers (durationFlag warns of them as deprecated), but a bare 0 is plainly "off".
+  if (value.trim() === '0') return 0;
+  const ms = durationFlag('--worker-liveness-interval', 0, 'ms')(value);
+  const { min, max } = LIVENESS_RANGES.intervalMs;
+  if (ms !== 0 && (ms < min || ms > max)) throw new ConfigError({ file: '--worker-liveness-interval' }, `"${value}" must be 0 (off) or from ${min}ms to ${max / 1000}s`);
+  return ms;
+}
+
 /** Every flag of `dnscdn dns`; none has a commander default, so "given" and "not given" stay apart. */
 export function addDnsFlags(cmd: Command): Command {
   cmd
     .option('--config <file>', 'deployment file (dnscdn.yaml): the dns section, steering pools and health checks; flags given too override its keys')
     .option('--name <instance>', 'run the named instance of dns.instances in --config (e.g. ns2): its listen and admin addresses, the rest of the dns section shared')
     .addOption(new Option('--workers <n>', 'processes answering queries (node:cluster): 1 = this process alone (default: one per core, or dns.workers)').argParser(integerFlag('--workers', DNS_WORKERS_RANGE)))
+    .addOption(new Option('--worker-liveness-interval <duration>', 'the primary pings each worker this often and kills and restarts one that misses --worker-liveness-misses pings in a row (dns.workerLiveness.interval; 0 = off; default 1s)').argParser(livenessIntervalFlag))
+    .addOption(new Option('--worker-liveness-misses <n>', 'pings in a row a worker may leave unanswered (dns.workerLiveness.misses; default 3)').argParser(integerFlag('--worker-liveness-misses', LIVENESS_RANGES.misses)))
     .option('--zones <dir>', 'folder of <zone>.zone master files (default zones/)')
     .addOption(new Option('--listen <host:port>', 'addresses to listen on (UDP and TCP); comma list, repeatable (default 127.0.0.1:5353)').argParser(collectHostPort(53)))
     .addOption(new Option('--udp-size <bytes>', 'EDNS UDP payload size we advertise and send up to (default 1232)').argParser(integerFlag('--udp-size', DNS_UDP_SIZE_RANGE)))
@@ -118,6 +133,10 @@ export function dnsOverridesFromFlags(flags: DnsFlags): DnsOverrides {
     ...(flags.tsigKey !== undefined && { tsigKeys: flags.tsigKey }),
     ...(flags.queryLogSample !== undefined && { queryLogSample: flags.queryLogSample }),
     ...(flags.workers !== undefined && { workers: flags.workers }),
+    workerLiveness: {
+      ...(flags.workerLivenessInterval !== undefined && { intervalMs: flags.workerLivenessInterval }),
+      ...(flags.workerLivenessMisses !== undefined && { misses: flags.workerLivenessMisses }),
+    },
     recursion: recursionOverridesFromFlags(flags),
     tcp: tcpConfigFromFlags(flags),
     rrl: rrlOverridesFromFlags(flags),
@@ -173,6 +192,7 @@ async function runSingle(opts: DnsFlags, overrides: DnsOverrides, role: DnsRoleO
 async function runPrimary(opts: DnsFlags, role: DnsRoleOptions): Promise<void> {
   const primary = await startDnsPrimary({
     workers: role.workers,
+    liveness: role.workerLiveness,
     listen: role.listen,
     ...(role.metricsListen && { metricsListen: role.metricsListen }),
     ...(opts.config !== undefined && { deploymentFile: opts.config }),

@@ -14,6 +14,7 @@
  *   --tsig-key              dns.transfer.tsigKeys
  *   --query-log-sample      dns.queryLogSample
  *   --workers               dns.workers       (workers/: 1 = one process, no cluster)
+ *   --worker-liveness-*     dns.workerLiveness.{interval,misses} (src/cluster/liveness.ts; interval 0 = off)
  *   --name                  dns.instances.<name>: that instance's listen and admin (ns2 from the same file)
  *   --root-hints, ...       dns.recursion.*   (resolver/flags.ts)
  *   --tcp-*                 dns.tcp.*         (tcp-settings.ts)
@@ -32,6 +33,7 @@ import type { DnsServerOptions } from './server.js';
 import { tcpServerOptions } from './tcp-settings.js';
 import type { TsigKey } from './tsig.js';
 import { RRL_DEFAULTS, type RrlSettings } from './rrl.js';
+import { LIVENESS_DEFAULTS, type LivenessSettings } from '../cluster/liveness.js';
 
 export interface DnsRoleOptions {
   listen: HostPort[];
@@ -56,13 +58,20 @@ export interface DnsRoleOptions {
   queryLogSample: number;
   /** Processes answering queries (workers/); 1 = this process alone. */
   workers: number;
+  /** How the primary finds a frozen or blocked worker, to kill and restart it (with workers > 1). */
+  workerLiveness: LivenessSettings;
 }
 
 /** RRL settings given as flags: each replaces the same one; a rate of 0 turns RRL off. */
 export type RrlOverrides = Partial<RrlSettings>;
 
 /** Settings given on top of a file or the defaults; nested groups override key by key too. */
-export type DnsOverrides = Partial<Omit<DnsRoleOptions, 'recursion' | 'tcp' | 'rrl'>> & { recursion?: Partial<RecursionSettings>; tcp?: DnsTcpConfig; rrl?: RrlOverrides };
+export type DnsOverrides = Partial<Omit<DnsRoleOptions, 'recursion' | 'tcp' | 'rrl' | 'workerLiveness'>> & {
+  recursion?: Partial<RecursionSettings>;
+  tcp?: DnsTcpConfig;
+  rrl?: RrlOverrides;
+  workerLiveness?: Partial<LivenessSettings>;
+};
 
 /** `dnscdn dns` with no file and no flags. */
 export const DNS_ROLE_DEFAULTS: DnsRoleOptions = {
@@ -78,6 +87,7 @@ export const DNS_ROLE_DEFAULTS: DnsRoleOptions = {
   queryLogSample: 0,
   // One worker per core the process may use (cgroup and affinity limits included).
   workers: availableParallelism(),
+  workerLiveness: LIVENESS_DEFAULTS,
 };
 
 /**
@@ -109,6 +119,7 @@ export function dnsOptionsFromDeployment(d: Deployment, instance?: string): DnsR
     rrl: dns.rrl && { ...RRL_DEFAULTS, ...dns.rrl },
     queryLogSample: dns.queryLogSample ?? 0,
     workers: dns.workers ?? DNS_ROLE_DEFAULTS.workers,
+    workerLiveness: { ...LIVENESS_DEFAULTS, ...dns.workerLiveness },
   };
   const admin = named ? named.admin : dns.admin;
   if (admin) options.metricsListen = admin;
@@ -130,6 +141,7 @@ export function withOverrides(base: DnsRoleOptions, overrides: DnsOverrides): Dn
     recursion: { ...base.recursion, ...overrides.recursion },
     tcp: { ...base.tcp, ...overrides.tcp },
     rrl: withRrlOverrides(base.rrl, overrides.rrl),
+    workerLiveness: { ...base.workerLiveness, ...overrides.workerLiveness },
   };
 }
 

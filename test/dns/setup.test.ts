@@ -33,6 +33,7 @@ const EVERY_KEY = `dns:
   rrl: { responsesPerSecond: 20, slip: 3, window: 10, ipv4Prefix: 24, ipv6Prefix: 48, exempt: [192.0.2.0/24] }
   queryLogSample: 0.25
   workers: 3
+  workerLiveness: { interval: 2s, misses: 4 }
   instances:
     ns2: { listen: [127.0.0.2:5353, "[::2]:5353"], admin: 127.0.0.2:9153 }
     ns3: { listen: 127.0.0.3:5353 }
@@ -81,6 +82,7 @@ describe('the dns section of the deployment file', () => {
       rrl: { responsesPerSecond: 20, slip: 3, window: 10, ipv4Prefix: 24, ipv6Prefix: 48, exempt: ['192.0.2.0/24'] },
       queryLogSample: 0.25,
       workers: 3,
+      workerLiveness: { intervalMs: 2000, misses: 4 },
     });
   });
 
@@ -97,6 +99,13 @@ describe('the dns section of the deployment file', () => {
     expect(DNS_ROLE_DEFAULTS.workers).toBe(availableParallelism());
     expect(fromFile('dns:\n  zones: zones/\nedges: {}\n').workers).toBe(availableParallelism());
     expect(withOverrides(fromFile(), dnsOverridesFromFlags(parseFlags(['--workers', '1']))).workers).toBe(1);
+  });
+
+  it('worker liveness defaults to a ping every 1 s and 3 misses; each key of dns.workerLiveness replaces one', () => {
+    expect(DNS_ROLE_DEFAULTS.workerLiveness).toEqual({ intervalMs: 1000, misses: 3 });
+    expect(fromFile('dns:\n  zones: zones/\nedges: {}\n').workerLiveness).toEqual({ intervalMs: 1000, misses: 3 });
+    expect(fromFile('dns:\n  workerLiveness: { misses: 5 }\nedges: {}\n').workerLiveness).toEqual({ intervalMs: 1000, misses: 5 });
+    expect(fromFile('dns:\n  workerLiveness: { interval: 0 }\nedges: {}\n').workerLiveness).toEqual({ intervalMs: 0, misses: 3 });
   });
 
   it('RRL is off without dns.rrl, and takes the documented defaults for the keys it does not set', () => {
@@ -143,6 +152,10 @@ describe('the dns section of the deployment file', () => {
     [['queryLogSample: all'], /test\.yaml:2 \(dns\.queryLogSample\): expected a number/],
     [['workers: 0'], /test\.yaml:2 \(dns\.workers\): 0 is below the minimum 1/],
     [['workers: 2.5'], /test\.yaml:2 \(dns\.workers\): /],
+    [['workerLiveness: { interval: 10ms }'], /test\.yaml:2 \(dns\.workerLiveness\.interval\): must be 0 \(off\) or from 50ms to 60s/],
+    [['workerLiveness: { interval: often }'], /test\.yaml:2 \(dns\.workerLiveness\.interval\): "often" is not a duration/],
+    [['workerLiveness:', '  misses: 1'], /test\.yaml:3 \(dns\.workerLiveness\.misses\): 1 is below the minimum 2/],
+    [['workerLiveness: { timeout: 1s }'], /\(dns\.workerLiveness\.timeout\): unknown key "timeout"/],
     [['instances:', '  ns2: { admin: 127.0.0.2:9153 }'], /test\.yaml:3 \(dns\.instances\.ns2\.listen\): is required/],
     [['instances:', '  ns2: { listen: 127.0.0.2:5353, workers: 2 }'], /\(dns\.instances\.ns2\.workers\): unknown key "workers"/],
     [['listen: 127.0.0.1:5353', 'instances:', '  ns2: { listen: 127.0.0.1:5353 }'], /test\.yaml:4 \(dns\.instances\.ns2\.listen\): duplicate address 127\.0\.0\.1:5353: already used by dns/],
@@ -194,6 +207,9 @@ describe('a flag next to --config replaces its key, and only that key', () => {
     [['--rrl-responses-per-second', '0'], (o) => (o.rrl = undefined)],
     [['--query-log-sample', '1'], (o) => (o.queryLogSample = 1)],
     [['--query-log-sample', '0'], (o) => (o.queryLogSample = 0)],
+    [['--worker-liveness-interval', '500ms'], (o) => (o.workerLiveness.intervalMs = 500)],
+    [['--worker-liveness-interval', '0'], (o) => (o.workerLiveness.intervalMs = 0)],
+    [['--worker-liveness-misses', '6'], (o) => (o.workerLiveness.misses = 6)],
   ])('%j', (args, change) => {
     const expected = fromFile(); // parsed anew: a fresh object to change (structuredClone would turn key secrets into Uint8Arrays)
     change(expected);
@@ -220,6 +236,9 @@ describe('a flag next to --config replaces its key, and only that key', () => {
     [['--query-log-sample', '1.5'], /--query-log-sample: "1.5" is not a number from 0 to 1/],
     [['--query-log-sample', '-1'], /--query-log-sample: "-1" is not a number from 0 to 1/],
     [['--query-log-sample', 'half'], /--query-log-sample: "half" is not a number from 0 to 1/],
+    [['--worker-liveness-interval', '10ms'], /--worker-liveness-interval: "10ms" must be 0 \(off\) or from 50ms to 60s/],
+    [['--worker-liveness-interval', 'often'], /--worker-liveness-interval: "often" is not a duration/],
+    [['--worker-liveness-misses', '1'], /--worker-liveness-misses: "1" is not a whole number from 2 to 100/],
   ])('refuses %j with the flag and the reason', (args, message) => {
     expect(() => parseFlags(args)).toThrow(message);
   });

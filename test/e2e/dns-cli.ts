@@ -41,8 +41,9 @@ export interface DnsFromFile {
   stderr: () => string;
 }
 
-export async function startDnsFromFile(file: string, args: string[]): Promise<DnsFromFile> {
-  const child = spawn(process.execPath, ['bin/dnscdn.js', 'dns', '--config', file, ...args], { env: { ...process.env, DNSCDN_LOG: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** `env` is added to this process's environment (and DNSCDN_LOG=info). */
+export async function startDnsFromFile(file: string, args: string[], env: Record<string, string> = {}): Promise<DnsFromFile> {
+  const child = spawn(process.execPath, ['bin/dnscdn.js', 'dns', '--config', file, ...args], { env: { ...process.env, DNSCDN_LOG: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = once(child, 'exit').then(([code]) => {

@@ -158,7 +158,8 @@ describe('dnscdn dns --workers 2', () => {
     expect(fresh.id).toBe(3); // node:cluster numbers workers 1, 2, then 3 for the restarted one
     expect(dns.stderr()).toMatch(/dns worker died; the others keep answering, and it is restarted worker=1 .*exit=SIGKILL/);
     const m = await scrapeMetrics(`${dns.admin}/metrics`);
-    expect(m.get('dnscdn_dns_worker_restarts_total{role="dns"}')).toBe(1);
+    expect(m.get('dnscdn_dns_worker_restarts_total{reason="exited",role="dns"}')).toBe(1);
+    expect(m.get('dnscdn_dns_worker_restarts_total{reason="unresponsive",role="dns"}')).toBe(0);
     // The restarted worker steers with the primary's health: edge a is still down for it too.
     const from = queryLogLines(dns.stderr()).length;
     expect(new Set(await askBoth(4, 'www.cdn.test', 'A'))).toEqual(new Set([hostB]));

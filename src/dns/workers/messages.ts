@@ -1,7 +1,8 @@
 /**
  * The IPC messages between the DNS primary and its workers (node:cluster's channel, JSON). The channel
  * also carries prom-client's own metric requests (AggregatorRegistry), so every message of ours has a
- * `kind` starting with `dnscdn:dns:`, and anything else is left alone.
+ * `kind` starting with `dnscdn:dns:`, and anything else is left alone. The liveness ping and pong of
+ * src/cluster/liveness.ts share it too (`dnscdn:liveness:`), handled there.
  *
  *   worker -> primary   hello   the worker listens for messages: send it the edges' health
  *                       ready   every listener is bound (the addresses, port 0 resolved)

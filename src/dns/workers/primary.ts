@@ -8,7 +8,15 @@
  *   - serves the one admin listener: /metrics sums the workers' registries (prom-client's
  *     AggregatorRegistry) and adds its own (health, socket mode, workers, restarts); /healthz lists
  *     the workers and the edges;
- *   - restarts a worker that dies, after a backoff (restart-backoff.ts), while the others keep answering.
+ *   - restarts a worker that dies, after a backoff (restart-backoff.ts), while the others keep answering;
+ *   - pings every ready worker over IPC (src/cluster/liveness.ts) and SIGKILLs one that stops answering (frozen
+ *     by SIGSTOP, or its event loop blocked), so that it is restarted like one that died. Without this a frozen
+ *     worker keeps what is already its own for as long as it is frozen: the TCP connections it had accepted (all
+ *     their queries go unanswered), the one connection the round-robin handed it last, and with 'reuseport' the
+ *     datagrams the kernel hashes to its socket. On the shared UDP socket (Node 20) the others read every
+ *     datagram, so UDP is not lost (measured: README "DNS workers"). Killing it also ends cluster's hand-outs to
+ *     it: node:cluster drops a worker from its round-robin when it exits, and until then hands a worker a new
+ *     connection only after it acknowledged the previous one, which a frozen worker never does.
  * A worker that dies before every worker is ready fails the start: that is a configuration problem
  * (a zones folder missing, a port taken), which restarting would only repeat.
  */
@@ -23,6 +31,7 @@ import { DashboardCollector } from '../../dashboard/collector.js';
 import { DashboardRoutes } from '../../dashboard/routes.js';
 import { ask } from '../ask.js';
 import { listenMetrics, type MetricsListener } from '../metrics-listener.js';
+import { LIVENESS_DEFAULTS, LivenessMonitor, type LivenessSettings } from '../../cluster/liveness.js';
 import { isWorkerMessage, type PrimaryMessage } from './messages.js';
 import { RestartBackoff, type RestartBackoffOptions } from './restart-backoff.js';
 import { detectUdpSocketMode, type UdpSocketMode } from './socket-mode.js';
@@ -39,6 +48,8 @@ export interface DnsPrimaryOptions {
   /** The deployment file whose edges the primary probes; absent = no steering, nothing to probe. */
   deploymentFile?: string;
   backoff?: RestartBackoffOptions;
+  /** The ping of the workers (default 1 s x 3 misses; interval 0 = off). */
+  liveness?: LivenessSettings;
 }
 
 export interface DnsPrimary {
@@ -51,10 +62,15 @@ export interface DnsPrimary {
   close(): Promise<void>;
 }
 
+/** Why a worker was restarted: it exited by itself (a crash, a signal from outside), or the primary killed it. */
+type RestartReason = 'exited' | 'unresponsive';
+
 interface Running {
   worker: Worker;
   startedAt: number;
   listening?: HostPort[];
+  /** Set when the primary SIGKILLs it, so that its exit is counted and logged for that reason. */
+  killedFor?: RestartReason;
 }
 
 export async function startDnsPrimary(options: DnsPrimaryOptions): Promise<DnsPrimary> {
@@ -74,7 +90,21 @@ export async function startDnsPrimary(options: DnsPrimaryOptions): Promise<DnsPr
       this.set([...running.values()].filter((r) => r.listening).length);
     },
   });
-  const restarts = new Counter({ name: 'dnscdn_dns_worker_restarts_total', help: 'DNS workers restarted after they died', registers: [registry] });
+  const restarts = new Counter({
+    name: 'dnscdn_dns_worker_restarts_total',
+    help: 'DNS workers restarted, by reason: exited (died by itself or was killed from outside), unresponsive (missed the liveness pings, killed by the primary)',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  for (const reason of ['exited', 'unresponsive'] as const) restarts.inc({ reason }, 0);
+  const liveness = options.liveness ?? LIVENESS_DEFAULTS;
+  const monitor = new LivenessMonitor(liveness, (peer, why) => {
+    const r = running.get(peer.id);
+    if (!r) return;
+    r.killedFor = 'unresponsive';
+    log.warn('dns worker unresponsive: killed, and it is restarted', { worker: peer.id, pid: r.worker.process.pid, reason: 'unresponsive', missed: why.missed, silentMs: why.silentMs });
+    r.worker.process.kill('SIGKILL');
+  });
 
   const source = options.deploymentFile !== undefined ? new ReloadableDeployment(options.deploymentFile) : undefined;
   const checker = source ? new HealthChecker(source.current().edges, { registry }) : undefined;
@@ -106,7 +136,7 @@ export async function startDnsPrimary(options: DnsPrimaryOptions): Promise<DnsPr
     running.set(worker.id, { worker, startedAt: Date.now() });
   };
   const onMessage = (worker: Worker, message: unknown): void => {
-    if (!isWorkerMessage(message)) return;
+    if (monitor.receive(worker.id, message) || !isWorkerMessage(message)) return;
     const r = running.get(worker.id);
     if (!r) return;
     if (message.kind === 'dnscdn:dns:hello') {
@@ -114,6 +144,8 @@ export async function startDnsPrimary(options: DnsPrimaryOptions): Promise<DnsPr
       return;
     }
     r.listening = message.listening;
+    // Watched from now on: before this the worker loads its zones, which may block its loop for a while.
+    monitor.watch(worker);
     if (started) {
       log.info('dns worker restarted', { worker: worker.id, pid: worker.process.pid });
       return;
@@ -126,6 +158,7 @@ export async function startDnsPrimary(options: DnsPrimaryOptions): Promise<DnsPr
   const onExit = (worker: Worker, code: number | null, signal: string | null): void => {
     const r = running.get(worker.id);
     running.delete(worker.id);
+    monitor.unwatch(worker.id);
     if (closing || !r) return;
     const how = signal ?? `code ${code}`;
     if (!started) {
@@ -133,8 +166,9 @@ export async function startDnsPrimary(options: DnsPrimaryOptions): Promise<DnsPr
       return;
     }
     const delayMs = backoff.delayAfterExit(r.startedAt);
-    log.warn('dns worker died; the others keep answering, and it is restarted', { worker: worker.id, pid: worker.process.pid, exit: how, restartInMs: delayMs });
-    restarts.inc();
+    const reason = r.killedFor ?? 'exited';
+    log.warn('dns worker died; the others keep answering, and it is restarted', { worker: worker.id, pid: worker.process.pid, exit: how, reason, restartInMs: delayMs });
+    restarts.inc({ reason });
     const timer = setTimeout(() => {
       restartTimers.delete(timer);
       if (!closing) fork();
@@ -146,6 +180,7 @@ export async function startDnsPrimary(options: DnsPrimaryOptions): Promise<DnsPr
 
   const stopWorkers = async (): Promise<void> => {
     closing = true;
+    monitor.stop();
     for (const t of restartTimers) clearTimeout(t);
     const exits = [...running.values()].map((r) => new Promise<void>((resolve) => (r.worker.isDead() ? resolve() : r.worker.once('exit', () => resolve()))));
     for (const r of running.values()) r.worker.process.kill('SIGTERM');
@@ -159,6 +194,7 @@ export async function startDnsPrimary(options: DnsPrimaryOptions): Promise<DnsPr
   let dashboard: DashboardCollector | undefined;
   try {
     await ready;
+    monitor.start();
     checker?.start();
     if (options.metricsListen && source && checker) {
       // The dashboard on the one admin listener. The workers hold the steering, so the pools' answers for the
@@ -190,7 +226,12 @@ export async function startDnsPrimary(options: DnsPrimaryOptions): Promise<DnsPr
     throw err;
   }
   const addresses = [...running.values()][0]!.listening!;
-  log.info('dns workers started', { workers: options.workers, socket: socketMode, listen: addresses.map(formatHostPort).join(',') });
+  log.info('dns workers started', {
+    workers: options.workers,
+    socket: socketMode,
+    listen: addresses.map(formatHostPort).join(','),
+    liveness: monitor.enabled ? `${liveness.intervalMs}ms x ${liveness.misses}` : 'off',
+  });
   return {
     addresses,
     ...(admin && { admin: admin.address }),

@@ -6,6 +6,7 @@
  * RRL table (a client network spread over N workers gets up to N x the configured rate).
  */
 import { AggregatorRegistry, type Registry } from 'prom-client';
+import { answerLivenessPings } from '../../cluster/liveness.js';
 import { logger } from '../../log.js';
 import { createRegistry } from '../../metrics.js';
 import type { HostPort } from '../../net/address.js';
@@ -43,6 +44,9 @@ export async function runDnsWorker(start: (context: WorkerContext) => Promise<Wo
   // it starts listening for the primary's requests only once an AggregatorRegistry is made here.
   AggregatorRegistry.setRegistries([registry]);
   new AggregatorRegistry();
+  // The primary's liveness pings (cluster/liveness.ts) are answered from this event loop from the start; the
+  // primary watches only once this worker is ready.
+  answerLivenessPings();
   const health = new ForwardedHealth();
   let role: WorkerRole | undefined;
   let heard: () => void = () => undefined;
