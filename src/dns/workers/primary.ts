@@ -14,9 +14,10 @@
  *     worker keeps what is already its own for as long as it is frozen: the TCP connections it had accepted (all
  *     their queries go unanswered), the one connection the round-robin handed it last, and with 'reuseport' the
  *     datagrams the kernel hashes to its socket. On the shared UDP socket (Node 20) the others read every
- *     datagram, so UDP is not lost (measured: README "A worker that stops answering"). Killing it also ends cluster's hand-outs to
- *     it: node:cluster drops a worker from its round-robin when it exits, and until then hands a worker a new
- *     connection only after it acknowledged the previous one, which a frozen worker never does.
+ *     datagram, so UDP is not lost (measured: README "A worker that stops answering"). Killing it also ends
+ *     cluster's hand-outs to it: node:cluster drops a worker from its round-robin when it exits, and until then
+ *     hands a worker a new connection only after it acknowledged the previous one, which a frozen worker never
+ *     does (that last one stays open in the primary: a node:cluster limit, see the README).
  * A worker that dies before every worker is ready fails the start: that is a configuration problem
  * (a zones folder missing, a port taken), which restarting would only repeat.
  */
