@@ -16,7 +16,7 @@ import { addDeprecatedAlias, durationFlag, listFlag } from '../cli/flags.js';
 import { legacyStateDir } from '../cli/state-dir.js';
 import { reportReady } from '../up/child.js';
 import { applyLinkTls } from '../http/link-tls.js';
-import { attachReplica } from './replica.js';
+import { attachReplica, cacheSink } from './replica.js';
 import { startEdge, type EdgeOptions } from './server.js';
 import { EDGE_WORKERS_RANGE, ORIGIN_POLICIES } from '../config/types.js';
 import { integerFlag } from '../dns/flag-values.js';
@@ -207,7 +207,7 @@ export async function runEdge(role: EdgeRoleOptions): Promise<void> {
     return index === undefined ? runEdgePrimary({ ...role, server }, workers) : runEdgeWorker({ ...role, server }, index);
   }
   const edge = await startEdge(server);
-  const replica = role.push ? await attachReplica(edge, role.push) : undefined;
+  const replica = role.push ? await attachReplica(edge, role.push, cacheSink(edge.cache)) : undefined;
   const acme = role.acme && edge.certificates ? startAcme(role.acme, edge.certificates) : undefined;
   const origins = edge.originPool.status().map((sv) => sv.url).join(' ');
   const urls = [...edge.addresses.map((a) => `http://${formatHostPort(a)}`), ...(edge.httpsUrl ? [edge.httpsUrl] : [])];
