@@ -46,6 +46,9 @@ export class MirroredHistogram extends Histogram {
     values.push({ metricName: `${name}_count`, labels: {}, value: count });
     // prom-client's typings call `type` a numeric enum, but the text format prints the field as it is
     // and its own histograms carry the string 'histogram'.
-    return { name, help, type: 'histogram' as unknown as MetricType, aggregator: 'sum', collect: () => undefined, values };
+    // No `collect` function (prom-client's typings ask for one; nothing reads it from samples): the samples cross
+    // the edge workers' IPC to the primary's aggregation, whose structured clone refuses functions.
+    const samples: Omit<HistogramSamples, 'collect'> = { name, help, type: 'histogram' as unknown as MetricType, aggregator: 'sum', values };
+    return samples as HistogramSamples;
   }
 }

@@ -10,6 +10,7 @@
  *     health: { path, interval, timeout, rise, fall }   # active checks; absent = passive only
  *     passive: { maxFails: 3, ejectFor: 10s }
  *     retries: 1
+ *     timeouts: { header: 3s }                          # a silent server: retry a GET/HEAD elsewhere after this
  *     sticky: { cookie: NAME }
  */
 import type { ConfigNode } from './reader.js';
@@ -25,6 +26,13 @@ export const DEFAULT_PASSIVE = { maxFails: 3, ejectMs: 10_000 } as const;
 /** One retry, as the issue asks: a second server, never a third (a retry storm multiplies load on a sick pool). */
 export const DEFAULT_RETRIES = 1;
 const MAX_RETRIES = 5;
+/**
+ * A GET/HEAD whose server has not sent a byte in 3 s is retried on another server (found by chaos: a frozen
+ * replica, SIGSTOP, held every request pinned to it until active health ejected it). 3 s is far above a sound
+ * origin's time to first byte for the demo's content (milliseconds) and leaves most of the 10 s origin timeout
+ * to the retry; an origin that legitimately thinks longer should raise it.
+ */
+export const DEFAULT_HEADER_TIMEOUT_MS = 3000;
 /** RFC 9110 §5.6.2 token: a cookie name or a server id that goes into one unquoted. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
@@ -59,13 +67,13 @@ export function parseStickyCookie(text: string): string {
 
 /** A pool of these URLs with every default: the shorthand, the origin role's servers, `--origin` alone. */
 export function originPoolOf(urls: readonly string[], policy: OriginPolicy = 'round-robin'): OriginPoolConfig {
-  return { policy, servers: urls.map((url) => ({ id: serverIdFor(url), url, weight: 1, backup: false })), passive: { ...DEFAULT_PASSIVE }, retries: DEFAULT_RETRIES };
+  return { policy, servers: urls.map((url) => ({ id: serverIdFor(url), url, weight: 1, backup: false })), passive: { ...DEFAULT_PASSIVE }, retries: DEFAULT_RETRIES, headerTimeoutMs: DEFAULT_HEADER_TIMEOUT_MS };
 }
 
 export function readOriginPool(n: ConfigNode, readHealth: (n: ConfigNode, base: HealthCheckConfig) => HealthCheckConfig, defaultHealth: HealthCheckConfig): OriginPoolConfig {
   if (n.isList()) return { ...originPoolOf([]), servers: readServers(n) };
   if (!n.isMapping()) return originPoolOf([n.parse(parseOriginUrl)]);
-  const f = n.fields(['policy', 'servers', 'health', 'passive', 'retries', 'sticky']);
+  const f = n.fields(['policy', 'servers', 'health', 'passive', 'retries', 'timeouts', 'sticky']);
   if (!f.servers.present()) throw f.servers.error('is required (the origin servers: URLs, or { url, weight, backup, id })');
   const servers = readServers(f.servers);
   const pool: OriginPoolConfig = {
@@ -73,7 +81,12 @@ export function readOriginPool(n: ConfigNode, readHealth: (n: ConfigNode, base: 
     servers,
     passive: { ...DEFAULT_PASSIVE },
     retries: f.retries.present() ? f.retries.integer({ min: 0, max: MAX_RETRIES }) : DEFAULT_RETRIES,
+    headerTimeoutMs: DEFAULT_HEADER_TIMEOUT_MS,
   };
+  if (f.timeouts.present()) {
+    const t = f.timeouts.fields(['header']);
+    if (t.header.present()) pool.headerTimeoutMs = t.header.parse(parseHeaderTimeout);
+  }
   if (f.health.present()) pool.health = readHealth(f.health, defaultHealth);
   if (f.passive.present()) {
     const p = f.passive.fields(['maxFails', 'ejectFor']);
@@ -115,6 +128,13 @@ function readServers(n: ConfigNode): OriginServerConfig[] {
     servers.push(server);
   }
   return servers;
+}
+
+/** `timeouts.header` and `--origin-header-timeout`: a duration with units, 1 ms to 10 minutes. */
+export function parseHeaderTimeout(text: string): number {
+  const ms = parseDuration(text);
+  if (ms < 1 || ms > 600_000) throw new Error(`"${text}": between 1ms and 10m`);
+  return ms;
 }
 
 function serverId(text: string): string {

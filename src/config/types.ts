@@ -48,8 +48,13 @@ export interface OriginPoolConfig {
   health?: HealthCheckConfig;
   /** `maxFails` consecutive connect errors, timeouts, resets or 5xx eject a server for `ejectMs`. */
   passive: { maxFails: number; ejectMs: number };
-  /** Further servers a GET/HEAD that could not connect (or was reset before any byte) is tried on. */
+  /** Further servers a GET/HEAD that could not connect (or was reset or silent before any byte) is tried on. */
   retries: number;
+  /**
+   * `timeouts.header`: how long a GET/HEAD waits for the first byte of the answer from one server before that
+   * server counts as failed (passive check) and the request is retried on another (when `retries` allows).
+   */
+  headerTimeoutMs: number;
   /** Pin passed requests to the server that answered the first one (`sticky: { cookie: NAME }`). */
   sticky?: { cookie: string };
 }
@@ -91,7 +96,7 @@ export interface EdgeConfig {
   cluster?: string;
   /** An edge or cluster asked instead of the origin: the edge's own `shield`, else its cluster's. */
   shield?: string;
-  /** Worker processes (`workers`, `--workers`); absent: 1, a single process. */
+  /** Worker processes (`workers`, `--workers`); absent: one per core; 1 = a single process. */
   workers?: number;
   /** HTTPS (and HTTP/2) beside the plain port: `edges.NAME.tls` over `edgeDefaults.tls`, key by key. */
   tls?: EdgeTlsConfig;

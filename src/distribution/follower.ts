@@ -22,6 +22,12 @@ export interface FollowerSink {
   accepts(op: PutOperation): boolean;
   /** The largest body it keeps, announced to senders so they leave larger ones out; absent = any. */
   maxBodyBytes?: number;
+  /**
+   * Resolves once everything put, purged or cleared so far is in effect. A sink that applies elsewhere (an edge's
+   * primary relaying to its workers) makes the follower wait for it before it reports a sequence as applied, so an
+   * acknowledged push is served by every worker. Absent: the calls above take effect when they return.
+   */
+  settled?(): Promise<void>;
 }
 
 export interface FollowerOptions {
@@ -93,19 +99,35 @@ export class Follower {
     });
     const blobs = await BlobStore.open(join(options.dir, 'blobs'), options.disk);
     const f = new Follower(options, journal, blobs);
-    let restored = 0;
-    for (const op of journal.liveObjects()) {
-      if (!options.sink.accepts(op)) continue;
-      const body = await blobs.get(op.sha256);
-      if (body === undefined) {
-        f.log.warn('replicated body missing or damaged, object dropped', { path: op.path });
-        continue;
-      }
-      options.sink.put(op, body);
-      restored++;
-    }
+    const restored = await f.putLiveState(options.sink);
     f.log.info('replica restored', { lastSeq: journal.lastSeq, objects: restored });
     return f;
+  }
+
+  /**
+   * Puts the live state into another sink (an edge worker started again), in turn with the batches being applied,
+   * so a purge applied meanwhile cannot be undone by an older put of the replay.
+   */
+  replay(sink: FollowerSink): Promise<void> {
+    const run = this.chain.then(async () => void (await this.putLiveState(sink)));
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async putLiveState(sink: FollowerSink): Promise<number> {
+    let restored = 0;
+    for (const op of this.journal.liveObjects()) {
+      if (!sink.accepts(op)) continue;
+      const body = await this.blobs.get(op.sha256);
+      if (body === undefined) {
+        this.log.warn('replicated body missing or damaged, object dropped', { path: op.path });
+        continue;
+      }
+      sink.put(op, body);
+      restored++;
+    }
+    await sink.settled?.();
+    return restored;
   }
 
   /**
@@ -222,6 +244,7 @@ export class Follower {
       else if (body && this.options.sink.accepts(op)) this.options.sink.put(op, body);
       else this.noteSkipped(op);
     }
+    await this.options.sink.settled?.();
     if (this.journal.needsCompaction) await this.compact();
     this.onApplied?.(ops);
   }
@@ -252,6 +275,7 @@ export class Follower {
         if (body) this.options.sink.put(op, body);
         else this.noteSkipped(op);
       }
+      await this.options.sink.settled?.();
     } finally {
       this.resetFrom = undefined;
     }

@@ -4,7 +4,7 @@
  * so a client cannot make it hold anything.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Registry } from 'prom-client';
+import type { MetricsSource } from '../cluster/metrics.js';
 import { logger } from '../log.js';
 import { formatHostPort, type HostPort } from '../net/address.js';
 import { PROMETHEUS_CONTENT_TYPE } from '../metrics.js';
@@ -19,8 +19,6 @@ export interface MetricsListener {
 /** More routes on the listener (the dashboard): serves the request and returns true, or returns false. */
 export type ExtraRoutes = (req: IncomingMessage, res: ServerResponse, path: string) => boolean;
 
-/** Where the Prometheus text comes from: a registry, or the workers' aggregated (workers/primary.ts). */
-export type MetricsSource = Pick<Registry, 'metrics'>;
 
 /** `health()` is the /healthz body; it answers 200 as long as the process serves DNS. */
 export async function listenMetrics(at: HostPort, registry: MetricsSource, health: () => Record<string, unknown>, extra?: () => ExtraRoutes | undefined): Promise<MetricsListener> {

@@ -2,6 +2,7 @@
  * `dnscdn edge`: one edge cache in front of one origin. The flags build the same EdgeRoleOptions as the
  * deployment file (setup.ts); with `--config`, every flag given on the command line overrides its key.
  */
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { parseAccessLogFormat } from '../config/load.js';
@@ -16,11 +17,11 @@ import { addDeprecatedAlias, durationFlag, listFlag } from '../cli/flags.js';
 import { legacyStateDir } from '../cli/state-dir.js';
 import { reportReady } from '../up/child.js';
 import { applyLinkTls } from '../http/link-tls.js';
-import { attachReplica } from './replica.js';
+import { attachReplica, cacheSink } from './replica.js';
 import { startEdge, type EdgeOptions } from './server.js';
 import { EDGE_WORKERS_RANGE, ORIGIN_POLICIES } from '../config/types.js';
 import { integerFlag } from '../dns/flag-values.js';
-import { originPoolOf, parseOriginPolicy, parseOriginUrl, parseStickyCookie } from '../config/origin-pool.js';
+import { DEFAULT_HEADER_TIMEOUT_MS, originPoolOf, parseHeaderTimeout, parseOriginPolicy, parseOriginUrl, parseStickyCookie } from '../config/origin-pool.js';
 import type { HostPort } from '../net/address.js';
 import { startAcme } from './tls/acme.js';
 import { ensureDemoCertificates } from './tls/demo-ca.js';
@@ -36,6 +37,7 @@ export interface EdgeFlags {
   origin?: string[];
   originPolicy?: string;
   originRetries?: string;
+  originHeaderTimeout?: string;
   stickyCookie?: string;
   config?: string;
   maxBytes?: string;
@@ -157,12 +159,13 @@ function originUrlFlag(text: string): string {
  */
 function originFromFlags(flags: EdgeFlags, current: EdgeOptions['origin']): EdgeOptions['origin'] {
   const origins = flags.origin ?? [];
-  if (origins.length === 0 && flags.originPolicy === undefined && flags.originRetries === undefined && flags.stickyCookie === undefined) return current;
+  if (origins.length === 0 && flags.originPolicy === undefined && flags.originRetries === undefined && flags.originHeaderTimeout === undefined && flags.stickyCookie === undefined) return current;
   const base = typeof current === 'string' ? originPoolOf([current]) : current;
   const pool = { ...base, passive: { ...base.passive } };
   if (origins.length > 0) pool.servers = originPoolOf(origins.map(originUrlFlag)).servers;
   if (flags.originPolicy !== undefined) pool.policy = flagValue('--origin-policy', flags.originPolicy, parseOriginPolicy);
   if (flags.originRetries !== undefined) pool.retries = flagValue('--origin-retries', flags.originRetries, retriesValue);
+  if (flags.originHeaderTimeout !== undefined) pool.headerTimeoutMs = flagValue('--origin-header-timeout', flags.originHeaderTimeout, withUnit(parseHeaderTimeout));
   if (flags.stickyCookie !== undefined) pool.sticky = { cookie: flagValue('--sticky-cookie', flags.stickyCookie, parseStickyCookie) };
   return pool;
 }
@@ -171,6 +174,14 @@ function retriesValue(text: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 0 || n > 5) throw new Error(`"${text}": a whole number 0-5`);
   return n;
+}
+
+/** New duration flags carry their unit (`2s`, `500ms`): a bare number is refused rather than guessed. */
+function withUnit(parse: (text: string) => number): (text: string) => number {
+  return (text) => {
+    if (/^\s*\d+(?:\.\d+)?\s*$/.test(text)) throw new Error(`"${text}": give a unit, e.g. 2s or 500ms`);
+    return parse(text);
+  };
 }
 
 function flagValue<T>(flag: string, text: string, parse: (t: string) => T): T {
@@ -200,14 +211,14 @@ export async function runEdge(role: EdgeRoleOptions): Promise<void> {
     const demo = await ensureDemoCertificates(role.demoCa.dir, role.demoCa.names);
     server.tls.certificates.push(demo.server);
   }
-  // Default 1 (a single process, as before workers existed): see workers.ts for what changes with N > 1.
-  const workers = role.workers ?? 1;
+  // Default: every core (issue 14); 1 is a single process with no primary. See workers.ts for what N > 1 adds.
+  const workers = role.workers ?? availableParallelism();
   if (workers > 1) {
     const index = edgeWorkerIndex();
     return index === undefined ? runEdgePrimary({ ...role, server }, workers) : runEdgeWorker({ ...role, server }, index);
   }
   const edge = await startEdge(server);
-  const replica = role.push ? await attachReplica(edge, role.push) : undefined;
+  const replica = role.push ? await attachReplica(edge, role.push, cacheSink(edge.cache)) : undefined;
   const acme = role.acme && edge.certificates ? startAcme(role.acme, edge.certificates) : undefined;
   const origins = edge.originPool.status().map((sv) => sv.url).join(' ');
   const urls = [...edge.addresses.map((a) => `http://${formatHostPort(a)}`), ...(edge.httpsUrl ? [edge.httpsUrl] : [])];
@@ -235,6 +246,7 @@ export function edgeCommand(run: (role: EdgeRoleOptions) => Promise<void> = runE
     .addOption(new Option('--origin <url>', 'origin server(s), e.g. http://127.0.0.1:8000,http://127.0.0.2:8000; comma list, repeatable (required without --config)').argParser(listFlag((t) => t)))
     .option('--origin-policy <name>', `how the origin pool picks a server: ${ORIGIN_POLICIES.join(', ')} (default: round-robin)`)
     .option('--origin-retries <n>', 'other servers a GET/HEAD that could not connect is retried on (default: 1)')
+    .option('--origin-header-timeout <duration>', `a GET/HEAD whose origin server sends no byte within this is retried on another server, e.g. 2s (default: ${DEFAULT_HEADER_TIMEOUT_MS / 1000}s)`)
     .option('--sticky-cookie <name>', 'pin passed requests (uncacheable, Authorization, unsafe methods) to one origin server with this cookie')
     .option('--config <file>', "deployment file: take this edge's settings from it (with --name); other flags override them")
     .option('--max-bytes <size>', `memory for cached objects (bodies + headers) (default: ${DEFAULT_MAX_BYTES})`)
@@ -252,7 +264,7 @@ export function edgeCommand(run: (role: EdgeRoleOptions) => Promise<void> = runE
     .option('--access-log <file|stderr>', 'one line per request to FILE (reopened on SIGHUP) or stderr (default: none, or the file\'s accessLog)')
     .option('--access-log-format <format>', 'combined (default) or json')
     .option('--no-compression', 'serve every answer as the origin coded it (default: br/gzip variants of stored text objects)')
-    .addOption(new Option('--workers <n>', "worker processes sharing the port and one cache ring, e.g. the number of cores (default: the file's workers, else 1: a single process)").argParser(integerFlag('--workers', EDGE_WORKERS_RANGE)))
+    .addOption(new Option('--workers <n>', "worker processes sharing the port and one cache ring; 1 = a single process (default: the file's workers, else one per core)").argParser(integerFlag('--workers', EDGE_WORKERS_RANGE)))
     .option('--tls-ca <file>', "PEM CA bundle trusted for an https origin and the distribution links (default: the file's tls.ca, else public CAs)")
     .option('--tls-listen <host:port>', 'HTTPS and HTTP/2 listener, e.g. 127.0.0.11:8443 (default: with --config, the edge\'s tls.port on the host of its first listener)')
     .addOption(new Option('--tls-cert <files>', 'PEM certificate chain(s), chosen by SNI; comma list, repeatable; paired with --tls-key').argParser(listFlag((f) => f)))

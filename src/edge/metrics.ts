@@ -25,7 +25,8 @@ export interface StoreGauges {
 }
 
 export function createEdgeMetrics(registry: Registry, store: StoreGauges): EdgeMetrics {
-  new Gauge({ name: 'dnscdn_edge_cache_policy_info', help: 'The store\'s eviction/admission policy (value 1)', labelNames: ['policy'], registers: [registry], collect() { this.set({ policy: store.policyName }, 1); } });
+  // `aggregator`: how an edge primary combines its workers' values (cluster/metrics.ts); absent = sum.
+  new Gauge({ name: 'dnscdn_edge_cache_policy_info', help: 'The store\'s eviction/admission policy (value 1)', labelNames: ['policy'], registers: [registry], aggregator: 'first', collect() { this.set({ policy: store.policyName }, 1); } });
   new Counter({ name: 'dnscdn_edge_admission_rejections_total', help: 'Fetched objects the policy did not admit (it kept what it holds)', registers: [registry], collect() { this.reset(); this.inc(store.rejections); } });
   new Gauge({ name: 'dnscdn_edge_stored_bytes', help: 'Bytes held by the edge store (body + headers)', registers: [registry], collect() { this.set(store.bytes); } });
   new Gauge({ name: 'dnscdn_edge_stored_objects', help: 'Objects (variants) held by the edge store', registers: [registry], collect() { this.set(store.objects); } });
@@ -57,9 +58,11 @@ export function createOriginServerMetrics(registry: Registry, status: () => Arra
   const registers = [registry];
   new Gauge({
     name: 'dnscdn_edge_origin_up',
-    help: 'Origin server may be picked (1: healthy and not ejected)',
+    help: 'Origin server may be picked (1: healthy and not ejected; with workers, by every worker)',
     labelNames: ['server'],
     registers,
+    // Each worker ejects on its own failures: 0 as soon as one worker cannot pick the server.
+    aggregator: 'min',
     collect() {
       for (const s of status()) this.set({ server: s.url }, s.available ? 1 : 0);
     },

@@ -8,7 +8,6 @@ import { HttpError } from '../errors.js';
 import { logger } from '../log.js';
 import type { AdminHandler } from '../http/admin-listener.js';
 import type { EdgeCache } from './cache.js';
-import type { EdgeServer } from './server.js';
 
 /**
  * The edge side of origin push. Operations from the distribution tier are made durable in a local replica
@@ -17,8 +16,13 @@ import type { EdgeServer } from './server.js';
  * (at start and every `pollMs`). Pushed objects larger than the cache's max object size are skipped here and
  * reported back to the distribution node.
  */
-export interface EdgeReplicaOptions {
-  cache: EdgeCache;
+export type EdgeReplicaOptions = ReplicaStateOptions & (
+  | { cache: EdgeCache; sink?: FollowerSink }
+  /** An edge primary's replica: applied operations go to its workers' caches (workers.ts), it has none itself. */
+  | { cache?: undefined; sink: FollowerSink }
+);
+
+interface ReplicaStateOptions {
   /** Local state directory (replica journal + blobs). */
   dir: string;
   /** Distribution node to catch up from. */
@@ -27,8 +31,6 @@ export interface EdgeReplicaOptions {
   pollMs?: number;
   /** Where replica journal and blob writes go (tests inject a disk that fills up or writes short). */
   disk?: DiskWriter;
-  /** Where applied operations go. Default: the cache (`cacheSink`); workers add a relay to the other workers. */
-  sink?: FollowerSink;
 }
 
 const log = logger('replica');
@@ -48,6 +50,11 @@ export function cacheSink(cache: EdgeCache): FollowerSink {
   };
 }
 
+/** Where the replica routes go: an edge's admin listener (EdgeServer), or an edge primary's. */
+export interface ReplicaRoutes {
+  addAdminRoute(method: string, path: string, handler: AdminHandler): void;
+}
+
 export class EdgeReplica {
   /** With the NATS backend: the durable consumer that feeds the follower instead of HTTP pushes. */
   private feed: NatsFeed | undefined;
@@ -55,7 +62,8 @@ export class EdgeReplica {
   private constructor(readonly follower: Follower) {}
 
   static async open(o: EdgeReplicaOptions): Promise<EdgeReplica> {
-    const follower = await Follower.open({ dir: o.dir, upstream: o.distributor, token: o.token, sink: o.sink ?? cacheSink(o.cache), pollMs: o.pollMs, disk: o.disk });
+    const sink = o.cache === undefined ? o.sink : (o.sink ?? cacheSink(o.cache));
+    const follower = await Follower.open({ dir: o.dir, upstream: o.distributor, token: o.token, sink, pollMs: o.pollMs, disk: o.disk });
     return new EdgeReplica(follower);
   }
 
@@ -64,7 +72,7 @@ export class EdgeReplica {
   }
 
   /** `GET|POST /.dnscdn/replica` on the edge's admin listener (which checks the bearer token). */
-  register(routes: { addAdminRoute(method: string, path: string, handler: AdminHandler): void }): void {
+  register(routes: ReplicaRoutes): void {
     routes.addAdminRoute('GET', REPLICA_PATH, async () => ({ status: 200, body: await answerReplica(this.follower, 'GET', undefined) }));
     routes.addAdminRoute('POST', REPLICA_PATH, async (req) => {
       try {
@@ -106,10 +114,13 @@ export interface EdgePushSettings {
   nats?: { config: NatsConfig; edge: string };
 }
 
-/** Opens the edge's replica (reloading what was pushed before a restart), adds its routes, starts catch-up. */
-export async function attachReplica(edge: EdgeServer, s: EdgePushSettings, sink?: FollowerSink): Promise<EdgeReplica> {
-  const replica = await EdgeReplica.open({ cache: edge.cache, dir: s.stateDir, distributor: s.distributor, token: s.token, ...(s.pollMs ? { pollMs: s.pollMs } : {}), ...(sink ? { sink } : {}) });
-  replica.register(edge);
+/**
+ * Opens the edge's replica (reloading what was pushed before a restart into `sink`), adds its routes to the admin
+ * listener, starts catch-up.
+ */
+export async function attachReplica(routes: ReplicaRoutes, s: EdgePushSettings, sink: FollowerSink): Promise<EdgeReplica> {
+  const replica = await EdgeReplica.open({ sink, dir: s.stateDir, distributor: s.distributor, token: s.token, ...(s.pollMs ? { pollMs: s.pollMs } : {}) });
+  replica.register(routes);
   if (s.nats) replica.startNats(s.nats.config, s.nats.edge);
   else replica.start();
   return replica;

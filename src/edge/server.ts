@@ -41,7 +41,7 @@ import { createEdgeMetrics, createOriginServerMetrics, type EdgeMetrics } from '
 import { cacheLabel, EdgePipeline, outcomeIndex, type Delivery, type StepName, type EdgeRequest } from './pipeline.js';
 import { CookieRule } from './policy.js';
 import { PublicPurge } from './public-purge.js';
-import { EdgeStore } from './store.js';
+import { EdgeStore, type StoreListing } from './store.js';
 import { SYNTH_OUTCOME } from './traffic.js';
 import type { CachePolicyName } from '../config/cache-policies.js';
 import type { PurgeTarget } from '../distribution/operations.js';
@@ -179,7 +179,7 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
   let metrics: EdgeMetrics | undefined;
   const store = new EdgeStore<CachedObject>({
     maxBytes: options.maxBytes,
-    maxObjectBytes: options.maxObjectBytes ?? Math.min(DEFAULT_MAX_OBJECT_BYTES, Math.floor(options.maxBytes / 8)),
+    maxObjectBytes: maxObjectBytesOf(options),
     onEvict: () => metrics?.evictions.inc(),
     policy: options.cachePolicy,
     expectedObjectBytes: options.expectedObjectBytes,
@@ -225,11 +225,9 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
     // The port is known once bound (port 0 in tests): set below.
     httpsRedirectPort: undefined,
   });
-  const adminListen = options.adminListen === undefined ? { host: '127.0.0.1', port: 0 } : typeof options.adminListen === 'string' ? parseHostPort(options.adminListen) : options.adminListen;
-  // Bounded by the largest pushed batch the replica route accepts: one object plus its framing.
-  const admin = await AdminListener.start({ listen: adminListen, token: options.adminToken, registry, role: `edge ${name}`, maxBodyBytes: store.maxObjectBytes + 1024 * 1024, tls: options.adminTls, exclusive: options.adminExclusive ?? false });
+  const admin = await AdminListener.start({ listen: adminAddressOf(options), token: options.adminToken, registry, role: `edge ${name}`, maxBodyBytes: adminBodyLimit(store.maxObjectBytes), tls: options.adminTls, exclusive: options.adminExclusive ?? false });
   const purge = async (t: PurgeTarget): Promise<number> => cache.purge(t) + (options.purgeElsewhere ? await options.purgeElsewhere(t) : 0);
-  addBuiltinAdminRoutes(admin, cache, purge);
+  addCacheAdminRoutes(admin, { purge, list: () => cache.list() });
   const publicPurge = new PublicPurge(options.purgeAllow ?? [], options.adminToken);
   const accessLog = options.accessLog ? new AccessLog(options.accessLog) : undefined;
   const originName = pool.status().map((sv) => new URL(sv.url).origin).join(',');
@@ -419,7 +417,31 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
   };
 }
 
-function addBuiltinAdminRoutes(admin: AdminListener, cache: EdgeCache, purge: (t: PurgeTarget) => Promise<number>): void {
+/** The largest object the store keeps: `maxObjectBytes`, else min(8 MiB, maxBytes / 8). */
+export function maxObjectBytesOf(options: Pick<EdgeOptions, 'maxBytes' | 'maxObjectBytes'>): number {
+  return options.maxObjectBytes ?? Math.min(DEFAULT_MAX_OBJECT_BYTES, Math.floor(options.maxBytes / 8));
+}
+
+/** Where the admin listener binds: `adminListen`, else loopback on any port. */
+export function adminAddressOf(options: Pick<EdgeOptions, 'adminListen'>): HostPort {
+  const a = options.adminListen;
+  return a === undefined ? { host: '127.0.0.1', port: 0 } : typeof a === 'string' ? parseHostPort(a) : a;
+}
+
+/** An admin request body is bounded by the largest pushed batch the replica route accepts: one object plus its framing. */
+export function adminBodyLimit(maxObjectBytes: number): number {
+  return maxObjectBytes + 1024 * 1024;
+}
+
+/** What the admin purge and listing routes act on: this process's cache, or (an edge primary) every worker's. */
+export interface CacheAdmin {
+  /** Resolves with the number of objects purged. */
+  purge(t: PurgeTarget): Promise<number>;
+  list(): StoreListing[] | Promise<StoreListing[]>;
+}
+
+export function addCacheAdminRoutes(admin: AdminListener, cache: CacheAdmin): void {
+  const purge = (t: PurgeTarget): Promise<number> => cache.purge(t);
   // PURGE /path with the token: the admin listener's form of a URL purge (no allow-list needed on it).
   admin.add('PURGE', '*', async (req) => {
     const purged = await purge({ type: 'url', path: req.target });
@@ -434,7 +456,7 @@ function addBuiltinAdminRoutes(admin: AdminListener, cache: EdgeCache, purge: (t
     if (typeof s.tag === 'string') return { status: 200, body: { purged: await purge({ type: 'tag', tag: s.tag }) } };
     return { status: 400, body: { error: 'expected one of "path", "prefix", "tag"' } };
   });
-  admin.add('GET', '/.dnscdn/objects', () => ({ status: 200, body: cache.list() }));
+  admin.add('GET', '/.dnscdn/objects', async () => ({ status: 200, body: await cache.list() }));
 }
 
 /** The access log's cache outcome and upstream: the origin for answers that came from it, `-` for the cache's own. */

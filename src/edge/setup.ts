@@ -18,7 +18,7 @@ export interface EdgeRoleOptions {
   push?: EdgePushSettings;
   /** TLS between roles: the CA links trust, the admin listener's certificate (http/link-tls.ts). */
   linkTls?: LinkTlsConfig;
-  /** Worker processes (workers.ts); absent: 1, a single process. */
+  /** Worker processes (workers.ts); absent: one per core (`os.availableParallelism()`); 1 = a single process. */
   workers?: number;
   /** A demo CA folder and the names its certificate must carry (made before the listener starts, if missing). */
   demoCa?: { dir: string; names: string[] };

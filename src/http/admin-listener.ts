@@ -16,7 +16,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { Registry } from 'prom-client';
+import type { MetricsSource } from '../cluster/metrics.js';
 import { HttpError } from '../errors.js';
 import { logger } from '../log.js';
 import { PROMETHEUS_CONTENT_TYPE } from '../metrics.js';
@@ -57,7 +57,8 @@ export interface AdminListenerOptions {
   listen: HostPort;
   /** Bearer token for everything but /metrics and /healthz; without one those routes answer 403. */
   token: string | undefined;
-  registry: Registry;
+  /** `/metrics`: the role's registry, or its workers' aggregate (cluster/metrics.ts). */
+  registry: MetricsSource;
   /** Role label for logs: `edge london`, `origin`, `distributor`. */
   role: string;
   /** Largest request body a table route reads (default 1 MiB). */

@@ -67,6 +67,7 @@ describe('origin pools in the deployment file', () => {
     health: { path: /healthz, interval: 2s, timeout: 1s, rise: 2, fall: 3 }
     passive: { maxFails: 5, ejectFor: 30s }
     retries: 2
+    timeouts: { header: 1500ms }
     sticky: { cookie: SRV }
 `,
     );
@@ -79,7 +80,9 @@ describe('origin pools in the deployment file', () => {
     ]);
     expect(pool.health).toEqual({ path: '/healthz', intervalMs: 2000, timeoutMs: 1000, rise: 2, fall: 3 });
     expect(pool.passive).toEqual({ maxFails: 5, ejectMs: 30_000 });
-    expect([pool.retries, pool.sticky]).toEqual([2, { cookie: 'SRV' }]);
+    expect([pool.retries, pool.sticky, pool.headerTimeoutMs]).toEqual([2, { cookie: 'SRV' }, 1500]);
+    // Without `timeouts`: a few seconds (config/origin-pool.ts says why).
+    expect(parseDeployment(deployment('    origin: http://127.0.0.1:8000'), FILE).edges[0]!.origin!.headerTimeoutMs).toBe(3000);
   });
 
   it('binds `listen` while DNS and health checks use the advertised addresses', () => {
@@ -108,6 +111,8 @@ describe('origin pools in the deployment file', () => {
     ['a cookie pattern', '    origin: { servers: [http://127.0.0.1:8000], sticky: { cookie: "srv*" } }', 'edges.london.origin.sticky.cookie', /no \*/],
     ['a typo', '    origin: { servers: [http://127.0.0.1:8000], retry: 2 }', 'edges.london.origin.retry', /unknown key "retry"/],
     ['too many retries', '    origin: { servers: [http://127.0.0.1:8000], retries: 9 }', 'edges.london.origin.retries', /above the maximum 5/],
+    ['a header timeout without a duration', '    origin: { servers: [http://127.0.0.1:8000], timeouts: { header: soon } }', 'edges.london.origin.timeouts.header', /soon/],
+    ['a zero header timeout', '    origin: { servers: [http://127.0.0.1:8000], timeouts: { header: 0s } }', 'edges.london.origin.timeouts.header', /between 1ms and 10m/],
     ['zero weight', '    origin: { servers: [{ url: http://127.0.0.1:8000, weight: 0 }] }', 'edges.london.origin.servers[0].weight', /below the minimum/],
   ];
   for (const [what, line, key, reason] of bad) {

@@ -48,7 +48,8 @@ afterAll(async () => {
 /** Starts an edge, waits for its start-up announcement (a line on stdout, or a `listening` record), stops it. */
 async function edgeOutput(args: string[], env: Record<string, string> = {}): Promise<{ stdout: string; stderr: string }> {
   // The file's ports are fixed (a file cannot say 0); the flags put the listeners on free ones.
-  const p = startCli(['edge', '--name', 'solo', '--origin', 'http://127.0.0.1:1', '--listen', `${HOST}:0`, '--admin-listen', `${HOST}:0`, ...args], env);
+  // About logging, not workers: one process, one start-up line (workers.ts adds ", N workers" to it).
+  const p = startCli(['edge', '--workers', '1', '--name', 'solo', '--origin', 'http://127.0.0.1:1', '--listen', `${HOST}:0`, '--admin-listen', `${HOST}:0`, ...args], env);
   running.push(p);
   let stdout = '';
   let stderr = '';
@@ -91,7 +92,7 @@ describe('logging', () => {
 
   it('SIGHUP re-reads the file: the edge keeps running, takes the new log level, and refuses a bad file', async () => {
     const file = deployment('log: { level: info }\n');
-    const p = startCli(['edge', '--config', file, '--name', 'solo', '--origin', 'http://127.0.0.1:1', '--listen', `${HOST}:0`, '--admin-listen', `${HOST}:0`], { DNSCDN_LOG: '' });
+    const p = startCli(['edge', '--workers', '1', '--config', file, '--name', 'solo', '--origin', 'http://127.0.0.1:1', '--listen', `${HOST}:0`, '--admin-listen', `${HOST}:0`], { DNSCDN_LOG: '' });
     running.push(p);
     await eventually(async () => /listening on/.test(p.output()), 15_000, p.output);
     const hangUp = (level: string): void => {

@@ -152,7 +152,8 @@ describe('dnscdn edge --access-log (a real process)', () => {
     const [host] = privateLoopbacks(1);
     const port = await freePortOn(host!);
     const adminPort = await freePortOn(host!);
-    const edge = startCli(['edge', '--listen', `${host}:${port}`, '--admin-listen', `${host}:${adminPort}`, '--origin', origin.url, '--access-log', path]);
+    // About the access log and SIGHUP, not workers: one process, one log writer.
+    const edge = startCli(['edge', '--workers', '1', '--listen', `${host}:${port}`, '--admin-listen', `${host}:${adminPort}`, '--origin', origin.url, '--access-log', path]);
     try {
       const base = `http://${host}:${port}`;
       await eventually(async () => (await request(base, '/healthz')).status === 200, 10_000, edge.output);

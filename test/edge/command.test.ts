@@ -37,6 +37,7 @@ describe('dnscdn edge --config FILE', () => {
     { flag: '--origin', value: 'http://127.0.0.1:9000', read: (o) => o.server.origin, expected: originPoolOf(['http://127.0.0.1:9000']) },
     { flag: '--origin-policy', value: 'least-connections', read: (o) => typeof o.server.origin === 'object' && o.server.origin.policy, expected: 'least-connections' },
     { flag: '--origin-retries', value: '0', read: (o) => typeof o.server.origin === 'object' && o.server.origin.retries, expected: 0 },
+    { flag: '--origin-header-timeout', value: '750ms', read: (o) => typeof o.server.origin === 'object' && o.server.origin.headerTimeoutMs, expected: 750 },
     { flag: '--sticky-cookie', value: 'srv', read: (o) => typeof o.server.origin === 'object' && o.server.origin.sticky, expected: { cookie: 'srv' } },
     { flag: '--max-bytes', value: '1MB', read: (o) => o.server.maxBytes, expected: 1e6 },
     { flag: '--max-object-bytes', value: '10KiB', read: (o) => o.server.maxObjectBytes, expected: 10_240 },
@@ -96,6 +97,7 @@ describe('dnscdn edge --config FILE', () => {
     await expect(fromFile('--origin-timeout', 'soon')).rejects.toThrow(/--origin-timeout: "soon" is not a duration/);
     await expect(fromFile('--max-bytes', 'lots')).rejects.toThrow(/bad size "lots"/);
     await expect(fromFile('--cache-policy', 'lfu')).rejects.toThrow(/unknown cache policy "lfu" \(one of lru, w-tinylfu, s3-fifo\)/);
+    await expect(fromFile('--origin-header-timeout', '2')).rejects.toThrow(/bad --origin-header-timeout: "2": give a unit/);
   });
 });
 

@@ -216,6 +216,55 @@ describe('origin pool retries', () => {
     expect(budget).toBeGreaterThan(0);
   });
 
+  it('retries a GET elsewhere when a server sends nothing within the header timeout, and counts it for ejection', async () => {
+    const [a, b] = await origins('a', 'b');
+    a!.hold = true; // accepts and reads the request, never answers: a frozen or hung server
+    const p = pool(
+      poolOf([a!, b!], 'failover', (cfg) => {
+        cfg.headerTimeoutMs = 150;
+        cfg.passive.maxFails = 2;
+      }),
+    );
+    expect(await askMany(p, 3)).toEqual(['b', 'b', 'b']);
+    // Two silent attempts eject a (maxFails 2): the third request is not sent there at all.
+    expect(a!.seen).toEqual(['GET /x', 'GET /x']);
+    expect(b!.seen).toHaveLength(3);
+  });
+
+  it('never retries a POST after the header timeout, and waits the whole origin timeout for it', async () => {
+    const [a, b] = await origins('a', 'b');
+    a!.hold = true;
+    const p = new OriginPool({ pool: poolOf([a!, b!], 'failover', (cfg) => (cfg.headerTimeoutMs = 100)), timeoutMs: 500 });
+    cleanup.push(() => p.close());
+    const r = await p.request({ method: 'POST', path: '/x', headers: { host: 'cdn.test' }, body: { stream: Readable.from([Buffer.from('x=1')]), length: 3 } });
+    expect(r.kind === 'response' ? r.kind : r.error.message).toMatch(/did not answer within 500 ms/);
+    expect(b!.seen).toEqual([]);
+  });
+
+  it('does not cut short or retry a server that started its answer', async () => {
+    // a sends its status line at once, the rest after 400 ms: slow, not silent.
+    const slow = net.createServer((socket) => {
+      socket.once('data', () => {
+        socket.write('HTTP/1.1 200 OK\r\n');
+        setTimeout(() => socket.end('x-server: a\r\ncontent-length: 2\r\nconnection: close\r\n\r\na\n'), 400);
+      });
+    });
+    await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
+    cleanup.push(() => new Promise<void>((r) => slow.close(() => r())));
+    const [b] = await origins('b');
+    const p = pool(poolOf([`http://127.0.0.1:${(slow.address() as AddressInfo).port}`, b!], 'failover', (cfg) => (cfg.headerTimeoutMs = 100)));
+    expect(await ask(p)).toBe('a');
+    expect(b!.seen).toEqual([]);
+  });
+
+  it('gives the last server left the whole origin timeout, not the header timeout', async () => {
+    const [a] = await origins('a');
+    a!.hold = true;
+    setTimeout(() => a!.release(), 300);
+    const p = pool(poolOf([a!], 'failover', (cfg) => (cfg.headerTimeoutMs = 100)));
+    expect(await ask(p)).toBe('a');
+  });
+
   it('does not retry a 5xx (the origin answered)', async () => {
     const [a, b] = await origins('a', 'b');
     a!.status = 503;

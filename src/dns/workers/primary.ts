@@ -22,7 +22,8 @@
  * (a zones folder missing, a port taken), which restarting would only repeat.
  */
 import cluster, { type Worker } from 'node:cluster';
-import { AggregatorRegistry, Counter, Gauge } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
+import { clusterMetrics } from '../../cluster/metrics.js';
 import { ReloadableDeployment } from '../../config/reload.js';
 import { HealthChecker } from '../../health/checker.js';
 import { logger } from '../../log.js';
@@ -214,9 +215,7 @@ export async function startDnsPrimary(options: DnsPrimaryOptions): Promise<DnsPr
     }
     const routes = dashboard && new DashboardRoutes(dashboard);
     if (options.metricsListen) {
-      const aggregator = new AggregatorRegistry();
-      const metrics = { metrics: async (): Promise<string> => `${await aggregator.clusterMetrics()}\n${await registry.metrics()}` };
-      admin = await listenMetrics(options.metricsListen, metrics, () => ({
+      admin = await listenMetrics(options.metricsListen, clusterMetrics(registry), () => ({
         workers: [...running.entries()].map(([id, r]) => ({ id, pid: r.worker.process.pid, ready: r.listening !== undefined })),
         ...(checker && { edges: checker.status() }),
       }), routes && (() => (req, res, path) => routes.handle(req, res, path)));

@@ -5,8 +5,9 @@
  * a reload message. Per worker, and so not shared: the encoded-answer caches, the resolver cache, and the
  * RRL table (a client network spread over N workers gets up to N x the configured rate).
  */
-import { AggregatorRegistry, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { answerLivenessPings } from '../../cluster/liveness.js';
+import { shareMetricsWithPrimary } from '../../cluster/metrics.js';
 import { logger } from '../../log.js';
 import { createRegistry } from '../../metrics.js';
 import type { HostPort } from '../../net/address.js';
@@ -40,10 +41,7 @@ export interface WorkerContext {
 
 export async function runDnsWorker(start: (context: WorkerContext) => Promise<WorkerRole>): Promise<WorkerRole> {
   const registry = createRegistry({ labels: { role: 'dns' } });
-  // prom-client answers the primary's AggregatorRegistry with these registries (not its global one);
-  // it starts listening for the primary's requests only once an AggregatorRegistry is made here.
-  AggregatorRegistry.setRegistries([registry]);
-  new AggregatorRegistry();
+  shareMetricsWithPrimary([registry]);
   // The primary's liveness pings (cluster/liveness.ts) are answered from this event loop from the start; the
   // primary watches only once this worker is ready.
   answerLivenessPings();

@@ -109,9 +109,11 @@ export function buildRings(o: EdgeRingOptions, ctx: RingContext): EdgeRings {
   ];
   new Gauge({
     name: 'dnscdn_edge_ring_members',
-    help: 'Members on each ring now (healthy and not ejected; this edge included on its own rings)',
+    help: 'Members on each ring now (healthy and not ejected; this edge included on its own rings; with workers, the fewest any worker sees)',
     labelNames: ['tier'],
     registers: [ctx.registry],
+    // Each worker ejects peers on its own: an edge primary shows the smallest view, not the sum of N views.
+    aggregator: 'min',
     collect() {
       for (const [tier, ring] of rings) if (ring) this.set({ tier }, ring.live.length);
     },

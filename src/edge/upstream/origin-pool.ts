@@ -12,11 +12,15 @@
  * An ejected server comes back only when the back-off ends, even if an active probe passes meanwhile: the probe
  * asks one path (/healthz) while the ejection was earned on real requests, and an early return would flap.
  *
- * Retries. A GET or HEAD without a body that could not connect, or was reset before the response head, is sent
- * once more (`retries`) to another available server: nothing reached the application, and the method is
- * idempotent. A timeout is not retried, and a retry gets only what is left of the first attempt's timeout (so a
-request never waits for a head longer than one origin timeout, every server down or not); a response is
- * never retried (even a 5xx: the origin did answer), and a request with a body never is (it cannot be replayed).
+ * Retries (`mayRetry`, the one rule). A GET or HEAD without a body is sent once more (`retries`) to another
+ * available server when the first could not connect, was reset before the response head, or sent not one byte
+ * within the pool's header timeout (`timeouts.header`: a frozen or hung server; the method is idempotent, so a
+ * request that reached a stuck application may be asked again). The header timeout applies only while another
+ * server is left to try, and only to a server that has sent nothing: one that started its head, and the last
+ * candidate, get what is left of the origin timeout, so a slow pool of one is not cut short. Retries share one origin timeout (a request never waits for a head longer than that, every server
+ * down or not); a response is never retried (even a 5xx: the origin did answer), nor a server that had started
+ * its head, nor a request with a body (it cannot be replayed). A header timeout is a failure for the passive
+ * check like any other, so `maxFails` of them eject the server.
  *
  * Every server down: an `unavailable` failure at once (503 with Retry-After: until the first ejection ends, or
  * one probe interval), which the pipeline turns into stale-if-error when it may.
@@ -64,6 +68,11 @@ interface PoolServer extends PolicyServer {
 
 /** Failures that may be retried on another server: nothing of the request reached an application. */
 const RETRYABLE = new Set(['connect-error', 'broken']);
+
+/** The retry rule for an idempotent request: refused or reset, or a server silent past the header timeout. */
+function mayRetry(failure: UpstreamFailure): boolean {
+  return RETRYABLE.has(failure.kind) || (failure.kind === 'timeout' && failure.silent === true);
+}
 
 export class OriginPool implements Upstream {
   private readonly servers: PoolServer[];
@@ -129,13 +138,14 @@ export class OriginPool implements Upstream {
       const budgetMs = deadline - Date.now();
       if (budgetMs < 1) return last!;
       tried.add(server);
-      const result = await this.send(server, req, budgetMs);
+      const another = idempotent && attempt < this.o.pool.retries && this.hasUntried(tried, now);
+      const result = await this.send(server, req, budgetMs, another ? this.o.pool.headerTimeoutMs : budgetMs);
       if (result.kind === 'response') {
         if (sticky && cookieId !== server.id) result.setCookie = stickySetCookie(sticky.cookie, server.id);
         return result;
       }
       last = result;
-      if (!idempotent || !RETRYABLE.has(result.kind)) return result;
+      if (!idempotent || !mayRetry(result)) return result;
     }
     return last!;
   }
@@ -149,6 +159,11 @@ export class OriginPool implements Upstream {
     return s.ejectedUntil <= now && (this.monitor?.isUp(s.id) ?? true);
   }
 
+  /** Whether a server not tried yet may be picked (without moving the policy's turn, as `pick` would). */
+  private hasUntried(tried: ReadonlySet<PoolServer>, now: number): boolean {
+    return this.servers.some((s) => !tried.has(s) && this.available(s, now));
+  }
+
   private pick(r: UpstreamRequest, now: number, tried: ReadonlySet<PoolServer>): PoolServer | undefined {
     let candidates = this.servers.filter((s) => !s.config.backup && !tried.has(s) && this.available(s, now));
     if (candidates.length === 0) candidates = this.servers.filter((s) => s.config.backup && !tried.has(s) && this.available(s, now));
@@ -156,9 +171,9 @@ export class OriginPool implements Upstream {
     return pickServer(this.o.pool.policy, candidates, { turn: this.turn++, cacheKey: r.cacheKey });
   }
 
-  private async send(s: PoolServer, r: UpstreamRequest, headTimeoutMs: number): Promise<UpstreamResult> {
+  private async send(s: PoolServer, r: UpstreamRequest, headTimeoutMs: number, firstByteTimeoutMs: number): Promise<UpstreamResult> {
     s.active++;
-    const result = await s.origin.request(r, headTimeoutMs);
+    const result = await s.origin.request(r, headTimeoutMs, firstByteTimeoutMs);
     if (result.kind === 'response') result.response.once('close', () => s.active--);
     else s.active--;
     this.o.observer?.attempt(s.config.url, outcomeOf(result));

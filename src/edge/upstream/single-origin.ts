@@ -75,8 +75,12 @@ export class SingleOrigin implements Upstream {
     } else this.agent = new http.Agent(pool);
   }
 
-  /** `headTimeoutMs`: a shorter wait for the response head (a pool's retry gets what is left of the first attempt's). */
-  request(r: UpstreamRequest, headTimeoutMs: number = this.options.timeoutMs): Promise<UpstreamResult> {
+  /**
+   * `headTimeoutMs`: a shorter wait for the response head (a pool's retry gets what is left of the first attempt's).
+   * `firstByteTimeoutMs`: give up sooner if not one byte of an answer came by then (a `silent` timeout: the pool
+   * retries it elsewhere); a server that did start answering gets the whole `headTimeoutMs`.
+   */
+  request(r: UpstreamRequest, headTimeoutMs: number = this.options.timeoutMs, firstByteTimeoutMs: number = headTimeoutMs): Promise<UpstreamResult> {
     const started = process.hrtime.bigint();
     const target = this.target;
     const latencySec = (): number => Number(process.hrtime.bigint() - started) / 1e9;
@@ -91,12 +95,28 @@ export class SingleOrigin implements Upstream {
         // The Host header comes from the client; node must not replace it with the origin's address.
         setHost: false,
       });
+      // Bytes the connection had read before this request (a pooled one carries earlier answers): more when the
+      // head times out means the server did start answering.
+      let readBefore = 0;
+      req.once('socket', (socket) => (readBefore = socket.bytesRead));
+      const nothingRead = (): boolean => (req.socket?.bytesRead ?? readBefore) === readBefore;
+      let silent = false;
       const timer = setTimeout(() => {
-        req.destroy(new GaveUp('timeout', 504, `origin did not answer within ${headTimeoutMs} ms`));
+        silent = nothingRead();
+        req.destroy(new GaveUp('timeout', 504, `origin ${target} did not answer within ${headTimeoutMs} ms`));
       }, headTimeoutMs);
+      const firstByte =
+        firstByteTimeoutMs < headTimeoutMs
+          ? setTimeout(() => {
+              if (!nothingRead()) return;
+              silent = true;
+              req.destroy(new GaveUp('timeout', 504, `origin ${target} sent nothing within ${firstByteTimeoutMs} ms`));
+            }, firstByteTimeoutMs)
+          : undefined;
       req.setTimeout(this.options.timeoutMs, () => req.destroy(new GaveUp('timeout', 504, 'origin connection idle too long')));
       req.on('response', (res) => {
         clearTimeout(timer);
+        clearTimeout(firstByte);
         res.once('end', () => {
           if (!req.writableFinished) abandonUpload(req, r.body);
         });
@@ -104,7 +124,8 @@ export class SingleOrigin implements Upstream {
       });
       req.on('error', (err: NodeJS.ErrnoException) => {
         clearTimeout(timer);
-        if (err instanceof GaveUp) return resolve({ kind: err.kind, error: err, target, latencySec: latencySec() });
+        clearTimeout(firstByte);
+        if (err instanceof GaveUp) return resolve({ kind: err.kind, error: err, target, latencySec: latencySec(), ...(err.kind === 'timeout' ? { silent } : {}) });
         const kind = err.code !== undefined && CONNECT_ERRORS.has(err.code) ? 'connect-error' : 'broken';
         const reason = tlsFailureReason(err.code, err.message) ?? err.message;
         resolve({ kind, error: new HttpError(502, `origin request failed: ${target}: ${reason}`), target, latencySec: latencySec() });

@@ -84,6 +84,8 @@ export interface UpstreamFailure extends UpstreamAttempt {
   error: HttpError;
   /** Seconds until a target may be back (`unavailable`): sent as Retry-After (RFC 9110 §10.2.3). */
   retryAfterSec?: number;
+  /** `timeout` only: not one byte of an answer arrived (a silent or frozen server, not one slow to finish its head). */
+  silent?: boolean;
 }
 
 export type UpstreamResult = UpstreamResponse | UpstreamFailure;
