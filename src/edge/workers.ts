@@ -31,7 +31,8 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import { randomBytes } from 'node:crypto';
-import { Gauge } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
+import { answerLivenessPings, LIVENESS_DEFAULTS, LivenessMonitor } from '../cluster/liveness.js';
 import { aggregatedMetrics } from '../cluster/metrics.js';
 import type { FollowerSink } from '../distribution/follower.js';
 import type { PurgeTarget } from '../distribution/operations.js';
@@ -76,6 +77,25 @@ export async function runEdgePrimary(role: EdgeRoleOptions, count: number): Prom
   const fanout = new WorkerFanout(RELAY_TIMEOUT_MS);
   const registry = createRegistry({ labels: { role: 'edge', edge: name }, processMetrics: false });
   const readyGauge = new Gauge({ name: 'dnscdn_edge_workers', help: 'Edge worker processes serving (ready)', registers: [registry] });
+  const restarts = new Counter({
+    name: 'dnscdn_edge_worker_restarts_total',
+    help: 'Edge workers restarted, by reason: exited (died by itself or was killed from outside), unresponsive (missed the liveness pings, killed by the primary)',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  for (const reason of ['exited', 'unresponsive'] as const) restarts.inc({ reason }, 0);
+  // A frozen (SIGSTOP) or busy worker still holds the connections the primary handed it and its share of the
+  // ring's keys, so the others' peer fills to it stall: the primary pings every ready worker over IPC and kills
+  // one that stops answering (src/cluster/liveness.ts, the DNS primary's check with its defaults, 1 s x 3).
+  const unresponsive = new Set<Worker>();
+  const monitor = new LivenessMonitor(LIVENESS_DEFAULTS, (peer, why) => {
+    const found = [...workers].find(([, x]) => x.id === peer.id);
+    if (!found) return;
+    const [index, w] = found;
+    unresponsive.add(w);
+    log.warn('edge worker unresponsive: killed, and it is restarted', { worker: index, pid: w.process.pid, missed: why.missed, silentMs: why.silentMs });
+    w.process.kill('SIGKILL');
+  });
   // Bound first: a taken admin port fails the start before any worker is forked.
   const admin = await AdminListener.start({ listen: adminAddressOf(server), token: server.adminToken, registry: { metrics: async () => aggregatedMetrics((await fanout.ask(readyWorkers(), { type: 'edge:metrics' })).flatMap((a) => (a.metrics ? [a.metrics] : [])), registry) }, role: `edge ${name}`, maxBodyBytes: adminBodyLimit(maxObjectBytesOf(server)), tls: server.adminTls });
   const maxObjectBytes = maxObjectBytesOf(server);
@@ -113,7 +133,7 @@ export async function runEdgePrimary(role: EdgeRoleOptions, count: number): Prom
     workers.set(index, w);
     let isReady = false;
     w.on('message', (m: unknown) => {
-      if (!isToPrimary(m)) return;
+      if (monitor.receive(w.id, m) || !isToPrimary(m)) return;
       if (m.type === 'edge:answer') return fanout.answered(w, m);
       if (m.type === 'edge:purge-elsewhere') {
         const others = [...workers.values()].filter((o) => o !== w);
@@ -121,6 +141,8 @@ export async function runEdgePrimary(role: EdgeRoleOptions, count: number): Prom
         return;
       }
       isReady = true;
+      // Watched from now on: before this the worker loads and binds, which may block its loop for a while.
+      monitor.watch(w);
       onReady(index, w, m);
     });
     w.on('exit', (code, signal) => workerExited(index, w, isReady, code, signal));
@@ -128,6 +150,8 @@ export async function runEdgePrimary(role: EdgeRoleOptions, count: number): Prom
   /** The one place a worker is declared dead: it leaves the ring and the fan-out, and is started again. */
   function workerExited(index: number, w: Worker, wasReady: boolean, code: number | null, signal: string | null): void {
     if (workers.get(index) === w) workers.delete(index);
+    monitor.unwatch(w.id);
+    const reason = unresponsive.delete(w) ? 'unresponsive' : 'exited';
     members.delete(index);
     readyGauge.set(members.size);
     fanout.gone(w);
@@ -142,7 +166,8 @@ export async function runEdgePrimary(role: EdgeRoleOptions, count: number): Prom
       stop();
       return;
     }
-    log.warn('edge worker exited; starting it again', { worker: index, code, signal });
+    log.warn('edge worker exited; starting it again', { worker: index, code, signal, reason });
+    restarts.inc({ reason });
     sendMembers();
     fork(index);
   }
@@ -154,6 +179,7 @@ export async function runEdgePrimary(role: EdgeRoleOptions, count: number): Prom
   function stop(): void {
     if (stopping) return;
     stopping = true;
+    monitor.stop();
     log.info('shutting down', { workers: workers.size });
     if (workers.size === 0) return void finish();
     for (const w of workers.values()) w.process.kill('SIGTERM');
@@ -170,6 +196,7 @@ export async function runEdgePrimary(role: EdgeRoleOptions, count: number): Prom
   // The replica restores what was pushed before a restart into every worker before the edge says it is ready.
   if (role.push) replica = await attachReplica({ addAdminRoute: (method, path, handler) => admin.add(method, path, handler) }, role.push, workersSink(relayTo(() => workers.values()), maxObjectBytes));
   started = true;
+  monitor.start();
   const at = first!;
   announceListening('edge', `edge ${name} listening on ${at.urls.join(' ')}, admin ${admin.url}, origin ${at.origins}, ${count} workers`, { name, address: at.urls.join(' '), admin: admin.url, origin: at.origins, workers: count });
   reportReady([...at.urls, `${admin.url}/metrics`]);
@@ -187,6 +214,8 @@ export async function runEdgeWorker(role: EdgeRoleOptions, index: number): Promi
   // by address and port, and every `:0` is the same key).
   server.adminListen = { host: '127.0.0.1', port: 0 };
   server.adminExclusive = true;
+  // Answered from this event loop from the start; the primary watches only once this worker is ready.
+  answerLivenessPings();
   const asked = new Map<number, (count: number) => void>();
   let nextAsk = 0;
   server.purgeElsewhere = (target) =>

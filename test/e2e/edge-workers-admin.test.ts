@@ -1,7 +1,7 @@
 /**
  * What an edge with workers answers as one host: `/metrics` counts every worker, a push or purge acknowledged is
  * in effect at every worker, and the admin port belongs to the primary (a restarted primary is never refused it
- * by a worker left over from the one before).
+ * by a worker left over from the one before), and a frozen worker is killed and replaced (liveness ping).
  */
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -108,6 +108,27 @@ describe('dnscdn edge --workers 2: one host on the admin listener', () => {
     const misses = await Promise.all(Array.from({ length: REQUESTS }, () => request(url, '/pushed.txt')));
     // MISS, or PASS once the edge learnt that the origin's answer is not stored: never the purged copy.
     expect(misses.map((r) => `${r.status} ${r.headers['x-cache'] === 'HIT' ? 'HIT' : 'not cached'} ${r.body}`)).toEqual(Array(REQUESTS).fill('200 not cached from the origin'));
+  });
+
+  it('a frozen worker is found by the liveness ping, killed and started again; every request then succeeds', async () => {
+    // Without the check a SIGSTOPped worker keeps the connections node:cluster hands it, and stalls them.
+    const frozen = Math.max(...(await childPids(edge.child.pid!)));
+    const restarts = 'dnscdn_edge_worker_restarts_total{reason="unresponsive",role="edge",edge="dnscdn"}';
+    const workersGauge = 'dnscdn_edge_workers{role="edge",edge="dnscdn"}';
+    process.kill(frozen, 'SIGSTOP');
+    try {
+      // 1 s x 3 misses to find it, then the restart and the new worker's start.
+      await eventually(async () => {
+        const m = await scrapeMetrics(`${admin}/metrics`);
+        return m.get(restarts) === 1 && m.get(workersGauge) === 2;
+      }, 20_000, () => edge.output());
+    } finally {
+      if (alive(frozen)) process.kill(frozen, 'SIGCONT');
+    }
+    expect(alive(frozen)).toBe(false);
+    expect(edge.output()).toContain('edge worker unresponsive: killed');
+    const after = await Promise.all(Array.from({ length: REQUESTS }, () => request(url, '/healthz')));
+    expect(after.map((r) => r.status)).toEqual(Array(REQUESTS).fill(200));
   });
 });
 
