@@ -120,7 +120,9 @@ export class PublisherLease {
   refusal(stream: string): string {
     const other = this.holder;
     const takeover = `this origin takes over if that lease goes unrenewed for ${this.leaseMs / 1000} s`;
-    return other ? `not the publisher of stream ${stream}: ${describeHolder(other)}; ${takeover}` : `not the publisher of stream ${stream}: this origin does not hold the publisher lease now (NATS unreachable, or taking over)`;
+    if (other) return `not the publisher of stream ${stream}: ${describeHolder(other)}; ${takeover}`;
+    if (this.heldSince !== undefined) return `not the publisher of stream ${stream}: this origin could not renew its publisher lease within ${this.leaseMs / 1000} s (it was paused, or NATS is unreachable), so another origin may hold it now`;
+    return `not the publisher of stream ${stream}: no origin holds the publisher lease, this origin is taking it`;
   }
 
   setAdmin(url: string): void {
