@@ -36,7 +36,7 @@ function start(args: string[]): Proc {
 }
 
 async function push(admin: string, paths: string[]): Promise<{ status: number; text: string }> {
-  const r = await fetch(`${admin}/.dnscdn/push`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ paths }) });
+  const r = await fetch(`${admin}/.dnscdn/push`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ paths }), signal: AbortSignal.timeout(15_000) });
   return { status: r.status, text: await r.text() };
 }
 
@@ -45,7 +45,7 @@ function seqOf(answer: { text: string }): number {
 }
 
 async function leaseGauge(admin: string): Promise<string | undefined> {
-  const text = await (await fetch(`${admin}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+  const text = await (await fetch(`${admin}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` }, signal: AbortSignal.timeout(15_000) })).text();
   return /^dnscdn_nats_publisher_lease_held(?:\{[^}]*\})? (\d)/m.exec(text)?.[1];
 }
 
@@ -98,7 +98,7 @@ afterAll(async () => {
 describe('one publisher per NATS stream (publisher lease), real processes', () => {
   const acked: number[] = [];
 
-  it('while the first origin holds the lease, the second refuses push: 503 naming the holder, and a clear CLI error', { timeout: 30_000 }, async () => {
+  it('while the first origin holds the lease, the second refuses push: 503 naming the holder, and a clear CLI error', { timeout: 60_000 }, async () => {
     const first = origins[0]!;
     const second = origins[1]!;
     const ok = await push(first.admin, ['/page0.html']);
@@ -107,14 +107,14 @@ describe('one publisher per NATS stream (publisher lease), real processes', () =
     const refused = await push(second.admin, ['/page1.html']);
     expect(refused.status).toBe(503);
     expect(refused.text).toMatch(new RegExp(`not the publisher of stream DNSCDN: origin \\S+ pid ${first.proc.child.pid} \\(admin ${first.admin}\\)`));
-    const cli = await runCli(['push', '--admin-url', second.admin, '--token', TOKEN, '/page1.html']);
+    const cli = await runCli(['push', '--admin-url', second.admin, '--token', TOKEN, '/page1.html'], 20_000);
     expect(cli.code).toBe(1);
     expect(cli.stderr).toMatch(/POST http:\S+\/\.dnscdn\/push: HTTP 503: not the publisher of stream DNSCDN: origin .* takes over if that lease goes unrenewed for 2 s/);
     expect(await streamLastSeq()).toBe(acked.at(-1));
     expect(await leaseGauge(first.admin)).toBe('1');
     expect(await leaseGauge(second.admin)).toBe('0');
     // dnscdn status answers on the standby too (it reads the consumers, it does not publish).
-    const status = await runCli(['status', '--admin-url', second.admin, '--token', TOKEN]);
+    const status = await runCli(['status', '--admin-url', second.admin, '--token', TOKEN], 20_000);
     expect(status.stdout).toMatch(new RegExp(`journal: last seq ${acked.at(-1)}`));
   });
 
@@ -146,7 +146,7 @@ describe('one publisher per NATS stream (publisher lease), real processes', () =
     expect([...acked].sort((a, b) => a - b)).toEqual(acked);
     expect(await streamLastSeq()).toBe(acked.at(-1));
     await eventually(
-      async () => (await runCli(['status', '--admin-url', second.admin, '--token', TOKEN])).stdout.includes(`e1\tnats consumer DNSCDN/edge-e1\tyes\t${acked.at(-1)}\t0`),
+      async () => (await runCli(['status', '--admin-url', second.admin, '--token', TOKEN], 20_000)).stdout.includes(`e1\tnats consumer DNSCDN/edge-e1\tyes\t${acked.at(-1)}\t0`),
       20_000,
       () => 'edge e1 not at lag 0',
     );

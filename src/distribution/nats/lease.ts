@@ -73,6 +73,8 @@ export class PublisherLease {
   private seen: { revision: number; at: number; holder: LeaseHolder | undefined } | undefined;
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> = Promise.resolve();
+  /** The caller catching up after the last take (LeaseEvents.acquired). */
+  private catchingUp: Promise<void> = Promise.resolve();
   private closed = false;
   readonly me: LeaseHolder;
 
@@ -103,6 +105,8 @@ export class PublisherLease {
       }
     }
     lease.timer = setInterval(() => void (lease.ticking = lease.ticking.then(() => lease.tick())), Math.max(100, Math.floor(leaseMs / 3)));
+    // Taken at start: the caller gets the lease back once it has caught up, ready to publish.
+    await lease.catchingUp;
     return lease;
   }
 
@@ -195,13 +199,13 @@ export class PublisherLease {
     this.heldSince = now;
     this.seen = undefined;
     log.info('publisher lease taken', { holder: describeHolder(this.me) });
-    try {
-      await this.events.acquired();
-    } catch (err) {
+    // Catching up (reading the whole state stream) runs beside the renewals: awaited here, a state larger than a
+    // lease time would let the lease lapse before the first publish.
+    this.catchingUp = this.events.acquired().catch(async (err: unknown) => {
       // Not caught up with the stream: give the lease back rather than publish from a wrong state.
       log.warn('publisher lease given back: catching up failed', { error: err instanceof Error ? err.message : String(err) });
       await this.release();
-    }
+    });
   }
 
   /** Deletes the key if we hold it, so a standby need not wait out the lease. */
@@ -215,6 +219,7 @@ export class PublisherLease {
     this.closed = true;
     clearInterval(this.timer);
     await this.ticking;
+    await this.catchingUp;
     await this.release();
   }
 }
