@@ -30,7 +30,9 @@ const procs: Proc[] = [];
 let nc: NatsConnection;
 
 function startOrigin(): Proc {
-  const p = startCli(['origin', '--config', dep.file]);
+  // At info the origin logs each step of its start (lease taken, publisher ready): a start that times out on a
+  // loaded machine shows how far it got.
+  const p = startCli(['origin', '--config', dep.file], { DNSCDN_LOG: 'info' });
   procs.push(p);
   return p;
 }
