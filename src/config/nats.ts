@@ -7,11 +7,27 @@
 import { resolve } from 'node:path';
 import type { ConfigNode } from './reader.js';
 import type { NatsConfig } from './types.js';
+import { parseDuration } from './units.js';
 
 export const DISTRIBUTION_BACKENDS = ['journal', 'nats'] as const;
 
 /** Enough for the edge rebuild to be rare (an edge a day behind at 1 op/s), small enough to replay quickly. */
 export const DEFAULT_RETAIN_OPS = 100_000;
+
+/**
+ * The publisher lease: the holder renews it every third of this, so a standby origin takes over 1-1.3 of it after
+ * the holder died. Shorter means a faster takeover and more KV writes (3 per lease time); 15 s is 0.2 writes/s.
+ */
+export const DEFAULT_LEASE_MS = 15_000;
+/** Body garbage collection: hourly by default (a run reads every retained operation: ~1-2 s per 100,000). */
+export const DEFAULT_BODY_GC_INTERVAL_MS = 3_600_000;
+/**
+ * A body younger than this is never collected. It has to outlast one publish from body stored to operation
+ * acknowledged: the publisher retries each step for 30 s (publisher.ts) and the CLI retries the request for 30 s,
+ * so anything under 2 minutes is refused; 10 minutes by default.
+ */
+export const DEFAULT_BODY_GC_GRACE_MS = 600_000;
+export const MIN_BODY_GC_GRACE_MS = 120_000;
 
 export function readBackend(n: ConfigNode): 'journal' | 'nats' {
   if (!n.present()) return 'journal';
@@ -24,7 +40,7 @@ export function readBackend(n: ConfigNode): 'journal' | 'nats' {
 const STREAM_NAME = /^[A-Za-z0-9_-]{1,32}$/;
 
 export function readNats(n: ConfigNode, baseDir: string): NatsConfig {
-  const f = n.fields(['servers', 'stream', 'replicas', 'allowUnsafeSingleReplica', 'retainOps', 'user', 'password', 'token', 'credsFile', 'tls']);
+  const f = n.fields(['servers', 'stream', 'replicas', 'allowUnsafeSingleReplica', 'retainOps', 'user', 'password', 'token', 'credsFile', 'tls', 'publisherLease', 'bodyGcInterval', 'bodyGcGrace']);
   const servers = f.servers.itemsOrOne().map((s) => {
     const text = s.text();
     if (!/^(nats|tls):\/\/|^[^/\s]+:\d+$/.test(text)) throw s.error('expected host:port or nats://host:port');
@@ -39,7 +55,21 @@ export function readNats(n: ConfigNode, baseDir: string): NatsConfig {
   if (replicas === 1 && !allowUnsafeSingleReplica) {
     throw f.replicas.error('1 replica can lose an acknowledged purge (nats-server acknowledges before it syncs to disk): use 3, or set allowUnsafeSingleReplica: true');
   }
-  const c: NatsConfig = { servers, stream, replicas, allowUnsafeSingleReplica, retainOps: f.retainOps.present() ? f.retainOps.integer({ min: 10 }) : DEFAULT_RETAIN_OPS };
+  const leaseMs = f.publisherLease.present() ? f.publisherLease.parse(parseDuration) : DEFAULT_LEASE_MS;
+  if (leaseMs < 1000) throw f.publisherLease.error('must be at least 1s (the holder renews every third of it)');
+  const bodyGcIntervalMs = f.bodyGcInterval.present() ? f.bodyGcInterval.parse(parseDuration) : DEFAULT_BODY_GC_INTERVAL_MS;
+  const bodyGcGraceMs = f.bodyGcGrace.present() ? f.bodyGcGrace.parse(parseDuration) : DEFAULT_BODY_GC_GRACE_MS;
+  if (bodyGcGraceMs < MIN_BODY_GC_GRACE_MS) throw f.bodyGcGrace.error('must be at least 2m: a publish may take 30 s per step and the CLI retries for 30 s');
+  const c: NatsConfig = {
+    servers,
+    stream,
+    replicas,
+    allowUnsafeSingleReplica,
+    retainOps: f.retainOps.present() ? f.retainOps.integer({ min: 10 }) : DEFAULT_RETAIN_OPS,
+    leaseMs,
+    bodyGcIntervalMs,
+    bodyGcGraceMs,
+  };
   if (f.user.present()) c.user = f.user.string();
   if (f.password.present()) c.password = f.password.string();
   if ((c.user === undefined) !== (c.password === undefined)) throw (c.user === undefined ? f.password : f.user).error('user and password go together');

@@ -366,6 +366,11 @@ export interface NatsConfig {
   allowUnsafeSingleReplica: boolean;
   /** Operations the stream keeps; an edge further behind rebuilds from the per-path state. */
   retainOps: number;
+  /** The publisher lease (`publisherLease`): one origin publishes; another takes over once it is unrenewed this long. */
+  leaseMs: number;
+  /** Body garbage collection by the lease holder: every `bodyGcInterval` (0 = never), bodies unreferenced and older than `bodyGcGrace`. */
+  bodyGcIntervalMs: number;
+  bodyGcGraceMs: number;
   /** Credentials: user + password, a token, or a `.creds` file (NATS decentralised auth). */
   user?: string;
   password?: string;

@@ -125,6 +125,8 @@ export async function runOrigin(o: OriginRoleOptions): Promise<void> {
     distributor,
     adminTls,
   });
+  nats?.registerMetrics(origin.registry);
+  nats?.setAdminUrl(origin.adminUrl);
   const watcher = o.watch && publisher ? watchContent(origin, publisher) : undefined;
   announceListening('origin', `origin${o.replica === true ? ' replica' : ''} listening on ${origin.url}, admin ${origin.adminUrl}, content ${o.content}`, {
     address: origin.url,

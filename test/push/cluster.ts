@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { DEFAULT_BODY_GC_GRACE_MS } from '../../src/config/nats.js';
 import type { NatsConfig } from '../../src/config/types.js';
 import { Distributor } from '../../src/distribution/distributor.js';
 import { NatsPublisher } from '../../src/distribution/nats/publisher.js';
@@ -33,9 +34,12 @@ export interface Site {
  */
 export type BackendChoice = { kind: 'journal' } | { kind: 'nats'; nats: NatsConfig };
 
-/** The NATS settings tests use: the given servers, 3 replicas, a stream of its own, few retained operations. */
+/**
+ * The NATS settings tests use: the given servers, 3 replicas, a stream of its own, few retained operations, a
+ * 2 s publisher lease, and body garbage collection only when a test calls it.
+ */
 export function testNatsConfig(servers: string[], stream: string, retainOps = 60): NatsConfig {
-  return { servers, stream, replicas: servers.length >= 3 ? 3 : 1, allowUnsafeSingleReplica: servers.length < 3, retainOps };
+  return { servers, stream, replicas: servers.length >= 3 ? 3 : 1, allowUnsafeSingleReplica: servers.length < 3, retainOps, leaseMs: 2000, bodyGcIntervalMs: 0, bodyGcGraceMs: DEFAULT_BODY_GC_GRACE_MS };
 }
 
 /**

@@ -36,7 +36,7 @@ function errorOf(rest: string): string {
 describe('distribution.backend: nats in the deployment file', () => {
   it('defaults: stream DNSCDN, 3 replicas; the origin publishes to it and every edge consumes from it', () => {
     const d = load('');
-    expect(d.distribution).toMatchObject({ backend: 'nats', nats: { servers: ['127.0.0.1:4222', '127.0.0.2:4222', '127.0.0.3:4222'], stream: 'DNSCDN', replicas: 3, retainOps: 100_000 } });
+    expect(d.distribution).toMatchObject({ backend: 'nats', nats: { servers: ['127.0.0.1:4222', '127.0.0.2:4222', '127.0.0.3:4222'], stream: 'DNSCDN', replicas: 3, retainOps: 100_000, leaseMs: 15_000, bodyGcIntervalMs: 3_600_000, bodyGcGraceMs: 600_000 } });
     expect(originRoleFromDeployment(d).nats).toEqual(d.distribution!.nats);
     const push = edgeRoleFromDeployment(d, 'a').push!;
     expect(push.nats).toEqual({ config: d.distribution!.nats, edge: 'a' });
@@ -61,5 +61,12 @@ describe('distribution.backend: nats in the deployment file', () => {
     expect(() => parseDeployment(BASE.replace('backend: nats', 'backend: kafka').replace('REST\n', ''), '/x.yaml')).toThrow(/x\.yaml:\d+.*distribution\.backend.*journal, nats/);
     expect(() => parseDeployment(BASE.replace(/  nats:\n.*\nREST\n/, ''), '/x.yaml')).toThrow(/distribution\.backend.*needs a distribution\.nats/);
     expect(() => parseDeployment(BASE.replace('backend: nats', 'backend: journal').replace('REST\n', ''), '/x.yaml')).toThrow(/distribution\.nats.*only used with backend: nats/);
+  });
+
+  it('publisher lease and body garbage collection: durations with units, checked with file, line and key', () => {
+    expect(load('    publisherLease: 5s\n    bodyGcInterval: 0\n    bodyGcGrace: 30m\n').distribution!.nats).toMatchObject({ leaseMs: 5000, bodyGcIntervalMs: 0, bodyGcGraceMs: 1_800_000 });
+    expect(errorOf('    publisherLease: 500ms\n')).toMatch(/dnscdn\.yaml:13.*distribution\.nats\.publisherLease.*at least 1s/);
+    expect(errorOf('    publisherLease: soon\n')).toMatch(/dnscdn\.yaml:13.*distribution\.nats\.publisherLease.*not a duration/);
+    expect(errorOf('    bodyGcGrace: 30s\n')).toMatch(/dnscdn\.yaml:13.*distribution\.nats\.bodyGcGrace.*at least 2m/);
   });
 });

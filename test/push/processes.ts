@@ -77,7 +77,7 @@ export interface DeploymentFile {
 export interface DeploymentOptions {
   separateDistributor?: boolean;
   /** `distribution.backend: nats` with these servers (and this many operations kept in the stream). */
-  nats?: { servers: string[]; retainOps?: number };
+  nats?: { servers: string[]; retainOps?: number; publisherLease?: string };
   /** Edges e1..eN (default 3). */
   edges?: number;
 }
@@ -102,7 +102,7 @@ export async function writeDeployment(dir: string, token: string, opts: Deployme
       `origin:\n  listen: ${originHost}:${originPort}\n  admin: ${originAdminHost}:${originAdminPort}\n  content: content/\n  rules:\n    - { match: "*.html", cacheControl: "public, max-age=600", surrogateKeys: [html] }\n` +
       `    - { match: "/img/**", cacheControl: "public, max-age=600", surrogateKeys: [images] }\n` +
       `distribution:\n${opts.separateDistributor ? `  listen: ${distHost}:${distPort}\n  admin: ${distAdminHost}:${distAdminPort}\n` : ''}  journal: state/journal\n` +
-      (opts.nats ? `  backend: nats\n  nats:\n    servers: [${opts.nats.servers.join(', ')}]\n    replicas: 3\n    retainOps: ${opts.nats.retainOps ?? 100_000}\n` : '') +
+      (opts.nats ? `  backend: nats\n  nats:\n    servers: [${opts.nats.servers.join(', ')}]\n    replicas: 3\n    retainOps: ${opts.nats.retainOps ?? 100_000}\n${opts.nats.publisherLease ? `    publisherLease: ${opts.nats.publisherLease}\n` : ''}` : '') +
       `admin:\n  tokens: [${token}]\n`,
   );
   const d: DeploymentFile = {

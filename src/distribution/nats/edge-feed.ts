@@ -68,7 +68,8 @@ export class NatsFeed {
     const { jsm, js, names } = link;
     const bodies = await openBodies(link);
     const info = await jsm.streams.info(names.stream);
-    if (this.follower.lastSeq + 1 < info.state.first_seq) await this.rebuild(link, bodies);
+    const rebuilt = this.follower.lastSeq + 1 < info.state.first_seq;
+    if (rebuilt) await this.rebuild(link, bodies);
     if (this.follower.lastSeq > info.state.last_seq) {
       log.error('edge has applied operations beyond the stream: the stream lost acknowledged operations', { edge: this.edge, applied: this.follower.lastSeq, streamLast: info.state.last_seq });
     }
@@ -78,9 +79,11 @@ export class NatsFeed {
     // edge had messages in flight, or it lost its disk), the next delivery would be a gap until the missing ones
     // come again after ack_wait (10 s: a 1,000-op catch-up took 10-22 s that way, bench:push); so it is created
     // again at the edge's own next sequence, which is at or after its ack floor.
-    const stale = existing !== undefined && existing.delivered.stream_seq > this.follower.lastSeq;
+    // After a rebuild the consumer is created again too: what it delivered before the rebuild and was never
+    // acknowledged would otherwise come again after ack_wait, only to be skipped.
+    const stale = existing !== undefined && (rebuilt || existing.delivered.stream_seq > this.follower.lastSeq);
     if (stale) {
-      log.info('consumer is past what this edge applied: recreating it at the edge', { edge: this.edge, delivered: existing.delivered.stream_seq, ackFloor: existing.ack_floor.stream_seq, applied: this.follower.lastSeq });
+      log.info(rebuilt ? 'edge rebuilt from the state: recreating its consumer after it' : 'consumer is past what this edge applied: recreating it at the edge', { edge: this.edge, delivered: existing.delivered.stream_seq, ackFloor: existing.ack_floor.stream_seq, applied: this.follower.lastSeq });
       await jsm.consumers.delete(names.stream, durable);
     }
     if (!existing || stale) {
@@ -170,7 +173,23 @@ export class NatsFeed {
     // journal's "acknowledge the last one applied"). A lost ack only means a redelivery, skipped as a repeat.
     const last = batch.filter((m) => m.seq <= applied).at(-1);
     if (last) await last.ackAck({ timeout: 2000 }).catch(() => false);
+    const next = batch.find((m) => m.seq > applied);
+    if (next && next.seq > applied + 1 && (await this.droppedAfter(applied))) {
+      // The stream dropped operations this edge had not applied yet (it fell behind retainOps while consuming):
+      // they never come again, and a nak would bring back the same gap for ever. A new session rebuilds from
+      // the state stream first (session()).
+      log.warn('operations this edge needs were dropped from the stream: rebuilding from the state', { edge: this.edge, applied, next: next.seq });
+      // Not awaited: close() settles once the consume loop is done, and that loop is waiting for this call.
+      this.messages?.close().catch(() => undefined);
+      return;
+    }
     for (const m of batch) if (m.seq > applied) m.nak(500); // a gap (an earlier message comes again) or a failure: again, in a moment
+  }
+
+  /** The stream no longer holds the operation after `seq`. */
+  private async droppedAfter(seq: number): Promise<boolean> {
+    const info = await this.link?.jsm.streams.info(this.link.names.stream).catch(() => undefined);
+    return info !== undefined && info.state.first_seq > seq + 1;
   }
 
   /** The put's body if this edge keeps objects of its size; checked against the digest and length. */

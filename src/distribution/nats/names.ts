@@ -5,6 +5,7 @@
  * - `<STREAM>_STATE`: per-path last values (max_msgs_per_subject = 1), what a new edge rebuilds from;
  *   `<prefix>.state.p.<hash of path>` and the marker `<prefix>.state.mark`;
  * - `<STREAM>_BODIES`: the Object Store bucket of bodies, keyed by SHA-256, so an unchanged body is stored once;
+ * - `<STREAM>_LEASE`: the KV bucket of the publisher lease (lease.ts), one key;
  * - a durable consumer `edge-<name>` per edge.
  * A path goes into a subject as a hash: subjects are tokenised on `.` and may not hold spaces, `*` or `>`.
  */
@@ -16,11 +17,12 @@ export interface NatsNames {
   stream: string;
   stateStream: string;
   bodies: string;
+  lease: string;
   prefix: string;
 }
 
 export function natsNames(stream: string): NatsNames {
-  return { stream, stateStream: `${stream}_STATE`, bodies: `${stream}_BODIES`, prefix: stream.toLowerCase() };
+  return { stream, stateStream: `${stream}_STATE`, bodies: `${stream}_BODIES`, lease: `${stream}_LEASE`, prefix: stream.toLowerCase() };
 }
 
 function hashOf(text: string): string {

@@ -8,13 +8,13 @@
  * stream in order and stops at marker S has every path as of S (or newer, from an operation after S that it
  * will replay): it keeps entries with `asOf <= S` and consumes operations from S + 1.
  */
-import { DeliverPolicy } from '@nats-io/jetstream';
 import type { JsMsg } from '@nats-io/jetstream';
 import { isNat } from '../json-shape.js';
 import { applyToLiveObjects, parseOperation, purgeMatches } from '../operations.js';
 import type { Operation, PutOperation } from '../operations.js';
 import type { NatsLink } from './connect.js';
 import { markSubject, stateSubject } from './names.js';
+import { readStream } from './read-stream.js';
 
 /** A state message: a path's last put, or null once purged; `asOf` is the operation that wrote it. */
 interface StateEntry {
@@ -32,12 +32,19 @@ function parseEntry(v: unknown): StateEntry | undefined {
   return op.kind === 'put' ? { path: e.path, asOf: e.asOf, op } : undefined;
 }
 
+/** The body digest a state message refers to (a path's last put), if any. */
+export function stateDigest(m: JsMsg): string | undefined {
+  try {
+    return parseEntry(m.json())?.op?.sha256;
+  } catch {
+    return undefined;
+  }
+}
+
 function parseMark(v: unknown): number | undefined {
   const seq = (v as { seq?: unknown } | null)?.seq;
   return isNat(seq) ? seq : undefined;
 }
-
-const READ_STATE_MS = 15_000;
 
 export interface StateSnapshot {
   /** The last operation the snapshot is complete for. */
@@ -45,35 +52,14 @@ export interface StateSnapshot {
   live: Map<string, PutOperation>;
 }
 
-/** Reads the whole state stream in order (an ordered consumer), as of its last complete marker. */
+/** Reads the whole state stream in order, as of its last complete marker. */
 export async function readState(link: NatsLink): Promise<StateSnapshot> {
-  const { jsm, js, names } = link;
-  const info = await jsm.streams.info(names.stateStream);
+  const { names } = link;
   const live = new Map<string, PutOperation>();
   let seq = 0;
-  if (info.state.messages === 0) return { seq, live };
-  const consumer = await js.consumers.get(names.stateStream, { deliver_policy: DeliverPolicy.All });
   const pending = new Map<string, StateEntry>();
   const mark = markSubject(names);
-  const messages = await consumer.consume({ max_messages: 512 });
-  // Read up to the last message the stream had when we looked; a read that stalls (a server died under it)
-  // is abandoned after READ_STATE_MS and the caller starts over.
-  const end = info.state.last_seq;
-  let stalled = false;
-  const timer = setTimeout(() => {
-    stalled = true;
-    messages.close().catch(() => undefined);
-  }, READ_STATE_MS);
-  try {
-    for await (const m of messages) {
-      take(m);
-      if (m.seq >= end || m.info.pending === 0) break;
-    }
-  } finally {
-    clearTimeout(timer);
-    await messages.close().catch(() => undefined);
-  }
-  if (stalled) throw new Error(`reading ${names.stateStream} stalled after ${READ_STATE_MS} ms`);
+  await readStream(link, names.stateStream, take);
   return { seq, live };
 
   function take(m: JsMsg): void {
