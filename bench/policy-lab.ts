@@ -18,6 +18,7 @@ import { zipfTrace } from './zipf.js';
 import { arc, lru, sieve } from './lab/recency.js';
 import { hyperbolic, lhd, lrfu } from './lab/sampled.js';
 import type { SimContext, SimFactory } from './lab/sim-policy.js';
+import { learnedHindsight, learnedRanking } from './lab/learned.js';
 import { windowOracle } from './lab/window-oracle.js';
 
 const FRACTIONS = [0.01, 0.05, 0.1, 0.25];
@@ -25,7 +26,7 @@ const FRACTIONS = [0.01, 0.05, 0.1, 0.25];
 /** Windows of the lookahead oracle, in multiples of the cache's object count. */
 const WINDOWS = [1, 2, 4, 8, 16];
 
-function prototypes(): Array<[string, SimFactory]> {
+export function prototypes(): Array<[string, SimFactory]> {
   return [
     ['sieve', sieve],
     ['arc', arc],
@@ -35,10 +36,16 @@ function prototypes(): Array<[string, SimFactory]> {
     ['lrfu-8', lrfu(8)],
     ['lhd', lhd(false)],
     ['lhd-history', lhd(true)],
+    ['learned-0.5', learnedRanking(0.5)],
+    ['learned-1', learnedRanking(1)],
+    ['learned-2', learnedRanking(2)],
+    ['learned-4', learnedRanking(4)],
+    ['learned-0.5-hindsight', learnedHindsight(0.5)],
+    ['learned-1-hindsight', learnedHindsight(1)],
   ];
 }
 
-function simulate(trace: Trace, factory: SimFactory, ctx: SimContext): HitCounts {
+export function simulate(trace: Trace, factory: SimFactory, ctx: SimContext): HitCounts {
   const policy = factory(ctx);
   const counts: HitCounts = { requests: trace.requests.length, hits: 0, bytes: 0, hitBytes: 0 };
   const n = trace.requests.length;
@@ -69,7 +76,7 @@ export function labTrace(trace: Trace, filter: RegExp): LabRow[] {
   const rows: LabRow[] = [];
   for (const fraction of FRACTIONS) {
     const capacity = Math.max(1, Math.floor(fraction * totals.uniqueBytes));
-    const ctx: SimContext = { capacity, ids: trace.sizes.length, meanSize: totals.uniqueBytes / totals.objects, next, requests: trace.requests, sizes: trace.sizes };
+    const ctx: SimContext = { capacity, maxObject: Math.max(1, Math.floor(capacity / 8)), ids: trace.sizes.length, meanSize: totals.uniqueBytes / totals.objects, next, requests: trace.requests, sizes: trace.sizes };
     const add = (policy: string, c: HitCounts): void => {
       const r = hitRatios(c);
       rows.push({ trace: trace.name, fraction, policy, ohr: r.ohr, bhr: r.bhr });

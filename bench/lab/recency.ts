@@ -18,7 +18,7 @@ export function lru(ctx: SimContext): SimPolicy {
         lists.pushHead(0, id, size);
         return true;
       }
-      if (size > ctx.capacity) return false;
+      if (size > ctx.maxObject) return false;
       lists.pushHead(0, id, size);
       while (lists.bytes[0]! > ctx.capacity) {
         const victim = lists.tailOf(0);
@@ -42,7 +42,7 @@ export function sieve(ctx: SimContext): SimPolicy {
         visited[id] = 1;
         return true;
       }
-      if (size > ctx.capacity) return false;
+      if (size > ctx.maxObject) return false;
       while (lists.bytes[0]! + size > ctx.capacity) {
         let victim = hand >= 0 ? hand : lists.tailOf(0);
         while (visited[victim] === 1) {
@@ -100,7 +100,7 @@ export function arc(ctx: SimContext): SimPolicy {
         lists.pushHead(T2, id, size);
         return true;
       }
-      if (size > c) return false;
+      if (size > ctx.maxObject) return false;
       if (where === B1) {
         p = Math.min(c, p + Math.max(size, (b[B2]! / Math.max(1, b[B1]!)) * size));
         lists.remove(id, size);

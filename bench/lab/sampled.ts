@@ -12,7 +12,7 @@ import type { SimContext, SimPolicy } from './sim-policy.js';
 const SAMPLES = 64;
 
 /** The residents as a dense array (O(1) add, remove and uniform sampling). */
-class Residents {
+export class Residents {
   readonly list: Int32Array;
   readonly pos: Int32Array;
   length = 0;
@@ -39,7 +39,7 @@ class Residents {
   }
 }
 
-interface Scored {
+export interface Scored {
   /** Called on every request, before the hit/miss is decided. */
   touch(id: number, t: number, hit: boolean): void;
   /** Higher is more worth keeping. */
@@ -48,8 +48,8 @@ interface Scored {
   evicted(id: number, t: number): void;
 }
 
-function sampledPolicy(ctx: SimContext, scored: Scored, seed = 7): SimPolicy {
-  const residents = new Residents(ctx.ids);
+/** Admits every object; evicts the lowest `score` of SAMPLES residents drawn at random. `residents` may be shared with the scorer. */
+export function sampledPolicy(ctx: SimContext, scored: Scored, residents = new Residents(ctx.ids), seed = 7): SimPolicy {
   const random = seededRandom(seed);
   return {
     get used() {
@@ -59,7 +59,7 @@ function sampledPolicy(ctx: SimContext, scored: Scored, seed = 7): SimPolicy {
       const hit = residents.has(id);
       scored.touch(id, t, hit);
       if (hit) return true;
-      if (size > ctx.capacity) return false;
+      if (size > ctx.maxObject) return false;
       while (residents.used + size > ctx.capacity) {
         let victim = -1;
         let worst = Infinity;

@@ -13,6 +13,8 @@ export interface SimPolicy {
 export interface SimContext {
   /** Capacity in the trace's unit (bytes, or objects for count-only traces). */
   capacity: number;
+  /** Largest object kept, as the edge store's default max object size (capacity / 8, at least 1). */
+  maxObject: number;
   /** Number of object ids in the trace. */
   ids: number;
   /** Mean object size of the trace, to turn a capacity into an expected object count. */

@@ -7,53 +7,9 @@
  * Sweeping the window shows how far ahead a policy would have to predict to reach a given share of the
  * LRU->OPT gap; no online policy predicts that well for free.
  */
+import { MaxHeap } from '../opt.js';
 import { IdLists } from './id-list.js';
 import type { SimContext, SimPolicy } from './sim-policy.js';
-
-class MaxHeap {
-  private readonly key: Float64Array;
-  private readonly id: Int32Array;
-  length = 0;
-  constructor(capacity: number) {
-    this.key = new Float64Array(capacity);
-    this.id = new Int32Array(capacity);
-  }
-  push(key: number, id: number): void {
-    let i = this.length++;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (this.key[parent]! >= key) break;
-      this.key[i] = this.key[parent]!;
-      this.id[i] = this.id[parent]!;
-      i = parent;
-    }
-    this.key[i] = key;
-    this.id[i] = id;
-  }
-  topKey(): number {
-    return this.key[0]!;
-  }
-  topId(): number {
-    return this.id[0]!;
-  }
-  pop(): void {
-    const last = --this.length;
-    const k = this.key[last]!;
-    const v = this.id[last]!;
-    let i = 0;
-    for (;;) {
-      let child = 2 * i + 1;
-      if (child >= last) break;
-      if (child + 1 < last && this.key[child + 1]! > this.key[child]!) child++;
-      if (this.key[child]! <= k) break;
-      this.key[i] = this.key[child]!;
-      this.id[i] = this.id[child]!;
-      i = child;
-    }
-    this.key[i] = k;
-    this.id[i] = v;
-  }
-}
 
 const UNKNOWN = 0;
 
@@ -84,7 +40,7 @@ export function windowOracle(window: number): (ctx: SimContext) => SimPolicy {
       }
       for (;;) {
         const id = known.topId();
-        const key = known.topKey();
+        const key = known.topPriority();
         known.pop();
         if (filed[id] !== key) continue;
         filed[id] = -1;
@@ -113,7 +69,7 @@ export function windowOracle(window: number): (ctx: SimContext) => SimPolicy {
             knownBytes -= size;
           } else unknown.remove(id, size);
         } else {
-          if (size > ctx.capacity) return false;
+          if (size > ctx.maxObject) return false;
           // Known not to return within the window, and the rest is all known to return: not worth a place.
           if (nextUse - t > window && used + size > ctx.capacity && knownBytes >= used) return false;
           resident[id] = 1;
