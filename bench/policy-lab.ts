@@ -19,6 +19,7 @@ import { arc, lru, sieve } from './lab/recency.js';
 import { hyperbolic, lhd, lrfu } from './lab/sampled.js';
 import type { SimContext, SimFactory } from './lab/sim-policy.js';
 import { learnedHindsight, learnedRanking } from './lab/learned.js';
+import { tinyLfu } from './lab/tinylfu.js';
 import { windowOracle } from './lab/window-oracle.js';
 
 const FRACTIONS = [0.01, 0.05, 0.1, 0.25];
@@ -29,6 +30,7 @@ const WINDOWS = [1, 2, 4, 8, 16];
 export function prototypes(): Array<[string, SimFactory]> {
   return [
     ['sieve', sieve],
+    ...[0.01, 0.1, 0.25, 0.5, 0.75].map((w): [string, SimFactory] => [`tinylfu-w${w * 100}`, tinyLfu(w)]),
     ['arc', arc],
     ['hyperbolic', hyperbolic],
     ['lrfu-0.5', lrfu(0.5)],
