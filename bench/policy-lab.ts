@@ -4,13 +4,17 @@
  * each closes, next to the store's own policies. A research harness for issue 16: a prototype that wins here
  * is then built properly under src/edge/eviction/.
  *
- *   npm run bench:build && node dist-bench/bench/policy-lab.js [cache2k|zipf|cdn|all] [policy-name-regex]
+ *   npm run bench:policy-lab -- [cache2k|zipf|cdn|all] [policy-name-regex]
+ *
+ * Deterministic (fixed seeds). Rows go to bench/results/policy-lab.json, merged with earlier runs of other traces.
  */
-import { basename, join } from 'node:path';
 import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { cdnMixTrace } from './cdn-mix.js';
 import { belady, hitRatios, type HitCounts } from './opt.js';
-import { formatTable, repoRoot } from './report.js';
+import { CACHE_FRACTIONS, sharedTraces, ZIPF } from './hit-ratio.js';
+import { formatTable, resultsDir } from './report.js';
 import { storeReplay } from './store-replay.js';
 import { nextUseIndex, traceTotals, type Trace } from './trace.js';
 import { readTraceFile } from './trace-file.js';
@@ -22,7 +26,7 @@ import { learnedHindsight, learnedRanking } from './lab/learned.js';
 import { tinyLfu } from './lab/tinylfu.js';
 import { windowOracle } from './lab/window-oracle.js';
 
-const FRACTIONS = [0.01, 0.05, 0.1, 0.25];
+const round = (x: number): number => Math.round(x * 10000) / 10000;
 
 /** Windows of the lookahead oracle, in multiples of the cache's object count. */
 const WINDOWS = [1, 2, 4, 8, 16];
@@ -76,7 +80,7 @@ export function labTrace(trace: Trace, filter: RegExp): LabRow[] {
   const totals = traceTotals(trace);
   const next = nextUseIndex(trace);
   const rows: LabRow[] = [];
-  for (const fraction of FRACTIONS) {
+  for (const fraction of CACHE_FRACTIONS) {
     const capacity = Math.max(1, Math.floor(fraction * totals.uniqueBytes));
     const ctx: SimContext = { capacity, maxObject: Math.max(1, Math.floor(capacity / 8)), ids: trace.sizes.length, meanSize: totals.uniqueBytes / totals.objects, next, requests: trace.requests, sizes: trace.sizes };
     const add = (policy: string, c: HitCounts): void => {
@@ -111,19 +115,64 @@ function gapTable(rows: readonly LabRow[]): string {
   return formatTable(['trace', 'cache', 'lru', 'opt', ...policies], body);
 }
 
+/** The cells issue 16's target is missed in: the share of the gap closed there, per policy. */
+const TARGET_CELLS = [
+  ['cache2k-web07', 0.05],
+  ['cache2k-web07', 0.1],
+  ['cache2k-web12', 0.05],
+  ['cache2k-web12', 0.1],
+] as const;
+
+/**
+ * One line per policy: its share of the LRU->OPT gap in the target cells, and its worst object-hit-ratio
+ * difference to LRU over every other trace and size stored (the target's "never below LRU by more than 0.005").
+ */
+function summaryTable(rows: readonly LabRow[]): string {
+  const at = (trace: string, fraction: number, policy: string): LabRow | undefined =>
+    rows.find((r) => r.trace === trace && r.fraction === fraction && r.policy === policy);
+  const policies = [...new Set(rows.map((r) => r.policy))].filter((p) => p !== 'lru' && p !== 'opt' && p !== 'lab-lru');
+  const others = [...new Set(rows.filter((r) => !r.trace.startsWith('cache2k')).map((r) => r.trace))];
+  const body = policies.map((policy) => {
+    const shares = TARGET_CELLS.map(([trace, fraction]) => {
+      const mine = at(trace, fraction, policy);
+      const lruRow = at(trace, fraction, 'lru');
+      const opt = at(trace, fraction, 'opt');
+      return mine && lruRow && opt ? `${Math.round(((mine.ohr - lruRow.ohr) / (opt.ohr - lruRow.ohr)) * 100)}%` : '';
+    });
+    let worst = Infinity;
+    let where = '';
+    for (const r of rows) {
+      if (r.policy !== policy || !others.includes(r.trace)) continue;
+      const d = r.ohr - at(r.trace, r.fraction, 'lru')!.ohr;
+      if (d < worst) {
+        worst = d;
+        where = `${r.trace} ${r.fraction * 100}%`;
+      }
+    }
+    return [policy, ...shares, worst === Infinity ? '' : `${worst >= 0 ? '+' : ''}${worst.toFixed(3)} (${where})`];
+  });
+  return formatTable(['policy', ...TARGET_CELLS.map(([t, f]) => `${t.replace('cache2k-', '')} ${f * 100}%`), `worst ohr - lru on ${others.join(', ') || '(not run)'}`], body);
+}
+
+const RESULTS = join(resultsDir(), 'policy-lab.json');
+
+/** Rows from earlier runs of other traces, so that runs of one group at a time add up to the full table. */
+async function storedRows(except: ReadonlySet<string>): Promise<LabRow[]> {
+  if (!existsSync(RESULTS)) return [];
+  const rows = JSON.parse(await readFile(RESULTS, 'utf8')) as LabRow[];
+  return rows.filter((r) => !except.has(r.trace));
+}
+
 async function main(): Promise<void> {
   const which = process.argv[2] ?? 'cache2k';
   const filter = new RegExp(process.argv[3] ?? '.');
   const traces: Trace[] = [];
-  if (which === 'cache2k' || which === 'all') {
-    for (const name of ['cache2k-web07', 'cache2k-web12']) {
-      const file = join(repoRoot(), '..', '..', 'shared', 'traces', `${name}.csv.gz`);
-      const path = existsSync(file) ? file : join(repoRoot(), '..', 'shared', 'traces', `${name}.csv.gz`);
-      traces.push(await readTraceFile(path, basename(name)));
-    }
+  const shared = sharedTraces();
+  if ((which === 'cache2k' || which === 'all') && shared !== undefined) {
+    for (const name of ['cache2k-web07', 'cache2k-web12']) traces.push(await readTraceFile(join(shared, `${name}.csv.gz`), name));
   }
   if (which === 'zipf' || which === 'all') {
-    for (const alpha of [0.6, 0.8, 1.0]) traces.push(zipfTrace(`zipf-${alpha.toFixed(1)}`, { objects: 100_000, requests: 1_000_000, alpha, seed: 20240601 }));
+    for (const alpha of ZIPF.alphas) traces.push(zipfTrace(`zipf-${alpha.toFixed(1)}`, { objects: ZIPF.objects, requests: ZIPF.requests, alpha, seed: ZIPF.seed }));
   }
   if (which === 'cdn' || which === 'all') traces.push(cdnMixTrace());
   const rows: LabRow[] = [];
@@ -134,6 +183,11 @@ async function main(): Promise<void> {
   }
   console.log('object hit ratio and share of the LRU->OPT gap closed\n');
   console.log(gapTable(rows));
+  const all = [...(await storedRows(new Set(traces.map((t) => t.name)))), ...rows].map((r) => ({ ...r, ohr: round(r.ohr), bhr: round(r.bhr) }));
+  await mkdir(resultsDir(), { recursive: true });
+  await writeFile(RESULTS, `${JSON.stringify(all, null, 2)}\n`);
+  console.log(`\nshare of the LRU->OPT object gap closed where issue 16's target is missed, and the worst loss to LRU elsewhere (every run stored in ${RESULTS}):\n`);
+  console.log(summaryTable(all));
 }
 
 if (process.argv[1] !== undefined && import.meta.url.endsWith(basename(process.argv[1]))) await main();
