@@ -4,7 +4,7 @@
  * each closes, next to the store's own policies. A research harness for issue 16: a prototype that wins here
  * is then built properly under src/edge/eviction/.
  *
- *   npm run bench:policy-lab -- [cache2k|zipf|cdn|all|summary] [policy-name-regex]
+ *   npm run bench:policy-lab -- [cache2k|zipf|zipf-0.6|zipf-0.8|zipf-1.0|cdn|all|summary] [policy-name-regex]
  *
  * Deterministic (fixed seeds). Rows go to bench/results/policy-lab.json, merged with earlier runs of other traces.
  */
@@ -170,8 +170,8 @@ async function main(): Promise<void> {
   if ((which === 'cache2k' || which === 'all') && shared !== undefined) {
     for (const name of ['cache2k-web07', 'cache2k-web12']) traces.push(await readTraceFile(join(shared, `${name}.csv.gz`), name));
   }
-  if (which === 'zipf' || which === 'all') {
-    for (const alpha of ZIPF.alphas) traces.push(zipfTrace(`zipf-${alpha.toFixed(1)}`, { objects: ZIPF.objects, requests: ZIPF.requests, alpha, seed: ZIPF.seed }));
+  for (const alpha of ZIPF.alphas) {
+    if (which === 'zipf' || which === 'all' || which === `zipf-${alpha.toFixed(1)}`) traces.push(zipfTrace(`zipf-${alpha.toFixed(1)}`, { objects: ZIPF.objects, requests: ZIPF.requests, alpha, seed: ZIPF.seed }));
   }
   if (which === 'cdn' || which === 'all') traces.push(cdnMixTrace());
   if (which === 'summary') {
