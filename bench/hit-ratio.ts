@@ -44,7 +44,7 @@ export interface HitRatioRow {
 }
 
 /** Synthetic workload: 100,000 objects, 1,000,000 requests, one fixed seed per exponent. */
-const ZIPF = { objects: 100_000, requests: 1_000_000, alphas: [0.6, 0.8, 1.0], seed: 20240601 };
+export const ZIPF = { objects: 100_000, requests: 1_000_000, alphas: [0.6, 0.8, 1.0], seed: 20240601 };
 
 /** Issue 16's targets for the default policy. */
 export const TARGETS = {
@@ -84,7 +84,7 @@ export function replayTrace(trace: Trace, fractions: readonly number[] = CACHE_F
 }
 
 /** The nearest `shared/traces` folder beside the repository or beside one of its parents (git worktrees sit deeper). */
-function sharedTraces(): string | undefined {
+export function sharedTraces(): string | undefined {
   for (let dir = dirname(repoRoot()); ; dir = dirname(dir)) {
     const candidate = join(dir, 'shared', 'traces');
     if (existsSync(candidate)) return candidate;

@@ -30,8 +30,8 @@ export function hitRatios(counts: HitCounts): { ohr: number; bhr: number } {
   };
 }
 
-/** A binary max-heap of (priority, object id) pairs in two parallel typed arrays. */
-class MaxHeap {
+/** A binary max-heap of (priority, object id) pairs in two parallel typed arrays (Belady here, the lookahead oracle in lab/). */
+export class MaxHeap {
   private readonly priority: Float64Array;
   private readonly id: Uint32Array;
   length = 0;
