@@ -4,7 +4,7 @@
  */
 import { formatHostPort } from '../net/address.js';
 import { join, relative } from 'node:path';
-import { adminScheme, edgeAdminUrl, edgeHttpsListener, edgeListeners } from '../config/reach.js';
+import { adminScheme, edgeAdminUrl, edgeHttpsListeners, edgeListeners } from '../config/reach.js';
 import type { Deployment } from '../config/types.js';
 
 export interface RoleProcess {
@@ -57,7 +57,7 @@ export function planProcesses(d: Deployment): RoleProcess[] {
       wave: 1,
       listens: [
         ...edgeListeners(e).map((hp) => `http://${formatHostPort(hp)}`),
-        ...(e.tls ? [`https://${formatHostPort(edgeHttpsListener(e))}`] : []),
+        ...(e.tls ? edgeHttpsListeners(e).map((hp) => `https://${formatHostPort(hp)}`) : []),
         ...(e.admin ? [`${edgeAdminUrl(e, d)}/metrics`] : []),
       ],
     });
