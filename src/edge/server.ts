@@ -195,7 +195,10 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
   // The gauge reads the pool on each scrape, long after it exists.
   const pool: OriginPool = new OriginPool({ pool: poolConfig, timeoutMs: originTimeoutMs, observer: createOriginServerMetrics(registry, () => pool.status()) });
   const compression = options.compression === false ? undefined : new EdgeCompression(cache, options.compression ?? DEFAULT_COMPRESSION, via, (coding) => m.compressions.inc({ coding }));
-  if (compression) cache.compressible = (status, headers, length) => compression.compressible(status, headers, length);
+  if (compression) {
+    cache.compressible = (status, headers, length) => compression.compressible(status, headers, length);
+    cache.freshened = (stale, fresh) => compression.refresh(stale, fresh);
+  }
   const rings = options.ring ? buildRings(options.ring, { origin: pool, registry, originTimeoutMs, storeBytes: options.maxBytes, holds: (key) => store.peek(key) !== undefined }) : undefined;
   const upstream = observedUpstream(rings?.upstream ?? pool, (o) => {
     if (o.kind === 'response') m.originLatency.observe(o.latencySec);
