@@ -55,11 +55,12 @@ export function edgeUrl(edge: EdgeConfig): string {
 }
 
 /**
- * What an edge's HTTPS listener binds: `tls.port` on the host of its first listener (edgeListeners), so a
- * `listen` override (a wildcard behind NAT) applies to HTTPS too. One HTTPS listener per edge.
+ * The HTTPS listeners of an edge from its `tls` settings: `tls.port` on the host of each of its listeners
+ * (edgeListeners: every address, or the `listen` entries, e.g. a wildcard behind NAT), so a dual-stack edge
+ * serves HTTPS on every address it serves HTTP on.
  */
-export function edgeHttpsListener(edge: EdgeConfig): HostPort {
-  return { host: edgeListeners(edge)[0]!.host, port: edge.tls?.port ?? 8443 };
+export function edgeHttpsListeners(edge: EdgeConfig): HostPort[] {
+  return edgeListeners(edge).map((l) => ({ host: l.host, port: edge.tls?.port ?? 8443 }));
 }
 
 /** Where an edge's HTTPS listener is reached: its first (advertised) address, at `tls.port`. */

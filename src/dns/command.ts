@@ -18,6 +18,7 @@ import { createRegistry } from '../metrics.js';
 import { loadDeploymentWithLogSettings } from '../config/role-file.js';
 import { DNS_RRL_RANGES, DNS_UDP_SIZE_RANGE, DNS_WORKERS_RANGE, QUERY_LOG_SAMPLE_RANGE } from '../config/types.js';
 import { addDeprecatedAlias, durationFlag, listFlag } from '../cli/flags.js';
+import { readServerTls } from '../http/link-tls.js';
 import { integerFlag, numberFlag } from './flag-values.js';
 import { addRecursionFlags, recursionOverridesFromFlags, type RecursionFlags } from './resolver/flags.js';
 import { startDnsServer } from './server.js';
@@ -195,6 +196,7 @@ async function runPrimary(opts: DnsFlags, role: DnsRoleOptions): Promise<void> {
     liveness: role.workerLiveness,
     listen: role.listen,
     ...(role.metricsListen && { metricsListen: role.metricsListen }),
+    ...(role.metricsListen && role.adminTls && { metricsTls: readServerTls(role.adminTls) }),
     ...(opts.config !== undefined && { deploymentFile: opts.config }),
   });
   announce(opts, role, primary.addresses, primary.admin, { workers: role.workers, socket: primary.socketMode });
@@ -204,7 +206,7 @@ async function runPrimary(opts: DnsFlags, role: DnsRoleOptions): Promise<void> {
 /** The start-up lines (tests and `up` read them): the same whether one process answers or N workers do. */
 function announce(opts: DnsFlags, role: DnsRoleOptions, addresses: HostPort[], admin: HostPort | undefined, workers: Record<string, string | number>): void {
   if (opts.config !== undefined) {
-    const metricsUrl = admin ? `http://${formatHostPort(admin)}/metrics` : undefined;
+    const metricsUrl = admin ? `${adminScheme(role)}://${formatHostPort(admin)}/metrics` : undefined;
     const listening = addresses.map(formatHostPort).join(' ');
     announceListening('dns', `dns listening on ${listening}${metricsUrl ? `, metrics ${metricsUrl}` : ''}`, { address: listening, metrics: metricsUrl, ...workers });
   }
@@ -212,7 +214,7 @@ function announce(opts: DnsFlags, role: DnsRoleOptions, addresses: HostPort[], a
   const started = { listen: addresses.map(formatHostPort).join(','), zones: role.zonesDir, ...workers };
   if (opts.config !== undefined) log.debug('dns server started', started);
   else log.info('dns server started', started);
-  reportReady([...addresses.map((a) => `${formatHostPort(a)} udp+tcp`), ...(admin ? [`http://${formatHostPort(admin)}/metrics`] : [])]);
+  reportReady([...addresses.map((a) => `${formatHostPort(a)} udp+tcp`), ...(admin ? [`${adminScheme(role)}://${formatHostPort(admin)}/metrics`] : [])]);
 }
 
 /** SIGHUP reloads; SIGINT and SIGTERM close and exit. */
@@ -221,4 +223,9 @@ function stopOnSignals(running: Pick<WorkerRole, 'reload' | 'close'>): void {
   const stop = (): void => void running.close().then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+}
+
+/** `https` when the admin listener has a certificate (`tls.admin`), else `http`. */
+function adminScheme(role: DnsRoleOptions): 'http' | 'https' {
+  return role.adminTls ? 'https' : 'http';
 }

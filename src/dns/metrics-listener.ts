@@ -1,9 +1,13 @@
 /**
- * The DNS server's optional HTTP listener: GET /metrics (Prometheus text) and GET /healthz.
+ * The DNS server's optional admin listener: GET /metrics (Prometheus text) and GET /healthz, over HTTPS when the
+ * deployment gives admin listeners a certificate (root `tls.admin`, as every other role's admin listener,
+ * http/admin-listener.ts; TLS 1.2 at least).
  * It serves only those two paths (and the extra routes it is given: the dashboard) and reads no request body,
  * so a client cannot make it hold anything.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { ServerTls } from '../http/link-tls.js';
 import type { MetricsSource } from '../cluster/metrics.js';
 import { logger } from '../log.js';
 import { formatHostPort, type HostPort } from '../net/address.js';
@@ -13,6 +17,8 @@ const log = logger('dns.metrics');
 
 export interface MetricsListener {
   readonly address: HostPort;
+  /** `http://host:port`, or `https://` with TLS. */
+  readonly url: string;
   close(): Promise<void>;
 }
 
@@ -21,8 +27,8 @@ export type ExtraRoutes = (req: IncomingMessage, res: ServerResponse, path: stri
 
 
 /** `health()` is the /healthz body; it answers 200 as long as the process serves DNS. */
-export async function listenMetrics(at: HostPort, registry: MetricsSource, health: () => Record<string, unknown>, extra?: () => ExtraRoutes | undefined): Promise<MetricsListener> {
-  const server: Server = createServer((req, res) => {
+export async function listenMetrics(at: HostPort, registry: MetricsSource, health: () => Record<string, unknown>, extra?: () => ExtraRoutes | undefined, tls?: ServerTls): Promise<MetricsListener> {
+  const handler: RequestListener = (req, res) => {
     const path = (req.url ?? '').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
@@ -41,7 +47,8 @@ export async function listenMetrics(at: HostPort, registry: MetricsSource, healt
     } else {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
     }
-  });
+  };
+  const server: Server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, handler) : createServer(handler);
   server.headersTimeout = 5_000;
   server.requestTimeout = 10_000;
   server.maxHeadersCount = 50;
@@ -54,9 +61,10 @@ export async function listenMetrics(at: HostPort, registry: MetricsSource, healt
   });
   const bound = server.address();
   const address = bound && typeof bound === 'object' ? { host: at.host, port: bound.port } : at;
-  log.debug('dns metrics listening', { address: formatHostPort(address) });
+  log.debug('dns metrics listening', { address: formatHostPort(address), tls: tls !== undefined });
   return {
     address,
+    url: `${tls ? 'https' : 'http'}://${formatHostPort(address)}`,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -16,6 +16,7 @@ import type { RrlSettings } from './rrl.js';
 import { notifySecondary } from './notify.js';
 import type { TsigKey } from './tsig.js';
 import { listenMetrics, type ExtraRoutes, type MetricsListener } from './metrics-listener.js';
+import type { ServerTls } from '../http/link-tls.js';
 import { QueryPipeline, type PipelineStats, type RecursionHandler } from './pipeline.js';
 import { DEFAULT_TCP_LIMITS, newTcpCloseCounts, serveTcpConnection, type TcpCloseCounts, type TcpLimits } from './tcp.js';
 import { DEFAULT_TCP_ADMISSION, TcpAdmission, type TcpAdmissionLimits, type TcpRefusalReason } from './tcp-admission.js';
@@ -43,6 +44,8 @@ export interface DnsServerOptions {
   registry?: Registry;
   /** Serve GET /metrics and GET /healthz over HTTP here (port 0: a free port chosen by the kernel). */
   metricsListen?: HostPort;
+  /** Serve them over HTTPS with this certificate (the deployment's `tls.admin`). */
+  metricsTls?: ServerTls;
   /** Extra fields for the /healthz body (e.g. edge health as steering sees it). */
   healthDetails?: () => Record<string, unknown>;
   /** More routes on the admin listener, asked per request (the dashboard, once the role has built it). */
@@ -145,7 +148,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     if (options.metricsListen) metrics = await listenMetrics(options.metricsListen, registry, () => ({
         zones: zones.zoneSet.size,
         ...options.healthDetails?.(),
-      }), options.adminRoutes);
+      }), options.adminRoutes, options.metricsTls);
   } catch (err) {
     await Promise.all(listeners.map(closeListener));
     zones.close();

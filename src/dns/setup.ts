@@ -30,6 +30,7 @@ import type { HostPort } from '../net/address.js';
 import { DEFAULT_RECURSION, recursionServerOptions, type RecursionSettings } from './resolver/flags.js';
 import { DEFAULT_UDP_PAYLOAD_SIZE } from './response.js';
 import type { DnsServerOptions } from './server.js';
+import { readServerTls, type ServerTlsFiles } from '../http/link-tls.js';
 import { tcpServerOptions } from './tcp-settings.js';
 import type { TsigKey } from './tsig.js';
 import { RRL_DEFAULTS, type RrlSettings } from './rrl.js';
@@ -43,6 +44,8 @@ export interface DnsRoleOptions {
   udpPayloadSize: number;
   /** HTTP listener for GET /metrics and GET /healthz; absent = none. */
   metricsListen?: HostPort;
+  /** Its certificate: the deployment's `tls.admin`, as for every role's admin listener; absent = HTTP. */
+  adminTls?: ServerTlsFiles;
   /** CIDRs allowed AXFR/IXFR over TCP; empty = nobody. */
   allowTransfer: string[];
   /** Secondaries sent a NOTIFY when a zone's serial changes. */
@@ -123,6 +126,7 @@ export function dnsOptionsFromDeployment(d: Deployment, instance?: string): DnsR
   };
   const admin = named ? named.admin : dns.admin;
   if (admin) options.metricsListen = admin;
+  if (d.tls?.admin) options.adminTls = d.tls.admin;
   return options;
 }
 
@@ -160,6 +164,7 @@ export function dnsServerOptions(options: DnsRoleOptions, registry: Registry): D
     udpPayloadSize: options.udpPayloadSize,
     registry,
     ...(options.metricsListen && { metricsListen: options.metricsListen }),
+    ...(options.metricsListen && options.adminTls && { metricsTls: readServerTls(options.adminTls) }),
     allowTransfer: options.allowTransfer,
     notify: options.notify,
     ...(options.tsigKeys.length > 0 && { tsigKeys: options.tsigKeys }),

@@ -56,6 +56,11 @@ export class EdgeCache {
    * `Vary: Accept-Encoding`, so a downstream cache keeps identity and encoded answers apart.
    */
   compressible: ((status: number, headers: HeaderMap, bodyLength: number) => boolean) | undefined;
+  /**
+   * Set by the edge when it compresses: told when a 304 freshened `stale` into `fresh` (the same body), so the
+   * encoded variants made from `stale` are refreshed with it rather than compressed again (compression.ts).
+   */
+  freshened: ((stale: CachedObject, fresh: CachedObject) => void) | undefined;
 
   constructor(
     readonly store: EdgeStore<CachedObject>,
@@ -153,8 +158,9 @@ export class EdgeCache {
       via: this.via,
       seq: stale.seq,
     });
-    if (decision.storable) this.store.set(entry);
-    else this.store.delete(stale.key);
+    if (decision.storable) {
+      if (this.store.set(entry) === 'stored') this.freshened?.(stale, entry);
+    } else this.store.delete(stale.key);
     return { kind: 'freshened', entry };
   }
 

@@ -5,8 +5,10 @@
  * body when a pass forwards it, the TLS version when a log asks.
  *
  * HTTP/2 differences made invisible here (RFC 9113 §8.3): the target comes in `:authority` (taken as Host when
- * present, else the Host header), and the pseudo-headers (`:method`, `:path`, ...) are not headers: they are left
- * out of `headers` so they never reach the origin, the Vary match or a log. A body is there unless HEADERS ended
+ * present, else the Host header), and the pseudo-headers (`:method`, `:path`, ...) are not headers. They stay in
+ * node's header object, which is used as it is (a copy without them cost 0.24 us of a 1 KiB HTTP/2 hit's ~24 us,
+ * profiled); a ':' cannot start a field name (RFC 9110 §5.1), so no lookup by name meets them, and the one code
+ * that copies headers onward, endToEnd (headers.ts), leaves them out: they never reach the origin. A body is there unless HEADERS ended
  * the stream (there is no Content-Length or Transfer-Encoding to say so).
  * The scheme: HTTPS requests carry `X-Forwarded-Proto: https` in their headers, set here over whatever the
  * client sent, so an origin that answers differently per scheme says `Vary: X-Forwarded-Proto` and the cache keeps
@@ -42,7 +44,10 @@ export class IncomingEdgeRequest implements EdgeRequest {
     this.path = req.url ?? '/';
     this.scheme = secure ? 'https' : 'http';
     if (isHttp2(req)) {
-      this.headers = withoutPseudoHeaders(req.headers, req.authority);
+      this.headers = req.headers;
+      // RFC 9113 §8.3.1: :authority, when present, is the target's authority (over any Host field).
+      const authority = req.headers[':authority'];
+      if (typeof authority === 'string' && authority !== '') this.headers.host = authority;
       this.headers['x-forwarded-proto'] = 'https';
     } else {
       this.headers = req.headers;
@@ -89,14 +94,6 @@ export class IncomingEdgeRequest implements EdgeRequest {
 
 function isHttp2(req: ClientMessage): req is Http2ServerRequest {
   return req.httpVersionMajor === 2;
-}
-
-/** Header fields of an HTTP/2 request without its pseudo-headers; `:authority` becomes Host (RFC 9113 §8.3.1). */
-function withoutPseudoHeaders(h: IncomingHttpHeaders, authority: string | undefined): IncomingHttpHeaders {
-  const out: IncomingHttpHeaders = {};
-  for (const k of Object.keys(h)) if (k[0] !== ':') out[k] = h[k];
-  if (authority) out.host = authority;
-  return out;
 }
 
 /**

@@ -5,19 +5,33 @@
  * object form, hence this interface rather than the union).
  */
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import type { Http2ServerRequest, Http2ServerResponse, OutgoingHttpHeaders as Http2Headers, ServerStreamResponseOptions } from 'node:http2';
 
 export type ClientMessage = IncomingMessage | Http2ServerRequest;
 export type NodeResponse = ServerResponse | Http2ServerResponse;
 
 export interface ClientResponse {
   readonly headersSent: boolean;
+  statusCode: number;
+  /**
+   * HTTP/2 only (node:http2's compat response has it, node:http's has not): the stream under the response, on
+   * which a fresh hit sends its precomputed head directly (deliver.ts writeHit).
+   */
+  readonly stream?: Http2HitStream;
   writeHead(status: number, headers: string[] | OutgoingHttpHeaders): unknown;
   write(chunk: Buffer): boolean;
   end(chunk?: Buffer | string): unknown;
   destroy(): unknown;
   setHeader(name: string, value: string): unknown;
   on(event: 'drain' | 'close', listener: () => void): unknown;
+}
+
+/** The part of node's ServerHttp2Stream a fresh hit uses. */
+export interface Http2HitStream {
+  readonly destroyed: boolean;
+  readonly closed: boolean;
+  readonly headersSent: boolean;
+  respond(headers: Http2Headers, options: ServerStreamResponseOptions): void;
 }
 
 /** What deliver.ts reads of the request: the method, and the headers its conditionals and ranges depend on. */

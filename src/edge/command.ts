@@ -58,7 +58,7 @@ export interface EdgeFlags {
   /** false from `--no-compression`; commander leaves it undefined otherwise (no default given). */
   compression?: boolean;
   workers?: number;
-  tlsListen?: string;
+  tlsListen?: string[];
   tlsCert?: string[];
   tlsKey?: string[];
 }
@@ -119,8 +119,8 @@ function applyTlsFlags(role: EdgeRoleOptions, flags: EdgeFlags): void {
   if (certs.length !== keys.length) throw new Error(`--tls-cert and --tls-key pair up by position: ${certs.length} certificate(s), ${keys.length} key(s)`);
   const existing = role.server.tls;
   if (existing === undefined && flags.tlsListen === undefined) throw new Error('--tls-cert/--tls-key need --tls-listen (or a tls section in --config)');
-  const tls = existing ?? { listen: flags.tlsListen!, certificates: [] };
-  if (flags.tlsListen !== undefined) tls.listen = parseHostPort(flags.tlsListen);
+  const tls = existing ?? { listen: [], certificates: [] };
+  if (flags.tlsListen !== undefined) tls.listen = flags.tlsListen.map((l) => parseHostPort(l));
   if (certs.length > 0) tls.certificates = certs.map((cert, i) => ({ cert: resolve(cert), key: resolve(keys[i]!) }));
   if (tls.certificates.length === 0 && tls.default === undefined && role.demoCa === undefined && role.acme === undefined) {
     throw new Error('--tls-listen needs a certificate: --tls-cert FILE --tls-key FILE');
@@ -221,7 +221,7 @@ export async function runEdge(role: EdgeRoleOptions): Promise<void> {
   const replica = role.push ? await attachReplica(edge, role.push, cacheSink(edge.cache)) : undefined;
   const acme = role.acme && edge.certificates ? startAcme(role.acme, edge.certificates) : undefined;
   const origins = edge.originPool.status().map((sv) => sv.url).join(' ');
-  const urls = [...edge.addresses.map((a) => `http://${formatHostPort(a)}`), ...(edge.httpsUrl ? [edge.httpsUrl] : [])];
+  const urls = [...edge.addresses.map((a) => `http://${formatHostPort(a)}`), ...edge.httpsUrls];
   announceListening('edge', `edge ${edge.name} listening on ${urls.join(' ')}, admin ${edge.adminUrl}, origin ${origins}`, { name: edge.name, address: urls.join(' '), admin: edge.adminUrl, origin: origins });
   reportReady([...urls, `${edge.adminUrl}/metrics`]);
   const stop = (): void => {
@@ -266,7 +266,7 @@ export function edgeCommand(run: (role: EdgeRoleOptions) => Promise<void> = runE
     .option('--no-compression', 'serve every answer as the origin coded it (default: br/gzip variants of stored text objects)')
     .addOption(new Option('--workers <n>', "worker processes sharing the port and one cache ring; 1 = a single process (default: the file's workers, else one per core)").argParser(integerFlag('--workers', EDGE_WORKERS_RANGE)))
     .option('--tls-ca <file>', "PEM CA bundle trusted for an https origin and the distribution links (default: the file's tls.ca, else public CAs)")
-    .option('--tls-listen <host:port>', 'HTTPS and HTTP/2 listener, e.g. 127.0.0.11:8443 (default: with --config, the edge\'s tls.port on the host of its first listener)')
+    .addOption(new Option('--tls-listen <host:port>', "HTTPS and HTTP/2 listener address(es), e.g. 127.0.0.11:8443,[::1]:8443; comma list, repeatable (default: with --config, the edge's tls.port on each of its addresses)").argParser(listFlag((t) => t)))
     .addOption(new Option('--tls-cert <files>', 'PEM certificate chain(s), chosen by SNI; comma list, repeatable; paired with --tls-key').argParser(listFlag((f) => f)))
     .addOption(new Option('--tls-key <files>', 'PEM private key(s), in the order of --tls-cert; comma list, repeatable').argParser(listFlag((f) => f)))
     .action(async (flags: EdgeFlags) => {

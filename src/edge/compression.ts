@@ -16,8 +16,9 @@
  *   variant lives, so byte ranges and If-Range over them are valid, RFC 9110 §8.8.1; the suffix keeps the
  *   origin's validator from matching a different representation). If-None-Match: "abc-br" then gets 304;
  * - Range requests address the encoded bytes (the variant is an ordinary stored object to deliver.ts);
- * - freshness: the identity's (same Age, same TTL); it goes with the identity object: a refetched or revalidated
- *   identity starts new variants, and purges take variants with them (same path and primary key).
+ * - freshness: the identity's (same Age, same TTL); it goes with the identity object: a refetched identity starts
+ *   new variants; a revalidated one (304, same body) carries its variants over with the new headers and
+ *   freshness, the encoded bytes kept (`refresh`); purges take variants with them (same path and primary key).
  *
  * Compression runs on libuv's thread pool (zlib's async API) and concurrent requests for the same variant wait
  * for the same job; at most MAX_JOBS jobs run, past that a client gets identity rather than a queue.
@@ -129,9 +130,44 @@ export class EdgeCompression {
         ? await brotli(entry.body, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: entry.body.length } })
         : await gzip(entry.body, { level: GZIP_LEVEL });
     this.onCompressed(coding);
+    const variant = this.variantOf(entry, coding, body, key);
+    if (this.cache.store.set(variant) !== 'stored') return undefined;
+    const made = this.made.get(entry) ?? {};
+    made[coding] = variant;
+    this.made.set(entry, made);
+    return variant;
+  }
+
+  /**
+   * After a 304 freshened `stale` into `fresh` (RFC 9111 §4.3.4: the stored body stays, headers and freshness are
+   * new): the variants made from `stale` that are still stored are stored again with `fresh`'s headers and
+   * freshness around the same encoded bytes. Without this a revalidated object was compressed again on its next
+   * encoded hit, and the old variant, stale, stayed in the store until then.
+   */
+  refresh(stale: CachedObject, fresh: CachedObject): void {
+    const made = this.made.get(stale);
+    if (made === undefined) return;
+    // A 304 may bring Cache-Control: no-transform (RFC 9110 §7.7): then the old variants go, and none is made.
+    const stillCompressible = this.compressible(fresh.status, fresh.headers, fresh.body.length);
+    const carried: { br?: CachedObject; gzip?: CachedObject } = {};
+    for (const coding of ['br', 'gzip'] as const) {
+      const old = made[coding];
+      if (old === undefined || this.cache.store.peek(old.key) !== old) continue;
+      if (!stillCompressible) {
+        this.cache.store.delete(old.key);
+        continue;
+      }
+      const variant = this.variantOf(fresh, coding, old.body, old.key);
+      if (this.cache.store.set(variant) === 'stored') carried[coding] = variant;
+    }
+    this.made.set(fresh, carried);
+  }
+
+  /** The encoded variant of `entry`: its headers with the coding's, the encoded `body`, its freshness. */
+  private variantOf(entry: CachedObject, coding: 'br' | 'gzip', body: Buffer, key: string): CachedObject {
     const headers: HeaderMap = { ...entry.headers, 'content-encoding': coding, 'content-length': String(body.length), vary: withAcceptEncoding(single(entry.headers.vary)) };
     if (entry.etag !== undefined) headers.etag = suffixedEtag(entry.etag, coding);
-    const variant = createCachedObject({
+    return createCachedObject({
       key,
       primaryKey: entry.primaryKey,
       host: entry.host,
@@ -144,11 +180,6 @@ export class EdgeCompression {
       via: this.via,
       seq: undefined,
     });
-    if (this.cache.store.set(variant) !== 'stored') return undefined;
-    const made = this.made.get(entry) ?? {};
-    made[coding] = variant;
-    this.made.set(entry, made);
-    return variant;
   }
 }
 

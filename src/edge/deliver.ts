@@ -23,11 +23,62 @@ export type HeaderMapAlias = HeaderMap;
 
 export const NO_ADDED_HEADERS: HeaderMap = Object.freeze({}) as HeaderMap;
 
-/** A plain fresh hit: one writeHead with the precomputed header list and one write of the stored body. */
+/**
+ * A plain fresh hit: one writeHead with the precomputed header list and one write of the stored body.
+ * Over HTTP/2 the head goes straight onto the stream (http2HitHead) instead of through the compat response's
+ * writeHead. Measured on node 20.20 (h2load, 1 KiB hits, server CPU per request): compat's writeHead with a flat
+ * list validates every field twice (a removeHeader, appendHeader and setHeader per name), and it always asks for
+ * trailers, which costs a JS round trip and an empty DATA frame per response; together about a quarter of the
+ * edge's HTTP/2 hit cost. The compat response still ends the stream (res.end), so its state, `statusCode`,
+ * `writableEnded` and its 'finish'/'close' events stay what the access log and metrics read.
+ */
 function writeHit(res: ClientResponse, entry: CachedObject, now: number, added: HeaderMap): void {
-  entry.hitHead[entry.ageSlot] = String(Math.floor(currentAge(entry.freshness, now)));
+  const age = String(Math.floor(currentAge(entry.freshness, now)));
+  const stream = res.stream;
+  if (stream !== undefined && hasBody(entry.status)) {
+    // What compat's writeHead does with a stream that is gone: nothing (a reset came before an encoded hit's job ended).
+    if (stream.destroyed || stream.closed) return;
+    const head = http2HitHead(entry, added);
+    head.age = age;
+    res.statusCode = entry.status;
+    stream.respond(head, HTTP2_HIT_OPTIONS);
+    res.end(entry.body);
+    return;
+  }
+  entry.hitHead[entry.ageSlot] = age;
   res.writeHead(entry.status, added === NO_ADDED_HEADERS ? entry.hitHead : entry.hitHead.concat(flatten(added)));
   res.end(entry.body);
+}
+
+/** No trailers (compat's default asks for them): the body's last DATA frame ends the stream. */
+const HTTP2_HIT_OPTIONS = { endStream: false, waitForTrailers: false } as const;
+
+/** 204, 205 and 304 end the stream with the head (node's respond does): they keep compat's writeHead path. */
+function hasBody(status: number): boolean {
+  return status !== 204 && status !== 205 && status !== 304;
+}
+
+/**
+ * RFC 9113 §8.2.2: connection-specific fields must not appear in HTTP/2; endToEnd (headers.ts) removes the
+ * HTTP/1.1 hop-by-hop ones already, HTTP2-Settings is the one left (node's respond throws on it).
+ */
+const NOT_IN_HTTP2 = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'http2-settings', 'te']);
+
+/** The entry's hit head as an HTTP/2 header object (built once per entry and listener headers, entry.ts). */
+function http2HitHead(entry: CachedObject, added: HeaderMap): Record<string, string | string[] | number> {
+  const built = entry.http2Head;
+  if (built !== undefined && built.added === added) return built.headers;
+  const headers: Record<string, string | string[] | number> = { ':status': entry.status };
+  const list = added === NO_ADDED_HEADERS ? entry.hitHead : entry.hitHead.concat(flatten(added));
+  for (let i = 0; i < list.length; i += 2) {
+    const name = list[i]!;
+    const value = list[i + 1]!;
+    if (NOT_IN_HTTP2.has(name)) continue;
+    const prior = headers[name];
+    headers[name] = prior === undefined ? value : Array.isArray(prior) ? [...prior, value] : [String(prior), value];
+  }
+  entry.http2Head = { added, headers };
+  return headers;
 }
 
 export function writeDelivery(req: DeliveredRequest, res: ClientResponse, d: Exclude<Delivery, { kind: 'admin' }>, via: string, now: number, added: HeaderMap = NO_ADDED_HEADERS): void {

@@ -26,6 +26,18 @@ export interface CachedObject extends StoredEntry {
   readonly hitHead: string[];
   /** Index of the Age value in hitHead. */
   readonly ageSlot: number;
+  /**
+   * The same head as an HTTP/2 header object, built on the first HTTP/2 fresh hit (deliver.ts http2HitHead), with
+   * the headers the listener adds (`added`, HSTS) folded in. Mutable: a cache of the entry's own, not shared state.
+   */
+  http2Head: Http2Head | undefined;
+}
+
+/** A fresh hit's HTTP/2 head and the listener headers it was built with. */
+export interface Http2Head {
+  readonly added: HeaderMap;
+  /** `:status`, the hit head's fields (repeated names as arrays) and `added`; only `age` is rewritten per hit. */
+  readonly headers: Record<string, string | string[] | number>;
 }
 
 export interface NewObject {
@@ -74,6 +86,7 @@ export function createCachedObject(o: NewObject): CachedObject {
     size: o.body.length + headerBytes + o.key.length + ENTRY_BOOKKEEPING_BYTES,
     hitHead,
     ageSlot: base.length + 1,
+    http2Head: undefined,
   };
 }
 

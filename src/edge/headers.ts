@@ -31,14 +31,18 @@ export const EDGE_ONLY = new Set(['cdn-cache-control', 'surrogate-control', 'sur
 /** The hop header between edges (ring/hops.ts): never forwarded as a client sent it. */
 const EDGE_HOP = [HOP_HEADER, HOP_AUTH_HEADER];
 
-/** A copy without hop-by-hop headers, including those the Connection header names (RFC 9110 §7.6.1). */
+/**
+ * A copy without hop-by-hop headers, including those the Connection header names (RFC 9110 §7.6.1), and without
+ * HTTP/2 pseudo-headers (`:path`, ...: they describe the client's request, RFC 9113 §8.3, and HTTP/1.1 to the
+ * origin has no place for them; client-request.ts leaves them in node's object).
+ */
 export function endToEnd(headers: HeaderMap | IncomingHttpHeaders): HeaderMap {
   const named = new Set<string>();
   const conn = headers.connection;
   if (typeof conn === 'string') for (const t of conn.split(',')) named.add(t.trim().toLowerCase());
   const out: HeaderMap = {};
   for (const [k, v] of Object.entries(headers)) {
-    if (v === undefined || HOP_BY_HOP.has(k) || named.has(k)) continue;
+    if (v === undefined || k[0] === ':' || HOP_BY_HOP.has(k) || named.has(k)) continue;
     out[k] = v;
   }
   return out;

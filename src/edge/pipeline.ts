@@ -306,6 +306,18 @@ export class EdgePipeline {
   }
 
   /**
+   * The stored encoded variant of `entry` that this request accepts, when there is one (a revalidated object's
+   * variants are carried over, compression.ts refresh); else `entry`. Nothing is compressed here.
+   */
+  private storedEncoding(req: EdgeRequest, entry: CachedObject): CachedObject {
+    const c = this.o.compression;
+    const accept = req.headers['accept-encoding'];
+    if (c === undefined || accept === undefined) return entry;
+    const coding = c.codingFor(accept, entry);
+    return coding === 'identity' ? entry : (c.stored(entry, coding) ?? entry);
+  }
+
+  /**
    * hit: a usable stored response (`served`: the object itself or its encoded variant); a stale one within
    * stale-while-revalidate also starts a background revalidation of the object.
    */
@@ -377,7 +389,7 @@ export class EdgePipeline {
         }
         return upstreamFailure(outcome.error, outcome.retryAfterSec, 'dnscdn; fwd=miss');
       case 'not-modified':
-        return deliverObject(outcome.entry, 'REVALIDATED', `dnscdn; fwd=stale; fwd-status=304${collapsed}`);
+        return deliverObject(this.storedEncoding(req, outcome.entry), 'REVALIDATED', `dnscdn; fwd=stale; fwd-status=304${collapsed}`);
       case 'response': {
         if (stale && outcome.status >= 500 && staleIfErrorAllows(stale.freshness, now)) {
           this.o.metrics.staleServed.inc();

@@ -121,7 +121,8 @@ export interface EdgeOptions {
 }
 
 export interface EdgeTlsOptions {
-  listen: string | HostPort;
+  /** Like EdgeOptions.listen: one address or several (a dual-stack edge serves HTTPS on each). */
+  listen: string | HostPort | ReadonlyArray<string | HostPort>;
   /** Served by SNI; may be empty while the first ACME certificate is awaited. */
   certificates: TlsCertificateFiles[];
   default?: TlsCertificateFiles;
@@ -151,8 +152,10 @@ export interface EdgeServer {
   readonly cache: EdgeCache;
   readonly registry: Registry;
   readonly metrics: EdgeMetrics;
-  /** `https://host:port` of the HTTPS listener, when there is one. */
+  /** `https://host:port` of the HTTPS listener's first address, when there is one. */
   readonly httpsUrl: string | undefined;
+  /** `https://host:port` of every HTTPS address, in the order of `tls.listen`; empty without TLS. */
+  readonly httpsUrls: readonly string[];
   /** The certificates the HTTPS listener serves (ACME adds to them). */
   readonly certificates: ServedCertificates | undefined;
   /** `http://host:port` of the admin listener (`/metrics`, `/.dnscdn/*`). */
@@ -192,7 +195,10 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
   // The gauge reads the pool on each scrape, long after it exists.
   const pool: OriginPool = new OriginPool({ pool: poolConfig, timeoutMs: originTimeoutMs, observer: createOriginServerMetrics(registry, () => pool.status()) });
   const compression = options.compression === false ? undefined : new EdgeCompression(cache, options.compression ?? DEFAULT_COMPRESSION, via, (coding) => m.compressions.inc({ coding }));
-  if (compression) cache.compressible = (status, headers, length) => compression.compressible(status, headers, length);
+  if (compression) {
+    cache.compressible = (status, headers, length) => compression.compressible(status, headers, length);
+    cache.freshened = (stale, fresh) => compression.refresh(stale, fresh);
+  }
   const rings = options.ring ? buildRings(options.ring, { origin: pool, registry, originTimeoutMs, storeBytes: options.maxBytes, holds: (key) => store.peek(key) !== undefined }) : undefined;
   const upstream = observedUpstream(rings?.upstream ?? pool, (o) => {
     if (o.kind === 'response') m.originLatency.observe(o.latencySec);
@@ -204,7 +210,7 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
   const challenges = options.acmeChallengeDir === undefined ? undefined : new ChallengeDirectory(options.acmeChallengeDir);
   // Certificates load before anything binds: a bad file refuses the start with the file and the reason.
   const certificates = options.tls ? new ServedCertificates(options.tls.certificates, options.tls.default) : undefined;
-  const httpsListen = options.tls === undefined ? undefined : typeof options.tls.listen === 'string' ? parseHostPort(options.tls.listen) : options.tls.listen;
+  const httpsListen = options.tls === undefined ? undefined : hostPorts(options.tls.listen);
   const pipeline = new EdgePipeline({
     cache,
     upstream,
@@ -322,12 +328,10 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
   peerServer?.on('clientError', answerClientError);
 
   // One node server per address (a node server binds one): same handler, same pipeline and cache.
-  const listens = (Array.isArray(options.listen) ? options.listen : [options.listen]) as ReadonlyArray<string | HostPort>;
   const servers: http.Server[] = [];
   const addresses: HostPort[] = [];
   try {
-    for (const l of listens) {
-      const listen = typeof l === 'string' ? parseHostPort(l) : l;
+    for (const listen of hostPorts(options.listen)) {
       const server = http.createServer({ maxHeaderSize: maxHeaderBytes, keepAliveTimeout: 5000 }, (req, res) => handle(req, res, false, NO_ADDED_HEADERS));
       server.on('clientError', answerClientError);
       server.on('connection', (socket: Socket) => m.traffic.trackConnection(socket));
@@ -380,12 +384,13 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
     if (options.tls.redirectHttp) pipeline.redirectToHttps(options.tls.publicPort ?? https.address.port);
   }
   const address = addresses[0]!;
-  const httpsUrl = https ? `https://${formatHostPort(https.address)}` : undefined;
+  const httpsUrls = https ? https.addresses.map((a) => `https://${formatHostPort(a)}`) : [];
+  const httpsUrl = httpsUrls[0];
   // At debug: the command's announcement (src/log.ts announceListening) is the role's one start-up line.
   log.debug('edge listening', {
     name,
     listen: addresses.map(formatHostPort).join(' '),
-    ...(httpsUrl ? { https: httpsUrl } : {}),
+    ...(httpsUrl ? { https: httpsUrls.join(' ') } : {}),
     admin: admin.url,
     origin: poolConfig.servers.map((sv) => sv.url).join(' '),
   });
@@ -395,6 +400,7 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
     originPool: pool,
     url: `http://${formatHostPort(address)}`,
     httpsUrl,
+    httpsUrls,
     certificates,
     name,
     cache,
@@ -475,6 +481,12 @@ function fail(req: ClientMessage, res: NodeResponse, err: unknown): void {
 
 function bodyTooLarge(res: NodeResponse): void {
   writeSynth(asClientResponse(res), 413, 'request body too large\n');
+}
+
+/** `listen` options as parsed addresses: one or several, text or parsed. */
+function hostPorts(listen: string | HostPort | ReadonlyArray<string | HostPort>): HostPort[] {
+  const list = (Array.isArray(listen) ? listen : [listen]) as ReadonlyArray<string | HostPort>;
+  return list.map((l) => (typeof l === 'string' ? parseHostPort(l) : l));
 }
 
 function listenOn(server: http.Server, options: { host: string; port: number; exclusive: boolean }): Promise<void> {

@@ -3,7 +3,7 @@
  * `dnscdn up` start exactly this; command.ts builds the same object from flags and lets a flag override a key.
  */
 import { originPoolOf } from '../config/origin-pool.js';
-import { adminToken, edgeAdmin, edgeHttpsListener, edgeListeners, edgeReplicaDir, edgeUrl, findEdge, distributionUrl, originServerUrls } from '../config/reach.js';
+import { adminToken, edgeAdmin, edgeHttpsListeners, edgeListeners, edgeReplicaDir, edgeUrl, findEdge, distributionUrl, originServerUrls } from '../config/reach.js';
 import type { AcmeConfig, Deployment, EdgeConfig, LinkTlsConfig } from '../config/types.js';
 import { DEFAULT_COMPRESSION } from './compression.js';
 import type { EdgeRingOptions, PeerTarget } from './ring/ring-setup.js';
@@ -82,13 +82,10 @@ export function ringFromDeployment(d: Deployment, edge: EdgeConfig, secret: stri
   return { secret, name: edge.name, cluster: cluster.map(target), shield: shield.map(target) };
 }
 
-/**
- * The HTTPS listener of an edge from its `tls` settings: at `tls.port` on the host of the edge's first listener
- * (edgeListeners: its first address, or the first `listen` entry, e.g. a wildcard behind NAT).
- */
+/** The HTTPS listeners of an edge from its `tls` settings: at `tls.port` on each of its addresses (edgeHttpsListeners). */
 function edgeTlsOptions(edge: EdgeConfig): EdgeTlsOptions {
   const t = edge.tls!;
-  const o: EdgeTlsOptions = { listen: edgeHttpsListener(edge), certificates: [...t.certificates], redirectHttp: t.redirectHttp };
+  const o: EdgeTlsOptions = { listen: edgeHttpsListeners(edge), certificates: [...t.certificates], redirectHttp: t.redirectHttp };
   if (t.default) o.default = t.default;
   if (t.hstsMaxAgeSec !== undefined) o.hstsMaxAgeSec = t.hstsMaxAgeSec;
   if (t.handshakeTimeoutMs !== undefined) o.handshakeTimeoutMs = t.handshakeTimeoutMs;

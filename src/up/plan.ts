@@ -4,7 +4,7 @@
  */
 import { formatHostPort } from '../net/address.js';
 import { join, relative } from 'node:path';
-import { adminScheme, edgeAdminUrl, edgeHttpsListener, edgeListeners } from '../config/reach.js';
+import { adminScheme, edgeAdminUrl, edgeHttpsListeners, edgeListeners } from '../config/reach.js';
 import type { Deployment } from '../config/types.js';
 
 export interface RoleProcess {
@@ -28,12 +28,12 @@ export function planProcesses(d: Deployment): RoleProcess[] {
   const file = d.file;
   const out: RoleProcess[] = [];
   const dnsListens = d.dns.listen.map((hp) => `${formatHostPort(hp)} udp+tcp`);
-  if (d.dns.admin) dnsListens.push(`http://${formatHostPort(d.dns.admin)}/metrics`);
+  if (d.dns.admin) dnsListens.push(`${adminScheme(d)}://${formatHostPort(d.dns.admin)}/metrics`);
   out.push({ label: 'dns', role: 'dns', args: ['dns', '--config', file], wave: 2, listens: dnsListens });
   // More name servers for the same zones and pools (dns.instances: ns2, ...), each probing the edges itself.
   for (const i of d.dns.instances) {
     const listens = i.listen.map((hp) => `${formatHostPort(hp)} udp+tcp`);
-    if (i.admin) listens.push(`http://${formatHostPort(i.admin)}/metrics`);
+    if (i.admin) listens.push(`${adminScheme(d)}://${formatHostPort(i.admin)}/metrics`);
     out.push({ label: `dns ${i.name}`, role: 'dns', args: ['dns', '--config', file, '--name', i.name], wave: 2, listens });
   }
   if (d.origin) {
@@ -57,7 +57,7 @@ export function planProcesses(d: Deployment): RoleProcess[] {
       wave: 1,
       listens: [
         ...edgeListeners(e).map((hp) => `http://${formatHostPort(hp)}`),
-        ...(e.tls ? [`https://${formatHostPort(edgeHttpsListener(e))}`] : []),
+        ...(e.tls ? edgeHttpsListeners(e).map((hp) => `https://${formatHostPort(hp)}`) : []),
         ...(e.admin ? [`${edgeAdminUrl(e, d)}/metrics`] : []),
       ],
     });
@@ -103,7 +103,7 @@ export function formatBanner(d: Deployment, rows: Array<{ process: RoleProcess; 
   }
   if (d.dns.admin) {
     lines.push('');
-    lines.push(`dashboard: http://${formatHostPort(d.dns.admin)}/dashboard     # the edges on a map, live (Server-Sent Events)`);
+    lines.push(`dashboard: ${adminScheme(d)}://${formatHostPort(d.dns.admin)}/dashboard     # the edges on a map, live (Server-Sent Events)`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -30,6 +30,14 @@ origin:
 const FILE = '/etc/dnscdn/site.yaml';
 
 describe('edge tls settings', () => {
+  it('an edge with several addresses gets an HTTPS listener on each, at tls.port', () => {
+    const d = parseDeployment(deployment(`  tls: { port: 8443, demoCa: var/demo-ca }`).replace('addresses: [127.0.0.11]', 'addresses: [127.0.0.11, "::1"]'), FILE, { env: {} });
+    expect(edgeRoleFromDeployment(d, 'london').server.tls?.listen).toEqual([
+      { host: '127.0.0.11', port: 8443 },
+      { host: '::1', port: 8443 },
+    ]);
+  });
+
   it('reads certificates, defaults and limits, and lets an edge override single keys', () => {
     const d = parseDeployment(
       deployment(
@@ -60,7 +68,7 @@ describe('edge tls settings', () => {
     });
     expect(london!.tls).toMatchObject({ port: 9443, redirectHttp: true, certificates: tokyo!.tls!.certificates });
     const role = edgeRoleFromDeployment(d, 'london', 'a-token-of-length');
-    expect(role.server.tls?.listen).toEqual({ host: '127.0.0.11', port: 9443 });
+    expect(role.server.tls?.listen).toEqual([{ host: '127.0.0.11', port: 9443 }]);
   });
 
   it('reads acme and demoCa; the role serves challenges from the acme challenge folder', () => {

@@ -35,7 +35,7 @@ export interface DnsFromFile {
   port: number;
   /** The addresses of its start-up line, as printed (`127.0.0.1:5353 [::1]:5353`). */
   listening: string;
-  /** http://host:port of the admin listener, when there is one. */
+  /** http(s)://host:port of the admin listener, when there is one. */
   admin: string | undefined;
   /** Everything written to stderr so far. */
   stderr: () => string;
@@ -58,7 +58,7 @@ export async function startDnsFromFile(file: string, args: string[], env: Record
     if (line !== undefined) {
       exited.catch(() => undefined); // a later exit is the test's business
       const port = Number(/^\S*:(\d+)/.exec(line)![1]);
-      return { child, port, listening: line.replace(/, metrics .*$/, ''), admin: /, metrics (http:\/\/\S+)\/metrics$/.exec(line)?.[1], stderr: () => stderr };
+      return { child, port, listening: line.replace(/, metrics .*$/, ''), admin: /, metrics (https?:\/\/\S+)\/metrics$/.exec(line)?.[1], stderr: () => stderr };
     }
   }
 }

@@ -128,12 +128,21 @@ describe('dnscdn edge TLS flags', () => {
   it('--tls-listen with --tls-cert/--tls-key pairs (comma list or repeated) build the HTTPS listener', async () => {
     const o = await parse(['--listen', '127.0.0.1:8080', '--origin', 'http://127.0.0.1:8000', '--tls-listen', '127.0.0.1:8443', '--tls-cert', '/c/a.pem,/c/b.pem', '--tls-key', '/c/a.key', '--tls-key', '/c/b.key']);
     expect(o.server.tls).toEqual({
-      listen: { host: '127.0.0.1', port: 8443 },
+      listen: [{ host: '127.0.0.1', port: 8443 }],
       certificates: [
         { cert: '/c/a.pem', key: '/c/a.key' },
         { cert: '/c/b.pem', key: '/c/b.key' },
       ],
     });
+  });
+
+  it('--tls-listen takes several addresses (comma list or repeated), as --listen does', async () => {
+    const o = await parse(['--listen', '127.0.0.1:8080,[::1]:8080', '--origin', 'http://127.0.0.1:8000', '--tls-listen', '127.0.0.1:8443,[::1]:8443', '--tls-listen', '127.0.0.2:8443', '--tls-cert', '/c/a.pem', '--tls-key', '/c/a.key']);
+    expect(o.server.tls?.listen).toEqual([
+      { host: '127.0.0.1', port: 8443 },
+      { host: '::1', port: 8443 },
+      { host: '127.0.0.2', port: 8443 },
+    ]);
   });
 
   it('refuses certificates and keys that do not pair up, and a listener without a certificate', async () => {

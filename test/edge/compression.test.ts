@@ -55,6 +55,49 @@ describe('edge compression', () => {
     expect(f.origin.count('/page.html')).toBe(1);
   });
 
+  it('a revalidated object (304 from the origin) keeps its stored br variant, refreshed, not compressed again', async () => {
+    await curl('/page.html');
+    const first = await curl('/page.html', '-H', 'Accept-Encoding: br');
+    expect(await metric(f.edge, 'dnscdn_edge_compressions_total', { coding: 'br' })).toBe(1);
+    f.clock.advance(61); // max-age=60: stale now; the origin answers If-None-Match "p1" with 304
+    const revalidated = await curl('/page.html', '-H', 'Accept-Encoding: br');
+    expect(revalidated.headers['x-cache']).toBe('REVALIDATED');
+    expect(await metric(f.edge, 'dnscdn_edge_revalidations_total', { result: '304' })).toBe(1);
+    expect(revalidated.headers['content-encoding']).toBe('br');
+    expect(revalidated.headers.etag).toBe('"p1-br"');
+    expect(revalidated.body.equals(first.body)).toBe(true);
+    // Fresh again, with the revalidated freshness: a HIT whose Age counts from the 304, and still one compression.
+    f.clock.advance(5);
+    const hit = await curl('/page.html', '-H', 'Accept-Encoding: br');
+    expect(hit.headers['x-cache']).toBe('HIT');
+    expect(hit.headers['content-encoding']).toBe('br');
+    expect(hit.headers.age).toBe('5');
+    expect(hit.body.equals(first.body)).toBe(true);
+    expect(await metric(f.edge, 'dnscdn_edge_compressions_total', { coding: 'br' })).toBe(1);
+    expect(f.origin.count('/page.html')).toBe(2);
+  });
+
+  it('a 304 that adds no-transform drops the stored variants: identity from then on', async () => {
+    f.origin.on('/strict.html', (req, res) => {
+      if (req.headers['if-none-match'] === '"s1"') {
+        res.writeHead(304, { etag: '"s1"', 'cache-control': 'max-age=60, no-transform' });
+        return void res.end();
+      }
+      res.writeHead(200, { 'cache-control': 'max-age=60', 'content-type': 'text/html', etag: '"s1"' });
+      res.end(TEXT);
+    });
+    await curl('/strict.html');
+    expect((await curl('/strict.html', '-H', 'Accept-Encoding: br')).headers['content-encoding']).toBe('br');
+    f.clock.advance(61);
+    const revalidated = await curl('/strict.html', '-H', 'Accept-Encoding: br');
+    expect(revalidated.headers['x-cache']).toBe('REVALIDATED');
+    expect(revalidated.headers['content-encoding']).toBeUndefined();
+    expect(revalidated.body.toString()).toBe(TEXT);
+    expect(f.edge.cache.list().filter((o) => o.path === '/strict.html').map((o) => o.key.split('\n').slice(1).join('|'))).toEqual(['']);
+    expect((await curl('/strict.html', '-H', 'Accept-Encoding: br')).headers['content-encoding']).toBeUndefined();
+    expect(await metric(f.edge, 'dnscdn_edge_compressions_total', { coding: 'br' })).toBe(1);
+  });
+
   it('curl --compressed gets br or gzip and decodes it; a gzip-only client gets gzip', async () => {
     await curl('/page.html');
     const compressed = await curl('/page.html', '--compressed');

@@ -34,6 +34,7 @@ import { DashboardRoutes } from '../../dashboard/routes.js';
 import { ask } from '../ask.js';
 import { listenMetrics, type MetricsListener } from '../metrics-listener.js';
 import { LIVENESS_DEFAULTS, LivenessMonitor, type LivenessSettings } from '../../cluster/liveness.js';
+import type { ServerTls } from '../../http/link-tls.js';
 import { isWorkerMessage, type PrimaryMessage } from './messages.js';
 import { RestartBackoff, type RestartBackoffOptions } from './restart-backoff.js';
 import { detectUdpSocketMode, type UdpSocketMode } from './socket-mode.js';
@@ -47,6 +48,8 @@ export interface DnsPrimaryOptions {
   listen: readonly HostPort[];
   /** The admin listener (/metrics, /healthz); absent = none. */
   metricsListen?: HostPort;
+  /** The admin listener serves HTTPS with this certificate (the deployment's `tls.admin`). */
+  metricsTls?: ServerTls;
   /** The deployment file whose edges the primary probes; absent = no steering, nothing to probe. */
   deploymentFile?: string;
   backoff?: RestartBackoffOptions;
@@ -218,7 +221,7 @@ export async function startDnsPrimary(options: DnsPrimaryOptions): Promise<DnsPr
       admin = await listenMetrics(options.metricsListen, clusterMetrics(registry), () => ({
         workers: [...running.entries()].map(([id, r]) => ({ id, pid: r.worker.process.pid, ready: r.listening !== undefined })),
         ...(checker && { edges: checker.status() }),
-      }), routes && (() => (req, res, path) => routes.handle(req, res, path)));
+      }), routes && (() => (req, res, path) => routes.handle(req, res, path)), options.metricsTls);
     }
   } catch (err) {
     unwatch();

@@ -63,24 +63,45 @@ export function http2ServerOptions(l: Http2Limits): http2.SecureServerOptions {
   };
 }
 
-/** Counts the streams a client reset (or had reset) on one session; past the cap the session ends. */
+/**
+ * Counts the streams a client reset (or had reset) on one session; past the cap the session ends.
+ * The listeners are made once per session (a stream costs a listener slot, not a closure and a once-wrapper: this
+ * runs on every request of the hit path). The session is held here because a closed stream no longer has it.
+ */
 export function guardResets(session: http2.ServerHttp2Session, l: Http2Limits, now: () => number): void {
-  let windowStart = now();
-  let resets = 0;
-  session.on('stream', (stream) => {
-    stream.once('close', () => {
+  new ResetGuard(session, l, now);
+}
+
+class ResetGuard {
+  private windowStart: number;
+  private resets = 0;
+
+  constructor(
+    private readonly session: http2.ServerHttp2Session,
+    private readonly limits: Http2Limits,
+    private readonly now: () => number,
+  ) {
+    this.windowStart = now();
+    const guard = this;
+    function onStreamClose(this: http2.ServerHttp2Stream): void {
       // rstCode 0 (NO_ERROR) is a normal end; anything else is a cancelled or refused stream.
-      if (stream.rstCode === http2.constants.NGHTTP2_NO_ERROR || session.destroyed) return;
-      const t = now();
-      if (t - windowStart > l.resetWindowMs) {
-        windowStart = t;
-        resets = 0;
-      }
-      if (++resets > l.maxResets) {
-        log.warn('http2 session closed: too many stream resets', { resets, windowMs: l.resetWindowMs, client: session.socket?.remoteAddress });
-        session.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
-        session.destroy();
-      }
-    });
-  });
+      if (this.rstCode !== http2.constants.NGHTTP2_NO_ERROR) guard.counted();
+    }
+    session.on('stream', (stream: http2.ServerHttp2Stream) => stream.on('close', onStreamClose));
+  }
+
+  private counted(): void {
+    const session = this.session;
+    if (session.destroyed) return;
+    const t = this.now();
+    if (t - this.windowStart > this.limits.resetWindowMs) {
+      this.windowStart = t;
+      this.resets = 0;
+    }
+    if (++this.resets > this.limits.maxResets) {
+      log.warn('http2 session closed: too many stream resets', { resets: this.resets, windowMs: this.limits.resetWindowMs, client: session.socket?.remoteAddress });
+      session.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+      session.destroy();
+    }
+  }
 }

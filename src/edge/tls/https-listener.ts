@@ -1,12 +1,12 @@
 /**
- * The edge's HTTPS listener: one `node:http2` secure server that speaks HTTP/2 and HTTP/1.1 (ALPN `h2`,
- * `http/1.1`, `allowHTTP1`), so both protocols reach the same request handler with compat req/res objects.
+ * The edge's HTTPS listener: on each of its addresses (a dual-stack edge has several) one `node:http2` secure
+ * server that speaks HTTP/2 and HTTP/1.1 (ALPN `h2`, `http/1.1`, `allowHTTP1`), so both protocols reach the same
+ * request handler with compat req/res objects (node binds one address per server).
  * Certificates come from ServedCertificates (SNI, reload); TLS 1.2 is the minimum; session tickets are on, with
- * a fresh ticket key every `ticketKeyRotationMs` (node holds one key at a time, so a ticket older than the last
- * rotation falls back to a full handshake: that is the price of forward secrecy for resumed sessions); a
- * handshake that does not finish in `handshakeTimeoutMs` is dropped (node's default is 120 s).
+ * a fresh ticket key every `ticketKeyRotationMs` and the previous key still accepted for one more period
+ * (ticket-keys.ts), shared by every address; a handshake that does not finish in `handshakeTimeoutMs` is dropped
+ * (node's default is 120 s).
  */
-import { randomBytes } from 'node:crypto';
 import http2 from 'node:http2';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -14,6 +14,7 @@ import { MIN_TLS_VERSION } from './certificate-set.js';
 import { guardResets, headerListBytes, http2ServerOptions, type Http2Limits } from './h2-limits.js';
 import { sendText } from '../../http/reply.js';
 import { OcspStapler } from './ocsp.js';
+import { TicketKeys } from './ticket-keys.js';
 import type { ServedCertificates } from './served-certificates.js';
 import type { HostPort } from '../../net/address.js';
 import { logger } from '../../log.js';
@@ -34,7 +35,8 @@ export const DEFAULT_IDLE_TIMEOUT_MS = 120_000;
 export type EdgeRequestHandler = (req: IncomingMessage | http2.Http2ServerRequest, res: ServerResponse | http2.Http2ServerResponse) => void;
 
 export interface HttpsListenerOptions {
-  listen: HostPort;
+  /** Every address to serve HTTPS on (at least one); port 0 picks a free port per address. */
+  listen: readonly HostPort[];
   certificates: ServedCertificates;
   limits: Http2Limits;
   handshakeTimeoutMs?: number;
@@ -49,12 +51,64 @@ export interface HttpsListenerOptions {
 }
 
 export interface HttpsListener {
+  /** The first address's bound host and port. */
   readonly address: HostPort;
-  readonly server: http2.Http2SecureServer;
+  /** Every bound address, in the order of `listen`. */
+  readonly addresses: readonly HostPort[];
+  /** One server per address, in the same order. */
+  readonly servers: readonly http2.Http2SecureServer[];
   close(): Promise<void>;
 }
 
 export async function startHttpsListener(o: HttpsListenerOptions): Promise<HttpsListener> {
+  if (o.listen.length === 0) throw new Error('the HTTPS listener needs at least one address');
+  const tickets = new TicketKeys();
+  const stapler = new OcspStapler();
+  // HTTP/1.1 keep-alive sockets and HTTP/2 sessions of every address, ended on close (server.close waits for them otherwise).
+  const sockets = new Set<Socket>();
+  const sessions = new Set<http2.ServerHttp2Session>();
+  const servers: http2.Http2SecureServer[] = [];
+  const addresses: HostPort[] = [];
+  const rotation = setInterval(() => tickets.rotate(), o.ticketKeyRotationMs ?? DEFAULT_TICKET_ROTATION_MS);
+  rotation.unref();
+  o.certificates.onDefaultChange = (c) => {
+    for (const server of servers) {
+      server.setSecureContext({ cert: c.cert, key: c.key, minVersion: MIN_TLS_VERSION });
+      // setSecureContext replaces the context that held the ticket key hook.
+      tickets.attach(server);
+    }
+  };
+  const close = async (): Promise<void> => {
+    clearInterval(rotation);
+    for (const s of sessions) s.destroy();
+    for (const s of sockets) s.destroy();
+    await Promise.all(servers.map((server) => new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()))));
+  };
+  try {
+    for (const listen of o.listen) {
+      const server = createServer(o, stapler, sockets, sessions);
+      tickets.attach(server);
+      servers.push(server);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(listen.port, listen.host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      const addr = server.address() as AddressInfo;
+      addresses.push({ host: addr.address, port: addr.port });
+    }
+  } catch (err) {
+    // One address that cannot bind must not leave the others held.
+    await close();
+    throw err;
+  }
+  return { address: addresses[0]!, addresses, servers, close };
+}
+
+/** One address's server: the same options, handlers and limits as every other address. */
+function createServer(o: HttpsListenerOptions, stapler: OcspStapler, sockets: Set<Socket>, sessions: Set<http2.ServerHttp2Session>): http2.Http2SecureServer {
   const fallback = o.certificates.set?.fallback;
   const server = http2.createSecureServer({
     allowHTTP1: true,
@@ -65,11 +119,10 @@ export async function startHttpsListener(o: HttpsListenerOptions): Promise<Https
     handshakeTimeout: o.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
     ...http2ServerOptions(o.limits),
   });
-  o.certificates.onDefaultChange = (c) => server.setSecureContext({ cert: c.cert, key: c.key, minVersion: MIN_TLS_VERSION });
   // HTTP/1.1 over this server runs node:http's connection code, which reads the header limit from the server.
   Object.assign(server, { maxHeaderSize: o.maxHeaderBytes });
   server.setTimeout(o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS);
-  server.on('OCSPRequest', new OcspStapler().onRequest);
+  server.on('OCSPRequest', stapler.onRequest);
   server.on('request', (req: IncomingMessage | http2.Http2ServerRequest, res: ServerResponse | http2.Http2ServerResponse) => {
     if (req.httpVersionMajor === 2 && headerListBytes(req.rawHeaders) > o.limits.maxHeaderListBytes) {
       req.resume();
@@ -83,13 +136,10 @@ export async function startHttpsListener(o: HttpsListenerOptions): Promise<Https
     if (err.code?.startsWith('HPE_')) o.onClientError(err, socket);
     else socket.destroy();
   });
-  // HTTP/1.1 keep-alive sockets and HTTP/2 sessions, ended on close (server.close waits for them otherwise).
-  const sockets = new Set<Socket>();
   server.on('secureConnection', (socket: Socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
-  const sessions = new Set<http2.ServerHttp2Session>();
   server.on('session', (session) => {
     sessions.add(session);
     session.once('close', () => sessions.delete(session));
@@ -98,25 +148,5 @@ export async function startHttpsListener(o: HttpsListenerOptions): Promise<Https
   // A failed handshake (timeout, no shared version, garbage) concerns that socket only; node destroys it.
   server.on('tlsClientError', (err: NodeJS.ErrnoException) => log.debug('tls handshake failed', { error: err.code ?? err.message }));
   server.on('sessionError', (err: Error) => log.debug('http2 session error', { error: err.message }));
-  const rotation = setInterval(() => server.setTicketKeys(randomBytes(48)), o.ticketKeyRotationMs ?? DEFAULT_TICKET_ROTATION_MS);
-  rotation.unref();
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.listen.port, o.listen.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const addr = server.address() as AddressInfo;
-  return {
-    address: { host: addr.address, port: addr.port },
-    server,
-    close: async () => {
-      clearInterval(rotation);
-      for (const s of sessions) s.destroy();
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+  return server;
 }

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChallengeDirectory } from '../../../src/edge/tls/challenges.js';
 import { startEdge, type EdgeServer } from '../../../src/edge/server.js';
-import { fixed, request, startOrigin, type TestOrigin } from '../harness.js';
+import { fixed, metric, request, startOrigin, type TestOrigin } from '../harness.js';
 import { startPki, type TestPki } from './certs.js';
 
 const run = promisify(execFile);
@@ -28,6 +28,7 @@ beforeAll(async () => {
   const fallback = await pki.issue('fallback', ['default.test']);
   origin = await startOrigin();
   origin.on('/page', fixed(200, { 'cache-control': 'max-age=60', 'content-type': 'text/plain' }, 'hello over any scheme\n'));
+  origin.on('/gone', fixed(404, { 'cache-control': 'max-age=60', 'content-type': 'text/plain', link: ['</a.css>; rel=preload', '</b.js>; rel=preload'] }, 'no such page\n'));
   origin.on('/echo', (req, res) => {
     res.writeHead(200, { 'cache-control': 'no-store', 'content-type': 'application/json' });
     res.end(JSON.stringify(req.headers));
@@ -185,5 +186,58 @@ describe('bad input on the TLS port', () => {
       /www-key\.pem: does not match the certificate in .*other\.pem/,
     );
     await expect(startEdge({ listen: '127.0.0.1:0', origin: origin.url, maxBytes: 1024, tls: { listen: '127.0.0.1:0', certificates: [{ cert: `${pki.dir}/missing.pem`, key: good.key }] } })).rejects.toThrow(/missing\.pem: cannot read/);
+  });
+});
+
+/** One HTTP/2 GET with node's client: status, header fields (pseudo-headers left out), body, and whether trailers came. */
+async function h2Get(path: string): Promise<{ status: number; headers: Record<string, string | string[]>; body: string; trailers: boolean }> {
+  const session = http2.connect(`https://127.0.0.1:${httpsPort}`, { ca: pki.ca.certPem, servername: 'www.cdn.test' });
+  try {
+    const stream = session.request({ ':path': path, ':authority': 'www.cdn.test' });
+    return await new Promise((resolve, reject) => {
+      let status = 0;
+      const headers: Record<string, string | string[]> = {};
+      let trailers = false;
+      let body = '';
+      stream.on('response', (h) => {
+        status = Number(h[':status']);
+        for (const [k, v] of Object.entries(h)) if (!k.startsWith(':') && v !== undefined) headers[k] = Array.isArray(v) ? v : String(v);
+      });
+      stream.on('trailers', () => (trailers = true));
+      stream.on('data', (c: Buffer) => (body += c.toString()));
+      stream.on('end', () => resolve({ status, headers, body, trailers }));
+      stream.on('error', reject);
+    });
+  } finally {
+    session.close();
+  }
+}
+
+describe('HTTP/2 fresh hits (written on the stream, deliver.ts writeHit)', () => {
+  it('carry the fields of the HTTP/1.1 hit, status and body, with HSTS, and are counted by status class', async () => {
+    const first = await h2Get('/gone');
+    expect(first.status).toBe(404);
+    expect(first.headers['x-cache']).toBe('MISS');
+    const before = await metric(edge, 'dnscdn_edge_responses_total', { cache: 'HIT', code: '4xx' });
+    const hit = await h2Get('/gone');
+    expect(hit.status).toBe(404);
+    expect(hit.body).toBe('no such page\n');
+    expect(hit.trailers).toBe(false);
+    expect(hit.headers).toMatchObject({ 'x-cache': 'HIT', 'cache-status': 'dnscdn; hit', 'content-length': '13', 'strict-transport-security': 'max-age=31536000' });
+    expect(Number(hit.headers.age)).toBeGreaterThanOrEqual(0);
+    // Repeated fields stay repeated (node's client joins a repeated Link with ', ').
+    expect(hit.headers.link).toBe('</a.css>; rel=preload, </b.js>; rel=preload');
+    expect(await metric(edge, 'dnscdn_edge_responses_total', { cache: 'HIT', code: '4xx' })).toBe(before + 1);
+    // The same stored object over HTTP/1.1 on the same listener: the same fields, HTTP/1.1 framing aside.
+    const h1 = await curl(['--http1.1', '-sD', '-', '-o', '/dev/null', `https://www.cdn.test:${httpsPort}/gone`]);
+    const h1Names = h1
+      .split('\r\n')
+      .slice(1)
+      .filter((l) => l.includes(':'))
+      .map((l) => l.slice(0, l.indexOf(':')).toLowerCase())
+      .filter((n) => n !== 'connection' && n !== 'keep-alive')
+      .sort();
+    expect([...new Set(h1Names)]).toEqual(Object.keys(hit.headers).sort());
+    expect(origin.count('/gone')).toBe(1);
   });
 });
