@@ -52,11 +52,16 @@ async function main(): Promise<void> {
   const file = process.env.BENCH_CHAOS_CONFIG ?? join(repoRoot(), 'dnscdn.yaml');
   const started = conditions();
   console.log(`bench:chaos: ${SECONDS} s on ${file}, seed ${SEED}; conditions: ${JSON.stringify(started)}`);
-  const report = await runChaos({ deployment: loadDeployment(file), durationMs: SECONDS * 1000, seed: SEED, clients: 16, faultIntervalMs: 10_000, operationIntervalMs: 2000 });
+  const report = await runChaos({ deployment: loadDeployment(file), durationMs: SECONDS * 1000, seed: SEED, clients: 16, faultIntervalMs: 10_000, operationIntervalMs: 2000, progress: (line) => console.error(`bench:chaos: ${line}`) });
   process.stdout.write(formatReport(report));
   const written = await writeResults('chaos', { conditions: { atStart: started, atEnd: conditions() }, report }, chaosChart(report));
   console.log(`wrote ${written.join(', ')}`);
   if (report.convergence.purgesLost > 0) process.exitCode = 1;
 }
 
-if (process.argv[1]?.endsWith('chaos.js')) await main();
+if (process.argv[1]?.endsWith('chaos.js')) {
+  await main().catch((err: unknown) => {
+    console.error(`bench:chaos: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+  });
+}

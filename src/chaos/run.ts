@@ -7,24 +7,26 @@
  */
 import { readdirSync, readFileSync, type Dirent } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { DNSCDN_BIN } from '../cli/package-files.js';
 import { adminToken, edgeAdminUrl, originAdminUrl } from '../config/reach.js';
 import type { Deployment } from '../config/types.js';
 import { SAMPLE_NETWORKS } from '../dashboard/collector.js';
 import { readCounterSums } from '../dashboard/prometheus-text.js';
+import { prepareDemoCertificates } from '../edge/tls/demo-setup.js';
 import { request } from '../http/client.js';
 import { logger } from '../log.js';
 import { seededRandom, type Random } from '../random.js';
 import { planProcesses } from '../up/plan.js';
+import { formatStartFailure } from '../up/command.js';
 import { Supervisor } from '../up/supervisor.js';
 import { ChaosClients, type RequestSample, type ResolutionSample } from './clients.js';
 import { FaultInjector, type Fault } from './faults.js';
 import { convergence, faultEffects, timeline, type ChaosReport } from './report.js';
 
 const log = logger('chaos');
-const BIN = fileURLToPath(new URL('../../bin/dnscdn.js', import.meta.url));
-const READY_TIMEOUT_MS = 60_000;
-const READY_ROUNDS = 5;
+/** Start-up waits in rounds of this long, saying who it waits for after each, up to READY_ROUNDS (5 min in all). */
+const READY_TIMEOUT_MS = 30_000;
+const READY_ROUNDS = 10;
 /** How long the edges get, after the last fault, to reach the journal's sequence. */
 const SETTLE_TIMEOUT_MS = 30_000;
 
@@ -41,6 +43,8 @@ export interface ChaosOptions {
   targets?: RegExp;
   /** Where children's output goes (default: dropped). */
   write?: (line: string) => void;
+  /** Where the run says what it is waiting for while the deployment starts (default: nowhere). */
+  progress?: (line: string) => void;
 }
 
 export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
@@ -51,21 +55,20 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   if (!d.origin || token === undefined) throw new Error(`${d.file}: a chaos run needs an origin and an admin token (pushes and purges)`);
   const dns = d.dns.listen[0]!;
   const random = seededRandom(o.seed);
+  // Once, before any edge starts, as `up` does: the edges must not race to make the demo CA.
+  await prepareDemoCertificates(d);
   const supervisor = new Supervisor(planProcesses(d), {
     command: process.execPath,
-    commandArgs: [BIN],
+    commandArgs: [DNSCDN_BIN],
     restart: true,
+    restartOnlyOnceReady: true,
     env: { DNSCDN_ADMIN_TOKEN: token, DNSCDN_TOKEN: token, DNSCDN_LOG: process.env.DNSCDN_LOG ?? 'warn' },
     write: o.write ?? (() => undefined),
     backoffMs: 500,
   });
   supervisor.start();
   try {
-    // As `up` does: a child still starting is slow, not failed (the origin writes the demo's large files on its
-    // first start); only an exit, or READY_ROUNDS timeouts in a row, fails the run.
-    let ready = await supervisor.whenReady(READY_TIMEOUT_MS);
-    for (let round = 1; ready.kind === 'timeout' && round < READY_ROUNDS; round++) ready = await supervisor.whenReady(READY_TIMEOUT_MS);
-    if (ready.kind !== 'ready') throw new Error(`the deployment did not start: ${JSON.stringify(ready)}`);
+    await startedWhole(supervisor, o.progress ?? (() => undefined));
     const t0 = Date.now();
     const now = (): number => Date.now() - t0;
     const requests: RequestSample[] = [];
@@ -128,6 +131,22 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     };
   } finally {
     await supervisor.stop();
+  }
+}
+
+/**
+ * Waits until every role is ready. A child that exits first fails the run at once with its own last words (a
+ * taken port, a missing file): restarts begin only once the deployment is up. A child still alive is slow, not
+ * failed (the origin writes the demo's large files on its first start), as `up` sees it; after READY_ROUNDS
+ * rounds of waiting the run gives up, naming who was late.
+ */
+async function startedWhole(supervisor: Supervisor, progress: (line: string) => void): Promise<void> {
+  for (let round = 1; ; round++) {
+    const outcome = await supervisor.whenReady(READY_TIMEOUT_MS);
+    if (outcome.kind === 'ready') return;
+    const why = formatStartFailure(outcome, READY_TIMEOUT_MS);
+    if (outcome.kind === 'failed' || round === READY_ROUNDS) throw new Error(`the deployment did not start: ${why}`);
+    progress(`${why}; still waiting`);
   }
 }
 
