@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { RequestSample, ResolutionSample } from '../../src/chaos/clients.js';
 import type { Fault } from '../../src/chaos/faults.js';
-import { convergence, faultEffects, timeline } from '../../src/chaos/report.js';
+import { convergence, faultEffects, formatReport, retryStats, summariseByKind, targetClass, timeline, type FaultEffect } from '../../src/chaos/report.js';
 
 const fault: Fault = { at: 10_000, kind: 'stop', target: 'edge london', pid: 1, downtimeMs: 3000 };
 const res = (at: number, network: string, ...addresses: string[]): ResolutionSample => ({ at, network, addresses });
-const req = (at: number, ok: boolean): RequestSample => ({ at, latencyMs: 100, ok, address: '127.0.0.11', retried: false });
+const req = (at: number, ok: boolean): RequestSample => ({ at, latencyMs: 100, ok, address: '127.0.0.11', retry: 'none' });
 const addressesOf = (label: string): string[] => (label === 'edge london' ? ['127.0.0.11'] : []);
 
 describe('chaos report', () => {
@@ -36,5 +36,70 @@ describe('chaos report', () => {
     ]);
     expect(c.purgesLost).toBe(2);
     expect(c.edges.map((e) => e.matches)).toEqual([true, false, false]);
+  });
+
+  it('counts the client DNS lookups left unanswered within a fault window', () => {
+    const dnsFault: Fault = { at: 10_000, kind: 'stop', target: 'dns worker 4242', pid: 4242, downtimeMs: 4000 };
+    const [effect] = faultEffects([dnsFault], [], [res(9000, 'london'), res(10_500, 'london'), res(11_000, 'tokyo'), res(12_000, 'tokyo', '127.0.0.13')], addressesOf, 20_000);
+    expect(effect).toMatchObject({ dnsFailures: 2, dnsMovedAfterMs: null });
+  });
+
+  it('tells the kinds of process apart by label', () => {
+    expect(['edge london', 'edge london worker 77', 'dns', 'dns ns2', 'dns worker 5', 'dns ns2 worker 6', 'origin', 'origin 127.0.0.2:8000', 'distributor'].map(targetClass)).toEqual([
+      'edge',
+      'edge worker',
+      'dns',
+      'dns',
+      'dns worker',
+      'dns worker',
+      'origin',
+      'origin replica',
+      'other',
+    ]);
+  });
+
+  it('sums faults per kind of process and signal, with median and maximum times', () => {
+    const effect = (target: string, kind: Fault['kind'], errorsEndedAfterMs: number, dnsMovedAfterMs: number | null, failedRequests: number): FaultEffect => ({
+      at: 0,
+      kind,
+      target,
+      pid: 1,
+      downtimeMs: 0,
+      errorsEndedAfterMs,
+      dnsMovedAfterMs,
+      failedRequests,
+      dnsFailures: 0,
+    });
+    const byKind = summariseByKind([
+      effect('edge london', 'kill', 1000, 800, 2),
+      effect('origin 127.0.0.2:8000', 'stop', 5000, null, 4),
+      effect('edge tokyo', 'kill', 3000, 1200, 1),
+      effect('edge sydney', 'kill', 2000, null, 0),
+    ]);
+    expect(byKind).toEqual([
+      { target: 'edge', kind: 'kill', faults: 3, failedRequests: 3, dnsFailures: 0, errorsEndedAfterMs: { median: 2000, max: 3000 }, dnsMovedAfterMs: { median: 1200, max: 1200, notMoved: 1 } },
+      { target: 'origin replica', kind: 'stop', faults: 1, failedRequests: 4, dnsFailures: 0, errorsEndedAfterMs: { median: 5000, max: 5000 }, dnsMovedAfterMs: null },
+    ]);
+  });
+
+  it('counts retries on another address apart from requests DNS gave no other address for, and prints them', () => {
+    const r = (ok: boolean, retry: RequestSample['retry']): RequestSample => ({ at: 0, latencyMs: 1, ok, address: '127.0.0.12', retry });
+    const retries = retryStats([r(true, 'none'), r(true, 'other-address'), r(false, 'other-address'), r(false, 'no-other-answer')]);
+    expect(retries).toEqual({ otherAddress: 2, otherAddressOk: 1, noOtherAnswer: 1 });
+    const text = formatReport({
+      seed: 1,
+      durationMs: 1000,
+      requests: 4,
+      failed: 2,
+      errorRate: 0.5,
+      timeline: [],
+      faults: [],
+      byKind: [],
+      retries,
+      operations: { pushes: 1, purges: 0, failed: 2, failedBy: { 'status 503': 2 } },
+      convergence: { journalSeq: 1, edges: [], purgesLost: 0 },
+    });
+    expect(text).toContain('operations refused or failed 2 (status 503: 2)');
+    expect(text).toContain('2 on another address (1 succeeded), 1 not retried');
   });
 });
