@@ -25,6 +25,32 @@ export interface FaultEffect extends Fault {
   /** The last failed client request within this fault's window, in ms after the fault; 0 when none failed. */
   errorsEndedAfterMs: number;
   failedRequests: number;
+  /** Client DNS lookups in this fault's window that got no answer (a frozen or restarting name server). */
+  dnsFailures: number;
+}
+
+/** What kind of process a fault hit, from its label: `edge london worker 1234` is an edge worker. */
+export type TargetClass = 'edge' | 'edge worker' | 'dns' | 'dns worker' | 'origin' | 'origin replica' | 'other';
+
+/** The faults of one kind on one kind of process, summed up (medians and maxima over the faults that had a value). */
+export interface FaultKindSummary {
+  target: TargetClass;
+  kind: Fault['kind'];
+  faults: number;
+  failedRequests: number;
+  dnsFailures: number;
+  errorsEndedAfterMs: { median: number; max: number };
+  /** Over the faults where DNS had the edge to move off; `notMoved` counts those where it had not by the next fault. */
+  dnsMovedAfterMs: { median: number; max: number; notMoved: number } | null;
+}
+
+/** The clients' retries after a refused, reset or timed-out first attempt. */
+export interface RetryStats {
+  /** Retried on another address of a fresh answer, and how many of those succeeded. */
+  otherAddress: number;
+  otherAddressOk: number;
+  /** Not retried: the fresh answer named only the address that failed. */
+  noOtherAnswer: number;
 }
 
 export interface Convergence {
@@ -43,7 +69,10 @@ export interface ChaosReport {
   errorRate: number;
   timeline: SecondStats[];
   faults: FaultEffect[];
-  operations: { pushes: number; purges: number; failed: number };
+  byKind: FaultKindSummary[];
+  retries: RetryStats;
+  /** Acknowledged pushes and purges; the others by reason (`status 503`, `ECONNREFUSED`). */
+  operations: { pushes: number; purges: number; failed: number; failedBy: Record<string, number> };
   convergence: Convergence;
 }
 
@@ -103,8 +132,57 @@ export function faultEffects(faults: readonly Fault[], requests: readonly Reques
       }
     }
     const failed = requests.filter((r) => inWindow(r) && !r.ok);
-    return { ...f, dnsMovedAfterMs, errorsEndedAfterMs: failed.length === 0 ? 0 : Math.max(...failed.map((r) => r.at + r.latencyMs)) - f.at, failedRequests: failed.length };
+    const dnsFailures = resolutions.filter((r) => inWindow(r) && r.addresses.length === 0).length;
+    return { ...f, dnsMovedAfterMs, errorsEndedAfterMs: failed.length === 0 ? 0 : Math.max(...failed.map((r) => r.at + r.latencyMs)) - f.at, failedRequests: failed.length, dnsFailures };
   });
+}
+
+export function targetClass(label: string): TargetClass {
+  if (/^edge \S+ worker \d+$/.test(label)) return 'edge worker';
+  if (/^dns( \S+)? worker \d+$/.test(label)) return 'dns worker';
+  if (/^edge \S+$/.test(label)) return 'edge';
+  if (/^dns( \S+)?$/.test(label)) return 'dns';
+  if (/^origin \S+:\d+$/.test(label)) return 'origin replica';
+  if (label === 'origin') return 'origin';
+  return 'other';
+}
+
+/** The faults grouped by what they hit and how (kill or freeze), in the order each group first occurred. */
+export function summariseByKind(effects: readonly FaultEffect[]): FaultKindSummary[] {
+  const groups = new Map<string, FaultEffect[]>();
+  for (const f of effects) {
+    const key = `${targetClass(f.target)}\n${f.kind}`;
+    groups.set(key, [...(groups.get(key) ?? []), f]);
+  }
+  return [...groups.values()].map((fs) => {
+    const moved = fs.filter((f) => f.dnsMovedAfterMs !== null).map((f) => f.dnsMovedAfterMs!);
+    const edgeLike = fs.some((f) => ['edge', 'edge worker'].includes(targetClass(f.target)));
+    return {
+      target: targetClass(fs[0]!.target),
+      kind: fs[0]!.kind,
+      faults: fs.length,
+      failedRequests: fs.reduce((n, f) => n + f.failedRequests, 0),
+      dnsFailures: fs.reduce((n, f) => n + f.dnsFailures, 0),
+      errorsEndedAfterMs: spread(fs.map((f) => f.errorsEndedAfterMs)),
+      dnsMovedAfterMs: edgeLike ? { ...spread(moved), notMoved: fs.length - moved.length } : null,
+    };
+  });
+}
+
+function spread(values: readonly number[]): { median: number; max: number } {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { median: percentile(sorted, 50) ?? 0, max: sorted.at(-1) ?? 0 };
+}
+
+export function retryStats(requests: readonly RequestSample[]): RetryStats {
+  const out: RetryStats = { otherAddress: 0, otherAddressOk: 0, noOtherAnswer: 0 };
+  for (const r of requests) {
+    if (r.retry === 'other-address') {
+      out.otherAddress++;
+      if (r.ok) out.otherAddressOk++;
+    } else if (r.retry === 'no-other-answer') out.noOtherAnswer++;
+  }
+  return out;
 }
 
 /** The pushed objects each edge holds, as `path etag` lines; the edges converged when every set is the same. */
@@ -115,20 +193,32 @@ export function convergence(journalSeq: number | null, edges: ReadonlyArray<{ na
   return { journalSeq, edges: out, purgesLost: out.filter((e) => !e.matches).length };
 }
 
+function formatCounts(counts: Readonly<Record<string, number>>): string {
+  const parts = Object.entries(counts).map(([reason, n]) => `${reason}: ${n}`);
+  return parts.length === 0 ? '' : ` (${parts.join(', ')})`;
+}
+
 /** The report as text: totals, faults with their effects, convergence. */
 export function formatReport(r: ChaosReport): string {
   const lines = [
     `chaos run: seed ${r.seed}, ${Math.round(r.durationMs / 1000)} s, ${r.requests} client requests, ${r.failed} failed (${(100 * r.errorRate).toFixed(2)} %)`,
-    `pushes ${r.operations.pushes}, purges ${r.operations.purges}, operations refused or failed ${r.operations.failed}`,
+    `pushes ${r.operations.pushes}, purges ${r.operations.purges}, operations refused or failed ${r.operations.failed}${formatCounts(r.operations.failedBy)}`,
+    `retries after a refused, reset or timed-out request: ${r.retries.otherAddress} on another address (${r.retries.otherAddressOk} succeeded), ${r.retries.noOtherAnswer} not retried (DNS named only the failed edge)`,
     '',
     'faults (ms after the fault):',
   ];
   for (const f of r.faults) {
     const what = f.kind === 'kill' ? 'SIGKILL' : `SIGSTOP ${f.downtimeMs} ms`;
     const dns = f.dnsMovedAfterMs === null ? 'n/a' : String(f.dnsMovedAfterMs);
-    lines.push(`  ${String(Math.round(f.at / 1000)).padStart(4)} s  ${what.padEnd(14)} ${f.target.padEnd(16)} DNS moved after ${dns.padStart(5)}   errors ended after ${String(f.errorsEndedAfterMs).padStart(5)}   failed requests ${f.failedRequests}`);
+    lines.push(`  ${String(Math.round(f.at / 1000)).padStart(4)} s  ${what.padEnd(14)} ${f.target.padEnd(20)} DNS moved after ${dns.padStart(5)}   errors ended after ${String(f.errorsEndedAfterMs).padStart(5)}   failed requests ${f.failedRequests}   DNS lookups unanswered ${f.dnsFailures}`);
   }
   if (r.faults.length === 0) lines.push('  none');
+  if (r.byKind.length > 0) lines.push('', 'by kind (ms after the fault, median / max):');
+  for (const k of r.byKind) {
+    const what = `${k.kind === 'kill' ? 'SIGKILL' : 'SIGSTOP'} ${k.target}`;
+    const dns = k.dnsMovedAfterMs === null ? '' : `   DNS moved after ${k.dnsMovedAfterMs.median} / ${k.dnsMovedAfterMs.max}${k.dnsMovedAfterMs.notMoved > 0 ? ` (${k.dnsMovedAfterMs.notMoved} not moved by the next fault)` : ''}`;
+    lines.push(`  ${what.padEnd(24)} ${String(k.faults).padStart(3)} faults   failed requests ${String(k.failedRequests).padStart(4)}   errors ended after ${k.errorsEndedAfterMs.median} / ${k.errorsEndedAfterMs.max}   DNS lookups unanswered ${k.dnsFailures}${dns}`);
+  }
   lines.push('', `convergence: journal at seq ${r.convergence.journalSeq ?? 'unknown'}; purges lost ${r.convergence.purgesLost}`);
   for (const e of r.convergence.edges) lines.push(`  ${e.name.padEnd(12)} seq ${String(e.lastSeq ?? 'unknown').padEnd(6)} ${e.matches ? 'same keys and ETags' : 'DIVERGED'}`);
   return `${lines.join('\n')}\n`;

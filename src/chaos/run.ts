@@ -21,7 +21,7 @@ import { formatStartFailure } from '../up/command.js';
 import { Supervisor } from '../up/supervisor.js';
 import { ChaosClients, type RequestSample, type ResolutionSample } from './clients.js';
 import { FaultInjector, type Fault } from './faults.js';
-import { convergence, faultEffects, timeline, type ChaosReport } from './report.js';
+import { convergence, faultEffects, retryStats, summariseByKind, timeline, type ChaosReport } from './report.js';
 
 const log = logger('chaos');
 /** Start-up waits in rounds of this long, saying who it waits for after each, up to READY_ROUNDS (5 min in all). */
@@ -74,7 +74,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const requests: RequestSample[] = [];
     const resolutions: ResolutionSample[] = [];
     const faults: Fault[] = [];
-    const operations = { pushes: 0, purges: 0, failed: 0 };
+    const operations: ChaosReport['operations'] = { pushes: 0, purges: 0, failed: 0, failedBy: {} };
     const originRate = new Map<number, number>();
     const edgePorts = new Map(d.edges.flatMap((e) => e.addresses.map((a) => [a, e.port] as const)));
     const clients = new ChaosClients({
@@ -118,6 +118,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const settled = await settle(d, token);
     const failed = requests.filter((r) => !r.ok).length;
     const addressesOf = (label: string): readonly string[] => d.edges.find((e) => `edge ${e.name}` === label)?.addresses ?? [];
+    const effects = faultEffects(faults, requests, resolutions, addressesOf, durationMs);
     return {
       seed: o.seed,
       durationMs,
@@ -125,7 +126,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       failed,
       errorRate: requests.length === 0 ? 0 : failed / requests.length,
       timeline: timeline(requests, durationMs, originRate),
-      faults: faultEffects(faults, requests, resolutions, addressesOf, durationMs),
+      faults: effects,
+      byKind: summariseByKind(effects),
+      retries: retryStats(requests),
       operations,
       convergence: settled,
     };
@@ -189,7 +192,11 @@ function contentPaths(d: Deployment, random: Random): string[] {
 }
 
 /** Pushes of content paths and purges by tag or prefix, at random intervals, through the origin's admin API. */
-function startOperations(d: Deployment, token: string, random: Random, meanIntervalMs: number, counts: { pushes: number; purges: number; failed: number }): () => void {
+function startOperations(d: Deployment, token: string, random: Random, meanIntervalMs: number, counts: ChaosReport['operations']): () => void {
+  const failed = (reason: string): void => {
+    counts.failed++;
+    counts.failedBy[reason] = (counts.failedBy[reason] ?? 0) + 1;
+  };
   const base = originAdminUrl(d);
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
   let timer: NodeJS.Timeout | undefined;
@@ -201,9 +208,9 @@ function startOperations(d: Deployment, token: string, random: Random, meanInter
       void request(`${base}/.dnscdn/${push ? 'push' : 'purge'}`, { method: 'POST', headers, body: JSON.stringify(body), timeoutMs: 5000 }).then(
         (res) => {
           if (res.status === 200) counts[push ? 'pushes' : 'purges']++;
-          else counts.failed++;
+          else failed(`status ${res.status}`);
         },
-        () => counts.failed++,
+        (err: NodeJS.ErrnoException) => failed(err.code ?? err.message),
       );
       if (!stopped) next();
     }, meanIntervalMs * (0.5 + random()));
