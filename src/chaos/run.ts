@@ -21,6 +21,7 @@ import { formatStartFailure } from '../up/command.js';
 import { Supervisor } from '../up/supervisor.js';
 import { ChaosClients, type RequestSample, type ResolutionSample } from './clients.js';
 import { FaultInjector, type Fault } from './faults.js';
+import { startOperations } from './operations.js';
 import { convergence, faultEffects, retryStats, summariseByKind, timeline, type ChaosReport } from './report.js';
 
 const log = logger('chaos');
@@ -54,7 +55,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const token = adminToken(d);
   if (!d.origin || token === undefined) throw new Error(`${d.file}: a chaos run needs an origin and an admin token (pushes and purges)`);
   const dns = d.dns.listen[0]!;
-  const random = seededRandom(o.seed);
+  const random = chaosStreams(o.seed);
   // Once, before any edge starts, as `up` does: the edges must not race to make the demo CA.
   await prepareDemoCertificates(d);
   const supervisor = new Supervisor(planProcesses(d), {
@@ -81,11 +82,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       dns,
       pool: pool.name,
       networks: SAMPLE_NETWORKS.map((n) => n.network),
-      paths: contentPaths(d, random),
+      paths: contentPaths(d, random.paths),
       zipfAlpha: 0.8,
       edgePort: (a) => edgePorts.get(a),
       clients: o.clients,
-      random,
+      random: random.clients,
       thinkMs: 50,
       requestTimeoutMs: 2000,
       now,
@@ -93,9 +94,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       onResolution: (s) => resolutions.push(s),
     });
     const targets = o.targets ?? DEFAULT_TARGETS;
+    const candidates = (): Array<{ label: string; pid: number }> => faultable(supervisor).filter((t) => targets.test(t.label));
+    const targetsAtStart = candidates().map((t) => t.label);
     const injector = new FaultInjector({
-      random,
-      targets: () => faultable(supervisor).filter((t) => targets.test(t.label)),
+      random: random.faults,
+      targets: candidates,
       meanIntervalMs: o.faultIntervalMs,
       minDowntimeMs: 1000,
       maxDowntimeMs: 5000,
@@ -105,7 +108,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         log.warn('fault', { kind: f.kind, target: f.target, pid: f.pid, downtimeMs: f.downtimeMs });
       },
     });
-    const stopOperations = startOperations(d, token, random, o.operationIntervalMs, operations);
+    const stopOperations = startOperations(d, token, random.operations, o.operationIntervalMs, operations);
     const stopOriginSampling = sampleOriginRate(d, now, originRate);
     clients.start();
     injector.start();
@@ -121,6 +124,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const effects = faultEffects(faults, requests, resolutions, addressesOf, durationMs);
     return {
       seed: o.seed,
+      targets: targetsAtStart,
       durationMs,
       requests: requests.length,
       failed,
@@ -135,6 +139,18 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   } finally {
     await supervisor.stop();
   }
+}
+
+/**
+ * One seeded stream per consumer. The clients draw as fast as their requests complete, which timing decides; from
+ * a shared stream they shifted every later fault, so a seed did not replay its faults. With a stream each, the
+ * same seed gives the same fault times, kinds and choices (of the same target list), and the same operations.
+ * Each stream's seed is drawn from one stream seeded with the run's seed.
+ */
+export function chaosStreams(seed: number): Record<'faults' | 'operations' | 'clients' | 'paths', Random> {
+  const master = seededRandom(seed);
+  const next = (): Random => seededRandom(Math.floor(master() * 2 ** 32));
+  return { faults: next(), operations: next(), clients: next(), paths: next() };
 }
 
 /**
@@ -189,37 +205,6 @@ function contentPaths(d: Deployment, random: Random): string[] {
   }
   if (paths.length === 0) throw new Error(`${root}: the origin has no content for the clients to ask for`);
   return paths;
-}
-
-/** Pushes of content paths and purges by tag or prefix, at random intervals, through the origin's admin API. */
-function startOperations(d: Deployment, token: string, random: Random, meanIntervalMs: number, counts: ChaosReport['operations']): () => void {
-  const failed = (reason: string): void => {
-    counts.failed++;
-    counts.failedBy[reason] = (counts.failedBy[reason] ?? 0) + 1;
-  };
-  const base = originAdminUrl(d);
-  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
-  const next = (): void => {
-    timer = setTimeout(() => {
-      const push = random() < 0.6;
-      const body = push ? { paths: [['/index.html', '/css/site.css', '/img/logo.svg'][Math.floor(random() * 3)]!] } : { target: random() < 0.5 ? 'tag:images' : 'prefix:/css/' };
-      void request(`${base}/.dnscdn/${push ? 'push' : 'purge'}`, { method: 'POST', headers, body: JSON.stringify(body), timeoutMs: 5000 }).then(
-        (res) => {
-          if (res.status === 200) counts[push ? 'pushes' : 'purges']++;
-          else failed(`status ${res.status}`);
-        },
-        (err: NodeJS.ErrnoException) => failed(err.code ?? err.message),
-      );
-      if (!stopped) next();
-    }, meanIntervalMs * (0.5 + random()));
-  };
-  next();
-  return () => {
-    stopped = true;
-    if (timer) clearTimeout(timer);
-  };
 }
 
 /** The origin's content requests a second, from its /metrics once a second. */
