@@ -63,6 +63,8 @@ export interface Convergence {
 
 export interface ChaosReport {
   seed: number;
+  /** The processes that could be faulted when the run began, by label (workers carry their pid). */
+  targets: string[];
   durationMs: number;
   requests: number;
   failed: number;
@@ -202,6 +204,7 @@ function formatCounts(counts: Readonly<Record<string, number>>): string {
 export function formatReport(r: ChaosReport): string {
   const lines = [
     `chaos run: seed ${r.seed}, ${Math.round(r.durationMs / 1000)} s, ${r.requests} client requests, ${r.failed} failed (${(100 * r.errorRate).toFixed(2)} %)`,
+    `fault targets (${r.targets.length}): ${r.targets.join(', ')}`,
     `pushes ${r.operations.pushes}, purges ${r.operations.purges}, operations refused or failed ${r.operations.failed}${formatCounts(r.operations.failedBy)}`,
     `retries after a refused, reset or timed-out request: ${r.retries.otherAddress} on another address (${r.retries.otherAddressOk} succeeded), ${r.retries.noOtherAnswer} not retried (DNS named only the failed edge)`,
     '',

@@ -4,6 +4,7 @@ import type { ChaosReport } from '../../src/chaos/report.js';
 
 const report: ChaosReport = {
   seed: 3,
+  targets: ['edge london'],
   durationMs: 30_000,
   requests: 300,
   failed: 3,

@@ -88,6 +88,7 @@ describe('chaos report', () => {
     expect(retries).toEqual({ otherAddress: 2, otherAddressOk: 1, noOtherAnswer: 1 });
     const text = formatReport({
       seed: 1,
+      targets: ['edge london'],
       durationMs: 1000,
       requests: 4,
       failed: 2,
