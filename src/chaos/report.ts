@@ -39,9 +39,17 @@ export interface FaultKindSummary {
   faults: number;
   failedRequests: number;
   dnsFailures: number;
-  errorsEndedAfterMs: { median: number; max: number };
-  /** Over the faults where DNS had the edge to move off; `notMoved` counts those where it had not by the next fault. */
-  dnsMovedAfterMs: { median: number; max: number; notMoved: number } | null;
+  errorsEndedAfterMs: Spread;
+  /**
+   * Edge faults only: over those where DNS moved (null median and max when none did); `notMoved` counts those
+   * where some network still had the edge at the next fault or the end.
+   */
+  dnsMovedAfterMs: (Spread & { notMoved: number }) | null;
+}
+
+export interface Spread {
+  median: number | null;
+  max: number | null;
 }
 
 /** The clients' retries after a refused, reset or timed-out first attempt. */
@@ -171,9 +179,9 @@ export function summariseByKind(effects: readonly FaultEffect[]): FaultKindSumma
   });
 }
 
-function spread(values: readonly number[]): { median: number; max: number } {
+function spread(values: readonly number[]): Spread {
   const sorted = [...values].sort((a, b) => a - b);
-  return { median: percentile(sorted, 50) ?? 0, max: sorted.at(-1) ?? 0 };
+  return { median: percentile(sorted, 50), max: sorted.at(-1) ?? null };
 }
 
 export function retryStats(requests: readonly RequestSample[]): RetryStats {
@@ -193,6 +201,10 @@ export function convergence(journalSeq: number | null, edges: ReadonlyArray<{ na
   const same = (a: ReadonlySet<string> | null): boolean => a !== null && reference !== undefined && a.size === reference.size && [...a].every((k) => reference.has(k));
   const out = edges.map((e) => ({ name: e.name, lastSeq: e.lastSeq, matches: same(e.pushed) && journalSeq !== null && e.lastSeq === journalSeq }));
   return { journalSeq, edges: out, purgesLost: out.filter((e) => !e.matches).length };
+}
+
+function formatSpread(s: Spread): string {
+  return s.median === null ? 'n/a' : `${s.median} / ${s.max}`;
 }
 
 function formatCounts(counts: Readonly<Record<string, number>>): string {
@@ -219,8 +231,8 @@ export function formatReport(r: ChaosReport): string {
   if (r.byKind.length > 0) lines.push('', 'by kind (ms after the fault, median / max):');
   for (const k of r.byKind) {
     const what = `${k.kind === 'kill' ? 'SIGKILL' : 'SIGSTOP'} ${k.target}`;
-    const dns = k.dnsMovedAfterMs === null ? '' : `   DNS moved after ${k.dnsMovedAfterMs.median} / ${k.dnsMovedAfterMs.max}${k.dnsMovedAfterMs.notMoved > 0 ? ` (${k.dnsMovedAfterMs.notMoved} not moved by the next fault)` : ''}`;
-    lines.push(`  ${what.padEnd(24)} ${String(k.faults).padStart(3)} faults   failed requests ${String(k.failedRequests).padStart(4)}   errors ended after ${k.errorsEndedAfterMs.median} / ${k.errorsEndedAfterMs.max}   DNS lookups unanswered ${k.dnsFailures}${dns}`);
+    const dns = k.dnsMovedAfterMs === null ? '' : `   DNS moved after ${formatSpread(k.dnsMovedAfterMs)}${k.dnsMovedAfterMs.notMoved > 0 ? ` (${k.dnsMovedAfterMs.notMoved} not moved by the next fault or the end)` : ''}`;
+    lines.push(`  ${what.padEnd(24)} ${String(k.faults).padStart(3)} faults   failed requests ${String(k.failedRequests).padStart(4)}   errors ended after ${formatSpread(k.errorsEndedAfterMs)}   DNS lookups unanswered ${k.dnsFailures}${dns}`);
   }
   lines.push('', `convergence: journal at seq ${r.convergence.journalSeq ?? 'unknown'}; purges lost ${r.convergence.purgesLost}`);
   for (const e of r.convergence.edges) lines.push(`  ${e.name.padEnd(12)} seq ${String(e.lastSeq ?? 'unknown').padEnd(6)} ${e.matches ? 'same keys and ETags' : 'DIVERGED'}`);

@@ -75,10 +75,12 @@ describe('chaos report', () => {
       effect('origin 127.0.0.2:8000', 'stop', 5000, null, 4),
       effect('edge tokyo', 'kill', 3000, 1200, 1),
       effect('edge sydney', 'kill', 2000, null, 0),
+      effect('edge paris', 'stop', 500, null, 1),
     ]);
     expect(byKind).toEqual([
       { target: 'edge', kind: 'kill', faults: 3, failedRequests: 3, dnsFailures: 0, errorsEndedAfterMs: { median: 2000, max: 3000 }, dnsMovedAfterMs: { median: 1200, max: 1200, notMoved: 1 } },
       { target: 'origin replica', kind: 'stop', faults: 1, failedRequests: 4, dnsFailures: 0, errorsEndedAfterMs: { median: 5000, max: 5000 }, dnsMovedAfterMs: null },
+      { target: 'edge', kind: 'stop', faults: 1, failedRequests: 1, dnsFailures: 0, errorsEndedAfterMs: { median: 500, max: 500 }, dnsMovedAfterMs: { median: null, max: null, notMoved: 1 } },
     ]);
   });
 
