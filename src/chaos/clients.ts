@@ -1,12 +1,13 @@
 /**
  * The chaos run's clients, behaving as browsers behind a resolver do: each belongs to one client network
- * (an ECS subnet, as a resolver would send for it), resolves the pool name through dnscdn's DNS, keeps the
+ * (an ECS subnet, as a resolver would send for it), resolves the pool name through dnscdn's DNS (the next name
+ * server after a timeout), keeps the
  * answer for its TTL, and fetches a Zipf mix of URLs from the edge the DNS answered. After a refused or reset
  * connection, or a timeout, it asks the DNS again (bypassing its cached answer) and retries once on an address
  * other than the one that failed, as a browser tries another A record. Every request and every resolution is recorded with its time, for the report.
  */
 import http from 'node:http';
-import { ask } from '../dns/ask.js';
+import { ask, type ProbeAnswer } from '../dns/ask.js';
 import type { ClientSubnet } from '../dns/types.js';
 import type { HostPort } from '../net/address.js';
 import { zipfSampler, type Random } from '../random.js';
@@ -34,17 +35,26 @@ interface Attempt {
   retryable: boolean;
 }
 
+/** Per name server; stub resolvers wait longer (glibc 5 s), but the run's clients stand for resolvers, which retry sooner. */
+const DNS_TIMEOUT_MS = 1000;
 const NO_ANSWER: Attempt = { ok: false, error: 'no-answer', retryable: true };
 const RETRYABLE: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ECONNRESET', 'TIMEOUT', 'EHOSTUNREACH']);
 
 export interface ResolutionSample {
   at: number;
   network: string;
+  /** Empty when no name server answered. */
   addresses: string[];
+  /** Name servers that gave no answer within the timeout before one did (or before all were tried). */
+  unanswered: number;
 }
 
 export interface ClientOptions {
-  dns: HostPort;
+  /**
+   * The pool's name servers (ns1, ns2, ...). Client i asks server i mod n first and, after DNS_TIMEOUT_MS without
+   * an answer, the next, as a resolver moves to another of a zone's NS after a timeout.
+   */
+  dns: readonly HostPort[];
   pool: string;
   /** Client networks (CIDR), one per client in turn. */
   networks: readonly string[];
@@ -73,7 +83,10 @@ export class ChaosClients {
   start(): void {
     this.running = true;
     const next = zipfSampler(this.o.paths.length, this.o.zipfAlpha, this.o.random);
-    for (let i = 0; i < this.o.clients; i++) this.loops.push(this.loop(this.o.networks[i % this.o.networks.length]!, next));
+    for (let i = 0; i < this.o.clients; i++) {
+      const servers = this.o.dns.map((_, k) => this.o.dns[(i + k) % this.o.dns.length]!);
+      this.loops.push(this.loop(this.o.networks[i % this.o.networks.length]!, servers, next));
+    }
   }
 
   async stop(): Promise<void> {
@@ -82,14 +95,20 @@ export class ChaosClients {
     this.agent.destroy();
   }
 
-  private async loop(network: string, nextRank: () => number): Promise<void> {
+  private async loop(network: string, servers: readonly HostPort[], nextRank: () => number): Promise<void> {
     const subnet = subnetOf(network);
     let cached: { addresses: string[]; expires: number } | undefined;
     const resolve = async (fresh: boolean): Promise<string[]> => {
       if (!fresh && cached && cached.expires > this.o.now()) return cached.addresses;
-      const answer = await ask(this.o.dns.host, this.o.dns.port, this.o.pool, 'A', subnet, 1000);
+      let answer: ProbeAnswer | undefined;
+      let unanswered = 0;
+      for (const server of servers) {
+        answer = await ask(server.host, server.port, this.o.pool, 'A', subnet, DNS_TIMEOUT_MS);
+        if (answer !== undefined) break;
+        unanswered++;
+      }
       const addresses = answer?.data ?? [];
-      this.o.onResolution({ at: this.o.now(), network, addresses });
+      this.o.onResolution({ at: this.o.now(), network, addresses, unanswered });
       cached = addresses.length > 0 ? { addresses, expires: this.o.now() + 1000 * (answer?.ttl ?? 0) } : undefined;
       return addresses;
     };

@@ -25,8 +25,10 @@ export interface FaultEffect extends Fault {
   /** The last failed client request within this fault's window, in ms after the fault; 0 when none failed. */
   errorsEndedAfterMs: number;
   failedRequests: number;
-  /** Client DNS lookups in this fault's window that got no answer (a frozen or restarting name server). */
+  /** Client DNS lookups in this fault's window that no name server answered. */
   dnsFailures: number;
+  /** Questions in this fault's window that a name server left unanswered (the client then asked the next one). */
+  dnsTimeouts: number;
 }
 
 /** What kind of process a fault hit, from its label: `edge london worker 1234` is an edge worker. */
@@ -39,6 +41,7 @@ export interface FaultKindSummary {
   faults: number;
   failedRequests: number;
   dnsFailures: number;
+  dnsTimeouts: number;
   errorsEndedAfterMs: Spread;
   /**
    * Edge faults only: over those where DNS moved (null median and max when none did); `notMoved` counts those
@@ -142,8 +145,10 @@ export function faultEffects(faults: readonly Fault[], requests: readonly Reques
       }
     }
     const failed = requests.filter((r) => inWindow(r) && !r.ok);
-    const dnsFailures = resolutions.filter((r) => inWindow(r) && r.addresses.length === 0).length;
-    return { ...f, dnsMovedAfterMs, errorsEndedAfterMs: failed.length === 0 ? 0 : Math.max(...failed.map((r) => r.at + r.latencyMs)) - f.at, failedRequests: failed.length, dnsFailures };
+    const lookups = resolutions.filter(inWindow);
+    const dnsFailures = lookups.filter((r) => r.addresses.length === 0).length;
+    const dnsTimeouts = lookups.reduce((n, r) => n + r.unanswered, 0);
+    return { ...f, dnsMovedAfterMs, errorsEndedAfterMs: failed.length === 0 ? 0 : Math.max(...failed.map((r) => r.at + r.latencyMs)) - f.at, failedRequests: failed.length, dnsFailures, dnsTimeouts };
   });
 }
 
@@ -173,6 +178,7 @@ export function summariseByKind(effects: readonly FaultEffect[]): FaultKindSumma
       faults: fs.length,
       failedRequests: fs.reduce((n, f) => n + f.failedRequests, 0),
       dnsFailures: fs.reduce((n, f) => n + f.dnsFailures, 0),
+      dnsTimeouts: fs.reduce((n, f) => n + f.dnsTimeouts, 0),
       errorsEndedAfterMs: spread(fs.map((f) => f.errorsEndedAfterMs)),
       dnsMovedAfterMs: edgeLike ? { ...spread(moved), notMoved: fs.length - moved.length } : null,
     };
@@ -225,14 +231,14 @@ export function formatReport(r: ChaosReport): string {
   for (const f of r.faults) {
     const what = f.kind === 'kill' ? 'SIGKILL' : `SIGSTOP ${f.downtimeMs} ms`;
     const dns = f.dnsMovedAfterMs === null ? 'n/a' : String(f.dnsMovedAfterMs);
-    lines.push(`  ${String(Math.round(f.at / 1000)).padStart(4)} s  ${what.padEnd(14)} ${f.target.padEnd(20)} DNS moved after ${dns.padStart(5)}   errors ended after ${String(f.errorsEndedAfterMs).padStart(5)}   failed requests ${f.failedRequests}   DNS lookups unanswered ${f.dnsFailures}`);
+    lines.push(`  ${String(Math.round(f.at / 1000)).padStart(4)} s  ${what.padEnd(14)} ${f.target.padEnd(20)} DNS moved after ${dns.padStart(5)}   errors ended after ${String(f.errorsEndedAfterMs).padStart(5)}   failed requests ${f.failedRequests}   DNS timeouts ${f.dnsTimeouts}, lookups failed ${f.dnsFailures}`);
   }
   if (r.faults.length === 0) lines.push('  none');
   if (r.byKind.length > 0) lines.push('', 'by kind (ms after the fault, median / max):');
   for (const k of r.byKind) {
     const what = `${k.kind === 'kill' ? 'SIGKILL' : 'SIGSTOP'} ${k.target}`;
     const dns = k.dnsMovedAfterMs === null ? '' : `   DNS moved after ${formatSpread(k.dnsMovedAfterMs)}${k.dnsMovedAfterMs.notMoved > 0 ? ` (${k.dnsMovedAfterMs.notMoved} not moved by the next fault or the end)` : ''}`;
-    lines.push(`  ${what.padEnd(24)} ${String(k.faults).padStart(3)} faults   failed requests ${String(k.failedRequests).padStart(4)}   errors ended after ${formatSpread(k.errorsEndedAfterMs)}   DNS lookups unanswered ${k.dnsFailures}${dns}`);
+    lines.push(`  ${what.padEnd(24)} ${String(k.faults).padStart(3)} faults   failed requests ${String(k.failedRequests).padStart(4)}   errors ended after ${formatSpread(k.errorsEndedAfterMs)}   DNS timeouts ${k.dnsTimeouts}, lookups failed ${k.dnsFailures}${dns}`);
   }
   lines.push('', `convergence: journal at seq ${r.convergence.journalSeq ?? 'unknown'}; purges lost ${r.convergence.purgesLost}`);
   for (const e of r.convergence.edges) lines.push(`  ${e.name.padEnd(12)} seq ${String(e.lastSeq ?? 'unknown').padEnd(6)} ${e.matches ? 'same keys and ETags' : 'DIVERGED'}`);

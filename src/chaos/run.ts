@@ -54,7 +54,6 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   if (!pool) throw new Error(`${d.file}: a chaos run needs a pool for its clients to resolve`);
   const token = adminToken(d);
   if (!d.origin || token === undefined) throw new Error(`${d.file}: a chaos run needs an origin and an admin token (pushes and purges)`);
-  const dns = d.dns.listen[0]!;
   const random = chaosStreams(o.seed);
   // Once, before any edge starts, as `up` does: the edges must not race to make the demo CA.
   await prepareDemoCertificates(d);
@@ -79,7 +78,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const originRate = new Map<number, number>();
     const edgePorts = new Map(d.edges.flatMap((e) => e.addresses.map((a) => [a, e.port] as const)));
     const clients = new ChaosClients({
-      dns,
+      dns: [d.dns.listen[0]!, ...d.dns.instances.flatMap((i) => i.listen.slice(0, 1))],
       pool: pool.name,
       networks: SAMPLE_NETWORKS.map((n) => n.network),
       paths: contentPaths(d, random.paths),

@@ -10,7 +10,7 @@ const report: ChaosReport = {
   failed: 3,
   errorRate: 0.01,
   timeline: Array.from({ length: 30 }, (_, second) => ({ second, requests: 10, errors: second === 12 ? 3 : 0, errorRate: second === 12 ? 0.3 : 0, p50Ms: 2, p99Ms: second === 12 ? 900 : 8, originRequestsPerSecond: 4 })),
-  faults: [{ at: 11_500, kind: 'kill', target: 'edge london', pid: 1, downtimeMs: 0, dnsMovedAfterMs: 700, errorsEndedAfterMs: 1400, failedRequests: 3, dnsFailures: 0 }],
+  faults: [{ at: 11_500, kind: 'kill', target: 'edge london', pid: 1, downtimeMs: 0, dnsMovedAfterMs: 700, errorsEndedAfterMs: 1400, failedRequests: 3, dnsFailures: 0, dnsTimeouts: 0 }],
   byKind: [],
   retries: { otherAddress: 0, otherAddressOk: 0, noOtherAnswer: 3 },
   operations: { pushes: 5, purges: 2, failed: 0, failedBy: {} },

@@ -4,7 +4,7 @@ import type { Fault } from '../../src/chaos/faults.js';
 import { convergence, faultEffects, formatReport, retryStats, summariseByKind, targetClass, timeline, type FaultEffect } from '../../src/chaos/report.js';
 
 const fault: Fault = { at: 10_000, kind: 'stop', target: 'edge london', pid: 1, downtimeMs: 3000 };
-const res = (at: number, network: string, ...addresses: string[]): ResolutionSample => ({ at, network, addresses });
+const res = (at: number, network: string, ...addresses: string[]): ResolutionSample => ({ at, network, addresses, unanswered: addresses.length === 0 ? 2 : 0 });
 const req = (at: number, ok: boolean): RequestSample => ({ at, latencyMs: 100, ok, address: '127.0.0.11', retry: 'none' });
 const addressesOf = (label: string): string[] => (label === 'edge london' ? ['127.0.0.11'] : []);
 
@@ -38,10 +38,10 @@ describe('chaos report', () => {
     expect(c.edges.map((e) => e.matches)).toEqual([true, false, false]);
   });
 
-  it('counts the client DNS lookups left unanswered within a fault window', () => {
+  it('counts the client DNS lookups no name server answered, and the questions each left unanswered, within a fault window', () => {
     const dnsFault: Fault = { at: 10_000, kind: 'stop', target: 'dns worker 4242', pid: 4242, downtimeMs: 4000 };
     const [effect] = faultEffects([dnsFault], [], [res(9000, 'london'), res(10_500, 'london'), res(11_000, 'tokyo'), res(12_000, 'tokyo', '127.0.0.13')], addressesOf, 20_000);
-    expect(effect).toMatchObject({ dnsFailures: 2, dnsMovedAfterMs: null });
+    expect(effect).toMatchObject({ dnsFailures: 2, dnsTimeouts: 4, dnsMovedAfterMs: null });
   });
 
   it('tells the kinds of process apart by label', () => {
@@ -69,6 +69,7 @@ describe('chaos report', () => {
       dnsMovedAfterMs,
       failedRequests,
       dnsFailures: 0,
+      dnsTimeouts: 0,
     });
     const byKind = summariseByKind([
       effect('edge london', 'kill', 1000, 800, 2),
@@ -78,9 +79,9 @@ describe('chaos report', () => {
       effect('edge paris', 'stop', 500, null, 1),
     ]);
     expect(byKind).toEqual([
-      { target: 'edge', kind: 'kill', faults: 3, failedRequests: 3, dnsFailures: 0, errorsEndedAfterMs: { median: 2000, max: 3000 }, dnsMovedAfterMs: { median: 1200, max: 1200, notMoved: 1 } },
-      { target: 'origin replica', kind: 'stop', faults: 1, failedRequests: 4, dnsFailures: 0, errorsEndedAfterMs: { median: 5000, max: 5000 }, dnsMovedAfterMs: null },
-      { target: 'edge', kind: 'stop', faults: 1, failedRequests: 1, dnsFailures: 0, errorsEndedAfterMs: { median: 500, max: 500 }, dnsMovedAfterMs: { median: null, max: null, notMoved: 1 } },
+      { target: 'edge', kind: 'kill', faults: 3, failedRequests: 3, dnsFailures: 0, dnsTimeouts: 0, errorsEndedAfterMs: { median: 2000, max: 3000 }, dnsMovedAfterMs: { median: 1200, max: 1200, notMoved: 1 } },
+      { target: 'origin replica', kind: 'stop', faults: 1, failedRequests: 4, dnsFailures: 0, dnsTimeouts: 0, errorsEndedAfterMs: { median: 5000, max: 5000 }, dnsMovedAfterMs: null },
+      { target: 'edge', kind: 'stop', faults: 1, failedRequests: 1, dnsFailures: 0, dnsTimeouts: 0, errorsEndedAfterMs: { median: 500, max: 500 }, dnsMovedAfterMs: { median: null, max: null, notMoved: 1 } },
     ]);
   });
 
