@@ -25,6 +25,8 @@ export interface FaultEffect extends Fault {
   /** The last failed client request within this fault's window, in ms after the fault; 0 when none failed. */
   errorsEndedAfterMs: number;
   failedRequests: number;
+  /** The failed requests by reason: `status 502`, `ECONNREFUSED`, `TIMEOUT`, `no-answer`. */
+  failedBy: Record<string, number>;
   /** Client DNS lookups in this fault's window that no name server answered. */
   dnsFailures: number;
   /** Questions in this fault's window that a name server left unanswered (the client then asked the next one). */
@@ -40,6 +42,7 @@ export interface FaultKindSummary {
   kind: Fault['kind'];
   faults: number;
   failedRequests: number;
+  failedBy: Record<string, number>;
   dnsFailures: number;
   dnsTimeouts: number;
   errorsEndedAfterMs: Spread;
@@ -79,6 +82,8 @@ export interface ChaosReport {
   durationMs: number;
   requests: number;
   failed: number;
+  /** Failed requests by reason over the whole run. */
+  failedBy: Record<string, number>;
   errorRate: number;
   timeline: SecondStats[];
   faults: FaultEffect[];
@@ -148,8 +153,27 @@ export function faultEffects(faults: readonly Fault[], requests: readonly Reques
     const lookups = resolutions.filter(inWindow);
     const dnsFailures = lookups.filter((r) => r.addresses.length === 0).length;
     const dnsTimeouts = lookups.reduce((n, r) => n + r.unanswered, 0);
-    return { ...f, dnsMovedAfterMs, errorsEndedAfterMs: failed.length === 0 ? 0 : Math.max(...failed.map((r) => r.at + r.latencyMs)) - f.at, failedRequests: failed.length, dnsFailures, dnsTimeouts };
+    return {
+      ...f,
+      dnsMovedAfterMs,
+      errorsEndedAfterMs: failed.length === 0 ? 0 : Math.max(...failed.map((r) => r.at + r.latencyMs)) - f.at,
+      failedRequests: failed.length,
+      failedBy: countBy(failed.map((r) => r.error ?? 'unknown')),
+      dnsFailures,
+      dnsTimeouts,
+    };
   });
+}
+
+export function countBy(keys: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of keys) out[k] = (out[k] ?? 0) + 1;
+  return out;
+}
+
+function addCounts(into: Record<string, number>, from: Readonly<Record<string, number>>): Record<string, number> {
+  for (const [k, n] of Object.entries(from)) into[k] = (into[k] ?? 0) + n;
+  return into;
 }
 
 export function targetClass(label: string): TargetClass {
@@ -177,6 +201,7 @@ export function summariseByKind(effects: readonly FaultEffect[]): FaultKindSumma
       kind: fs[0]!.kind,
       faults: fs.length,
       failedRequests: fs.reduce((n, f) => n + f.failedRequests, 0),
+      failedBy: fs.reduce<Record<string, number>>((sum, f) => addCounts(sum, f.failedBy), {}),
       dnsFailures: fs.reduce((n, f) => n + f.dnsFailures, 0),
       dnsTimeouts: fs.reduce((n, f) => n + f.dnsTimeouts, 0),
       errorsEndedAfterMs: spread(fs.map((f) => f.errorsEndedAfterMs)),
@@ -185,9 +210,10 @@ export function summariseByKind(effects: readonly FaultEffect[]): FaultKindSumma
   });
 }
 
+/** The lower median (of 2 values, the smaller: percentile() would give the larger, the same as the max) and the max. */
 function spread(values: readonly number[]): Spread {
   const sorted = [...values].sort((a, b) => a - b);
-  return { median: percentile(sorted, 50), max: sorted.at(-1) ?? null };
+  return { median: sorted[Math.floor((sorted.length - 1) / 2)] ?? null, max: sorted.at(-1) ?? null };
 }
 
 export function retryStats(requests: readonly RequestSample[]): RetryStats {
@@ -221,7 +247,7 @@ function formatCounts(counts: Readonly<Record<string, number>>): string {
 /** The report as text: totals, faults with their effects, convergence. */
 export function formatReport(r: ChaosReport): string {
   const lines = [
-    `chaos run: seed ${r.seed}, ${Math.round(r.durationMs / 1000)} s, ${r.requests} client requests, ${r.failed} failed (${(100 * r.errorRate).toFixed(2)} %)`,
+    `chaos run: seed ${r.seed}, ${Math.round(r.durationMs / 1000)} s, ${r.requests} client requests, ${r.failed} failed (${(100 * r.errorRate).toFixed(2)} %)${formatCounts(r.failedBy)}`,
     `fault targets (${r.targets.length}): ${r.targets.join(', ')}`,
     `pushes ${r.operations.pushes}, purges ${r.operations.purges}, operations refused or failed ${r.operations.failed}${formatCounts(r.operations.failedBy)}`,
     `retries after a refused, reset or timed-out request: ${r.retries.otherAddress} on another address (${r.retries.otherAddressOk} succeeded), ${r.retries.noOtherAnswer} not retried (DNS named only the failed edge)`,
@@ -231,14 +257,14 @@ export function formatReport(r: ChaosReport): string {
   for (const f of r.faults) {
     const what = f.kind === 'kill' ? 'SIGKILL' : `SIGSTOP ${f.downtimeMs} ms`;
     const dns = f.dnsMovedAfterMs === null ? 'n/a' : String(f.dnsMovedAfterMs);
-    lines.push(`  ${String(Math.round(f.at / 1000)).padStart(4)} s  ${what.padEnd(14)} ${f.target.padEnd(20)} DNS moved after ${dns.padStart(5)}   errors ended after ${String(f.errorsEndedAfterMs).padStart(5)}   failed requests ${f.failedRequests}   DNS timeouts ${f.dnsTimeouts}, lookups failed ${f.dnsFailures}`);
+    lines.push(`  ${String(Math.round(f.at / 1000)).padStart(4)} s  ${what.padEnd(14)} ${f.target.padEnd(20)} DNS moved after ${dns.padStart(5)}   errors ended after ${String(f.errorsEndedAfterMs).padStart(5)}   failed requests ${f.failedRequests}${formatCounts(f.failedBy)}   DNS timeouts ${f.dnsTimeouts}, lookups failed ${f.dnsFailures}`);
   }
   if (r.faults.length === 0) lines.push('  none');
   if (r.byKind.length > 0) lines.push('', 'by kind (ms after the fault, median / max):');
   for (const k of r.byKind) {
     const what = `${k.kind === 'kill' ? 'SIGKILL' : 'SIGSTOP'} ${k.target}`;
     const dns = k.dnsMovedAfterMs === null ? '' : `   DNS moved after ${formatSpread(k.dnsMovedAfterMs)}${k.dnsMovedAfterMs.notMoved > 0 ? ` (${k.dnsMovedAfterMs.notMoved} not moved by the next fault or the end)` : ''}`;
-    lines.push(`  ${what.padEnd(24)} ${String(k.faults).padStart(3)} faults   failed requests ${String(k.failedRequests).padStart(4)}   errors ended after ${formatSpread(k.errorsEndedAfterMs)}   DNS timeouts ${k.dnsTimeouts}, lookups failed ${k.dnsFailures}${dns}`);
+    lines.push(`  ${what.padEnd(24)} ${String(k.faults).padStart(3)} faults   failed requests ${String(k.failedRequests).padStart(4)}${formatCounts(k.failedBy)}   errors ended after ${formatSpread(k.errorsEndedAfterMs)}   DNS timeouts ${k.dnsTimeouts}, lookups failed ${k.dnsFailures}${dns}`);
   }
   lines.push('', `convergence: journal at seq ${r.convergence.journalSeq ?? 'unknown'}; purges lost ${r.convergence.purgesLost}`);
   for (const e of r.convergence.edges) lines.push(`  ${e.name.padEnd(12)} seq ${String(e.lastSeq ?? 'unknown').padEnd(6)} ${e.matches ? 'same keys and ETags' : 'DIVERGED'}`);

@@ -22,7 +22,7 @@ import { Supervisor } from '../up/supervisor.js';
 import { ChaosClients, type RequestSample, type ResolutionSample } from './clients.js';
 import { FaultInjector, type Fault } from './faults.js';
 import { startOperations } from './operations.js';
-import { convergence, faultEffects, retryStats, summariseByKind, timeline, type ChaosReport } from './report.js';
+import { convergence, countBy, faultEffects, retryStats, summariseByKind, timeline, type ChaosReport } from './report.js';
 
 const log = logger('chaos');
 /** Start-up waits in rounds of this long, saying who it waits for after each, up to READY_ROUNDS (5 min in all). */
@@ -127,6 +127,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       durationMs,
       requests: requests.length,
       failed,
+      failedBy: countBy(requests.flatMap((r) => (r.ok ? [] : [r.error ?? 'unknown']))),
       errorRate: requests.length === 0 ? 0 : failed / requests.length,
       timeline: timeline(requests, durationMs, originRate),
       faults: effects,

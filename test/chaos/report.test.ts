@@ -5,7 +5,7 @@ import { convergence, faultEffects, formatReport, retryStats, summariseByKind, t
 
 const fault: Fault = { at: 10_000, kind: 'stop', target: 'edge london', pid: 1, downtimeMs: 3000 };
 const res = (at: number, network: string, ...addresses: string[]): ResolutionSample => ({ at, network, addresses, unanswered: addresses.length === 0 ? 2 : 0 });
-const req = (at: number, ok: boolean): RequestSample => ({ at, latencyMs: 100, ok, address: '127.0.0.11', retry: 'none' });
+const req = (at: number, ok: boolean): RequestSample => ({ at, latencyMs: 100, ok, address: '127.0.0.11', retry: 'none', ...(ok ? {} : { error: 'ECONNREFUSED' }) });
 const addressesOf = (label: string): string[] => (label === 'edge london' ? ['127.0.0.11'] : []);
 
 describe('chaos report', () => {
@@ -18,7 +18,7 @@ describe('chaos report', () => {
       res(15_000, 'london', '127.0.0.11'), // back after the thaw: not a failure to move
     ];
     const [effect] = faultEffects([fault], [req(10_100, false), req(10_900, false), req(12_000, true)], resolutions, addressesOf, 20_000);
-    expect(effect).toMatchObject({ dnsMovedAfterMs: 1200, failedRequests: 2, errorsEndedAfterMs: 1000 });
+    expect(effect).toMatchObject({ dnsMovedAfterMs: 1200, failedRequests: 2, failedBy: { ECONNREFUSED: 2 }, errorsEndedAfterMs: 1000 });
   });
 
   it('says null when a network still had the faulted edge at the next fault, and 0 when no network had it', () => {
@@ -58,7 +58,7 @@ describe('chaos report', () => {
     ]);
   });
 
-  it('sums faults per kind of process and signal, with median and maximum times', () => {
+  it('sums faults per kind of process and signal, with (lower) median and maximum times', () => {
     const effect = (target: string, kind: Fault['kind'], errorsEndedAfterMs: number, dnsMovedAfterMs: number | null, failedRequests: number): FaultEffect => ({
       at: 0,
       kind,
@@ -68,6 +68,7 @@ describe('chaos report', () => {
       errorsEndedAfterMs,
       dnsMovedAfterMs,
       failedRequests,
+      failedBy: failedRequests <= 1 ? (failedRequests === 1 ? { TIMEOUT: 1 } : {}) : { 'status 502': failedRequests - 1, TIMEOUT: 1 },
       dnsFailures: 0,
       dnsTimeouts: 0,
     });
@@ -79,9 +80,9 @@ describe('chaos report', () => {
       effect('edge paris', 'stop', 500, null, 1),
     ]);
     expect(byKind).toEqual([
-      { target: 'edge', kind: 'kill', faults: 3, failedRequests: 3, dnsFailures: 0, dnsTimeouts: 0, errorsEndedAfterMs: { median: 2000, max: 3000 }, dnsMovedAfterMs: { median: 1200, max: 1200, notMoved: 1 } },
-      { target: 'origin replica', kind: 'stop', faults: 1, failedRequests: 4, dnsFailures: 0, dnsTimeouts: 0, errorsEndedAfterMs: { median: 5000, max: 5000 }, dnsMovedAfterMs: null },
-      { target: 'edge', kind: 'stop', faults: 1, failedRequests: 1, dnsFailures: 0, dnsTimeouts: 0, errorsEndedAfterMs: { median: 500, max: 500 }, dnsMovedAfterMs: { median: null, max: null, notMoved: 1 } },
+      { target: 'edge', kind: 'kill', faults: 3, failedRequests: 3, failedBy: { 'status 502': 1, TIMEOUT: 2 }, dnsFailures: 0, dnsTimeouts: 0, errorsEndedAfterMs: { median: 2000, max: 3000 }, dnsMovedAfterMs: { median: 800, max: 1200, notMoved: 1 } },
+      { target: 'origin replica', kind: 'stop', faults: 1, failedRequests: 4, failedBy: { 'status 502': 3, TIMEOUT: 1 }, dnsFailures: 0, dnsTimeouts: 0, errorsEndedAfterMs: { median: 5000, max: 5000 }, dnsMovedAfterMs: null },
+      { target: 'edge', kind: 'stop', faults: 1, failedRequests: 1, failedBy: { TIMEOUT: 1 }, dnsFailures: 0, dnsTimeouts: 0, errorsEndedAfterMs: { median: 500, max: 500 }, dnsMovedAfterMs: { median: null, max: null, notMoved: 1 } },
     ]);
   });
 
@@ -95,6 +96,7 @@ describe('chaos report', () => {
       durationMs: 1000,
       requests: 4,
       failed: 2,
+      failedBy: { TIMEOUT: 1, ECONNREFUSED: 1 },
       errorRate: 0.5,
       timeline: [],
       faults: [],
@@ -105,5 +107,6 @@ describe('chaos report', () => {
     });
     expect(text).toContain('operations refused or failed 2 (status 503: 2)');
     expect(text).toContain('2 on another address (1 succeeded), 1 not retried');
+    expect(text).toContain('2 failed (50.00 %) (TIMEOUT: 1, ECONNREFUSED: 1)');
   });
 });
