@@ -51,7 +51,8 @@ export function chaosChart(report: ChaosReport): string {
     { ...common, title: 'origin requests', yLabel: 'requests/s', series: [{ name: 'origin requests/s', points: origin }, ...faultSpikes(report, maxOrigin)] },
   ];
   const title = `bench:chaos — seed ${report.seed}, ${report.faults.length} faults, ${(100 * report.errorRate).toFixed(2)} % errors, purges lost ${report.convergence.purgesLost}`;
-  return lineChartSvg(title, panels, 1);
+  // Side by side: one column is 480 px wide, too narrow for the six legend entries (the render test measures them).
+  return lineChartSvg(title, panels, 3);
 }
 
 /**
