@@ -49,6 +49,7 @@ export function chaosCommand(): Command {
         faultIntervalMs: o.faultInterval,
         operationIntervalMs: o.operationInterval,
         ...(o.targets !== undefined ? { targets: new RegExp(o.targets) } : {}),
+        progress: (line) => void process.stderr.write(`dnscdn chaos: ${line}\n`),
       });
       process.stdout.write(formatReport(report));
       if (o.report !== undefined) writeFileSync(o.report, `${JSON.stringify(report, null, 2)}\n`);

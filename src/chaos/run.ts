@@ -7,24 +7,27 @@
  */
 import { readdirSync, readFileSync, type Dirent } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { DNSCDN_BIN } from '../cli/package-files.js';
 import { adminToken, edgeAdminUrl, originAdminUrl } from '../config/reach.js';
 import type { Deployment } from '../config/types.js';
 import { SAMPLE_NETWORKS } from '../dashboard/collector.js';
 import { readCounterSums } from '../dashboard/prometheus-text.js';
+import { prepareDemoCertificates } from '../edge/tls/demo-setup.js';
 import { request } from '../http/client.js';
 import { logger } from '../log.js';
 import { seededRandom, type Random } from '../random.js';
 import { planProcesses } from '../up/plan.js';
+import { formatStartFailure } from '../up/command.js';
 import { Supervisor } from '../up/supervisor.js';
 import { ChaosClients, type RequestSample, type ResolutionSample } from './clients.js';
 import { FaultInjector, type Fault } from './faults.js';
-import { convergence, faultEffects, timeline, type ChaosReport } from './report.js';
+import { startOperations } from './operations.js';
+import { convergence, countBy, faultEffects, retryStats, summariseByKind, timeline, type ChaosReport } from './report.js';
 
 const log = logger('chaos');
-const BIN = fileURLToPath(new URL('../../bin/dnscdn.js', import.meta.url));
-const READY_TIMEOUT_MS = 60_000;
-const READY_ROUNDS = 5;
+/** Start-up waits in rounds of this long, saying who it waits for after each, up to READY_ROUNDS (5 min in all). */
+const READY_TIMEOUT_MS = 30_000;
+const READY_ROUNDS = 10;
 /** How long the edges get, after the last fault, to reach the journal's sequence. */
 const SETTLE_TIMEOUT_MS = 30_000;
 
@@ -41,6 +44,8 @@ export interface ChaosOptions {
   targets?: RegExp;
   /** Where children's output goes (default: dropped). */
   write?: (line: string) => void;
+  /** Where the run says what it is waiting for while the deployment starts (default: nowhere). */
+  progress?: (line: string) => void;
 }
 
 export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
@@ -49,40 +54,38 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   if (!pool) throw new Error(`${d.file}: a chaos run needs a pool for its clients to resolve`);
   const token = adminToken(d);
   if (!d.origin || token === undefined) throw new Error(`${d.file}: a chaos run needs an origin and an admin token (pushes and purges)`);
-  const dns = d.dns.listen[0]!;
-  const random = seededRandom(o.seed);
+  const random = chaosStreams(o.seed);
+  // Once, before any edge starts, as `up` does: the edges must not race to make the demo CA.
+  await prepareDemoCertificates(d);
   const supervisor = new Supervisor(planProcesses(d), {
     command: process.execPath,
-    commandArgs: [BIN],
+    commandArgs: [DNSCDN_BIN],
     restart: true,
+    restartOnlyOnceReady: true,
     env: { DNSCDN_ADMIN_TOKEN: token, DNSCDN_TOKEN: token, DNSCDN_LOG: process.env.DNSCDN_LOG ?? 'warn' },
     write: o.write ?? (() => undefined),
     backoffMs: 500,
   });
   supervisor.start();
   try {
-    // As `up` does: a child still starting is slow, not failed (the origin writes the demo's large files on its
-    // first start); only an exit, or READY_ROUNDS timeouts in a row, fails the run.
-    let ready = await supervisor.whenReady(READY_TIMEOUT_MS);
-    for (let round = 1; ready.kind === 'timeout' && round < READY_ROUNDS; round++) ready = await supervisor.whenReady(READY_TIMEOUT_MS);
-    if (ready.kind !== 'ready') throw new Error(`the deployment did not start: ${JSON.stringify(ready)}`);
+    await startedWhole(supervisor, o.progress ?? (() => undefined));
     const t0 = Date.now();
     const now = (): number => Date.now() - t0;
     const requests: RequestSample[] = [];
     const resolutions: ResolutionSample[] = [];
     const faults: Fault[] = [];
-    const operations = { pushes: 0, purges: 0, failed: 0 };
+    const operations: ChaosReport['operations'] = { pushes: 0, purges: 0, failed: 0, failedBy: {} };
     const originRate = new Map<number, number>();
     const edgePorts = new Map(d.edges.flatMap((e) => e.addresses.map((a) => [a, e.port] as const)));
     const clients = new ChaosClients({
-      dns,
+      dns: [d.dns.listen[0]!, ...d.dns.instances.flatMap((i) => i.listen.slice(0, 1))],
       pool: pool.name,
       networks: SAMPLE_NETWORKS.map((n) => n.network),
-      paths: contentPaths(d, random),
+      paths: contentPaths(d, random.paths),
       zipfAlpha: 0.8,
       edgePort: (a) => edgePorts.get(a),
       clients: o.clients,
-      random,
+      random: random.clients,
       thinkMs: 50,
       requestTimeoutMs: 2000,
       now,
@@ -90,9 +93,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       onResolution: (s) => resolutions.push(s),
     });
     const targets = o.targets ?? DEFAULT_TARGETS;
+    const candidates = (): Array<{ label: string; pid: number }> => faultable(supervisor).filter((t) => targets.test(t.label));
+    const targetsAtStart = candidates().map((t) => t.label);
     const injector = new FaultInjector({
-      random,
-      targets: () => faultable(supervisor).filter((t) => targets.test(t.label)),
+      random: random.faults,
+      targets: candidates,
       meanIntervalMs: o.faultIntervalMs,
       minDowntimeMs: 1000,
       maxDowntimeMs: 5000,
@@ -102,7 +107,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         log.warn('fault', { kind: f.kind, target: f.target, pid: f.pid, downtimeMs: f.downtimeMs });
       },
     });
-    const stopOperations = startOperations(d, token, random, o.operationIntervalMs, operations);
+    const stopOperations = startOperations(d, token, random.operations, o.operationIntervalMs, operations);
     const stopOriginSampling = sampleOriginRate(d, now, originRate);
     clients.start();
     injector.start();
@@ -115,19 +120,52 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const settled = await settle(d, token);
     const failed = requests.filter((r) => !r.ok).length;
     const addressesOf = (label: string): readonly string[] => d.edges.find((e) => `edge ${e.name}` === label)?.addresses ?? [];
+    const effects = faultEffects(faults, requests, resolutions, addressesOf, durationMs);
     return {
       seed: o.seed,
+      targets: targetsAtStart,
       durationMs,
       requests: requests.length,
       failed,
+      failedBy: countBy(requests.flatMap((r) => (r.ok ? [] : [r.error ?? 'unknown']))),
       errorRate: requests.length === 0 ? 0 : failed / requests.length,
       timeline: timeline(requests, durationMs, originRate),
-      faults: faultEffects(faults, requests, resolutions, addressesOf, durationMs),
+      faults: effects,
+      byKind: summariseByKind(effects),
+      retries: retryStats(requests),
       operations,
       convergence: settled,
     };
   } finally {
     await supervisor.stop();
+  }
+}
+
+/**
+ * One seeded stream per consumer. The clients draw as fast as their requests complete, which timing decides; from
+ * a shared stream they shifted every later fault, so a seed did not replay its faults. With a stream each, the
+ * same seed gives the same fault times, kinds and choices (of the same target list), and the same operations.
+ * Each stream's seed is drawn from one stream seeded with the run's seed.
+ */
+export function chaosStreams(seed: number): Record<'faults' | 'operations' | 'clients' | 'paths', Random> {
+  const master = seededRandom(seed);
+  const next = (): Random => seededRandom(Math.floor(master() * 2 ** 32));
+  return { faults: next(), operations: next(), clients: next(), paths: next() };
+}
+
+/**
+ * Waits until every role is ready. A child that exits first fails the run at once with its own last words (a
+ * taken port, a missing file): restarts begin only once the deployment is up. A child still alive is slow, not
+ * failed (the origin writes the demo's large files on its first start), as `up` sees it; after READY_ROUNDS
+ * rounds of waiting the run gives up, naming who was late.
+ */
+async function startedWhole(supervisor: Supervisor, progress: (line: string) => void): Promise<void> {
+  for (let round = 1; ; round++) {
+    const outcome = await supervisor.whenReady(READY_TIMEOUT_MS);
+    if (outcome.kind === 'ready') return;
+    const why = formatStartFailure(outcome, READY_TIMEOUT_MS);
+    if (outcome.kind === 'failed' || round === READY_ROUNDS) throw new Error(`the deployment did not start: ${why}`);
+    progress(`${why}; still waiting`);
   }
 }
 
@@ -167,33 +205,6 @@ function contentPaths(d: Deployment, random: Random): string[] {
   }
   if (paths.length === 0) throw new Error(`${root}: the origin has no content for the clients to ask for`);
   return paths;
-}
-
-/** Pushes of content paths and purges by tag or prefix, at random intervals, through the origin's admin API. */
-function startOperations(d: Deployment, token: string, random: Random, meanIntervalMs: number, counts: { pushes: number; purges: number; failed: number }): () => void {
-  const base = originAdminUrl(d);
-  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
-  const next = (): void => {
-    timer = setTimeout(() => {
-      const push = random() < 0.6;
-      const body = push ? { paths: [['/index.html', '/css/site.css', '/img/logo.svg'][Math.floor(random() * 3)]!] } : { target: random() < 0.5 ? 'tag:images' : 'prefix:/css/' };
-      void request(`${base}/.dnscdn/${push ? 'push' : 'purge'}`, { method: 'POST', headers, body: JSON.stringify(body), timeoutMs: 5000 }).then(
-        (res) => {
-          if (res.status === 200) counts[push ? 'pushes' : 'purges']++;
-          else counts.failed++;
-        },
-        () => counts.failed++,
-      );
-      if (!stopped) next();
-    }, meanIntervalMs * (0.5 + random()));
-  };
-  next();
-  return () => {
-    stopped = true;
-    if (timer) clearTimeout(timer);
-  };
 }
 
 /** The origin's content requests a second, from its /metrics once a second. */

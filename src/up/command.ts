@@ -8,23 +8,21 @@
  */
 import { Command } from 'commander';
 import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { checkDeploymentFile } from '../check/deployment-check.js';
 import { reportCheck } from '../check/command.js';
 import { deploymentFileOrEmbedded } from '../cli/config-path.js';
+import { DNSCDN_BIN } from '../cli/package-files.js';
 import { prepareDemoCertificates } from '../edge/tls/demo-setup.js';
 import { applyFileLogSettings } from '../log.js';
 import { formatBanner, planProcesses } from './plan.js';
 import { Supervisor, type StartOutcome } from './supervisor.js';
 
-const BIN = fileURLToPath(new URL('../../bin/dnscdn.js', import.meta.url));
-
 /** After this long without every child ready, `up` says which ones it is still waiting for (and waits on). */
 const READY_TIMEOUT_MS = 30_000;
 
 /** The one-paragraph reason `up` gives up: which child, how it ended, and its own last words on stderr. */
-export function formatStartFailure(outcome: Exclude<StartOutcome, { kind: 'ready' }>): string {
-  if (outcome.kind === 'timeout') return `not ready after ${READY_TIMEOUT_MS / 1000} s: ${outcome.waitingFor.join(', ')}`;
+export function formatStartFailure(outcome: Exclude<StartOutcome, { kind: 'ready' }>, waitedMs: number = READY_TIMEOUT_MS): string {
+  if (outcome.kind === 'timeout') return `not ready after ${waitedMs / 1000} s: ${outcome.waitingFor.join(', ')}`;
   const said = outcome.stderr.length > 0 ? `:\n  ${outcome.stderr.join('\n  ')}` : ' (it wrote nothing on stderr)';
   return `${outcome.label} (pid ${outcome.pid ?? '-'}) exited with ${outcome.how} before it was ready${said}`;
 }
@@ -50,7 +48,7 @@ export function upCommand(): Command {
       const token = deployment.adminTokens[0];
       const supervisor = new Supervisor(specs, {
         command: process.execPath,
-        commandArgs: [BIN],
+        commandArgs: [DNSCDN_BIN],
         restart: o.restart === true,
         env: token === undefined ? {} : { DNSCDN_ADMIN_TOKEN: token, DNSCDN_TOKEN: token },
         write,

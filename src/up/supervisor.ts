@@ -5,7 +5,8 @@
  * SIGKILL to any still there after a grace period.
  *
  * Start-up is all or nothing: `whenReady()` resolves 'ready' once every child has reported, or 'failed' with
- * the first child that exited before that (its exit and its last stderr lines), unless restarts were asked for.
+ * the first child that exited before that (its exit and its last stderr lines), unless restarts were asked for
+ * (and not only once ready).
  * Children exit by themselves when this process dies, since their IPC channel closes (see child.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -21,6 +22,12 @@ export interface SupervisorOptions {
   command: string;
   commandArgs: string[];
   restart: boolean;
+  /**
+   * With `restart`: a child that exits before every role is ready still fails the start, as without it, and
+   * restarts begin once the deployment is up. For a run that must start whole or say why (`dnscdn chaos`): a
+   * taken port or a missing file fails the same way on every retry, so retrying it only hides the error.
+   */
+  restartOnlyOnceReady?: boolean;
   /** Extra environment for the children (the admin token travels here, never in argv). */
   env: Record<string, string>;
   /** Where children's output lines go (prefixed). */
@@ -144,12 +151,12 @@ export class Supervisor {
     if (r.child !== child || this.stopping) return;
     r.listening = undefined;
     const how = signal ? `signal ${signal}` : `code ${code}`;
+    if (!this.started && (!this.options.restart || this.options.restartOnlyOnceReady === true)) {
+      this.startFailure ??= { kind: 'failed', label: r.spec.label, pid: child.pid, how, stderr: [...r.stderr] };
+      this.settle?.(this.startFailure);
+      return;
+    }
     if (!this.options.restart) {
-      if (!this.started) {
-        this.startFailure ??= { kind: 'failed', label: r.spec.label, pid: child.pid, how, stderr: [...r.stderr] };
-        this.settle?.(this.startFailure);
-        return;
-      }
       this.options.write(`[up] ${r.spec.label} (pid ${child.pid}) exited with ${how}; not restarting (start with --restart to restart)`);
       return;
     }

@@ -74,6 +74,8 @@ admin:
     expect(report.convergence.purgesLost).toBe(0);
     expect(report.convergence.edges.map((e) => e.lastSeq)).toEqual([report.convergence.journalSeq, report.convergence.journalSeq, report.convergence.journalSeq]);
     expect(report.operations.pushes + report.operations.purges).toBeGreaterThan(10);
+    // The origin (push, purge) is never faulted here: an operation may time out under load, but none is malformed.
+    expect(Object.keys(report.operations.failedBy).filter((reason) => /^status 4/.test(reason))).toEqual([]);
     expect(report.faults.length).toBeGreaterThanOrEqual(5);
     expect(report.requests).toBeGreaterThan(1000);
     // The health window: a dead or frozen edge leaves DNS answers within interval x fall (plus a probe's phase and
@@ -83,10 +85,12 @@ admin:
     const window = INTERVAL_MS * (FALL + 1) + 200 + TTL_S * 1000 + 6000;
     // A fault in the run's last window has no time left to be measured (the report says null: not moved yet).
     const edgeFaults = report.faults.filter((f) => /^edge \S+$/.test(f.target) && f.at <= report.durationMs - window);
-    expect(edgeFaults.length).toBeGreaterThan(0);
+    expect(edgeFaults.filter((f) => f.kind === 'kill').length).toBeGreaterThan(0);
     for (const f of edgeFaults) {
-      expect(f.dnsMovedAfterMs, `${f.kind} ${f.target} at ${f.at} ms`).not.toBeNull();
-      expect(f.dnsMovedAfterMs!, `${f.kind} ${f.target} at ${f.at} ms`).toBeLessThanOrEqual(window);
+      // A freeze shorter than the window may end before the probes (late under load) judge the edge: then DNS need
+      // not move, and the report says null (seed 7 has a 1.6 s freeze that did this at a load average of 33).
+      if (f.kind === 'kill' || f.downtimeMs > window) expect(f.dnsMovedAfterMs, `${f.kind} ${f.target} at ${f.at} ms`).not.toBeNull();
+      if (f.dnsMovedAfterMs !== null) expect(f.dnsMovedAfterMs, `${f.kind} ${f.target} at ${f.at} ms`).toBeLessThanOrEqual(window);
     }
     expect(report.errorRate).toBeLessThan(0.05);
   }, 180_000);
