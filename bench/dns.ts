@@ -258,17 +258,13 @@ async function main(): Promise<void> {
 export function ratioTable(results: readonly DnsCaseResult[]): Ratio[] {
   const out: Ratio[] = [];
   const targets: Record<string, string> = { 'node ceiling': '>= 0.9', dns2: '>= 1.5' };
-  // Issue 13 item 2: resolver cache hits at least half Unbound's, in the same run.
-  const resolverTargets: Record<string, string> = { unbound: '>= 0.5' };
   for (const c of new Set(results.map((r) => r.case))) {
     const qps = (server: string): number | undefined => results.find((r) => r.server === server && r.case === c)?.qps;
     const ours = qps('dnscdn');
     if (ours === undefined) continue;
-    const caseTargets = c === 'authoritative mix' ? targets : c === 'resolver cache hits' ? resolverTargets : {};
     for (const other of ['node ceiling', 'dns2', 'knot', 'nsd', 'unbound']) {
       const q = qps(other);
-      const target = caseTargets[other];
-      if (q !== undefined && q > 0) out.push({ ratio: `${c}: dnscdn / ${other}`, value: ours / q, ...(target ? { target } : {}) });
+      if (q !== undefined && q > 0) out.push({ ratio: `${c}: dnscdn / ${other}`, value: ours / q, ...(c === 'authoritative mix' && targets[other] ? { target: targets[other] } : {}) });
     }
     const ceiling = qps('node ceiling');
     const knot = qps('knot');

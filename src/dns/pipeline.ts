@@ -105,8 +105,7 @@ export class QueryPipeline {
     const choose = options.dynamicAnswers?.choose?.bind(options.dynamicAnswers);
     if (choose) this.steeredCache = new SteeredAnswerCache({ choose }, options.fastPathEntries);
     const r = options.recursion;
-    if (r?.cachedAnswer && r.replayCacheReads && r.countCacheHit)
-      this.resolverCache = new ResolverAnswerCache({ cachedAnswer: r.cachedAnswer.bind(r), replayCacheReads: r.replayCacheReads.bind(r), countCacheHit: r.countCacheHit.bind(r) }, options.fastPathEntries);
+    if (r?.cachedAnswer && r.countCacheHit) this.resolverCache = new ResolverAnswerCache({ cachedAnswer: r.cachedAnswer.bind(r), countCacheHit: r.countCacheHit.bind(r) }, options.fastPathEntries);
     this.recursionAcl = new AddressAcl(options.allowRecursion ?? []);
     if (options.rrl) this.rrl = new ResponseRateLimiter(options.rrl);
     if (options.queryLogSample) this.queryLog = new QueryLog(options.queryLogSample);

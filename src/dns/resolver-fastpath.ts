@@ -1,22 +1,17 @@
 /**
  * The resolver's fast path: a recursive query whose answer the resolver cache holds fresh is answered
  * from the reply encoded when it was last answered, with the remaining TTLs patched in. The cache stays
- * the source of truth: when a reply is kept, the resolver says which cache reads its answer came from
- * (`cachedAnswer`: the keys its cache walk read, and the entry found at each, or none); every hit replays
- * those reads (`replayCacheReads`) and uses the bytes only while each finds the same, fresh. An expired,
- * replaced or evicted entry, a new NXDOMAIN, a record cached where a CNAME chain found none: a read finds
- * something else, and the general path answers (iteration, serve-stale) exactly as before.
+ * the source of truth: every hit asks it (`cachedAnswer`, the same walk `resolve` starts with) and uses
+ * the bytes only while the cache answers from the very entries they were built from (same stamps). An
+ * expired, replaced or evicted entry, a new NXDOMAIN, a longer CNAME chain: the stamps differ or the
+ * cache has no fresh answer, and the general path answers (iteration, serve-stale) exactly as before.
  *
- * Per hit: one lookup of the kept reply, one LRU read per cache key the answer depends on (two for a
- * plain answer: the name's NXDOMAIN key and the RRset's), the copy of the reply with the query's ID and
- * question bytes (0x20 case kept) and the TTLs written at offsets found when it was kept. No decode, no
- * record copies, no promise, no allocation but the reply buffer. The RA, AD (always 0 from our resolver)
- * and CD bits, and the OPT record, are in the kept bytes or decided by the key (`PlainQuery.key` holds
- * RD, CD, EDNS and DO), as on the authoritative fast path (fastpath.ts `copyReply`).
+ * Skipped per hit: the decode, the in-flight map, the serve-stale timer, the promise chain and the
+ * encode. The RA, AD (always 0 from our resolver) and CD bits are in the kept bytes or in the key
+ * (`PlainQuery.key` holds RD, CD, EDNS and DO); the question is echoed as sent (0x20 case kept).
  */
 import { LRUCache } from 'lru-cache';
 import { copyReply, type PlainQuery } from './fastpath.js';
-import type { CacheRead } from './resolver/cache.js';
 import type { CachedReply } from './resolver/resolver.js';
 import type { Question } from './types.js';
 import { HEADER_LENGTH } from './wire.js';
@@ -24,18 +19,15 @@ import { HEADER_LENGTH } from './wire.js';
 /** What the fast path needs from the resolver (resolver.ts). */
 export interface CachedAnswers {
   cachedAnswer(question: Question): CachedReply | undefined;
-  replayCacheReads(reads: readonly CacheRead[], ttls: number[]): boolean;
   countCacheHit(): void;
 }
 
 interface KeptReply {
+  question: Question;
   bytes: Buffer;
-  reads: readonly CacheRead[];
-  /** Per TTL field of the answer and authority records, in reply order: its offset, and the read it counts down from. */
-  ttlOffsets: readonly number[];
-  ttlReads: readonly number[];
-  /** Filled by each replay (one slot per read), so that a hit allocates no array. */
-  ttls: number[];
+  /** Offsets of the TTL fields of the answer and authority records, in reply order. */
+  ttlOffsets: number[];
+  stamps: number[];
 }
 
 export class ResolverAnswerCache {
@@ -56,25 +48,25 @@ export class ResolverAnswerCache {
   answer(query: Buffer, plain: PlainQuery, limit: number): Buffer | undefined {
     const kept = this.entries.get(plain.key);
     if (!kept || kept.bytes.length > limit) return undefined;
-    if (!this.resolver.replayCacheReads(kept.reads, kept.ttls)) return undefined;
+    const now = this.resolver.cachedAnswer(kept.question);
+    if (!now || !sameNumbers(now.stamps, kept.stamps) || now.ttls.length !== kept.ttlOffsets.length) return undefined;
     const out = copyReply(kept.bytes, query, plain, true);
-    const { ttlOffsets, ttlReads, ttls } = kept;
-    for (let i = 0; i < ttlOffsets.length; i++) out.writeUInt32BE(ttls[ttlReads[i]!]!, ttlOffsets[i]!);
+    for (let i = 0; i < kept.ttlOffsets.length; i++) out.writeUInt32BE(now.ttls[i]!, kept.ttlOffsets[i]!);
     this.resolver.countCacheHit();
     return out;
   }
 
   /**
    * Keeps the general path's recursive reply (sent whole, not truncated) when the cache now answers the
-   * question fresh with the same rcode and as many TTLs as the reply's records hold: the reads that
-   * answer depends on are what later hits replay.
+   * question fresh with the same rcode and as many records as the reply holds: those entries' stamps are
+   * what later hits are checked against.
    */
   store(plain: PlainQuery, question: Question, reply: Buffer): void {
     const now = this.resolver.cachedAnswer(question);
     if (!now || now.rcode !== (reply[3]! & 0xf)) return;
     const ttlOffsets = recordTtlOffsets(reply);
-    if (!ttlOffsets || ttlOffsets.length !== now.ttlReads.length) return;
-    this.entries.set(plain.key, { bytes: Buffer.from(reply), reads: now.reads, ttlOffsets, ttlReads: now.ttlReads, ttls: new Array<number>(now.reads.length).fill(0) });
+    if (!ttlOffsets || ttlOffsets.length !== now.ttls.length) return;
+    this.entries.set(plain.key, { question: { ...question }, bytes: Buffer.from(reply), ttlOffsets, stamps: now.stamps });
   }
 
   clear(): void {
@@ -84,6 +76,12 @@ export class ResolverAnswerCache {
   get size(): number {
     return this.entries.size;
   }
+}
+
+function sameNumbers(a: number[], b: number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /**

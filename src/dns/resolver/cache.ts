@@ -22,8 +22,8 @@ const RANK_ORDER: Record<Rank, number> = { glue: 0, referral: 1, answer: 2 };
 export type NegativeKind = 'nxdomain' | 'nodata';
 
 /**
- * Every stored entry gets the next stamp: an entry is replaced, never changed, so one stamp always means
- * the same records, rank and expiry (what `replay` relies on).
+ * Every stored entry gets the next stamp: an encoded reply built from entries with stamps s1..sn is still
+ * what the cache holds while lookups return the same stamps (resolver-fastpath.ts).
  */
 let nextStamp = 1;
 
@@ -68,19 +68,6 @@ export interface LookupOptions {
   allowStale?: boolean;
   /** Lowest rank that may answer; 'answer' for client answers, 'glue' when looking for server addresses. */
   minRank?: Rank;
-  /** Appended with every key this lookup reads and what it found there (fresh client lookups: see `replay`). */
-  reads?: CacheRead[];
-}
-
-/**
- * One read of a fresh client lookup (no allowStale, minRank 'answer'): the key, and the stamp of the
- * entry found there, or 0 when none answered (absent, expired, or of a lower rank). A walk of the cache
- * (iterator.ts `answerFromCache`) depends only on what its reads found, so while every read would find
- * the same again, the walk gives the same records, with TTLs counted from the same entries.
- */
-export interface CacheRead {
-  readonly key: string;
-  readonly stamp: number;
 }
 
 /**
@@ -93,11 +80,6 @@ function entrySize(entry: Entry, key: string): number {
   let bytes = 64 + key.length;
   for (const rr of records) bytes += 64 + rr.name.length + 10 + (typeof rr.data === 'string' ? rr.data.length : JSON.stringify(rr.data).length);
   return bytes;
-}
-
-/** A fresh entry's remaining TTL in seconds, rounded up so that it never shows 0 (`lookup` and `replay`). */
-function remainingTtl(entry: Entry, now: number): number {
-  return Math.ceil((entry.expiresAt - now) / 1000);
 }
 
 /** Key for one RRset; NXDOMAIN covers every type at a name, so it has a key of its own. */
@@ -186,36 +168,7 @@ export class ResolverCache {
     return this.find(rrsetKey(name, type, cls), opts) ?? { kind: 'miss' };
   }
 
-  /**
-   * Whether every one of `reads` would find the same now, fresh: the same entry where one was found, and
-   * no fresh answer where none was. Then `ttls[i]` is the remaining TTL of read i's entry in seconds, as
-   * `lookup` would put it in its records (0 for the reads that found nothing), and true is returned.
-   * Reads the LRU as `lookup` does (recency included) and allocates nothing: the resolver's fast path
-   * calls it for every cache hit it answers (resolver-fastpath.ts).
-   */
-  replay(reads: readonly CacheRead[], ttls: number[]): boolean {
-    const now = this.options.now();
-    for (let i = 0; i < reads.length; i++) {
-      const read = reads[i]!;
-      const entry = this.lru.get(read.key);
-      if (read.stamp === 0) {
-        if (entry !== undefined && entry.rank === 'answer' && now < entry.expiresAt) return false;
-        ttls[i] = 0;
-      } else {
-        if (entry === undefined || entry.stamp !== read.stamp || now >= entry.expiresAt) return false;
-        ttls[i] = remainingTtl(entry, now);
-      }
-    }
-    return true;
-  }
-
   private find(key: string, opts: LookupOptions): Exclude<CacheLookup, { kind: 'miss' }> | undefined {
-    const found = this.findEntry(key, opts);
-    opts.reads?.push({ key, stamp: found?.stamp ?? 0 });
-    return found;
-  }
-
-  private findEntry(key: string, opts: LookupOptions): Exclude<CacheLookup, { kind: 'miss' }> | undefined {
     const entry = this.lru.get(key);
     if (entry === undefined) return undefined;
     if (RANK_ORDER[entry.rank] < RANK_ORDER[opts.minRank ?? 'answer']) return undefined;
@@ -228,7 +181,8 @@ export class ResolverCache {
       }
       if (!opts.allowStale) return undefined;
     }
-    const ttl = stale ? STALE_TTL : remainingTtl(entry, now);
+    // Remaining TTL, rounded up so that a fresh entry never shows 0.
+    const ttl = stale ? STALE_TTL : Math.ceil((entry.expiresAt - now) / 1000);
     if (entry.kind === 'rrset') {
       return { kind: 'rrset', records: entry.records.map((r) => ({ ...r, ttl })), rank: entry.rank, stale, stamp: entry.stamp };
     }

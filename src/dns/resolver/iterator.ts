@@ -15,7 +15,7 @@
 import { isAtOrBelow, nameKey, parentKey } from '../name.js';
 import { logger } from '../../log.js';
 import { RCODE, type Message, type Question, type RecordClass, type RecordType, type ResourceRecord } from '../types.js';
-import type { CacheRead, LookupOptions, ResolverCache } from './cache.js';
+import type { ResolverCache } from './cache.js';
 import { classifyReply, groupRRsets, type ReplyClass } from './reply.js';
 import type { UpstreamClient, UpstreamOutcome } from './upstream.js';
 import type { ServerHealth } from './infra.js';
@@ -365,19 +365,9 @@ export type CachedAnswer =
   | { kind: 'partial'; records: ResourceRecord[]; name: string; stale: boolean };
 
 /**
- * What a fresh walk of the cache read, for the resolver's fast path (resolver-fastpath.ts): every cache
- * read in order (cache.ts `CacheRead`), and for each TTL of the answer in reply order (the records, then
- * the SOA of a negative answer) the index of the read whose entry it counts down from.
- */
-export interface CacheTrace {
-  reads: CacheRead[];
-  ttlReads: number[];
-}
-
-/**
  * Follows cached CNAMEs from `name` to cached data or a cached negative answer. Used by the iterator
  * (fresh only), by serve-stale (RFC 8767), which also accepts expired entries, and by the resolver's
- * fast path, which passes a `trace` (fresh walks only) to learn what the answer depends on.
+ * fast path, which passes `stamps` to learn which entries the answer came from.
  */
 export function answerFromCache(
   cache: ResolverCache,
@@ -386,34 +376,28 @@ export function answerFromCache(
   cls: RecordClass,
   opts: { allowStale: boolean },
   maxCnames: number,
-  trace?: CacheTrace,
+  stamps?: number[],
 ): CachedAnswer {
   const records: ResourceRecord[] = [];
-  const lookup: LookupOptions = trace ? { allowStale: opts.allowStale, reads: trace.reads } : { allowStale: opts.allowStale };
-  // A lookup's last read is the one that found what it returns (the NXDOMAIN key, else the type's key).
-  const countedFromLastRead = (ttls: number): void => {
-    for (let i = 0; trace && i < ttls; i++) trace.ttlReads.push(trace.reads.length - 1);
-  };
   let stale = false;
   let current = name;
   for (let hops = 0; hops <= maxCnames; hops++) {
-    const hit = cache.lookup(current, type, cls, lookup);
-    if (hit.kind !== 'miss') stale ||= hit.stale;
-    if (hit.kind === 'rrset') {
-      countedFromLastRead(hit.records.length);
-      return { kind: 'complete', stale, resolution: { kind: 'answer', records: [...records, ...hit.records] } };
+    const hit = cache.lookup(current, type, cls, { allowStale: opts.allowStale });
+    if (hit.kind !== 'miss') {
+      stale ||= hit.stale;
+      stamps?.push(hit.stamp);
     }
+    if (hit.kind === 'rrset') return { kind: 'complete', stale, resolution: { kind: 'answer', records: [...records, ...hit.records] } };
     if (hit.kind === 'nxdomain' || hit.kind === 'nodata') {
-      countedFromLastRead(hit.soa ? 1 : 0);
       return { kind: 'complete', stale, resolution: { kind: hit.kind, records, soa: hit.soa } };
     }
     if (type === 'CNAME') break;
-    const cname = cache.lookup(current, 'CNAME', cls, lookup);
+    const cname = cache.lookup(current, 'CNAME', cls, { allowStale: opts.allowStale });
     if (cname.kind !== 'rrset') break;
     const rr = cname.records[0];
     if (rr === undefined || rr.type !== 'CNAME') break;
     stale ||= cname.stale;
-    countedFromLastRead(1);
+    stamps?.push(cname.stamp);
     records.push(rr);
     current = rr.data;
   }

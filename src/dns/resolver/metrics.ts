@@ -25,24 +25,12 @@ export class ResolverMetrics {
     discardedReplies: 0,
   };
   private readonly counters: Record<keyof ResolverCounts, Counter>;
-  /**
-   * Fast-path cache hits not yet added to the prom-client counter: they are added when it is collected
-   * (a scrape), so that a hit costs one integer increment rather than `Counter.inc`'s label hashing.
-   */
-  private unscrapedHits = 0;
 
   constructor(registry: Registry) {
-    const make = (name: string, help: string, labelNames: string[] = [], collect?: (this: Counter) => void): Counter =>
-      new Counter({ name: `dnscdn_resolver_${name}`, help, labelNames, registers: [registry], ...(collect && { collect }) });
-    const addUnscrapedHits = (counter: Counter): void => {
-      if (this.unscrapedHits === 0) return;
-      counter.inc(this.unscrapedHits);
-      this.unscrapedHits = 0;
-    };
+    const make = (name: string, help: string, labelNames: string[] = []): Counter =>
+      new Counter({ name: `dnscdn_resolver_${name}`, help, labelNames, registers: [registry] });
     this.counters = {
-      cacheHits: make('cache_hits_total', 'Client queries answered from the cache without upstream queries', [], function () {
-        addUnscrapedHits(this);
-      }),
+      cacheHits: make('cache_hits_total', 'Client queries answered from the cache without upstream queries'),
       cacheMisses: make('cache_misses_total', 'Client queries that needed at least one upstream query'),
       upstreamQueries: make('upstream_queries_total', 'Queries sent to authorities or forwarders', ['transport']),
       servfails: make('servfail_total', 'Client queries answered SERVFAIL'),
@@ -56,12 +44,6 @@ export class ResolverMetrics {
     this.counts[name]++;
     if (labels) this.counters[name].inc(labels);
     else this.counters[name].inc();
-  }
-
-  /** A cache hit the fast path answered (resolver-fastpath.ts): counted as `inc('cacheHits')` would. */
-  countFastPathHit(): void {
-    this.counts.cacheHits++;
-    this.unscrapedHits++;
   }
 
   snapshot(): ResolverCounts {

@@ -7,8 +7,8 @@ import type { Registry } from 'prom-client';
 import { logger } from '../../log.js';
 import { nameKey } from '../name.js';
 import { RCODE, type Message, type Question } from '../types.js';
-import { ResolverCache, type CacheRead } from './cache.js';
-import { Iterator, answerFromCache, type CacheTrace, type Resolution } from './iterator.js';
+import { ResolverCache } from './cache.js';
+import { Iterator, answerFromCache, type Resolution } from './iterator.js';
 import { ServerHealth } from './infra.js';
 import { ResolverMetrics } from './metrics.js';
 import { resolveOptions, type ResolvedOptions, type ResolverOptions } from './options.js';
@@ -16,14 +16,11 @@ import { UpstreamClient } from './upstream.js';
 
 const log = logger('resolver');
 
-/**
- * A fresh answer the cache holds (see `Resolver.cachedAnswer`): its rcode, the cache reads it depends on
- * (each key once) and, per TTL in reply order, the index of the read it counts down from.
- */
+/** A fresh answer the cache holds (see `Resolver.cachedAnswer`). */
 export interface CachedReply {
   rcode: number;
-  reads: CacheRead[];
-  ttlReads: number[];
+  ttls: number[];
+  stamps: number[];
 }
 
 /** Query types a recursive resolver does not iterate for: zone transfers and ANY (RFC 8482). */
@@ -67,43 +64,26 @@ export class Resolver {
   }
 
   /**
-   * What `resolve` would answer from the cache alone for `question`, right now, and what that depends on;
-   * undefined when the cache cannot answer it fresh (then `resolve` iterates or serves stale). For the
-   * resolver's fast path (resolver-fastpath.ts), which keeps the encoded reply and, per hit, asks
-   * `replayCacheReads` whether the cache still answers the same, and with which TTLs.
+   * What `resolve` answers from the cache alone for `question`, right now: the rcode, the remaining TTL of
+   * each record in reply order (answers, then the SOA of a negative answer) and the stamps of the cache
+   * entries used; undefined when the cache cannot answer it fresh (then `resolve` iterates or serves stale).
+   * For the resolver's fast path (resolver-fastpath.ts), which keeps encoded replies and patches TTLs.
    */
   cachedAnswer(question: Question): CachedReply | undefined {
     if (NOT_RESOLVED.has(question.type)) return undefined;
-    const trace: CacheTrace = { reads: [], ttlReads: [] };
-    const cached = answerFromCache(this.cache, question.name, question.type, question.class, { allowStale: false }, this.options.maxCnameChain, trace);
+    const stamps: number[] = [];
+    const cached = answerFromCache(this.cache, question.name, question.type, question.class, { allowStale: false }, this.options.maxCnameChain, stamps);
     if (cached.kind !== 'complete' || cached.stale) return undefined;
     const r = cached.resolution;
     if (r.kind === 'failure') return undefined;
-    // A CNAME hop reads its name's NXDOMAIN key twice (for the type, then for the CNAME): replay it once.
-    const reads: CacheRead[] = [];
-    const at = new Map<string, number>();
-    const index = trace.reads.map((read) => {
-      let i = at.get(read.key);
-      if (i === undefined) {
-        i = reads.push(read) - 1;
-        at.set(read.key, i);
-      }
-      return i;
-    });
-    return { rcode: r.kind === 'nxdomain' ? RCODE.NXDOMAIN : RCODE.NOERROR, reads, ttlReads: trace.ttlReads.map((i) => index[i]!) };
-  }
-
-  /**
-   * Whether the cache still answers as when `reads` were taken (cache.ts `replay`), with the remaining
-   * TTL of each read's entry in `ttls`. No allocation: called for every fast-path cache hit.
-   */
-  replayCacheReads(reads: readonly CacheRead[], ttls: number[]): boolean {
-    return this.cache.replay(reads, ttls);
+    const ttls = r.records.map((rr) => rr.ttl ?? 0);
+    if (r.kind !== 'answer' && r.soa) ttls.push(r.soa.ttl ?? 0);
+    return { rcode: r.kind === 'nxdomain' ? RCODE.NXDOMAIN : RCODE.NOERROR, ttls, stamps };
   }
 
   /** Counts a query the fast path answered from the cache, as `resolve` counts its cache hits. */
   countCacheHit(): void {
-    this.metrics.countFastPathHit();
+    this.metrics.inc('cacheHits');
   }
 
   /** Answers one client query (QDCOUNT = 1 already checked by the server); the pipeline sets id, flags and OPT. */
