@@ -31,6 +31,7 @@ import { parseJsonObject } from '../http/body.js';
 import { sendJson } from '../http/reply.js';
 import { createRegistry } from '../metrics.js';
 import { formatHostPort, parseHostPort, type HostPort } from '../net/address.js';
+import { listenServer } from '../net/listen.js';
 import { AccessLog, type AccessLogOptions, type AccessRecord } from './access-log.js';
 import { EdgeCache } from './cache.js';
 import { DEFAULT_COMPRESSION, EdgeCompression, type CompressionOptions } from './compression.js';
@@ -336,18 +337,10 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
       server.on('clientError', answerClientError);
       server.on('connection', (socket: Socket) => m.traffic.trackConnection(socket));
       servers.push(server);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(listen.port, listen.host, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
-      const addr = server.address() as AddressInfo;
-      addresses.push({ host: addr.address, port: addr.port });
+      addresses.push(await listenServer(server, { port: listen.port, host: listen.host }));
     }
     // exclusive: in a node:cluster worker, port 0 must be this worker's own port, not one shared by all workers.
-    if (peerServer && options.peerListen) await listenOn(peerServer, { host: options.peerListen.host, port: options.peerListen.port, exclusive: true });
+    if (peerServer && options.peerListen) await listenServer(peerServer, { host: options.peerListen.host, port: options.peerListen.port, exclusive: true });
   } catch (err) {
     // A public address that cannot bind must not leave the others or the admin port held.
     await Promise.all(servers.map((sv) => new Promise<void>((r) => sv.close(() => r()))));
@@ -489,12 +482,3 @@ function hostPorts(listen: string | HostPort | ReadonlyArray<string | HostPort>)
   return list.map((l) => (typeof l === 'string' ? parseHostPort(l) : l));
 }
 
-function listenOn(server: http.Server, options: { host: string; port: number; exclusive: boolean }): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-}

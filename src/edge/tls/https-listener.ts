@@ -9,7 +9,7 @@
  */
 import http2 from 'node:http2';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { MIN_TLS_VERSION } from './certificate-set.js';
 import { guardResets, headerListBytes, http2ServerOptions, type Http2Limits } from './h2-limits.js';
 import { sendText } from '../../http/reply.js';
@@ -17,6 +17,7 @@ import { OcspStapler } from './ocsp.js';
 import { TicketKeys } from './ticket-keys.js';
 import type { ServedCertificates } from './served-certificates.js';
 import type { HostPort } from '../../net/address.js';
+import { listenServer } from '../../net/listen.js';
 import { logger } from '../../log.js';
 
 const log = logger('edge');
@@ -89,15 +90,7 @@ export async function startHttpsListener(o: HttpsListenerOptions): Promise<Https
       const server = createServer(o, stapler, sockets, sessions);
       tickets.attach(server);
       servers.push(server);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(listen.port, listen.host, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
-      const addr = server.address() as AddressInfo;
-      addresses.push({ host: addr.address, port: addr.port });
+      addresses.push(await listenServer(server, { port: listen.port, host: listen.host }));
     }
   } catch (err) {
     // One address that cannot bind must not leave the others held.
