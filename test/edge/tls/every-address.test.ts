@@ -5,12 +5,12 @@
  * in the deployment file gets both.)
  */
 import { execFile } from 'node:child_process';
-import tls from 'node:tls';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEdge, type EdgeServer } from '../../../src/edge/server.js';
 import { fixed, startOrigin, type TestOrigin } from '../harness.js';
 import { startPki, type TestPki } from './certs.js';
+import { connectWithTicket, type TicketedConnection } from './ticket-client.js';
 
 const run = promisify(execFile);
 
@@ -57,20 +57,7 @@ describe('HTTPS on every address', () => {
   });
 
   it('a session ticket from one address resumes on the other (one set of ticket keys)', async () => {
-    const connect = (url: string, session?: Buffer): Promise<{ reused: boolean; ticket: Buffer | undefined }> =>
-      new Promise((resolve, reject) => {
-        const u = new URL(url);
-        let ticket: Buffer | undefined;
-        let reused = false;
-        const s = tls.connect({ host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port), servername: 'www.cdn.test', ca: pki.ca.certPem, ...(session ? { session } : {}) }, () => {
-          reused = s.isSessionReused();
-          s.write('GET /healthz HTTP/1.1\r\nHost: www.cdn.test\r\nConnection: close\r\n\r\n');
-        });
-        s.on('session', (t: Buffer) => (ticket ??= t));
-        s.resume();
-        s.on('close', () => resolve({ reused, ticket }));
-        s.on('error', reject);
-      });
+    const connect = (url: string, session?: Buffer): Promise<TicketedConnection> => connectWithTicket(url, pki.ca.certPem, session);
     const first = await connect(edge.httpsUrls[0]!);
     expect(first.reused).toBe(false);
     expect((await connect(edge.httpsUrls[1]!, first.ticket)).reused).toBe(true);

@@ -4,11 +4,11 @@
  * old ticket no longer resumes (a full handshake instead). That a ticket survives one rotation is tested with the
  * rotation driven by hand in ticket-keys.test.ts (a timer here could not say how many rotations passed).
  */
-import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEdge, type EdgeServer } from '../../../src/edge/server.js';
 import { startOrigin, type TestOrigin } from '../harness.js';
 import { startPki, type TestPki } from './certs.js';
+import { connectWithTicket, type TicketedConnection } from './ticket-client.js';
 
 let pki: TestPki;
 let origin: TestOrigin;
@@ -30,21 +30,9 @@ afterAll(async () => {
   pki?.remove();
 });
 
-/** Connects (offering `session` if given); resolves with whether it resumed and the ticket it was given. */
-function connect(session?: Buffer): Promise<{ reused: boolean; ticket: Buffer | undefined }> {
-  return new Promise((resolve, reject) => {
-    let ticket: Buffer | undefined;
-    let reused = false;
-    const s = tls.connect({ host: '127.0.0.1', port, servername: 'www.cdn.test', ca: pki.ca.certPem, ...(session ? { session } : {}) }, () => {
-      reused = s.isSessionReused();
-      // TLS 1.3 sends tickets after the handshake, before any answer: one request, and the server closes.
-      s.write('GET /healthz HTTP/1.1\r\nHost: www.cdn.test\r\nConnection: close\r\n\r\n');
-    });
-    s.on('session', (t: Buffer) => (ticket ??= t));
-    s.resume();
-    s.on('close', () => resolve({ reused, ticket }));
-    s.on('error', reject);
-  });
+/** Connects to the edge's HTTPS port (offering `session` if given). */
+function connect(session?: Buffer): Promise<TicketedConnection> {
+  return connectWithTicket(`https://127.0.0.1:${port}/`, pki.ca.certPem, session);
 }
 
 describe('session tickets', () => {
