@@ -9,6 +9,7 @@
  */
 import { createSocket, type RemoteInfo } from 'node:dgram';
 import { parseHostPort } from '../src/net/address.js';
+import { literalSendOptions } from '../src/net/udp-literal.js';
 
 /** Bounds: distinct queries kept, and forwarded queries awaiting the primer. */
 const MAX_PACKETS = 100_000;
@@ -27,7 +28,8 @@ const packets = new Map<string, Buffer>();
 const pending = new Map<number, { key: string; id0: number; id1: number; rinfo: RemoteInfo }>();
 let nextId = 0;
 
-const server = createSocket('udp4');
+// The same send path as dnscdn's (no dns.lookup per reply), so that the ceiling stays a ceiling.
+const server = createSocket(literalSendOptions('udp4'));
 const upstream = createSocket('udp4');
 
 server.on('message', (msg, rinfo) => {

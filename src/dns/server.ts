@@ -8,6 +8,7 @@ import { createServer, isIPv6, type Server as TcpServer, type Socket } from 'nod
 import { logger } from '../log.js';
 import type { HostPort } from '../net/address.js';
 import { formatHostPort } from '../net/address.js';
+import { literalSendOptions } from '../net/udp-literal.js';
 import type { Registry } from 'prom-client';
 import { createRegistry } from '../metrics.js';
 import type { DynamicAnswers } from './authority.js';
@@ -185,7 +186,7 @@ async function listen(address: HostPort, pipeline: QueryPipeline, context: TcpCo
 }
 
 function bindUdp(address: HostPort, pipeline: QueryPipeline, reusePort: boolean): Promise<UdpSocket> {
-  const socketOptions: ReusePortSocketOptions = { type: isIPv6(address.host) ? 'udp6' : 'udp4', ipv6Only: isIPv6(address.host), ...(reusePort && { reusePort }) };
+  const socketOptions: ReusePortSocketOptions = { ...literalSendOptions(isIPv6(address.host) ? 'udp6' : 'udp4'), ipv6Only: isIPv6(address.host), ...(reusePort && { reusePort }) };
   const socket = createSocket(socketOptions);
   socket.on('message', (msg, rinfo) => {
     const result = pipeline.handle(msg, { address: rinfo.address, port: rinfo.port, transport: 'udp' });
