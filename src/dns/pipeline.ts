@@ -23,7 +23,7 @@ import type { ClientInfo } from './client.js';
 import { EncodedAnswerCache, type PlainQuery } from './fastpath.js';
 import { authorityReply, DEFAULT_UDP_PAYLOAD_SIZE, encodeWithin, headerOnlyReply, replyTo, udpLimit } from './response.js';
 import { SteeredAnswerCache } from './steered-cache.js';
-import { ResolverAnswerCache } from './resolver-fastpath.js';
+import { offersCachedAnswers, ResolverAnswerCache } from './resolver-fastpath.js';
 import { RoundRobin } from './rotation.js';
 import { ResponseRateLimiter, type RrlCounters, type RrlSettings } from './rrl.js';
 import { ZoneTransfer } from './transfer.js';
@@ -105,7 +105,7 @@ export class QueryPipeline {
     const choose = options.dynamicAnswers?.choose?.bind(options.dynamicAnswers);
     if (choose) this.steeredCache = new SteeredAnswerCache({ choose }, options.fastPathEntries);
     const r = options.recursion;
-    if (r?.cachedAnswer && r.countCacheHit) this.resolverCache = new ResolverAnswerCache({ cachedAnswer: r.cachedAnswer.bind(r), countCacheHit: r.countCacheHit.bind(r) }, options.fastPathEntries);
+    if (r && offersCachedAnswers(r)) this.resolverCache = new ResolverAnswerCache(r, options.fastPathEntries);
     this.recursionAcl = new AddressAcl(options.allowRecursion ?? []);
     if (options.rrl) this.rrl = new ResponseRateLimiter(options.rrl);
     if (options.queryLogSample) this.queryLog = new QueryLog(options.queryLogSample);

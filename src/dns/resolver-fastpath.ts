@@ -1,17 +1,21 @@
 /**
  * The resolver's fast path: a recursive query whose answer the resolver cache holds fresh is answered
  * from the reply encoded when it was last answered, with the remaining TTLs patched in. The cache stays
- * the source of truth: every hit asks it (`cachedAnswer`, the same walk `resolve` starts with) and uses
- * the bytes only while the cache answers from the very entries they were built from (same stamps). An
- * expired, replaced or evicted entry, a new NXDOMAIN, a longer CNAME chain: the stamps differ or the
- * cache has no fresh answer, and the general path answers (iteration, serve-stale) exactly as before.
+ * the source of truth. A kept reply remembers the cache entries it was built from (their names' watch
+ * versions and expiries, see `NameWatch` in resolver/cache.ts) and answers only while every one of
+ * those names is unchanged and every entry is fresh: then a walk of the cache would read exactly those
+ * entries again. An expired, replaced or evicted entry, a new NXDOMAIN, anything stored at a name of
+ * the chain: the check fails, and the general path answers (iteration, serve-stale) exactly as before,
+ * and keeps the new reply.
  *
- * Skipped per hit: the decode, the in-flight map, the serve-stale timer, the promise chain and the
- * encode. The RA, AD (always 0 from our resolver) and CD bits are in the kept bytes or in the key
- * (`PlainQuery.key` holds RD, CD, EDNS and DO); the question is echoed as sent (0x20 case kept).
+ * Skipped per hit: the decode, the cache walk (key strings, lookups, record copies), the in-flight
+ * map, the serve-stale timer, the promise chain and the encode. The RA, AD (always 0 from our
+ * resolver) and CD bits are in the kept bytes or in the key (`PlainQuery.key` holds RD, CD, EDNS and
+ * DO); the question is echoed as sent (0x20 case kept).
  */
 import { LRUCache } from 'lru-cache';
 import { copyReply, type PlainQuery } from './fastpath.js';
+import type { EntryRead } from './resolver/cache.js';
 import type { CachedReply } from './resolver/resolver.js';
 import type { Question } from './types.js';
 import { HEADER_LENGTH } from './wire.js';
@@ -19,15 +23,38 @@ import { HEADER_LENGTH } from './wire.js';
 /** What the fast path needs from the resolver (resolver.ts). */
 export interface CachedAnswers {
   cachedAnswer(question: Question): CachedReply | undefined;
+  cacheNow(): number;
+  touchCached(reads: readonly EntryRead[]): void;
   countCacheHit(): void;
 }
 
+/** A recursion handler that can answer from its cache offers all of `CachedAnswers` (tests' handlers need not). */
+export function offersCachedAnswers<T extends Partial<CachedAnswers>>(handler: T): handler is T & CachedAnswers {
+  return (
+    typeof handler.cachedAnswer === 'function' &&
+    typeof handler.cacheNow === 'function' &&
+    typeof handler.touchCached === 'function' &&
+    typeof handler.countCacheHit === 'function'
+  );
+}
+
+/**
+ * How often a kept reply that keeps answering marks its entries as used in the resolver cache's LRU
+ * order. Hits on the fast path skip the lookups that would do it on every answer; without this the
+ * hottest names would look idle to the LRU and be the first evicted when the cache is full.
+ */
+const TOUCH_INTERVAL_MS = 1_000;
+
 interface KeptReply {
-  question: Question;
   bytes: Buffer;
   /** Offsets of the TTL fields of the answer and authority records, in reply order. */
   ttlOffsets: number[];
-  stamps: number[];
+  /** Per TTL field, the expiry (ms, the cache's clock) of the entry it counts down to. */
+  expiries: number[];
+  reads: EntryRead[];
+  /** The earliest expiry among the reads: from then on the cache decides again. */
+  freshUntil: number;
+  touchedAt: number;
 }
 
 export class ResolverAnswerCache {
@@ -48,25 +75,32 @@ export class ResolverAnswerCache {
   answer(query: Buffer, plain: PlainQuery, limit: number): Buffer | undefined {
     const kept = this.entries.get(plain.key);
     if (!kept || kept.bytes.length > limit) return undefined;
-    const now = this.resolver.cachedAnswer(kept.question);
-    if (!now || !sameNumbers(now.stamps, kept.stamps) || now.ttls.length !== kept.ttlOffsets.length) return undefined;
+    const now = this.resolver.cacheNow();
+    if (now >= kept.freshUntil) return undefined;
+    for (const read of kept.reads) if (read.watch.version !== read.version) return undefined;
+    if (now - kept.touchedAt >= TOUCH_INTERVAL_MS) {
+      kept.touchedAt = now;
+      this.resolver.touchCached(kept.reads);
+    }
     const out = copyReply(kept.bytes, query, plain, true);
-    for (let i = 0; i < kept.ttlOffsets.length; i++) out.writeUInt32BE(now.ttls[i]!, kept.ttlOffsets[i]!);
+    // As the cache's lookups count them: remaining seconds rounded up, so a fresh entry never shows 0.
+    for (let i = 0; i < kept.ttlOffsets.length; i++) out.writeUInt32BE(Math.ceil((kept.expiries[i]! - now) / 1000), kept.ttlOffsets[i]!);
     this.resolver.countCacheHit();
     return out;
   }
 
   /**
    * Keeps the general path's recursive reply (sent whole, not truncated) when the cache now answers the
-   * question fresh with the same rcode and as many records as the reply holds: those entries' stamps are
-   * what later hits are checked against.
+   * question fresh with the same rcode and as many records as the reply holds: the entries read for
+   * that answer are what later hits are checked against.
    */
   store(plain: PlainQuery, question: Question, reply: Buffer): void {
     const now = this.resolver.cachedAnswer(question);
     if (!now || now.rcode !== (reply[3]! & 0xf)) return;
     const ttlOffsets = recordTtlOffsets(reply);
-    if (!ttlOffsets || ttlOffsets.length !== now.ttls.length) return;
-    this.entries.set(plain.key, { question: { ...question }, bytes: Buffer.from(reply), ttlOffsets, stamps: now.stamps });
+    if (!ttlOffsets || ttlOffsets.length !== now.expiries.length) return;
+    const freshUntil = Math.min(...now.reads.map((r) => r.expiresAt));
+    this.entries.set(plain.key, { bytes: Buffer.from(reply), ttlOffsets, expiries: now.expiries, reads: now.reads, freshUntil, touchedAt: this.resolver.cacheNow() });
   }
 
   clear(): void {
@@ -76,12 +110,6 @@ export class ResolverAnswerCache {
   get size(): number {
     return this.entries.size;
   }
-}
-
-function sameNumbers(a: number[], b: number[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /**

@@ -110,9 +110,11 @@ describe('resolver cache hits on the fast path', () => {
     };
     const hitsBefore = fastResolver.metrics.snapshot().cacheHits;
     await round(); // fills the caches (first of each shape: general path)
-    // alias's answer from the authority carried www's A again, which replaced that cache entry (a new
-    // stamp): the bytes kept for www step aside once, and are kept again from the general path.
-    expect(await round()).toBe(QUESTIONS.length * 5 - 4);
+    // Two stores at www after its bytes were kept: alias's answer from the authority carried www's A
+    // again (replacing that entry), and www MX stored a NODATA at www. Both change www's version, so the
+    // bytes kept for www A, and for alias A (whose chain ends at www), step aside once and are kept again
+    // from the general path: 4 keys each (the 0x20 shape shares the EDNS shape's key).
+    expect(await round()).toBe(QUESTIONS.length * 5 - 8);
     expect(await round()).toBe(QUESTIONS.length * 5);
     clock.t += 3_500; // TTLs are now 3.5 s lower (rounded up): patched into the kept bytes
     expect(await round()).toBe(QUESTIONS.length * 5);
@@ -145,5 +147,20 @@ describe('resolver cache hits on the fast path', () => {
     expect(f.equals(g)).toBe(true);
     expect(decodeReply(f).rcode).toBe(5); // REFUSED: not ours, and RD=0
     expect(fast.stats.byHandler.fastpath!).toBe(before);
+  });
+
+  it('steps aside when a store at a name of the chain changes the answer (a new NXDOMAIN)', async () => {
+    const ask = (): Promise<Buffer | undefined> => udpExchange(fast.addresses[0]!.port, encodeMessage(query('alias.up.test', 'A', { rd: true, id: 7 })));
+    await ask();
+    const before = fast.stats.byHandler.fastpath!;
+    expect(decodeReply((await ask())!).answers.map((r) => r.type)).toEqual(['CNAME', 'A']);
+    expect(fast.stats.byHandler.fastpath! - before).toBe(1);
+    // The entries the kept bytes were built from are all still there and fresh; only the walk would see the NXDOMAIN.
+    const soa = { name: 'up.test', type: 'SOA' as const, class: 'IN' as const, ttl: 120, data: { mname: 'ns.up.test', rname: 'hostmaster.up.test', serial: 2, refresh: 3600, retry: 600, expire: 86400, minimum: 120 } };
+    expect(fastResolver.cache.putNegative('nxdomain', 'www.up.test', 'AAAA', 'IN', soa)).toBe(true);
+    const after = decodeReply((await ask())!);
+    expect(after.rcode).toBe(3); // NXDOMAIN, with the CNAME that led there
+    expect(after.answers.map((r) => r.type)).toEqual(['CNAME']);
+    expect(fast.stats.byHandler.fastpath! - before).toBe(1);
   });
 });

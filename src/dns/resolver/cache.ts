@@ -22,13 +22,36 @@ const RANK_ORDER: Record<Rank, number> = { glue: 0, referral: 1, answer: 2 };
 export type NegativeKind = 'nxdomain' | 'nodata';
 
 /**
- * Every stored entry gets the next stamp: an encoded reply built from entries with stamps s1..sn is still
- * what the cache holds while lookups return the same stamps (resolver-fastpath.ts).
+ * What the resolver's fast path (resolver-fastpath.ts) checks instead of walking the cache again. Every
+ * name with entries has a watch whose version changes whenever any entry at that name is stored,
+ * replaced or removed (evicted, deleted, aged out of the stale window). An answer read from the cache
+ * depends only on the entries at the names the walk visited, found or absent (a new NXDOMAIN at a
+ * name, or an A record where the walk followed a CNAME, is a store at that name), and on the clock.
+ * So an encoded reply built from a walk stays what the walk would answer while every version it read
+ * holds and every entry it used is fresh. One watch per name, not per key: a store of another type at
+ * the name also changes the version, which costs one general-path answer and is never wrong.
  */
-let nextStamp = 1;
+export interface NameWatch {
+  readonly version: number;
+}
+
+class Watch implements NameWatch {
+  version = 0;
+  /** Entries held at this name; the watch leaves the map with the last one. */
+  entries = 0;
+  constructor(readonly key: string) {}
+}
+
+/** One entry an answer was read from, as it was read: its name's watch and version, its key, its expiry. */
+export interface EntryRead {
+  readonly watch: NameWatch;
+  readonly version: number;
+  readonly key: string;
+  readonly expiresAt: number;
+}
 
 interface PositiveEntry {
-  stamp: number;
+  watch: Watch;
   kind: 'rrset';
   records: ResourceRecord[];
   rank: Rank;
@@ -36,7 +59,7 @@ interface PositiveEntry {
 }
 
 interface NegativeEntry {
-  stamp: number;
+  watch: Watch;
   kind: NegativeKind;
   /** The SOA that came with the negative answer, returned in the authority section (RFC 2308 §6). */
   soa: ResourceRecord | undefined;
@@ -49,8 +72,8 @@ type Entry = PositiveEntry | NegativeEntry;
 /** What a lookup found. TTLs in the records are what remains (or STALE_TTL when stale). */
 export type CacheLookup =
   | { kind: 'miss' }
-  | { kind: 'rrset'; records: ResourceRecord[]; rank: Rank; stale: boolean; stamp: number }
-  | { kind: NegativeKind; soa: ResourceRecord | undefined; stale: boolean; stamp: number };
+  | { kind: 'rrset'; records: ResourceRecord[]; rank: Rank; stale: boolean; read: EntryRead }
+  | { kind: NegativeKind; soa: ResourceRecord | undefined; stale: boolean; read: EntryRead };
 
 export interface CacheOptions {
   maxEntries: number;
@@ -82,6 +105,11 @@ function entrySize(entry: Entry, key: string): number {
   return bytes;
 }
 
+/** The watch's key for a name: every entry key at the name starts with it. */
+function nameWatchKey(name: string, cls: RecordClass): string {
+  return `${nameKey(name)}|${cls}`;
+}
+
 /** Key for one RRset; NXDOMAIN covers every type at a name, so it has a key of its own. */
 function rrsetKey(name: string, type: RecordType | 'NXDOMAIN', cls: RecordClass): string {
   return `${nameKey(name)}|${type}|${cls}`;
@@ -89,13 +117,51 @@ function rrsetKey(name: string, type: RecordType | 'NXDOMAIN', cls: RecordClass)
 
 export class ResolverCache {
   private readonly lru: LRUCache<string, Entry>;
+  /** Bounded by the LRU: a watch lives while its name has an entry. */
+  private readonly watches = new Map<string, Watch>();
 
   constructor(private readonly options: CacheOptions) {
     const maxBytes = options.maxBytes ?? 0;
     this.lru = new LRUCache<string, Entry>({
       max: options.maxEntries,
       ...(maxBytes > 0 && { maxSize: maxBytes, sizeCalculation: entrySize }),
+      // Every way an entry leaves (evicted, deleted, replaced by a set) changes its name's version.
+      dispose: (entry) => this.released(entry.watch),
     });
+  }
+
+  /** Names with entries (each has a watch); for tests of the bound. */
+  get watchedNames(): number {
+    return this.watches.size;
+  }
+
+  /**
+   * Stores `entry` under `key`. The watch counts the new entry before the set, so that a replacement
+   * (whose dispose releases the old entry of the same watch) never empties it in between.
+   */
+  private store(key: string, name: string, cls: RecordClass, make: (watch: Watch) => Entry): void {
+    const watchKey = nameWatchKey(name, cls);
+    let watch = this.watches.get(watchKey);
+    if (watch === undefined) {
+      watch = new Watch(watchKey);
+      this.watches.set(watchKey, watch);
+    }
+    watch.entries++;
+    watch.version++;
+    const entry = make(watch);
+    this.lru.set(key, entry);
+    // Refused (larger than the byte bound allows): nothing was stored under this watch.
+    if (this.lru.peek(key) !== entry) this.released(watch);
+  }
+
+  private released(watch: Watch): void {
+    watch.version++;
+    if (--watch.entries === 0 && this.watches.get(watch.key) === watch) this.watches.delete(watch.key);
+  }
+
+  /** Marks entries as recently used, as the lookups of the reads would have (the LRU's order only). */
+  touch(reads: readonly EntryRead[]): void {
+    for (const read of reads) this.lru.get(read.key);
   }
 
   get size(): number {
@@ -142,7 +208,8 @@ export class ResolverCache {
     if (ttl <= 0) return false; // TTL 0: use once, never cache (RFC 1035 §3.2.1)
     const key = rrsetKey(first.name, first.type, first.class ?? 'IN');
     if (!this.mayReplace(key, rank)) return false;
-    this.lru.set(key, { stamp: nextStamp++, kind: 'rrset', records: records.map((r) => ({ ...r })), rank, expiresAt: this.options.now() + ttl * 1000 });
+    const expiresAt = this.options.now() + ttl * 1000;
+    this.store(key, first.name, first.class ?? 'IN', (watch) => ({ watch, kind: 'rrset', records: records.map((r) => ({ ...r })), rank, expiresAt }));
     // A positive answer supersedes an NXDOMAIN for the name.
     if (rank === 'answer') this.lru.delete(rrsetKey(first.name, 'NXDOMAIN', first.class ?? 'IN'));
     return true;
@@ -158,7 +225,8 @@ export class ResolverCache {
     if (ttl <= 0) return false;
     const key = rrsetKey(name, kind === 'nxdomain' ? 'NXDOMAIN' : type, cls);
     if (!this.mayReplace(key, 'answer')) return false;
-    this.lru.set(key, { stamp: nextStamp++, kind, soa: { ...soa }, rank: 'answer', expiresAt: this.options.now() + ttl * 1000 });
+    const expiresAt = this.options.now() + ttl * 1000;
+    this.store(key, name, cls, (watch) => ({ watch, kind, soa: { ...soa }, rank: 'answer', expiresAt }));
     return true;
   }
 
@@ -183,10 +251,11 @@ export class ResolverCache {
     }
     // Remaining TTL, rounded up so that a fresh entry never shows 0.
     const ttl = stale ? STALE_TTL : Math.ceil((entry.expiresAt - now) / 1000);
+    const read: EntryRead = { watch: entry.watch, version: entry.watch.version, key, expiresAt: entry.expiresAt };
     if (entry.kind === 'rrset') {
-      return { kind: 'rrset', records: entry.records.map((r) => ({ ...r, ttl })), rank: entry.rank, stale, stamp: entry.stamp };
+      return { kind: 'rrset', records: entry.records.map((r) => ({ ...r, ttl })), rank: entry.rank, stale, read };
     }
-    return { kind: entry.kind, soa: entry.soa && { ...entry.soa, ttl }, stale, stamp: entry.stamp };
+    return { kind: entry.kind, soa: entry.soa && { ...entry.soa, ttl }, stale, read };
   }
 
   /** A new entry may replace an old one unless the old one is fresh and more trusted. */

@@ -15,7 +15,7 @@
 import { isAtOrBelow, nameKey, parentKey } from '../name.js';
 import { logger } from '../../log.js';
 import { RCODE, type Message, type Question, type RecordClass, type RecordType, type ResourceRecord } from '../types.js';
-import type { ResolverCache } from './cache.js';
+import type { EntryRead, ResolverCache } from './cache.js';
 import { classifyReply, groupRRsets, type ReplyClass } from './reply.js';
 import type { UpstreamClient, UpstreamOutcome } from './upstream.js';
 import type { ServerHealth } from './infra.js';
@@ -367,7 +367,8 @@ export type CachedAnswer =
 /**
  * Follows cached CNAMEs from `name` to cached data or a cached negative answer. Used by the iterator
  * (fresh only), by serve-stale (RFC 8767), which also accepts expired entries, and by the resolver's
- * fast path, which passes `stamps` to learn which entries the answer came from.
+ * fast path, which passes `reads` to learn which entries the answer came from (in walk order: each
+ * CNAME followed, then the entry that ended the walk).
  */
 export function answerFromCache(
   cache: ResolverCache,
@@ -376,7 +377,7 @@ export function answerFromCache(
   cls: RecordClass,
   opts: { allowStale: boolean },
   maxCnames: number,
-  stamps?: number[],
+  reads?: EntryRead[],
 ): CachedAnswer {
   const records: ResourceRecord[] = [];
   let stale = false;
@@ -385,7 +386,7 @@ export function answerFromCache(
     const hit = cache.lookup(current, type, cls, { allowStale: opts.allowStale });
     if (hit.kind !== 'miss') {
       stale ||= hit.stale;
-      stamps?.push(hit.stamp);
+      reads?.push(hit.read);
     }
     if (hit.kind === 'rrset') return { kind: 'complete', stale, resolution: { kind: 'answer', records: [...records, ...hit.records] } };
     if (hit.kind === 'nxdomain' || hit.kind === 'nodata') {
@@ -397,7 +398,7 @@ export function answerFromCache(
     const rr = cname.records[0];
     if (rr === undefined || rr.type !== 'CNAME') break;
     stale ||= cname.stale;
-    stamps?.push(cname.stamp);
+    reads?.push(cname.read);
     records.push(rr);
     current = rr.data;
   }

@@ -7,7 +7,7 @@ import type { Registry } from 'prom-client';
 import { logger } from '../../log.js';
 import { nameKey } from '../name.js';
 import { RCODE, type Message, type Question } from '../types.js';
-import { ResolverCache } from './cache.js';
+import { ResolverCache, type EntryRead } from './cache.js';
 import { Iterator, answerFromCache, type Resolution } from './iterator.js';
 import { ServerHealth } from './infra.js';
 import { ResolverMetrics } from './metrics.js';
@@ -19,8 +19,10 @@ const log = logger('resolver');
 /** A fresh answer the cache holds (see `Resolver.cachedAnswer`). */
 export interface CachedReply {
   rcode: number;
-  ttls: number[];
-  stamps: number[];
+  /** The entries the answer was read from, in walk order (see `answerFromCache`). */
+  reads: EntryRead[];
+  /** Per record in reply order (answers, then the SOA of a negative answer): its entry's expiry, in ms. */
+  expiries: number[];
 }
 
 /** Query types a recursive resolver does not iterate for: zone transfers and ANY (RFC 8482). */
@@ -64,21 +66,33 @@ export class Resolver {
   }
 
   /**
-   * What `resolve` answers from the cache alone for `question`, right now: the rcode, the remaining TTL of
-   * each record in reply order (answers, then the SOA of a negative answer) and the stamps of the cache
-   * entries used; undefined when the cache cannot answer it fresh (then `resolve` iterates or serves stale).
-   * For the resolver's fast path (resolver-fastpath.ts), which keeps encoded replies and patches TTLs.
+   * What `resolve` answers from the cache alone for `question`, right now: the rcode, the entries the
+   * answer was read from and the expiry behind each record's TTL; undefined when the cache cannot answer
+   * it fresh (then `resolve` iterates or serves stale). For the resolver's fast path
+   * (resolver-fastpath.ts), which keeps encoded replies and patches TTLs until a read changes.
    */
   cachedAnswer(question: Question): CachedReply | undefined {
     if (NOT_RESOLVED.has(question.type)) return undefined;
-    const stamps: number[] = [];
-    const cached = answerFromCache(this.cache, question.name, question.type, question.class, { allowStale: false }, this.options.maxCnameChain, stamps);
+    const reads: EntryRead[] = [];
+    const cached = answerFromCache(this.cache, question.name, question.type, question.class, { allowStale: false }, this.options.maxCnameChain, reads);
     if (cached.kind !== 'complete' || cached.stale) return undefined;
     const r = cached.resolution;
-    if (r.kind === 'failure') return undefined;
-    const ttls = r.records.map((rr) => rr.ttl ?? 0);
-    if (r.kind !== 'answer' && r.soa) ttls.push(r.soa.ttl ?? 0);
-    return { rcode: r.kind === 'nxdomain' ? RCODE.NXDOMAIN : RCODE.NOERROR, ttls, stamps };
+    const final = reads[reads.length - 1];
+    if (r.kind === 'failure' || final === undefined) return undefined;
+    // records = one CNAME per followed hop (reads before the last), then the final entry's records.
+    const expiries = r.records.map((_, i) => (i < reads.length - 1 ? reads[i]! : final).expiresAt);
+    if (r.kind !== 'answer' && r.soa) expiries.push(final.expiresAt);
+    return { rcode: r.kind === 'nxdomain' ? RCODE.NXDOMAIN : RCODE.NOERROR, reads, expiries };
+  }
+
+  /** The resolver cache's clock, in ms: what TTLs count down against. */
+  cacheNow(): number {
+    return this.options.now();
+  }
+
+  /** The fast path answered from these entries: keep them as recently used in the cache's LRU order. */
+  touchCached(reads: readonly EntryRead[]): void {
+    this.cache.touch(reads);
   }
 
   /** Counts a query the fast path answered from the cache, as `resolve` counts its cache hits. */
