@@ -17,6 +17,7 @@ import { bindFailure } from './bind-error.js';
 import { logger } from './log.js';
 import { exitWithSupervisor } from './up/child.js';
 import { upCommand } from './up/command.js';
+import { applyServerV8Flags } from './v8-flags.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
 const commands: Array<() => Command> = [upCommand, checkCommand, dnsCommand, edgeCommand, originCommand, distributorCommand, pushCommand, purgeCommand, statusCommand, journalCommand, chaosCommand];
 
 export async function runCli(argv: string[]): Promise<void> {
+  applyServerV8Flags();
   exitWithSupervisor();
   try {
     await buildProgram().parseAsync(argv);
