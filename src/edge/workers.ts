@@ -34,6 +34,7 @@ import { randomBytes } from 'node:crypto';
 import { Counter, Gauge } from 'prom-client';
 import { answerLivenessPings, LIVENESS_DEFAULTS, LivenessMonitor } from '../cluster/liveness.js';
 import { aggregatedMetrics } from '../cluster/metrics.js';
+import { STOP_GRACE_MS, terminate } from '../cluster/terminate.js';
 import type { FollowerSink } from '../distribution/follower.js';
 import type { PurgeTarget } from '../distribution/operations.js';
 import { AdminListener } from '../http/admin-listener.js';
@@ -182,7 +183,8 @@ export async function runEdgePrimary(role: EdgeRoleOptions, count: number): Prom
     monitor.stop();
     log.info('shutting down', { workers: workers.size });
     if (workers.size === 0) return void finish();
-    for (const w of workers.values()) w.process.kill('SIGTERM');
+    const onKill = (w: Worker): void => log.warn('edge worker did not stop within the grace period; killed', { worker: w.id, pid: w.process.pid, graceMs: STOP_GRACE_MS });
+    for (const w of workers.values()) terminate(w, STOP_GRACE_MS, onKill);
   }
   for (let i = 0; i < count; i++) fork(i);
   process.once('SIGINT', stop);

@@ -34,6 +34,7 @@ import { DashboardRoutes } from '../../dashboard/routes.js';
 import { ask } from '../ask.js';
 import { listenMetrics, type MetricsListener } from '../metrics-listener.js';
 import { LIVENESS_DEFAULTS, LivenessMonitor, type LivenessSettings } from '../../cluster/liveness.js';
+import { STOP_GRACE_MS, terminate } from '../../cluster/terminate.js';
 import type { ServerTls } from '../../http/link-tls.js';
 import { isWorkerMessage, type PrimaryMessage } from './messages.js';
 import { RestartBackoff, type RestartBackoffOptions } from './restart-backoff.js';
@@ -188,7 +189,8 @@ export async function startDnsPrimary(options: DnsPrimaryOptions): Promise<DnsPr
     monitor.stop();
     for (const t of restartTimers) clearTimeout(t);
     const exits = [...running.values()].map((r) => new Promise<void>((resolve) => (r.worker.isDead() ? resolve() : r.worker.once('exit', () => resolve()))));
-    for (const r of running.values()) r.worker.process.kill('SIGTERM');
+    const onKill = (w: Worker): void => log.warn('dns worker did not stop within the grace period; killed', { worker: w.id, pid: w.process.pid, graceMs: STOP_GRACE_MS });
+    for (const r of running.values()) terminate(r.worker, STOP_GRACE_MS, onKill);
     await Promise.all(exits);
     cluster.off('message', onMessage);
     cluster.off('exit', onExit);
