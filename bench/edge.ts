@@ -4,8 +4,9 @@
  * installed, nginx (proxy_cache) and Varnish in front of the same origin (`dnscdn origin`); then the
  * cost of a MISS (every URL new) and of a 304 revalidation (a `no-cache` object) at dnscdn.
  *
- * Method: server under test pinned to core 1, wrk (1 thread, 64 connections) and the origin on core 0,
- * real-time priority when allowed; a warm-up run that also fills the cache, then 3 runs of BENCH_SECONDS
+ * Method: server under test pinned to core 1 without real-time priority (EDGE_SERVER_PRIORITY in proc.ts
+ * says why), wrk (1 thread, 64 connections) and the origin on core 0 with real-time priority when
+ * allowed; a warm-up run that also fills the cache, then 3 runs of BENCH_SECONDS
  * (default 8) and the median. MISS and 304 costs are measured with one connection (latency, not
  * saturation: the origin shares the load generator's core). Writes bench/results/edge.json and edge.svg.
  *
@@ -21,6 +22,7 @@ import { OBJECT_SIZES } from './objects.js';
 import {
   conditions,
   cpuSeconds,
+  EDGE_SERVER_PRIORITY,
   findCommand,
   freePort,
   INSTALL_HINT,
@@ -107,7 +109,7 @@ async function runCase(name: string, server: string, pid: number, url: string, c
 }
 
 async function measureServer(spec: HttpServerSpec, port: number, tmp: string): Promise<EdgeCaseResult[]> {
-  const server = startProcess(spec.name, pinned(SERVER_CORE, spec.argv), { env: { ...process.env, DNSCDN_LOG: 'warn' } });
+  const server = startProcess(spec.name, pinned(SERVER_CORE, spec.argv, EDGE_SERVER_PRIORITY), { env: { ...process.env, DNSCDN_LOG: 'warn' } });
   const out: EdgeCaseResult[] = [];
   try {
     await waitUntil(server, () => tcpAccepts(HOST, port));
@@ -156,7 +158,7 @@ async function main(): Promise<void> {
   const ctx = origin.ctx;
   try {
     console.log(`bench:edge: ${SECONDS} s x ${RUNS} runs, ${CONNECTIONS} connections, after a ${WARMUP_SECONDS} s warm-up per object`);
-    console.log(`conditions: ${JSON.stringify(conditions())}\n`);
+    console.log(`conditions: ${JSON.stringify({ ...conditions(), serverRealtimePriority: false })}\n`);
     const specs: Array<[string, (c: EdgeContext, p: number) => HttpServerSpec | undefined]> = [
       ['dnscdn', (c, p) => withProfiler(dnscdnEdgeSpec(c, p))],
       ['dnscdn access log', dnscdnAccessLogSpec],
@@ -199,7 +201,7 @@ async function main(): Promise<void> {
     notes,
     categories: OBJECT_SIZES.map((o) => `HIT ${o.path.slice(1)}`),
     value: (r) => r.rps,
-    conditions: { ...conditions(), secondsPerRun: SECONDS, runs: RUNS, connections: CONNECTIONS, note: 'preliminary when the machine was shared with other work' },
+    conditions: { ...conditions(), serverRealtimePriority: false, secondsPerRun: SECONDS, runs: RUNS, connections: CONNECTIONS, note: 'preliminary when the machine was shared with other work' },
   });
   if (tls !== undefined && tls.results.length > 0) await publishTls(tls);
 }
@@ -217,7 +219,7 @@ async function publishTls(tls: Awaited<ReturnType<typeof measureTls>>): Promise<
     notes: tls.notes,
     categories: [...new Set(tls.results.map((r) => r.case))],
     value: (r) => r.rps,
-    conditions: { ...conditions(), secondsPerRun: SECONDS, runs: RUNS, connections: CONNECTIONS, note: 'preliminary when the machine was shared with other work' },
+    conditions: { ...conditions(), serverRealtimePriority: false, secondsPerRun: SECONDS, runs: RUNS, connections: CONNECTIONS, note: 'preliminary when the machine was shared with other work' },
   });
 }
 

@@ -41,13 +41,27 @@ export function pinningAvailable(): boolean {
   return pinning;
 }
 
-/** The command prefix that runs a program on one core with real-time priority, as far as available. */
-export function pinned(core: number, argv: readonly string[]): string[] {
+/**
+ * The command prefix that runs a program on one core and, unless `realtime: false`, with real-time
+ * priority, as far as available.
+ */
+export function pinned(core: number, argv: readonly string[], options: { realtime?: boolean } = {}): string[] {
   const out = [...argv];
   if (pinningAvailable()) out.unshift('taskset', '-c', String(core));
-  if (realtimeAvailable()) out.unshift('chrt', '-r', '10');
+  if (options.realtime !== false && realtimeAvailable()) out.unshift('chrt', '-r', '10');
   return out;
 }
+
+/**
+ * How bench:edge runs the servers it measures: pinned to their core, without real-time priority. Under
+ * SCHED_RR every thread of the process shares the one core at the same priority, and a thread that
+ * becomes runnable waits for the running one to block or to use up its 100 ms time slice: a V8
+ * compiler or GC thread then holds the core while the event loop waits. That is not what a server
+ * costs, and it hit node servers (many threads) and not nginx or Varnish's workers the same way:
+ * measured 2026-11-28 (HTTPS h1 1 KiB hits, quiet machine), dnscdn 48.8k req/s with real-time priority
+ * against 60.9k without, the TLS ceiling 66.4k against 70.5k.
+ */
+export const EDGE_SERVER_PRIORITY = { realtime: false } as const;
 
 /** Describes the measurement conditions for the results files. */
 export function conditions(): Record<string, string | number | boolean> {
