@@ -8,11 +8,11 @@
  */
 import { join } from 'node:path';
 import { ensureDemoCertificates } from '../src/edge/tls/demo-ca.js';
-import type { EdgeCaseResult } from './edge.js';
+import { edgeCaseResult, type EdgeCaseResult, type RunSample } from './edge-result.js';
 import { nginxProxyCache, type EdgeContext } from './edge-servers.js';
 import { h2load } from './h2load.js';
 import { OBJECT_SIZES } from './objects.js';
-import { cpuSeconds, EDGE_SERVER_PRIORITY, findCommand, freePort, LOADGEN_CORE, median, pinned, repinTree, runMeasured, SERVER_CORE, startProcess, tcpAccepts, waitUntil } from './proc.js';
+import { cpuSeconds, EDGE_SERVER_PRIORITY, findCommand, freePort, LOADGEN_CORE, pinned, repinTree, runMeasured, SERVER_CORE, startProcess, tcpAccepts, waitUntil } from './proc.js';
 import type { Ratio } from './report.js';
 import { wrk } from './wrk.js';
 
@@ -109,14 +109,7 @@ async function measure(spec: TlsServer, seconds: number, runs: number, connectio
   return [...collected].map(([name, c]) => summarize(name, spec.name, c));
 }
 
-interface Sample {
-  rps: number;
-  mbPerSecond: number;
-  p50Ms: number;
-  p99Ms: number;
-  errors: number;
-  loadgenCpuPercent: number;
-}
+type Sample = RunSample;
 
 interface CaseSamples {
   samples: Sample[];
@@ -125,21 +118,7 @@ interface CaseSamples {
 }
 
 function summarize(name: string, server: string, { samples, cpu }: CaseSamples): EdgeCaseResult {
-  const rps = samples.map((s) => s.rps);
-  const mid = samples.find((s) => s.rps === median(rps)) ?? samples[0]!;
-  const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d;
-  const r: EdgeCaseResult = {
-    case: name,
-    server,
-    rps: Math.round(median(rps)),
-    runsRps: rps.map((x) => Math.round(x)),
-    mbPerSecond: round(mid.mbPerSecond),
-    p50Ms: round(mid.p50Ms, 3),
-    p99Ms: round(mid.p99Ms, 3),
-    errors: mid.errors,
-    serverCpuPercent: round(median(cpu)),
-    loadgenCpuPercent: round(mid.loadgenCpuPercent),
-  };
+  const r = edgeCaseResult(name, server, samples, cpu);
   console.log(`  ${name.padEnd(18)} ${server.padEnd(12)} ${String(r.rps).padStart(7)}/s ${String(r.mbPerSecond).padStart(7)} MB/s  runs ${r.runsRps.join(' ')}  errors ${r.errors}  cpu server ${r.serverCpuPercent}% client ${r.loadgenCpuPercent}%`);
   return r;
 }

@@ -18,6 +18,7 @@ import { request } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { dnscdnAccessLogSpec, dnscdnEdgeSpec, httpCeilingSpec, nginxSpec, startBenchOrigin, varnishSpec, type EdgeContext, type HttpServerSpec } from './edge-servers.js';
+import { edgeCaseResult, type EdgeCaseResult } from './edge-result.js';
 import { OBJECT_SIZES } from './objects.js';
 import {
   conditions,
@@ -27,7 +28,6 @@ import {
   freePort,
   INSTALL_HINT,
   installCleanup,
-  median,
   pinned,
   repinTree,
   SERVER_CORE,
@@ -49,20 +49,7 @@ const PROFILE = process.env.BENCH_CPU_PROF === '1';
 if (PROFILE) process.env.BENCH_REALTIME = '0';
 const HOST = '127.0.0.1';
 
-export interface EdgeCaseResult {
-  case: string;
-  server: string;
-  rps: number;
-  runsRps: number[];
-  mbPerSecond: number;
-  p50Ms: number;
-  p99Ms: number;
-  errors: number;
-  serverCpuPercent: number;
-  loadgenCpuPercent: number;
-}
-
-const round = (x: number, digits = 1): number => Math.round(x * 10 ** digits) / 10 ** digits;
+export type { EdgeCaseResult } from './edge-result.js';
 
 /** GET url, resolving with the status and the X-Cache header (to check that a warmed object is a hit). */
 function probe(url: string): Promise<{ status: number; xCache: string | undefined }> {
@@ -88,20 +75,7 @@ async function runCase(name: string, server: string, pid: number, url: string, c
     runs.push(await wrk({ url, seconds: SECONDS, connections, ...(script !== undefined ? { script } : {}) }));
     cpu.push((100 * (cpuSeconds(pid) - cpu0)) / (Number(process.hrtime.bigint() - t0) / 1e9));
   }
-  const rps = runs.map((r) => r.rps);
-  const mid = runs.find((r) => r.rps === median(rps)) ?? runs[1]!;
-  const result: EdgeCaseResult = {
-    case: name,
-    server,
-    rps: Math.round(median(rps)),
-    runsRps: rps.map((r) => Math.round(r)),
-    mbPerSecond: round(mid.mbPerSecond),
-    p50Ms: round(mid.p50Ms, 3),
-    p99Ms: round(mid.p99Ms, 3),
-    errors: mid.errors,
-    serverCpuPercent: round(median(cpu)),
-    loadgenCpuPercent: round(median(runs.map((r) => r.loadgenCpuPercent))),
-  };
+  const result = edgeCaseResult(name, server, runs, cpu);
   console.log(
     `  ${name.padEnd(16)} ${server.padEnd(13)} ${String(result.rps).padStart(7)} req/s ${String(result.mbPerSecond).padStart(7)} MB/s  p50 ${result.p50Ms} ms p99 ${result.p99Ms} ms  errors ${result.errors}  cpu server ${result.serverCpuPercent}% wrk ${result.loadgenCpuPercent}%`,
   );
