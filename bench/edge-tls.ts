@@ -27,6 +27,8 @@ interface TlsServer {
 }
 
 const H2_STREAMS = 10;
+/** Each measured run is preceded by this much of the same load on the same server process. */
+const WARMUP_SECONDS = 1;
 const HANDSHAKE_CLIENTS = 2;
 
 export async function measureTls(ctx: EdgeContext, seconds: number, runs: number, connections: number, only: readonly string[] | undefined): Promise<{ results: EdgeCaseResult[]; ratios: Ratio[]; notes: string[] }> {
@@ -62,11 +64,12 @@ export async function measureTls(ctx: EdgeContext, seconds: number, runs: number
 async function measure(spec: TlsServer, seconds: number, runs: number, connections: number): Promise<EdgeCaseResult[]> {
   const collected = new Map<string, CaseSamples>();
   const h1 = new URL(spec.h1);
-  const sample = async (name: string, pid: number, once: () => Promise<Sample>): Promise<void> => {
-    await once(); // warm-up, not counted
+  /** One warm-up of WARMUP_SECONDS (not counted), then the measured run of `seconds`, with the server's CPU. */
+  const sample = async (name: string, pid: number, runFor: (seconds: number) => Promise<RunSample>): Promise<void> => {
+    await runFor(WARMUP_SECONDS);
     const cpu0 = cpuSeconds(pid);
     const t0 = process.hrtime.bigint();
-    const s = await once();
+    const s = await runFor(seconds);
     const cpu = (100 * (cpuSeconds(pid) - cpu0)) / (Number(process.hrtime.bigint() - t0) / 1e9);
     const entry = collected.get(name) ?? { samples: [], cpu: [] };
     entry.samples.push(s);
@@ -80,28 +83,15 @@ async function measure(spec: TlsServer, seconds: number, runs: number, connectio
       repinTree(server.pid, SERVER_CORE);
       for (const { path } of OBJECT_SIZES) {
         await wrk({ url: (spec.fill ?? spec.h1) + path, seconds: 1, connections: 8 });
-        let warm = true;
-        const h1Once = (): Promise<Sample> => wrk({ url: spec.h1 + path, seconds: warm ? 1 : seconds, connections });
-        await sample(`HTTPS h1 HIT ${path.slice(1)}`, server.pid, async () => {
-          const r = await h1Once();
-          warm = false;
-          return r;
-        });
+        await sample(`HTTPS h1 HIT ${path.slice(1)}`, server.pid, (s) => wrk({ url: spec.h1 + path, seconds: s, connections }));
         if (findCommand('h2load') !== undefined) {
-          warm = true;
-          await sample(`HTTPS h2 HIT ${path.slice(1)}`, server.pid, async () => {
-            const r = await h2load({ url: spec.h2 + path, seconds: warm ? 1 : seconds, connections, streams: H2_STREAMS });
-            warm = false;
+          await sample(`HTTPS h2 HIT ${path.slice(1)}`, server.pid, async (s) => {
+            const r = await h2load({ url: spec.h2 + path, seconds: s, connections, streams: H2_STREAMS });
             return { ...r, p50Ms: r.meanMs, p99Ms: NaN };
           });
         }
       }
-      let warm = true;
-      await sample('TLS handshakes/s', server.pid, async () => {
-        const r = await handshakes(`${h1.hostname}:${h1.port}`, warm ? 1 : seconds);
-        warm = false;
-        return r;
-      });
+      await sample('TLS handshakes/s', server.pid, (s) => handshakes(`${h1.hostname}:${h1.port}`, s));
     } finally {
       await server.stop();
     }
@@ -109,10 +99,8 @@ async function measure(spec: TlsServer, seconds: number, runs: number, connectio
   return [...collected].map(([name, c]) => summarize(name, spec.name, c));
 }
 
-type Sample = RunSample;
-
 interface CaseSamples {
-  samples: Sample[];
+  samples: RunSample[];
   /** The server's CPU during each measured run, in % of one core. */
   cpu: number[];
 }
@@ -124,7 +112,7 @@ function summarize(name: string, server: string, { samples, cpu }: CaseSamples):
 }
 
 /** Full handshakes per second (`openssl s_time -new`: no session reuse), HANDSHAKE_CLIENTS in parallel. */
-async function handshakes(hostPort: string, seconds: number): Promise<Sample> {
+async function handshakes(hostPort: string, seconds: number): Promise<RunSample> {
   const runs = await Promise.all(Array.from({ length: HANDSHAKE_CLIENTS }, () => runMeasured(pinned(LOADGEN_CORE, ['openssl', 's_time', '-connect', hostPort, '-new', '-time', String(seconds)]))));
   let total = 0;
   let cpu = 0;

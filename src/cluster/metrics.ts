@@ -4,7 +4,7 @@
  * (prom-client's AggregatorRegistry: counters and histograms add up across workers; a gauge that must not be
  * summed says how to combine with its `aggregator`), followed by the primary's own registry.
  */
-import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue, type Registry } from 'prom-client';
+import { AggregatorRegistry, Counter, type MetricObjectWithValues, type MetricValue, type Registry } from 'prom-client';
 
 /** Where a `/metrics` page comes from: one registry, or the workers' aggregate. */
 export type MetricsSource = Pick<Registry, 'metrics'>;
@@ -34,4 +34,19 @@ export type WorkerMetrics = MetricObjectWithValues<MetricValue<string>>[];
  */
 export async function aggregatedMetrics(workers: WorkerMetrics[], own: Registry): Promise<string> {
   return `${await AggregatorRegistry.aggregate(workers).metrics()}\n${await own.metrics()}`;
+}
+
+/** Why a primary restarted a worker: it exited (by itself or killed from outside), or missed the liveness pings. */
+export type RestartReason = 'exited' | 'unresponsive';
+
+/** `dnscdn_<role>_worker_restarts_total{reason}` in the primary's registry, both reasons present from the start. */
+export function workerRestartsCounter(registry: Registry, role: 'dns' | 'edge', workersName: string): Counter<'reason'> {
+  const restarts = new Counter({
+    name: `dnscdn_${role}_worker_restarts_total`,
+    help: `${workersName} restarted, by reason: exited (died by itself or was killed from outside), unresponsive (missed the liveness pings, killed by the primary)`,
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  for (const reason of ['exited', 'unresponsive'] as const satisfies readonly RestartReason[]) restarts.inc({ reason }, 0);
+  return restarts;
 }

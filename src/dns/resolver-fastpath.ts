@@ -52,8 +52,6 @@ interface KeptReply {
   /** Per TTL field, the expiry (ms, the cache's clock) of the entry it counts down to. */
   expiries: number[];
   reads: EntryRead[];
-  /** The earliest expiry among the reads: from then on the cache decides again. */
-  freshUntil: number;
   touchedAt: number;
 }
 
@@ -76,8 +74,8 @@ export class ResolverAnswerCache {
     const kept = this.entries.get(plain.key);
     if (!kept || kept.bytes.length > limit) return undefined;
     const now = this.resolver.cacheNow();
-    if (now >= kept.freshUntil) return undefined;
-    for (const read of kept.reads) if (read.watch.version !== read.version) return undefined;
+    // Once any entry expires, or anything is stored at a name of the chain, the cache decides again.
+    for (const read of kept.reads) if (now >= read.expiresAt || read.watch.version !== read.version) return undefined;
     if (now - kept.touchedAt >= TOUCH_INTERVAL_MS) {
       kept.touchedAt = now;
       this.resolver.touchCached(kept.reads);
@@ -99,8 +97,7 @@ export class ResolverAnswerCache {
     if (!now || now.rcode !== (reply[3]! & 0xf)) return;
     const ttlOffsets = recordTtlOffsets(reply);
     if (!ttlOffsets || ttlOffsets.length !== now.expiries.length) return;
-    const freshUntil = Math.min(...now.reads.map((r) => r.expiresAt));
-    this.entries.set(plain.key, { bytes: Buffer.from(reply), ttlOffsets, expiries: now.expiries, reads: now.reads, freshUntil, touchedAt: this.resolver.cacheNow() });
+    this.entries.set(plain.key, { bytes: Buffer.from(reply), ttlOffsets, expiries: now.expiries, reads: now.reads, touchedAt: this.resolver.cacheNow() });
   }
 
   clear(): void {

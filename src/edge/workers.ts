@@ -31,9 +31,9 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import { randomBytes } from 'node:crypto';
-import { Counter, Gauge } from 'prom-client';
+import { Gauge } from 'prom-client';
 import { answerLivenessPings, LIVENESS_DEFAULTS, LivenessMonitor } from '../cluster/liveness.js';
-import { aggregatedMetrics } from '../cluster/metrics.js';
+import { aggregatedMetrics, workerRestartsCounter } from '../cluster/metrics.js';
 import { STOP_GRACE_MS, terminate } from '../cluster/terminate.js';
 import type { FollowerSink } from '../distribution/follower.js';
 import type { PurgeTarget } from '../distribution/operations.js';
@@ -78,13 +78,7 @@ export async function runEdgePrimary(role: EdgeRoleOptions, count: number): Prom
   const fanout = new WorkerFanout(RELAY_TIMEOUT_MS);
   const registry = createRegistry({ labels: { role: 'edge', edge: name }, processMetrics: false });
   const readyGauge = new Gauge({ name: 'dnscdn_edge_workers', help: 'Edge worker processes serving (ready)', registers: [registry] });
-  const restarts = new Counter({
-    name: 'dnscdn_edge_worker_restarts_total',
-    help: 'Edge workers restarted, by reason: exited (died by itself or was killed from outside), unresponsive (missed the liveness pings, killed by the primary)',
-    labelNames: ['reason'],
-    registers: [registry],
-  });
-  for (const reason of ['exited', 'unresponsive'] as const) restarts.inc({ reason }, 0);
+  const restarts = workerRestartsCounter(registry, 'edge', 'Edge workers');
   // A frozen (SIGSTOP) or busy worker still holds the connections the primary handed it and its share of the
   // ring's keys, so the others' peer fills to it stall: the primary pings every ready worker over IPC and kills
   // one that stops answering (src/cluster/liveness.ts, the DNS primary's check with its defaults, 1 s x 3).

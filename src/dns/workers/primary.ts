@@ -22,8 +22,8 @@
  * (a zones folder missing, a port taken), which restarting would only repeat.
  */
 import cluster, { type Worker } from 'node:cluster';
-import { Counter, Gauge } from 'prom-client';
-import { clusterMetrics } from '../../cluster/metrics.js';
+import { Gauge } from 'prom-client';
+import { clusterMetrics, workerRestartsCounter } from '../../cluster/metrics.js';
 import { ReloadableDeployment } from '../../config/reload.js';
 import { HealthChecker } from '../../health/checker.js';
 import { logger } from '../../log.js';
@@ -96,13 +96,7 @@ export async function startDnsPrimary(options: DnsPrimaryOptions): Promise<DnsPr
       this.set([...running.values()].filter((r) => r.listening).length);
     },
   });
-  const restarts = new Counter({
-    name: 'dnscdn_dns_worker_restarts_total',
-    help: 'DNS workers restarted, by reason: exited (died by itself or was killed from outside), unresponsive (missed the liveness pings, killed by the primary)',
-    labelNames: ['reason'],
-    registers: [registry],
-  });
-  for (const reason of ['exited', 'unresponsive'] as const) restarts.inc({ reason }, 0);
+  const restarts = workerRestartsCounter(registry, 'dns', 'DNS workers');
   const liveness = options.liveness ?? LIVENESS_DEFAULTS;
   const monitor = new LivenessMonitor(liveness, (peer, why) => {
     const r = running.get(peer.id);
