@@ -110,6 +110,9 @@ function createServer(o: HttpsListenerOptions, stapler: OcspStapler, sockets: Se
     SNICallback: o.certificates.sniCallback,
     ...(fallback ? { cert: fallback.cert, key: fallback.key } : {}),
     handshakeTimeout: o.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+    // Responses go out as soon as they are written, as on the plain port (node:http sets TCP_NODELAY there,
+    // tls.Server does not): with Nagle, a response's last partial segment can wait for the client's delayed ACK.
+    noDelay: true,
     ...http2ServerOptions(o.limits),
   });
   // HTTP/1.1 over this server runs node:http's connection code, which reads the header limit from the server.
