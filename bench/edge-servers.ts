@@ -32,8 +32,10 @@ export function dnscdnAccessLogSpec(ctx: EdgeContext, port: number): HttpServerS
   return { name: 'dnscdn access log', argv: [...plain.argv, '--access-log', join(ctx.tmp, 'access.log')] };
 }
 
-export function httpCeilingSpec(ctx: EdgeContext, port: number): HttpServerSpec {
-  return { name: 'node ceiling', argv: ['node', join(ctx.root, 'dist-bench', 'bench', 'http-ceiling.js'), '--listen', `${ctx.host}:${port}`] };
+/** The node:http ceiling (http-ceiling.ts); `bare`: with the 4-field head instead of a dnscdn hit's (a reference row). */
+export function httpCeilingSpec(ctx: EdgeContext, port: number, bare = false): HttpServerSpec {
+  const argv = ['node', join(ctx.root, 'dist-bench', 'bench', 'http-ceiling.js'), '--listen', `${ctx.host}:${port}`];
+  return bare ? { name: 'node ceiling, bare head', argv: [...argv, '--bare'] } : { name: 'node ceiling', argv };
 }
 
 /** nginx with one worker and proxy_cache (on the temp folder: the page cache keeps it in memory). */

@@ -1,8 +1,8 @@
 /**
  * bench:edge's HTTPS cases: 1 KiB and 100 KiB cache hits over TLS, HTTP/1.1 with keep-alive (wrk) and HTTP/2
  * (h2load, 64 connections x 10 streams), for dnscdn edge, the TLS ceiling (tls-ceiling.ts: plain node:https and
- * node:http2 servers answering from a Map) and nginx with `ssl` and `http2` in front of the same origin, in the
- * same run; then full handshakes per second (no resumption: `openssl s_time -new`, two clients in parallel).
+ * node:http2 servers answering from a Map with a dnscdn hit's head), the same ceiling with a bare 4-field head (a
+ * reference row) and nginx with `ssl` and `http2` in front of the same origin, in the same run; then full handshakes per second (no resumption: `openssl s_time -new`, two clients in parallel).
  * Same pinning as the plain cases: the server on core 1, load generators and the origin on core 0. The
  * certificate is ECDSA P-256 from the demo CA code (src/edge/tls/demo-ca.ts).
  */
@@ -39,7 +39,8 @@ export async function measureTls(ctx: EdgeContext, seconds: number, runs: number
   if (findCommand('h2load') === undefined) notes.push('h2load (nghttp2-client) not installed: HTTP/2 cases skipped');
   const makers: Array<[string, (p: number, q: number) => TlsServer | undefined]> = [
     ['dnscdn', (p, q) => dnscdnTls(ctx, p, q, pki.server)],
-    ['tls ceiling', (p, q) => ceilingTls(ctx, p, q, pki.server)],
+    ['tls ceiling', (p, q) => ceilingTls(ctx, p, q, pki.server, false)],
+    ['tls ceiling, bare head', (p, q) => ceilingTls(ctx, p, q, pki.server, true)],
     ['nginx', (p) => nginxTls(ctx, p, pki.server)],
   ];
   for (const [label, make] of makers) {
@@ -134,9 +135,11 @@ function dnscdnTls(ctx: EdgeContext, port: number, tlsPort: number, files: { cer
   return { name: 'dnscdn', argv, h1: https, h2: https, fill: `http://${ctx.host}:${port}` };
 }
 
-function ceilingTls(ctx: EdgeContext, h1Port: number, h2Port: number, files: { cert: string; key: string }): TlsServer {
+/** The TLS ceiling (tls-ceiling.ts); `bare`: with the 4-field head instead of a dnscdn hit's (a reference row). */
+function ceilingTls(ctx: EdgeContext, h1Port: number, h2Port: number, files: { cert: string; key: string }, bare: boolean): TlsServer {
   const argv = ['node', join(ctx.root, 'dist-bench', 'bench', 'tls-ceiling.js'), '--h1', `${ctx.host}:${h1Port}`, '--h2', `${ctx.host}:${h2Port}`, '--cert', files.cert, '--key', files.key];
-  return { name: 'tls ceiling', argv, h1: `https://${ctx.host}:${h1Port}`, h2: `https://${ctx.host}:${h2Port}` };
+  const urls = { h1: `https://${ctx.host}:${h1Port}`, h2: `https://${ctx.host}:${h2Port}` };
+  return bare ? { name: 'tls ceiling, bare head', argv: [...argv, '--bare'], ...urls } : { name: 'tls ceiling', argv, ...urls };
 }
 
 /** nginx 1.22 with one worker, `ssl http2` and proxy_cache, as in the plain cases. */
@@ -156,6 +159,8 @@ export function tlsRatios(results: readonly EdgeCaseResult[]): Ratio[] {
     if (ours === undefined) continue;
     const ceiling = rate('tls ceiling');
     if (ceiling !== undefined && ceiling > 0) out.push({ ratio: `${c}: dnscdn / tls ceiling`, value: ours / ceiling, ...(c.startsWith('HTTPS') ? { target: '>= 0.9' } : {}) });
+    const bare = rate('tls ceiling, bare head');
+    if (bare !== undefined && bare > 0) out.push({ ratio: `${c}: dnscdn / tls ceiling, bare head`, value: ours / bare });
     const nginx = rate('nginx');
     if (nginx !== undefined && nginx > 0) out.push({ ratio: `${c}: dnscdn / nginx`, value: ours / nginx });
   }

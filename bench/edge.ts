@@ -11,8 +11,8 @@
  * saturation: the origin shares the load generator's core). Writes bench/results/edge.json and edge.svg.
  *
  *   npm run bench:edge     (BENCH_SECONDS=3 for a quick look; BENCH_SERVERS=dnscdn,nginx to choose among
- *                           dnscdn, dnscdn access log, node ceiling, nginx, varnish; BENCH_CPU_PROF=1
- *                           profiles dnscdn)
+ *                           dnscdn, dnscdn access log, node ceiling, node ceiling, bare head, nginx,
+ *                           varnish; BENCH_CPU_PROF=1 profiles dnscdn)
  */
 import { request } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -136,7 +136,8 @@ async function main(): Promise<void> {
     const specs: Array<[string, (c: EdgeContext, p: number) => HttpServerSpec | undefined]> = [
       ['dnscdn', (c, p) => withProfiler(dnscdnEdgeSpec(c, p))],
       ['dnscdn access log', dnscdnAccessLogSpec],
-      ['node ceiling', httpCeilingSpec],
+      ['node ceiling', (c, p) => httpCeilingSpec(c, p)],
+      ['node ceiling, bare head', (c, p) => httpCeilingSpec(c, p, true)],
       ['nginx', nginxSpec],
       ['varnish', varnishSpec],
     ];
@@ -204,7 +205,7 @@ export function ratioTable(results: readonly EdgeCaseResult[]): Ratio[] {
     const rps = (server: string): number | undefined => results.find((r) => r.case === c && r.server === server)?.rps;
     const ours = rps('dnscdn');
     if (ours === undefined) continue;
-    for (const [other, target] of [['node ceiling', '>= 0.9'], ['nginx', undefined], ['varnish', undefined]] as const) {
+    for (const [other, target] of [['node ceiling', '>= 0.9'], ['node ceiling, bare head', undefined], ['nginx', undefined], ['varnish', undefined]] as const) {
       const q = rps(other);
       if (q !== undefined && q > 0) out.push({ ratio: `${c}: dnscdn / ${other}`, value: ours / q, ...(target !== undefined ? { target } : {}) });
     }
