@@ -10,8 +10,10 @@
 import http2 from 'node:http2';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { MIN_TLS_VERSION } from './certificate-set.js';
 import { guardResets, headerListBytes, http2ServerOptions, type Http2Limits } from './h2-limits.js';
+import { IdleConnections } from './idle-connections.js';
 import { sendText } from '../../http/reply.js';
 import { OcspStapler } from './ocsp.js';
 import { TicketKeys } from './ticket-keys.js';
@@ -27,9 +29,10 @@ export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 /** 1 h between ticket keys; a resumed session is then at most this old in key terms. */
 export const DEFAULT_TICKET_ROTATION_MS = 3_600_000;
 /**
- * An idle HTTP/2 session or HTTP/1.1 keep-alive connection is closed after this. It is also what ends a
- * connection whose client sent a malformed frame: nghttp2 answers GOAWAY (PROTOCOL_ERROR, FRAME_SIZE_ERROR) and
- * serves nothing more on it, but node 20 keeps the socket open until the client closes or this timeout fires.
+ * An HTTP/2 session or HTTP/1.1 connection on which nothing moved for this long is closed (HTTP/1.1 by the sweep
+ * of idle-connections.ts, HTTP/2 by node's session timeout). It is also what ends a connection whose client sent
+ * a malformed frame: nghttp2 answers GOAWAY (PROTOCOL_ERROR, FRAME_SIZE_ERROR) and serves nothing more on it, but
+ * node 20 keeps the socket open until the client closes or this timeout fires.
  */
 export const DEFAULT_IDLE_TIMEOUT_MS = 120_000;
 
@@ -72,6 +75,7 @@ export async function startHttpsListener(o: HttpsListenerOptions): Promise<Https
   const addresses: HostPort[] = [];
   const rotation = setInterval(() => tickets.rotate(), o.ticketKeyRotationMs ?? DEFAULT_TICKET_ROTATION_MS);
   rotation.unref();
+  const idle = new IdleConnections(o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS);
   o.certificates.onDefaultChange = (c) => {
     for (const server of servers) {
       server.setSecureContext({ cert: c.cert, key: c.key, minVersion: MIN_TLS_VERSION });
@@ -81,13 +85,14 @@ export async function startHttpsListener(o: HttpsListenerOptions): Promise<Https
   };
   const close = async (): Promise<void> => {
     clearInterval(rotation);
+    idle.close();
     for (const s of sessions) s.destroy();
     for (const s of sockets) s.destroy();
     await Promise.all(servers.map((server) => new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()))));
   };
   try {
     for (const listen of o.listen) {
-      const server = createServer(o, stapler, sockets, sessions);
+      const server = createServer(o, stapler, sockets, sessions, idle);
       tickets.attach(server);
       servers.push(server);
       addresses.push(await listenServer(server, { port: listen.port, host: listen.host }));
@@ -101,7 +106,7 @@ export async function startHttpsListener(o: HttpsListenerOptions): Promise<Https
 }
 
 /** One address's server: the same options, handlers and limits as every other address. */
-function createServer(o: HttpsListenerOptions, stapler: OcspStapler, sockets: Set<Socket>, sessions: Set<http2.ServerHttp2Session>): http2.Http2SecureServer {
+function createServer(o: HttpsListenerOptions, stapler: OcspStapler, sockets: Set<Socket>, sessions: Set<http2.ServerHttp2Session>, idle: IdleConnections): http2.Http2SecureServer {
   const fallback = o.certificates.set?.fallback;
   const server = http2.createSecureServer({
     allowHTTP1: true,
@@ -117,7 +122,6 @@ function createServer(o: HttpsListenerOptions, stapler: OcspStapler, sockets: Se
   });
   // HTTP/1.1 over this server runs node:http's connection code, which reads the header limit from the server.
   Object.assign(server, { maxHeaderSize: o.maxHeaderBytes });
-  server.setTimeout(o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS);
   server.on('OCSPRequest', stapler.onRequest);
   server.on('request', (req: IncomingMessage | http2.Http2ServerRequest, res: ServerResponse | http2.Http2ServerResponse) => {
     if (req.httpVersionMajor === 2 && headerListBytes(req.rawHeaders) > o.limits.maxHeaderListBytes) {
@@ -132,12 +136,16 @@ function createServer(o: HttpsListenerOptions, stapler: OcspStapler, sockets: Se
     if (err.code?.startsWith('HPE_')) o.onClientError(err, socket);
     else socket.destroy();
   });
-  server.on('secureConnection', (socket: Socket) => {
+  server.on('secureConnection', (socket: TLSSocket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
+    // HTTP/1.1 connections are swept for idleness; an HTTP/2 session has its own timeout (below).
+    if (socket.alpnProtocol !== 'h2') idle.add(socket);
   });
   server.on('session', (session) => {
     sessions.add(session);
+    // What server.setTimeout would arm (node's sessionOnTimeout): destroyed after the idle time without a frame.
+    session.setTimeout(o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, () => session.destroy());
     session.once('close', () => sessions.delete(session));
     guardResets(session, o.limits, o.now);
   });
