@@ -34,7 +34,7 @@ import type { HotCopies } from './ring/hot-copies.js';
 import { SharedFetch, type FetchContext, type FetchOutcome } from './shared-fetch.js';
 import { variantKey } from './store.js';
 import { OUTCOMES, SYNTH_OUTCOME, type Outcome } from './traffic.js';
-import type { RequestBody, Upstream } from './upstream/upstream.js';
+import { askedTarget, type RequestBody, type Upstream } from './upstream/upstream.js';
 
 const log = logger('edge');
 
@@ -67,17 +67,21 @@ export type CacheOutcome = 'HIT' | 'MISS' | 'STALE' | 'REVALIDATED' | 'PASS';
 export type Delivery =
   /** A fresh hit that the stored object's precomputed head answers as it is (a plain GET). */
   | { kind: 'hit'; entry: CachedObject }
-  /** A stored object, with what this request adds: 304, Range, HEAD, a stale or revalidated Cache-Status. */
-  | { kind: 'object'; entry: CachedObject; cache: CacheOutcome; cacheStatus: string }
-  | { kind: 'stream'; body: BodySource; status: number; headers: HeaderMap; cache: CacheOutcome; cacheStatus: string }
+  /**
+   * A stored object, with what this request adds: 304, Range, HEAD, a stale or revalidated Cache-Status.
+   * `upstream` (here and below): the upstream this request's fetch asked (its URL, upstream.ts askedTarget), for
+   * the access log; absent when the answer involved none.
+   */
+  | { kind: 'object'; entry: CachedObject; cache: CacheOutcome; cacheStatus: string; upstream?: string }
+  | { kind: 'stream'; body: BodySource; status: number; headers: HeaderMap; cache: CacheOutcome; cacheStatus: string; upstream?: string }
   /** `setCookie`: the origin pool's sticky cookie, added to what the origin sent. */
-  | { kind: 'pass'; response: IncomingMessage; cache: CacheOutcome; cacheStatus: string; setCookie?: string }
+  | { kind: 'pass'; response: IncomingMessage; cache: CacheOutcome; cacheStatus: string; setCookie?: string; upstream?: string }
   /**
    * An answer made here. `close`: the request's framing is in doubt, so the connection ends after it.
    * `retryAfterSec`: a 503 because every origin server is down, with Retry-After. `location`: a redirect's target.
    * `probe`: the answer to a health check (`GET /healthz`), which the metrics do not count as a client request.
    */
-  | { kind: 'synth'; status: number; message: string; cacheStatus?: string; close?: boolean; retryAfterSec?: number; location?: string; probe?: boolean }
+  | { kind: 'synth'; status: number; message: string; cacheStatus?: string; close?: boolean; retryAfterSec?: number; location?: string; probe?: boolean; upstream?: string }
   /** A reserved admin path (metrics, PURGE, /.dnscdn/): the server's admin routes answer it, not the cache. */
   | { kind: 'admin' };
 
@@ -93,7 +97,7 @@ type Step =
   | { name: 'fetch'; from: 'pass'; reason: string }
   | { name: 'deliver'; delivery: Delivery }
   /** `probe`: the answer to a health check (`GET /healthz`), which the metrics do not count as a client request. */
-  | { name: 'synth'; status: number; message: string; cacheStatus?: string; close?: boolean; retryAfterSec?: number; location?: string; probe?: boolean };
+  | { name: 'synth'; status: number; message: string; cacheStatus?: string; close?: boolean; retryAfterSec?: number; location?: string; probe?: boolean; upstream?: string };
 
 export type StepName = Step['name'];
 
@@ -381,19 +385,20 @@ export class EdgePipeline {
     const { stale, owner } = step;
     const now = this.o.now();
     const collapsed = owner ? '' : '; collapsed';
+    const upstream = step.fetch.upstream;
     switch (outcome.kind) {
       case 'error':
         if (stale && staleIfErrorAllows(stale.freshness, now)) {
           this.o.metrics.staleServed.inc();
-          return deliverObject(stale, 'STALE', `dnscdn; fwd=stale; detail=stale-if-error`);
+          return deliverObject(stale, 'STALE', `dnscdn; fwd=stale; detail=stale-if-error`, upstream);
         }
-        return upstreamFailure(outcome.error, outcome.retryAfterSec, 'dnscdn; fwd=miss');
+        return upstreamFailure(outcome.error, outcome.retryAfterSec, 'dnscdn; fwd=miss', upstream);
       case 'not-modified':
-        return deliverObject(this.storedEncoding(req, outcome.entry), 'REVALIDATED', `dnscdn; fwd=stale; fwd-status=304${collapsed}`);
+        return deliverObject(this.storedEncoding(req, outcome.entry), 'REVALIDATED', `dnscdn; fwd=stale; fwd-status=304${collapsed}`, upstream);
       case 'response': {
         if (stale && outcome.status >= 500 && staleIfErrorAllows(stale.freshness, now)) {
           this.o.metrics.staleServed.inc();
-          return deliverObject(stale, 'STALE', `dnscdn; fwd=stale; fwd-status=${outcome.status}; detail=stale-if-error`);
+          return deliverObject(stale, 'STALE', `dnscdn; fwd=stale; fwd-status=${outcome.status}; detail=stale-if-error`, upstream);
         }
         const fwd = stale ? 'stale' : 'miss';
         if (!outcome.shared) {
@@ -401,7 +406,7 @@ export class EdgePipeline {
           if (!owner) return { name: 'pass', reason: 'not-shareable' };
           // RFC 9211 §2.8 detail: why it was not stored (policy.ts and freshness.ts name the reasons).
           const detail = outcome.notStorable === undefined ? '' : `; detail=${outcome.notStorable}`;
-          return deliverStream(step.fetch, outcome, `dnscdn; fwd=${fwd}; fwd-status=${outcome.status}${detail}`);
+          return deliverStream(step.fetch, outcome, `dnscdn; fwd=${fwd}; fwd-status=${outcome.status}${detail}`, upstream);
         }
         if (!owner && variantKey(step.fetch.params.primaryKey, outcome.vary, req.headers) !== outcome.variantKey) {
           return { name: 'pass', reason: 'other-variant' };
@@ -409,16 +414,16 @@ export class EdgePipeline {
         if (req.headers.range !== undefined && req.method === 'GET') {
           // Ranges are cut from the complete stored object; fill first, then answer 206 from it.
           const stored = await step.fetch.completed;
-          if (stored) return deliverObject(stored, 'MISS', `dnscdn; fwd=${fwd}; fwd-status=${outcome.status}; stored${collapsed}`);
+          if (stored) return deliverObject(stored, 'MISS', `dnscdn; fwd=${fwd}; fwd-status=${outcome.status}; stored${collapsed}`, upstream);
           return { name: 'pass', reason: 'range-unstored' };
         }
         if (req.method === 'HEAD' && outcome.storing && outcome.headers['content-length'] === undefined) {
           // A chunked body has no length until it ends; HEAD waits for the fill so Content-Length is the real one.
           const complete = await step.fetch.completed;
-          if (complete) return deliverObject(complete, 'MISS', `dnscdn; fwd=${fwd}; fwd-status=${outcome.status}; stored${collapsed}`);
+          if (complete) return deliverObject(complete, 'MISS', `dnscdn; fwd=${fwd}; fwd-status=${outcome.status}; stored${collapsed}`, upstream);
         }
         const stored = outcome.storing ? '; stored' : '';
-        return deliverStream(step.fetch, outcome, `dnscdn; fwd=${fwd}; fwd-status=${outcome.status}${stored}${collapsed}`);
+        return deliverStream(step.fetch, outcome, `dnscdn; fwd=${fwd}; fwd-status=${outcome.status}${stored}${collapsed}`, upstream);
       }
     }
   }
@@ -429,11 +434,11 @@ export class EdgePipeline {
     const headers = toOriginHeaders(req.headers, { address: req.clientAddress, host: req.host, scheme: req.scheme }, this.o.via);
     const body = req.forwardBody();
     const result = await this.o.upstream.request({ method: req.method, path: req.path, headers, ...(body ? { body } : {}) });
-    if (result.kind !== 'response') return upstreamFailure(result.error, result.retryAfterSec, 'dnscdn; fwd=request');
+    if (result.kind !== 'response') return upstreamFailure(result.error, result.retryAfterSec, 'dnscdn; fwd=request', askedTarget(result));
     const { status, response } = result;
     if (!safe && status >= 200 && status < 400) this.invalidate(req, response.headers);
     const fwd = safe ? 'request' : 'method';
-    const delivery: Delivery = { kind: 'pass', response, cache: 'PASS', cacheStatus: `dnscdn; fwd=${fwd}; fwd-status=${status}; detail=${reason}` };
+    const delivery: Delivery = { kind: 'pass', response, cache: 'PASS', cacheStatus: `dnscdn; fwd=${fwd}; fwd-status=${status}; detail=${reason}`, upstream: result.target };
     if (result.setCookie !== undefined) delivery.setCookie = result.setCookie;
     return { name: 'deliver', delivery };
   }
@@ -505,8 +510,8 @@ function upstreamFailureText(e: HttpError): string {
 }
 
 /** The synthetic answer to a failed upstream request: its status (502, 503, 504), and Retry-After with a 503. */
-function upstreamFailure(e: HttpError, retryAfterSec: number | undefined, cacheStatus: string): Step {
-  const step: Step = { name: 'synth', status: e.status, message: upstreamFailureText(e), cacheStatus };
+function upstreamFailure(e: HttpError, retryAfterSec: number | undefined, cacheStatus: string, upstream: string | undefined): Step {
+  const step: Step = { name: 'synth', status: e.status, message: upstreamFailureText(e), cacheStatus, upstream };
   if (retryAfterSec !== undefined) step.retryAfterSec = retryAfterSec;
   return step;
 }
@@ -517,8 +522,8 @@ function revalidationResult(o: FetchOutcome): string {
   return o.kind;
 }
 
-function deliverObject(entry: CachedObject, cache: CacheOutcome, cacheStatus: string): Step {
-  return { name: 'deliver', delivery: { kind: 'object', entry, cache, cacheStatus } };
+function deliverObject(entry: CachedObject, cache: CacheOutcome, cacheStatus: string, upstream?: string): Step {
+  return { name: 'deliver', delivery: { kind: 'object', entry, cache, cacheStatus, upstream } };
 }
 
 /** X-Cache values a ring peer's answer may carry through to the client (deliverStream). */
@@ -529,13 +534,13 @@ const PEER_OUTCOMES: ReadonlySet<string> = new Set<CacheOutcome>(['HIT', 'STALE'
  * REVALIDATED: the cluster had it, no origin was asked for this client), with `detail=peer` in Cache-Status
  * (RFC 9211 §2.8); anything else is this edge's MISS.
  */
-function deliverStream(body: BodySource, outcome: Extract<FetchOutcome, { kind: 'response' }>, cacheStatus: string): Step {
+function deliverStream(body: BodySource, outcome: Extract<FetchOutcome, { kind: 'response' }>, cacheStatus: string, upstream: string | undefined): Step {
   // The sticky cookie (an unshared answer only, shared-fetch.ts) goes beside the origin's own cookies.
   const headers = outcome.setCookie === undefined ? outcome.headers : { ...outcome.headers, 'set-cookie': [...[outcome.headers['set-cookie'] ?? []].flat(), outcome.setCookie] };
   const peer = outcome.peerCache !== undefined && PEER_OUTCOMES.has(outcome.peerCache) ? (outcome.peerCache as CacheOutcome) : undefined;
   const cache: CacheOutcome = peer ?? 'MISS';
   const status = peer === undefined ? cacheStatus : `${cacheStatus}; detail=peer-${peer.toLowerCase()}`;
-  return { name: 'deliver', delivery: { kind: 'stream', body, status: outcome.status, headers, cache, cacheStatus: status } };
+  return { name: 'deliver', delivery: { kind: 'stream', body, status: outcome.status, headers, cache, cacheStatus: status, upstream } };
 }
 
 function synthDelivery(s: Extract<Step, { name: 'synth' }>): Delivery {
@@ -545,5 +550,6 @@ function synthDelivery(s: Extract<Step, { name: 'synth' }>): Delivery {
   if (s.retryAfterSec !== undefined) d.retryAfterSec = s.retryAfterSec;
   if (s.location !== undefined) d.location = s.location;
   if (s.probe) d.probe = true;
+  if (s.upstream !== undefined) d.upstream = s.upstream;
   return d;
 }

@@ -237,7 +237,6 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
   addCacheAdminRoutes(admin, { purge, list: () => cache.list() });
   const publicPurge = new PublicPurge(options.purgeAllow ?? [], options.adminToken);
   const accessLog = options.accessLog ? new AccessLog(options.accessLog) : undefined;
-  const originName = pool.status().map((sv) => new URL(sv.url).origin).join(',');
 
   /** Connections whose request was refused for its framing: answered once, then closed. */
   const refusedSockets = new WeakSet<Socket>();
@@ -261,7 +260,7 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeServer> {
   const peerServer = options.peerListen ? http.createServer({ maxHeaderSize: maxHeaderBytes, keepAliveTimeout: 5000 }, (req, res) => handle(req, res, false, NO_ADDED_HEADERS)) : undefined;
 
   function respond(req: ClientMessage, res: NodeResponse, d: Delivery, added: HeaderMapAlias, record: AccessRecord | undefined, started: number): void {
-    if (record) noteDelivery(record, d, originName);
+    if (record) noteDelivery(record, d);
     if (d.kind === 'synth' && d.probe === true) {
       m.traffic.probes++;
       writeDelivery(req, asClientResponse(res), d, via, now(), added);
@@ -458,11 +457,13 @@ export function addCacheAdminRoutes(admin: AdminListener, cache: CacheAdmin): vo
   admin.add('GET', '/.dnscdn/objects', async () => ({ status: 200, body: await cache.list() }));
 }
 
-/** The access log's cache outcome and upstream: the origin for answers that came from it, `-` for the cache's own. */
-function noteDelivery(record: AccessRecord, d: Delivery, origin: string): void {
+/**
+ * The access log's cache outcome and upstream: the origin server or ring peer this request's fetch asked (nginx's
+ * `$upstream_addr`), whether it answered or failed; `-` for answers from the cache or made here.
+ */
+function noteDelivery(record: AccessRecord, d: Delivery): void {
   record.outcome = cacheLabel(d);
-  const fromOrigin = d.kind === 'stream' || d.kind === 'pass' || (d.kind === 'object' && (d.cache === 'MISS' || d.cache === 'REVALIDATED'));
-  if (fromOrigin) record.upstream = origin;
+  if (d.kind !== 'hit' && d.kind !== 'admin' && d.upstream !== undefined) record.upstream = d.upstream;
 }
 
 /** The one catch: an HttpError becomes its status; anything else is a bug, logged, and answered 502. */

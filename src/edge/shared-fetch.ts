@@ -30,7 +30,7 @@ import { single, type HeaderMap } from './headers.js';
 import type { FillRequest } from './policy.js';
 import type { HotCopies } from './ring/hot-copies.js';
 import { parseVary, variantKey } from './store.js';
-import type { Upstream } from './upstream/upstream.js';
+import { askedTarget, type Upstream } from './upstream/upstream.js';
 
 export type FetchOutcome =
   /** Origin answered with a body. `shared`: other clients may receive it (it is storable, or storable but too big). */
@@ -106,6 +106,8 @@ const EMPTY = Buffer.alloc(0);
 
 export class SharedFetch implements BodySource {
   readonly outcome: Promise<FetchOutcome>;
+  /** The upstream this fetch asked (upstream.ts askedTarget), once it answered or failed: for the access log. */
+  upstream: string | undefined;
   /** Resolves with the stored object once the body is complete (undefined if nothing was stored). */
   readonly completed: Promise<CachedObject | undefined>;
   private state: FetchState = { name: 'awaiting' };
@@ -193,6 +195,7 @@ export class SharedFetch implements BodySource {
     // §4.2.3 request_time: response_delay (the time the request took) counts towards the response's age.
     this.requestTime = ctx.now();
     const result = await ctx.upstream.request({ method: 'GET', path: params.path, headers, cacheKey: params.primaryKey, ...(params.hops ? { hops: params.hops } : {}) });
+    this.upstream = askedTarget(result);
     if (result.kind !== 'response') {
       this.state = { name: 'failed', error: result.error };
       this.settle(undefined);

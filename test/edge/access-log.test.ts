@@ -13,6 +13,7 @@ import { parsedOptions, ROLE_FLAGS_DEPLOYMENT, writeDeployment } from '../config
 import { eventually, startCli, stopCli } from '../push/processes.js';
 import { freePortOn, privateLoopbacks } from '../net/loopback.js';
 import { fixed, request, startFixture, startOrigin, type Fixture } from './harness.js';
+import { originPoolOf } from '../../src/config/origin-pool.js';
 
 let fx: Fixture | undefined;
 afterEach(async () => {
@@ -75,6 +76,41 @@ describe('edge access log', () => {
       expect(l.duration).toBeGreaterThanOrEqual(0);
       expect(Number.isNaN(Date.parse(l.time))).toBe(false);
     }
+  });
+
+  it('names the server of an origin pool that each fetch asked (nginx $upstream_addr), and the one that failed', async () => {
+    const path = join(logDir(), 'pool.json');
+    const a = await startOrigin();
+    const b = await startOrigin();
+    const down = await startOrigin();
+    const downUrl = down.url;
+    await down.close();
+    try {
+      for (const o of [a, b]) for (const p of ['/p1', '/p2']) o.on(p, fixed(200, { 'cache-control': 'max-age=60' }, p));
+      fx = await startFixture({ origin: originPoolOf([a.url, b.url]), accessLog: { to: { path }, format: 'json' } });
+      await fx.get('/p1');
+      await fx.get('/p2');
+      await fx.get('/p1');
+      await fx.close();
+      fx = await startFixture({ origin: downUrl, accessLog: { to: { path }, format: 'json' } });
+      expect((await fx.get('/gone')).status).toBe(502);
+      await fx.close();
+      fx = undefined;
+    } finally {
+      await a.close();
+      await b.close();
+    }
+    const got = lines(path).map((l) => JSON.parse(l) as AccessLine);
+    expect(got.map((l) => [l.url, l.cache, l.status])).toEqual([
+      ['/p1', 'MISS', 200],
+      ['/p2', 'MISS', 200],
+      ['/p1', 'HIT', 200],
+      ['/gone', 'SYNTH', 502],
+    ]);
+    // Round robin sent the two misses to different servers; each line names its own, not the pool.
+    expect(new Set([got[0]!.upstream, got[1]!.upstream])).toEqual(new Set([a.url, b.url]));
+    expect(got[2]!.upstream).toBe('-');
+    expect(got[3]!.upstream).toBe(downUrl);
   });
 
   it('reopens its file after logrotate renamed it: older lines stay in the old file, newer go to a new one', async () => {

@@ -105,3 +105,11 @@ export function outcomeOf(r: UpstreamResult): UpstreamOutcome {
   if (r.kind === 'response') return { kind: 'response', status: r.status, target: r.target, latencySec: r.latencySec };
   return { kind: r.kind, status: r.error.status, message: r.error.message, target: r.target, latencySec: r.latencySec };
 }
+
+/**
+ * The target a result names for the access log: the one asked, whether it answered or failed; undefined when none
+ * was asked (`unavailable`: every server down; `aborted`: refused before sending, such as a loop).
+ */
+export function askedTarget(r: UpstreamResult): string | undefined {
+  return r.kind === 'unavailable' || r.kind === 'aborted' ? undefined : r.target;
+}
