@@ -6,8 +6,8 @@
  *
  * Method: server under test pinned to core 1 without real-time priority (EDGE_SERVER_PRIORITY in proc.ts
  * says why), wrk (1 thread, 64 connections) and the origin on core 0 with real-time priority when
- * allowed; a warm-up run that also fills the cache, then 3 runs of BENCH_SECONDS
- * (default 8) and the median. MISS and 304 costs are measured with one connection (latency, not
+ * allowed; 3 runs of BENCH_SECONDS (default 8), each in a fresh server process after a warm-up that
+ * also fills the cache, and the median. MISS and 304 costs are measured with one connection (latency, not
  * saturation: the origin shares the load generator's core). Writes bench/results/edge.json and edge.svg.
  *
  *   npm run bench:edge     (BENCH_SECONDS=3 for a quick look; BENCH_SERVERS=dnscdn,nginx to choose among
@@ -66,50 +66,68 @@ function probe(url: string): Promise<{ status: number; xCache: string | undefine
   });
 }
 
-async function runCase(name: string, server: string, pid: number, url: string, connections: number, script?: string): Promise<EdgeCaseResult> {
-  const runs: WrkResult[] = [];
-  const cpu: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const cpu0 = cpuSeconds(pid);
-    const t0 = process.hrtime.bigint();
-    runs.push(await wrk({ url, seconds: SECONDS, connections, ...(script !== undefined ? { script } : {}) }));
-    cpu.push((100 * (cpuSeconds(pid) - cpu0)) / (Number(process.hrtime.bigint() - t0) / 1e9));
-  }
-  const result = edgeCaseResult(name, server, runs, cpu);
+/** One case's measured runs (one per server process) and the server's CPU during each. */
+interface CaseRuns {
+  runs: WrkResult[];
+  cpu: number[];
+}
+
+/** One measured run of a case on the running server, added to its runs. */
+async function runOnce(collected: Map<string, CaseRuns>, name: string, pid: number, url: string, connections: number, script?: string): Promise<void> {
+  const cpu0 = cpuSeconds(pid);
+  const t0 = process.hrtime.bigint();
+  const run = await wrk({ url, seconds: SECONDS, connections, ...(script !== undefined ? { script } : {}) });
+  const cpu = (100 * (cpuSeconds(pid) - cpu0)) / (Number(process.hrtime.bigint() - t0) / 1e9);
+  const entry = collected.get(name) ?? { runs: [], cpu: [] };
+  entry.runs.push(run);
+  entry.cpu.push(cpu);
+  collected.set(name, entry);
+}
+
+function summarize(name: string, server: string, c: CaseRuns): EdgeCaseResult {
+  const result = edgeCaseResult(name, server, c.runs, c.cpu);
   console.log(
-    `  ${name.padEnd(16)} ${server.padEnd(13)} ${String(result.rps).padStart(7)} req/s ${String(result.mbPerSecond).padStart(7)} MB/s  p50 ${result.p50Ms} ms p99 ${result.p99Ms} ms  errors ${result.errors}  cpu server ${result.serverCpuPercent}% wrk ${result.loadgenCpuPercent}%`,
+    `  ${name.padEnd(16)} ${server.padEnd(13)} ${String(result.rps).padStart(7)} req/s ${String(result.mbPerSecond).padStart(7)} MB/s  p50 ${result.p50Ms} ms p99 ${result.p99Ms} ms  runs ${result.runsRps.join(' ')}  errors ${result.errors}  cpu server ${result.serverCpuPercent}% wrk ${result.loadgenCpuPercent}%`,
   );
   return result;
 }
 
+/**
+ * RUNS server processes, each measuring every case once, as the HTTPS cases do (edge-tls.ts): one process is
+ * one draw of V8's optimisation and heap decisions (the same node server moved 10 % from one process to the
+ * next), so the median over processes is what a user gets and the runs show the spread. Each process fills
+ * and warms every object (WARMUP_SECONDS of the measured load) before its counted run.
+ */
 async function measureServer(spec: HttpServerSpec, port: number, tmp: string): Promise<EdgeCaseResult[]> {
-  const server = startProcess(spec.name, pinned(SERVER_CORE, spec.argv, EDGE_SERVER_PRIORITY), { env: { ...process.env, DNSCDN_LOG: 'warn' } });
-  const out: EdgeCaseResult[] = [];
-  try {
-    await waitUntil(server, () => tcpAccepts(HOST, port));
-    repinTree(server.pid, SERVER_CORE);
-    const base = `http://${HOST}:${port}`;
-    for (const { path } of OBJECT_SIZES) {
-      await wrk({ url: base + path, seconds: WARMUP_SECONDS, connections: CONNECTIONS });
-      const check = await probe(base + path);
-      if (check.status !== 200) throw new Error(`${spec.name} answered ${check.status} for ${path}`);
-      if (check.xCache !== undefined && !/HIT/i.test(check.xCache)) console.log(`  warning: ${spec.name} ${path} is not a hit after warm-up (X-Cache: ${check.xCache})`);
+  const collected = new Map<string, CaseRuns>();
+  const base = `http://${HOST}:${port}`;
+  for (let run = 0; run < RUNS; run++) {
+    const server = startProcess(spec.name, pinned(SERVER_CORE, spec.argv, EDGE_SERVER_PRIORITY), { env: { ...process.env, DNSCDN_LOG: 'warn' } });
+    try {
+      await waitUntil(server, () => tcpAccepts(HOST, port));
       repinTree(server.pid, SERVER_CORE);
-      out.push(await runCase(`HIT ${path.slice(1)}`, spec.name, server.pid, base + path, CONNECTIONS));
+      for (const { path } of OBJECT_SIZES) {
+        await wrk({ url: base + path, seconds: WARMUP_SECONDS, connections: CONNECTIONS });
+        const check = await probe(base + path);
+        if (check.status !== 200) throw new Error(`${spec.name} answered ${check.status} for ${path}`);
+        if (check.xCache !== undefined && !/HIT/i.test(check.xCache)) console.log(`  warning: ${spec.name} ${path} is not a hit after warm-up (X-Cache: ${check.xCache})`);
+        repinTree(server.pid, SERVER_CORE);
+        await runOnce(collected, `HIT ${path.slice(1)}`, server.pid, base + path, CONNECTIONS);
+      }
+      if (spec.name === 'dnscdn') {
+        // Costs at dnscdn, one connection: a HIT for reference, a MISS (new URL each time), a 304 revalidation.
+        await runOnce(collected, 'HIT 1k, 1 conn', server.pid, `${base}/1k`, 1);
+        await runOnce(collected, 'MISS 1k, 1 conn', server.pid, base, 1, uniqueUrlScript(join(tmp, 'miss.lua'), '/miss/1k'));
+        await probe(`${base}/rev/1k`);
+        const rev = await probe(`${base}/rev/1k`);
+        if (rev.xCache !== undefined && !/REVALIDATED/i.test(rev.xCache)) console.log(`  warning: /rev/1k gave X-Cache ${rev.xCache}, expected REVALIDATED`);
+        await runOnce(collected, '304 reval, 1 conn', server.pid, `${base}/rev/1k`, 1);
+      }
+    } finally {
+      await server.stop();
     }
-    if (spec.name === 'dnscdn') {
-      // Costs at dnscdn, one connection: a HIT for reference, a MISS (new URL each time), a 304 revalidation.
-      out.push(await runCase('HIT 1k, 1 conn', spec.name, server.pid, `${base}/1k`, 1));
-      out.push(await runCase('MISS 1k, 1 conn', spec.name, server.pid, base, 1, uniqueUrlScript(join(tmp, 'miss.lua'), '/miss/1k')));
-      await probe(`${base}/rev/1k`);
-      const rev = await probe(`${base}/rev/1k`);
-      if (rev.xCache !== undefined && !/REVALIDATED/i.test(rev.xCache)) console.log(`  warning: /rev/1k gave X-Cache ${rev.xCache}, expected REVALIDATED`);
-      out.push(await runCase('304 reval, 1 conn', spec.name, server.pid, `${base}/rev/1k`, 1));
-    }
-    return out;
-  } finally {
-    await server.stop();
   }
+  return [...collected].map(([name, c]) => summarize(name, spec.name, c));
 }
 
 function withProfiler(spec: HttpServerSpec): HttpServerSpec {
