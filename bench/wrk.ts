@@ -77,7 +77,7 @@ export async function wrk(options: WrkOptions): Promise<WrkResult> {
 }
 
 /** A wrk script that asks for `<path>?n=<counter>`, so every request is a different cache key (a MISS). */
-export function uniqueUrlScript(file: string, path: string): string {
-  writeFileSync(file, ['local n = 0', 'request = function()', '  n = n + 1', `  return wrk.format("GET", "${path}?n=" .. n)`, 'end', ''].join('\n'));
+export function uniqueUrlScript(file: string, path: string, key = 'n'): string {
+  writeFileSync(file, ['local n = 0', 'request = function()', '  n = n + 1', `  return wrk.format("GET", "${path}?${key}=" .. n)`, 'end', ''].join('\n'));
   return file;
 }

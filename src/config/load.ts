@@ -522,7 +522,7 @@ function readWorkers(n: ConfigNode): number {
 /** `tls` of an edge (over the defaults' `tls`, key by key) or of `edgeDefaults`. */
 function readEdgeTls(n: ConfigNode, baseDir: string, base: EdgeTlsConfig | undefined): EdgeTlsConfig | undefined {
   if (!n.present()) return base;
-  const f = n.fields(['port', 'certificates', 'default', 'demoCa', 'acme', 'redirectHttp', 'hsts', 'handshakeTimeout', 'ticketKeyRotation', 'http2']);
+  const f = n.fields(['port', 'certificates', 'default', 'demoCa', 'acme', 'redirectHttp', 'hsts', 'handshakeTimeout', 'idleTimeout', 'ticketKeyRotation', 'http2']);
   const tls: EdgeTlsConfig = {
     ...base,
     port: f.port.present() ? f.port.integer({ min: 1, max: 65535 }) : (base?.port ?? DEFAULT_EDGE_TLS_PORT),
@@ -534,6 +534,7 @@ function readEdgeTls(n: ConfigNode, baseDir: string, base: EdgeTlsConfig | undef
   if (f.acme.present()) tls.acme = readAcme(f.acme, baseDir);
   if (f.hsts.present()) tls.hstsMaxAgeSec = Math.floor(f.hsts.parse(parseDuration) / 1000);
   if (f.handshakeTimeout.present()) tls.handshakeTimeoutMs = positiveDuration(f.handshakeTimeout);
+  if (f.idleTimeout.present()) tls.idleTimeoutMs = positiveDuration(f.idleTimeout);
   if (f.ticketKeyRotation.present()) tls.ticketKeyRotationMs = positiveDuration(f.ticketKeyRotation);
   if (f.http2.present()) tls.http2 = readHttp2Limits(f.http2, base?.http2);
   if (tls.certificates.length === 0 && tls.default === undefined && tls.demoCa === undefined && tls.acme === undefined) {

@@ -174,6 +174,8 @@ export interface EdgeTlsConfig {
   /** Strict-Transport-Security max-age on HTTPS answers (RFC 6797), seconds; absent = no header. */
   hstsMaxAgeSec?: number;
   handshakeTimeoutMs?: number;
+  /** HTTP/1.1 connections with no byte moving and HTTP/2 sessions without frames close after this (default 120 s). */
+  idleTimeoutMs?: number;
   ticketKeyRotationMs?: number;
   http2?: Http2LimitsConfig;
 }

@@ -89,6 +89,7 @@ function edgeTlsOptions(edge: EdgeConfig): EdgeTlsOptions {
   if (t.default) o.default = t.default;
   if (t.hstsMaxAgeSec !== undefined) o.hstsMaxAgeSec = t.hstsMaxAgeSec;
   if (t.handshakeTimeoutMs !== undefined) o.handshakeTimeoutMs = t.handshakeTimeoutMs;
+  if (t.idleTimeoutMs !== undefined) o.idleTimeoutMs = t.idleTimeoutMs;
   if (t.ticketKeyRotationMs !== undefined) o.ticketKeyRotationMs = t.ticketKeyRotationMs;
   if (t.http2) o.http2 = t.http2;
   return o;

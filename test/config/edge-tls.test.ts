@@ -48,6 +48,7 @@ describe('edge tls settings', () => {
     redirectHttp: true
     hsts: 8760h
     handshakeTimeout: 5s
+    idleTimeout: 30s
     ticketKeyRotation: 1h
     http2: { maxConcurrentStreams: 128, maxHeaderListBytes: 32KiB, maxResets: 200, resetWindow: 10s }`,
         `    tls: { port: 9443 }`,
@@ -63,12 +64,14 @@ describe('edge tls settings', () => {
       redirectHttp: true,
       hstsMaxAgeSec: 31_536_000,
       handshakeTimeoutMs: 5000,
+      idleTimeoutMs: 30_000,
       ticketKeyRotationMs: 3_600_000,
       http2: { maxConcurrentStreams: 128, maxHeaderListBytes: 32 * 1024, maxResets: 200, resetWindowMs: 10_000 },
     });
     expect(london!.tls).toMatchObject({ port: 9443, redirectHttp: true, certificates: tokyo!.tls!.certificates });
     const role = edgeRoleFromDeployment(d, 'london', 'a-token-of-length');
     expect(role.server.tls?.listen).toEqual([{ host: '127.0.0.11', port: 9443 }]);
+    expect(role.server.tls?.idleTimeoutMs).toBe(30_000);
   });
 
   it('reads acme and demoCa; the role serves challenges from the acme challenge folder', () => {
