@@ -1,5 +1,8 @@
-/** One case's result in bench:edge (plain and HTTPS), and how its runs become it: the median run and its spread. */
-import { median } from './proc.js';
+/**
+ * One case's result in bench:edge (plain and HTTPS), how its runs are measured (CaseRuns: one run per server
+ * process, with the server's CPU) and how they become it: the median run and its spread.
+ */
+import { cpuSeconds, median } from './proc.js';
 
 export interface EdgeCaseResult {
   case: string;
@@ -42,4 +45,30 @@ export function edgeCaseResult(name: string, server: string, runs: readonly RunS
     serverCpuPercent: round(median(cpu)),
     loadgenCpuPercent: round(median(runs.map((r) => r.loadgenCpuPercent))),
   };
+}
+
+/** The measured runs of every case of one server, over its processes (one run of each case per process). */
+export class CaseRuns {
+  private readonly cases = new Map<string, { runs: RunSample[]; cpu: number[] }>();
+
+  /**
+   * One run of case `name` on the server process `pid`: `warmupSeconds` of the same load first (not counted),
+   * then `seconds` measured, with the server's CPU over it in % of one core.
+   */
+  async measure(name: string, pid: number, runFor: (seconds: number) => Promise<RunSample>, seconds: number, warmupSeconds: number): Promise<void> {
+    if (warmupSeconds > 0) await runFor(warmupSeconds);
+    const cpu0 = cpuSeconds(pid);
+    const t0 = process.hrtime.bigint();
+    const run = await runFor(seconds);
+    const cpu = (100 * (cpuSeconds(pid) - cpu0)) / (Number(process.hrtime.bigint() - t0) / 1e9);
+    const entry = this.cases.get(name) ?? { runs: [], cpu: [] };
+    entry.runs.push(run);
+    entry.cpu.push(cpu);
+    this.cases.set(name, entry);
+  }
+
+  /** Every case's result for `server`, in the order the cases were first measured. */
+  results(server: string): EdgeCaseResult[] {
+    return [...this.cases].map(([name, c]) => edgeCaseResult(name, server, c.runs, c.cpu));
+  }
 }

@@ -8,11 +8,11 @@
  */
 import { join } from 'node:path';
 import { ensureDemoCertificates } from '../src/edge/tls/demo-ca.js';
-import { edgeCaseResult, type EdgeCaseResult, type RunSample } from './edge-result.js';
+import { CaseRuns, type EdgeCaseResult, type RunSample } from './edge-result.js';
 import { nginxProxyCache, type EdgeContext } from './edge-servers.js';
 import { h2load } from './h2load.js';
 import { OBJECT_SIZES } from './objects.js';
-import { cpuSeconds, EDGE_SERVER_PRIORITY, findCommand, freePort, LOADGEN_CORE, pinned, repinTree, runMeasured, SERVER_CORE, startProcess, tcpAccepts, waitUntil } from './proc.js';
+import { EDGE_SERVER_PRIORITY, findCommand, freePort, LOADGEN_CORE, pinned, repinTree, runMeasured, SERVER_CORE, startProcess, tcpAccepts, waitUntil } from './proc.js';
 import type { Ratio } from './report.js';
 import { wrk } from './wrk.js';
 
@@ -63,20 +63,9 @@ export async function measureTls(ctx: EdgeContext, seconds: number, runs: number
  * JIT sees the TLS path of every server before it counts, not only the fill's.
  */
 async function measure(spec: TlsServer, seconds: number, runs: number, connections: number): Promise<EdgeCaseResult[]> {
-  const collected = new Map<string, CaseSamples>();
+  const collected = new CaseRuns();
   const h1 = new URL(spec.h1);
-  /** One warm-up of WARMUP_SECONDS (not counted), then the measured run of `seconds`, with the server's CPU. */
-  const sample = async (name: string, pid: number, runFor: (seconds: number) => Promise<RunSample>): Promise<void> => {
-    await runFor(WARMUP_SECONDS);
-    const cpu0 = cpuSeconds(pid);
-    const t0 = process.hrtime.bigint();
-    const s = await runFor(seconds);
-    const cpu = (100 * (cpuSeconds(pid) - cpu0)) / (Number(process.hrtime.bigint() - t0) / 1e9);
-    const entry = collected.get(name) ?? { samples: [], cpu: [] };
-    entry.samples.push(s);
-    entry.cpu.push(cpu);
-    collected.set(name, entry);
-  };
+  const sample = (name: string, pid: number, runFor: (seconds: number) => Promise<RunSample>): Promise<void> => collected.measure(name, pid, runFor, seconds, WARMUP_SECONDS);
   for (let run = 0; run < runs; run++) {
     const server = startProcess(`${spec.name} (https)`, pinned(SERVER_CORE, spec.argv, EDGE_SERVER_PRIORITY), { env: { ...process.env, DNSCDN_LOG: 'warn' } });
     try {
@@ -97,19 +86,9 @@ async function measure(spec: TlsServer, seconds: number, runs: number, connectio
       await server.stop();
     }
   }
-  return [...collected].map(([name, c]) => summarize(name, spec.name, c));
-}
-
-interface CaseSamples {
-  samples: RunSample[];
-  /** The server's CPU during each measured run, in % of one core. */
-  cpu: number[];
-}
-
-function summarize(name: string, server: string, { samples, cpu }: CaseSamples): EdgeCaseResult {
-  const r = edgeCaseResult(name, server, samples, cpu);
-  console.log(`  ${name.padEnd(18)} ${server.padEnd(12)} ${String(r.rps).padStart(7)}/s ${String(r.mbPerSecond).padStart(7)} MB/s  runs ${r.runsRps.join(' ')}  errors ${r.errors}  cpu server ${r.serverCpuPercent}% client ${r.loadgenCpuPercent}%`);
-  return r;
+  const results = collected.results(spec.name);
+  for (const r of results) console.log(`  ${r.case.padEnd(18)} ${r.server.padEnd(12)} ${String(r.rps).padStart(7)}/s ${String(r.mbPerSecond).padStart(7)} MB/s  runs ${r.runsRps.join(' ')}  errors ${r.errors}  cpu server ${r.serverCpuPercent}% client ${r.loadgenCpuPercent}%`);
+  return results;
 }
 
 /** Full handshakes per second (`openssl s_time -new`: no session reuse), HANDSHAKE_CLIENTS in parallel. */

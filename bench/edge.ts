@@ -18,11 +18,10 @@ import { request } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { dnscdnAccessLogSpec, dnscdnEdgeSpec, httpCeilingSpec, nginxSpec, startBenchOrigin, varnishSpec, type EdgeContext, type HttpServerSpec } from './edge-servers.js';
-import { edgeCaseResult, type EdgeCaseResult } from './edge-result.js';
+import { CaseRuns, type EdgeCaseResult } from './edge-result.js';
 import { OBJECT_SIZES } from './objects.js';
 import {
   conditions,
-  cpuSeconds,
   EDGE_SERVER_PRIORITY,
   findCommand,
   freePort,
@@ -37,7 +36,7 @@ import {
 } from './proc.js';
 import { publishComparison, repoRoot, type Ratio } from './report.js';
 import { profiledArgv } from './profile-summary.js';
-import { uniqueUrlScript, wrk, type WrkResult } from './wrk.js';
+import { uniqueUrlScript, wrk } from './wrk.js';
 import { measureTls } from './edge-tls.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -66,32 +65,6 @@ function probe(url: string): Promise<{ status: number; xCache: string | undefine
   });
 }
 
-/** One case's measured runs (one per server process) and the server's CPU during each. */
-interface CaseRuns {
-  runs: WrkResult[];
-  cpu: number[];
-}
-
-/** One measured run of a case on the running server, added to its runs. */
-async function runOnce(collected: Map<string, CaseRuns>, name: string, pid: number, url: string, connections: number, script?: string): Promise<void> {
-  const cpu0 = cpuSeconds(pid);
-  const t0 = process.hrtime.bigint();
-  const run = await wrk({ url, seconds: SECONDS, connections, ...(script !== undefined ? { script } : {}) });
-  const cpu = (100 * (cpuSeconds(pid) - cpu0)) / (Number(process.hrtime.bigint() - t0) / 1e9);
-  const entry = collected.get(name) ?? { runs: [], cpu: [] };
-  entry.runs.push(run);
-  entry.cpu.push(cpu);
-  collected.set(name, entry);
-}
-
-function summarize(name: string, server: string, c: CaseRuns): EdgeCaseResult {
-  const result = edgeCaseResult(name, server, c.runs, c.cpu);
-  console.log(
-    `  ${name.padEnd(16)} ${server.padEnd(13)} ${String(result.rps).padStart(7)} req/s ${String(result.mbPerSecond).padStart(7)} MB/s  p50 ${result.p50Ms} ms p99 ${result.p99Ms} ms  runs ${result.runsRps.join(' ')}  errors ${result.errors}  cpu server ${result.serverCpuPercent}% wrk ${result.loadgenCpuPercent}%`,
-  );
-  return result;
-}
-
 /**
  * RUNS server processes, each measuring every case once, as the HTTPS cases do (edge-tls.ts): one process is
  * one draw of V8's optimisation and heap decisions (the same node server moved 10 % from one process to the
@@ -99,8 +72,11 @@ function summarize(name: string, server: string, c: CaseRuns): EdgeCaseResult {
  * and warms every object (WARMUP_SECONDS of the measured load) before its counted run.
  */
 async function measureServer(spec: HttpServerSpec, port: number, tmp: string): Promise<EdgeCaseResult[]> {
-  const collected = new Map<string, CaseRuns>();
+  const collected = new CaseRuns();
   const base = `http://${HOST}:${port}`;
+  /** One run of a case; `warmupSeconds` of the same load first (the HIT cases are warmed by their fill). */
+  const measure = (name: string, pid: number, url: string, connections: number, warmupSeconds: number, script?: string): Promise<void> =>
+    collected.measure(name, pid, (seconds) => wrk({ url, seconds, connections, ...(script !== undefined ? { script } : {}) }), SECONDS, warmupSeconds);
   for (let run = 0; run < RUNS; run++) {
     const server = startProcess(spec.name, pinned(SERVER_CORE, spec.argv, EDGE_SERVER_PRIORITY), { env: { ...process.env, DNSCDN_LOG: 'warn' } });
     try {
@@ -112,27 +88,32 @@ async function measureServer(spec: HttpServerSpec, port: number, tmp: string): P
         if (check.status !== 200) throw new Error(`${spec.name} answered ${check.status} for ${path}`);
         if (check.xCache !== undefined && !/HIT/i.test(check.xCache)) console.log(`  warning: ${spec.name} ${path} is not a hit after warm-up (X-Cache: ${check.xCache})`);
         repinTree(server.pid, SERVER_CORE);
-        await runOnce(collected, `HIT ${path.slice(1)}`, server.pid, base + path, CONNECTIONS);
+        await measure(`HIT ${path.slice(1)}`, server.pid, base + path, CONNECTIONS, 0);
       }
       if (spec.name === 'dnscdn') {
         // Costs at dnscdn, one connection: a HIT for reference, a MISS (new URL each time), a 304 revalidation.
         // Each path is warmed first with the same load: a fresh process's first seconds of misses ran at half
         // the rate of the next ones (the fill path was not compiled yet).
-        await wrk({ url: `${base}/1k`, seconds: WARMUP_SECONDS, connections: 1 });
-        await runOnce(collected, 'HIT 1k, 1 conn', server.pid, `${base}/1k`, 1);
+        // The MISS warm-up must ask URLs the measured run does not: its script numbers them under another key.
+        await measure('HIT 1k, 1 conn', server.pid, `${base}/1k`, 1, WARMUP_SECONDS);
         await wrk({ url: base, seconds: WARMUP_SECONDS, connections: 1, script: uniqueUrlScript(join(tmp, 'miss-warm.lua'), '/miss/1k', 'warm') });
-        await runOnce(collected, 'MISS 1k, 1 conn', server.pid, base, 1, uniqueUrlScript(join(tmp, 'miss.lua'), '/miss/1k'));
+        await measure('MISS 1k, 1 conn', server.pid, base, 1, 0, uniqueUrlScript(join(tmp, 'miss.lua'), '/miss/1k'));
         await probe(`${base}/rev/1k`);
         const rev = await probe(`${base}/rev/1k`);
         if (rev.xCache !== undefined && !/REVALIDATED/i.test(rev.xCache)) console.log(`  warning: /rev/1k gave X-Cache ${rev.xCache}, expected REVALIDATED`);
-        await wrk({ url: `${base}/rev/1k`, seconds: WARMUP_SECONDS, connections: 1 });
-        await runOnce(collected, '304 reval, 1 conn', server.pid, `${base}/rev/1k`, 1);
+        await measure('304 reval, 1 conn', server.pid, `${base}/rev/1k`, 1, WARMUP_SECONDS);
       }
     } finally {
       await server.stop();
     }
   }
-  return [...collected].map(([name, c]) => summarize(name, spec.name, c));
+  const results = collected.results(spec.name);
+  for (const r of results) {
+    console.log(
+      `  ${r.case.padEnd(16)} ${r.server.padEnd(13)} ${String(r.rps).padStart(7)} req/s ${String(r.mbPerSecond).padStart(7)} MB/s  p50 ${r.p50Ms} ms p99 ${r.p99Ms} ms  runs ${r.runsRps.join(' ')}  errors ${r.errors}  cpu server ${r.serverCpuPercent}% wrk ${r.loadgenCpuPercent}%`,
+    );
+  }
+  return results;
 }
 
 function withProfiler(spec: HttpServerSpec): HttpServerSpec {

@@ -145,7 +145,7 @@ function createServer(o: HttpsListenerOptions, stapler: OcspStapler, sockets: Se
   server.on('session', (session) => {
     sessions.add(session);
     // What server.setTimeout would arm (node's sessionOnTimeout): destroyed after the idle time without a frame.
-    session.setTimeout(o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, () => session.destroy());
+    session.setTimeout(idle.idleMs, () => session.destroy());
     session.once('close', () => sessions.delete(session));
     guardResets(session, o.limits, o.now);
   });

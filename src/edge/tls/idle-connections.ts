@@ -31,7 +31,8 @@ export class IdleConnections {
   private readonly timer: NodeJS.Timeout;
 
   constructor(
-    private readonly idleMs: number,
+    /** Also the HTTP/2 sessions' timeout (https-listener.ts): one idle time for the listener. */
+    readonly idleMs: number,
     private readonly now: () => number = Date.now,
   ) {
     this.timer = setInterval(() => this.sweep(), Math.max(MIN_SWEEP_MS, Math.floor(idleMs / 4)));
@@ -42,11 +43,6 @@ export class IdleConnections {
   add(socket: Socket): void {
     this.connections.set(socket, { moved: bytesMoved(socket), since: this.now() });
     socket.once('close', () => this.connections.delete(socket));
-  }
-
-  /** How many connections are watched. */
-  get size(): number {
-    return this.connections.size;
   }
 
   /** One pass: connections whose counters stood still for `idleMs` are destroyed. */
